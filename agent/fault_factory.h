@@ -1,0 +1,30 @@
+// Builds faults from wire specs: the one place that maps a chaos.v1 fault
+// kind to its implementation in faults/, and reports which kinds this host
+// can run.
+#ifndef CHAOS_AGENT_FAULT_FACTORY_H_
+#define CHAOS_AGENT_FAULT_FACTORY_H_
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "chaos/v1/agent.pb.h"
+#include "faults/fault.h"
+
+namespace chaos::agent {
+
+// "cpu_burn", "netem", ...; "" when no kind is set.
+std::string KindName(const chaos::v1::FaultSpec& spec);
+
+// Validates the kind's parameters and builds the fault (not injected).
+// INVALID_ARGUMENT naming the field; FAILED_PRECONDITION when the kind
+// cannot run on this host, saying why.
+absl::StatusOr<std::unique_ptr<faults::Fault>> MakeFault(const chaos::v1::FaultSpec& spec);
+
+// Which kinds this host can run, and why not.
+std::vector<chaos::v1::FaultCapability> Capabilities();
+
+}  // namespace chaos::agent
+
+#endif  // CHAOS_AGENT_FAULT_FACTORY_H_

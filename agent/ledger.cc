@@ -1,0 +1,204 @@
+#include "agent/ledger.h"
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <zlib.h>
+
+#include <cerrno>
+#include <cstring>
+#include <fstream>
+#include <sstream>
+
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "faults/status_macros.h"
+
+namespace chaos::agent {
+namespace {
+
+constexpr char kMagic[8] = {'C', 'H', 'A', 'O', 'S', 'L', 'G', '1'};
+constexpr size_t kHeader = sizeof(kMagic) + 8;  // magic, u32 length, u32 crc
+constexpr char kSuffix[] = ".rec";
+
+absl::Status Errno(const std::string& what) {
+  return absl::Status(absl::ErrnoToStatusCode(errno),
+                      absl::StrCat(what, ": ", std::strerror(errno)));
+}
+
+absl::Status MakeDir(const std::string& path) {
+  if (mkdir(path.c_str(), 0700) != 0 && errno != EEXIST) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("cannot create state directory ", path, ": ", std::strerror(errno)));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status FsyncDir(const std::string& dir) {
+  int fd = open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0) return Errno(absl::StrCat("open ", dir));
+  int rc = fsync(fd);
+  close(fd);
+  return rc == 0 ? absl::OkStatus() : Errno(absl::StrCat("fsync ", dir));
+}
+
+absl::Status WriteAll(int fd, const std::string& data, const std::string& path) {
+  size_t done = 0;
+  while (done < data.size()) {
+    ssize_t n = write(fd, data.data() + done, data.size() - done);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return Errno(absl::StrCat("write ", path));
+    }
+    done += static_cast<size_t>(n);
+  }
+  return absl::OkStatus();
+}
+
+void PutU32(std::string* out, uint32_t v) {
+  for (int i = 0; i < 4; ++i) out->push_back(static_cast<char>((v >> (8 * i)) & 0xff));
+}
+uint32_t GetU32(const char* p) {
+  uint32_t v = 0;
+  for (int i = 0; i < 4; ++i) v |= uint32_t{static_cast<unsigned char>(p[i])} << (8 * i);
+  return v;
+}
+
+// Fault ids are validated to [A-Za-z0-9._:-]; ':' is kept as is in names.
+bool SafeId(const std::string& id) {
+  if (id.empty() || id.size() > 128 || id == "." || id == "..") return false;
+  for (char c : id) {
+    if (!(isalnum(static_cast<unsigned char>(c)) || c == '.' || c == '_' || c == ':' ||
+          c == '-')) {
+      return false;
+    }
+  }
+  return true;
+}
+
+}  // namespace
+
+FaultLedger::FaultLedger(std::string state_dir)
+    : state_dir_(std::move(state_dir)),
+      ledger_dir_(state_dir_ + "/ledger"),
+      quarantine_dir_(state_dir_ + "/quarantine") {}
+
+absl::StatusOr<std::unique_ptr<FaultLedger>> FaultLedger::Open(const std::string& state_dir) {
+  if (state_dir.empty() || state_dir[0] != '/') {
+    return absl::InvalidArgumentError(
+        absl::StrCat("state directory must be an absolute path, got \"", state_dir, "\""));
+  }
+  RETURN_IF_ERROR(MakeDir(state_dir));
+  std::unique_ptr<FaultLedger> ledger(new FaultLedger(state_dir));
+  RETURN_IF_ERROR(MakeDir(ledger->ledger_dir_));
+  RETURN_IF_ERROR(MakeDir(ledger->quarantine_dir_));
+  if (access(ledger->ledger_dir_.c_str(), W_OK) != 0) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("state directory ", ledger->ledger_dir_, " is not writable"));
+  }
+  return ledger;
+}
+
+std::string FaultLedger::PathFor(const std::string& fault_id) const {
+  return absl::StrCat(ledger_dir_, "/", fault_id, kSuffix);
+}
+
+absl::Status FaultLedger::Put(const chaos::v1::LedgerRecord& record) {
+  const std::string& id = record.status().spec().fault_id();
+  if (!SafeId(id)) return absl::InvalidArgumentError(absl::StrCat("bad fault id \"", id, "\""));
+  std::string payload;
+  if (!record.SerializeToString(&payload)) {
+    return absl::InternalError("cannot serialize ledger record");
+  }
+  std::string data(kMagic, sizeof(kMagic));
+  PutU32(&data, static_cast<uint32_t>(payload.size()));
+  PutU32(&data, static_cast<uint32_t>(
+                    crc32(0L, reinterpret_cast<const Bytef*>(payload.data()), payload.size())));
+  data += payload;
+
+  absl::MutexLock lock(&mu_);
+  const std::string path = PathFor(id);
+  const std::string tmp = path + ".tmp";
+  int fd = open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+  if (fd < 0) return Errno(absl::StrCat("open ", tmp));
+  absl::Status s = WriteAll(fd, data, tmp);
+  if (s.ok() && fsync(fd) != 0) s = Errno(absl::StrCat("fsync ", tmp));
+  close(fd);
+  if (s.ok() && rename(tmp.c_str(), path.c_str()) != 0) {
+    s = Errno(absl::StrCat("rename ", tmp));
+  }
+  if (!s.ok()) {
+    unlink(tmp.c_str());
+    return s;
+  }
+  return FsyncDir(ledger_dir_);
+}
+
+absl::Status FaultLedger::Remove(const std::string& fault_id) {
+  if (!SafeId(fault_id)) return absl::OkStatus();
+  absl::MutexLock lock(&mu_);
+  if (unlink(PathFor(fault_id).c_str()) != 0 && errno != ENOENT) {
+    return Errno(absl::StrCat("unlink ", PathFor(fault_id)));
+  }
+  return FsyncDir(ledger_dir_);
+}
+
+absl::StatusOr<FaultLedger::Loaded> FaultLedger::Load() {
+  absl::MutexLock lock(&mu_);
+  Loaded loaded;
+  DIR* dir = opendir(ledger_dir_.c_str());
+  if (dir == nullptr) return Errno(absl::StrCat("opendir ", ledger_dir_));
+  std::vector<std::string> names;
+  while (dirent* e = readdir(dir)) {
+    std::string name = e->d_name;
+    if (name == "." || name == "..") continue;
+    names.push_back(name);
+  }
+  closedir(dir);
+  for (const std::string& name : names) {
+    const std::string path = absl::StrCat(ledger_dir_, "/", name);
+    if (absl::EndsWith(name, ".tmp")) {  // an interrupted write: the old record stands
+      unlink(path.c_str());
+      continue;
+    }
+    std::string why;
+    chaos::v1::LedgerRecord record;
+    std::ifstream in(path, std::ios::binary);
+    std::ostringstream ss;
+    ss << in.rdbuf();
+    const std::string data = ss.str();
+    if (!absl::EndsWith(name, kSuffix)) {
+      why = "not a ledger record name";
+    } else if (data.size() < kHeader || std::memcmp(data.data(), kMagic, sizeof(kMagic)) != 0) {
+      why = "bad magic or truncated header";
+    } else {
+      const uint32_t len = GetU32(data.data() + sizeof(kMagic));
+      const uint32_t crc = GetU32(data.data() + sizeof(kMagic) + 4);
+      if (data.size() != kHeader + len) {
+        why = absl::StrCat("length mismatch (header says ", len, ", file has ",
+                           data.size() - kHeader, ")");
+      } else if (crc32(0L, reinterpret_cast<const Bytef*>(data.data() + kHeader), len) != crc) {
+        why = "checksum mismatch";
+      } else if (!record.ParseFromArray(data.data() + kHeader, static_cast<int>(len))) {
+        why = "payload does not parse";
+      } else if (absl::StrCat(record.status().spec().fault_id(), kSuffix) != name) {
+        why = "fault id does not match file name";
+      }
+    }
+    if (why.empty()) {
+      loaded.records.push_back(std::move(record));
+      continue;
+    }
+    const std::string dest = absl::StrCat(quarantine_dir_, "/", name);
+    if (rename(path.c_str(), dest.c_str()) != 0) {
+      why += absl::StrCat(" (and could not quarantine: ", std::strerror(errno), ")");
+    } else {
+      why += absl::StrCat(" (moved to ", dest, ")");
+    }
+    loaded.quarantined.push_back(absl::StrCat(path, ": ", why));
+  }
+  return loaded;
+}
+
+}  // namespace chaos::agent

@@ -1,0 +1,37 @@
+#include "agent/server.h"
+
+#include "absl/strings/str_cat.h"
+#include "agent/credentials.h"
+#include "faults/status_macros.h"
+#include "grpcpp/server_builder.h"
+#include "spdlog/spdlog.h"
+
+namespace chaos::agent {
+
+absl::StatusOr<std::unique_ptr<AgentServer>> AgentServer::Start(AgentOptions options,
+                                                                const std::string& listen) {
+  std::unique_ptr<AgentServer> s(new AgentServer());
+  ASSIGN_OR_RETURN(s->agent_, Agent::Create(std::move(options)));
+  const size_t recovered = s->agent_->Recover();
+  if (recovered > 0) {
+    spdlog::warn("recovery: reverted {} fault(s) left by an earlier run", recovered);
+  }
+  s->agent_->Start();
+  s->service_ = std::make_unique<AgentService>(s->agent_.get());
+  grpc::ServerBuilder builder;
+  builder.AddListeningPort(listen, AgentServerCredentials(), &s->port_);
+  builder.RegisterService(s->service_.get());
+  builder.SetMaxReceiveMessageSize(1 << 20);  // specs are small; refuse floods
+  s->server_ = builder.BuildAndStart();
+  if (s->server_ == nullptr || s->port_ == 0) {
+    return absl::UnavailableError(absl::StrCat("cannot listen on ", listen));
+  }
+  return s;
+}
+
+AgentServer::~AgentServer() {
+  if (server_) server_->Shutdown();
+  if (agent_) agent_->Shutdown();
+}
+
+}  // namespace chaos::agent

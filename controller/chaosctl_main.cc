@@ -1,0 +1,135 @@
+// chaosctl: the operator's command line. See README.md and docs/CLI.md.
+#include <signal.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cstdio>
+#include <thread>
+
+#include "CLI/CLI.hpp"
+#include "controller/agent_commands.h"
+#include "controller/experiment.h"
+#include "controller/progress.h"
+#include "controller/runner.h"
+#include "controller/yaml_proto.h"
+
+namespace {
+
+using chaos::controller::Diagnostics;
+
+int Validate(const std::string& file) {
+  Diagnostics diags;
+  auto exp = chaos::controller::LoadExperimentFile(file, &diags);
+  if (!exp) {
+    std::fputs(diags.Format(file).c_str(), stderr);
+    return 2;
+  }
+  std::printf("%s: ok (%zu step(s), about %s)\n", file.c_str(), exp->method.size(),
+              absl::FormatDuration(exp->PlannedDuration()).c_str());
+  return 0;
+}
+
+int Run(const std::string& file, const std::vector<std::string>& agents,
+        const std::string& lease_text, const std::string& run_id) {
+  Diagnostics diags;
+  auto exp = chaos::controller::LoadExperimentFile(file, &diags);
+  if (!exp) {
+    std::fputs(diags.Format(file).c_str(), stderr);
+    return 2;
+  }
+  auto lease = chaos::controller::ParseDuration(lease_text);
+  if (!lease.ok() || *lease < absl::Seconds(1)) {
+    std::fprintf(stderr, "chaosctl: --lease %s: must be a duration of at least 1s\n",
+                 lease_text.c_str());
+    return 2;
+  }
+  // Signals are taken by one thread, which interrupts the run (rollback).
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGINT);
+  sigaddset(&set, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &set, nullptr);
+
+  chaos::controller::RunOptions options;
+  options.agents = agents;
+  options.lease = *lease;
+  options.run_id = run_id;
+  const bool tty = isatty(STDOUT_FILENO);
+  chaos::controller::Progress progress(*exp, stdout, tty);
+  chaos::controller::Runner runner(*exp, options, &progress);
+  std::atomic<bool> done{false};
+  std::thread signals([&] {
+    const timespec tick{0, 100'000'000};
+    int count = 0;
+    while (!done) {
+      const int sig = sigtimedwait(&set, nullptr, &tick);
+      if (sig <= 0) continue;
+      if (count++ == 0) {
+        runner.Interrupt(sig == SIGINT ? "interrupted by the operator (SIGINT)"
+                                       : "terminated (SIGTERM)");
+      } else {
+        std::fprintf(stderr, "\nchaosctl: rollback in progress; waiting for it to finish\n");
+      }
+    }
+  });
+  chaos::controller::RunReport report = runner.Run();
+  done = true;
+  signals.join();
+  progress.Stop();
+  std::fputs(chaos::controller::FormatReport(report).c_str(), stdout);
+  std::fflush(stdout);
+  return chaos::controller::ExitCode(report.outcome);
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"chaosctl: run chaos experiments and manage agents"};
+  app.require_subcommand(1);
+
+  std::string file;
+  auto* validate = app.add_subcommand("validate", "check an experiment file; exit 2 on errors");
+  validate->add_option("file", file, "experiment file (YAML)")->required();
+
+  std::vector<std::string> agents;
+  std::string lease = "15s", run_id;
+  auto* run = app.add_subcommand(
+      "run", "run an experiment; exit 0 passed, 1 failed, 2 invalid input, 3 rollback "
+             "incomplete, 4 agent unreachable (nothing injected), 130 interrupted");
+  run->add_option("file", file, "experiment file (YAML)")->required();
+  run->add_option("--agent", agents, "agent address host:port (repeatable)")->required();
+  run->add_option("--lease", lease, "lease the agents hold between keep-alives")
+      ->capture_default_str();
+  run->add_option("--run-id", run_id, "id for this run (default: generated)");
+
+  chaos::controller::AgentCommandArgs a;
+  auto* revert = app.add_subcommand("revert", "revert faults on an agent by id");
+  revert->add_option("--agent", a.agent, "agent address host:port")->required();
+  revert->add_option("fault_ids", a.ids, "fault ids")->required();
+  auto* faults = app.add_subcommand("faults", "list an agent's faults");
+  faults->add_option("--agent", a.agent, "agent address host:port")->required();
+  faults->add_option("--experiment", a.experiment, "only this experiment (run id)");
+  faults->add_flag("--all", a.all, "include ended faults");
+  auto* describe = app.add_subcommand("describe", "show an agent's host and capabilities");
+  describe->add_option("--agent", a.agent, "agent address host:port")->required();
+  auto* halt = app.add_subcommand("halt", "emergency stop: revert everything, refuse injects");
+  halt->add_option("--agent", a.agent, "agent address host:port")->required();
+  halt->add_option("--reason", a.reason, "why, for the audit log");
+  auto* resume = app.add_subcommand("resume", "accept injects again after halt");
+  resume->add_option("--agent", a.agent, "agent address host:port")->required();
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    const int rc = app.exit(e);
+    return rc == 0 ? 0 : 2;
+  }
+  if (validate->parsed()) return Validate(file);
+  if (run->parsed()) return Run(file, agents, lease, run_id);
+  if (revert->parsed()) return chaos::controller::RevertCommand(a);
+  if (faults->parsed()) return chaos::controller::FaultsCommand(a);
+  if (describe->parsed()) return chaos::controller::DescribeCommand(a);
+  if (halt->parsed()) return chaos::controller::HaltCommand(a);
+  if (resume->parsed()) return chaos::controller::ResumeCommand(a);
+  return 2;
+}

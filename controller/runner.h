@@ -1,0 +1,133 @@
+// Runner: runs one experiment against a set of agents and always puts the
+// hosts back.
+//
+// Before anything is injected it reaches every agent and checks that each
+// can run the fault kinds asked of it. Steps run as soon as the steps in
+// their `after` list have ended (independent steps in parallel). A fault
+// step injects on every agent, holds for its duration and reverts. Leases
+// are renewed with KeepAlive for the whole run, so a runner that dies
+// leaves the cleanup to the agents. On every path that stops the run early
+// (an inject failing anywhere, Interrupt()) the faults still in place are
+// reverted in reverse order of injection, with retries, unless the
+// experiment says `rollback: never`; then each agent is asked for its
+// faults of this run to verify nothing remains.
+//
+// Run() blocks; Interrupt() may be called from any thread.
+#ifndef CHAOS_CONTROLLER_RUNNER_H_
+#define CHAOS_CONTROLLER_RUNNER_H_
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
+#include "chaos/v1/agent.grpc.pb.h"
+#include "controller/experiment.h"
+
+namespace chaos::controller {
+
+enum class RunOutcome {
+  kPassed,              // exit 0
+  kFailed,              // exit 1: an inject failed (rolled back)
+  kRollbackIncomplete,  // exit 3: something may still be injected
+  kUnavailable,         // exit 4: an agent unreachable or unable; nothing injected
+  kInterrupted,         // exit 130: SIGINT/SIGTERM, rolled back
+};
+int ExitCode(RunOutcome outcome);
+const char* OutcomeName(RunOutcome outcome);
+
+struct RunEvent {
+  absl::Time at;
+  std::string type;   // run, preflight, step, inject, revert, rollback, verify
+  std::string step;   // step id, when about a step
+  std::string agent;  // agent address, when about an agent
+  std::string message;
+};
+
+// Receives events as they happen, on the runner's threads (serialized).
+class RunObserver {
+ public:
+  virtual ~RunObserver() = default;
+  virtual void OnEvent(const RunEvent& event) = 0;
+};
+
+struct RunOptions {
+  std::vector<std::string> agents;  // host:port
+  std::string run_id;               // empty: generated
+  absl::Duration lease = absl::Seconds(15);
+  absl::Duration rpc_timeout = absl::Seconds(10);
+  int revert_attempts = 3;
+  std::string caller = "chaosctl";
+};
+
+struct FaultRecord {
+  std::string agent;
+  std::string step;
+  std::string fault_id;
+  std::string kind;
+  std::string summary;
+  absl::Time injected_at = absl::InfinitePast();
+  absl::Time reverted_at = absl::InfinitePast();
+  bool reverted = false;
+  std::string error;  // last revert error, when not reverted
+};
+
+struct RunReport {
+  std::string run_id;
+  std::string experiment;
+  RunOutcome outcome = RunOutcome::kPassed;
+  std::string reason;  // why the run did not pass
+  absl::Time started_at;
+  absl::Time ended_at;
+  std::vector<FaultRecord> faults;
+  std::vector<RunEvent> events;
+  // Exact commands that undo what could not be reverted.
+  std::vector<std::string> manual_undo;
+};
+
+class Runner {
+ public:
+  Runner(Experiment experiment, RunOptions options, RunObserver* observer);
+  ~Runner();
+
+  RunReport Run();
+  void Interrupt(const std::string& reason);
+
+  const std::string& run_id() const { return options_.run_id; }
+
+ private:
+  struct Agent {
+    std::string address;
+    std::unique_ptr<chaos::v1::Agent::Stub> stub;
+  };
+  enum class StepState { kPending, kRunning, kDone };
+
+  void Emit(RunEvent event);
+  bool Preflight();
+  void RunStep(size_t index);
+  void RunFaultStep(const Step& step);
+  bool WaitFor(absl::Duration d);  // false when interrupted or aborted
+  void Abort(RunOutcome outcome, const std::string& reason);
+  bool RevertFault(size_t index);   // index into report_.faults
+  void Rollback();
+  void Verify();
+  void KeepAliveLoop();
+  std::unique_ptr<grpc::ClientContext> Context() const;
+
+  const Experiment experiment_;
+  RunOptions options_;
+  RunObserver* observer_;
+  std::vector<Agent> agents_;
+
+  absl::Mutex mu_;
+  RunReport report_ ABSL_GUARDED_BY(mu_);
+  bool aborted_ ABSL_GUARDED_BY(mu_) = false;
+  bool finished_ ABSL_GUARDED_BY(mu_) = false;
+  std::vector<StepState> steps_ ABSL_GUARDED_BY(mu_);
+  absl::Mutex emit_mu_;
+};
+
+}  // namespace chaos::controller
+
+#endif  // CHAOS_CONTROLLER_RUNNER_H_
