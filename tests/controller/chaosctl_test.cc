@@ -1,0 +1,125 @@
+// chaosctl end to end: the real binary against a real chaos-agent on
+// 127.0.0.1. Exit codes: 0 passed, 2 invalid input, 4 agent unreachable,
+// 130 interrupted and rolled back.
+#include <signal.h>
+
+#include <chrono>
+#include <fstream>
+#include <thread>
+
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_split.h"
+#include "faults/process.h"
+#include "gtest/gtest.h"
+#include "tests/test_util.h"
+
+namespace chaos::testing {
+namespace {
+
+std::string WriteExperiment(const TempDir& dir, const std::string& duration) {
+  const std::string path = dir.path() + "/burn.yaml";
+  std::ofstream(path) << "name: test burn\n"
+                         "method:\n"
+                         "  - id: burn\n"
+                         "    duration: " << duration << "\n"
+                         "    fault:\n"
+                         "      cpuBurn: {workers: 1, loadPercent: 20}\n";
+  return path;
+}
+
+// Pids in the "inject" lines of chaosctl's output: "(pids 123)".
+std::vector<faults::ProcessId> InjectedBurners(const std::string& output) {
+  std::vector<faults::ProcessId> ids;
+  size_t at = 0;
+  while ((at = output.find("(pids ", at)) != std::string::npos) {
+    at += 6;
+    const size_t end = output.find(')', at);
+    for (absl::string_view p : absl::StrSplit(output.substr(at, end - at), ", ")) {
+      int pid = 0;
+      if (!absl::SimpleAtoi(p, &pid)) continue;
+      auto info = faults::ReadProcessInfo(pid);
+      if (info.ok()) ids.push_back(info->id);
+    }
+  }
+  return ids;
+}
+
+TEST(ChaosctlTest, ValidateExitsTwoWithPositions) {
+  TempDir dir;
+  const std::string path = dir.path() + "/bad.yaml";
+  std::ofstream(path) << "name: x\nmethod:\n  - id: a\n    wait: forever\n";
+  CommandResult r = RunCommand({ChaosctlBinary(), "validate", path});
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_NE(r.output.find(path + ":4:11: method[0].wait"), std::string::npos) << r.output;
+
+  r = RunCommand({ChaosctlBinary(), "validate", WriteExperiment(dir, "1s")});
+  EXPECT_EQ(r.exit_code, 0) << r.output;
+}
+
+TEST(ChaosctlTest, RunPassesAndLeavesNothingInjected) {
+  TempDir dir;
+  AgentProcess agent(dir.path());
+  CommandResult r = RunCommand(
+      {ChaosctlBinary(), "run", WriteExperiment(dir, "1s"), "--agent", agent.address()});
+  EXPECT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_NE(r.output.find("passed"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("reverted after"), std::string::npos) << r.output;
+  // Burners seen injected are gone now (checked through /proc).
+  CommandResult list = RunCommand({ChaosctlBinary(), "faults", "--agent", agent.address()});
+  EXPECT_EQ(list.exit_code, 0);
+  EXPECT_NE(list.output.find("no active faults"), std::string::npos) << list.output;
+}
+
+TEST(ChaosctlTest, InvalidFileAndUnknownKindExitTwoBeforeContactingAnyAgent) {
+  TempDir dir;
+  const std::string path = dir.path() + "/kind.yaml";
+  std::ofstream(path) << "name: x\nmethod:\n  - id: a\n    duration: 1s\n    fault:\n"
+                         "      meltdown: {}\n";
+  CommandResult r = RunCommand({ChaosctlBinary(), "run", path, "--agent", "127.0.0.1:1"});
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_NE(r.output.find(path + ":6:7: method[0].fault: unknown fault kind \"meltdown\""),
+            std::string::npos)
+      << r.output;
+  r = RunCommand({ChaosctlBinary(), "run", dir.path() + "/missing.yaml", "--agent", "127.0.0.1:1"});
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_NE(r.output.find("cannot read experiment file"), std::string::npos) << r.output;
+}
+
+TEST(ChaosctlTest, UnreachableAgentExitsFourWithOneClearLine) {
+  TempDir dir;
+  CommandResult r =
+      RunCommand({ChaosctlBinary(), "run", WriteExperiment(dir, "1s"), "--agent", "127.0.0.1:1"});
+  EXPECT_EQ(r.exit_code, 4) << r.output;
+  EXPECT_NE(r.output.find("cannot reach agent 127.0.0.1:1"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("faults: none injected"), std::string::npos) << r.output;
+}
+
+void InterruptRunWith(int sig) {
+  TempDir dir;
+  AgentProcess agent(dir.path());
+  const std::string out = dir.path() + "/out";
+  Subprocess run({ChaosctlBinary(), "run", WriteExperiment(dir, "60s"), "--agent",
+                  agent.address()},
+                 out);
+  std::vector<faults::ProcessId> burners;
+  for (int i = 0; i < 200 && burners.empty(); ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(25));
+    burners = InjectedBurners(ReadFileOrEmpty(out));
+  }
+  ASSERT_EQ(burners.size(), 1u) << ReadFileOrEmpty(out);
+  ASSERT_TRUE(faults::ProcessAlive(burners[0]));
+  run.Signal(sig);
+  const auto t0 = std::chrono::steady_clock::now();
+  EXPECT_EQ(run.Wait(), 130) << ReadFileOrEmpty(out);
+  EXPECT_LT(std::chrono::steady_clock::now() - t0, std::chrono::seconds(10));
+  EXPECT_FALSE(faults::ProcessAlive(burners[0])) << "the burner outlived the interrupted run";
+  const std::string text = ReadFileOrEmpty(out);
+  EXPECT_NE(text.find("interrupted"), std::string::npos) << text;
+  EXPECT_NE(text.find("reverted after"), std::string::npos) << text;
+}
+
+TEST(ChaosctlTest, CtrlCRollsBackAndExits130) { InterruptRunWith(SIGINT); }
+TEST(ChaosctlTest, SigtermRollsBackAndExits130) { InterruptRunWith(SIGTERM); }
+
+}  // namespace
+}  // namespace chaos::testing

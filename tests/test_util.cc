@@ -1,0 +1,141 @@
+#include "tests/test_util.h"
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <memory>
+#include <sstream>
+#include <stdexcept>
+#include <thread>
+
+#include "absl/strings/numbers.h"
+#include "absl/strings/strip.h"
+
+namespace chaos::testing {
+
+TempDir::TempDir() {
+  char tmpl[] = "/tmp/chaos-test.XXXXXX";
+  if (mkdtemp(tmpl) == nullptr) throw std::runtime_error("mkdtemp");
+  path_ = tmpl;
+}
+
+TempDir::~TempDir() {
+  std::error_code ec;
+  std::filesystem::remove_all(path_, ec);
+}
+
+Subprocess::Subprocess(const std::vector<std::string>& argv, const std::string& log_file) {
+  std::vector<char*> args;
+  for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
+  args.push_back(nullptr);
+  pid_ = fork();
+  if (pid_ == 0) {
+    if (!log_file.empty()) {
+      int fd = open(log_file.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
+      dup2(fd, 1);
+      dup2(fd, 2);
+    }
+    sigset_t none;
+    sigemptyset(&none);
+    sigprocmask(SIG_SETMASK, &none, nullptr);
+    execv(args[0], args.data());
+    _exit(127);
+  }
+}
+
+Subprocess::~Subprocess() {
+  if (running()) {
+    kill(pid_, SIGKILL);
+    Wait();
+  }
+}
+
+void Subprocess::Signal(int sig) { kill(pid_, sig); }
+
+int Subprocess::Wait() {
+  if (status_ < 0) {
+    int st = 0;
+    while (waitpid(pid_, &st, 0) < 0 && errno == EINTR) {
+    }
+    status_ = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+  }
+  return status_;
+}
+
+bool Subprocess::running() {
+  if (status_ >= 0 || pid_ <= 0) return false;
+  int st = 0;
+  pid_t r = waitpid(pid_, &st, WNOHANG);
+  if (r == pid_) {
+    status_ = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+    return false;
+  }
+  return true;
+}
+
+std::string ReadFileOrEmpty(const std::string& path) {
+  std::ifstream in(path);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+AgentProcess::AgentProcess(const std::string& state_dir, const std::vector<std::string>& extra) {
+  const std::string port_file = state_dir + "/port";
+  log_file_ = state_dir + "/agent.log";
+  unlink(port_file.c_str());
+  std::vector<std::string> argv = {AgentBinary(), "--listen", "127.0.0.1:0", "--state-dir",
+                                   state_dir, "--port-file", port_file};
+  argv.insert(argv.end(), extra.begin(), extra.end());
+  process_ = std::make_unique<Subprocess>(argv, log_file_);
+  for (int i = 0; i < 200 && port_ == 0 && process_->running(); ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(25));
+    (void)absl::SimpleAtoi(absl::StripAsciiWhitespace(ReadFileOrEmpty(port_file)), &port_);
+  }
+  if (port_ == 0) throw std::runtime_error("chaos-agent did not start: " + log());
+}
+
+std::string AgentProcess::log() const { return ReadFileOrEmpty(log_file_); }
+
+CommandResult RunCommand(const std::vector<std::string>& argv, int timeout_s) {
+  TempDir dir;
+  const std::string out = dir.path() + "/out";
+  Subprocess p(argv, out);
+  CommandResult r;
+  for (int i = 0; i < timeout_s * 20 && p.running(); ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  if (p.running()) p.Signal(SIGKILL);
+  r.exit_code = p.Wait();
+  r.output = ReadFileOrEmpty(out);
+  return r;
+}
+
+std::vector<pid_t> PidsNamed(const std::string& name) {
+  std::vector<pid_t> pids;
+  DIR* d = opendir("/proc");
+  while (dirent* e = readdir(d)) {
+    pid_t pid;
+    if (!absl::SimpleAtoi(e->d_name, &pid)) continue;
+    std::string comm = ReadFileOrEmpty("/proc/" + std::string(e->d_name) + "/comm");
+    std::string stat = ReadFileOrEmpty("/proc/" + std::string(e->d_name) + "/stat");
+    const size_t close = stat.rfind(')');
+    const bool zombie = close != std::string::npos && close + 2 < stat.size() &&
+                        stat[close + 2] == 'Z';
+    if (absl::StripTrailingAsciiWhitespace(comm) == name && !zombie) pids.push_back(pid);
+  }
+  closedir(d);
+  return pids;
+}
+
+std::string AgentBinary() { return std::string(CHAOS_BINARY_DIR) + "/agent/chaos-agent"; }
+std::string ChaosctlBinary() { return std::string(CHAOS_BINARY_DIR) + "/controller/chaosctl"; }
+
+}  // namespace chaos::testing

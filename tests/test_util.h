@@ -1,0 +1,75 @@
+// Helpers for tests that drive the real binaries: start a process, wait for
+// its port file, run a command and collect its output and exit code.
+#ifndef CHAOS_TESTS_TEST_UTIL_H_
+#define CHAOS_TESTS_TEST_UTIL_H_
+
+#include <sys/types.h>
+
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace chaos::testing {
+
+// A temporary directory removed (recursively) on destruction.
+class TempDir {
+ public:
+  TempDir();
+  ~TempDir();
+  const std::string& path() const { return path_; }
+
+ private:
+  std::string path_;
+};
+
+// A child process started from argv; killed (SIGKILL) on destruction if
+// still running.
+class Subprocess {
+ public:
+  // stdout and stderr go to `log_file` when given.
+  Subprocess(const std::vector<std::string>& argv, const std::string& log_file = "");
+  ~Subprocess();
+  pid_t pid() const { return pid_; }
+  void Signal(int sig);
+  // Waits for exit; returns the exit code, or 128 + signal.
+  int Wait();
+  bool running();
+
+ private:
+  pid_t pid_ = -1;
+  int status_ = -1;
+};
+
+// Starts chaos-agent on 127.0.0.1 with an OS-chosen port and waits until it
+// serves. Extra flags are appended.
+class AgentProcess {
+ public:
+  AgentProcess(const std::string& state_dir, const std::vector<std::string>& extra = {});
+  std::string address() const { return "127.0.0.1:" + std::to_string(port_); }
+  int port() const { return port_; }
+  Subprocess& process() { return *process_; }
+  std::string log() const;
+
+ private:
+  std::string log_file_;
+  std::unique_ptr<Subprocess> process_;
+  int port_ = 0;
+};
+
+struct CommandResult {
+  int exit_code = -1;
+  std::string output;  // stdout and stderr, interleaved
+};
+// Runs argv to completion (at most `timeout_s` seconds, then SIGKILL).
+CommandResult RunCommand(const std::vector<std::string>& argv, int timeout_s = 60);
+
+std::string ReadFileOrEmpty(const std::string& path);
+// Pids of processes whose comm is exactly `name`.
+std::vector<pid_t> PidsNamed(const std::string& name);
+
+std::string AgentBinary();
+std::string ChaosctlBinary();
+
+}  // namespace chaos::testing
+
+#endif  // CHAOS_TESTS_TEST_UTIL_H_
