@@ -172,12 +172,6 @@ absl::StatusOr<FaultStatus> Agent::Inject(const chaos::v1::InjectRequest& reques
   if (duration <= absl::ZeroDuration()) {
     return absl::InvalidArgumentError("spec.duration: required and must be > 0");
   }
-  if (duration > options_.max_duration) {
-    return absl::PermissionDeniedError(
-        absl::StrCat("spec.duration: ", absl::FormatDuration(duration),
-                     " exceeds the agent's maximum of ",
-                     absl::FormatDuration(options_.max_duration)));
-  }
   absl::Duration lease = FromProto(request.lease());
   if (lease < absl::ZeroDuration()) {
     return absl::InvalidArgumentError("lease: must not be negative");
@@ -207,8 +201,15 @@ absl::StatusOr<FaultStatus> Agent::Inject(const chaos::v1::InjectRequest& reques
           "the agent already runs ", active, " faults (max_active_faults)"));
     }
   }
-  // Validate the kind's parameters before anything is recorded.
+  // Validate the kind's parameters, then the host's policy, before anything
+  // is recorded.
   ASSIGN_OR_RETURN(entry->fault, MakeFault(spec));
+  if (absl::Status allowed = options_.policy.Check(spec); !allowed.ok()) {
+    spdlog::warn("audit action=refuse fault={} experiment={} kind={} caller={} result=\"{}\"",
+                 spec.fault_id(), spec.experiment_id(), KindName(spec), caller,
+                 std::string(allowed.message()));
+    return allowed;
+  }
 
   FaultStatus* status = entry->record.mutable_status();
   *status->mutable_spec() = spec;
@@ -512,6 +513,11 @@ void Agent::PruneEnded() {
     (void)ledger_->Remove(ended[i].second);
     faults_.erase(ended[i].second);
   }
+}
+
+bool Agent::halted() {
+  absl::MutexLock lock(&mu_);
+  return halted_;
 }
 
 size_t Agent::active_faults() {

@@ -25,6 +25,7 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "agent/ledger.h"
+#include "agent/policy.h"
 #include "chaos/v1/agent.pb.h"
 #include "faults/fault.h"
 
@@ -33,7 +34,7 @@ namespace chaos::agent {
 struct AgentOptions {
   std::string state_dir = "/var/lib/chaos-agent";
   absl::Duration default_lease = absl::Seconds(15);
-  absl::Duration max_duration = absl::Hours(1);
+  Policy policy = Policy::Default();  // its max_duration caps every fault
   size_t max_active_faults = 64;
   // Ended faults remembered (so a late revert answers "already reverted").
   size_t max_ended_faults = 1000;
@@ -85,6 +86,7 @@ class Agent {
   void Tick(absl::Time now);
 
   size_t active_faults();
+  bool halted();
   const AgentCounters& counters() const { return counters_; }
 
  private:

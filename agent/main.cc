@@ -11,6 +11,7 @@
 #include "CLI/CLI.hpp"
 #include "absl/strings/str_split.h"
 #include "absl/time/time.h"
+#include "agent/observability.h"
 #include "agent/server.h"
 #include "spdlog/spdlog.h"
 
@@ -18,10 +19,10 @@ int main(int argc, char** argv) {
   CLI::App app{"chaos-agent: injects and reverts faults on this host"};
   std::string listen = "127.0.0.1:7070";
   std::string state_dir = "/var/lib/chaos-agent";
-  std::string port_file;
+  std::string port_file, policy_file, metrics_listen, log_format = "text";
   std::vector<std::string> labels;
-  double lease_s = 15, max_duration_s = 3600;
-  size_t max_active = 64;
+  double lease_s = 15, max_duration_s = 0;
+  size_t max_active = 64, keep_ended = 1000;
   app.add_option("--listen", listen, "host:port to serve on (port 0: let the OS choose)")
       ->capture_default_str();
   app.add_option("--state-dir", state_dir, "where the fault ledger lives")->capture_default_str();
@@ -29,17 +30,38 @@ int main(int argc, char** argv) {
   app.add_option("--label", labels, "key=value label reported by Describe (repeatable)");
   app.add_option("--default-lease", lease_s, "lease in seconds when a request gives none")
       ->capture_default_str()->check(CLI::PositiveNumber);
-  app.add_option("--max-duration", max_duration_s, "longest fault allowed, in seconds")
-      ->capture_default_str()->check(CLI::PositiveNumber);
+  app.add_option("--max-duration", max_duration_s,
+                 "longest fault allowed, in seconds (overrides the policy's maxDuration)")
+      ->check(CLI::PositiveNumber);
+  app.add_option("--policy", policy_file, "policy file (YAML); default: built-in policy");
+  app.add_option("--metrics-listen", metrics_listen,
+                 "host:port for the Prometheus /metrics endpoint (off when empty)");
+  app.add_option("--log-format", log_format, "text or json")->capture_default_str();
   app.add_option("--max-active-faults", max_active, "cap on concurrently active faults")
+      ->capture_default_str();
+  app.add_option("--keep-ended", keep_ended,
+                 "ended faults remembered (so a late revert answers \"already reverted\")")
       ->capture_default_str();
   CLI11_PARSE(app, argc, argv);
 
+  if (absl::Status s = chaos::agent::SetLogFormat(log_format); !s.ok()) {
+    std::fprintf(stderr, "chaos-agent: %s\n", std::string(s.message()).c_str());
+    return 2;
+  }
   chaos::agent::AgentOptions options;
   options.state_dir = state_dir;
   options.default_lease = absl::Seconds(lease_s);
-  options.max_duration = absl::Seconds(max_duration_s);
+  if (!policy_file.empty()) {
+    auto policy = chaos::agent::Policy::Load(policy_file);
+    if (!policy.ok()) {
+      std::fprintf(stderr, "chaos-agent: %s\n", std::string(policy.status().message()).c_str());
+      return 2;
+    }
+    options.policy = *std::move(policy);
+  }
+  if (max_duration_s > 0) options.policy.max_duration = absl::Seconds(max_duration_s);
   options.max_active_faults = max_active;
+  options.max_ended_faults = keep_ended;
   for (const std::string& l : labels) {
     std::pair<std::string, std::string> kv = absl::StrSplit(l, absl::MaxSplits('=', 1));
     if (kv.first.empty()) {
@@ -62,6 +84,16 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "chaos-agent: %s\n", server.status().ToString().c_str());
     return 1;
   }
+  std::unique_ptr<chaos::agent::MetricsServer> metrics;
+  if (!metrics_listen.empty()) {
+    auto m = chaos::agent::MetricsServer::Start(&(*server)->agent(), metrics_listen);
+    if (!m.ok()) {
+      std::fprintf(stderr, "chaos-agent: %s\n", std::string(m.status().message()).c_str());
+      return 1;
+    }
+    metrics = *std::move(m);
+    spdlog::info("metrics on {}", metrics->port());
+  }
   spdlog::info("chaos-agent {} serving on port {} (state in {})", CHAOS_VERSION,
                (*server)->port(), state_dir);
   if (!port_file.empty()) {
@@ -72,6 +104,7 @@ int main(int argc, char** argv) {
   int sig = 0;
   sigwait(&set, &sig);
   spdlog::info("signal {}: reverting every fault and stopping", sig);
+  metrics.reset();
   server->reset();
   return 0;
 }

@@ -55,7 +55,7 @@ class AgentServiceTest : public ::testing::Test {
   void SetUp() override {
     AgentOptions options;
     options.state_dir = dir_.path() + "/state";
-    options.max_duration = absl::Minutes(5);
+    options.policy.max_duration = absl::Minutes(5);
     auto server = AgentServer::Start(options, "127.0.0.1:0");
     ASSERT_TRUE(server.ok()) << server.status();
     server_ = std::move(*server);

@@ -1,0 +1,210 @@
+#include "agent/policy.h"
+
+#include <fstream>
+#include <sstream>
+
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "absl/strings/str_split.h"
+#include "agent/fault_factory.h"
+#include "yaml-cpp/yaml.h"
+
+namespace chaos::agent {
+namespace {
+
+absl::Status Deny(const std::string& rule, const std::string& why) {
+  return absl::PermissionDeniedError(absl::StrCat("policy ", rule, ": ", why));
+}
+
+std::string Where(const std::string& name, const YAML::Node& n) {
+  return absl::StrCat(name, ":", n.Mark().line + 1, ":", n.Mark().column + 1, ": ");
+}
+
+bool Under(const std::string& path, const std::string& root) {
+  if (root == "/") return !path.empty() && path[0] == '/';
+  return path == root || absl::StartsWith(path, root + "/");
+}
+
+// Normalizes "a//b/./c/" lexically; ".." is refused by the caller.
+std::string Clean(const std::string& path) {
+  std::vector<std::string> parts;
+  for (absl::string_view p : absl::StrSplit(path, '/', absl::SkipEmpty())) {
+    if (p == ".") continue;
+    parts.emplace_back(p);
+  }
+  return "/" + absl::StrJoin(parts, "/");
+}
+
+}  // namespace
+
+Policy Policy::Default() {
+  Policy p;
+  p.fill_roots = {"/var/tmp"};
+  p.protected_processes = {"systemd", "init", "sshd", "chaos-agent", "journald",
+                           "systemd-journal"};
+  return p;
+}
+
+absl::StatusOr<Policy> Policy::Load(const std::string& path) {
+  std::ifstream in(path);
+  if (!in) return absl::InvalidArgumentError(absl::StrCat(path, ": cannot read policy file"));
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return Parse(ss.str(), path);
+}
+
+absl::StatusOr<Policy> Policy::Parse(const std::string& yaml, const std::string& name) {
+  YAML::Node root;
+  try {
+    root = YAML::Load(yaml);
+  } catch (const YAML::Exception& e) {
+    return absl::InvalidArgumentError(absl::StrCat(name, ":", e.mark.line + 1, ":",
+                                                   e.mark.column + 1, ": malformed YAML: ", e.msg));
+  }
+  Policy p = Default();
+  if (root.IsNull()) return p;
+  if (!root.IsMap()) return absl::InvalidArgumentError(name + ": a policy is a mapping");
+  try {
+    for (const auto& kv : root) {
+      const std::string key = kv.first.Scalar();
+      const YAML::Node& v = kv.second;
+      auto list = [&]() -> absl::StatusOr<std::vector<std::string>> {
+        if (!v.IsSequence()) {
+          return absl::InvalidArgumentError(Where(name, v) + key + ": expected a list");
+        }
+        return v.as<std::vector<std::string>>();
+      };
+      if (key == "kinds") {
+        auto l = list();
+        if (!l.ok()) return l.status();
+        p.kinds.emplace(l->begin(), l->end());
+        std::vector<std::string> known;
+        for (const auto& c : Capabilities()) known.push_back(c.kind());
+        for (const std::string& k : *l) {
+          if (std::find(known.begin(), known.end(), k) == known.end()) {
+            return absl::InvalidArgumentError(absl::StrCat(
+                Where(name, v), "kinds: unknown kind \"", k, "\" (known: ",
+                absl::StrJoin(known, ", "), ")"));
+          }
+        }
+      } else if (key == "protectedProcesses") {
+        auto l = list();
+        if (!l.ok()) return l.status();
+        p.protected_processes = *l;
+      } else if (key == "interfaces") {
+        auto l = list();
+        if (!l.ok()) return l.status();
+        p.interfaces.emplace(l->begin(), l->end());
+      } else if (key == "fillRoots") {
+        auto l = list();
+        if (!l.ok()) return l.status();
+        p.fill_roots.clear();
+        for (const std::string& r : *l) {
+          if (r.empty() || r[0] != '/' || absl::StrContains(r, "..")) {
+            return absl::InvalidArgumentError(absl::StrCat(
+                Where(name, v), "fillRoots: \"", r, "\" must be an absolute path without .."));
+          }
+          p.fill_roots.push_back(Clean(r));
+        }
+      } else if (key == "maxFillPercent") {
+        p.max_fill_percent = v.as<double>();
+        if (p.max_fill_percent < 0 || p.max_fill_percent > 100) {
+          return absl::InvalidArgumentError(Where(name, v) + "maxFillPercent: must be 0..100");
+        }
+      } else if (key == "maxCpuPercent") {
+        const int n = v.as<int>();
+        if (n < 1 || n > 100) {
+          return absl::InvalidArgumentError(Where(name, v) + "maxCpuPercent: must be 1..100");
+        }
+        p.max_cpu_percent = static_cast<uint32_t>(n);
+      } else if (key == "maxDuration") {
+        absl::Duration d;
+        if (!absl::ParseDuration(v.Scalar(), &d) || d <= absl::ZeroDuration()) {
+          return absl::InvalidArgumentError(Where(name, v) +
+                                            "maxDuration: expected a duration like 30m");
+        }
+        p.max_duration = d;
+      } else if (key == "commands") {
+        auto l = list();
+        if (!l.ok()) return l.status();
+        p.commands = *l;
+      } else {
+        return absl::InvalidArgumentError(absl::StrCat(
+            Where(name, kv.first), key,
+            ": unknown policy field (known: kinds, protectedProcesses, interfaces, fillRoots, "
+            "maxFillPercent, maxCpuPercent, maxDuration, commands)"));
+      }
+    }
+  } catch (const YAML::Exception& e) {
+    return absl::InvalidArgumentError(absl::StrCat(name, ":", e.mark.line + 1, ":",
+                                                   e.mark.column + 1, ": ", e.msg));
+  }
+  return p;
+}
+
+absl::Status Policy::Check(const chaos::v1::FaultSpec& spec) const {
+  const std::string kind = KindName(spec);
+  if (kinds && !kinds->contains(kind)) {
+    return Deny("kinds", absl::StrCat("fault kind ", kind, " is not allowed on this host"));
+  }
+  const absl::Duration d =
+      absl::Seconds(spec.duration().seconds()) + absl::Nanoseconds(spec.duration().nanos());
+  if (d > max_duration) {
+    return Deny("maxDuration", absl::StrCat("duration ", absl::FormatDuration(d), " exceeds ",
+                                            absl::FormatDuration(max_duration)));
+  }
+  auto check_target = [&](const chaos::v1::ProcessSelector& t) -> absl::Status {
+    for (const std::string& name : protected_processes) {
+      if (t.name() == name) {
+        return Deny("protectedProcesses", absl::StrCat("process ", name, " is protected"));
+      }
+    }
+    return absl::OkStatus();
+  };
+  switch (spec.kind_case()) {
+    case chaos::v1::FaultSpec::kCpuBurn:
+      if (spec.cpu_burn().load_percent() > max_cpu_percent ||
+          (spec.cpu_burn().load_percent() == 0 && max_cpu_percent < 100)) {
+        return Deny("maxCpuPercent",
+                    absl::StrCat("load ",
+                                 spec.cpu_burn().load_percent() == 0 ? 100
+                                                                     : spec.cpu_burn().load_percent(),
+                                 "% exceeds ", max_cpu_percent, "%"));
+      }
+      break;
+    case chaos::v1::FaultSpec::kProcessKill:
+      return check_target(spec.process_kill().target());
+    case chaos::v1::FaultSpec::kProcessPause:
+      return check_target(spec.process_pause().target());
+    case chaos::v1::FaultSpec::kDiskFill: {
+      const std::string& dir = spec.disk_fill().directory();
+      if (dir.empty() || dir[0] != '/' || absl::StrContains(dir, "..")) break;  // Validate() says why
+      const std::string clean = Clean(dir);
+      bool allowed = false;
+      for (const std::string& root : fill_roots) allowed |= Under(clean, root);
+      if (!allowed) {
+        return Deny("fillRoots", absl::StrCat("directory ", clean, " is not under ",
+                                              fill_roots.empty() ? std::string("any fill root")
+                                                                 : absl::StrJoin(fill_roots, ", ")));
+      }
+      if (spec.disk_fill().size_case() == chaos::v1::DiskFill::kTargetPercent &&
+          spec.disk_fill().target_percent() > max_fill_percent) {
+        return Deny("maxFillPercent", absl::StrCat("target ", spec.disk_fill().target_percent(),
+                                                   "% exceeds ", max_fill_percent, "%"));
+      }
+      break;
+    }
+    case chaos::v1::FaultSpec::kNetem:
+      if (interfaces && !interfaces->contains(spec.netem().interface())) {
+        return Deny("interfaces", absl::StrCat("interface ", spec.netem().interface(),
+                                               " is not allowed"));
+      }
+      break;
+    default:
+      break;
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace chaos::agent

@@ -1,0 +1,220 @@
+// The chaos-agent binary from outside: policy, metrics, JSON logs, abuse,
+// and 1000 inject/revert cycles that must leave nothing behind.
+#include <dirent.h>
+#include <signal.h>
+
+#include <fstream>
+
+#include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+#include "chaos/v1/agent.grpc.pb.h"
+#include "gtest/gtest.h"
+#include "grpcpp/create_channel.h"
+#include "grpcpp/generic/generic_stub.h"
+#include "httplib.h"
+#include "tests/test_util.h"
+
+namespace chaos::testing {
+namespace {
+
+std::unique_ptr<chaos::v1::Agent::Stub> Stub(const AgentProcess& agent) {
+  return chaos::v1::Agent::NewStub(
+      grpc::CreateChannel(agent.address(), grpc::InsecureChannelCredentials()));
+}
+
+chaos::v1::InjectRequest Burn(const std::string& id, int load = 10) {
+  chaos::v1::InjectRequest req;
+  req.mutable_spec()->set_fault_id(id);
+  req.mutable_spec()->set_experiment_id("exp");
+  req.mutable_spec()->mutable_duration()->set_seconds(30);
+  req.mutable_spec()->mutable_cpu_burn()->set_load_percent(load);
+  return req;
+}
+
+int CountEntries(const std::string& dir) {
+  int n = 0;
+  if (DIR* d = opendir(dir.c_str())) {
+    while (dirent* e = readdir(d)) n += e->d_name[0] != '.';
+    closedir(d);
+  }
+  return n;
+}
+
+long StatusField(pid_t pid, const std::string& field) {
+  for (absl::string_view line :
+       absl::StrSplit(ReadFileOrEmpty(absl::StrCat("/proc/", pid, "/status")), '\n')) {
+    if (absl::StartsWith(line, field + ":")) {
+      std::vector<std::string> parts = absl::StrSplit(line, ' ', absl::SkipWhitespace());
+      long v = 0;
+      if (parts.size() >= 2 && absl::SimpleAtoi(parts[1], &v)) return v;
+    }
+  }
+  return -1;
+}
+
+int ChildCount(pid_t parent) {
+  int n = 0;
+  DIR* d = opendir("/proc");
+  while (dirent* e = readdir(d)) {
+    pid_t pid;
+    if (!absl::SimpleAtoi(e->d_name, &pid)) continue;
+    if (StatusField(pid, "PPid") == parent) ++n;
+  }
+  closedir(d);
+  return n;
+}
+
+TEST(AgentProcessTest, PolicyViolationIsRefusedWithItsRuleAndNothingRuns) {
+  TempDir dir;
+  std::ofstream(dir.path() + "/policy.yaml") << "maxCpuPercent: 30\n";
+  AgentProcess agent(dir.path(), {"--policy", dir.path() + "/policy.yaml"});
+  auto stub = Stub(agent);
+  grpc::ClientContext ctx;
+  chaos::v1::InjectResponse resp;
+  grpc::Status s = stub->Inject(&ctx, Burn("too-hot", 80), &resp);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::PERMISSION_DENIED);
+  EXPECT_NE(s.error_message().find("policy maxCpuPercent"), std::string::npos) << s.error_message();
+  EXPECT_EQ(ChildCount(agent.process().pid()), 0) << "a refused inject started a process";
+  EXPECT_NE(agent.log().find("audit action=refuse"), std::string::npos);
+}
+
+TEST(AgentProcessTest, BadPolicyFileStopsTheAgentWithItsPosition) {
+  TempDir dir;
+  std::ofstream(dir.path() + "/policy.yaml") << "maxCpuPercent: 30\nbogus: 1\n";
+  CommandResult r = RunCommand({AgentBinary(), "--listen", "127.0.0.1:0", "--state-dir",
+                                dir.path() + "/state", "--policy", dir.path() + "/policy.yaml"});
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_NE(r.output.find("policy.yaml:2:1: bogus: unknown policy field"), std::string::npos)
+      << r.output;
+}
+
+TEST(AgentProcessTest, MetricsCountInjectsRevertsAndActiveFaults) {
+  TempDir dir;
+  AgentProcess agent(dir.path(), {"--metrics-listen", "127.0.0.1:0"});
+  // The metrics port is logged: "metrics on PORT".
+  const std::string log = agent.log();
+  const size_t at = log.find("metrics on ");
+  ASSERT_NE(at, std::string::npos) << log;
+  int port = 0;
+  ASSERT_TRUE(absl::SimpleAtoi(log.substr(at + 11, log.find('\n', at) - at - 11), &port));
+  httplib::Client http("127.0.0.1", port);
+  auto stub = Stub(agent);
+  {
+    grpc::ClientContext ctx;
+    chaos::v1::InjectResponse resp;
+    ASSERT_TRUE(stub->Inject(&ctx, Burn("m1"), &resp).ok());
+  }
+  auto res = http.Get("/metrics");
+  ASSERT_TRUE(res);
+  EXPECT_EQ(res->status, 200);
+  EXPECT_NE(res->body.find("# TYPE chaos_agent_active_faults gauge\nchaos_agent_active_faults 1\n"),
+            std::string::npos)
+      << res->body;
+  EXPECT_NE(res->body.find("chaos_agent_injections_total 1\n"), std::string::npos);
+  {
+    grpc::ClientContext ctx;
+    chaos::v1::RevertRequest req;
+    req.set_fault_id("m1");
+    chaos::v1::RevertResponse resp;
+    ASSERT_TRUE(stub->Revert(&ctx, req, &resp).ok());
+  }
+  res = http.Get("/metrics");
+  ASSERT_TRUE(res);
+  EXPECT_NE(res->body.find("chaos_agent_active_faults 0\n"), std::string::npos) << res->body;
+  EXPECT_NE(res->body.find("chaos_agent_reverts_total 1\n"), std::string::npos) << res->body;
+}
+
+TEST(AgentProcessTest, JsonLogsAreOneObjectPerLineWithEscapedAudit) {
+  TempDir dir;
+  AgentProcess agent(dir.path(), {"--log-format", "json"});
+  auto stub = Stub(agent);
+  grpc::ClientContext ctx;
+  chaos::v1::InjectResponse resp;
+  ASSERT_TRUE(stub->Inject(&ctx, Burn("j1"), &resp).ok());
+  bool audit = false;
+  for (absl::string_view line : absl::StrSplit(agent.log(), '\n', absl::SkipEmpty())) {
+    EXPECT_TRUE(absl::StartsWith(line, "{\"time\":\"") && absl::EndsWith(line, "\"}")) << line;
+    audit |= absl::StrContains(line, "audit action=inject fault=j1") &&
+             absl::StrContains(line, "result=\\\"ok");
+  }
+  EXPECT_TRUE(audit) << agent.log();
+}
+
+TEST(AgentProcessTest, OversizedAndMalformedRequestsDoNotHurtTheAgent) {
+  TempDir dir;
+  AgentProcess agent(dir.path());
+  auto stub = Stub(agent);
+  auto big = Burn("big");
+  big.set_caller(std::string(2 << 20, 'x'));
+  grpc::ClientContext ctx;
+  chaos::v1::InjectResponse resp;
+  EXPECT_EQ(stub->Inject(&ctx, big, &resp).error_code(), grpc::StatusCode::RESOURCE_EXHAUSTED);
+  // Bytes that are not an InjectRequest, sent raw to the method.
+  auto channel = grpc::CreateChannel(agent.address(), grpc::InsecureChannelCredentials());
+  grpc::GenericStub generic(channel);
+  grpc::ClientContext raw_ctx;
+  grpc::ByteBuffer out;
+  grpc::Slice junk(std::string("\xff\xff\xff\xff garbage", 12));
+  grpc::ByteBuffer in(&junk, 1);
+  std::mutex mu;
+  std::condition_variable cv;
+  bool done = false;
+  grpc::Status raw_status;
+  generic.UnaryCall(&raw_ctx, "/chaos.v1.Agent/Inject", grpc::StubOptions(), &in, &out,
+                    [&](grpc::Status s) {
+                      std::lock_guard<std::mutex> l(mu);
+                      raw_status = s;
+                      done = true;
+                      cv.notify_all();
+                    });
+  {
+    std::unique_lock<std::mutex> l(mu);
+    cv.wait(l, [&] { return done; });
+  }
+  EXPECT_FALSE(raw_status.ok());
+  EXPECT_TRUE(agent.process().running()) << agent.log();
+  grpc::ClientContext ok_ctx;
+  chaos::v1::DescribeResponse d;
+  EXPECT_TRUE(stub->Describe(&ok_ctx, {}, &d).ok());
+}
+
+TEST(AgentProcessTest, ThousandCyclesLeaveNoFdsThreadsFilesOrProcesses) {
+  TempDir dir;
+  AgentProcess agent(dir.path(), {"--keep-ended", "20"});
+  const pid_t pid = agent.process().pid();
+  auto stub = Stub(agent);
+  auto cycle = [&](int i) {
+    const std::string id = absl::StrCat("c", i);
+    grpc::ClientContext a;
+    chaos::v1::InjectResponse ir;
+    ASSERT_TRUE(stub->Inject(&a, Burn(id), &ir).ok());
+    grpc::ClientContext b;
+    chaos::v1::RevertRequest rr;
+    rr.set_fault_id(id);
+    chaos::v1::RevertResponse rs;
+    ASSERT_TRUE(stub->Revert(&b, rr, &rs).ok());
+  };
+  for (int i = 0; i < 100; ++i) cycle(i);  // warm up pools and caches
+  const int fds0 = CountEntries(absl::StrCat("/proc/", pid, "/fd"));
+  const long threads0 = StatusField(pid, "Threads");
+  const long rss0 = StatusField(pid, "VmRSS");
+  for (int i = 100; i < 1100; ++i) {
+    cycle(i);
+    if (::testing::Test::HasFatalFailure()) return;
+  }
+  const int fds1 = CountEntries(absl::StrCat("/proc/", pid, "/fd"));
+  const long threads1 = StatusField(pid, "Threads");
+  const long rss1 = StatusField(pid, "VmRSS");
+  EXPECT_LE(fds1, fds0 + 2) << "file descriptors grew";
+  EXPECT_LE(threads1, threads0 + 2) << "threads grew";
+  EXPECT_LT(rss1, rss0 + 8 * 1024) << "resident memory grew by " << (rss1 - rss0) << " kB";
+  EXPECT_EQ(ChildCount(pid), 0) << "a burner or zombie was left";
+  EXPECT_LE(CountEntries(dir.path() + "/ledger"), 20) << "ended ledger records not pruned";
+  RecordProperty("rss_kb_before", static_cast<int>(rss0));
+  RecordProperty("rss_kb_after", static_cast<int>(rss1));
+}
+
+}  // namespace
+}  // namespace chaos::testing

@@ -1,0 +1,83 @@
+// Policy: parsing with positions, and each rule refusing with its name.
+#include "agent/policy.h"
+
+#include "gtest/gtest.h"
+
+namespace chaos::agent {
+namespace {
+
+chaos::v1::FaultSpec Spec() {
+  chaos::v1::FaultSpec spec;
+  spec.set_fault_id("f");
+  spec.set_experiment_id("e");
+  spec.mutable_duration()->set_seconds(60);
+  return spec;
+}
+
+TEST(PolicyTest, EachRuleRefusesWithItsName) {
+  auto p = Policy::Parse(R"(
+kinds: [cpu_burn, disk_fill, process_kill]
+maxCpuPercent: 50
+maxDuration: 5m
+fillRoots: [/var/tmp, /data/]
+maxFillPercent: 80
+protectedProcesses: [postgres]
+)",
+                         "p.yaml");
+  ASSERT_TRUE(p.ok()) << p.status();
+
+  auto burn = Spec();
+  burn.mutable_cpu_burn()->set_load_percent(90);
+  EXPECT_EQ(p->Check(burn).code(), absl::StatusCode::kPermissionDenied);
+  EXPECT_NE(p->Check(burn).message().find("policy maxCpuPercent"), std::string::npos);
+  burn.mutable_cpu_burn()->set_load_percent(50);
+  EXPECT_TRUE(p->Check(burn).ok());
+  burn.mutable_duration()->set_seconds(600);
+  EXPECT_NE(p->Check(burn).message().find("policy maxDuration"), std::string::npos);
+
+  auto net = Spec();
+  net.mutable_netem()->set_interface("lo");
+  EXPECT_NE(p->Check(net).message().find("policy kinds"), std::string::npos);
+
+  auto fill = Spec();
+  fill.mutable_disk_fill()->set_directory("/etc");
+  EXPECT_NE(p->Check(fill).message().find("policy fillRoots"), std::string::npos);
+  fill.mutable_disk_fill()->set_directory("/data/db");
+  fill.mutable_disk_fill()->set_target_percent(90);
+  EXPECT_NE(p->Check(fill).message().find("policy maxFillPercent"), std::string::npos);
+  fill.mutable_disk_fill()->set_target_percent(70);
+  EXPECT_TRUE(p->Check(fill).ok());
+  fill.mutable_disk_fill()->set_directory("/database");  // a prefix, not a child
+  EXPECT_NE(p->Check(fill).message().find("policy fillRoots"), std::string::npos);
+
+  auto kill = Spec();
+  kill.mutable_process_kill()->mutable_target()->set_name("postgres");
+  EXPECT_NE(p->Check(kill).message().find("policy protectedProcesses"), std::string::npos);
+}
+
+TEST(PolicyTest, BadFilesNameTheFieldAndPosition) {
+  auto p = Policy::Parse("kinds: [cpu_burn]\nmaxCpu: 3\n", "p.yaml");
+  EXPECT_EQ(p.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_NE(p.status().message().find("p.yaml:2:1: maxCpu: unknown policy field"),
+            std::string::npos)
+      << p.status();
+  p = Policy::Parse("kinds: [teleport]\n", "p.yaml");
+  EXPECT_NE(p.status().message().find("unknown kind \"teleport\""), std::string::npos);
+  p = Policy::Parse("fillRoots: [relative]\n", "p.yaml");
+  EXPECT_NE(p.status().message().find("fillRoots"), std::string::npos);
+  p = Policy::Parse("maxCpuPercent: lots\n", "p.yaml");
+  EXPECT_FALSE(p.ok());
+  EXPECT_FALSE(Policy::Load("/nonexistent/policy.yaml").ok());
+}
+
+TEST(PolicyTest, DefaultAllowsEveryKindButFillsOnlyVarTmp) {
+  Policy p = Policy::Default();
+  auto fill = Spec();
+  fill.mutable_disk_fill()->set_directory("/var/tmp/x");
+  EXPECT_TRUE(p.Check(fill).ok());
+  fill.mutable_disk_fill()->set_directory("/");
+  EXPECT_FALSE(p.Check(fill).ok());
+}
+
+}  // namespace
+}  // namespace chaos::agent
