@@ -16,7 +16,9 @@
 #ifndef CHAOS_CONTROLLER_RUNNER_H_
 #define CHAOS_CONTROLLER_RUNNER_H_
 
+#include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -73,14 +75,64 @@ struct FaultRecord {
   std::string error;  // last revert error, when not reverted
 };
 
+// One probe check as it happened.
+struct ProbeSample {
+  absl::Time at;
+  std::string probe;
+  // "steady-state-before", "guard", "recovery" or "steady-state-after".
+  std::string phase;
+  bool ok = false;
+  absl::Duration latency;
+  std::string detail;
+};
+
+struct StepRecord {
+  std::string id;
+  std::string kind;    // a fault kind key ("cpuBurn"), "wait", "command" or "manual"
+  std::string target;  // target group of a fault step
+  std::string state = "pending";  // pending, running, done, failed, skipped
+  absl::Time started_at = absl::InfinitePast();
+  absl::Time ended_at = absl::InfinitePast();
+  std::string detail;
+};
+
+struct TargetResolution {
+  std::string group;
+  std::string selector;  // "role=web,zone=a" or "*"
+  std::string mode;      // "all", "count 2", "percent 50"
+  std::vector<std::string> agents;  // addresses chosen
+};
+
+struct RecoveryResult {
+  bool measured = false;  // false: no recovery section, or it never started
+  std::string from;       // "rollback" or "step:<id>"
+  absl::Time started_at = absl::InfinitePast();
+  absl::Time ended_at = absl::InfinitePast();
+  bool recovered = false;  // the probes held `successes` times in a row in time
+  absl::Duration time;     // ended_at - started_at, when recovered
+  // Per probe: from started_at to the first success of its final streak.
+  std::map<std::string, absl::Duration> per_probe;
+  std::optional<absl::Duration> objective;
+  bool objective_met = true;
+};
+
 struct RunReport {
   std::string run_id;
   std::string experiment;
+  std::string description;
+  std::string hypothesis;
+  uint64_t seed = 0;
   RunOutcome outcome = RunOutcome::kPassed;
   std::string reason;  // why the run did not pass
   absl::Time started_at;
   absl::Time ended_at;
+  std::vector<TargetResolution> targets;
+  std::vector<StepRecord> steps;
   std::vector<FaultRecord> faults;
+  std::vector<ProbeSample> probes;
+  RecoveryResult recovery;
+  // "complete", "incomplete", "not needed" or "skipped (rollback: never)".
+  std::string rollback = "not needed";
   std::vector<RunEvent> events;
   // Exact commands that undo what could not be reverted.
   std::vector<std::string> manual_undo;
