@@ -9,6 +9,7 @@
 
 #include "CLI/CLI.hpp"
 #include "controller/credentials.h"
+#include "grpcpp/generic/async_generic_service.h"
 #include "grpcpp/health_check_service_interface.h"
 #include "grpcpp/server_builder.h"
 #include "spdlog/spdlog.h"
@@ -29,6 +30,13 @@ int main(int argc, char** argv) {
 
   grpc::EnableDefaultHealthCheckService(true);
   grpc::ServerBuilder builder;
+  // gRPC refuses to start a server with no service of its own ("At least
+  // one of the completion queues must be frequently polled"); the default
+  // health service does not count. A callback generic service answers
+  // UNIMPLEMENTED for every method no other service claims, which is the
+  // documented behaviour until the Controller service lands.
+  grpc::CallbackGenericService unimplemented;
+  builder.RegisterCallbackGenericService(&unimplemented);
   int port = 0;
   builder.AddListeningPort(listen, chaos::controller::ControllerServerCredentials(), &port);
   auto server = builder.BuildAndStart();
