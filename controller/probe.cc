@@ -1,0 +1,587 @@
+#include "controller/probe.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <netdb.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/types.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdlib>
+#include <cstring>
+#include <memory>
+#include <optional>
+#include <thread>
+
+#include "absl/cleanup/cleanup.h"
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/strings/ascii.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "absl/strings/str_split.h"
+#include "absl/strings/string_view.h"
+#include "absl/synchronization/mutex.h"
+#include "controller/credentials.h"
+#include "grpc/health/v1/health.grpc.pb.h"
+#include "grpcpp/client_context.h"
+#include "httplib.h"
+#include "re2/re2.h"
+
+extern char** environ;
+
+namespace chaos::controller {
+namespace {
+
+constexpr size_t kMaxOutput = 64 * 1024;
+// HTTP bodies beyond this are not read further; the regex sees the head.
+constexpr size_t kMaxBody = 1024 * 1024;
+
+std::string ShortDuration(absl::Duration d) {
+  return absl::FormatDuration(absl::Milliseconds(absl::ToInt64Milliseconds(d)));
+}
+
+// Splits "host:port" or "[v6]:port".
+absl::Status SplitHostPort(absl::string_view address, std::string* host, int* port) {
+  absl::string_view h, p;
+  if (!address.empty() && address.front() == '[') {
+    const size_t close = address.find(']');
+    if (close == absl::string_view::npos || close + 1 >= address.size() ||
+        address[close + 1] != ':') {
+      return absl::InvalidArgumentError(absl::StrCat("bad address \"", address, "\""));
+    }
+    h = address.substr(1, close - 1);
+    p = address.substr(close + 2);
+  } else {
+    const size_t colon = address.rfind(':');
+    if (colon == absl::string_view::npos) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("bad address \"", address, "\": want host:port"));
+    }
+    h = address.substr(0, colon);
+    p = address.substr(colon + 1);
+    if (h.find(':') != absl::string_view::npos) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("bad address \"", address, "\": write IPv6 as [addr]:port"));
+    }
+  }
+  int n = 0;
+  if (h.empty() || !absl::SimpleAtoi(p, &n) || n <= 0 || n > 65535) {
+    return absl::InvalidArgumentError(absl::StrCat("bad address \"", address, "\""));
+  }
+  *host = std::string(h);
+  *port = n;
+  return absl::OkStatus();
+}
+
+struct HttpUrl {
+  std::string host;
+  int port = 80;
+  std::string path;  // with query, always starting with '/'
+};
+
+absl::StatusOr<HttpUrl> ParseHttpUrl(absl::string_view url) {
+  const size_t scheme_end = url.find("://");
+  if (scheme_end == absl::string_view::npos) {
+    return absl::InvalidArgumentError(absl::StrCat("bad URL \"", url, "\": want http://host[:port]/path"));
+  }
+  std::string scheme = absl::AsciiStrToLower(url.substr(0, scheme_end));
+  if (scheme == "https") {
+    return absl::InvalidArgumentError(absl::StrCat("https is not supported: \"", url, "\""));
+  }
+  if (scheme != "http") {
+    return absl::InvalidArgumentError(
+        absl::StrCat("bad URL \"", url, "\": scheme \"", scheme, "\" is not http"));
+  }
+  absl::string_view rest = url.substr(scheme_end + 3);
+  const size_t path_start = rest.find_first_of("/?#");
+  absl::string_view authority = rest.substr(0, path_start);
+  absl::string_view path =
+      path_start == absl::string_view::npos ? absl::string_view() : rest.substr(path_start);
+  if (const size_t hash = path.find('#'); hash != absl::string_view::npos) {
+    path = path.substr(0, hash);
+  }
+  if (authority.find('@') != absl::string_view::npos) {
+    return absl::InvalidArgumentError(absl::StrCat("bad URL \"", url, "\": userinfo is not supported"));
+  }
+  HttpUrl out;
+  if (authority.empty()) {
+    return absl::InvalidArgumentError(absl::StrCat("bad URL \"", url, "\": no host"));
+  }
+  const bool bracketed = authority.front() == '[';
+  const size_t colon = authority.rfind(':');
+  const bool has_port = colon != absl::string_view::npos &&
+                        (!bracketed || authority.find(']') < colon);
+  if (has_port) {
+    if (!SplitHostPort(authority, &out.host, &out.port).ok()) {
+      return absl::InvalidArgumentError(absl::StrCat("bad URL \"", url, "\": bad host or port"));
+    }
+  } else if (bracketed) {
+    if (authority.back() != ']' || authority.size() < 3) {
+      return absl::InvalidArgumentError(absl::StrCat("bad URL \"", url, "\": bad host"));
+    }
+    out.host = std::string(authority.substr(1, authority.size() - 2));
+  } else {
+    out.host = std::string(authority);
+  }
+  for (char c : out.host) {
+    if (c == ' ' || c == '/' || static_cast<unsigned char>(c) < 0x21) {
+      return absl::InvalidArgumentError(absl::StrCat("bad URL \"", url, "\": bad host"));
+    }
+  }
+  out.path = path.empty() ? "/" : std::string(path);
+  if (out.path.front() == '?') out.path = "/" + out.path;
+  for (char c : out.path) {
+    if (static_cast<unsigned char>(c) <= 0x20 || c == 0x7f) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("bad URL \"", url, "\": unescaped space or control character in path"));
+    }
+  }
+  return out;
+}
+
+std::chrono::microseconds ChronoMicros(absl::Duration d) {
+  if (d < absl::Milliseconds(1)) d = absl::Milliseconds(1);
+  return std::chrono::microseconds(absl::ToInt64Microseconds(d));
+}
+
+ProbeResult RunHttp(const HttpCheck& check, absl::Duration timeout, absl::Time start) {
+  ProbeResult r;
+  auto url = ParseHttpUrl(check.url);
+  if (!url.ok()) {
+    r.detail = std::string(url.status().message());
+    return r;
+  }
+  std::unique_ptr<RE2> re;
+  if (!check.body_regex.empty()) {
+    re = std::make_unique<RE2>(check.body_regex, RE2::Quiet);
+    if (!re->ok()) {
+      r.detail = absl::StrCat("bad body regex: ", re->error());
+      return r;
+    }
+  }
+  const absl::Time deadline = start + timeout;
+  httplib::Client cli(url->host, url->port);
+  cli.set_connection_timeout(ChronoMicros(timeout));
+  cli.set_read_timeout(ChronoMicros(timeout));
+  cli.set_write_timeout(ChronoMicros(timeout));
+  cli.set_keep_alive(false);
+  cli.set_follow_location(false);
+
+  // httplib's timeouts apply per socket operation; a server that trickles
+  // bytes could keep a request alive far longer. A watchdog stops the
+  // client at the deadline so the whole request is bounded.
+  absl::Mutex mu;
+  bool done = false;
+  bool stopped = false;
+  std::thread watchdog([&] {
+    absl::MutexLock lock(&mu);
+    if (!mu.AwaitWithDeadline(absl::Condition(&done), deadline)) {
+      stopped = true;
+      cli.stop();
+    }
+  });
+
+  std::string body;
+  bool truncated = false;
+  httplib::Headers headers = {{"User-Agent", "chaos-probe"}};
+  httplib::Result res = cli.Get(
+      url->path, headers, [](const httplib::Response&) { return true; },
+      [&](const char* data, size_t len) {
+        if (body.size() < kMaxBody) {
+          body.append(data, std::min(len, kMaxBody - body.size()));
+        } else {
+          truncated = true;
+        }
+        return absl::Now() < deadline;
+      });
+  {
+    absl::MutexLock lock(&mu);
+    done = true;
+  }
+  watchdog.join();
+  r.latency = absl::Now() - start;
+  const std::string where = absl::StrCat("GET ", check.url);
+
+  if (!res) {
+    if (stopped || absl::Now() >= deadline) {
+      r.detail = absl::StrCat(where, ": timed out after ", ShortDuration(timeout));
+    } else {
+      r.detail = absl::StrCat(where, ": ", httplib::to_string(res.error()));
+      if (res.error() == httplib::Error::Connection) {
+        r.detail = absl::StrCat("connect ", url->host, ":", url->port, ": connection failed");
+      }
+    }
+    return r;
+  }
+  if (res->status != check.status) {
+    r.detail = absl::StrCat("HTTP ", res->status, " (want ", check.status, ")");
+    return r;
+  }
+  if (re != nullptr && !RE2::PartialMatch(body, *re)) {
+    r.detail = absl::StrCat("HTTP ", res->status, ": body does not match /", check.body_regex,
+                            "/", truncated ? " (first 1 MiB searched)" : "");
+    return r;
+  }
+  if (r.latency > check.max_latency) {
+    r.detail = absl::StrCat("HTTP ", res->status, " in ", ShortDuration(r.latency), " (max ",
+                            ShortDuration(check.max_latency), ")");
+    return r;
+  }
+  r.ok = true;
+  r.detail = absl::StrCat("HTTP ", res->status, " in ", ShortDuration(r.latency));
+  return r;
+}
+
+// Connects to one resolved address; returns 0 or an errno value.
+int ConnectOne(const addrinfo* ai, absl::Time deadline) {
+  int fd = socket(ai->ai_family, ai->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC, ai->ai_protocol);
+  if (fd < 0) return errno;
+  absl::Cleanup close_fd = [fd] { close(fd); };
+  if (connect(fd, ai->ai_addr, ai->ai_addrlen) == 0) return 0;
+  if (errno != EINPROGRESS) return errno;
+  while (true) {
+    const absl::Duration left = deadline - absl::Now();
+    if (left <= absl::ZeroDuration()) return ETIMEDOUT;
+    pollfd p{fd, POLLOUT, 0};
+    const int n = poll(&p, 1, static_cast<int>(absl::ToInt64Milliseconds(left)) + 1);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return errno;
+    }
+    if (n == 0) continue;  // loop re-checks the deadline
+    int err = 0;
+    socklen_t len = sizeof(err);
+    if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) < 0) return errno;
+    return err;
+  }
+}
+
+ProbeResult RunTcp(const TcpCheck& check, absl::Duration timeout, absl::Time start) {
+  ProbeResult r;
+  std::string host;
+  int port = 0;
+  if (absl::Status s = SplitHostPort(check.address, &host, &port); !s.ok()) {
+    r.detail = std::string(s.message());
+    return r;
+  }
+  addrinfo hints{};
+  hints.ai_family = AF_UNSPEC;
+  hints.ai_socktype = SOCK_STREAM;
+  hints.ai_flags = AI_ADDRCONFIG;
+  addrinfo* list = nullptr;
+  const std::string service = std::to_string(port);
+  int rc = getaddrinfo(host.c_str(), service.c_str(), &hints, &list);
+  if (rc == EAI_NONAME || rc == EAI_FAMILY || rc == EAI_ADDRFAMILY) {
+    // AI_ADDRCONFIG hides loopback-only families on hosts without other
+    // interfaces; try once more without it.
+    hints.ai_flags = 0;
+    rc = getaddrinfo(host.c_str(), service.c_str(), &hints, &list);
+  }
+  if (rc != 0) {
+    r.latency = absl::Now() - start;
+    r.detail = absl::StrCat("resolve ", host, ": ", gai_strerror(rc));
+    return r;
+  }
+  absl::Cleanup free_list = [list] { freeaddrinfo(list); };
+  const absl::Time deadline = start + timeout;
+  int err = ENOENT;
+  for (const addrinfo* ai = list; ai != nullptr; ai = ai->ai_next) {
+    err = ConnectOne(ai, deadline);
+    if (err == 0 || err == ETIMEDOUT) break;
+  }
+  r.latency = absl::Now() - start;
+  if (err == 0) {
+    r.ok = true;
+    r.detail = absl::StrCat("connected to ", check.address, " in ", ShortDuration(r.latency));
+  } else if (err == ETIMEDOUT) {
+    r.detail = absl::StrCat("connect ", check.address, ": timed out after ",
+                            ShortDuration(timeout));
+  } else {
+    r.detail = absl::StrCat("connect ", check.address, ": ", std::strerror(err));
+  }
+  return r;
+}
+
+ProbeResult RunCommandProbe(const CommandCheck& check, absl::Duration timeout) {
+  ProbeResult r;
+  std::unique_ptr<RE2> re;
+  if (!check.output_regex.empty()) {
+    re = std::make_unique<RE2>(check.output_regex, RE2::Quiet);
+    if (!re->ok()) {
+      r.detail = absl::StrCat("bad output regex: ", re->error());
+      return r;
+    }
+  }
+  CommandOutcome out = RunWithTimeout(check.argv, timeout);
+  r.latency = out.took;
+  if (!out.error.empty()) {
+    r.detail = out.error;
+  } else if (out.timed_out) {
+    r.detail = absl::StrCat("timed out after ", ShortDuration(timeout), " (killed)");
+  } else if (out.exit_code != check.exit_code) {
+    r.detail = absl::StrCat("exit ", out.exit_code, " (want ", check.exit_code, ")");
+  } else if (re != nullptr && !RE2::PartialMatch(out.output, *re)) {
+    r.detail = absl::StrCat("exit ", out.exit_code, ": output does not match /",
+                            check.output_regex, "/");
+  } else {
+    r.ok = true;
+    r.detail = absl::StrCat("exit ", out.exit_code);
+  }
+  return r;
+}
+
+const char* ServingStatusName(grpc::health::v1::HealthCheckResponse::ServingStatus s) {
+  using R = grpc::health::v1::HealthCheckResponse;
+  switch (s) {
+    case R::UNKNOWN: return "UNKNOWN";
+    case R::SERVING: return "SERVING";
+    case R::NOT_SERVING: return "NOT_SERVING";
+    case R::SERVICE_UNKNOWN: return "SERVICE_UNKNOWN";
+    default: return "unrecognized status";
+  }
+}
+
+ProbeResult RunGrpcHealth(const GrpcHealthCheck& check, absl::Duration timeout, absl::Time start) {
+  ProbeResult r;
+  std::string host;
+  int port = 0;
+  if (absl::Status s = SplitHostPort(check.address, &host, &port); !s.ok()) {
+    r.detail = std::string(s.message());
+    return r;
+  }
+  auto stub = grpc::health::v1::Health::NewStub(OpenChannel(check.address));
+  grpc::ClientContext ctx;
+  ctx.set_deadline(absl::ToChronoTime(start + timeout));
+  grpc::health::v1::HealthCheckRequest req;
+  req.set_service(check.service);
+  grpc::health::v1::HealthCheckResponse resp;
+  const grpc::Status s = stub->Check(&ctx, req, &resp);
+  r.latency = absl::Now() - start;
+  const std::string what =
+      check.service.empty() ? check.address : absl::StrCat(check.address, " ", check.service);
+  if (!s.ok()) {
+    r.detail = absl::StrCat("health ", what, ": ", absl::StatusCodeToString(
+                                                       static_cast<absl::StatusCode>(s.error_code())),
+                            ": ", s.error_message());
+    return r;
+  }
+  if (resp.status() != grpc::health::v1::HealthCheckResponse::SERVING) {
+    r.detail = ServingStatusName(resp.status());
+    return r;
+  }
+  r.ok = true;
+  r.detail = "SERVING";
+  return r;
+}
+
+// Where execve should look for argv[0]: as given when it has a '/', else
+// the first executable regular file along PATH. Done before fork, where
+// allocation is allowed.
+absl::StatusOr<std::string> ResolveExecutable(const std::string& name) {
+  if (name.empty()) return absl::InvalidArgumentError("empty command name");
+  if (name.find('/') != std::string::npos) return name;
+  const char* path_env = std::getenv("PATH");
+  const std::string path = path_env != nullptr ? path_env : "/usr/local/bin:/usr/bin:/bin";
+  for (absl::string_view dir : absl::StrSplit(path, ':')) {
+    const std::string candidate = absl::StrCat(dir.empty() ? "." : dir, "/", name);
+    struct stat st;
+    if (stat(candidate.c_str(), &st) == 0 && S_ISREG(st.st_mode) &&
+        access(candidate.c_str(), X_OK) == 0) {
+      return candidate;
+    }
+  }
+  return absl::NotFoundError(absl::StrCat(name, ": command not found in PATH"));
+}
+
+int WaitStatusToCode(int status) {
+  if (WIFEXITED(status)) return WEXITSTATUS(status);
+  if (WIFSIGNALED(status)) return 128 + WTERMSIG(status);
+  return -1;
+}
+
+void RunInto(const std::vector<std::string>& argv, absl::Duration timeout, absl::Time start,
+             CommandOutcome& out) {
+  if (argv.empty()) {
+    out.error = "empty command";
+    return;
+  }
+  auto exe = ResolveExecutable(argv[0]);
+  if (!exe.ok()) {
+    out.error = std::string(exe.status().message());
+    return;
+  }
+  // Everything the child needs is allocated here, before fork.
+  std::vector<char*> args;
+  args.reserve(argv.size() + 1);
+  for (const std::string& a : argv) args.push_back(const_cast<char*>(a.c_str()));
+  args.push_back(nullptr);
+  const char* exe_path = exe->c_str();
+
+  int out_pipe[2];
+  if (pipe2(out_pipe, O_CLOEXEC) < 0) {
+    out.error = absl::StrCat("pipe: ", std::strerror(errno));
+    return;
+  }
+  int err_pipe[2];  // carries the child's exec errno; closed by a successful exec
+  if (pipe2(err_pipe, O_CLOEXEC) < 0) {
+    out.error = absl::StrCat("pipe: ", std::strerror(errno));
+    close(out_pipe[0]);
+    close(out_pipe[1]);
+    return;
+  }
+  const int devnull = open("/dev/null", O_RDONLY | O_CLOEXEC);
+  if (devnull < 0) {
+    out.error = absl::StrCat("open /dev/null: ", std::strerror(errno));
+    for (int fd : {out_pipe[0], out_pipe[1], err_pipe[0], err_pipe[1]}) close(fd);
+    return;
+  }
+
+  const pid_t pid = fork();
+  if (pid == 0) {
+    // Child: async-signal-safe calls only.
+    setpgid(0, 0);
+    sigset_t none;
+    sigemptyset(&none);
+    sigprocmask(SIG_SETMASK, &none, nullptr);
+    struct sigaction dfl;
+    std::memset(&dfl, 0, sizeof(dfl));
+    dfl.sa_handler = SIG_DFL;
+    for (int sig : {SIGPIPE, SIGINT, SIGTERM, SIGQUIT, SIGHUP, SIGCHLD}) sigaction(sig, &dfl, nullptr);
+    if (dup2(devnull, 0) < 0 || dup2(out_pipe[1], 1) < 0 || dup2(out_pipe[1], 2) < 0) {
+      int e = errno;
+      (void)!write(err_pipe[1], &e, sizeof(e));
+      _exit(127);
+    }
+    execve(exe_path, args.data(), environ);
+    int e = errno;
+    (void)!write(err_pipe[1], &e, sizeof(e));
+    _exit(127);
+  }
+  close(devnull);
+  close(out_pipe[1]);
+  close(err_pipe[1]);
+  if (pid < 0) {
+    out.error = absl::StrCat("fork: ", std::strerror(errno));
+    close(out_pipe[0]);
+    close(err_pipe[0]);
+    return;
+  }
+  // Also from the parent, so the group exists before any kill below. Fails
+  // harmlessly (EACCES) once the child has already exec'd.
+  setpgid(pid, pid);
+
+  int exec_errno = 0;
+  ssize_t n;
+  while ((n = read(err_pipe[0], &exec_errno, sizeof(exec_errno))) < 0 && errno == EINTR) {
+  }
+  close(err_pipe[0]);
+  if (n == static_cast<ssize_t>(sizeof(exec_errno))) {
+    int st = 0;
+    while (waitpid(pid, &st, 0) < 0 && errno == EINTR) {
+    }
+    close(out_pipe[0]);
+    out.error = absl::StrCat("exec ", argv[0], ": ", std::strerror(exec_errno));
+    return;
+  }
+
+  // The child's exit is watched through a pidfd, not through EOF on the
+  // pipe: a grandchild (or a child forked concurrently by another thread)
+  // may hold the pipe open long after our child is gone.
+  const int pidfd = static_cast<int>(syscall(SYS_pidfd_open, pid, 0));
+  const absl::Time deadline = start + timeout;
+  fcntl(out_pipe[0], F_SETFL, fcntl(out_pipe[0], F_GETFL) | O_NONBLOCK);
+  bool pipe_open = true;
+  std::optional<int> status;
+  char buf[4096];
+  auto drain = [&] {
+    while (pipe_open) {
+      const ssize_t got = read(out_pipe[0], buf, sizeof(buf));
+      if (got > 0) {
+        if (out.output.size() < kMaxOutput) {
+          out.output.append(buf, std::min<size_t>(got, kMaxOutput - out.output.size()));
+        }
+        continue;
+      }
+      if (got == 0) pipe_open = false;
+      if (got < 0 && errno == EINTR) continue;
+      return;  // EAGAIN: nothing more now
+    }
+  };
+  auto try_reap = [&] {
+    int st = 0;
+    pid_t w;
+    while ((w = waitpid(pid, &st, WNOHANG)) < 0 && errno == EINTR) {
+    }
+    if (w == pid) status = st;
+  };
+
+  while (!status.has_value()) {
+    const absl::Duration left = deadline - absl::Now();
+    if (left <= absl::ZeroDuration()) break;
+    pollfd fds[2];
+    int nfds = 0;
+    if (pipe_open) fds[nfds++] = {out_pipe[0], POLLIN, 0};
+    if (pidfd >= 0) fds[nfds++] = {pidfd, POLLIN, 0};
+    // Without a pidfd (kernels before 5.3) the exit is checked every 10 ms.
+    int wait_ms = static_cast<int>(absl::ToInt64Milliseconds(left)) + 1;
+    if (pidfd < 0) wait_ms = std::min(wait_ms, 10);
+    const int ready = poll(fds, nfds, wait_ms);
+    if (ready < 0 && errno != EINTR) break;
+    drain();
+    try_reap();
+  }
+  if (!status.has_value()) {
+    try_reap();
+  }
+  if (!status.has_value()) {
+    out.timed_out = true;
+    kill(-pid, SIGKILL);
+    kill(pid, SIGKILL);  // in case the child never got its own group
+    int st = 0;
+    while (waitpid(pid, &st, 0) < 0 && errno == EINTR) {
+    }
+    status = st;
+  }
+  drain();
+  if (pidfd >= 0) close(pidfd);
+  close(out_pipe[0]);
+  out.exit_code = WaitStatusToCode(*status);
+}
+
+}  // namespace
+
+CommandOutcome RunWithTimeout(const std::vector<std::string>& argv, absl::Duration timeout) {
+  CommandOutcome out;
+  const absl::Time start = absl::Now();
+  RunInto(argv, timeout, start, out);
+  out.took = absl::Now() - start;
+  return out;
+}
+
+ProbeResult RunProbe(const ProbeSpec& probe) {
+  const absl::Time start = absl::Now();
+  const absl::Duration timeout =
+      probe.timeout > absl::ZeroDuration() ? probe.timeout : absl::Milliseconds(1);
+  ProbeResult r;
+  if (const auto* http = std::get_if<HttpCheck>(&probe.check)) {
+    r = RunHttp(*http, timeout, start);
+  } else if (const auto* tcp = std::get_if<TcpCheck>(&probe.check)) {
+    r = RunTcp(*tcp, timeout, start);
+  } else if (const auto* cmd = std::get_if<CommandCheck>(&probe.check)) {
+    r = RunCommandProbe(*cmd, timeout);
+  } else if (const auto* grpc_check = std::get_if<GrpcHealthCheck>(&probe.check)) {
+    r = RunGrpcHealth(*grpc_check, timeout, start);
+  }
+  if (r.latency == absl::ZeroDuration()) r.latency = absl::Now() - start;
+  return r;
+}
+
+}  // namespace chaos::controller
