@@ -2,6 +2,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "agent/credentials.h"
+#include "agent/sweep.h"
 #include "faults/status_macros.h"
 #include "grpcpp/server_builder.h"
 #include "spdlog/spdlog.h"
@@ -13,6 +14,9 @@ absl::StatusOr<std::unique_ptr<AgentServer>> AgentServer::Start(AgentOptions opt
   std::unique_ptr<AgentServer> s(new AgentServer());
   ASSIGN_OR_RETURN(s->agent_, Agent::Create(std::move(options)));
   const size_t recovered = s->agent_->Recover();
+  for (const std::string& line : SweepOrphanedProcesses()) {
+    spdlog::warn("sweep: killed leftover {}", line);
+  }
   if (recovered > 0) {
     spdlog::warn("recovery: reverted {} fault(s) left by an earlier run", recovered);
   }

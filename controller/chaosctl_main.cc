@@ -2,6 +2,7 @@
 #include <signal.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cstdio>
 #include <thread>
@@ -9,7 +10,9 @@
 #include "CLI/CLI.hpp"
 #include "controller/agent_commands.h"
 #include "controller/experiment.h"
+#include "controller/inventory.h"
 #include "controller/progress.h"
+#include "controller/report.h"
 #include "controller/runner.h"
 #include "controller/yaml_proto.h"
 
@@ -29,20 +32,53 @@ int Validate(const std::string& file) {
   return 0;
 }
 
-int Run(const std::string& file, const std::vector<std::string>& agents,
-        const std::string& lease_text, const std::string& run_id) {
+struct RunArgs {
+  std::string file;
+  std::vector<std::string> agents;
+  std::string inventory;
+  std::string lease = "15s";
+  std::string run_id;
+  std::string output;
+  uint64_t seed = 0;
+  bool dry_run = false;
+};
+
+int Run(const RunArgs& args) {
   Diagnostics diags;
-  auto exp = chaos::controller::LoadExperimentFile(file, &diags);
+  auto exp = chaos::controller::LoadExperimentFile(args.file, &diags);
   if (!exp) {
-    std::fputs(diags.Format(file).c_str(), stderr);
+    std::fputs(diags.Format(args.file).c_str(), stderr);
     return 2;
   }
-  auto lease = chaos::controller::ParseDuration(lease_text);
+  auto lease = chaos::controller::ParseDuration(args.lease);
   if (!lease.ok() || *lease < absl::Seconds(1)) {
     std::fprintf(stderr, "chaosctl: --lease %s: must be a duration of at least 1s\n",
-                 lease_text.c_str());
+                 args.lease.c_str());
     return 2;
   }
+  chaos::controller::RunOptions options;
+  options.agents = args.agents;
+  if (!args.inventory.empty()) {
+    Diagnostics inv_diags;
+    auto inventory = chaos::controller::LoadInventory(args.inventory, &inv_diags);
+    if (!inventory) {
+      std::fputs(inv_diags.Format(args.inventory).c_str(), stderr);
+      return 2;
+    }
+    for (const auto& a : *inventory) {
+      if (std::find(options.agents.begin(), options.agents.end(), a.address) ==
+          options.agents.end()) {
+        options.agents.push_back(a.address);
+      }
+      options.inventory_labels[a.address] = a.labels;
+    }
+  }
+  options.lease = *lease;
+  options.run_id = args.run_id;
+  options.seed = args.seed;
+  options.dry_run = args.dry_run;
+  options.operator_fd = STDIN_FILENO;
+
   // Signals are taken by one thread, which interrupts the run (rollback).
   sigset_t set;
   sigemptyset(&set);
@@ -50,10 +86,6 @@ int Run(const std::string& file, const std::vector<std::string>& agents,
   sigaddset(&set, SIGTERM);
   pthread_sigmask(SIG_BLOCK, &set, nullptr);
 
-  chaos::controller::RunOptions options;
-  options.agents = agents;
-  options.lease = *lease;
-  options.run_id = run_id;
   const bool tty = isatty(STDOUT_FILENO);
   chaos::controller::Progress progress(*exp, stdout, tty);
   chaos::controller::Runner runner(*exp, options, &progress);
@@ -77,6 +109,15 @@ int Run(const std::string& file, const std::vector<std::string>& agents,
   signals.join();
   progress.Stop();
   std::fputs(chaos::controller::FormatReport(report).c_str(), stdout);
+  if (!args.output.empty() && !args.dry_run) {
+    absl::Status s = chaos::controller::WriteReports(report, args.output);
+    if (s.ok()) {
+      std::printf("report: %s/%s.json and .html\n", args.output.c_str(), report.run_id.c_str());
+    } else {
+      std::fprintf(stderr, "chaosctl: cannot write the report: %s\n",
+                   std::string(s.message()).c_str());
+    }
+  }
   std::fflush(stdout);
   return chaos::controller::ExitCode(report.outcome);
 }
@@ -91,16 +132,20 @@ int main(int argc, char** argv) {
   auto* validate = app.add_subcommand("validate", "check an experiment file; exit 2 on errors");
   validate->add_option("file", file, "experiment file (YAML)")->required();
 
-  std::vector<std::string> agents;
-  std::string lease = "15s", run_id;
+  RunArgs r;
   auto* run = app.add_subcommand(
-      "run", "run an experiment; exit 0 passed, 1 failed, 2 invalid input, 3 rollback "
-             "incomplete, 4 agent unreachable (nothing injected), 130 interrupted");
-  run->add_option("file", file, "experiment file (YAML)")->required();
-  run->add_option("--agent", agents, "agent address host:port (repeatable)")->required();
-  run->add_option("--lease", lease, "lease the agents hold between keep-alives")
+      "run", "run an experiment; exit 0 passed, 1 failed or hypothesis not met, 2 invalid "
+             "input, 3 rollback incomplete, 4 agent unreachable or unable (nothing injected), "
+             "130 interrupted (rolled back)");
+  run->add_option("file", r.file, "experiment file (YAML)")->required();
+  run->add_option("--agent", r.agents, "agent address host:port (repeatable)");
+  run->add_option("--agents", r.inventory, "inventory file listing agents and labels");
+  run->add_option("--lease", r.lease, "lease the agents hold between keep-alives")
       ->capture_default_str();
-  run->add_option("--run-id", run_id, "id for this run (default: generated)");
+  run->add_option("--run-id", r.run_id, "id for this run (default: generated)");
+  run->add_option("--seed", r.seed, "seed for random target choice (default: random, reported)");
+  run->add_option("--output", r.output, "write the JSON journal and HTML report into this directory");
+  run->add_flag("--dry-run", r.dry_run, "resolve targets, check agents, print the plan; inject nothing");
 
   chaos::controller::AgentCommandArgs a;
   auto* revert = app.add_subcommand("revert", "revert faults on an agent by id");
@@ -125,7 +170,13 @@ int main(int argc, char** argv) {
     return rc == 0 ? 0 : 2;
   }
   if (validate->parsed()) return Validate(file);
-  if (run->parsed()) return Run(file, agents, lease, run_id);
+  if (run->parsed()) {
+    if (r.agents.empty() && r.inventory.empty()) {
+      std::fprintf(stderr, "chaosctl run: give --agent HOST:PORT or --agents INVENTORY\n");
+      return 2;
+    }
+    return Run(r);
+  }
   if (revert->parsed()) return chaos::controller::RevertCommand(a);
   if (faults->parsed()) return chaos::controller::FaultsCommand(a);
   if (describe->parsed()) return chaos::controller::DescribeCommand(a);

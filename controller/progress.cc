@@ -2,6 +2,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "absl/strings/str_join.h"
 
 namespace chaos::controller {
 namespace {
@@ -58,7 +59,9 @@ void Progress::OnEvent(const RunEvent& event) {
   absl::MutexLock lock(&mu_);
   if (event.type == "run") start_ = event.at;
   if (event.type == "step") {
-    step_state_[event.step] = event.message == "started" ? "running" : "done";
+    step_state_[event.step] = event.message == "started" ? "running"
+                              : event.message == "ended" ? "done"
+                                                         : "stopped";
     if (event.message == "started") step_start_[event.step] = event.at;
   }
   if (stop_) return;
@@ -75,8 +78,13 @@ void Progress::OnEvent(const RunEvent& event) {
 std::string FormatReport(const RunReport& r) {
   std::string out = absl::StrCat("\n== ", r.experiment, " (run ", r.run_id, "): ",
                                  OutcomeName(r.outcome), " ==\n");
+  if (!r.hypothesis.empty()) absl::StrAppend(&out, "hypothesis: ", r.hypothesis, "\n");
   if (!r.reason.empty()) absl::StrAppend(&out, "reason: ", r.reason, "\n");
-  absl::StrAppend(&out, "duration: ", Secs(r.ended_at - r.started_at), "\n");
+  absl::StrAppend(&out, "duration: ", Secs(r.ended_at - r.started_at), ", seed ", r.seed, "\n");
+  for (const TargetResolution& t : r.targets) {
+    absl::StrAppend(&out, "target ", t.group, " (", t.selector, ", ", t.mode, "): ",
+                    t.agents.empty() ? "no agent" : absl::StrJoin(t.agents, ", "), "\n");
+  }
   if (r.faults.empty()) absl::StrAppend(&out, "faults: none injected\n");
   for (const FaultRecord& f : r.faults) {
     absl::StrAppend(&out, "fault ", f.step, " (", f.kind, ") on ", f.agent, ": ");
@@ -92,6 +100,32 @@ std::string FormatReport(const RunReport& r) {
     }
     absl::StrAppend(&out, "\n");
   }
+  for (const StepRecord& s : r.steps) {
+    if (s.kind == "command" || s.kind == "manual" || s.state == "failed" || s.state == "skipped") {
+      absl::StrAppend(&out, "step ", s.id, " (", s.kind, "): ", s.state);
+      if (s.started_at != absl::InfinitePast() && s.ended_at != absl::InfinitePast()) {
+        absl::StrAppend(&out, " in ", Secs(s.ended_at - s.started_at));
+      }
+      if (!s.detail.empty()) absl::StrAppend(&out, " -- ", s.detail);
+      absl::StrAppend(&out, "\n");
+    }
+  }
+  if (r.recovery.measured) {
+    const RecoveryResult& rec = r.recovery;
+    if (rec.recovered) {
+      absl::StrAppend(&out, "recovery: ", Secs(rec.time), " from ", rec.from);
+      if (rec.objective) {
+        absl::StrAppend(&out, " (objective ", Secs(*rec.objective),
+                        rec.objective_met ? ": met)" : ": MISSED)");
+      }
+      for (const auto& [probe, d] : rec.per_probe) absl::StrAppend(&out, "; ", probe, " ", Secs(d));
+      absl::StrAppend(&out, "\n");
+    } else {
+      absl::StrAppend(&out, "recovery: NOT recovered (from ", rec.from, ", gave up after ",
+                      Secs(rec.ended_at - rec.started_at), ")\n");
+    }
+  }
+  absl::StrAppend(&out, "rollback: ", r.rollback, "\n");
   if (!r.manual_undo.empty()) {
     absl::StrAppend(&out, "\n!! Rollback incomplete. Undo by hand:\n");
     for (const std::string& c : r.manual_undo) absl::StrAppend(&out, "   ", c, "\n");

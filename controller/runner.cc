@@ -1,11 +1,19 @@
 #include "controller/runner.h"
 
+#include <poll.h>
+#include <unistd.h>
+
 #include <algorithm>
+#include <random>
 #include <thread>
 
 #include "absl/random/random.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
 #include "absl/strings/str_format.h"
+#include "absl/strings/str_join.h"
+#include "absl/strings/strip.h"
 #include "controller/credentials.h"
 
 namespace chaos::controller {
@@ -88,12 +96,25 @@ const char* OutcomeName(RunOutcome outcome) {
 Runner::Runner(Experiment experiment, RunOptions options, RunObserver* observer)
     : experiment_(std::move(experiment)), options_(std::move(options)), observer_(observer) {
   if (options_.run_id.empty()) options_.run_id = MakeRunId(experiment_.name);
+  if (options_.seed == 0) options_.seed = absl::Uniform<uint64_t>(absl::BitGen(), 1, ~uint64_t{0});
   for (const std::string& address : options_.agents) {
-    agents_.push_back({address, chaos::v1::Agent::NewStub(OpenChannel(address))});
+    Agent a;
+    a.address = address;
+    a.stub = chaos::v1::Agent::NewStub(OpenChannel(address));
+    agents_.push_back(std::move(a));
   }
   report_.run_id = options_.run_id;
   report_.experiment = experiment_.name;
-  steps_.assign(experiment_.method.size(), StepState::kPending);
+  report_.description = experiment_.description;
+  report_.hypothesis = experiment_.hypothesis;
+  report_.seed = options_.seed;
+  for (const Step& step : experiment_.method) {
+    StepRecord rec;
+    rec.id = step.id;
+    rec.kind = step.Kind();
+    rec.target = step.fault ? (step.target.empty() ? "all" : step.target) : "";
+    report_.steps.push_back(rec);
+  }
 }
 
 Runner::~Runner() = default;
@@ -129,14 +150,27 @@ void Runner::Abort(RunOutcome outcome, const std::string& reason) {
   Emit(Event("abort", "", "", reason));
 }
 
+bool Runner::Aborted() {
+  absl::MutexLock lock(&mu_);
+  return aborted_;
+}
+
 bool Runner::WaitFor(absl::Duration d) {
   absl::MutexLock lock(&mu_);
   auto stop = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return aborted_; };
   return !mu_.AwaitWithTimeout(absl::Condition(&stop), d);
 }
 
+void Runner::SetStep(size_t index, const std::string& state, const std::string& detail) {
+  absl::MutexLock lock(&mu_);
+  StepRecord& rec = report_.steps[index];
+  rec.state = state;
+  if (!detail.empty()) rec.detail = detail;
+  if (state == "running") rec.started_at = absl::Now();
+  if (state == "done" || state == "failed") rec.ended_at = absl::Now();
+}
+
 bool Runner::Preflight() {
-  bool ok = true;
   for (Agent& agent : agents_) {
     chaos::v1::DescribeResponse d;
     auto ctx = Context();
@@ -154,36 +188,238 @@ bool Runner::Preflight() {
                          agent.address, ")"));
       return false;
     }
-    Emit(Event("preflight", "", agent.address, absl::StrCat("reached ", d.hostname(), " (", d.kernel(), ", agent ",
-                                  d.agent_version(), ")")));
-    for (const Step& step : experiment_.method) {
-      if (!step.fault) continue;
-      const std::string kind = FaultKindKey(*step.fault);
-      for (const auto& cap : d.capabilities()) {
-        // The agent names kinds in snake_case, the file in camelCase.
-        std::string camel;
-        bool up = false;
-        for (char c : cap.kind()) {
-          if (c == '_') { up = true; continue; }
-          camel.push_back(up ? static_cast<char>(toupper(c)) : c);
-          up = false;
+    agent.hostname = d.hostname();
+    agent.labels.insert(d.labels().begin(), d.labels().end());
+    if (auto it = options_.inventory_labels.find(agent.address);
+        it != options_.inventory_labels.end()) {
+      for (const auto& [k, v] : it->second) agent.labels[k] = v;
+    }
+    Emit(Event("preflight", "", agent.address,
+               absl::StrCat("reached ", d.hostname(), " (", d.kernel(), ", agent ",
+                            d.agent_version(), ")")));
+    // Remember the capabilities for CheckCapabilities(), by the file's kind
+    // names (camelCase; the agent reports snake_case).
+    for (const auto& cap : d.capabilities()) {
+      std::string camel;
+      bool up = false;
+      for (char c : cap.kind()) {
+        if (c == '_') {
+          up = true;
+          continue;
         }
-        if (camel == kind && !cap.available()) {
-          ok = false;
-          Abort(RunOutcome::kUnavailable,
-                absl::StrCat("agent ", agent.address, " cannot run step ", step.id, " (",
-                             kind, "): ", cap.reason()));
-        }
+        camel.push_back(up ? static_cast<char>(toupper(c)) : c);
+        up = false;
+      }
+      agent.capabilities[camel] =
+          cap.available() ? "" : cap.reason().empty() ? "unavailable" : cap.reason();
+    }
+  }
+  return ResolveTargets() && CheckCapabilities();
+}
+
+bool Runner::ResolveTargets() {
+  std::mt19937_64 rng(options_.seed);
+  auto describe = [](const TargetGroup& g) {
+    std::string sel;
+    for (const auto& [k, v] : g.selector) absl::StrAppend(&sel, sel.empty() ? "" : ",", k, "=", v);
+    return sel.empty() ? std::string("*") : sel;
+  };
+  std::map<std::string, TargetGroup> groups = experiment_.targets;
+  if (!groups.contains("all")) {
+    TargetGroup all;
+    all.name = "all";
+    groups["all"] = all;
+  }
+  for (const auto& [name, group] : groups) {
+    std::vector<Agent*> match;
+    for (Agent& a : agents_) {
+      bool ok = true;
+      for (const auto& [k, v] : group.selector) {
+        auto it = a.labels.find(k);
+        ok &= it != a.labels.end() && it->second == v;
+      }
+      if (ok) match.push_back(&a);
+    }
+    size_t want = match.size();
+    std::string mode = "all";
+    if (group.mode == TargetGroup::Mode::kCount) {
+      want = std::min<size_t>(group.amount, match.size());
+      mode = absl::StrCat("count ", group.amount);
+    } else if (group.mode == TargetGroup::Mode::kPercent) {
+      want = (match.size() * group.amount + 99) / 100;
+      mode = absl::StrCat("percent ", group.amount);
+    }
+    if (want < match.size()) {
+      std::shuffle(match.begin(), match.end(), rng);
+      match.resize(want);
+      std::sort(match.begin(), match.end(),
+                [](const Agent* a, const Agent* b) { return a->address < b->address; });
+    }
+    TargetResolution res;
+    res.group = name;
+    res.selector = describe(group);
+    res.mode = mode;
+    for (const Agent* a : match) res.agents.push_back(a->address);
+    bool used = name == "all" && !experiment_.targets.contains("all") ? false : true;
+    for (const Step& s : experiment_.method) {
+      used |= s.fault && (s.target.empty() ? "all" : s.target) == name;
+    }
+    if (!used) continue;
+    {
+      absl::MutexLock lock(&mu_);
+      report_.targets.push_back(res);
+    }
+    groups_[name] = match;
+    Emit(Event("target", "", "",
+               absl::StrCat("group ", name, " (", res.selector, ", ", mode, "): ",
+                            match.empty() ? "no agent" : absl::StrJoin(res.agents, ", "))));
+    if (match.empty() && group.fail_when_empty) {
+      Abort(RunOutcome::kUnavailable,
+            absl::StrCat("target group ", name, " (", res.selector, ") matched no agent"));
+      return false;
+    }
+  }
+  return true;
+}
+
+bool Runner::CheckCapabilities() {
+  for (const Step& step : experiment_.method) {
+    if (!step.fault) continue;
+    const std::string kind = FaultKindKey(*step.fault);
+    for (Agent* agent : AgentsOf(step.target)) {
+      auto it = agent->capabilities.find(kind);
+      if (it == agent->capabilities.end()) {
+        Abort(RunOutcome::kUnavailable, absl::StrCat("agent ", agent->address,
+                                                     " does not know fault kind ", kind));
+        return false;
+      }
+      if (!it->second.empty()) {
+        Abort(RunOutcome::kUnavailable,
+              absl::StrCat("agent ", agent->address, " cannot run step ", step.id, " (", kind,
+                           "): ", it->second));
+        return false;
       }
     }
   }
-  return ok;
+  return true;
 }
 
-void Runner::RunFaultStep(const Step& step) {
+std::vector<Runner::Agent*> Runner::AgentsOf(const std::string& group) {
+  auto it = groups_.find(group.empty() ? "all" : group);
+  return it == groups_.end() ? std::vector<Agent*>{} : it->second;
+}
+
+void Runner::PrintPlan() {
+  std::string plan = absl::StrCat("dry run: ", experiment_.name, ", seed ", options_.seed,
+                                  ", about ", absl::FormatDuration(experiment_.PlannedDuration()));
+  for (const Step& step : experiment_.method) {
+    absl::StrAppend(&plan, "\n  step ", step.id, ": ", step.Kind());
+    if (step.fault) {
+      std::vector<std::string> addrs;
+      for (Agent* a : AgentsOf(step.target)) addrs.push_back(a->address);
+      absl::StrAppend(&plan, " for ", absl::FormatDuration(FromProto(step.fault->duration())),
+                      " on ", addrs.empty() ? "no agent (skipped)" : absl::StrJoin(addrs, ", "));
+    } else if (step.command) {
+      absl::StrAppend(&plan, " ", absl::StrJoin(step.command->argv, " "));
+    } else if (step.manual) {
+      absl::StrAppend(&plan, " \"", step.manual->prompt, "\"");
+    } else {
+      absl::StrAppend(&plan, " ", absl::FormatDuration(step.wait));
+    }
+    if (!step.after.empty()) absl::StrAppend(&plan, " after ", absl::StrJoin(step.after, ", "));
+  }
+  absl::StrAppend(&plan, "\n  nothing was injected");
+  Emit(Event("plan", "", "", plan));
+}
+
+ProbeResult Runner::Probe(const ProbeSpec& probe, const std::string& phase) {
+  const absl::Time at = absl::Now();
+  ProbeResult r = RunProbe(probe);
+  ProbeSample sample;
+  sample.at = at;
+  sample.probe = probe.name;
+  sample.phase = phase;
+  sample.ok = r.ok;
+  sample.latency = r.latency;
+  sample.detail = r.detail;
+  {
+    absl::MutexLock lock(&mu_);
+    report_.probes.push_back(sample);
+  }
+  return r;
+}
+
+bool Runner::SteadyState(const std::vector<std::string>& probes, const std::string& phase) {
+  for (const std::string& name : probes) {
+    const ProbeSpec* probe = experiment_.FindProbe(name);
+    ProbeResult r = Probe(*probe, phase);
+    Emit(Event("probe", "", "",
+               absl::StrCat(phase, ": ", name, r.ok ? " holds" : " FAILS", r.detail.empty() ? "" : ": ",
+                            r.detail)));
+    if (!r.ok) return false;
+  }
+  return true;
+}
+
+void Runner::GuardLoop() {
+  struct State {
+    const ProbeGuard* guard;
+    const ProbeSpec* probe;
+    absl::Time next;
+    int failures = 0;
+  };
+  std::vector<State> guards;
+  for (const ProbeGuard& g : experiment_.guards) {
+    guards.push_back({&g, experiment_.FindProbe(g.probe), absl::Now()});
+  }
+  const absl::Time deadline = experiment_.max_duration
+                                  ? report_.started_at + *experiment_.max_duration
+                                  : absl::InfiniteFuture();
+  for (;;) {
+    absl::Time next = deadline;
+    for (const State& s : guards) next = std::min(next, s.next);
+    {
+      absl::MutexLock lock(&mu_);
+      auto done = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return method_done_ || aborted_; };
+      if (mu_.AwaitWithDeadline(absl::Condition(&done), next)) return;
+    }
+    const absl::Time now = absl::Now();
+    if (now >= deadline) {
+      Abort(RunOutcome::kFailed,
+            absl::StrCat("guard maxDuration: the run exceeded ",
+                         absl::FormatDuration(*experiment_.max_duration)));
+      return;
+    }
+    for (State& s : guards) {
+      if (now < s.next) continue;
+      s.next = now + s.probe->interval;
+      ProbeResult r = Probe(*s.probe, "guard");
+      s.failures = r.ok ? 0 : s.failures + 1;
+      if (!r.ok) {
+        Emit(Event("probe", "", "",
+                   absl::StrCat("guard ", s.probe->name, " failed (", s.failures, "/",
+                                s.guard->failures, "): ", r.detail)));
+      }
+      if (s.failures >= s.guard->failures) {
+        Abort(RunOutcome::kFailed,
+              absl::StrCat("guard tripped: probe ", s.probe->name, " failed ", s.failures,
+                           " times in a row (", r.detail, ")"));
+        return;
+      }
+    }
+  }
+}
+
+void Runner::RunFaultStep(size_t index) {
+  const Step& step = experiment_.method[index];
   std::vector<size_t> mine;
-  for (Agent& agent : agents_) {
-    if (!WaitFor(absl::ZeroDuration())) return;
+  const std::vector<Agent*> targets = AgentsOf(step.target);
+  if (targets.empty()) {
+    SetStep(index, "skipped", "no agent matched its target group");
+    return;
+  }
+  for (Agent* agent : targets) {
+    if (Aborted()) return;
     chaos::v1::InjectRequest req;
     *req.mutable_spec() = *step.fault;
     req.mutable_spec()->set_fault_id(absl::StrCat(options_.run_id, ".", step.id));
@@ -195,44 +431,104 @@ void Runner::RunFaultStep(const Step& step) {
       lease = std::max(lease, FromProto(step.fault->duration()));
     }
     SetDuration(req.mutable_lease(), lease);
-    size_t index;
+    size_t fault_index;
     {
       absl::MutexLock lock(&mu_);
       FaultRecord rec;
-      rec.agent = agent.address;
+      rec.agent = agent->address;
       rec.step = step.id;
       rec.fault_id = req.spec().fault_id();
       rec.kind = FaultKindKey(*step.fault);
       report_.faults.push_back(rec);  // recorded before the call: a timeout may still inject
-      index = report_.faults.size() - 1;
+      fault_index = report_.faults.size() - 1;
     }
     chaos::v1::InjectResponse resp;
     auto ctx = Context();
-    grpc::Status s = agent.stub->Inject(ctx.get(), req, &resp);
+    grpc::Status s = agent->stub->Inject(ctx.get(), req, &resp);
     if (!s.ok()) {
-      Emit(Event("inject", step.id, agent.address, absl::StrCat("FAILED: ", GrpcError(s))));
-      Abort(RunOutcome::kFailed, absl::StrCat("step ", step.id, ": inject on ", agent.address,
+      Emit(Event("inject", step.id, agent->address, absl::StrCat("FAILED: ", GrpcError(s))));
+      SetStep(index, "failed", GrpcError(s));
+      Abort(RunOutcome::kFailed, absl::StrCat("step ", step.id, ": inject on ", agent->address,
                                               " failed: ", GrpcError(s)));
       return;
     }
     {
       absl::MutexLock lock(&mu_);
-      report_.faults[index].summary = resp.status().summary();
-      report_.faults[index].injected_at = absl::FromUnixMillis(resp.status().injected_at_unix_ms());
+      report_.faults[fault_index].summary = resp.status().summary();
+      report_.faults[fault_index].injected_at =
+          absl::FromUnixMillis(resp.status().injected_at_unix_ms());
     }
-    mine.push_back(index);
-    Emit(Event("inject", step.id, agent.address, resp.status().summary()));
+    mine.push_back(fault_index);
+    Emit(Event("inject", step.id, agent->address, resp.status().summary()));
   }
   WaitFor(FromProto(step.fault->duration()));
   // At the end of its duration a fault is reverted (its normal end). When
   // the run was stopped early, Rollback() handles what remains.
-  bool aborted;
-  {
-    absl::MutexLock lock(&mu_);
-    aborted = aborted_;
-  }
-  if (aborted) return;
+  if (Aborted()) return;
   for (auto it = mine.rbegin(); it != mine.rend(); ++it) RevertFault(*it);
+}
+
+void Runner::RunCommandStep(size_t index) {
+  const Step& step = experiment_.method[index];
+  Emit(Event("command", step.id, "", absl::StrJoin(step.command->argv, " ")));
+  CommandOutcome out = RunWithTimeout(step.command->argv, step.command->timeout);
+  std::string last_line(absl::StripTrailingAsciiWhitespace(out.output));
+  if (size_t nl = last_line.rfind('\n'); nl != std::string::npos) last_line = last_line.substr(nl + 1);
+  const std::string detail =
+      !out.error.empty() ? out.error
+      : out.timed_out    ? absl::StrCat("timed out after ", absl::FormatDuration(step.command->timeout))
+                         : absl::StrCat("exit ", out.exit_code, " after ",
+                                        absl::FormatDuration(absl::Trunc(out.took, absl::Milliseconds(1))),
+                                        last_line.empty() ? "" : ": ", last_line);
+  Emit(Event("command", step.id, "", detail));
+  if (!out.error.empty() || out.timed_out || out.exit_code != 0) {
+    SetStep(index, "failed", detail);
+    Abort(RunOutcome::kFailed, absl::StrCat("step ", step.id, ": command failed: ", detail));
+    return;
+  }
+  SetStep(index, "running", detail);
+}
+
+void Runner::RunManualStep(size_t index) {
+  const Step& step = experiment_.method[index];
+  Emit(Event("manual", step.id, "",
+             absl::StrCat(step.manual->prompt, " -- type y to confirm or n to fail (timeout ",
+                          absl::FormatDuration(step.manual->timeout), ")")));
+  const absl::Time deadline = absl::Now() + step.manual->timeout;
+  std::string line;
+  while (!Aborted()) {
+    if (absl::Now() >= deadline) {
+      SetStep(index, "failed", "no answer in time");
+      Abort(RunOutcome::kFailed, absl::StrCat("step ", step.id, ": manual gate timed out"));
+      return;
+    }
+    pollfd pfd{options_.operator_fd, POLLIN, 0};
+    if (poll(&pfd, 1, 100) <= 0) continue;
+    char c;
+    const ssize_t n = read(options_.operator_fd, &c, 1);
+    if (n <= 0) {
+      SetStep(index, "failed", "no operator input (input closed)");
+      Abort(RunOutcome::kFailed,
+            absl::StrCat("step ", step.id, ": manual gate got no answer (input closed)"));
+      return;
+    }
+    if (c != '\n') {
+      line.push_back(c);
+      continue;
+    }
+    const std::string answer = absl::AsciiStrToLower(absl::StripAsciiWhitespace(line));
+    line.clear();
+    if (answer == "y" || answer == "yes") {
+      Emit(Event("manual", step.id, "", "confirmed by the operator"));
+      return;
+    }
+    if (answer == "n" || answer == "no" || answer == "fail") {
+      SetStep(index, "failed", "failed by the operator");
+      Abort(RunOutcome::kFailed, absl::StrCat("step ", step.id, ": failed by the operator"));
+      return;
+    }
+    Emit(Event("manual", step.id, "", "answer y or n"));
+  }
 }
 
 bool Runner::RevertFault(size_t index) {
@@ -254,21 +550,23 @@ bool Runner::RevertFault(size_t index) {
     chaos::v1::RevertResponse resp;
     auto ctx = Context();
     grpc::Status s = agent->stub->Revert(ctx.get(), req, &resp);
+    // NOT_FOUND for a fault whose inject never answered means it never
+    // reached the agent; for one that was injected it is an error.
     const bool unknown = s.error_code() == grpc::StatusCode::NOT_FOUND && rec.summary.empty();
     if (s.ok() || unknown) {
-      // NOT_FOUND for a fault whose inject never answered means it never
-      // reached the agent; for one that was injected it is an error.
       {
         absl::MutexLock lock(&mu_);
         report_.faults[index].reverted = true;
         report_.faults[index].reverted_at = absl::Now();
         report_.faults[index].error.clear();
       }
-      Emit(Event("revert", rec.step, rec.agent, unknown ? "never reached the agent" : resp.status().reason()));
+      Emit(Event("revert", rec.step, rec.agent,
+                 unknown ? "never reached the agent" : resp.status().reason()));
       return true;
     }
     error = GrpcError(s);
-    Emit(Event("revert", rec.step, rec.agent, absl::StrCat("attempt ", attempt, " failed: ", error)));
+    Emit(Event("revert", rec.step, rec.agent,
+               absl::StrCat("attempt ", attempt, " failed: ", error)));
     if (attempt < options_.revert_attempts) absl::SleepFor(absl::Milliseconds(200 * attempt));
   }
   absl::MutexLock lock(&mu_);
@@ -277,16 +575,44 @@ bool Runner::RevertFault(size_t index) {
 }
 
 void Runner::Rollback() {
-  std::vector<size_t> order;
+  // Newest first; each agent's faults in parallel with the others'.
+  std::map<std::string, std::vector<size_t>> by_agent;
+  size_t count = 0;
   {
     absl::MutexLock lock(&mu_);
     for (size_t i = report_.faults.size(); i-- > 0;) {
-      if (!report_.faults[i].reverted) order.push_back(i);
+      if (!report_.faults[i].reverted) {
+        by_agent[report_.faults[i].agent].push_back(i);
+        ++count;
+      }
     }
   }
-  if (order.empty()) return;
-  Emit(Event("rollback", "", "", absl::StrCat("reverting ", order.size(), " fault(s)")));
-  for (size_t i : order) RevertFault(i);
+  if (count == 0) return;
+  Emit(Event("rollback", "", "", absl::StrCat("reverting ", count, " fault(s)")));
+  std::vector<std::thread> threads;
+  for (const auto& [agent, order] : by_agent) {
+    threads.emplace_back([this, order = order] {
+      for (size_t i : order) RevertFault(i);
+    });
+  }
+  for (auto& t : threads) t.join();
+}
+
+void Runner::RollbackActions() {
+  for (const CommandSpec& cmd : experiment_.rollback_actions) {
+    Emit(Event("rollback", "", "", absl::StrCat("action: ", absl::StrJoin(cmd.argv, " "))));
+    CommandOutcome out = RunWithTimeout(cmd.argv, cmd.timeout);
+    const bool ok = out.error.empty() && !out.timed_out && out.exit_code == 0;
+    const std::string detail = !out.error.empty() ? out.error
+                               : out.timed_out    ? std::string("timed out")
+                                                  : absl::StrCat("exit ", out.exit_code);
+    Emit(Event("rollback", "", "", absl::StrCat("action ", ok ? "done" : "FAILED", ": ", detail)));
+    if (!ok) {
+      absl::MutexLock lock(&mu_);
+      report_.manual_undo.push_back(absl::StrCat(absl::StrJoin(cmd.argv, " "),
+                                                 "    # rollback action failed: ", detail));
+    }
+  }
 }
 
 void Runner::Verify() {
@@ -298,9 +624,12 @@ void Runner::Verify() {
     grpc::Status s = agent.stub->ListFaults(ctx.get(), req, &resp);
     absl::MutexLock lock(&mu_);
     if (!s.ok()) {
+      bool touched = false;
+      for (const FaultRecord& f : report_.faults) touched |= f.agent == agent.address;
+      if (!touched) continue;
       report_.manual_undo.push_back(absl::StrCat(
-          "# could not verify ", agent.address, " (", GrpcError(s), "); check with: chaosctl faults --agent ",
-          agent.address, " --experiment ", options_.run_id));
+          "chaosctl faults --agent ", agent.address, " --experiment ", options_.run_id,
+          "    # could not verify: ", GrpcError(s)));
       continue;
     }
     for (const auto& f : resp.faults()) {
@@ -309,6 +638,80 @@ void Runner::Verify() {
                                                  f.spec().fault_id(), "    # ", f.summary(),
                                                  f.reason().empty() ? "" : " -- " + f.reason()));
     }
+  }
+}
+
+void Runner::MeasureRecovery() {
+  const Recovery& rec = experiment_.recovery;
+  absl::Time start;
+  {
+    absl::MutexLock lock(&mu_);
+    if (!recovery_start_) return;  // its step never ended
+    start = *recovery_start_;
+    report_.recovery.measured = true;
+    report_.recovery.from = rec.from_step.empty() ? "rollback" : "step:" + rec.from_step;
+    report_.recovery.started_at = start;
+    report_.recovery.objective = rec.objective;
+  }
+  Emit(Event("recovery", "", "",
+             absl::StrCat("waiting for ", absl::StrJoin(rec.probes, ", "), " to hold ",
+                          rec.successes, " times in a row")));
+  absl::Duration interval = absl::Seconds(1);
+  for (const std::string& name : rec.probes) {
+    interval = std::min(interval, experiment_.FindProbe(name)->interval);
+  }
+  std::map<std::string, std::optional<absl::Time>> streak_start;  // per probe
+  std::optional<absl::Time> all_start;
+  int streak = 0;
+  const absl::Time deadline = start + rec.timeout;
+  while (absl::Now() < deadline) {
+    if (Aborted()) {
+      absl::MutexLock lock(&mu_);
+      if (report_.outcome == RunOutcome::kInterrupted) break;  // the operator wants out
+    }
+    const absl::Time round = absl::Now();
+    bool all_ok = true;
+    for (const std::string& name : rec.probes) {
+      ProbeResult r = Probe(*experiment_.FindProbe(name), "recovery");
+      if (r.ok && !streak_start[name]) streak_start[name] = round;
+      if (!r.ok) streak_start[name].reset();
+      all_ok &= r.ok;
+    }
+    if (all_ok) {
+      if (streak++ == 0) all_start = round;
+      if (streak >= rec.successes) {
+        absl::MutexLock lock(&mu_);
+        RecoveryResult& out = report_.recovery;
+        out.recovered = true;
+        out.ended_at = *all_start;
+        out.time = *all_start - start;
+        for (const auto& [name, t] : streak_start) out.per_probe[name] = *t - start;
+        out.objective_met = !rec.objective || out.time <= *rec.objective;
+        break;
+      }
+    } else {
+      streak = 0;
+    }
+    absl::SleepFor(std::max(absl::ZeroDuration(), round + interval - absl::Now()));
+  }
+  RecoveryResult result;
+  {
+    absl::MutexLock lock(&mu_);
+    result = report_.recovery;
+    if (!result.recovered) {
+      report_.recovery.ended_at = absl::Now();
+      report_.recovery.objective_met = false;
+    }
+  }
+  if (result.recovered) {
+    Emit(Event("recovery", "", "",
+               absl::StrCat("recovered in ", absl::FormatDuration(absl::Trunc(result.time, absl::Milliseconds(1))),
+                            rec.objective ? absl::StrCat(" (objective ", absl::FormatDuration(*rec.objective),
+                                                         result.objective_met ? ": met)" : ": MISSED)")
+                                          : "")));
+  } else {
+    Emit(Event("recovery", "", "",
+               absl::StrCat("NOT recovered within ", absl::FormatDuration(rec.timeout))));
   }
 }
 
@@ -339,26 +742,42 @@ void Runner::RunStep(size_t index) {
       if (aborted_) return true;
       for (const std::string& a : step.after) {
         for (size_t j = 0; j < experiment_.method.size(); ++j) {
-          if (experiment_.method[j].id == a && steps_[j] != StepState::kDone) return false;
+          const std::string& st = report_.steps[j].state;
+          if (experiment_.method[j].id == a && st != "done" && st != "skipped") return false;
         }
       }
       return true;
     };
     mu_.Await(absl::Condition(&ready));
     if (aborted_) return;
-    steps_[index] = StepState::kRunning;
   }
+  SetStep(index, "running", "");
   Emit(Event("step", step.id, "", "started"));
   if (step.fault) {
-    RunFaultStep(step);
+    RunFaultStep(index);
+  } else if (step.command) {
+    RunCommandStep(index);
+  } else if (step.manual) {
+    RunManualStep(index);
   } else {
     WaitFor(step.wait);
   }
+  bool ended_normally;
   {
     absl::MutexLock lock(&mu_);
-    steps_[index] = StepState::kDone;
+    const std::string& st = report_.steps[index].state;
+    ended_normally = st == "running" && !aborted_;
   }
-  Emit(Event("step", step.id, "", "ended"));
+  if (ended_normally) {
+    SetStep(index, "done", "");
+    Emit(Event("step", step.id, "", "ended"));
+    absl::MutexLock lock(&mu_);
+    if (experiment_.recovery.present && experiment_.recovery.from_step == step.id) {
+      recovery_start_ = absl::Now();
+    }
+  } else {
+    Emit(Event("step", step.id, "", "stopped"));
+  }
 }
 
 RunReport Runner::Run() {
@@ -366,39 +785,81 @@ RunReport Runner::Run() {
     absl::MutexLock lock(&mu_);
     report_.started_at = absl::Now();
   }
-  Emit(Event("run", "", "", absl::StrCat("run ", options_.run_id, " of ", experiment_.name,
-                                               " on ", agents_.size(), " agent(s)")));
+  Emit(Event("run", "", "",
+             absl::StrCat("run ", options_.run_id, " of ", experiment_.name, " on ",
+                          agents_.size(), " agent(s), seed ", options_.seed)));
   if (agents_.empty()) {
-    Abort(RunOutcome::kUnavailable, "no agent given (use --agent HOST:PORT)");
+    Abort(RunOutcome::kUnavailable, "no agent given (use --agent HOST:PORT or --agents FILE)");
   } else if (Preflight()) {
-    std::thread keepalive([this] { KeepAliveLoop(); });
-    std::vector<std::thread> threads;
-    for (size_t i = 0; i < experiment_.method.size(); ++i) {
-      threads.emplace_back([this, i] { RunStep(i); });
-    }
-    for (auto& t : threads) t.join();
-    bool aborted;
-    {
+    if (options_.dry_run) {
+      PrintPlan();
+    } else if (!SteadyState(experiment_.steady_before, "steady-state-before")) {
+      Abort(RunOutcome::kFailed, "steady state does not hold before the method: nothing injected");
+    } else {
+      std::thread keepalive([this] { KeepAliveLoop(); });
+      std::thread guards([this] { GuardLoop(); });
+      std::vector<std::thread> threads;
+      for (size_t i = 0; i < experiment_.method.size(); ++i) {
+        threads.emplace_back([this, i] { RunStep(i); });
+      }
+      for (auto& t : threads) t.join();
+      {
+        absl::MutexLock lock(&mu_);
+        method_done_ = true;
+      }
+      guards.join();
+      const bool aborted = Aborted();
+      const bool revert = experiment_.rollback != RollbackPolicy::kNever || !aborted;
+      if (revert) {
+        Rollback();
+        Verify();
+      }
+      const bool actions = experiment_.rollback == RollbackPolicy::kAlways ||
+                           (experiment_.rollback == RollbackPolicy::kOnAbort && aborted);
+      if (actions) RollbackActions();
+      {
+        absl::MutexLock lock(&mu_);
+        if (experiment_.recovery.present && experiment_.recovery.from_step.empty()) {
+          recovery_start_ = absl::Now();
+        }
+      }
+      if (experiment_.recovery.present) MeasureRecovery();
+      if (!Aborted()) {
+        RecoveryResult recovery;
+        {
+          absl::MutexLock lock(&mu_);
+          recovery = report_.recovery;
+        }
+        if (experiment_.recovery.present && !recovery.recovered) {
+          Abort(RunOutcome::kFailed, "the system did not recover in time");
+        } else if (!recovery.objective_met) {
+          Abort(RunOutcome::kFailed,
+                absl::StrCat("recovery took ", absl::FormatDuration(recovery.time),
+                             ", over the objective of ",
+                             absl::FormatDuration(*experiment_.recovery.objective)));
+        } else if (!SteadyState(experiment_.steady_after, "steady-state-after")) {
+          Abort(RunOutcome::kFailed, "hypothesis not met: steady state does not hold after the method");
+        }
+      }
+      {
+        absl::MutexLock lock(&mu_);
+        finished_ = true;  // stops the keep-alives; Abort() is a no-op from here
+      }
+      keepalive.join();
       absl::MutexLock lock(&mu_);
-      aborted = aborted_;
+      bool any = !report_.faults.empty();
+      report_.rollback = !revert && any ? "skipped (rollback: never)" : any ? "complete" : "not needed";
     }
-    if (!aborted || experiment_.rollback != RollbackPolicy::kNever) {
-      Rollback();
-      Verify();
-    }
-    {
-      absl::MutexLock lock(&mu_);
-      finished_ = true;
-    }
-    keepalive.join();
   }
   absl::MutexLock lock(&mu_);
   finished_ = true;
   report_.ended_at = absl::Now();
   for (const FaultRecord& f : report_.faults) {
-    if (!f.reverted && experiment_.rollback != RollbackPolicy::kNever) {
-      report_.manual_undo.push_back(
-          absl::StrCat("chaosctl revert --agent ", f.agent, " ", f.fault_id, "    # ", f.error));
+    if (!f.reverted && report_.rollback != "skipped (rollback: never)") {
+      const std::string cmd = absl::StrCat("chaosctl revert --agent ", f.agent, " ", f.fault_id);
+      bool listed = false;
+      for (const std::string& m : report_.manual_undo) listed |= absl::StartsWith(m, cmd + " ");
+      if (!listed) report_.manual_undo.push_back(absl::StrCat(cmd, "    # ", f.error));
     }
   }
   std::sort(report_.manual_undo.begin(), report_.manual_undo.end());
@@ -406,6 +867,7 @@ RunReport Runner::Run() {
                             report_.manual_undo.end());
   if (!report_.manual_undo.empty()) {
     report_.outcome = RunOutcome::kRollbackIncomplete;
+    report_.rollback = "incomplete";
     if (report_.reason.empty()) report_.reason = "some faults could not be reverted";
   }
   return report_;

@@ -1,8 +1,11 @@
 // Runner: runs one experiment against a set of agents and always puts the
 // hosts back.
 //
-// Before anything is injected it reaches every agent and checks that each
-// can run the fault kinds asked of it. Steps run as soon as the steps in
+// Before anything is injected it reaches every agent, resolves the target
+// groups from their labels (random choice recorded with its seed), checks
+// that each chosen agent can run the fault kinds asked of it, and checks
+// the steady state. While the method runs, guard probes are polled and a
+// guard that trips aborts the run. Steps run as soon as the steps in
 // their `after` list have ended (independent steps in parallel). A fault
 // step injects on every agent, holds for its duration and reverts. Leases
 // are renewed with KeepAlive for the whole run, so a runner that dies
@@ -10,7 +13,9 @@
 // (an inject failing anywhere, Interrupt()) the faults still in place are
 // reverted in reverse order of injection, with retries, unless the
 // experiment says `rollback: never`; then each agent is asked for its
-// faults of this run to verify nothing remains.
+// faults of this run to verify nothing remains. Recovery time is measured
+// from the end of a step or of the rollback until the recovery probes hold
+// K rounds in a row; then the steady state is checked again.
 //
 // Run() blocks; Interrupt() may be called from any thread.
 #ifndef CHAOS_CONTROLLER_RUNNER_H_
@@ -26,12 +31,16 @@
 #include "absl/time/time.h"
 #include "chaos/v1/agent.grpc.pb.h"
 #include "controller/experiment.h"
+#include "controller/probe.h"
 
 namespace chaos::controller {
 
 enum class RunOutcome {
   kPassed,              // exit 0
-  kFailed,              // exit 1: an inject failed (rolled back)
+  // exit 1: the hypothesis was not met (steady state, a guard, the recovery
+  // objective) or a step failed (an inject, a command, a manual gate);
+  // everything was rolled back.
+  kFailed,
   kRollbackIncomplete,  // exit 3: something may still be injected
   kUnavailable,         // exit 4: an agent unreachable or unable; nothing injected
   kInterrupted,         // exit 130: SIGINT/SIGTERM, rolled back
@@ -56,7 +65,13 @@ class RunObserver {
 
 struct RunOptions {
   std::vector<std::string> agents;  // host:port
+  // Labels per agent address from an inventory file; merged over (and
+  // taking precedence over) the labels each agent reports itself.
+  std::map<std::string, std::map<std::string, std::string>> inventory_labels;
   std::string run_id;               // empty: generated
+  uint64_t seed = 0;                // target choice; 0: choose one and report it
+  bool dry_run = false;             // resolve and check, print the plan, inject nothing
+  int operator_fd = 0;              // where manual gates read "y" or "n"
   absl::Duration lease = absl::Seconds(15);
   absl::Duration rpc_timeout = absl::Seconds(10);
   int revert_attempts = 3;
@@ -151,32 +166,52 @@ class Runner {
  private:
   struct Agent {
     std::string address;
+    std::string hostname;
+    std::map<std::string, std::string> labels;
+    // Fault kind ("cpuBurn") -> "" when available, else why not.
+    std::map<std::string, std::string> capabilities;
     std::unique_ptr<chaos::v1::Agent::Stub> stub;
   };
-  enum class StepState { kPending, kRunning, kDone };
 
   void Emit(RunEvent event);
   bool Preflight();
+  bool ResolveTargets();
+  bool CheckCapabilities();
+  void PrintPlan();
+  // Runs each named probe once; false (and the run fails) if any fails.
+  bool SteadyState(const std::vector<std::string>& probes, const std::string& phase);
+  ProbeResult Probe(const ProbeSpec& probe, const std::string& phase);
+  void GuardLoop();
   void RunStep(size_t index);
-  void RunFaultStep(const Step& step);
+  void RunFaultStep(size_t index);
+  void RunCommandStep(size_t index);
+  void RunManualStep(size_t index);
+  void SetStep(size_t index, const std::string& state, const std::string& detail);
   bool WaitFor(absl::Duration d);  // false when interrupted or aborted
+  bool Aborted();
   void Abort(RunOutcome outcome, const std::string& reason);
   bool RevertFault(size_t index);   // index into report_.faults
   void Rollback();
+  void RollbackActions();
   void Verify();
+  void MeasureRecovery();
   void KeepAliveLoop();
+  std::vector<Agent*> AgentsOf(const std::string& group);
   std::unique_ptr<grpc::ClientContext> Context() const;
 
   const Experiment experiment_;
   RunOptions options_;
   RunObserver* observer_;
   std::vector<Agent> agents_;
+  std::map<std::string, std::vector<Agent*>> groups_;  // set by ResolveTargets
 
   absl::Mutex mu_;
   RunReport report_ ABSL_GUARDED_BY(mu_);
   bool aborted_ ABSL_GUARDED_BY(mu_) = false;
+  bool method_done_ ABSL_GUARDED_BY(mu_) = false;
   bool finished_ ABSL_GUARDED_BY(mu_) = false;
-  std::vector<StepState> steps_ ABSL_GUARDED_BY(mu_);
+  // Set when the recovery clock starts (end of a step, or the rollback).
+  std::optional<absl::Time> recovery_start_ ABSL_GUARDED_BY(mu_);
   absl::Mutex emit_mu_;
 };
 

@@ -202,15 +202,23 @@ class Launcher {
     cpu_set_t set;
     CPU_ZERO(&set);
     if (cpu >= 0) CPU_SET(cpu, &set);
+    // The child reports on this pipe once its setup is done, so that on
+    // return its name, group and affinity are in place.
+    int ready[2];
+    if (pipe2(ready, O_CLOEXEC) != 0) return ErrnoStatus(errno, "pipe2");
     const pid_t pid = fork();
-    if (pid < 0) return ErrnoStatus(errno, "fork");
+    if (pid < 0) {
+      const int err = errno;
+      close(ready[0]);
+      close(ready[1]);
+      return ErrnoStatus(err, "fork");
+    }
     if (pid == 0) {
       // Child: async-signal-safe calls only.
       setpgid(0, 0);
       prctl(PR_SET_PDEATHSIG, SIGKILL);
       if (getppid() != parent) _exit(0);  // parent died before prctl
       prctl(PR_SET_NAME, name);
-      syscall(SYS_close_range, 3U, ~0U, 0U);
       if (cpu >= 0 && sched_setaffinity(0, sizeof(set), &set) != 0) _exit(3);
       // Undo signal dispositions the parent may have set.
       struct sigaction dfl = {};
@@ -219,8 +227,27 @@ class Launcher {
       sigset_t none;
       sigemptyset(&none);
       sigprocmask(SIG_SETMASK, &none, nullptr);
+      const int w = ready[1];
+      if (w > 3) syscall(SYS_close_range, 3U, static_cast<unsigned>(w - 1), 0U);
+      syscall(SYS_close_range, static_cast<unsigned>(w + 1), ~0U, 0U);
+      const char ok = 1;
+      if (write(w, &ok, 1) != 1) _exit(4);
+      close(w);
       request.body();
       _exit(0);
+    }
+    close(ready[1]);
+    char byte = 0;
+    ssize_t n;
+    while ((n = read(ready[0], &byte, 1)) < 0 && errno == EINTR) {
+    }
+    close(ready[0]);
+    if (n != 1) {
+      kill(pid, SIGKILL);
+      waitpid(pid, nullptr, 0);
+      return absl::InternalError(absl::StrCat(
+          "child \"", name, "\" failed during setup",
+          cpu >= 0 ? absl::StrCat(" (cannot pin to CPU ", cpu, ")") : std::string()));
     }
     setpgid(pid, pid);  // also from the parent, so it holds on return
     auto info = ReadProcessInfo(pid);

@@ -2,6 +2,9 @@
 // and 1000 inject/revert cycles that must leave nothing behind.
 #include <dirent.h>
 #include <signal.h>
+#include <sys/prctl.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include <fstream>
 
@@ -214,6 +217,50 @@ TEST(AgentProcessTest, ThousandCyclesLeaveNoFdsThreadsFilesOrProcesses) {
   EXPECT_LE(CountEntries(dir.path() + "/ledger"), 20) << "ended ledger records not pruned";
   RecordProperty("rss_kb_before", static_cast<int>(rss0));
   RecordProperty("rss_kb_after", static_cast<int>(rss1));
+}
+
+}  // namespace
+}  // namespace chaos::testing
+
+namespace chaos::testing {
+namespace {
+
+// A tagged burner orphaned to init (its agent died unjournaled) is swept at
+// the next start; a tagged process whose parent lives is not.
+TEST(AgentProcessTest, StartUpSweepsOrphanedBurnersOnly) {
+  int fds[2];
+  ASSERT_EQ(pipe(fds), 0);
+  const pid_t middle = fork();
+  if (middle == 0) {
+    const pid_t orphan = fork();
+    if (orphan == 0) {
+      prctl(PR_SET_NAME, "chaos-burn");
+      for (;;) pause();
+    }
+    (void)!write(fds[1], &orphan, sizeof(orphan));
+    _exit(0);  // the orphan is reparented
+  }
+  pid_t orphan = 0;
+  ASSERT_EQ(read(fds[0], &orphan, sizeof(orphan)), static_cast<ssize_t>(sizeof(orphan)));
+  waitpid(middle, nullptr, 0);
+  close(fds[0]);
+  close(fds[1]);
+  // A tagged process whose parent (this test) lives is someone's own burner.
+  const pid_t other = fork();
+  if (other == 0) {
+    prctl(PR_SET_NAME, "chaos-burn");
+    for (;;) pause();
+  }
+  TempDir dir;
+  AgentProcess agent(dir.path());
+  for (int i = 0; i < 100 && kill(orphan, 0) == 0; ++i) usleep(20000);
+  EXPECT_NE(kill(orphan, 0), 0) << "orphaned chaos-burn " << orphan << " survived the sweep";
+  EXPECT_NE(agent.log().find("sweep: killed leftover chaos-burn pid " + std::to_string(orphan)),
+            std::string::npos)
+      << agent.log();
+  EXPECT_EQ(kill(other, 0), 0) << "a live process's own burner was killed";
+  kill(other, SIGKILL);
+  waitpid(other, nullptr, 0);
 }
 
 }  // namespace

@@ -131,3 +131,77 @@ TEST(DurationTest, NeedsAUnitAndRejectsNegatives) {
 
 }  // namespace
 }  // namespace chaos::controller
+
+namespace chaos::controller {
+namespace {
+
+TEST(VariablesTest, ExpandsWithDefaultsAndReportsUnsetOnesWhereTheyAre) {
+  auto lookup = [](const std::string& n) -> std::optional<std::string> {
+    if (n == "PORT") return std::string("8080");
+    return std::nullopt;
+  };
+  Diagnostics ok;
+  EXPECT_EQ(*ExpandVariables("url: http://h:${PORT}/ ${DIR:-/tmp}", lookup, &ok),
+            "url: http://h:8080/ /tmp");
+  Diagnostics bad;
+  EXPECT_FALSE(ExpandVariables("a: 1\nb: ${NOPE}\nc: ${bad name}\n", lookup, &bad));
+  const std::string text = bad.Format("v.yaml");
+  EXPECT_NE(text.find("v.yaml:2:4: variable NOPE is not set"), std::string::npos) << text;
+  EXPECT_NE(text.find("v.yaml:3:4: malformed variable reference"), std::string::npos) << text;
+}
+
+TEST(ExperimentTest, ProbesGuardsRecoveryAndTheirReferences) {
+  Diagnostics diags;
+  auto exp = ParseExperiment(R"(name: full
+targets:
+  web: {selector: {role: web}, percent: 50}
+probes:
+  api: {http: {url: "http://127.0.0.1:1/health", status: 200}, interval: 200ms}
+  db: {tcp: {address: "127.0.0.1:5432"}}
+steadyState: {before: [api], after: [api, db]}
+method:
+  - {id: burn, target: web, duration: 1s, fault: {cpuBurn: {}}}
+  - {id: gate, manual: {prompt: "ok?"}, after: burn}
+  - {id: fix, command: {run: [true], timeout: 3s}, after: [gate]}
+guards: [{probe: api, failures: 2}, {maxDuration: 1m}]
+recovery: {from: burn, probes: [db], successes: 2, objective: 30s}
+rollbackActions: [{run: [echo, done]}]
+)",
+                             &diags);
+  ASSERT_TRUE(exp) << diags.Format("f");
+  EXPECT_EQ(exp->targets.at("web").mode, TargetGroup::Mode::kPercent);
+  EXPECT_EQ(exp->probes.size(), 2u);
+  EXPECT_EQ(exp->FindProbe("api")->interval, absl::Milliseconds(200));
+  EXPECT_EQ(exp->guards.size(), 1u);
+  EXPECT_EQ(*exp->max_duration, absl::Minutes(1));
+  EXPECT_EQ(exp->recovery.from_step, "burn");
+  EXPECT_EQ(*exp->recovery.objective, absl::Seconds(30));
+  EXPECT_EQ(exp->method[2].command->argv, std::vector<std::string>{"true"});
+  EXPECT_EQ(exp->method[1].Kind(), "manual");
+
+  Diagnostics refs;
+  EXPECT_FALSE(ParseExperiment(R"(name: refs
+probes:
+  api: {http: {url: "https://x/"}, tcp: {address: "a:1"}}
+steadyState: {before: [ghost]}
+method:
+  - {id: a, target: nowhere, duration: 1s, fault: {cpuBurn: {}}}
+guards: [{probe: phantom}]
+recovery: {from: zzz, probes: [api]}
+)",
+                               &refs));
+  const std::string text = refs.Format("r");
+  EXPECT_NE(text.find("probes.api.http.url: \"https://x/\" must start with http://"),
+            std::string::npos) << text;
+  EXPECT_NE(text.find("probes.api: needs exactly one of http, tcp, command, grpc"),
+            std::string::npos) << text;
+  EXPECT_NE(text.find("steadyState.before: no probe named \"ghost\""), std::string::npos) << text;
+  EXPECT_NE(text.find("method[0].target: no target group named \"nowhere\""), std::string::npos)
+      << text;
+  EXPECT_NE(text.find("guards[0].probe: no probe named \"phantom\""), std::string::npos) << text;
+  EXPECT_NE(text.find("recovery.from: \"zzz\" is neither rollback nor a step id"),
+            std::string::npos) << text;
+}
+
+}  // namespace
+}  // namespace chaos::controller

@@ -59,9 +59,11 @@ TEST(CpuBurnTest, BurnsAtTheRequestedLoadAndStopsOnRevert) {
   const double hz = static_cast<double>(sysconf(_SC_CLK_TCK));
   for (size_t i = 0; i < burners.size(); ++i) {
     const double load = 100.0 * static_cast<double>(CpuTicks(burners[i]) - before[i]) / hz / wall;
-    // Loose bound: this test proves the burner burns at about the duty
-    // cycle; accuracy is measured in bench/, not asserted here.
-    EXPECT_GT(load, 30.0) << "burner " << burners[i].pid;
+    // Loose bounds: this test proves the burner burns, and well below a
+    // full core at 50%, also on a machine busy with other tests (it cannot
+    // get more CPU than the scheduler gives); accuracy is measured in
+    // bench/, not asserted here.
+    EXPECT_GT(load, 15.0) << "burner " << burners[i].pid;
     EXPECT_LT(load, 70.0) << "burner " << burners[i].pid;
   }
 
