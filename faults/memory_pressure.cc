@@ -55,15 +55,26 @@ class RealMemory final : public MemoryOs {
     if (!ReadText("/proc/meminfo", &meminfo) || !FindKb(meminfo, "MemAvailable", &avail)) {
       return absl::FailedPreconditionError("cannot read MemAvailable from /proc/meminfo");
     }
-    // cgroup v2: "0::/path".
+    // The agent's memory cgroup: v2 "0::/path" (memory.max, "max" when
+    // unlimited) or v1 "N:memory:/path" (memory.limit_in_bytes).
     std::string cg;
     if (ReadText("/proc/self/cgroup", &cg)) {
       for (absl::string_view line : absl::StrSplit(cg, '\n')) {
-        if (!absl::ConsumePrefix(&line, "0::")) continue;
-        const std::string dir = absl::StrCat("/sys/fs/cgroup", line);
+        std::string dir, max_file, cur_file;
+        if (absl::ConsumePrefix(&line, "0::")) {
+          dir = absl::StrCat("/sys/fs/cgroup", line);
+          max_file = "/memory.max";
+          cur_file = "/memory.current";
+        } else if (const size_t at = line.find(":memory:"); at != absl::string_view::npos) {
+          dir = absl::StrCat("/sys/fs/cgroup/memory", line.substr(at + 8));
+          max_file = "/memory.limit_in_bytes";
+          cur_file = "/memory.usage_in_bytes";
+        } else {
+          continue;
+        }
         std::string max, cur;
         uint64_t max_b = 0, cur_b = 0;
-        if (ReadText(dir + "/memory.max", &max) && ReadText(dir + "/memory.current", &cur) &&
+        if (ReadText(dir + max_file, &max) && ReadText(dir + cur_file, &cur) &&
             absl::SimpleAtoi(absl::StripAsciiWhitespace(max), &max_b) &&
             absl::SimpleAtoi(absl::StripAsciiWhitespace(cur), &cur_b)) {
           avail = std::min(avail, max_b > cur_b ? max_b - cur_b : 0);
