@@ -108,7 +108,7 @@ size_t Agent::Recover() {
                       (status.state() == chaos::v1::FAULT_STATE_FAILED && !record.undo().empty());
     if (live) {
       absl::Status s;
-      auto fault = MakeFault(status.spec());
+      auto fault = MakeFault(status.spec(), FactoryOptions{.state_dir = options_.state_dir});
       if (!fault.ok()) {
         s = fault.status();
       } else {
@@ -208,7 +208,8 @@ absl::StatusOr<FaultStatus> Agent::Inject(const chaos::v1::InjectRequest& reques
     }
   }
   // Validate the kind's parameters before anything is recorded.
-  ASSIGN_OR_RETURN(entry->fault, MakeFault(spec));
+  ASSIGN_OR_RETURN(entry->fault,
+                   MakeFault(spec, FactoryOptions{.state_dir = options_.state_dir}));
 
   FaultStatus* status = entry->record.mutable_status();
   *status->mutable_spec() = spec;
