@@ -39,6 +39,9 @@ absl::StatusOr<std::unique_ptr<faults::Fault>> MakeCpuBurn(const chaos::v1::CpuB
   params.workers = p.workers() == 0 ? 1 : p.workers();
   params.cpus.assign(p.cpus().begin(), p.cpus().end());
   params.load_percent = p.load_percent() == 0 ? 100 : p.load_percent();
+  if (p.target_total_percent() != 0) params.target_total_percent = p.target_total_percent();
+  params.cgroup = p.cgroup();
+  params.ramp = ToDuration(p.ramp());
   RETURN_IF_ERROR(params.Validate());
   return std::make_unique<faults::CpuBurn>(std::move(params));
 }

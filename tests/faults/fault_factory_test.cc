@@ -72,6 +72,21 @@ TEST(FaultFactory, MemoryPressure) {
   EXPECT_EQ(Error(spec), "OK");
 }
 
+TEST(FaultFactory, CpuBurnClosedLoop) {
+  chaos::v1::FaultSpec spec;
+  auto* c = spec.mutable_cpu_burn();
+  c->set_target_total_percent(150);
+  EXPECT_THAT(Error(spec), HasSubstr("cpu_burn.target_total_percent:"));
+  c->set_target_total_percent(40);
+  c->set_cgroup("/etc");
+  EXPECT_THAT(Error(spec), HasSubstr("cpu_burn.cgroup:"));
+  c->clear_cgroup();
+  c->mutable_ramp()->set_seconds(-5);
+  EXPECT_THAT(Error(spec), HasSubstr("cpu_burn.ramp:"));
+  c->mutable_ramp()->set_seconds(5);
+  EXPECT_EQ(Error(spec), "OK");
+}
+
 TEST(FaultFactory, CapabilitiesListTheNewKinds) {
   int available = 0;
   for (const auto& c : Capabilities()) {
