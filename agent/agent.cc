@@ -53,6 +53,14 @@ void Audit(const std::string& action, const FaultStatus& s, const std::string& c
 
 }  // namespace
 
+FactoryOptions Agent::factory_options() const {
+  FactoryOptions f;
+  f.state_dir = options_.state_dir;
+  f.fill_roots = options_.policy.fill_roots;
+  f.protected_names = options_.policy.protected_processes;
+  return f;
+}
+
 bool IsLive(FaultState state) {
   return state == chaos::v1::FAULT_STATE_INJECTING || state == chaos::v1::FAULT_STATE_ACTIVE ||
          state == chaos::v1::FAULT_STATE_REVERTING;
@@ -108,7 +116,7 @@ size_t Agent::Recover() {
                       (status.state() == chaos::v1::FAULT_STATE_FAILED && !record.undo().empty());
     if (live) {
       absl::Status s;
-      auto fault = MakeFault(status.spec());
+      auto fault = MakeFault(status.spec(), factory_options());
       if (!fault.ok()) {
         s = fault.status();
       } else {
@@ -203,7 +211,7 @@ absl::StatusOr<FaultStatus> Agent::Inject(const chaos::v1::InjectRequest& reques
   }
   // Validate the kind's parameters, then the host's policy, before anything
   // is recorded.
-  ASSIGN_OR_RETURN(entry->fault, MakeFault(spec));
+  ASSIGN_OR_RETURN(entry->fault, MakeFault(spec, factory_options()));
   if (absl::Status allowed = options_.policy.Check(spec); !allowed.ok()) {
     spdlog::warn("audit action=refuse fault={} experiment={} kind={} caller={} result=\"{}\"",
                  spec.fault_id(), spec.experiment_id(), KindName(spec), caller,

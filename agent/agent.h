@@ -24,6 +24,7 @@
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
+#include "agent/fault_factory.h"
 #include "agent/ledger.h"
 #include "agent/policy.h"
 #include "chaos/v1/agent.pb.h"
@@ -112,6 +113,8 @@ class Agent {
   std::vector<std::shared_ptr<Entry>> EntriesWhere(
       const std::function<bool(const chaos::v1::LedgerRecord&)>& pred);
   void PruneEnded() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // What the faults must respect on this host, from the policy.
+  FactoryOptions factory_options() const;
   void TimerLoop();
 
   const AgentOptions options_;

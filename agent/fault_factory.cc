@@ -1,7 +1,13 @@
 #include "agent/fault_factory.h"
 
+#include <signal.h>
+
 #include "absl/strings/str_cat.h"
+#include "absl/time/time.h"
 #include "faults/cpu_burn.h"
+#include "faults/disk_fill.h"
+#include "faults/memory_pressure.h"
+#include "faults/process_signal.h"
 #include "faults/status_macros.h"
 
 namespace chaos::agent {
@@ -24,21 +30,161 @@ std::string KindName(const FaultSpec& spec) {
 
 namespace {
 
+absl::Duration ToDuration(const google::protobuf::Duration& d) {
+  return absl::Seconds(d.seconds()) + absl::Nanoseconds(d.nanos());
+}
+
 absl::StatusOr<std::unique_ptr<faults::Fault>> MakeCpuBurn(const chaos::v1::CpuBurn& p) {
   faults::CpuBurnParams params;
   params.workers = p.workers() == 0 ? 1 : p.workers();
   params.cpus.assign(p.cpus().begin(), p.cpus().end());
   params.load_percent = p.load_percent() == 0 ? 100 : p.load_percent();
+  if (p.target_total_percent() != 0) params.target_total_percent = p.target_total_percent();
+  params.cgroup = p.cgroup();
+  params.ramp = ToDuration(p.ramp());
   RETURN_IF_ERROR(params.Validate());
   return std::make_unique<faults::CpuBurn>(std::move(params));
 }
 
+faults::ProcessSelector ToSelector(const chaos::v1::ProcessSelector& s) {
+  faults::ProcessSelector out;
+  switch (s.match_case()) {
+    case chaos::v1::ProcessSelector::kPid: out.pid = s.pid(); break;
+    case chaos::v1::ProcessSelector::kName: out.name = s.name(); break;
+    case chaos::v1::ProcessSelector::kCmdlineRegex: out.cmdline_regex = s.cmdline_regex(); break;
+    case chaos::v1::ProcessSelector::kPidfile: out.pidfile = s.pidfile(); break;
+    case chaos::v1::ProcessSelector::MATCH_NOT_SET: break;
+  }
+  // A oneof set to its zero value ("" or pid 0) still counts as set.
+  out.count = s.count();
+  out.percent = s.percent();
+  out.seed = s.seed();
+  return out;
+}
+
+// An empty string or pid 0 in a set oneof would read as "not set" in the
+// domain struct; say precisely what is wrong instead.
+absl::Status CheckSelectorSet(const chaos::v1::ProcessSelector& s, const std::string& prefix) {
+  switch (s.match_case()) {
+    case chaos::v1::ProcessSelector::kPid:
+      if (s.pid() <= 1) {
+        return absl::InvalidArgumentError(absl::StrCat(prefix, ".pid: must be > 1, got ", s.pid()));
+      }
+      break;
+    case chaos::v1::ProcessSelector::kName:
+      if (s.name().empty()) return absl::InvalidArgumentError(prefix + ".name: empty");
+      break;
+    case chaos::v1::ProcessSelector::kCmdlineRegex:
+      if (s.cmdline_regex().empty()) {
+        return absl::InvalidArgumentError(prefix + ".cmdline_regex: empty");
+      }
+      break;
+    case chaos::v1::ProcessSelector::kPidfile:
+      if (s.pidfile().empty()) return absl::InvalidArgumentError(prefix + ".pidfile: empty");
+      break;
+    case chaos::v1::ProcessSelector::MATCH_NOT_SET:
+      break;
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::unique_ptr<faults::Fault>> MakeProcessKill(const FaultSpec& spec,
+                                                               const FactoryOptions& options) {
+  const chaos::v1::ProcessKill& p = spec.process_kill();
+  RETURN_IF_ERROR(CheckSelectorSet(p.target(), "process_kill.target"));
+  faults::ProcessKillParams params;
+  params.target = ToSelector(p.target());
+  params.signal = p.signal() == 0 ? SIGKILL : p.signal();
+  params.interval = ToDuration(p.interval());
+  params.duration = ToDuration(spec.duration());
+  params.protected_names = options.protected_names;
+  RETURN_IF_ERROR(params.Validate());
+  return std::make_unique<faults::ProcessKill>(std::move(params));
+}
+
+absl::StatusOr<std::unique_ptr<faults::Fault>> MakeProcessPause(const FaultSpec& spec,
+                                                                const FactoryOptions& options) {
+  const chaos::v1::ProcessPause& p = spec.process_pause();
+  RETURN_IF_ERROR(CheckSelectorSet(p.target(), "process_pause.target"));
+  faults::ProcessPauseParams params;
+  params.target = ToSelector(p.target());
+  params.protected_names = options.protected_names;
+  RETURN_IF_ERROR(params.Validate());
+  return std::make_unique<faults::ProcessPause>(std::move(params));
+}
+
+// The fault id, reduced to the characters a fill file name may carry.
+std::string FillTag(const std::string& fault_id) {
+  std::string tag;
+  for (char c : fault_id) {
+    const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+                    c == '.' || c == '_' || c == '-';
+    tag.push_back(ok ? c : '_');
+    if (tag.size() == 64) break;
+  }
+  return tag.empty() ? "fill" : tag;
+}
+
+absl::StatusOr<std::unique_ptr<faults::Fault>> MakeDiskFill(const FaultSpec& spec,
+                                                            const FactoryOptions& options) {
+  const chaos::v1::DiskFill& p = spec.disk_fill();
+  faults::DiskFillParams params;
+  params.directory = p.directory();
+  switch (p.size_case()) {
+    case chaos::v1::DiskFill::kBytes:
+      params.size = faults::DiskFillParams::Size::kBytes;
+      params.bytes = p.bytes();
+      break;
+    case chaos::v1::DiskFill::kTargetPercent:
+      params.size = faults::DiskFillParams::Size::kTargetPercent;
+      params.target_percent = p.target_percent();
+      break;
+    case chaos::v1::DiskFill::kLeaveFreeBytes:
+      params.size = faults::DiskFillParams::Size::kLeaveFreeBytes;
+      params.leave_free_bytes = p.leave_free_bytes();
+      break;
+    case chaos::v1::DiskFill::SIZE_NOT_SET:
+      return absl::InvalidArgumentError(
+          "disk_fill.size: set one of bytes, target_percent, leave_free_bytes");
+  }
+  params.tag = FillTag(spec.fault_id());
+  params.allowed_roots = options.fill_roots;
+  params.state_dir = options.state_dir;
+  params.allow_state_filesystem = p.allow_agent_state_filesystem();
+  RETURN_IF_ERROR(params.Validate());
+  return std::make_unique<faults::DiskFill>(std::move(params));
+}
+
+absl::StatusOr<std::unique_ptr<faults::Fault>> MakeMemoryPressure(
+    const chaos::v1::MemoryPressure& p) {
+  faults::MemoryPressureParams params;
+  switch (p.size_case()) {
+    case chaos::v1::MemoryPressure::kBytes: params.bytes = p.bytes(); break;
+    case chaos::v1::MemoryPressure::kPercentOfAvailable:
+      params.percent_of_available = p.percent_of_available();
+      break;
+    case chaos::v1::MemoryPressure::SIZE_NOT_SET: break;  // Validate names it
+  }
+  params.lock = p.lock();
+  RETURN_IF_ERROR(params.Validate());
+  return std::make_unique<faults::MemoryPressure>(std::move(params));
+}
+
 }  // namespace
 
-absl::StatusOr<std::unique_ptr<faults::Fault>> MakeFault(const FaultSpec& spec) {
+absl::StatusOr<std::unique_ptr<faults::Fault>> MakeFault(const FaultSpec& spec,
+                                                         const FactoryOptions& options) {
   switch (spec.kind_case()) {
     case FaultSpec::kCpuBurn:
       return MakeCpuBurn(spec.cpu_burn());
+    case FaultSpec::kProcessKill:
+      return MakeProcessKill(spec, options);
+    case FaultSpec::kProcessPause:
+      return MakeProcessPause(spec, options);
+    case FaultSpec::kDiskFill:
+      return MakeDiskFill(spec, options);
+    case FaultSpec::kMemoryPressure:
+      return MakeMemoryPressure(spec.memory_pressure());
     case FaultSpec::KIND_NOT_SET:
       return absl::InvalidArgumentError("spec.kind: no fault kind is set");
     default:
@@ -56,9 +202,11 @@ std::vector<chaos::v1::FaultCapability> Capabilities() {
     c.set_reason(why);
     caps.push_back(std::move(c));
   };
-  add("cpu_burn", true, "");
-  for (const char* kind : {"process_kill", "process_pause", "disk_fill", "memory_pressure",
-                           "netem", "partition"}) {
+  for (const char* kind :
+       {"cpu_burn", "process_kill", "process_pause", "disk_fill", "memory_pressure"}) {
+    add(kind, true, "");
+  }
+  for (const char* kind : {"netem", "partition"}) {
     add(kind, false, "not supported by this agent build");
   }
   return caps;

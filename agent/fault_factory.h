@@ -17,10 +17,24 @@ namespace chaos::agent {
 // "cpu_burn", "netem", ...; "" when no kind is set.
 std::string KindName(const chaos::v1::FaultSpec& spec);
 
+// Host settings the wire spec does not carry.
+struct FactoryOptions {
+  // The agent's state directory: disk fill refuses its filesystem unless the
+  // spec allows it explicitly.
+  std::string state_dir = "/var/lib/chaos-agent";
+  // Disk fill only fills directories under these roots.
+  std::vector<std::string> fill_roots = {"/tmp", "/var/tmp", "/mnt", "/srv"};
+  // Process kill/pause never signal processes with these names (comm).
+  std::vector<std::string> protected_names = {
+      "chaos-agent", "systemd", "systemd-journal", "systemd-logind", "sshd", "dbus-daemon",
+      "containerd", "dockerd", "kubelet"};
+};
+
 // Validates the kind's parameters and builds the fault (not injected).
 // INVALID_ARGUMENT naming the field; FAILED_PRECONDITION when the kind
 // cannot run on this host, saying why.
-absl::StatusOr<std::unique_ptr<faults::Fault>> MakeFault(const chaos::v1::FaultSpec& spec);
+absl::StatusOr<std::unique_ptr<faults::Fault>> MakeFault(
+    const chaos::v1::FaultSpec& spec, const FactoryOptions& options = FactoryOptions());
 
 // Which kinds this host can run, and why not.
 std::vector<chaos::v1::FaultCapability> Capabilities();

@@ -41,8 +41,9 @@ std::string Clean(const std::string& path) {
 Policy Policy::Default() {
   Policy p;
   p.fill_roots = {"/var/tmp"};
-  p.protected_processes = {"systemd", "init", "sshd", "chaos-agent", "journald",
-                           "systemd-journal"};
+  p.protected_processes = {"init",           "systemd",  "systemd-journal", "systemd-logind",
+                           "sshd",           "dbus-daemon", "containerd",   "dockerd",
+                           "kubelet",        "chaos-agent"};
   return p;
 }
 

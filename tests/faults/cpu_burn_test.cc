@@ -12,6 +12,13 @@
 namespace chaos::faults {
 namespace {
 
+CpuBurnParams Params(uint32_t workers, uint32_t load) {
+  CpuBurnParams p;
+  p.workers = workers;
+  p.load_percent = load;
+  return p;
+}
+
 uint64_t CpuTicks(const ProcessId& id) {
   auto info = ReadProcessInfo(id.pid);
   return info.ok() ? info->cpu_ticks : 0;
@@ -33,7 +40,7 @@ TEST(CpuBurnParamsTest, RejectsBadFieldsByName) {
 }
 
 TEST(CpuBurnTest, BurnsAtTheRequestedLoadAndStopsOnRevert) {
-  CpuBurn burn({.workers = 2, .cpus = {}, .load_percent = 50});
+  CpuBurn burn(Params(2, 50));
   std::vector<UndoState> recorded;
   ASSERT_TRUE(burn.Inject([&](const UndoState& u) {
                     recorded.push_back(u);
@@ -73,21 +80,21 @@ TEST(CpuBurnTest, BurnsAtTheRequestedLoadAndStopsOnRevert) {
 }
 
 TEST(CpuBurnTest, AdoptedUndoStateRevertsTheOriginalBurners) {
-  CpuBurn original({.workers = 1, .cpus = {}, .load_percent = 10});
+  CpuBurn original(Params(1, 10));
   UndoState last;
   ASSERT_TRUE(original.Inject([&](const UndoState& u) {
                         last = u;
                         return absl::OkStatus();
                       }).ok());
   const ProcessId burner = original.burners().at(0);
-  CpuBurn adopted({.workers = 1, .cpus = {}, .load_percent = 10});
+  CpuBurn adopted(Params(1, 10));
   ASSERT_TRUE(adopted.Adopt(last).ok());
   ASSERT_TRUE(adopted.Revert().ok());
   EXPECT_FALSE(ProcessAlive(burner));
 }
 
 TEST(CpuBurnTest, FailingJournalLeavesNothingRunning) {
-  CpuBurn burn({.workers = 3, .cpus = {}, .load_percent = 10});
+  CpuBurn burn(Params(3, 10));
   int calls = 0;
   absl::Status s = burn.Inject([&](const UndoState&) {
     return ++calls == 3 ? absl::UnavailableError("disk full") : absl::OkStatus();

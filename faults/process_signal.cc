@@ -1,0 +1,433 @@
+#include "faults/process_signal.h"
+
+#include <signal.h>
+
+#include <algorithm>
+#include <memory>
+#include <set>
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "absl/strings/str_split.h"
+#include "faults/status_macros.h"
+#include "re2/re2.h"
+
+namespace chaos::faults {
+namespace {
+
+constexpr int kMaxSignal = 64;  // SIGRTMAX on Linux
+
+bool HasDotDot(const std::string& path) {
+  for (absl::string_view part : absl::StrSplit(path, '/')) {
+    if (part == "..") return true;
+  }
+  return false;
+}
+
+uint64_t ChooseSeed(uint64_t seed) {
+  if (seed != 0) return seed;
+  std::random_device rd;
+  uint64_t s = 0;
+  while (s == 0) s = (uint64_t{rd()} << 32) ^ rd();
+  return s;
+}
+
+std::string FormatHits(const std::vector<ProcessHit>& hits) {
+  return absl::StrJoin(hits, ", ", [](std::string* out, const ProcessHit& h) {
+    absl::StrAppend(out, h.comm.empty() ? "?" : h.comm, "[", h.id.pid, "]");
+  });
+}
+
+// Why a process may not be signalled, or "" when it may.
+std::string ProtectedReason(const ProcessInfo& info, const std::set<pid_t>& self_and_ancestors,
+                            const std::vector<std::string>& protected_names) {
+  if (info.id.pid == 1) return "pid 1 is never signalled";
+  if (info.kernel_thread || info.id.pid == 2 || info.ppid == 2) return "it is a kernel thread";
+  if (self_and_ancestors.count(info.id.pid) > 0) {
+    return "it is the agent or one of its ancestors";
+  }
+  if (std::find(protected_names.begin(), protected_names.end(), info.comm) !=
+      protected_names.end()) {
+    return absl::StrCat("its name \"", info.comm, "\" is in protected_names");
+  }
+  if (info.state == 'Z' || info.state == 'X') return "it is a zombie";
+  return "";
+}
+
+std::set<pid_t> SelfAndAncestors(ProcessOs& os) {
+  std::set<pid_t> out;
+  pid_t pid = os.SelfPid();
+  while (pid > 1 && out.insert(pid).second) {
+    auto info = os.ReadInfo(pid);
+    if (!info.ok()) break;
+    pid = info->ppid;
+  }
+  return out;
+}
+
+}  // namespace
+
+absl::Status ProcessSelector::Validate(const std::string& prefix) const {
+  const int set = (pid != 0) + !name.empty() + !cmdline_regex.empty() + !pidfile.empty();
+  if (set == 0) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        prefix, ": set exactly one of pid, name, cmdline_regex, pidfile (none is set)"));
+  }
+  if (set > 1) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        prefix, ": set exactly one of pid, name, cmdline_regex, pidfile (", set, " are set)"));
+  }
+  if (pid < 0 || pid == 1) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(prefix, ".pid: must be > 1, got ", pid));
+  }
+  if (name.size() > 15) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        prefix, ".name: a process name (comm) has at most 15 characters, got ",
+        name.size()));
+  }
+  if (!cmdline_regex.empty()) {
+    RE2 re(cmdline_regex, RE2::Quiet);
+    if (!re.ok()) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          prefix, ".cmdline_regex: does not compile: ", re.error()));
+    }
+  }
+  if (!pidfile.empty()) {
+    if (pidfile[0] != '/') {
+      return absl::InvalidArgumentError(
+          absl::StrCat(prefix, ".pidfile: must be an absolute path, got \"", pidfile, "\""));
+    }
+    if (HasDotDot(pidfile)) {
+      return absl::InvalidArgumentError(
+          absl::StrCat(prefix, ".pidfile: must not contain \"..\", got \"", pidfile, "\""));
+    }
+  }
+  if (count != 0 && percent != 0) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(prefix, ".count: set count or percent, not both"));
+  }
+  if (percent > 100) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(prefix, ".percent: must be 1..100, got ", percent));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status ProcessKillParams::Validate() const {
+  RETURN_IF_ERROR(target.Validate("process_kill.target"));
+  if (signal < 1 || signal > kMaxSignal) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "process_kill.signal: unknown signal ", signal, " (want 1..", kMaxSignal, ")"));
+  }
+  if (interval < absl::ZeroDuration()) {
+    return absl::InvalidArgumentError("process_kill.interval: must not be negative");
+  }
+  if (interval > absl::ZeroDuration() && interval < absl::Milliseconds(10)) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "process_kill.interval: at least 10ms, got ", absl::FormatDuration(interval)));
+  }
+  if (interval > absl::ZeroDuration() && duration <= absl::ZeroDuration()) {
+    return absl::InvalidArgumentError(
+        "process_kill.interval: repeating needs the fault's duration (> 0)");
+  }
+  return absl::OkStatus();
+}
+
+absl::Status ProcessPauseParams::Validate() const {
+  return target.Validate("process_pause.target");
+}
+
+absl::StatusOr<Selection> SelectProcesses(ProcessOs& os, const ProcessSelector& sel,
+                                          const std::vector<std::string>& protected_names,
+                                          const std::string& prefix, std::mt19937_64& rng) {
+  RETURN_IF_ERROR(sel.Validate(prefix));
+  const std::set<pid_t> self = SelfAndAncestors(os);
+  Selection out;
+  std::vector<ProcessInfo> matches;
+  if (sel.pid != 0 || !sel.pidfile.empty()) {
+    pid_t pid = sel.pid;
+    std::string field = absl::StrCat(prefix, ".pid");
+    if (!sel.pidfile.empty()) {
+      field = absl::StrCat(prefix, ".pidfile");
+      auto text = os.ReadSmallFile(sel.pidfile);
+      if (!text.ok()) {
+        const auto code = absl::IsNotFound(text.status()) ? absl::StatusCode::kNotFound
+                                                          : absl::StatusCode::kFailedPrecondition;
+        return absl::Status(code, absl::StrCat(field, ": cannot read: ",
+                                               text.status().message()));
+      }
+      const absl::string_view body = absl::StripLeadingAsciiWhitespace(*text);
+      const std::string first(absl::StripAsciiWhitespace(body.substr(0, body.find('\n'))));
+      if (!absl::SimpleAtoi(first, &pid) || pid <= 1) {
+        return absl::InvalidArgumentError(absl::StrCat(
+            field, ": ", sel.pidfile, " does not hold a pid > 1 (first line \"",
+            first.substr(0, 32), "\")"));
+      }
+    }
+    auto info = os.ReadInfo(pid);
+    if (!info.ok()) {
+      return absl::NotFoundError(absl::StrCat(field, ": no process with pid ", pid));
+    }
+    const std::string why = ProtectedReason(*info, self, protected_names);
+    if (!why.empty()) {
+      return absl::PermissionDeniedError(absl::StrCat(
+          field, ": refusing to signal ", info->comm, "[", pid, "]: ", why));
+    }
+    matches.push_back(*info);
+  } else {
+    std::unique_ptr<RE2> re;
+    if (!sel.cmdline_regex.empty()) re = std::make_unique<RE2>(sel.cmdline_regex, RE2::Quiet);
+    ASSIGN_OR_RETURN(std::vector<pid_t> pids, os.ListPids());
+    std::sort(pids.begin(), pids.end());
+    for (pid_t pid : pids) {
+      auto info = os.ReadInfo(pid);
+      if (!info.ok()) continue;  // exited meanwhile
+      const bool match = re ? RE2::PartialMatch(info->cmdline, *re) : info->comm == sel.name;
+      if (!match) continue;
+      if (!ProtectedReason(*info, self, protected_names).empty()) {
+        ++out.skipped_protected;
+        continue;
+      }
+      matches.push_back(std::move(*info));
+    }
+    if (matches.empty()) {
+      const std::string field =
+          re ? absl::StrCat(prefix, ".cmdline_regex") : absl::StrCat(prefix, ".name");
+      const std::string what = re ? sel.cmdline_regex : sel.name;
+      return absl::NotFoundError(absl::StrCat(
+          field, ": no signallable process matches \"", what, "\"",
+          out.skipped_protected > 0
+              ? absl::StrCat(" (", out.skipped_protected, " protected matches skipped)")
+              : ""));
+    }
+  }
+  out.matched = matches.size();
+  size_t n = matches.size();
+  if (sel.count != 0) n = std::min<size_t>(n, sel.count);
+  if (sel.percent != 0) {
+    n = std::max<size_t>(1, (matches.size() * sel.percent + 99) / 100);
+  }
+  // Partial Fisher-Yates with our own index arithmetic, so a seed gives the
+  // same choice with any standard library.
+  for (size_t i = 0; i < n; ++i) {
+    const size_t j = i + static_cast<size_t>(rng() % (matches.size() - i));
+    std::swap(matches[i], matches[j]);
+  }
+  matches.resize(n);
+  std::sort(matches.begin(), matches.end(),
+            [](const ProcessInfo& a, const ProcessInfo& b) { return a.id.pid < b.id.pid; });
+  out.chosen = std::move(matches);
+  return out;
+}
+
+// ---------------------------------------------------------------- kill
+
+ProcessKill::ProcessKill(ProcessKillParams params, ProcessOs& os)
+    : params_(std::move(params)), os_(os) {}
+
+ProcessKill::~ProcessKill() { StopRepeat(); }
+
+absl::Status ProcessKill::Round() {
+  ASSIGN_OR_RETURN(Selection sel, SelectProcesses(os_, params_.target, params_.protected_names,
+                                                  "process_kill.target", rng_));
+  std::vector<ProcessHit> hit;
+  absl::Status error;
+  for (const ProcessInfo& p : sel.chosen) {
+    absl::Status s = os_.Signal(p.id, params_.signal);
+    if (s.ok()) {
+      hit.push_back({p.id, p.comm});
+    } else if (!absl::IsNotFound(s) && error.ok()) {
+      error = s;  // exited meanwhile is fine; anything else is reported
+    }
+  }
+  std::lock_guard<std::mutex> lock(mu_);
+  ++rounds_;
+  hits_.insert(hits_.end(), hit.begin(), hit.end());
+  if (!error.ok()) {
+    return absl::Status(error.code(),
+                        absl::StrCat("process_kill: ", error.message(),
+                                     hit.empty() ? "" : " (already signalled: ",
+                                     FormatHits(hit), hit.empty() ? "" : ")"));
+  }
+  if (hit.empty()) {
+    return absl::NotFoundError("process_kill.target: every chosen process exited first");
+  }
+  return absl::OkStatus();
+}
+
+absl::Status ProcessKill::Inject(const UndoRecorder& record) {
+  RETURN_IF_ERROR(params_.Validate());
+  seed_ = ChooseSeed(params_.target.seed);
+  rng_.seed(seed_);
+  RETURN_IF_ERROR(record({{"seed", absl::StrCat(seed_)}}));
+  RETURN_IF_ERROR(Round());
+  reverted_ = false;
+  if (params_.interval > absl::ZeroDuration()) {
+    const absl::Time end = absl::Now() + params_.duration;
+    stop_ = false;
+    repeater_ = std::thread([this, end] { RepeatLoop(end); });
+  }
+  return absl::OkStatus();
+}
+
+void ProcessKill::RepeatLoop(absl::Time end) {
+  for (;;) {
+    {
+      std::unique_lock<std::mutex> lock(mu_);
+      const absl::Time next = std::min(end, absl::Now() + params_.interval);
+      cv_.wait_for(lock, absl::ToChronoNanoseconds(next - absl::Now()),
+                   [&] { return stop_; });
+      if (stop_ || absl::Now() >= end) return;
+    }
+    absl::Status s = Round();
+    if (!s.ok() && !absl::IsNotFound(s)) {
+      std::lock_guard<std::mutex> lock(mu_);
+      last_error_ = std::string(s.message());
+    }
+  }
+}
+
+void ProcessKill::StopRepeat() {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    stop_ = true;
+  }
+  cv_.notify_all();
+  if (repeater_.joinable()) repeater_.join();
+}
+
+absl::Status ProcessKill::Revert() {
+  // A signal cannot be taken back; reverting ends the repetition.
+  StopRepeat();
+  reverted_ = true;
+  return absl::OkStatus();
+}
+
+absl::Status ProcessKill::Adopt(const UndoState& undo) {
+  auto it = undo.find("seed");
+  if (it == undo.end() || !absl::SimpleAtoi(it->second, &seed_)) {
+    return absl::InvalidArgumentError("process_kill undo state has no valid \"seed\"");
+  }
+  // The repeat thread died with the process that recorded this; nothing
+  // else of a kill can be undone.
+  return absl::OkStatus();
+}
+
+std::vector<ProcessHit> ProcessKill::hits() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return hits_;
+}
+
+int ProcessKill::rounds() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return rounds_;
+}
+
+FaultStatus ProcessKill::Status() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  FaultStatus s;
+  std::vector<pid_t> pids;
+  for (const ProcessHit& h : hits_) pids.push_back(h.id.pid);
+  s.summary = absl::StrCat("signal ", params_.signal, " sent to ", hits_.size(),
+                           " process(es) in ", rounds_, " round(s): ", FormatHits(hits_));
+  s.details["pids"] = absl::StrJoin(pids, ",");
+  s.details["processes"] = FormatHits(hits_);
+  s.details["signal"] = absl::StrCat(params_.signal);
+  s.details["seed"] = absl::StrCat(seed_);
+  s.details["rounds"] = absl::StrCat(rounds_);
+  if (!last_error_.empty()) s.details["last_error"] = last_error_;
+  return s;
+}
+
+// ---------------------------------------------------------------- pause
+
+ProcessPause::ProcessPause(ProcessPauseParams params, ProcessOs& os)
+    : params_(std::move(params)), os_(os) {}
+
+ProcessPause::~ProcessPause() = default;
+
+absl::Status ProcessPause::Inject(const UndoRecorder& record) {
+  RETURN_IF_ERROR(params_.Validate());
+  seed_ = ChooseSeed(params_.target.seed);
+  std::mt19937_64 rng(seed_);
+  ASSIGN_OR_RETURN(Selection sel, SelectProcesses(os_, params_.target, params_.protected_names,
+                                                  "process_pause.target", rng));
+  stopped_.clear();
+  resumed_ = 0;
+  absl::Status status;
+  for (const ProcessInfo& p : sel.chosen) {
+    // A process someone else stopped stays theirs: we would resume it.
+    if (p.state == 'T' || p.state == 't') continue;
+    std::vector<ProcessId> ids;
+    for (const ProcessHit& h : stopped_) ids.push_back(h.id);
+    ids.push_back(p.id);
+    status = record({{"stopped", FormatProcessIds(ids)}, {"seed", absl::StrCat(seed_)}});
+    if (!status.ok()) break;
+    absl::Status s = os_.Signal(p.id, SIGSTOP);
+    if (s.ok()) {
+      stopped_.push_back({p.id, p.comm});
+    } else if (!absl::IsNotFound(s)) {
+      status = s;
+      break;
+    }
+  }
+  if (status.ok() && stopped_.empty()) {
+    status = absl::NotFoundError(
+        "process_pause.target: no chosen process could be stopped (all exited or were "
+        "already stopped)");
+  }
+  if (!status.ok()) {
+    (void)Revert();  // resume what was stopped: the host as it was
+    stopped_.clear();
+    return status;
+  }
+  reverted_ = false;
+  return absl::OkStatus();
+}
+
+absl::Status ProcessPause::Revert() {
+  absl::Status first_error;
+  std::vector<ProcessHit> left;
+  for (const ProcessHit& h : stopped_) {
+    absl::Status s = os_.Signal(h.id, SIGCONT);
+    if (s.ok() || absl::IsNotFound(s)) {
+      ++resumed_;
+    } else {
+      left.push_back(h);
+      if (first_error.ok()) first_error = s;
+    }
+  }
+  stopped_ = std::move(left);
+  reverted_ = first_error.ok();
+  return first_error;
+}
+
+absl::Status ProcessPause::Adopt(const UndoState& undo) {
+  auto it = undo.find("stopped");
+  if (it == undo.end()) {
+    return absl::InvalidArgumentError("process_pause undo state has no \"stopped\"");
+  }
+  ASSIGN_OR_RETURN(std::vector<ProcessId> ids, ParseProcessIds(it->second));
+  stopped_.clear();
+  for (const ProcessId& id : ids) stopped_.push_back({id, ""});
+  return absl::OkStatus();
+}
+
+FaultStatus ProcessPause::Status() const {
+  FaultStatus s;
+  std::vector<pid_t> pids;
+  for (const ProcessHit& h : stopped_) pids.push_back(h.id.pid);
+  s.summary = reverted_ ? absl::StrCat("resumed ", resumed_, " process(es)")
+                        : absl::StrCat("stopped ", stopped_.size(),
+                                       " process(es): ", FormatHits(stopped_));
+  s.details["pids"] = absl::StrJoin(pids, ",");
+  s.details["processes"] = FormatHits(stopped_);
+  s.details["seed"] = absl::StrCat(seed_);
+  s.details["resumed"] = absl::StrCat(resumed_);
+  return s;
+}
+
+}  // namespace chaos::faults
