@@ -12,6 +12,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdlib>
 #include <cstring>
@@ -44,8 +45,21 @@ constexpr size_t kMaxOutput = 64 * 1024;
 // HTTP bodies beyond this are not read further; the regex sees the head.
 constexpr size_t kMaxBody = 1024 * 1024;
 
+// "0ms", "300ms", "2.5s": rounded down to whole milliseconds.
 std::string ShortDuration(absl::Duration d) {
-  return absl::FormatDuration(absl::Milliseconds(absl::ToInt64Milliseconds(d)));
+  if (d == absl::InfiniteDuration()) return "inf";
+  const int64_t ms = absl::ToInt64Milliseconds(d);
+  if (ms < 1000) return absl::StrCat(ms, "ms");
+  return absl::FormatDuration(absl::Milliseconds(ms));
+}
+
+// A poll() timeout for what is left until `deadline`: at least 1 ms (so a
+// deadline in the past still polls once without blocking forever), at most
+// an hour (so an infinite deadline does not overflow int).
+int PollMillis(absl::Time deadline) {
+  const absl::Duration left = deadline - absl::Now();
+  if (left <= absl::ZeroDuration()) return 0;
+  return static_cast<int>(std::clamp<int64_t>(absl::ToInt64Milliseconds(left) + 1, 1, 3600 * 1000));
 }
 
 // Splits "host:port" or "[v6]:port".
@@ -148,7 +162,7 @@ absl::StatusOr<HttpUrl> ParseHttpUrl(absl::string_view url) {
 }
 
 std::chrono::microseconds ChronoMicros(absl::Duration d) {
-  if (d < absl::Milliseconds(1)) d = absl::Milliseconds(1);
+  d = std::clamp(d, absl::Milliseconds(1), absl::Hours(1));
   return std::chrono::microseconds(absl::ToInt64Microseconds(d));
 }
 
@@ -251,7 +265,7 @@ int ConnectOne(const addrinfo* ai, absl::Time deadline) {
     const absl::Duration left = deadline - absl::Now();
     if (left <= absl::ZeroDuration()) return ETIMEDOUT;
     pollfd p{fd, POLLOUT, 0};
-    const int n = poll(&p, 1, static_cast<int>(absl::ToInt64Milliseconds(left)) + 1);
+    const int n = poll(&p, 1, PollMillis(deadline));
     if (n < 0) {
       if (errno == EINTR) continue;
       return errno;
@@ -531,7 +545,7 @@ void RunInto(const std::vector<std::string>& argv, absl::Duration timeout, absl:
     if (pipe_open) fds[nfds++] = {out_pipe[0], POLLIN, 0};
     if (pidfd >= 0) fds[nfds++] = {pidfd, POLLIN, 0};
     // Without a pidfd (kernels before 5.3) the exit is checked every 10 ms.
-    int wait_ms = static_cast<int>(absl::ToInt64Milliseconds(left)) + 1;
+    int wait_ms = PollMillis(deadline);
     if (pidfd < 0) wait_ms = std::min(wait_ms, 10);
     const int ready = poll(fds, nfds, wait_ms);
     if (ready < 0 && errno != EINTR) break;

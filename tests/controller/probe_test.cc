@@ -90,6 +90,18 @@ class HttpServer {
       }
       res.set_content("late\n", "text/plain");
     });
+    // Sends the body one byte every 100 ms for 5 s: each read is quick, the
+    // whole response is slow.
+    server_.Get("/trickle", [this](const httplib::Request&, httplib::Response& res) {
+      res.set_chunked_content_provider("text/plain", [this](size_t offset, httplib::DataSink& sink) {
+        if (offset >= 50 || stopping_) {
+          sink.done();
+          return true;
+        }
+        std::this_thread::sleep_for(std::chrono::milliseconds(100));
+        return sink.write("x", 1);
+      });
+    });
     port_ = server_.bind_to_any_port("127.0.0.1");
     thread_ = std::thread([this] { server_.listen_after_bind(); });
     while (!server_.is_running()) std::this_thread::sleep_for(std::chrono::milliseconds(5));
@@ -170,6 +182,17 @@ TEST(HttpProbeTest, TimeoutBoundsTheRequest) {
   EXPECT_THAT(r.detail, HasSubstr("timed out after 300ms"));
   EXPECT_GE(took, absl::Milliseconds(300));
   EXPECT_LT(took, kBounded);
+}
+
+TEST(HttpProbeTest, TimeoutBoundsATricklingBody) {
+  HttpServer server;
+  ProbeSpec p = Http(server.Url("/trickle"));
+  p.timeout = absl::Milliseconds(500);
+  const absl::Time start = absl::Now();
+  ProbeResult r = RunProbe(p);
+  EXPECT_FALSE(r.ok);
+  EXPECT_THAT(r.detail, HasSubstr("timed out after 500ms"));
+  EXPECT_LT(absl::Now() - start, kBounded);
 }
 
 TEST(HttpProbeTest, ConnectionRefused) {
