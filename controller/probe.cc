@@ -2,6 +2,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/close_range.h>
 #include <netdb.h>
 #include <poll.h>
 #include <signal.h>
@@ -474,6 +475,12 @@ void RunInto(const std::vector<std::string>& argv, absl::Duration timeout, absl:
       (void)!write(err_pipe[1], &e, sizeof(e));
       _exit(127);
     }
+    // No descriptor of ours beyond 0-2 reaches the command (a listening
+    // socket inherited by a long-lived child would keep the port open).
+    // CLOEXEC rather than close, so err_pipe still works until execve.
+    // Kernels before 5.11 lack the flag; the command then inherits what
+    // was opened without O_CLOEXEC.
+    syscall(SYS_close_range, 3U, ~0U, CLOSE_RANGE_CLOEXEC);
     execve(exe_path, args.data(), environ);
     int e = errno;
     (void)!write(err_pipe[1], &e, sizeof(e));

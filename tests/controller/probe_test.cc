@@ -6,6 +6,7 @@
 #include <arpa/inet.h>
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <netinet/in.h>
 #include <signal.h>
 #include <sys/socket.h>
@@ -282,6 +283,16 @@ TEST(RunWithTimeoutTest, ExitCodeAndCombinedOutput) {
   EXPECT_EQ(out.exit_code, 3);
   EXPECT_EQ(out.output, "out\nerr\n");
   EXPECT_TRUE(OwnChildren().empty());
+}
+
+TEST(RunWithTimeoutTest, CommandInheritsNoDescriptorsBeyondStdio) {
+  const int fd = open("/dev/null", O_RDONLY);  // deliberately without O_CLOEXEC
+  ASSERT_GE(fd, 3);
+  CommandOutcome out = RunWithTimeout(
+      {"sh", "-c", absl::StrCat("if [ -e /proc/self/fd/", fd, " ]; then echo leaked; else echo clean; fi")},
+      absl::Seconds(10));
+  close(fd);
+  EXPECT_EQ(out.output, "clean\n");
 }
 
 TEST(RunWithTimeoutTest, KilledBySignalIs128PlusSignal) {
