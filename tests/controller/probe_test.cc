@@ -15,6 +15,8 @@
 
 #include <atomic>
 #include <chrono>
+#include <cstdlib>
+#include <cstring>
 #include <fstream>
 #include <string>
 #include <thread>
@@ -161,6 +163,15 @@ TEST(HttpProbeTest, StatusAndBody) {
   EXPECT_THAT(r.detail, HasSubstr("bad body regex"));
 }
 
+TEST(HttpProbeTest, HostNameIsResolved) {
+  HttpServer server;
+  ProbeResult r = RunProbe(Http(absl::StrCat("http://localhost:", server.port(), "/ok")));
+  EXPECT_TRUE(r.ok) << r.detail;
+  r = RunProbe(Http(absl::StrCat("http://host.invalid:", server.port(), "/ok")));
+  EXPECT_FALSE(r.ok);
+  EXPECT_THAT(r.detail, HasSubstr("resolve host.invalid"));
+}
+
 TEST(HttpProbeTest, MaxLatency) {
   HttpServer server;
   ProbeResult r = RunProbe(Http(server.Url("/slow"), 200, "", absl::Milliseconds(50)));
@@ -242,6 +253,48 @@ TEST(TcpProbeTest, OpenAndClosedPorts) {
   r = RunProbe(Tcp("host.invalid:80"));
   EXPECT_FALSE(r.ok);
   EXPECT_THAT(r.detail, HasSubstr("resolve host.invalid"));
+}
+
+// A DNS server that never answers must not hold a probe past its timeout.
+// The test re-runs itself in new network and mount namespaces, where
+// /etc/resolv.conf names 127.0.0.1 and the child keeps port 53 open
+// without answering. Needs root (as do the other namespace tests).
+TEST(ResolveTest, SlowDnsIsBoundedByTheTimeout) {
+  constexpr char kSlowName[] = "chaos-slow-dns.example";
+  if (std::getenv("CHAOS_SLOW_DNS_CHILD") != nullptr) {
+    const int dns = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_port = htons(53);
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    ASSERT_EQ(bind(dns, reinterpret_cast<sockaddr*>(&a), sizeof(a)), 0) << strerror(errno);
+    for (ProbeSpec p : {Tcp(absl::StrCat(kSlowName, ":80")),
+                        Http(absl::StrCat("http://", kSlowName, "/"))}) {
+      p.timeout = absl::Milliseconds(300);
+      const absl::Time start = absl::Now();
+      ProbeResult r = RunProbe(p);
+      EXPECT_LT(absl::Now() - start, kBounded);
+      EXPECT_FALSE(r.ok);
+      EXPECT_EQ(r.detail, absl::StrCat("resolve ", kSlowName, ": timed out after 300ms"));
+    }
+    close(dns);
+    return;
+  }
+  TempDir dir;
+  const std::string conf = dir.path() + "/resolv.conf";
+  std::ofstream(conf) << "nameserver 127.0.0.1\noptions timeout:5 attempts:2\n";
+  char self[4096];
+  const ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+  ASSERT_GT(n, 0);
+  self[n] = 0;
+  CommandOutcome out = RunWithTimeout(
+      {"unshare", "-n", "-m", "sh", "-c",
+       "PATH=$PATH:/usr/sbin:/sbin; ip link set lo up && mount --bind \"$1\" /etc/resolv.conf "
+       "&& CHAOS_SLOW_DNS_CHILD=1 exec \"$0\" --gtest_filter=ResolveTest.SlowDnsIsBoundedByTheTimeout",
+       self, conf},
+      absl::Seconds(60));
+  EXPECT_EQ(out.exit_code, 0) << out.error << out.output;
+  EXPECT_THAT(out.output, HasSubstr("[  PASSED  ] 1 test")) << out.output;
 }
 
 // Pids of this process's children, zombies included.
