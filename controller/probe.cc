@@ -2,6 +2,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/close_range.h>
 #include <netdb.h>
 #include <poll.h>
 #include <signal.h>
@@ -12,11 +13,13 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdlib>
 #include <cstring>
 #include <memory>
 #include <optional>
+#include <system_error>
 #include <thread>
 
 #include "absl/cleanup/cleanup.h"
@@ -44,8 +47,21 @@ constexpr size_t kMaxOutput = 64 * 1024;
 // HTTP bodies beyond this are not read further; the regex sees the head.
 constexpr size_t kMaxBody = 1024 * 1024;
 
+// "0ms", "300ms", "2.5s": rounded down to whole milliseconds.
 std::string ShortDuration(absl::Duration d) {
-  return absl::FormatDuration(absl::Milliseconds(absl::ToInt64Milliseconds(d)));
+  if (d == absl::InfiniteDuration()) return "inf";
+  const int64_t ms = absl::ToInt64Milliseconds(d);
+  if (ms < 1000) return absl::StrCat(ms, "ms");
+  return absl::FormatDuration(absl::Milliseconds(ms));
+}
+
+// A poll() timeout for what is left until `deadline`: at least 1 ms (so a
+// deadline in the past still polls once without blocking forever), at most
+// an hour (so an infinite deadline does not overflow int).
+int PollMillis(absl::Time deadline) {
+  const absl::Duration left = deadline - absl::Now();
+  if (left <= absl::ZeroDuration()) return 0;
+  return static_cast<int>(std::clamp<int64_t>(absl::ToInt64Milliseconds(left) + 1, 1, 3600 * 1000));
 }
 
 // Splits "host:port" or "[v6]:port".
@@ -148,8 +164,145 @@ absl::StatusOr<HttpUrl> ParseHttpUrl(absl::string_view url) {
 }
 
 std::chrono::microseconds ChronoMicros(absl::Duration d) {
-  if (d < absl::Milliseconds(1)) d = absl::Milliseconds(1);
+  d = std::clamp(d, absl::Milliseconds(1), absl::Hours(1));
   return std::chrono::microseconds(absl::ToInt64Microseconds(d));
+}
+
+struct Endpoint {
+  sockaddr_storage addr{};
+  socklen_t len = 0;
+  int family = AF_UNSPEC;
+};
+
+// getaddrinfo() for a stream socket; AI_ADDRCONFIG hides loopback-only
+// families on hosts without other interfaces, so a miss is retried without.
+int Lookup(const std::string& host, const std::string& service, int flags,
+           std::vector<Endpoint>* out) {
+  addrinfo hints{};
+  hints.ai_family = AF_UNSPEC;
+  hints.ai_socktype = SOCK_STREAM;
+  hints.ai_flags = flags | AI_ADDRCONFIG;
+  addrinfo* list = nullptr;
+  int rc = getaddrinfo(host.c_str(), service.c_str(), &hints, &list);
+  if (rc == EAI_NONAME || rc == EAI_FAMILY || rc == EAI_ADDRFAMILY) {
+    hints.ai_flags = flags;
+    rc = getaddrinfo(host.c_str(), service.c_str(), &hints, &list);
+  }
+  if (rc != 0) return rc;
+  for (const addrinfo* ai = list; ai != nullptr; ai = ai->ai_next) {
+    if (ai->ai_addrlen > sizeof(sockaddr_storage)) continue;
+    Endpoint e;
+    std::memcpy(&e.addr, ai->ai_addr, ai->ai_addrlen);
+    e.len = ai->ai_addrlen;
+    e.family = ai->ai_family;
+    out->push_back(e);
+  }
+  freeaddrinfo(list);
+  return 0;
+}
+
+// A lookup running on its own thread, shared with the caller until one of
+// them is done with it.
+struct PendingLookup {
+  absl::Mutex mu;
+  bool done ABSL_GUARDED_BY(mu) = false;
+  int rc ABSL_GUARDED_BY(mu) = 0;
+  std::vector<Endpoint> endpoints ABSL_GUARDED_BY(mu);
+};
+
+// Resolves host:port by the deadline. Numeric addresses resolve at once;
+// names are looked up on a detached thread, because getaddrinfo() cannot be
+// cancelled and a slow DNS server must not hold the probe past its timeout.
+// A lookup abandoned at the deadline finishes (and is dropped) on its own.
+absl::StatusOr<std::vector<Endpoint>> Resolve(const std::string& host, int port,
+                                              absl::Time deadline, absl::Duration timeout) {
+  const std::string service = std::to_string(port);
+  std::vector<Endpoint> endpoints;
+  if (Lookup(host, service, AI_NUMERICHOST | AI_NUMERICSERV, &endpoints) == 0) {
+    return endpoints;
+  }
+  auto pending = std::make_shared<PendingLookup>();
+  try {
+    std::thread([pending, host, service] {
+      std::vector<Endpoint> found;
+      const int rc = Lookup(host, service, AI_NUMERICSERV, &found);
+      absl::MutexLock lock(&pending->mu);
+      pending->rc = rc;
+      pending->endpoints = std::move(found);
+      pending->done = true;
+    }).detach();
+  } catch (const std::system_error& e) {
+    return absl::ResourceExhaustedError(absl::StrCat("resolve ", host, ": no thread: ", e.what()));
+  }
+  absl::MutexLock lock(&pending->mu);
+  if (!pending->mu.AwaitWithDeadline(absl::Condition(&pending->done), deadline)) {
+    return absl::DeadlineExceededError(
+        absl::StrCat("resolve ", host, ": timed out after ", ShortDuration(timeout)));
+  }
+  if (pending->rc != 0) {
+    return absl::NotFoundError(absl::StrCat("resolve ", host, ": ", gai_strerror(pending->rc)));
+  }
+  if (pending->endpoints.empty()) {
+    return absl::NotFoundError(absl::StrCat("resolve ", host, ": no address"));
+  }
+  return std::move(pending->endpoints);
+}
+
+// Connects to one resolved address; returns 0 or an errno value.
+int ConnectOne(const Endpoint& e, absl::Time deadline) {
+  int fd = socket(e.family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  if (fd < 0) return errno;
+  absl::Cleanup close_fd = [fd] { close(fd); };
+  if (connect(fd, reinterpret_cast<const sockaddr*>(&e.addr), e.len) == 0) return 0;
+  if (errno != EINPROGRESS) return errno;
+  while (true) {
+    const absl::Duration left = deadline - absl::Now();
+    if (left <= absl::ZeroDuration()) return ETIMEDOUT;
+    pollfd p{fd, POLLOUT, 0};
+    const int n = poll(&p, 1, PollMillis(deadline));
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return errno;
+    }
+    if (n == 0) continue;  // loop re-checks the deadline
+    int err = 0;
+    socklen_t len = sizeof(err);
+    if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) < 0) return errno;
+    return err;
+  }
+}
+
+ProbeResult RunTcp(const TcpCheck& check, absl::Duration timeout, absl::Time start) {
+  ProbeResult r;
+  std::string host;
+  int port = 0;
+  if (absl::Status s = SplitHostPort(check.address, &host, &port); !s.ok()) {
+    r.detail = std::string(s.message());
+    return r;
+  }
+  const absl::Time deadline = start + timeout;
+  auto endpoints = Resolve(host, port, deadline, timeout);
+  if (!endpoints.ok()) {
+    r.latency = absl::Now() - start;
+    r.detail = std::string(endpoints.status().message());
+    return r;
+  }
+  int err = ENOENT;
+  for (const Endpoint& e : *endpoints) {
+    err = ConnectOne(e, deadline);
+    if (err == 0 || err == ETIMEDOUT) break;
+  }
+  r.latency = absl::Now() - start;
+  if (err == 0) {
+    r.ok = true;
+    r.detail = absl::StrCat("connected to ", check.address, " in ", ShortDuration(r.latency));
+  } else if (err == ETIMEDOUT) {
+    r.detail = absl::StrCat("connect ", check.address, ": timed out after ",
+                            ShortDuration(timeout));
+  } else {
+    r.detail = absl::StrCat("connect ", check.address, ": ", std::strerror(err));
+  }
+  return r;
 }
 
 ProbeResult RunHttp(const HttpCheck& check, absl::Duration timeout, absl::Time start) {
@@ -168,45 +321,69 @@ ProbeResult RunHttp(const HttpCheck& check, absl::Duration timeout, absl::Time s
     }
   }
   const absl::Time deadline = start + timeout;
-  httplib::Client cli(url->host, url->port);
-  cli.set_connection_timeout(ChronoMicros(timeout));
-  cli.set_read_timeout(ChronoMicros(timeout));
-  cli.set_write_timeout(ChronoMicros(timeout));
-  cli.set_keep_alive(false);
-  cli.set_follow_location(false);
-
-  // httplib's timeouts apply per socket operation; a server that trickles
-  // bytes could keep a request alive far longer. A watchdog stops the
-  // client at the deadline so the whole request is bounded.
-  absl::Mutex mu;
-  bool done = false;
-  bool stopped = false;
-  std::thread watchdog([&] {
-    absl::MutexLock lock(&mu);
-    if (!mu.AwaitWithDeadline(absl::Condition(&done), deadline)) {
-      stopped = true;
-      cli.stop();
-    }
-  });
-
+  // Resolved here, within the deadline; httplib then connects to the
+  // address without a lookup of its own (the Host header keeps the name).
+  auto endpoints = Resolve(url->host, url->port, deadline, timeout);
+  if (!endpoints.ok()) {
+    r.latency = absl::Now() - start;
+    r.detail = std::string(endpoints.status().message());
+    return r;
+  }
   std::string body;
   bool truncated = false;
-  httplib::Headers headers = {{"User-Agent", "chaos-probe"}};
-  httplib::Result res = cli.Get(
-      url->path, headers, [](const httplib::Response&) { return true; },
-      [&](const char* data, size_t len) {
-        if (body.size() < kMaxBody) {
-          body.append(data, std::min(len, kMaxBody - body.size()));
-        } else {
-          truncated = true;
-        }
-        return absl::Now() < deadline;
-      });
-  {
-    absl::MutexLock lock(&mu);
-    done = true;
+  bool stopped = false;
+  httplib::Result res(nullptr, httplib::Error::Connection, httplib::Headers{});
+  // Each resolved address in turn while the connection is refused, as
+  // httplib itself would do with a name.
+  for (size_t i = 0; i < endpoints->size(); ++i) {
+    char ip[NI_MAXHOST];
+    const Endpoint& e = (*endpoints)[i];
+    if (getnameinfo(reinterpret_cast<const sockaddr*>(&e.addr), e.len, ip, sizeof(ip), nullptr,
+                    0, NI_NUMERICHOST) != 0) {
+      continue;
+    }
+    httplib::Client cli(url->host, url->port);
+    cli.set_hostname_addr_map({{url->host, ip}});
+    cli.set_connection_timeout(ChronoMicros(deadline - absl::Now()));
+    cli.set_read_timeout(ChronoMicros(timeout));
+    cli.set_write_timeout(ChronoMicros(timeout));
+    cli.set_keep_alive(false);
+    cli.set_follow_location(false);
+
+    // httplib's timeouts apply per socket operation; a server that trickles
+    // bytes could keep a request alive far longer. A watchdog stops the
+    // client at the deadline so the whole request is bounded.
+    absl::Mutex mu;
+    bool done = false;
+    std::thread watchdog([&] {
+      absl::MutexLock lock(&mu);
+      if (!mu.AwaitWithDeadline(absl::Condition(&done), deadline)) {
+        stopped = true;
+        cli.stop();
+      }
+    });
+    body.clear();
+    truncated = false;
+    httplib::Headers headers = {{"User-Agent", "chaos-probe"}};
+    res = cli.Get(
+        url->path, headers, [](const httplib::Response&) { return true; },
+        [&](const char* data, size_t len) {
+          if (body.size() < kMaxBody) {
+            body.append(data, std::min(len, kMaxBody - body.size()));
+          } else {
+            truncated = true;
+          }
+          return absl::Now() < deadline;
+        });
+    {
+      absl::MutexLock lock(&mu);
+      done = true;
+    }
+    watchdog.join();
+    if (res || res.error() != httplib::Error::Connection || stopped || absl::Now() >= deadline) {
+      break;
+    }
   }
-  watchdog.join();
   r.latency = absl::Now() - start;
   const std::string where = absl::StrCat("GET ", check.url);
 
@@ -237,76 +414,6 @@ ProbeResult RunHttp(const HttpCheck& check, absl::Duration timeout, absl::Time s
   }
   r.ok = true;
   r.detail = absl::StrCat("HTTP ", res->status, " in ", ShortDuration(r.latency));
-  return r;
-}
-
-// Connects to one resolved address; returns 0 or an errno value.
-int ConnectOne(const addrinfo* ai, absl::Time deadline) {
-  int fd = socket(ai->ai_family, ai->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC, ai->ai_protocol);
-  if (fd < 0) return errno;
-  absl::Cleanup close_fd = [fd] { close(fd); };
-  if (connect(fd, ai->ai_addr, ai->ai_addrlen) == 0) return 0;
-  if (errno != EINPROGRESS) return errno;
-  while (true) {
-    const absl::Duration left = deadline - absl::Now();
-    if (left <= absl::ZeroDuration()) return ETIMEDOUT;
-    pollfd p{fd, POLLOUT, 0};
-    const int n = poll(&p, 1, static_cast<int>(absl::ToInt64Milliseconds(left)) + 1);
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      return errno;
-    }
-    if (n == 0) continue;  // loop re-checks the deadline
-    int err = 0;
-    socklen_t len = sizeof(err);
-    if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) < 0) return errno;
-    return err;
-  }
-}
-
-ProbeResult RunTcp(const TcpCheck& check, absl::Duration timeout, absl::Time start) {
-  ProbeResult r;
-  std::string host;
-  int port = 0;
-  if (absl::Status s = SplitHostPort(check.address, &host, &port); !s.ok()) {
-    r.detail = std::string(s.message());
-    return r;
-  }
-  addrinfo hints{};
-  hints.ai_family = AF_UNSPEC;
-  hints.ai_socktype = SOCK_STREAM;
-  hints.ai_flags = AI_ADDRCONFIG;
-  addrinfo* list = nullptr;
-  const std::string service = std::to_string(port);
-  int rc = getaddrinfo(host.c_str(), service.c_str(), &hints, &list);
-  if (rc == EAI_NONAME || rc == EAI_FAMILY || rc == EAI_ADDRFAMILY) {
-    // AI_ADDRCONFIG hides loopback-only families on hosts without other
-    // interfaces; try once more without it.
-    hints.ai_flags = 0;
-    rc = getaddrinfo(host.c_str(), service.c_str(), &hints, &list);
-  }
-  if (rc != 0) {
-    r.latency = absl::Now() - start;
-    r.detail = absl::StrCat("resolve ", host, ": ", gai_strerror(rc));
-    return r;
-  }
-  absl::Cleanup free_list = [list] { freeaddrinfo(list); };
-  const absl::Time deadline = start + timeout;
-  int err = ENOENT;
-  for (const addrinfo* ai = list; ai != nullptr; ai = ai->ai_next) {
-    err = ConnectOne(ai, deadline);
-    if (err == 0 || err == ETIMEDOUT) break;
-  }
-  r.latency = absl::Now() - start;
-  if (err == 0) {
-    r.ok = true;
-    r.detail = absl::StrCat("connected to ", check.address, " in ", ShortDuration(r.latency));
-  } else if (err == ETIMEDOUT) {
-    r.detail = absl::StrCat("connect ", check.address, ": timed out after ",
-                            ShortDuration(timeout));
-  } else {
-    r.detail = absl::StrCat("connect ", check.address, ": ", std::strerror(err));
-  }
   return r;
 }
 
@@ -460,6 +567,12 @@ void RunInto(const std::vector<std::string>& argv, absl::Duration timeout, absl:
       (void)!write(err_pipe[1], &e, sizeof(e));
       _exit(127);
     }
+    // No descriptor of ours beyond 0-2 reaches the command (a listening
+    // socket inherited by a long-lived child would keep the port open).
+    // CLOEXEC rather than close, so err_pipe still works until execve.
+    // Kernels before 5.11 lack the flag; the command then inherits what
+    // was opened without O_CLOEXEC.
+    syscall(SYS_close_range, 3U, ~0U, CLOSE_RANGE_CLOEXEC);
     execve(exe_path, args.data(), environ);
     int e = errno;
     (void)!write(err_pipe[1], &e, sizeof(e));
@@ -531,7 +644,7 @@ void RunInto(const std::vector<std::string>& argv, absl::Duration timeout, absl:
     if (pipe_open) fds[nfds++] = {out_pipe[0], POLLIN, 0};
     if (pidfd >= 0) fds[nfds++] = {pidfd, POLLIN, 0};
     // Without a pidfd (kernels before 5.3) the exit is checked every 10 ms.
-    int wait_ms = static_cast<int>(absl::ToInt64Milliseconds(left)) + 1;
+    int wait_ms = PollMillis(deadline);
     if (pidfd < 0) wait_ms = std::min(wait_ms, 10);
     const int ready = poll(fds, nfds, wait_ms);
     if (ready < 0 && errno != EINTR) break;

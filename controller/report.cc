@@ -366,25 +366,34 @@ std::string Num(double v) { return absl::StrFormat("%.1f", v); }
 
 class Timeline {
  public:
+  // The axis starts at started_at and ends at ended_at, stretched to cover
+  // every recorded instant. A missing (infinite) start or end falls back to
+  // the earliest or latest recorded instant, so the scale stays finite.
   explicit Timeline(const RunReport& r) : r_(r) {
-    t0_ = r.started_at;
-    absl::Time end = Finite(r.ended_at) ? r.ended_at : r.started_at;
-    auto extend = [&](absl::Time t) {
-      if (Finite(t) && t > end) end = t;
-    };
+    std::vector<absl::Time> times;
     for (const auto& s : r.steps) {
-      extend(s.started_at);
-      extend(s.ended_at);
+      times.push_back(s.started_at);
+      times.push_back(s.ended_at);
     }
     for (const auto& f : r.faults) {
-      extend(f.injected_at);
-      extend(f.reverted_at);
+      times.push_back(f.injected_at);
+      times.push_back(f.reverted_at);
     }
-    for (const auto& p : r.probes) extend(p.at);
-    for (const auto& e : r.events) extend(e.at);
-    extend(r.recovery.started_at);
-    extend(r.recovery.ended_at);
-    t1_ = end;
+    for (const auto& p : r.probes) times.push_back(p.at);
+    for (const auto& e : r.events) times.push_back(e.at);
+    times.push_back(r.recovery.started_at);
+    times.push_back(r.recovery.ended_at);
+    times.push_back(r.started_at);
+    times.push_back(r.ended_at);
+    absl::Time first = absl::InfiniteFuture(), last = absl::InfinitePast();
+    for (absl::Time t : times) {
+      if (!Finite(t)) continue;
+      first = std::min(first, t);
+      last = std::max(last, t);
+    }
+    if (!Finite(first)) first = last = absl::UnixEpoch();
+    t0_ = Finite(r.started_at) ? r.started_at : first;
+    t1_ = std::max(last, t0_);
     span_s_ = std::max(absl::ToDoubleSeconds(t1_ - t0_), 0.001);
   }
 
@@ -521,7 +530,7 @@ class Timeline {
   static constexpr int kGap = 8;
 
   double X(double seconds) const {
-    const double f = std::clamp(seconds / span_s_, 0.0, 1.0);
+    const double f = std::isfinite(seconds) ? std::clamp(seconds / span_s_, 0.0, 1.0) : 0.0;
     return kLeft + f * kPlot;
   }
 

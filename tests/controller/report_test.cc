@@ -302,6 +302,27 @@ TEST(ReportHtmlTest, EscapesTextAndIsSelfContained) {
   }
 }
 
+TEST(ReportHtmlTest, MissingTimesKeepTheScaleFinite) {
+  RunReport r = SampleReport();
+  r.started_at = absl::InfinitePast();
+  r.ended_at = absl::InfiniteFuture();
+  const std::string html = ReportHtml(r);
+  EXPECT_THAT(html, ::testing::Not(HasSubstr("nan")));
+  EXPECT_THAT(html, ::testing::Not(HasSubstr("inf\"")));
+  EXPECT_THAT(html, HasSubstr("class=\"fault-window\""));
+  const Struct j = ParseJson(ReportJson(r));
+  EXPECT_TRUE(Field(j, "started_at").has_null_value());
+  EXPECT_TRUE(Field(j, "ended_at_unix_ms").has_null_value());
+  EXPECT_TRUE(Field(j, "duration_ms").has_null_value());
+
+  RunReport empty;  // nothing recorded at all
+  empty.run_id = "empty";
+  empty.started_at = absl::InfinitePast();
+  empty.ended_at = absl::InfinitePast();
+  EXPECT_THAT(ReportHtml(empty), HasSubstr("</svg>"));
+  ParseJson(ReportJson(empty));
+}
+
 // ----------------------------------------------------------------------------
 // Headless Chromium
 
