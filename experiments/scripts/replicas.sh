@@ -6,12 +6,14 @@
 # Usage: replicas.sh PORT [PORT...]   (runs until killed; kills its replicas)
 set -u
 pids=()
-trap 'kill "${pids[@]}" 2>/dev/null; exit 0' TERM INT
+root=$(mktemp -d /tmp/chaos-replicas.XXXXXX)
+echo ok > "$root/index.html"
+trap 'kill "${pids[@]}" 2>/dev/null; pkill -f "^chaos-replica -m http.server" -P "$$" 2>/dev/null; rm -rf "$root"; exit 0' TERM INT
 supervise() {
   local port=$1
   while :; do
-    (exec -a chaos-replica python3 -m http.server "$port" --bind 127.0.0.1 \
-       --directory /var/empty >/dev/null 2>&1)
+    (exec -a chaos-replica /usr/bin/python3 -m http.server "$port" --bind 127.0.0.1 \
+       --directory "$root" >/dev/null 2>&1)
     sleep 0.5  # restart delay, as a supervisor would have
   done
 }
