@@ -26,6 +26,7 @@
 #include "controller/run_manager.h"
 #include "controller/scheduler.h"
 #include "controller/service.h"
+#include "google/protobuf/util/message_differencer.h"
 #include "gtest/gtest.h"
 
 namespace {
@@ -268,7 +269,8 @@ TEST_F(ControllerE2E, TwoWatchersSeeTheSameEventsAndChaosctlAbortRollsBack) {
   ASSERT_FALSE(seen[0].empty());
   ASSERT_EQ(seen[0].size(), seen[1].size());
   for (size_t i = 0; i < seen[0].size(); ++i) {
-    EXPECT_EQ(seen[0][i].SerializeAsString(), seen[1][i].SerializeAsString()) << i;
+    EXPECT_TRUE(google::protobuf::util::MessageDifferencer::Equals(seen[0][i], seen[1][i]))
+        << seen[0][i].DebugString() << " vs " << seen[1][i].DebugString();
     EXPECT_EQ(seen[0][i].seq(), i + 1);
   }
   bool saw_abort = false, saw_revert = false;
