@@ -427,6 +427,91 @@ TEST_F(ControllerE2E, BadInputGetsPreciseErrorsAndTheControllerKeepsServing) {
   EXPECT_EQ(s.error_message().rfind("address:", 0), 0u);
 }
 
+// Runs a shell command; returns its exit code and fills *out with its
+// stdout and stderr.
+int Shell(const std::string& cmd, std::string* out) {
+  out->clear();
+  FILE* p = popen((cmd + " 2>&1").c_str(), "r");
+  char buf[4096];
+  size_t n;
+  while ((n = fread(buf, 1, sizeof(buf), p)) > 0) out->append(buf, n);
+  const int status = pclose(p);
+  return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+// chaosctl against the controller, as a separate process: agents, runs,
+// show, schedules, halt and resume, with their exit codes.
+TEST_F(ControllerE2E, ChaosctlControllerCommands) {
+  StartController();
+  const std::string agent = StartAgent("a0");
+  ASSERT_TRUE(Eventually([&] { return LiveAgents() == 1; }, absl::Seconds(5)));
+  const std::string ctl = absl::StrCat(Bin("controller/chaosctl"));
+  const std::string at = " --controller " + controller_addr_;
+  const std::string file = std::string(CHAOS_SOURCE_DIR) + "/experiments/cpu-burn.yaml";
+  std::string out;
+  EXPECT_EQ(Shell(ctl + " agents" + at, &out), 0) << out;
+  EXPECT_NE(out.find(agent), std::string::npos) << out;
+  EXPECT_NE(out.find("live"), std::string::npos) << out;
+  EXPECT_EQ(Shell(ctl + " agents -o json" + at, &out), 0) << out;
+  EXPECT_NE(out.find("\"address\": \"" + agent + "\""), std::string::npos) << out;
+
+  EXPECT_EQ(Shell(ctl + " schedule add nightly " + file +
+                      " --cron '0 3 * * *' --tz Europe/Berlin --blackout Sat,Sun" + at, &out), 0)
+      << out;
+  EXPECT_EQ(Shell(ctl + " schedule add nightly " + file + " --cron '0 3 * * *'" + at, &out), 1);
+  EXPECT_NE(out.find("name: a schedule named \"nightly\" exists"), std::string::npos) << out;
+  EXPECT_EQ(Shell(ctl + " schedule add bad " + file + " --cron '0 3 * *'" + at, &out), 2);
+  EXPECT_NE(out.find("cron: "), std::string::npos) << out;
+  EXPECT_EQ(Shell(ctl + " schedule pause nightly" + at, &out), 0) << out;
+  EXPECT_EQ(Shell(ctl + " schedule list -o json" + at, &out), 0) << out;
+  EXPECT_NE(out.find("\"paused\": true"), std::string::npos) << out;
+  EXPECT_NE(out.find("\"days\": \"Sat,Sun\""), std::string::npos) << out;
+  EXPECT_EQ(Shell(ctl + " schedule resume nightly" + at, &out), 0) << out;
+  EXPECT_EQ(Shell(ctl + " schedule list" + at, &out), 0) << out;
+  EXPECT_NE(out.find("nightly"), std::string::npos) << out;
+  EXPECT_NE(out.find("active"), std::string::npos) << out;
+  EXPECT_EQ(Shell(ctl + " schedule rm nightly" + at, &out), 0) << out;
+  EXPECT_EQ(Shell(ctl + " schedule rm nightly" + at, &out), 5) << out;
+
+  // run: submit and follow to the end; exit 0 when it passed.
+  EXPECT_EQ(Shell(ctl + " run " + file + at, &out), 0) << out;
+  EXPECT_NE(out.find("inject"), std::string::npos) << out;
+  EXPECT_NE(out.find(": passed"), std::string::npos) << out;
+  chaos::v1::ListRunsResponse runs;
+  ASSERT_TRUE(stub_->ListRuns(Ctx().get(), {}, &runs).ok());
+  ASSERT_EQ(runs.runs_size(), 1);
+  const std::string id = runs.runs(0).run_id();
+  EXPECT_EQ(runs.runs(0).state(), chaos::v1::RUN_STATE_PASSED);
+  EXPECT_EQ(Shell(ctl + " runs" + at, &out), 0) << out;
+  EXPECT_NE(out.find(id), std::string::npos) << out;
+  EXPECT_EQ(Shell(ctl + " show " + id + " -o json" + at, &out), 0) << out;
+  EXPECT_NE(out.find("\"report_json\""), std::string::npos) << out;
+  EXPECT_NE(out.find("\"RUN_STATE_PASSED\""), std::string::npos) << out;
+  EXPECT_EQ(Shell(ctl + " show no-such-run" + at, &out), 5) << out;
+
+  // halt --controller aborts the live run and halts the agent; resume undoes.
+  const chaos::v1::Run run = Submit(LongBurn(60));
+  ASSERT_TRUE(Eventually([&] { return ActiveFaults(agent, run.run_id()) == 1; },
+                         absl::Seconds(10)));
+  EXPECT_EQ(Shell(ctl + " halt --reason e2e" + at, &out), 0) << out;
+  EXPECT_NE(out.find("halted  " + agent), std::string::npos) << out;
+  EXPECT_TRUE(Eventually(
+      [&] { return Get(run.run_id()).state() == chaos::v1::RUN_STATE_ABORTED; }, absl::Seconds(10)));
+  EXPECT_EQ(ActiveFaults(agent, run.run_id()), 0);
+  auto agent_stub = chaos::v1::Agent::NewStub(OpenChannel(agent));
+  chaos::v1::DescribeResponse d;
+  ASSERT_TRUE(agent_stub->Describe(Ctx().get(), {}, &d).ok());
+  EXPECT_TRUE(d.halted());
+  chaos::v1::SubmitRunRequest req;
+  req.set_experiment_yaml(LongBurn(1));
+  chaos::v1::Run refused;
+  EXPECT_EQ(stub_->SubmitRun(Ctx().get(), req, &refused).error_code(),
+            grpc::StatusCode::FAILED_PRECONDITION);
+  EXPECT_EQ(Shell(ctl + " resume" + at, &out), 0) << out;
+  ASSERT_TRUE(agent_stub->Describe(Ctx().get(), {}, &d).ok());
+  EXPECT_FALSE(d.halted());
+}
+
 // The scheduler on a test clock driving the real RunManager against a real
 // agent: a firing starts an ordinary run; with forbid, a firing while that
 // run is still going is skipped and the skip recorded; after it ends the
