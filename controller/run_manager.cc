@@ -119,7 +119,10 @@ struct RunManager::LiveRun final : RunObserver {
 };
 
 RunManager::RunManager(HistoryStore* history, AgentRegistry* registry, RunManagerOptions options)
-    : history_(history), registry_(registry), options_(options) {}
+    : history_(history),
+      registry_(registry),
+      options_(options),
+      created_unix_ms_(absl::ToUnixMillis(absl::Now())) {}
 
 RunManager::~RunManager() {
   std::vector<std::shared_ptr<LiveRun>> live;
@@ -356,7 +359,10 @@ chaos::v1::ResumeAllResponse RunManager::ResumeAll(const std::string& caller) {
 
 absl::StatusOr<int> RunManager::Recover() {
   ASSIGN_OR_RETURN(std::vector<chaos::v1::Run> runs, history_->ListUnfinishedRuns());
+  int handled = 0;
   for (chaos::v1::Run& run : runs) {
+    if (run.started_at_unix_ms() >= created_unix_ms_) continue;  // ours: not left behind
+    ++handled;
     ASSIGN_OR_RETURN(std::vector<chaos::v1::RunEvent> events, history_->ListEvents(run.run_id()));
     int seq = events.empty() ? 0 : static_cast<int>(events.back().seq());
     spdlog::warn("run {} was left {} by an earlier controller; reverting it on {} agent(s)",
@@ -400,7 +406,7 @@ absl::StatusOr<int> RunManager::Recover() {
     Journal(&run, &seq, "run", "", run.reason());
     RETURN_IF_ERROR(history_->UpdateRun(run));
   }
-  return static_cast<int>(runs.size());
+  return handled;
 }
 
 }  // namespace chaos::controller

@@ -83,8 +83,10 @@ class RunManager {
   chaos::v1::HaltAllResponse HaltAll(const std::string& caller, const std::string& reason);
   chaos::v1::ResumeAllResponse ResumeAll(const std::string& caller);
 
-  // Completes the rollback of runs an earlier process left unfinished.
-  // Blocks until done; returns how many runs it handled.
+  // Completes the rollback of runs an earlier process left unfinished:
+  // those recorded before this manager was created (runs started since are
+  // this process's own, live or not). Blocks until done; returns how many
+  // runs it handled.
   [[nodiscard]] absl::StatusOr<int> Recover();
 
  private:
@@ -98,6 +100,7 @@ class RunManager {
   HistoryStore* const history_;
   AgentRegistry* const registry_;
   const RunManagerOptions options_;
+  const int64_t created_unix_ms_;
   absl::Mutex mu_;
   std::map<std::string, std::shared_ptr<LiveRun>> live_ ABSL_GUARDED_BY(mu_);
   bool halted_ ABSL_GUARDED_BY(mu_) = false;
