@@ -1,7 +1,12 @@
 #include "controller/controller_commands.h"
 
+#include <signal.h>
+#include <unistd.h>
+
+#include <atomic>
 #include <cstdio>
 #include <fstream>
+#include <thread>
 #include <sstream>
 
 #include "absl/strings/ascii.h"
@@ -156,7 +161,36 @@ int SubmitCommand(const ControllerCommandArgs& a) {
     std::printf("run %s of %s on %s\n", run.run_id().c_str(), run.experiment_name().c_str(),
                 absl::StrJoin(run.agents(), ", ").c_str());
   }
-  return Follow(a, run.run_id());
+  // The first SIGINT/SIGTERM aborts the run (the controller rolls it back
+  // and the events keep coming); a second one stops following.
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGINT);
+  sigaddset(&set, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &set, nullptr);
+  std::atomic<bool> done{false};
+  std::thread signals([&] {
+    const timespec tick{0, 100'000'000};
+    int count = 0;
+    while (!done) {
+      const int sig = sigtimedwait(&set, nullptr, &tick);
+      if (sig <= 0) continue;
+      if (count++ > 0) _exit(130);
+      std::fprintf(stderr, "\nchaosctl: aborting run %s; signal again to stop following\n",
+                   run.run_id().c_str());
+      chaos::v1::AbortRunRequest req;
+      req.set_run_id(run.run_id());
+      req.set_caller("chaosctl run");
+      req.set_reason(sig == SIGINT ? "interrupted by the operator (SIGINT)" : "terminated (SIGTERM)");
+      chaos::v1::Run ignored;
+      grpc::Status s = Stub(a)->AbortRun(Ctx().get(), req, &ignored);
+      if (!s.ok()) Fail(a, s);
+    }
+  });
+  const int rc = Follow(a, run.run_id());
+  done = true;
+  signals.join();
+  return rc;
 }
 
 int WatchCommand(const ControllerCommandArgs& a) { return Follow(a, a.run_id); }

@@ -59,6 +59,14 @@ class Process {
     pid_ = -1;
   }
   pid_t pid() const { return pid_; }
+  // Sends `sig` and returns the exit code (128 + signal when killed).
+  int SignalAndWait(int sig) {
+    kill(pid_, sig);
+    int status = 0;
+    waitpid(pid_, &status, 0);
+    pid_ = -1;
+    return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+  }
 
  private:
   pid_t pid_ = -1;
@@ -488,6 +496,31 @@ TEST_F(ControllerE2E, ChaosctlControllerCommands) {
   EXPECT_NE(out.find("\"report_json\""), std::string::npos) << out;
   EXPECT_NE(out.find("\"RUN_STATE_PASSED\""), std::string::npos) << out;
   EXPECT_EQ(Shell(ctl + " show no-such-run" + at, &out), 5) << out;
+
+  // Ctrl-C on `chaosctl run --controller` aborts the run; chaosctl follows
+  // the rollback and exits 130.
+  {
+    const std::string long_file = dir_ + "/long.yaml";
+    std::ofstream(long_file) << LongBurn(60);
+    Process follower({ctl, "run", long_file, "--controller", controller_addr_},
+                     dir_ + "/follower.log");
+    std::string running;
+    ASSERT_TRUE(Eventually(
+        [&] {
+          chaos::v1::ListRunsRequest req;
+          req.set_state(chaos::v1::RUN_STATE_RUNNING);
+          chaos::v1::ListRunsResponse resp;
+          if (!stub_->ListRuns(Ctx().get(), req, &resp).ok() || resp.runs().empty()) return false;
+          running = resp.runs(0).run_id();
+          return ActiveFaults(agent, running) == 1;
+        },
+        absl::Seconds(10)));
+    EXPECT_EQ(follower.SignalAndWait(SIGINT), 130) << ReadFile(dir_ + "/follower.log");
+    EXPECT_EQ(Get(running).state(), chaos::v1::RUN_STATE_ABORTED);
+    EXPECT_EQ(ActiveFaults(agent, running), 0);
+    EXPECT_NE(ReadFile(dir_ + "/follower.log").find("rollback"), std::string::npos)
+        << ReadFile(dir_ + "/follower.log");
+  }
 
   // halt --controller aborts the live run and halts the agent; resume undoes.
   const chaos::v1::Run run = Submit(LongBurn(60));
