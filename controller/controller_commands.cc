@@ -145,6 +145,13 @@ int SubmitCommand(const ControllerCommandArgs& a) {
   }
   std::stringstream text;
   text << in.rdbuf();
+  // Signals are blocked before any gRPC thread exists, so that every thread
+  // inherits the mask and only the signal thread below takes them.
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGINT);
+  sigaddset(&set, SIGTERM);
+  if (!a.detach) pthread_sigmask(SIG_BLOCK, &set, nullptr);
   chaos::v1::SubmitRunRequest req;
   req.set_experiment_yaml(text.str());
   req.set_seed(a.seed);
@@ -163,11 +170,6 @@ int SubmitCommand(const ControllerCommandArgs& a) {
   }
   // The first SIGINT/SIGTERM aborts the run (the controller rolls it back
   // and the events keep coming); a second one stops following.
-  sigset_t set;
-  sigemptyset(&set);
-  sigaddset(&set, SIGINT);
-  sigaddset(&set, SIGTERM);
-  pthread_sigmask(SIG_BLOCK, &set, nullptr);
   std::atomic<bool> done{false};
   std::thread signals([&] {
     const timespec tick{0, 100'000'000};

@@ -268,7 +268,7 @@ TEST_F(ControllerE2E, TwoWatchersSeeTheSameEventsAndChaosctlAbortRollsBack) {
   }
   ASSERT_TRUE(Eventually([&] { return ActiveFaults(agent, run.run_id()) == 1; },
                          absl::Seconds(10)));
-  EXPECT_EQ(BurnersOf(agents_[0]->pid()), 1);
+  EXPECT_TRUE(Eventually([&] { return BurnersOf(agents_[0]->pid()) == 1; }, absl::Seconds(3)));
   const std::string cmd =
       absl::StrCat(Bin("controller/chaosctl"), " abort ", run.run_id(), " --controller ",
                    controller_addr_, " --reason e2e >> ", dir_, "/chaosctl.log 2>&1");
@@ -318,7 +318,22 @@ TEST_F(ControllerE2E, SigkillMidRunIsRevertedAndMarkedInterruptedOnRestart) {
   const chaos::v1::Run run = Submit(LongBurn(120));
   ASSERT_TRUE(Eventually([&] { return ActiveFaults(agent, run.run_id()) == 1; },
                          absl::Seconds(10)));
-  ASSERT_EQ(BurnersOf(agents_[0]->pid()), 1);
+  ASSERT_TRUE(Eventually([&] { return BurnersOf(agents_[0]->pid()) == 1; }, absl::Seconds(3)));
+  {
+    // The agent may report the fault before the controller has the inject
+    // answer: wait until the journal has it, so the kill lands mid-run.
+    grpc::ClientContext ctx;
+    ctx.set_deadline(absl::ToChronoTime(absl::Now() + absl::Seconds(10)));
+    chaos::v1::WatchRunRequest req;
+    req.set_run_id(run.run_id());
+    auto reader = stub_->WatchRun(&ctx, req);
+    chaos::v1::RunEvent e;
+    bool injected = false;
+    while (!injected && reader->Read(&e)) injected = e.type() == "inject";
+    ASSERT_TRUE(injected);
+    ctx.TryCancel();
+    (void)reader->Finish();
+  }
   controller_->Stop(SIGKILL);
   absl::SleepFor(absl::Milliseconds(500));
   ASSERT_EQ(ActiveFaults(agent, run.run_id()), 1) << "nothing reverted before the restart";
@@ -512,7 +527,9 @@ TEST_F(ControllerE2E, ChaosctlControllerCommands) {
           chaos::v1::ListRunsResponse resp;
           if (!stub_->ListRuns(Ctx().get(), req, &resp).ok() || resp.runs().empty()) return false;
           running = resp.runs(0).run_id();
-          return ActiveFaults(agent, running) == 1;
+          // Following (the inject event shown), not still submitting.
+          return ActiveFaults(agent, running) == 1 &&
+                 ReadFile(dir_ + "/follower.log").find("inject") != std::string::npos;
         },
         absl::Seconds(10)));
     EXPECT_EQ(follower.SignalAndWait(SIGINT), 130) << ReadFile(dir_ + "/follower.log");
