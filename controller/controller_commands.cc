@@ -247,8 +247,23 @@ int ShowCommand(const ControllerCommandArgs& a) {
   chaos::v1::Run run;
   grpc::Status s = Stub(a)->GetRun(Ctx().get(), req, &run);
   if (!s.ok()) return Fail(a, s);
-  if (a.json) PrintJson(run);
-  else PrintRun(run);
+  if (a.json) {
+    PrintJson(run);
+    return 0;
+  }
+  PrintRun(run);
+  // The journal, replayed from the history (live runs: what is recorded so far).
+  if (run.state() != chaos::v1::RUN_STATE_RUNNING && run.state() != chaos::v1::RUN_STATE_PENDING) {
+    grpc::ClientContext ctx;
+    ctx.set_deadline(absl::ToChronoTime(absl::Now() + absl::Seconds(30)));
+    chaos::v1::WatchRunRequest w;
+    w.set_run_id(a.run_id);
+    auto reader = Stub(a)->WatchRun(&ctx, w);
+    chaos::v1::RunEvent e;
+    std::printf("events\n");
+    while (reader->Read(&e)) PrintEvent(e);
+    (void)reader->Finish();
+  }
   return 0;
 }
 

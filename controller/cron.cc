@@ -200,9 +200,9 @@ bool CronSpec::Matches(const absl::CivilMinute& m) const {
 
 absl::StatusOr<absl::Time> CronSpec::Next(absl::Time after, absl::TimeZone tz) const {
   absl::CivilMinute m = absl::CivilMinute(tz.At(after).cs) + 1;
-  // Start a little earlier so that a local time repeated by a DST change is
-  // not missed when `after` lies in its second occurrence: candidates not
-  // strictly after `after` are skipped below.
+  // Walks local civil minutes. A local time repeated by a DST change maps to
+  // its first occurrence; when `after` lies in the second occurrence that
+  // candidate is not strictly after it and is skipped below (fires once).
   const absl::CivilMinute limit = m + 8 * 366 * 24 * 60;
   while (m < limit) {
     const absl::CivilDay day(m);

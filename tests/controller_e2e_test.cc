@@ -510,6 +510,9 @@ TEST_F(ControllerE2E, ChaosctlControllerCommands) {
   EXPECT_EQ(Shell(ctl + " show " + id + " -o json" + at, &out), 0) << out;
   EXPECT_NE(out.find("\"report_json\""), std::string::npos) << out;
   EXPECT_NE(out.find("\"RUN_STATE_PASSED\""), std::string::npos) << out;
+  EXPECT_EQ(Shell(ctl + " show " + id + at, &out), 0) << out;
+  EXPECT_NE(out.find("state      passed"), std::string::npos) << out;
+  EXPECT_NE(out.find("revert"), std::string::npos) << out;  // the journal follows
   EXPECT_EQ(Shell(ctl + " show no-such-run" + at, &out), 5) << out;
 
   // Ctrl-C on `chaosctl run --controller` aborts the run; chaosctl follows
