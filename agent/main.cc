@@ -12,6 +12,7 @@
 #include "absl/strings/str_split.h"
 #include "absl/time/time.h"
 #include "agent/observability.h"
+#include "agent/registration.h"
 #include "agent/server.h"
 #include "spdlog/spdlog.h"
 
@@ -23,6 +24,7 @@ int main(int argc, char** argv) {
   std::vector<std::string> labels;
   double lease_s = 15, max_duration_s = 0;
   size_t max_active = 64, keep_ended = 1000;
+  std::string controller, advertise;
   app.add_option("--listen", listen, "host:port to serve on (port 0: let the OS choose)")
       ->capture_default_str();
   app.add_option("--state-dir", state_dir, "where the fault ledger lives")->capture_default_str();
@@ -42,6 +44,11 @@ int main(int argc, char** argv) {
   app.add_option("--keep-ended", keep_ended,
                  "ended faults remembered (so a late revert answers \"already reverted\")")
       ->capture_default_str();
+  app.add_option("--controller", controller,
+                 "controller host:port to register with and heartbeat (default: none)");
+  app.add_option("--advertise", advertise,
+                 "host:port the controller reaches this agent at (default: the listen "
+                 "host with the chosen port)");
   CLI11_PARSE(app, argc, argv);
 
   if (absl::Status s = chaos::agent::SetLogFormat(log_format); !s.ok()) {
@@ -70,6 +77,7 @@ int main(int argc, char** argv) {
     }
     options.labels[kv.first] = kv.second;
   }
+  const std::map<std::string, std::string> label_map = options.labels;
 
   // Signals are taken synchronously by this thread only.
   sigset_t set;
@@ -101,8 +109,31 @@ int main(int argc, char** argv) {
     std::ofstream(tmp) << (*server)->port() << "\n";
     std::rename(tmp.c_str(), port_file.c_str());
   }
+  std::unique_ptr<chaos::agent::Registration> registration;
+  if (!controller.empty()) {
+    chaos::agent::RegistrationOptions ro;
+    ro.controller = controller;
+    ro.advertise = advertise;
+    if (ro.advertise.empty()) {
+      const size_t colon = listen.rfind(':');
+      std::string host = colon == std::string::npos ? listen : listen.substr(0, colon);
+      if (host.empty() || host == "0.0.0.0" || host == "[::]") {
+        char name[256] = {};
+        gethostname(name, sizeof(name) - 1);
+        host = name;
+      }
+      ro.advertise = host + ":" + std::to_string((*server)->port());
+    }
+    char name[256] = {};
+    gethostname(name, sizeof(name) - 1);
+    ro.hostname = name;
+    ro.labels = label_map;
+    registration = std::make_unique<chaos::agent::Registration>(std::move(ro));
+    registration->Start();
+  }
   int sig = 0;
   sigwait(&set, &sig);
+  registration.reset();
   spdlog::info("signal {}: reverting every fault and stopping", sig);
   metrics.reset();
   server->reset();

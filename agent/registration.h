@@ -1,0 +1,48 @@
+// Registration: announces this agent to a controller (address it can be
+// reached at, hostname, labels) and heartbeats by registering again at the
+// interval the controller answers with. Failures are logged and retried at
+// the same interval; the agent serves whether or not a controller listens.
+// Start() returns at once; the destructor stops the thread promptly.
+// Thread safety: the object is driven from one thread.
+#ifndef CHAOS_AGENT_REGISTRATION_H_
+#define CHAOS_AGENT_REGISTRATION_H_
+
+#include <map>
+#include <memory>
+#include <string>
+#include <thread>
+
+#include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
+
+namespace chaos::agent {
+
+struct RegistrationOptions {
+  std::string controller;  // host:port
+  std::string advertise;   // host:port the controller uses to reach this agent
+  std::string hostname;
+  std::map<std::string, std::string> labels;
+  // Until the controller says otherwise.
+  absl::Duration initial_interval = absl::Seconds(1);
+};
+
+class Registration {
+ public:
+  explicit Registration(RegistrationOptions options);
+  ~Registration();
+  void Start();
+  // Heartbeats the controller accepted so far.
+  int accepted();
+
+ private:
+  void Loop();
+  const RegistrationOptions options_;
+  absl::Mutex mu_;
+  bool stop_ ABSL_GUARDED_BY(mu_) = false;
+  int accepted_ ABSL_GUARDED_BY(mu_) = 0;
+  std::thread thread_;
+};
+
+}  // namespace chaos::agent
+
+#endif  // CHAOS_AGENT_REGISTRATION_H_

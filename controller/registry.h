@@ -1,0 +1,60 @@
+// AgentRegistry: the agents that announced themselves to the controller.
+//
+// An agent registers (and heartbeats, by registering again) with its
+// address, hostname and labels. It is "lost" once no heartbeat arrived for
+// `missed_heartbeats` intervals; a lost agent that heartbeats again is
+// live again. The registry is in memory: after a controller restart agents
+// reappear with their next heartbeat.
+//
+// ResolveTargets decides which agents an experiment runs on. Experiment
+// files have no target selectors yet, so today it is every live agent;
+// selectors plug in there. FAILED_PRECONDITION when nothing is left.
+// Thread safety: safe for concurrent use.
+#ifndef CHAOS_CONTROLLER_REGISTRY_H_
+#define CHAOS_CONTROLLER_REGISTRY_H_
+
+#include <map>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
+#include "chaos/v1/controller.pb.h"
+#include "controller/clock.h"
+#include "controller/experiment.h"
+
+namespace chaos::controller {
+
+class AgentRegistry {
+ public:
+  AgentRegistry(Clock* clock, absl::Duration heartbeat_interval, int missed_heartbeats = 3);
+
+  // INVALID_ARGUMENT when the address is not host:port.
+  [[nodiscard]] absl::Status Register(const chaos::v1::RegisterAgentRequest& request);
+  // Sorted by address; `lost` and `last_seen_unix_ms` as of now.
+  std::vector<chaos::v1::AgentInfo> List();
+  // Addresses of agents that are not lost, sorted.
+  std::vector<std::string> LiveAddresses();
+
+  absl::Duration heartbeat_interval() const { return interval_; }
+
+ private:
+  struct Entry {
+    chaos::v1::AgentInfo info;
+    absl::Time last_seen;
+  };
+  Clock* const clock_;
+  const absl::Duration interval_;
+  const int missed_;
+  absl::Mutex mu_;
+  std::map<std::string, Entry> agents_ ABSL_GUARDED_BY(mu_);
+};
+
+// The agents `experiment` runs on, from the registry.
+[[nodiscard]] absl::StatusOr<std::vector<std::string>> ResolveTargets(const Experiment& experiment,
+                                                                      AgentRegistry& registry);
+
+}  // namespace chaos::controller
+
+#endif  // CHAOS_CONTROLLER_REGISTRY_H_
