@@ -10,7 +10,7 @@ PACKAGES := cmake g++ make pkg-config \
   libnl-3-dev libnl-route-3-dev libabsl-dev libspdlog-dev \
   libgtest-dev libgmock-dev googletest libyaml-cpp-dev libcli11-dev \
   libsqlite3-dev libcpp-httplib-dev libre2-dev zlib1g-dev \
-  iproute2 nftables kmod procps user-mode-linux stress-ng chromium \
+  iproute2 nftables kmod procps user-mode-linux stress-ng chromium e2fsprogs util-linux \
   python3 redis-server redis-tools
 
 .PHONY: all deps build test demo clean

@@ -86,12 +86,6 @@ bool ReadText(const std::string& path, std::string* out) {
   return true;
 }
 
-// Busy and total CPU time of the host or a cgroup, in nanoseconds.
-struct CpuSample {
-  double busy_ns = 0;
-  double total_ns = 0;
-};
-
 absl::StatusOr<CpuSample> SampleHost() {
   std::string stat;
   if (!ReadText("/proc/stat", &stat)) return absl::UnavailableError("cannot read /proc/stat");
@@ -141,7 +135,40 @@ bool HasDotDot(const std::string& path) {
   return false;
 }
 
+class RealBurner final : public BurnerOs {
+ public:
+  absl::StatusOr<ProcessId> StartBurner(int cpu,
+                                        const std::atomic<uint32_t>* load_permille) override {
+    const pid_t self = getpid();
+    return LaunchChild({.name = "chaos-burn", .cpu = cpu},
+                       [load_permille, self] { BurnLoop(load_permille, self); });
+  }
+  absl::Status StopBurner(const ProcessId& id) override { return KillAndReapChild(id); }
+  absl::StatusOr<CpuSample> Sample(const std::string& cgroup) override {
+    return cgroup.empty() ? SampleHost() : SampleCgroup(cgroup);
+  }
+  bool IsCgroup(const std::string& cgroup) override {
+    std::string probe;
+    return ReadText(cgroup + "/cgroup.procs", &probe);
+  }
+  absl::Status MoveToCgroup(const std::string& cgroup, pid_t pid) override {
+    std::ofstream procs(cgroup + "/cgroup.procs");
+    procs << pid << std::flush;
+    if (!procs) {
+      return absl::FailedPreconditionError(
+          absl::StrCat("cpu_burn.cgroup: cannot move burner ", pid, " into ", cgroup));
+    }
+    return absl::OkStatus();
+  }
+  int OnlineCpus() override { return static_cast<int>(sysconf(_SC_NPROCESSORS_ONLN)); }
+};
+
 }  // namespace
+
+BurnerOs& RealBurnerOs() {
+  static RealBurner* os = new RealBurner();
+  return *os;
+}
 
 double NextWorkerLoad(double current, double target, double measured, int ncpu, int workers) {
   // Integral control: one period closes 60% of the error, spread over the
@@ -194,7 +221,7 @@ absl::Status CpuBurnParams::Validate() const {
   return absl::OkStatus();
 }
 
-CpuBurn::CpuBurn(CpuBurnParams params) : params_(std::move(params)) {}
+CpuBurn::CpuBurn(CpuBurnParams params, BurnerOs& os) : params_(std::move(params)), os_(os) {}
 
 CpuBurn::~CpuBurn() {
   StopController();
@@ -206,8 +233,7 @@ CpuBurn::~CpuBurn() {
 absl::Status CpuBurn::Inject(const UndoRecorder& record) {
   RETURN_IF_ERROR(params_.Validate());
   if (!params_.cgroup.empty()) {
-    std::string probe;
-    if (!ReadText(params_.cgroup + "/cgroup.procs", &probe)) {
+    if (!os_.IsCgroup(params_.cgroup)) {
       return absl::NotFoundError(
           absl::StrCat("cpu_burn.cgroup: ", params_.cgroup, " is not a cgroup directory"));
     }
@@ -227,7 +253,7 @@ absl::Status CpuBurn::Inject(const UndoRecorder& record) {
   const bool ramped = params_.ramp > absl::ZeroDuration();
   uint32_t initial = params_.load_percent * 10;
   if (closed) {
-    const int ncpu = static_cast<int>(sysconf(_SC_NPROCESSORS_ONLN));
+    const int ncpu = os_.OnlineCpus();
     initial = static_cast<uint32_t>(
         10 * std::clamp(*params_.target_total_percent * ncpu / pins.size(), 0.0, 100.0));
   }
@@ -235,12 +261,9 @@ absl::Status CpuBurn::Inject(const UndoRecorder& record) {
   // Burners die with this process, so the intent needs no pids yet: a crash
   // between fork and record leaves nothing behind.
   RETURN_IF_ERROR(record({{"burners", ""}}));
-  const pid_t self = getpid();
-  const std::atomic<uint32_t>* load = load_permille_;
   absl::Status status;
   for (int cpu : pins) {
-    auto id = LaunchChild({.name = "chaos-burn", .cpu = cpu},
-                          [load, self] { BurnLoop(load, self); });
+    auto id = os_.StartBurner(cpu, load_permille_);
     if (!id.ok()) {
       status = id.status();
       break;
@@ -249,13 +272,8 @@ absl::Status CpuBurn::Inject(const UndoRecorder& record) {
     status = record({{"burners", FormatProcessIds(burners_)}});
     if (!status.ok()) break;
     if (!params_.cgroup.empty()) {
-      std::ofstream procs(params_.cgroup + "/cgroup.procs");
-      procs << id->pid << std::flush;
-      if (!procs) {
-        status = absl::FailedPreconditionError(absl::StrCat(
-            "cpu_burn.cgroup: cannot move burner ", id->pid, " into ", params_.cgroup));
-        break;
-      }
+      status = os_.MoveToCgroup(params_.cgroup, id->pid);
+      if (!status.ok()) break;
     }
   }
   if (!status.ok()) {
@@ -272,11 +290,9 @@ absl::Status CpuBurn::Inject(const UndoRecorder& record) {
 
 void CpuBurn::ControlLoop(absl::Time start) {
   const bool closed = params_.target_total_percent.has_value();
-  const int ncpu = static_cast<int>(sysconf(_SC_NPROCESSORS_ONLN));
+  const int ncpu = os_.OnlineCpus();
   const int workers = static_cast<int>(burners_.size());
-  auto sample = [&]() -> absl::StatusOr<CpuSample> {
-    return params_.cgroup.empty() ? SampleHost() : SampleCgroup(params_.cgroup);
-  };
+  auto sample = [&] { return os_.Sample(params_.cgroup); };
   absl::StatusOr<CpuSample> last = sample();
   double load = load_permille_->load() / 10.0;
   for (;;) {
@@ -324,7 +340,7 @@ absl::Status CpuBurn::Revert() {
   absl::Status first_error;
   std::vector<ProcessId> left;
   for (const ProcessId& id : burners_) {
-    absl::Status s = KillAndReapChild(id);
+    absl::Status s = os_.StopBurner(id);
     if (!s.ok()) {
       left.push_back(id);
       if (first_error.ok()) first_error = s;

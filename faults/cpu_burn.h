@@ -40,6 +40,34 @@
 
 namespace chaos::faults {
 
+// Busy and total CPU time of the host or of a cgroup, in nanoseconds; the
+// ratio of two samples' differences is the load in that interval.
+struct CpuSample {
+  double busy_ns = 0;
+  double total_ns = 0;
+};
+
+// What CpuBurn needs from the host.
+class BurnerOs {
+ public:
+  virtual ~BurnerOs() = default;
+  // Starts one burner child (pinned to `cpu` when >= 0) that reads its load
+  // from `load_permille` (shared memory).
+  [[nodiscard]] virtual absl::StatusOr<ProcessId> StartBurner(
+      int cpu, const std::atomic<uint32_t>* load_permille) = 0;
+  // Kills and reaps it; OK when it is already gone.
+  [[nodiscard]] virtual absl::Status StopBurner(const ProcessId& id) = 0;
+  // Samples /proc/stat ("" cgroup) or the cgroup's CPU accounting.
+  [[nodiscard]] virtual absl::StatusOr<CpuSample> Sample(const std::string& cgroup) = 0;
+  // True when `cgroup` is a cgroup directory.
+  virtual bool IsCgroup(const std::string& cgroup) = 0;
+  // Moves `pid` into `cgroup`.
+  [[nodiscard]] virtual absl::Status MoveToCgroup(const std::string& cgroup, pid_t pid) = 0;
+  virtual int OnlineCpus() = 0;
+};
+
+BurnerOs& RealBurnerOs();
+
 struct CpuBurnParams {
   uint32_t workers = 1;      // 1..1024; ignored when cpus is non-empty
   std::vector<uint32_t> cpus;  // one worker pinned to each
@@ -64,7 +92,7 @@ double NextWorkerLoad(double current, double target, double measured, int ncpu, 
 
 class CpuBurn final : public Fault {
  public:
-  explicit CpuBurn(CpuBurnParams params);
+  explicit CpuBurn(CpuBurnParams params, BurnerOs& os = RealBurnerOs());
   ~CpuBurn() override;  // stops the controller; does not kill burners
 
   absl::Status Inject(const UndoRecorder& record) override;
@@ -79,6 +107,7 @@ class CpuBurn final : public Fault {
   void StopController();
 
   const CpuBurnParams params_;
+  BurnerOs& os_;
   std::vector<ProcessId> burners_;
   std::atomic<uint32_t>* load_permille_ = nullptr;  // shared with the burners
   std::thread controller_;

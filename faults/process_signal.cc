@@ -369,6 +369,7 @@ absl::Status ProcessPause::Inject(const UndoRecorder& record) {
     absl::Status s = os_.Signal(p.id, SIGSTOP);
     if (s.ok()) {
       stopped_.push_back({p.id, p.comm});
+      paused_.push_back({p.id, p.comm});
     } else if (!absl::IsNotFound(s)) {
       status = s;
       break;
@@ -382,6 +383,7 @@ absl::Status ProcessPause::Inject(const UndoRecorder& record) {
   if (!status.ok()) {
     (void)Revert();  // resume what was stopped: the host as it was
     stopped_.clear();
+    paused_.clear();
     return status;
   }
   reverted_ = false;
@@ -413,18 +415,20 @@ absl::Status ProcessPause::Adopt(const UndoState& undo) {
   ASSIGN_OR_RETURN(std::vector<ProcessId> ids, ParseProcessIds(it->second));
   stopped_.clear();
   for (const ProcessId& id : ids) stopped_.push_back({id, ""});
+  paused_ = stopped_;
   return absl::OkStatus();
 }
 
 FaultStatus ProcessPause::Status() const {
   FaultStatus s;
   std::vector<pid_t> pids;
-  for (const ProcessHit& h : stopped_) pids.push_back(h.id.pid);
-  s.summary = reverted_ ? absl::StrCat("resumed ", resumed_, " process(es)")
+  for (const ProcessHit& h : paused_) pids.push_back(h.id.pid);
+  s.summary = reverted_ ? absl::StrCat("resumed ", resumed_, " process(es): ",
+                                       FormatHits(paused_))
                         : absl::StrCat("stopped ", stopped_.size(),
                                        " process(es): ", FormatHits(stopped_));
   s.details["pids"] = absl::StrJoin(pids, ",");
-  s.details["processes"] = FormatHits(stopped_);
+  s.details["processes"] = FormatHits(paused_);
   s.details["seed"] = absl::StrCat(seed_);
   s.details["resumed"] = absl::StrCat(resumed_);
   return s;

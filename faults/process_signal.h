@@ -151,7 +151,8 @@ class ProcessPause final : public Fault {
   const ProcessPauseParams params_;
   ProcessOs& os_;
   uint64_t seed_ = 0;
-  std::vector<ProcessHit> stopped_;
+  std::vector<ProcessHit> stopped_;  // still to resume
+  std::vector<ProcessHit> paused_;   // every process this fault stopped, for reports
   size_t resumed_ = 0;
   bool reverted_ = false;
 };

@@ -39,7 +39,9 @@ double MeasurePercent(const std::vector<ProcessId>& ids, double seconds) {
 TEST(CpuBurnReal, OpenLoopHoldsLoadAndRevertKillsExactlyTheBurners) {
   CpuBurnParams p;
   p.workers = 1;
-  p.load_percent = 50;
+  // 20% fits in the share a process gets on this shared 2-CPU machine even
+  // while other builds run; a higher target would test the machine.
+  p.load_percent = 20;
   CpuBurn burn(p);
   ASSERT_TRUE(burn.Inject(Ignore()).ok());
   ASSERT_EQ(burn.burners().size(), 1u);
@@ -47,8 +49,8 @@ TEST(CpuBurnReal, OpenLoopHoldsLoadAndRevertKillsExactlyTheBurners) {
   ASSERT_TRUE(info.ok());
   EXPECT_EQ(info->comm, "chaos-burn");
   const double load = MeasurePercent(burn.burners(), 2.0);
-  EXPECT_GT(load, 35);  // wide: a shared machine
-  EXPECT_LT(load, 65);
+  EXPECT_GT(load, 12);  // wide: a shared machine
+  EXPECT_LT(load, 28);
   const auto burners = burn.burners();
   ASSERT_TRUE(burn.Revert().ok());
   for (const auto& id : burners) EXPECT_EQ(ProcState(id.pid), 0) << "burner left behind";
@@ -58,17 +60,17 @@ TEST(CpuBurnReal, OpenLoopHoldsLoadAndRevertKillsExactlyTheBurners) {
 TEST(CpuBurnReal, RampStartsLowAndRises) {
   CpuBurnParams p;
   p.workers = 1;
-  p.load_percent = 80;
+  p.load_percent = 40;
   p.ramp = absl::Seconds(3);
   CpuBurn burn(p);
   ASSERT_TRUE(burn.Inject(Ignore()).ok());
-  const double early = MeasurePercent(burn.burners(), 0.8);  // set-point 0..27%
+  const double early = MeasurePercent(burn.burners(), 0.8);  // set-point 0..11%
   std::this_thread::sleep_for(std::chrono::milliseconds(2500));
-  const double late = MeasurePercent(burn.burners(), 1.0);   // 80%
+  const double late = MeasurePercent(burn.burners(), 1.0);   // 40%
   // The set-point is exact; what the kernel grants depends on contention
   // from other work on this shared machine, so only the order is checked.
-  EXPECT_EQ(burn.Status().details["load_percent"], "80.0");
-  EXPECT_LT(early, 35);
+  EXPECT_EQ(burn.Status().details["load_percent"], "40.0");
+  EXPECT_LT(early, 20);
   EXPECT_GT(late, early + 10);
   ASSERT_TRUE(burn.Revert().ok());
 }
@@ -102,7 +104,7 @@ TEST(CpuBurnReal, ClosedLoopHoldsACgroupAtTarget) {
   ASSERT_TRUE(group.ok()) << "cannot create a cpuacct cgroup (cgroup v1 expected here)";
   CpuBurnParams p;
   p.workers = 2;
-  p.target_total_percent = 25;  // of the host's capacity
+  p.target_total_percent = 20;  // of the host's capacity
   p.cgroup = group.dir();
   CpuBurn burn(p);
   ASSERT_TRUE(burn.Inject(Ignore()).ok());
@@ -114,7 +116,7 @@ TEST(CpuBurnReal, ClosedLoopHoldsACgroupAtTarget) {
   const double wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   const double percent =
       100.0 * static_cast<double>(u1 - u0) / 1e9 / wall / sysconf(_SC_NPROCESSORS_ONLN);
-  EXPECT_NEAR(percent, 25, 6);
+  EXPECT_NEAR(percent, 20, 6);
   EXPECT_EQ(burn.Status().details["mode"], "closed_loop");
   const auto burners = burn.burners();
   ASSERT_TRUE(burn.Revert().ok());

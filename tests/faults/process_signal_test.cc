@@ -283,6 +283,8 @@ TEST(ProcessPause, StopsRecordsEachFirstAndResumesExactlyThose) {
   ASSERT_TRUE(pause.Revert().ok());
   EXPECT_THAT(os.signals, ElementsAre(std::pair(200, SIGCONT), std::pair(202, SIGCONT)));
   EXPECT_EQ(os.procs[201].state, 'T');  // not ours: left stopped
+  EXPECT_EQ(pause.Status().details["pids"], "200,202");  // still reported
+  EXPECT_EQ(pause.Status().summary, "resumed 2 process(es): worker[200], worker[202]");
   os.signals.clear();
   ASSERT_TRUE(pause.Revert().ok());  // idempotent
   EXPECT_TRUE(os.signals.empty());
