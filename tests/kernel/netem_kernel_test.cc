@@ -1,0 +1,350 @@
+// Kernel-in-the-loop tests of the Netem fault. They change qdiscs on the
+// loopback interface, so they run only inside the user-mode-linux guest that
+// tests/kernel/uml_run.sh boots (ctest runs that script, not this binary).
+// Outside the guest the binary refuses to run.
+#include <cstdlib>
+
+#include "absl/strings/match.h"
+#include "absl/time/time.h"
+#include "faults/netem.h"
+#include "gtest/gtest.h"
+#include "tests/kernel/net_test_util.h"
+
+namespace chaos::faults {
+namespace {
+
+using ::chaos::testing::ConnectTimesMs;
+using ::chaos::testing::Join;
+using ::chaos::testing::Median;
+using ::chaos::testing::Shell;
+using ::chaos::testing::StdDev;
+using ::chaos::testing::TcpListener;
+using ::chaos::testing::UdpDelivered;
+
+UndoRecorder Keep(UndoState* last) {
+  return [last](const UndoState& u) {
+    *last = u;
+    return absl::OkStatus();
+  };
+}
+
+// Both views of the loopback's traffic control state: ours and tc's.
+struct TcState {
+  std::string ours, tc;
+  bool operator==(const TcState& o) const { return ours == o.ours && tc == o.tc; }
+};
+
+TcState StateOf(const std::string& dev) {
+  TcState s;
+  EXPECT_TRUE(SnapshotTcTree(dev, &s.ours).ok());
+  s.tc = Shell("tc qdisc show dev " + dev + "; tc filter show dev " + dev);
+  return s;
+}
+
+class NetemKernelTest : public ::testing::Test {
+ protected:
+  void SetUp() override { before_ = StateOf("lo"); }
+  void TearDown() override {
+    // Whatever happened, leave lo as we found it for the next test.
+    Shell("tc qdisc del dev lo root handle ca05: 2>/dev/null");
+  }
+  TcState before_;
+};
+
+TEST_F(NetemKernelTest, KernelHasWhatNetemNeeds) {
+  absl::Status s = NetemAvailable();
+  EXPECT_TRUE(s.ok()) << s;
+}
+
+TEST_F(NetemKernelTest, Delay100msOnTcpRoundTrips) {
+  TcpListener l;
+  ASSERT_GE(l.fd, 0);
+  const double base = Median(ConnectTimesMs(l, 5));
+  NetemParams p;
+  p.interface = "lo";
+  p.delay = absl::Milliseconds(100);
+  Netem fault(p);
+  UndoState undo;
+  ASSERT_TRUE(fault.Inject(Keep(&undo)).ok());
+  const std::string tc = Shell("tc qdisc show dev lo");
+  EXPECT_TRUE(absl::StrContains(tc, "qdisc netem ca05: root")) << tc;
+  EXPECT_TRUE(absl::StrContains(tc, "delay 100ms")) << tc;
+  std::vector<double> t = ConnectTimesMs(l, 10);
+  // A connect is one round trip: lo's egress delays the SYN and the SYN-ACK.
+  const double rtt = Median(t);
+  std::printf("RESULT delay100 baseline_ms=%.2f rtt_ms=%.2f samples=[%s]\n", base, rtt,
+              Join(t).c_str());
+  EXPECT_NEAR(rtt - base, 200.0, 20.0) << Join(t);
+  EXPECT_LT(StdDev(t), 10.0) << Join(t);
+  ASSERT_TRUE(fault.Revert().ok());
+  EXPECT_EQ(StateOf("lo"), before_);
+  ASSERT_TRUE(fault.Revert().ok());  // twice is fine
+  EXPECT_EQ(StateOf("lo"), before_);
+  EXPECT_LT(Median(ConnectTimesMs(l, 5)), 20.0);
+}
+
+TEST_F(NetemKernelTest, JitterShowsAsSpread) {
+  TcpListener l;
+  ASSERT_GE(l.fd, 0);
+  NetemParams p;
+  p.interface = "lo";
+  p.delay = absl::Milliseconds(50);
+  p.jitter = absl::Milliseconds(20);
+  p.distribution = "normal";
+  Netem fault(p);
+  UndoState undo;
+  absl::Status s = fault.Inject(Keep(&undo));
+  ASSERT_TRUE(s.ok()) << s;
+  const std::string tc = Shell("tc qdisc show dev lo");
+  EXPECT_TRUE(absl::StrContains(tc, "delay 50ms  20ms")) << tc;
+  std::vector<double> t = ConnectTimesMs(l, 30);
+  std::printf("RESULT jitter median_ms=%.2f stddev_ms=%.2f samples=[%s]\n", Median(t), StdDev(t),
+              Join(t).c_str());
+  EXPECT_NEAR(Median(t), 100.0, 15.0);
+  // Two legs of N(50, 20) each: the sum spreads by about 28 ms.
+  EXPECT_GT(StdDev(t), 10.0) << Join(t);
+  ASSERT_TRUE(fault.Revert().ok());
+  EXPECT_EQ(StateOf("lo"), before_);
+}
+
+TEST_F(NetemKernelTest, Loss30PercentOverUdp) {
+  NetemParams p;
+  p.interface = "lo";
+  p.loss_percent = 30;
+  Netem fault(p);
+  UndoState undo;
+  ASSERT_TRUE(fault.Inject(Keep(&undo)).ok());
+  const std::string tc = Shell("tc qdisc show dev lo");
+  EXPECT_TRUE(absl::StrContains(tc, "loss 30%")) << tc;
+  const int n = 2000;
+  const int got = UdpDelivered(n);
+  const double loss = 100.0 * (n - got) / n;
+  std::printf("RESULT loss30 sent=%d delivered=%d loss_percent=%.1f\n", n, got, loss);
+  EXPECT_NEAR(loss, 30.0, 5.0);
+  ASSERT_TRUE(fault.Revert().ok());
+  EXPECT_EQ(StateOf("lo"), before_);
+  EXPECT_EQ(UdpDelivered(500), 500);
+}
+
+TEST_F(NetemKernelTest, PortScopedDelaySlowsOnlyThatPort) {
+  TcpListener slow, fast;
+  ASSERT_GE(slow.fd, 0);
+  ASSERT_GE(fast.fd, 0);
+  NetemParams p;
+  p.interface = "lo";
+  p.delay = absl::Milliseconds(100);
+  p.ports = {slow.port};
+  Netem fault(p);
+  UndoState undo;
+  absl::Status s = fault.Inject(Keep(&undo));
+  ASSERT_TRUE(s.ok()) << s;
+  const std::string tc = Shell("tc qdisc show dev lo; tc filter show dev lo");
+  EXPECT_TRUE(absl::StrContains(tc, "qdisc prio ca05: root")) << tc;
+  EXPECT_TRUE(absl::StrContains(tc, "qdisc netem ca06: parent ca05:4")) << tc;
+  EXPECT_TRUE(absl::StrContains(tc, "filter parent ca05: protocol ip pref 3 u32")) << tc;
+  std::vector<double> ts = ConnectTimesMs(slow, 6), tf = ConnectTimesMs(fast, 6);
+  std::printf("RESULT port_scope slow_port=%u median_ms=%.2f fast_port=%u median_ms=%.2f\n",
+              slow.port, Median(ts), fast.port, Median(tf));
+  EXPECT_NEAR(Median(ts), 200.0, 20.0) << Join(ts);
+  EXPECT_LT(Median(tf), 20.0) << Join(tf);
+  ASSERT_TRUE(fault.Revert().ok());
+  EXPECT_EQ(StateOf("lo"), before_);
+  ASSERT_TRUE(fault.Revert().ok());
+  EXPECT_EQ(StateOf("lo"), before_);
+}
+
+TEST_F(NetemKernelTest, ControlChannelPortIsExcluded) {
+  TcpListener agent, other;
+  ASSERT_GE(agent.fd, 0);
+  ASSERT_GE(other.fd, 0);
+  NetemParams p;
+  p.interface = "lo";
+  p.delay = absl::Milliseconds(100);
+  p.exclude_ports = {agent.port};
+  Netem fault(p);
+  UndoState undo;
+  absl::Status s = fault.Inject(Keep(&undo));
+  ASSERT_TRUE(s.ok()) << s;
+  std::vector<double> ta = ConnectTimesMs(agent, 6), to = ConnectTimesMs(other, 6);
+  std::printf("RESULT exclusion agent_port_ms=%.2f other_port_ms=%.2f\n", Median(ta), Median(to));
+  EXPECT_LT(Median(ta), 20.0) << Join(ta);
+  EXPECT_NEAR(Median(to), 200.0, 20.0) << Join(to);
+  ASSERT_TRUE(fault.Revert().ok());
+  EXPECT_EQ(StateOf("lo"), before_);
+}
+
+TEST_F(NetemKernelTest, ControlChannelAddressIsExcluded) {
+  // 127.0.0.2 plays the controller; 127.0.0.1 everything else.
+  TcpListener l;
+  ASSERT_GE(l.fd, 0);
+  NetemParams p;
+  p.interface = "lo";
+  p.delay = absl::Milliseconds(100);
+  p.destination_cidrs = {"127.0.0.0/8"};
+  p.exclude_cidrs = {"127.0.0.2"};
+  Netem fault(p);
+  UndoState undo;
+  absl::Status s = fault.Inject(Keep(&undo));
+  ASSERT_TRUE(s.ok()) << s;
+  std::vector<double> t = ConnectTimesMs(l, 4);
+  // A listener on 127.0.0.2: the SYN has it as destination, the SYN-ACK as
+  // source, so both legs must be excluded for the connect to stay fast.
+  int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  sockaddr_in a = chaos::testing::Loopback(0);
+  a.sin_addr.s_addr = htonl(0x7F000002);
+  ASSERT_EQ(bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a), 0);
+  ASSERT_EQ(listen(fd, 16), 0);
+  socklen_t len = sizeof a;
+  getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
+  std::vector<double> tc;
+  for (int i = 0; i < 4; ++i) {
+    int c = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    const double t0 = chaos::testing::NowMs();
+    ASSERT_EQ(connect(c, reinterpret_cast<sockaddr*>(&a), sizeof a), 0);
+    tc.push_back(chaos::testing::NowMs() - t0);
+    int s2 = accept(fd, nullptr, nullptr);
+    if (s2 >= 0) close(s2);
+    close(c);
+  }
+  std::printf("RESULT cidr_exclusion to_127.0.0.1_ms=%.2f to_127.0.0.2_ms=%.2f\n", Median(t),
+              Median(tc));
+  EXPECT_NEAR(Median(t), 200.0, 20.0) << Join(t);
+  EXPECT_LT(Median(tc), 20.0) << Join(tc);
+  ASSERT_TRUE(fault.Revert().ok());
+  EXPECT_EQ(StateOf("lo"), before_);
+}
+
+TEST_F(NetemKernelTest, RefusesForeignRootQdiscAndChangesNothing) {
+  int st = 0;
+  Shell("tc qdisc add dev lo root handle 1: prio", &st);
+  ASSERT_EQ(st, 0);
+  const TcState with_foreign = StateOf("lo");
+  NetemParams p;
+  p.interface = "lo";
+  p.delay = absl::Milliseconds(10);
+  Netem fault(p);
+  UndoState undo;
+  absl::Status s = fault.Inject(Keep(&undo));
+  EXPECT_EQ(s.code(), absl::StatusCode::kFailedPrecondition) << s;
+  EXPECT_TRUE(absl::StrContains(s.message(), "prio 1:0")) << s;
+  EXPECT_TRUE(undo.empty());
+  EXPECT_EQ(StateOf("lo"), with_foreign);
+  EXPECT_TRUE(fault.Revert().ok());  // never injected: nothing to do
+  EXPECT_EQ(StateOf("lo"), with_foreign);
+  Shell("tc qdisc del dev lo root handle 1:");
+  EXPECT_EQ(StateOf("lo"), before_);
+}
+
+TEST_F(NetemKernelTest, SecondFaultOnSameInterfaceIsRefused) {
+  NetemParams p;
+  p.interface = "lo";
+  p.delay = absl::Milliseconds(10);
+  Netem first(p), second(p);
+  UndoState u1, u2;
+  ASSERT_TRUE(first.Inject(Keep(&u1)).ok());
+  const TcState during = StateOf("lo");
+  absl::Status s = second.Inject(Keep(&u2));
+  EXPECT_EQ(s.code(), absl::StatusCode::kFailedPrecondition) << s;
+  EXPECT_EQ(StateOf("lo"), during);
+  ASSERT_TRUE(first.Revert().ok());
+  EXPECT_EQ(StateOf("lo"), before_);
+}
+
+TEST_F(NetemKernelTest, AnotherObjectRevertsFromTheUndoState) {
+  NetemParams p;
+  p.interface = "lo";
+  p.delay = absl::Milliseconds(10);
+  p.ports = {4242};
+  UndoState undo;
+  {
+    Netem fault(p);
+    ASSERT_TRUE(fault.Inject(Keep(&undo)).ok());
+  }  // "crash": the object is gone, the qdisc stays
+  EXPECT_TRUE(absl::StrContains(Shell("tc qdisc show dev lo"), "netem"));
+  EXPECT_EQ(undo.at("interface"), "lo");
+  EXPECT_EQ(undo.at("handle"), "ca05:0");
+  Netem adopted(NetemParams{});
+  ASSERT_TRUE(adopted.Adopt(undo).ok());
+  ASSERT_TRUE(adopted.Revert().ok());
+  EXPECT_EQ(StateOf("lo"), before_);
+  ASSERT_TRUE(adopted.Revert().ok());
+}
+
+TEST_F(NetemKernelTest, FaultsOnTwoInterfacesDoNotDisturbEachOther) {
+  int st = 0;
+  Shell("ip link add chaosv0 type veth peer name chaosv1", &st);
+  ASSERT_EQ(st, 0);
+  const TcState veth_before = StateOf("chaosv0");
+  NetemParams a;
+  a.interface = "lo";
+  a.delay = absl::Milliseconds(10);
+  NetemParams b = a;
+  b.interface = "chaosv0";
+  b.ports = {80};
+  Netem fa(a), fb(b);
+  UndoState ua, ub;
+  ASSERT_TRUE(fa.Inject(Keep(&ua)).ok());
+  absl::Status s = fb.Inject(Keep(&ub));
+  ASSERT_TRUE(s.ok()) << s;
+  const TcState veth_during = StateOf("chaosv0");
+  ASSERT_TRUE(fa.Revert().ok());
+  EXPECT_EQ(StateOf("lo"), before_);
+  EXPECT_EQ(StateOf("chaosv0"), veth_during);  // untouched by lo's revert
+  ASSERT_TRUE(fb.Revert().ok());
+  EXPECT_EQ(StateOf("chaosv0"), veth_before);
+  Shell("ip link del chaosv0");
+}
+
+TEST_F(NetemKernelTest, EveryImpairmentIsAcceptedByTheKernel) {
+  NetemParams p;
+  p.interface = "lo";
+  p.delay = absl::Milliseconds(20);
+  p.jitter = absl::Milliseconds(5);
+  p.delay_correlation_percent = 25;
+  p.distribution = "pareto";
+  p.loss_percent = 1;
+  p.loss_correlation_percent = 10;
+  p.duplicate_percent = 2;
+  p.corrupt_percent = 3;
+  p.reorder_percent = 4;
+  p.reorder_gap = 5;
+  Netem fault(p);
+  UndoState undo;
+  absl::Status s = fault.Inject(Keep(&undo));
+  ASSERT_TRUE(s.ok()) << s;
+  const std::string tc = Shell("tc qdisc show dev lo");
+  std::printf("RESULT all_impairments tc: %s", tc.c_str());
+  for (const char* want : {"delay 20ms  5ms 25%", "loss 1% 10%", "duplicate 2%", "corrupt 3%",
+                           "reorder 4%", "gap 5"}) {
+    EXPECT_TRUE(absl::StrContains(tc, want)) << want << " not in " << tc;
+  }
+  ASSERT_TRUE(fault.Revert().ok());
+  EXPECT_EQ(StateOf("lo"), before_);
+}
+
+TEST_F(NetemKernelTest, UnknownInterfaceNamesTheField) {
+  NetemParams p;
+  p.interface = "nosuch0";
+  p.delay = absl::Milliseconds(10);
+  Netem fault(p);
+  UndoState undo;
+  absl::Status s = fault.Inject(Keep(&undo));
+  EXPECT_EQ(s.code(), absl::StatusCode::kInvalidArgument) << s;
+  EXPECT_TRUE(absl::StrContains(s.message(), "netem.interface")) << s;
+  EXPECT_EQ(StateOf("lo"), before_);
+}
+
+}  // namespace
+}  // namespace chaos::faults
+
+int main(int argc, char** argv) {
+  if (std::getenv("CHAOS_IN_UML") == nullptr) {
+    std::fprintf(stderr,
+                 "%s changes qdiscs on lo and needs a kernel with netem: it runs inside the\n"
+                 "user-mode-linux guest, through tests/kernel/uml_run.sh (ctest: netem_kernel).\n",
+                 argv[0]);
+    return 2;
+  }
+  ::testing::InitGoogleTest(&argc, argv);
+  return RUN_ALL_TESTS();
+}
