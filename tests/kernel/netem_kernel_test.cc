@@ -3,6 +3,7 @@
 // tests/kernel/uml_run.sh boots (ctest runs that script, not this binary).
 // Outside the guest the binary refuses to run.
 #include <cstdlib>
+#include <thread>
 
 #include "absl/strings/match.h"
 #include "absl/time/time.h"
@@ -318,6 +319,54 @@ TEST_F(NetemKernelTest, EveryImpairmentIsAcceptedByTheKernel) {
                            "reorder 4%", "gap 5"}) {
     EXPECT_TRUE(absl::StrContains(tc, want)) << want << " not in " << tc;
   }
+  ASSERT_TRUE(fault.Revert().ok());
+  EXPECT_EQ(StateOf("lo"), before_);
+}
+
+TEST_F(NetemKernelTest, RateLimitsThroughputWithTbf) {
+  TcpListener l;
+  ASSERT_GE(l.fd, 0);
+  NetemParams p;
+  p.interface = "lo";
+  p.delay = absl::Milliseconds(5);
+  p.rate_bytes_per_second = 1'000'000;
+  Netem fault(p);
+  UndoState undo;
+  absl::Status s = fault.Inject(Keep(&undo));
+  ASSERT_TRUE(s.ok()) << s;
+  const std::string tc = Shell("tc qdisc show dev lo");
+  EXPECT_TRUE(absl::StrContains(tc, "qdisc tbf ca07: parent ca05:1 rate 8Mbit")) << tc;
+  const size_t total = 3'000'000;
+  std::thread receiver([&] {
+    int c = accept(l.fd, nullptr, nullptr);
+    std::vector<char> buf(1 << 16);
+    size_t got = 0;
+    while (got < total) {
+      ssize_t n = recv(c, buf.data(), buf.size(), 0);
+      if (n <= 0) break;
+      got += size_t(n);
+    }
+    close(c);
+  });
+  int c = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  sockaddr_in a = chaos::testing::Loopback(l.port);
+  ASSERT_EQ(connect(c, reinterpret_cast<sockaddr*>(&a), sizeof a), 0);
+  std::vector<char> chunk(1 << 16, 'x');
+  const double t0 = chaos::testing::NowMs();
+  size_t sent = 0;
+  while (sent < total) {
+    ssize_t n = send(c, chunk.data(), std::min(chunk.size(), total - sent), 0);
+    if (n <= 0) break;
+    sent += size_t(n);
+  }
+  shutdown(c, SHUT_WR);
+  receiver.join();
+  const double ms = chaos::testing::NowMs() - t0;
+  close(c);
+  const double rate = total / (ms / 1000.0);
+  std::printf("RESULT rate target_Bps=1000000 measured_Bps=%.0f bytes=%zu ms=%.0f\n", rate, total,
+              ms);
+  EXPECT_NEAR(rate, 1'000'000, 150'000);
   ASSERT_TRUE(fault.Revert().ok());
   EXPECT_EQ(StateOf("lo"), before_);
 }
