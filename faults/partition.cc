@@ -1,7 +1,12 @@
 #include "faults/partition.h"
 
 #include <nftables/libnftables.h>
+#include <linux/netlink.h>
 #include <sys/socket.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
 
 #include <memory>
 
@@ -27,6 +32,15 @@ struct NftResult {
 
 // Runs one nftables script (one transaction) with buffered output.
 absl::StatusOr<NftResult> RunNft(const std::string& script) {
+  // libnftables exit()s the process when it cannot open its netlink socket
+  // (a kernel without nfnetlink): find that out first.
+  const int probe = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_NETFILTER);
+  if (probe < 0) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "the kernel has no nfnetlink/nf_tables (module nfnetlink, nf_tables): ",
+        std::strerror(errno)));
+  }
+  close(probe);
   Nft ctx(nft_ctx_new(NFT_CTX_DEFAULT));
   if (!ctx) return absl::ResourceExhaustedError("nftables: cannot create a context");
   nft_ctx_buffer_output(ctx.get());
