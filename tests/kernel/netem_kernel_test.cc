@@ -398,6 +398,31 @@ TEST_F(NetemKernelTest, UnknownInterfaceNamesTheField) {
   EXPECT_EQ(StateOf("lo"), before_);
 }
 
+// A kernel that lacks a piece Inject needs half-way through: the error
+// names the module and what was already added is taken away again.
+TEST_F(NetemKernelTest, MissingModuleHalfWayLeavesNothingBehind) {
+  for (const char* module : {"cls_u32", "sch_tbf"}) {
+    int st = 0;
+    const std::string out = Shell(std::string("rmmod ") + module, &st);
+    ASSERT_EQ(st, 0) << out;
+    NetemParams p;
+    p.interface = "lo";
+    p.delay = absl::Milliseconds(10);
+    if (std::string(module) == "cls_u32") p.ports = {4242};
+    if (std::string(module) == "sch_tbf") p.rate_bytes_per_second = 100000;
+    Netem fault(p);
+    UndoState undo;
+    absl::Status s = fault.Inject(Keep(&undo));
+    std::printf("RESULT missing_%s %s\n", module, s.ToString().c_str());
+    EXPECT_EQ(s.code(), absl::StatusCode::kFailedPrecondition) << s;
+    EXPECT_TRUE(absl::StrContains(s.message(), module)) << s;
+    EXPECT_FALSE(undo.empty());  // it had started
+    EXPECT_EQ(StateOf("lo"), before_);
+    Shell(std::string("modprobe -d /mnt ") + module, &st);
+    ASSERT_EQ(st, 0);
+  }
+}
+
 }  // namespace
 }  // namespace chaos::faults
 
