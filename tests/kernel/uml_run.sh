@@ -69,7 +69,7 @@ init="$workdir/init.sh"
 chmod +x "$init"
 log="$workdir/console.log"
 # The guest's memory lives in a file under TMPDIR; keep it off small tmpfs.
-timeout -k 10 "$timeout_s" "$UML" mem=512M rootfstype=hostfs rootflags=/ ro \
+timeout -k 10 "$timeout_s" "$UML" mem=512M rootfstype=hostfs rootflags=/ ro quiet \
   init="$init" con=null con0=null,fd:1 </dev/null >"$log" 2>&1
 trc=$?
 tr -d '\r' < "$log"
