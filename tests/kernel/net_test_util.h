@@ -118,8 +118,8 @@ inline std::string Join(const std::vector<double>& v) {
 }
 
 // Sends `n` UDP datagrams over loopback in bursts and returns how many
-// arrived.
-inline int UdpDelivered(int n) {
+// arrived, waiting until none has come for quiet_ms.
+inline int UdpDelivered(int n, int quiet_ms = 300) {
   int rx = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
   int big = 8 << 20;
   setsockopt(rx, SOL_SOCKET, SO_RCVBUFFORCE, &big, sizeof big);
@@ -141,7 +141,7 @@ inline int UdpDelivered(int n) {
     sendto(tx, payload, sizeof payload, 0, reinterpret_cast<sockaddr*>(&a), sizeof a);
     if (i % 50 == 49) drain(0);
   }
-  drain(300);
+  drain(quiet_ms);
   close(tx);
   close(rx);
   return got;

@@ -55,7 +55,7 @@ init="$workdir/init.sh"
   echo 'mount -t tmpfs tmpfs /run'
   echo 'mount -t tmpfs tmpfs /dev/shm 2>/dev/null'
   echo "mkdir -p /mnt/lib/modules && ln -s /usr/lib/uml/modules/$KVER /mnt/lib/modules/$KVER"
-  echo 'for m in sch_netem sch_prio cls_u32 sch_tbf veth; do modprobe -d /mnt $m || echo "uml_run: modprobe $m failed"; done'
+  echo 'for m in ipv6 sch_netem sch_prio cls_u32 sch_tbf veth; do modprobe -d /mnt $m || echo "uml_run: modprobe $m failed"; done'
   echo 'ip link set lo up'
   echo 'export CHAOS_IN_UML=1 HOME=/mnt TMPDIR=/mnt'
   printf 'cd %s\n' "'$PWD'"
