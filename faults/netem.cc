@@ -2,14 +2,16 @@
 
 #include <linux/if_ether.h>
 #include <linux/pkt_sched.h>
+#include <linux/rtnetlink.h>
 #include <netinet/in.h>
 #include <netlink/errno.h>
+#include <netlink/attr.h>
+#include <netlink/msg.h>
 #include <netlink/netlink.h>
 #include <netlink/route/classifier.h>
 #include <netlink/route/cls/u32.h>
 #include <netlink/route/link.h>
 #include <netlink/route/qdisc.h>
-#include <netlink/route/qdisc/netem.h>
 #include <netlink/route/qdisc/prio.h>
 #include <netlink/route/qdisc/tbf.h>
 #include <netlink/route/tc.h>
@@ -263,6 +265,69 @@ absl::Status AddPrio(nl_sock* sock, int ifindex) {
   return AddQdisc(sock, prio.get(), "prio");
 }
 
+// Netem's options as the kernel reads them: struct tc_netem_qopt, then
+// TCA_NETEM_* attributes, all inside TCA_OPTIONS.
+struct NetemOptions {
+  tc_netem_qopt qopt{};
+  bool corr = false, reorder = false, corrupt = false;
+  tc_netem_corr corr_v{};
+  tc_netem_reorder reorder_v{};
+  tc_netem_corrupt corrupt_v{};
+  int64_t latency_ns = 0, jitter_ns = 0;
+  std::vector<int16_t> dist;
+};
+
+// Adds a netem qdisc. The request is built with libnl's message API rather
+// than rtnl_netem_*: libnl 3.7's netem_msg_fill_raw() adds the length of
+// every attribute after the qopt to nlmsg_len a second time, so with
+// correlation, reordering, corruption or a distribution table it sends
+// bytes past what it wrote (the kernel logs "bytes leftover after parsing
+// attributes") and the table was not reliably applied.
+absl::Status AddNetem(nl_sock* sock, int ifindex, uint32_t parent, uint32_t handle,
+                      const NetemOptions& o) {
+  struct MsgDeleter {
+    void operator()(nl_msg* m) const { nlmsg_free(m); }
+  };
+  std::unique_ptr<nl_msg, MsgDeleter> msg(
+      nlmsg_alloc_size(4096 + o.dist.size() * sizeof(int16_t)));
+  if (!msg) return absl::ResourceExhaustedError("netlink: cannot allocate a message");
+  if (nlmsg_put(msg.get(), NL_AUTO_PORT, NL_AUTO_SEQ, RTM_NEWQDISC, 0,
+                NLM_F_REQUEST | NLM_F_CREATE | NLM_F_EXCL) == nullptr) {
+    return absl::InternalError("netlink: netem request too large");
+  }
+  tcmsg tcm{};
+  tcm.tcm_family = AF_UNSPEC;
+  tcm.tcm_ifindex = ifindex;
+  tcm.tcm_handle = handle;
+  tcm.tcm_parent = parent;
+  bool ok = nlmsg_append(msg.get(), &tcm, sizeof tcm, NLMSG_ALIGNTO) == 0 &&
+            nla_put_string(msg.get(), TCA_KIND, "netem") == 0;
+  nlattr* opts = ok ? nla_nest_start(msg.get(), TCA_OPTIONS) : nullptr;
+  ok = opts != nullptr;
+  tc_netem_qopt qopt = o.qopt;
+  ok = ok && nlmsg_append(msg.get(), &qopt, sizeof qopt, NLMSG_ALIGNTO) == 0;
+  if (ok && o.corr) ok = nla_put(msg.get(), TCA_NETEM_CORR, sizeof o.corr_v, &o.corr_v) == 0;
+  if (ok && o.reorder) {
+    ok = nla_put(msg.get(), TCA_NETEM_REORDER, sizeof o.reorder_v, &o.reorder_v) == 0;
+  }
+  if (ok && o.corrupt) {
+    ok = nla_put(msg.get(), TCA_NETEM_CORRUPT, sizeof o.corrupt_v, &o.corrupt_v) == 0;
+  }
+  if (ok && !o.dist.empty()) {
+    ok = nla_put(msg.get(), TCA_NETEM_DELAY_DIST, int(o.dist.size() * sizeof(int16_t)),
+                 o.dist.data()) == 0;
+  }
+  if (ok) ok = nla_put_s64(msg.get(), TCA_NETEM_LATENCY64, o.latency_ns) == 0;
+  if (ok) ok = nla_put_s64(msg.get(), TCA_NETEM_JITTER64, o.jitter_ns) == 0;
+  if (ok) ok = nla_nest_end(msg.get(), opts) == 0;
+  if (!ok) return absl::InternalError("netlink: cannot build the netem request");
+  // nl_send_sync frees the message.
+  if (int err = nl_send_sync(sock, msg.release()); err < 0) {
+    return AddError(err, "netem", "adding netem qdisc");
+  }
+  return absl::OkStatus();
+}
+
 struct QdiscInfo {
   std::string kind;
   uint32_t handle, parent;
@@ -414,11 +479,10 @@ absl::Status NetemAvailable() {
     ASSIGN_OR_RETURN(NlSock sock, OpenRouteSocket());
     ASSIGN_OR_RETURN(LinkInfo lo, GetLink(sock.get(), 0, "lo"));
     RETURN_IF_ERROR(AddPrio(sock.get(), lo.ifindex));
-    Qdisc netem = NewQdisc(lo.ifindex, kRoot | 3, kNetemUnderPrio, "netem");
-    if (!netem) return absl::InternalError("netlink: cannot allocate a qdisc");
-    rtnl_netem_set_limit(netem.get(), 1000);
-    rtnl_netem_set_delay(netem.get(), 1000);
-    RETURN_IF_ERROR(AddQdisc(sock.get(), netem.get(), "netem"));
+    NetemOptions o;
+    o.qopt.limit = 1000;
+    o.latency_ns = 1'000'000;
+    RETURN_IF_ERROR(AddNetem(sock.get(), lo.ifindex, kRoot | 3, kNetemUnderPrio, o));
     Qdisc tbf = NewQdisc(lo.ifindex, kNetemUnderPrio | 1, kTbf, "tbf");
     if (!tbf) return absl::InternalError("netlink: cannot allocate a qdisc");
     rtnl_qdisc_tbf_set_limit(tbf.get(), 100000);
@@ -507,37 +571,32 @@ absl::Status Netem::Inject(const UndoRecorder& record) {
   const double pkts = 2.0 * double(rate) * hold_s / 1500.0;
   const int limit = int(std::clamp(std::ceil(pkts), 1000.0, double(1 << 20)));
 
-  Qdisc netem = NewQdisc(ifindex, use_prio ? kNetemClass : TC_H_ROOT, netem_handle, "netem");
-  if (!netem) return absl::InternalError("netlink: cannot allocate a qdisc");
-  rtnl_qdisc* n = netem.get();
-  rtnl_netem_set_limit(n, limit);
-  rtnl_netem_set_delay(n, int(absl::ToInt64Microseconds(params_.delay)));
-  if (params_.jitter > absl::ZeroDuration()) {
-    rtnl_netem_set_jitter(n, int(absl::ToInt64Microseconds(params_.jitter)));
-  }
-  if (params_.delay_correlation_percent > 0) {
-    rtnl_netem_set_delay_correlation(n, int(Probability(params_.delay_correlation_percent)));
-  }
-  if (!dist.empty()) {
-    if (int err = rtnl_netem_set_delay_distribution_data(n, dist.data(), dist.size()); err < 0) {
-      return NlError(err, "netem distribution");
-    }
-  }
-  if (params_.loss_percent > 0) rtnl_netem_set_loss(n, int(Probability(params_.loss_percent)));
-  if (params_.loss_correlation_percent > 0) {
-    rtnl_netem_set_loss_correlation(n, int(Probability(params_.loss_correlation_percent)));
-  }
-  if (params_.duplicate_percent > 0) {
-    rtnl_netem_set_duplicate(n, int(Probability(params_.duplicate_percent)));
-  }
-  if (params_.corrupt_percent > 0) {
-    rtnl_netem_set_corruption_probability(n, int(Probability(params_.corrupt_percent)));
+  NetemOptions o;
+  o.latency_ns = absl::ToInt64Nanoseconds(params_.delay);
+  o.jitter_ns = absl::ToInt64Nanoseconds(params_.jitter);
+  // Old kernels read 64 ns ticks from the qopt; newer ones the 64-bit ns.
+  o.qopt.latency = uint32_t(std::min<int64_t>(o.latency_ns >> 6, UINT32_MAX));
+  o.qopt.jitter = uint32_t(std::min<int64_t>(o.jitter_ns >> 6, UINT32_MAX));
+  o.qopt.limit = uint32_t(limit);
+  o.qopt.loss = Probability(params_.loss_percent);
+  o.qopt.duplicate = Probability(params_.duplicate_percent);
+  if (params_.delay_correlation_percent > 0 || params_.loss_correlation_percent > 0) {
+    o.corr = true;
+    o.corr_v.delay_corr = Probability(params_.delay_correlation_percent);
+    o.corr_v.loss_corr = Probability(params_.loss_correlation_percent);
   }
   if (params_.reorder_percent > 0) {
-    rtnl_netem_set_reorder_probability(n, int(Probability(params_.reorder_percent)));
-    rtnl_netem_set_gap(n, int(params_.reorder_gap == 0 ? 1 : params_.reorder_gap));
+    o.reorder = true;
+    o.reorder_v.probability = Probability(params_.reorder_percent);
+    o.qopt.gap = params_.reorder_gap == 0 ? 1 : params_.reorder_gap;
   }
-  RETURN_IF_ERROR(AddQdisc(sock.get(), n, "netem"));
+  if (params_.corrupt_percent > 0) {
+    o.corrupt = true;
+    o.corrupt_v.probability = Probability(params_.corrupt_percent);
+  }
+  o.dist = std::move(dist);
+  RETURN_IF_ERROR(AddNetem(sock.get(), ifindex, use_prio ? kNetemClass : TC_H_ROOT,
+                           netem_handle, o));
 
   if (params_.rate_bytes_per_second > 0) {
     const uint64_t r = params_.rate_bytes_per_second;

@@ -196,8 +196,11 @@ absl::Status Partition::Inject(const UndoRecorder& record) {
   reverted_ = false;
   ASSIGN_OR_RETURN(NftResult r, RunNft(script));
   if (r.rc != 0) {
-    // One transaction: nothing of it is left. Make sure, then say why.
-    (void)Revert();
+    // One transaction: nothing of it is left, so there is nothing to undo.
+    // Do not delete by name here: on "File exists" the table is someone
+    // else's (created between our check and our transaction).
+    table_.clear();
+    reverted_ = true;
     if (absl::StrContains(r.error, "File exists")) {
       return absl::FailedPreconditionError(
           absl::StrCat("partition: nftables table inet ", table, " exists already"));
