@@ -1,6 +1,10 @@
 // Netem: network emulation (delay, jitter, loss, duplication, corruption,
 // reordering, rate) on one interface's egress, through libnl (never by
-// running tc).
+// running tc): rtnl_qdisc_* for prio and tbf, rtnl_cls_*/rtnl_u32_* for the
+// filters, and for netem itself a request built with libnl's nl_msg API
+// (libnl 3.7's rtnl_netem_* encoder miscounts the message length; see
+// AddNetem in netem.cc). Only egress is affected: packets the interface
+// receives are not delayed (netem is an egress qdisc; no IFB is used).
 //
 // Shape of what Inject builds, all under handles of our own:
 // - Unscoped and nothing to exclude: netem as the root qdisc, handle ca05:.
