@@ -697,9 +697,10 @@ FaultStatus Netem::Status() const {
   }
   if (!params_.ports.empty()) scope += absl::StrCat(" ports ", absl::StrJoin(params_.ports, ","));
   s.summary = reverted_ ? absl::StrCat("netem removed from ", interface_)
-                        : absl::StrCat("netem on ", params_.interface, scope, ": ",
+                        : absl::StrCat("netem on ", interface_.empty() ? params_.interface : interface_,
+                                       scope, ": ",
                                        parts.empty() ? "no impairment" : absl::StrJoin(parts, ", "));
-  s.details["interface"] = params_.interface;
+  s.details["interface"] = interface_.empty() ? params_.interface : interface_;
   s.details["ifindex"] = absl::StrCat(ifindex_);
   s.details["handle"] = HandleText(kRoot);
   return s;

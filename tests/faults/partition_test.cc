@@ -148,6 +148,55 @@ TEST_F(PartitionNetnsTest, DropsMatchingCidrOnly) {
   close(fd2);
 }
 
+TEST_F(PartitionNetnsTest, IngressOnlyAndIpv6) {
+  // Ingress only, an IPv6 CIDR: connects to [::1] die (the SYN arrives from
+  // ::1), IPv4 loopback is untouched, and there is no output chain.
+  int fd6 = socket(AF_INET6, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  sockaddr_in6 a6{};
+  a6.sin6_family = AF_INET6;
+  a6.sin6_addr = in6addr_loopback;
+  if (bind(fd6, reinterpret_cast<sockaddr*>(&a6), sizeof a6) != 0) {
+    close(fd6);
+    GTEST_SKIP() << "no IPv6 loopback in this namespace";
+  }
+  ASSERT_EQ(listen(fd6, 16), 0);
+  socklen_t len = sizeof a6;
+  getsockname(fd6, reinterpret_cast<sockaddr*>(&a6), &len);
+  auto connects6 = [&] {
+    int c = socket(AF_INET6, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+    int rc = connect(c, reinterpret_cast<sockaddr*>(&a6), sizeof a6);
+    bool ok = rc == 0;
+    if (rc != 0 && errno == EINPROGRESS) {
+      pollfd p{c, POLLOUT, 0};
+      int err = 1;
+      socklen_t l = sizeof err;
+      ok = poll(&p, 1, 300) == 1 && getsockopt(c, SOL_SOCKET, SO_ERROR, &err, &l) == 0 &&
+           err == 0;
+    }
+    close(c);
+    return ok;
+  };
+  ASSERT_TRUE(connects6());
+  TcpListener l4;
+  PartitionParams p;
+  p.fault_id = "v6";
+  p.cidrs = {"::1/128"};
+  p.direction = PartitionDirection::kIngress;
+  Partition fault(p);
+  UndoState undo;
+  absl::Status s = fault.Inject(Keep(&undo));
+  ASSERT_TRUE(s.ok()) << s << "\n" << fault.Script();
+  const std::string during = Shell("nft list table inet chaos_v6");
+  EXPECT_TRUE(absl::StrContains(during, "ip6 saddr ::1 drop")) << during;
+  EXPECT_FALSE(absl::StrContains(during, "hook output")) << during;
+  EXPECT_FALSE(connects6());
+  EXPECT_TRUE(Connects(kLo1, l4.port));
+  ASSERT_TRUE(fault.Revert().ok());
+  EXPECT_TRUE(connects6());
+  EXPECT_EQ(Shell("nft list ruleset"), before_);
+  close(fd6);
+}
+
 TEST_F(PartitionNetnsTest, ControlChannelIsExcluded) {
   TcpListener agent, other;
   PartitionParams p;
