@@ -7,7 +7,7 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 # Every Debian package the build, the tests, the demo and the benchmarks use.
 PACKAGES := cmake g++ make pkg-config \
   libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler \
-  libnl-3-dev libnl-route-3-dev libabsl-dev libspdlog-dev \
+  libnl-3-dev libnl-route-3-dev libnftables-dev libabsl-dev libspdlog-dev \
   libgtest-dev libgmock-dev googletest libyaml-cpp-dev libcli11-dev \
   libsqlite3-dev libcpp-httplib-dev libre2-dev zlib1g-dev \
   iproute2 nftables kmod procps user-mode-linux stress-ng chromium e2fsprogs util-linux \

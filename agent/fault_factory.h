@@ -4,6 +4,7 @@
 #ifndef CHAOS_AGENT_FAULT_FACTORY_H_
 #define CHAOS_AGENT_FAULT_FACTORY_H_
 
+#include <cstdint>
 #include <memory>
 #include <string>
 #include <vector>
@@ -13,6 +14,16 @@
 #include "faults/fault.h"
 
 namespace chaos::agent {
+
+// The agent's control channel: network faults (netem, partition) never
+// touch traffic to or from these addresses or TCP/UDP ports. The agent sets
+// it once it knows its listening port; thread-safe.
+struct ControlChannel {
+  std::vector<std::string> cidrs;  // e.g. the controller's address
+  std::vector<uint32_t> ports;     // e.g. the agent's own listening port
+};
+void SetControlChannel(ControlChannel channel);
+ControlChannel GetControlChannel();
 
 // "cpu_burn", "netem", ...; "" when no kind is set.
 std::string KindName(const chaos::v1::FaultSpec& spec);

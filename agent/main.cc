@@ -11,9 +11,12 @@
 #include "CLI/CLI.hpp"
 #include "absl/strings/str_split.h"
 #include "absl/time/time.h"
+#include "agent/fault_factory.h"
 #include "agent/observability.h"
 #include "agent/registration.h"
 #include "agent/server.h"
+#include "absl/strings/numbers.h"
+#include "faults/net_scope.h"
 #include "spdlog/spdlog.h"
 
 int main(int argc, char** argv) {
@@ -25,11 +28,15 @@ int main(int argc, char** argv) {
   double lease_s = 15, max_duration_s = 0;
   size_t max_active = 64, keep_ended = 1000;
   std::string controller, advertise;
+  std::vector<std::string> control_cidrs;
   app.add_option("--listen", listen, "host:port to serve on (port 0: let the OS choose)")
       ->capture_default_str();
   app.add_option("--state-dir", state_dir, "where the fault ledger lives")->capture_default_str();
   app.add_option("--port-file", port_file, "write the chosen port to this file once serving");
   app.add_option("--label", labels, "key=value label reported by Describe (repeatable)");
+  app.add_option("--control-cidr", control_cidrs,
+                 "controller address/CIDR that network faults never cut (repeatable); the "
+                 "agent's own listening port is always excluded");
   app.add_option("--default-lease", lease_s, "lease in seconds when a request gives none")
       ->capture_default_str()->check(CLI::PositiveNumber);
   app.add_option("--max-duration", max_duration_s,
@@ -87,6 +94,22 @@ int main(int argc, char** argv) {
   pthread_sigmask(SIG_BLOCK, &set, nullptr);
   signal(SIGPIPE, SIG_IGN);
 
+  // Exclude the control channel before the first request can arrive; the
+  // port is known for sure only once serving (port 0), so set it again then.
+  if (auto bad = chaos::faults::ParseCidrs("--control-cidr", control_cidrs); !bad.ok()) {
+    std::fprintf(stderr, "chaos-agent: %s\n", bad.status().ToString().c_str());
+    return 2;
+  }
+  {
+    uint32_t want_port = 0;
+    const auto colon = listen.rfind(':');
+    if (colon != std::string::npos && absl::SimpleAtoi(listen.substr(colon + 1), &want_port) &&
+        want_port > 0 && want_port < 65536) {
+      chaos::agent::SetControlChannel({control_cidrs, {want_port}});
+    } else {
+      chaos::agent::SetControlChannel({control_cidrs, {}});
+    }
+  }
   auto server = chaos::agent::AgentServer::Start(std::move(options), listen);
   if (!server.ok()) {
     std::fprintf(stderr, "chaos-agent: %s\n", server.status().ToString().c_str());
@@ -102,6 +125,8 @@ int main(int argc, char** argv) {
     metrics = *std::move(m);
     spdlog::info("metrics on {}", metrics->port());
   }
+  chaos::agent::SetControlChannel(
+      {control_cidrs, {static_cast<uint32_t>((*server)->port())}});
   spdlog::info("chaos-agent {} serving on port {} (state in {})", CHAOS_VERSION,
                (*server)->port(), state_dir);
   if (!port_file.empty()) {
