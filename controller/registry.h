@@ -6,9 +6,10 @@
 // live again. The registry is in memory: after a controller restart agents
 // reappear with their next heartbeat.
 //
-// ResolveTargets decides which agents an experiment runs on. Experiment
-// files have no target selectors yet, so today it is every live agent;
-// selectors plug in there. FAILED_PRECONDITION when nothing is left.
+// ResolveTargets gives the agents a run may use: every live agent. The
+// experiment's own target groups (label selectors, count, percent) then
+// choose among them in the run engine, with the registered labels as the
+// inventory. FAILED_PRECONDITION when no agent is live.
 // Thread safety: safe for concurrent use.
 #ifndef CHAOS_CONTROLLER_REGISTRY_H_
 #define CHAOS_CONTROLLER_REGISTRY_H_
@@ -51,7 +52,7 @@ class AgentRegistry {
   std::map<std::string, Entry> agents_ ABSL_GUARDED_BY(mu_);
 };
 
-// The agents `experiment` runs on, from the registry.
+// The live agents `experiment` may run on, from the registry.
 [[nodiscard]] absl::StatusOr<std::vector<std::string>> ResolveTargets(const Experiment& experiment,
                                                                       AgentRegistry& registry);
 

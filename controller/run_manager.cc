@@ -220,6 +220,13 @@ absl::StatusOr<chaos::v1::Run> RunManager::Submit(const SubmitArgs& args) {
 
   RunOptions ro;
   ro.agents = agents;
+  // The labels agents registered with are the inventory the experiment's
+  // target selectors are resolved against (with those each agent reports).
+  for (const chaos::v1::AgentInfo& info : registry_->List()) {
+    ro.inventory_labels[info.address()] =
+        std::map<std::string, std::string>(info.labels().begin(), info.labels().end());
+  }
+  ro.seed = seed;
   ro.run_id = run.run_id();
   ro.lease = options_.lease;
   ro.rpc_timeout = options_.rpc_timeout;
@@ -243,6 +250,9 @@ void RunManager::Finish(const std::shared_ptr<LiveRun>& live, const RunReport& r
   run.set_state(StateOf(report.outcome, live->operator_abort));
   run.set_ended_at_unix_ms(absl::ToUnixMillis(report.ended_at));
   run.set_reason(report.reason);
+  if (report.recovery.measured && report.recovery.recovered) {
+    run.set_recovery_ms(absl::ToInt64Milliseconds(report.recovery.time));
+  }
   run.set_report_json(ReportJson(report));
   absl::Status s = history_->UpdateRun(run);
   if (!s.ok()) spdlog::error("run {}: cannot record its end: {}", run.run_id(), s.ToString());

@@ -39,6 +39,7 @@ TEST(AgentRecoveryReal, NextAgentResumesPausedProcessAndDeletesFillFile) {
 
   AgentOptions options;
   options.state_dir = state;
+  options.policy.fill_roots = {"/tmp"};  // where the scratch mount lives
   {
     auto agent = Agent::Create(options);
     ASSERT_TRUE(agent.ok()) << agent.status();
