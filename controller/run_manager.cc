@@ -36,19 +36,6 @@ std::string JsonTime(absl::Time t) {
   return JsonString(absl::FormatTime(absl::RFC3339_full, t, absl::UTCTimeZone()));
 }
 
-std::string NewRunId(const std::string& name) {
-  std::string slug;
-  for (char c : name) {
-    if (isalnum(static_cast<unsigned char>(c))) slug.push_back(static_cast<char>(tolower(c)));
-    else if (!slug.empty() && slug.back() != '-') slug.push_back('-');
-    if (slug.size() >= 40) break;
-  }
-  while (!slug.empty() && slug.back() == '-') slug.pop_back();
-  if (slug.empty()) slug = "run";
-  absl::BitGen gen;
-  return absl::StrCat(slug, "-", absl::FormatTime("%Y%m%dT%H%M%S", absl::Now(), absl::UTCTimeZone()),
-                      "-", absl::StrFormat("%06x", absl::Uniform<uint32_t>(gen, 0, 0x1000000)));
-}
 
 chaos::v1::RunEvent ToProto(const std::string& run_id, int seq, const RunEvent& e) {
   chaos::v1::RunEvent out;

@@ -19,19 +19,6 @@
 namespace chaos::controller {
 namespace {
 
-std::string MakeRunId(const std::string& name) {
-  std::string slug;
-  for (char c : name) {
-    if (isalnum(static_cast<unsigned char>(c))) slug.push_back(static_cast<char>(tolower(c)));
-    else if (!slug.empty() && slug.back() != '-') slug.push_back('-');
-    if (slug.size() >= 40) break;
-  }
-  while (!slug.empty() && slug.back() == '-') slug.pop_back();
-  if (slug.empty()) slug = "run";
-  absl::BitGen gen;
-  return absl::StrCat(slug, "-", absl::FormatTime("%Y%m%dT%H%M%S", absl::Now(), absl::UTCTimeZone()),
-                      "-", absl::StrFormat("%04x", absl::Uniform<uint32_t>(gen, 0, 0x10000)));
-}
 
 void SetDuration(google::protobuf::Duration* out, absl::Duration d) {
   const int64_t s = absl::ToInt64Seconds(d);
@@ -71,6 +58,20 @@ bool IsLive(chaos::v1::FaultState s) {
 
 }  // namespace
 
+std::string NewRunId(const std::string& name) {
+  std::string slug;
+  for (char c : name) {
+    if (isalnum(static_cast<unsigned char>(c))) slug.push_back(static_cast<char>(tolower(c)));
+    else if (!slug.empty() && slug.back() != '-') slug.push_back('-');
+    if (slug.size() >= 40) break;
+  }
+  while (!slug.empty() && slug.back() == '-') slug.pop_back();
+  if (slug.empty()) slug = "run";
+  absl::BitGen gen;
+  return absl::StrCat(slug, "-", absl::FormatTime("%Y%m%dT%H%M%S", absl::Now(), absl::UTCTimeZone()),
+                      "-", absl::StrFormat("%06x", absl::Uniform<uint32_t>(gen, 0, 0x1000000)));
+}
+
 int ExitCode(RunOutcome outcome) {
   switch (outcome) {
     case RunOutcome::kPassed: return 0;
@@ -95,7 +96,7 @@ const char* OutcomeName(RunOutcome outcome) {
 
 Runner::Runner(Experiment experiment, RunOptions options, RunObserver* observer)
     : experiment_(std::move(experiment)), options_(std::move(options)), observer_(observer) {
-  if (options_.run_id.empty()) options_.run_id = MakeRunId(experiment_.name);
+  if (options_.run_id.empty()) options_.run_id = NewRunId(experiment_.name);
   if (options_.seed == 0) options_.seed = absl::Uniform<uint64_t>(absl::BitGen(), 1, ~uint64_t{0});
   for (const std::string& address : options_.agents) {
     Agent a;

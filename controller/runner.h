@@ -46,6 +46,8 @@ enum class RunOutcome {
   kInterrupted,         // exit 130: SIGINT/SIGTERM, rolled back
 };
 int ExitCode(RunOutcome outcome);
+// "<experiment-name-slug>-<UTC yyyymmddThhmmss>-<6 random hex digits>".
+std::string NewRunId(const std::string& name);
 const char* OutcomeName(RunOutcome outcome);
 
 struct RunEvent {

@@ -18,6 +18,7 @@
 #include "absl/strings/strip.h"
 #include "faults/host_os.h"
 #include "faults/status_macros.h"
+#include "faults/text_file.h"
 
 namespace chaos::faults {
 namespace {
@@ -77,18 +78,9 @@ int64_t NowNs(clockid_t clock) {
   }
 }
 
-bool ReadText(const std::string& path, std::string* out) {
-  std::ifstream in(path);
-  if (!in) return false;
-  std::ostringstream ss;
-  ss << in.rdbuf();
-  *out = ss.str();
-  return true;
-}
-
 absl::StatusOr<CpuSample> SampleHost() {
   std::string stat;
-  if (!ReadText("/proc/stat", &stat)) return absl::UnavailableError("cannot read /proc/stat");
+  if (!ReadTextFile("/proc/stat", &stat)) return absl::UnavailableError("cannot read /proc/stat");
   absl::string_view line = stat.substr(0, stat.find('\n'));
   if (!absl::ConsumePrefix(&line, "cpu ")) return absl::InternalError("unparsable /proc/stat");
   std::vector<uint64_t> v;
@@ -109,10 +101,10 @@ absl::StatusOr<CpuSample> SampleHost() {
 absl::StatusOr<CpuSample> SampleCgroup(const std::string& dir) {
   std::string text;
   double usage_ns = -1;
-  if (ReadText(dir + "/cpuacct.usage", &text)) {  // v1
+  if (ReadTextFile(dir + "/cpuacct.usage", &text)) {  // v1
     uint64_t ns = 0;
     if (absl::SimpleAtoi(absl::StripAsciiWhitespace(text), &ns)) usage_ns = static_cast<double>(ns);
-  } else if (ReadText(dir + "/cpu.stat", &text)) {  // v2
+  } else if (ReadTextFile(dir + "/cpu.stat", &text)) {  // v2
     for (absl::string_view line : absl::StrSplit(text, '\n')) {
       uint64_t us = 0;
       if (absl::ConsumePrefix(&line, "usage_usec ") && absl::SimpleAtoi(line, &us)) {
@@ -149,7 +141,7 @@ class RealBurner final : public BurnerOs {
   }
   bool IsCgroup(const std::string& cgroup) override {
     std::string probe;
-    return ReadText(cgroup + "/cgroup.procs", &probe);
+    return ReadTextFile(cgroup + "/cgroup.procs", &probe);
   }
   absl::Status MoveToCgroup(const std::string& cgroup, pid_t pid) override {
     std::ofstream procs(cgroup + "/cgroup.procs");

@@ -17,18 +17,10 @@
 #include "absl/strings/strip.h"
 #include "faults/host_os.h"
 #include "faults/status_macros.h"
+#include "faults/text_file.h"
 
 namespace chaos::faults {
 namespace {
-
-bool ReadText(const std::string& path, std::string* out) {
-  std::ifstream in(path);
-  if (!in) return false;
-  std::ostringstream ss;
-  ss << in.rdbuf();
-  *out = ss.str();
-  return true;
-}
 
 // "Key:   123 kB" lines of /proc/meminfo or /proc/<pid>/status, in bytes.
 bool FindKb(const std::string& text, absl::string_view key, uint64_t* bytes) {
@@ -52,13 +44,13 @@ class RealMemory final : public MemoryOs {
   absl::StatusOr<uint64_t> AvailableBytes() override {
     std::string meminfo;
     uint64_t avail = 0;
-    if (!ReadText("/proc/meminfo", &meminfo) || !FindKb(meminfo, "MemAvailable", &avail)) {
+    if (!ReadTextFile("/proc/meminfo", &meminfo) || !FindKb(meminfo, "MemAvailable", &avail)) {
       return absl::FailedPreconditionError("cannot read MemAvailable from /proc/meminfo");
     }
     // The agent's memory cgroup: v2 "0::/path" (memory.max, "max" when
     // unlimited) or v1 "N:memory:/path" (memory.limit_in_bytes).
     std::string cg;
-    if (ReadText("/proc/self/cgroup", &cg)) {
+    if (ReadTextFile("/proc/self/cgroup", &cg)) {
       for (absl::string_view line : absl::StrSplit(cg, '\n')) {
         std::string dir, max_file, cur_file;
         if (absl::ConsumePrefix(&line, "0::")) {
@@ -74,7 +66,7 @@ class RealMemory final : public MemoryOs {
         }
         std::string max, cur;
         uint64_t max_b = 0, cur_b = 0;
-        if (ReadText(dir + max_file, &max) && ReadText(dir + cur_file, &cur) &&
+        if (ReadTextFile(dir + max_file, &max) && ReadTextFile(dir + cur_file, &cur) &&
             absl::SimpleAtoi(absl::StripAsciiWhitespace(max), &max_b) &&
             absl::SimpleAtoi(absl::StripAsciiWhitespace(cur), &cur_b)) {
           avail = std::min(avail, max_b > cur_b ? max_b - cur_b : 0);
@@ -151,7 +143,7 @@ class RealMemory final : public MemoryOs {
 
   absl::StatusOr<Usage> ReadUsage(const ProcessId& id) override {
     std::string status;
-    if (!ProcessAlive(id) || !ReadText(absl::StrCat("/proc/", id.pid, "/status"), &status)) {
+    if (!ProcessAlive(id) || !ReadTextFile(absl::StrCat("/proc/", id.pid, "/status"), &status)) {
       return absl::NotFoundError(absl::StrCat("process ", id.pid, " is gone"));
     }
     Usage u;

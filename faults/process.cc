@@ -1,4 +1,4 @@
-#include "process.h"
+#include "faults/process.h"
 
 #include <fcntl.h>
 #include <sched.h>
@@ -22,6 +22,7 @@
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
+#include "faults/text_file.h"
 
 namespace chaos::faults {
 namespace {
@@ -29,15 +30,6 @@ namespace {
 absl::Status ErrnoStatus(int err, const std::string& what) {
   return absl::Status(absl::ErrnoToStatusCode(err),
                       absl::StrCat(what, ": ", std::strerror(err)));
-}
-
-bool ReadFile(const std::string& path, std::string* out) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return false;
-  std::ostringstream ss;
-  ss << in.rdbuf();
-  *out = ss.str();
-  return true;
 }
 
 int PidfdOpen(pid_t pid) {
@@ -53,7 +45,7 @@ int PidfdSendSignal(int pidfd, int sig) {
 absl::StatusOr<ProcessInfo> ReadProcessInfo(pid_t pid) {
   std::string stat;
   const std::string dir = absl::StrCat("/proc/", pid);
-  if (pid <= 0 || !ReadFile(dir + "/stat", &stat) || stat.empty()) {
+  if (pid <= 0 || !ReadTextFile(dir + "/stat", &stat) || stat.empty()) {
     return absl::NotFoundError(absl::StrCat("no process with pid ", pid));
   }
   // The comm field is in parentheses and may itself contain ") ".
@@ -84,7 +76,7 @@ absl::StatusOr<ProcessInfo> ReadProcessInfo(pid_t pid) {
   constexpr uint64_t kPfKthread = 0x00200000;
   info.kernel_thread = (flags & kPfKthread) != 0;
   std::string cmdline;
-  if (ReadFile(dir + "/cmdline", &cmdline)) {
+  if (ReadTextFile(dir + "/cmdline", &cmdline)) {
     while (!cmdline.empty() && cmdline.back() == '\0') cmdline.pop_back();
     for (char& c : cmdline) {
       if (c == '\0') c = ' ';

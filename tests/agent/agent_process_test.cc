@@ -2,10 +2,14 @@
 // and 1000 inject/revert cycles that must leave nothing behind.
 #include <dirent.h>
 #include <signal.h>
+#include <sys/mount.h>
 #include <sys/prctl.h>
+#include <sys/statvfs.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <chrono>
+#include <cstring>
 #include <fstream>
 
 #include "absl/strings/match.h"
@@ -261,6 +265,105 @@ TEST(AgentProcessTest, StartUpSweepsOrphanedBurnersOnly) {
   EXPECT_EQ(kill(other, 0), 0) << "a live process's own burner was killed";
   kill(other, SIGKILL);
   waitpid(other, nullptr, 0);
+}
+
+}  // namespace
+}  // namespace chaos::testing
+
+namespace chaos::testing {
+namespace {
+
+char ProcessState(pid_t pid) {
+  const std::string stat = ReadFileOrEmpty(absl::StrCat("/proc/", pid, "/stat"));
+  const size_t close = stat.rfind(')');
+  return close == std::string::npos || close + 2 >= stat.size() ? '?' : stat[close + 2];
+}
+
+bool WaitForState(pid_t pid, char state) {
+  for (int i = 0; i < 100; ++i) {
+    if (ProcessState(pid) == state) return true;
+    usleep(20000);
+  }
+  return false;
+}
+
+double UsedBytes(const std::string& dir) {
+  struct statvfs s;
+  if (statvfs(dir.c_str(), &s) != 0) return -1;
+  return static_cast<double>(s.f_blocks - s.f_bfree) * static_cast<double>(s.f_frsize);
+}
+
+// kill -9 of the agent binary while a CPU burn, a disk fill and a process
+// pause are active; a new agent on the same state directory reverts all
+// three within 2 s of starting, and its ledger says so.
+TEST(AgentProcessTest, KillNineWithBurnFillAndPauseThenRestartRevertsAllThree) {
+  TempDir dir;
+  const std::string data = dir.path() + "/data";
+  ASSERT_EQ(mkdir(data.c_str(), 0755), 0);
+  ASSERT_EQ(mount("tmpfs", data.c_str(), "tmpfs", 0, "size=32m"), 0) << strerror(errno);
+  std::ofstream(dir.path() + "/policy.yaml") << "fillRoots: [" << data << "]\n";
+  const double used_before = UsedBytes(data);
+  Subprocess victim({"/bin/sleep", "600"});
+  ASSERT_TRUE(WaitForState(victim.pid(), 'S'));
+
+  pid_t burner = 0;
+  {
+    AgentProcess agent(dir.path(), {"--policy", dir.path() + "/policy.yaml"});
+    auto stub = Stub(agent);
+    auto inject = [&](chaos::v1::InjectRequest req, const std::string& id) {
+      req.mutable_spec()->set_fault_id(id);
+      req.mutable_spec()->set_experiment_id("crash");
+      req.mutable_spec()->mutable_duration()->set_seconds(600);
+      req.mutable_lease()->set_seconds(600);
+      grpc::ClientContext ctx;
+      chaos::v1::InjectResponse resp;
+      grpc::Status s = stub->Inject(&ctx, req, &resp);
+      EXPECT_TRUE(s.ok()) << id << ": " << s.error_message();
+      return resp.status();
+    };
+    auto burn = inject(Burn("b"), "burn");
+    ASSERT_TRUE(absl::SimpleAtoi(burn.details().at("pids"), &burner));
+    chaos::v1::InjectRequest fill;
+    fill.mutable_spec()->mutable_disk_fill()->set_directory(data);
+    fill.mutable_spec()->mutable_disk_fill()->set_bytes(16 << 20);
+    inject(fill, "fill");
+    chaos::v1::InjectRequest pause;
+    pause.mutable_spec()->mutable_process_pause()->mutable_target()->set_pid(victim.pid());
+    inject(pause, "pause");
+    ASSERT_GE(UsedBytes(data) - used_before, 15.0 * (1 << 20));
+    ASSERT_TRUE(WaitForState(victim.pid(), 'T'));  // SIGSTOP lands asynchronously
+    ASSERT_EQ(kill(burner, 0), 0);
+    agent.process().Signal(SIGKILL);
+    agent.process().Wait();
+  }
+  // The burner dies with its agent; the fill and the pause stay.
+  EXPECT_EQ(ProcessState(victim.pid()), 'T');
+  EXPECT_GE(UsedBytes(data) - used_before, 15.0 * (1 << 20));
+
+  const auto t0 = std::chrono::steady_clock::now();
+  AgentProcess restarted(dir.path(), {"--policy", dir.path() + "/policy.yaml"});
+  bool reverted = false;
+  for (int i = 0; i < 100 && !reverted; ++i) {
+    reverted = ProcessState(victim.pid()) == 'S' && UsedBytes(data) - used_before < (1 << 20) &&
+               (kill(burner, 0) != 0 || ProcessState(burner) == 'Z');
+    if (!reverted) usleep(20000);
+  }
+  const auto took = std::chrono::steady_clock::now() - t0;
+  EXPECT_TRUE(reverted) << "state " << ProcessState(victim.pid()) << ", fill bytes "
+                        << UsedBytes(data) - used_before << "\n" << restarted.log();
+  EXPECT_LT(took, std::chrono::seconds(2));
+  auto stub = Stub(restarted);
+  grpc::ClientContext ctx;
+  chaos::v1::ListFaultsRequest req;
+  req.set_include_ended(true);
+  chaos::v1::ListFaultsResponse list;
+  ASSERT_TRUE(stub->ListFaults(&ctx, req, &list).ok());
+  ASSERT_EQ(list.faults_size(), 3);
+  for (const auto& f : list.faults()) {
+    EXPECT_EQ(f.state(), chaos::v1::FAULT_STATE_REVERTED) << f.spec().fault_id();
+    EXPECT_NE(f.reason().find("recovery"), std::string::npos) << f.spec().fault_id();
+  }
+  umount2(data.c_str(), MNT_DETACH);
 }
 
 }  // namespace
