@@ -12,6 +12,7 @@
 #include <cstring>
 #include <fstream>
 
+#include "absl/cleanup/cleanup.h"
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
@@ -301,6 +302,7 @@ TEST(AgentProcessTest, KillNineWithBurnFillAndPauseThenRestartRevertsAllThree) {
   const std::string data = dir.path() + "/data";
   ASSERT_EQ(mkdir(data.c_str(), 0755), 0);
   ASSERT_EQ(mount("tmpfs", data.c_str(), "tmpfs", 0, "size=32m"), 0) << strerror(errno);
+  absl::Cleanup unmount = [&] { umount2(data.c_str(), MNT_DETACH); };
   std::ofstream(dir.path() + "/policy.yaml") << "fillRoots: [" << data << "]\n";
   const double used_before = UsedBytes(data);
   Subprocess victim({"/bin/sleep", "600"});
@@ -363,7 +365,6 @@ TEST(AgentProcessTest, KillNineWithBurnFillAndPauseThenRestartRevertsAllThree) {
     EXPECT_EQ(f.state(), chaos::v1::FAULT_STATE_REVERTED) << f.spec().fault_id();
     EXPECT_NE(f.reason().find("recovery"), std::string::npos) << f.spec().fault_id();
   }
-  umount2(data.c_str(), MNT_DETACH);
 }
 
 }  // namespace

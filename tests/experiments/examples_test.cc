@@ -12,6 +12,7 @@
 #include <fstream>
 #include <thread>
 
+#include "absl/cleanup/cleanup.h"
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
@@ -132,6 +133,7 @@ TEST(ExamplesTest, DiskFillIsGuardedAndAlwaysCleanedUp) {
   const std::string data = dir.path() + "/data";
   ASSERT_EQ(mkdir(data.c_str(), 0755), 0);
   ASSERT_EQ(mount("tmpfs", data.c_str(), "tmpfs", 0, "size=64m"), 0) << strerror(errno);
+  absl::Cleanup unmount = [&] { umount2(data.c_str(), MNT_DETACH); };
   std::ofstream(dir.path() + "/policy.yaml") << "fillRoots: [" << data << "]\n";
   // The agent's state lives on /tmp, not on the filesystem it fills.
   AgentProcess agent(dir.path(), {"--policy", dir.path() + "/policy.yaml"});
@@ -157,7 +159,6 @@ TEST(ExamplesTest, DiskFillIsGuardedAndAlwaysCleanedUp) {
             std::string::npos)
       << tripped.command.output;
   EXPECT_LT(used_percent(), 1.0) << "the fill file was left behind after the abort";
-  umount2(data.c_str(), MNT_DETACH);
 }
 
 TEST(ExamplesTest, BackupRestoreDrillReportsTimeToRestoreAndIntactData) {
