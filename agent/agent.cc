@@ -499,9 +499,14 @@ void Agent::Tick(absl::Time now) {
   for (const auto& [entry, reason] : due) {
     if (absl::StartsWith(reason, "lease")) {
       counters_.lease_expiries++;
-      spdlog::warn("audit action=lease-expiry fault={} experiment={} reason=\"{}\"",
-                   entry->record.status().spec().fault_id(),
-                   entry->record.status().spec().experiment_id(), reason);
+      std::string fault_id, experiment_id;
+      {
+        absl::MutexLock lock(&mu_);
+        fault_id = entry->record.status().spec().fault_id();
+        experiment_id = entry->record.status().spec().experiment_id();
+      }
+      spdlog::warn("audit action=lease-expiry fault={} experiment={} reason=\"{}\"", fault_id,
+                   experiment_id, reason);
     }
     (void)RevertEntry(entry, "agent", reason);
   }
