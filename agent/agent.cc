@@ -10,6 +10,7 @@
 #include "absl/strings/str_join.h"
 #include "agent/fault_factory.h"
 #include "faults/status_macros.h"
+#include "proto/duration.h"
 #include "google/protobuf/util/message_differencer.h"
 #include "spdlog/spdlog.h"
 
@@ -22,10 +23,6 @@ using chaos::v1::LedgerRecord;
 namespace {
 
 int64_t UnixMs(absl::Time t) { return absl::ToUnixMillis(t); }
-
-absl::Duration FromProto(const google::protobuf::Duration& d) {
-  return absl::Seconds(d.seconds()) + absl::Nanoseconds(d.nanos());
-}
 
 absl::Status ValidateId(const std::string& field, const std::string& id) {
   if (id.empty()) return absl::InvalidArgumentError(absl::StrCat(field, ": required"));

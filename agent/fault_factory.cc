@@ -13,6 +13,7 @@
 #include "faults/partition.h"
 #include "faults/process_signal.h"
 #include "faults/status_macros.h"
+#include "proto/duration.h"
 
 namespace chaos::agent {
 
@@ -50,10 +51,6 @@ std::string KindName(const FaultSpec& spec) {
 
 namespace {
 
-absl::Duration ToDuration(const google::protobuf::Duration& d) {
-  return absl::Seconds(d.seconds()) + absl::Nanoseconds(d.nanos());
-}
-
 absl::StatusOr<std::unique_ptr<faults::Fault>> MakeCpuBurn(const chaos::v1::CpuBurn& p) {
   faults::CpuBurnParams params;
   params.workers = p.workers() == 0 ? 1 : p.workers();
@@ -61,7 +58,7 @@ absl::StatusOr<std::unique_ptr<faults::Fault>> MakeCpuBurn(const chaos::v1::CpuB
   params.load_percent = p.load_percent() == 0 ? 100 : p.load_percent();
   if (p.target_total_percent() != 0) params.target_total_percent = p.target_total_percent();
   params.cgroup = p.cgroup();
-  params.ramp = ToDuration(p.ramp());
+  params.ramp = FromProto(p.ramp());
   RETURN_IF_ERROR(params.Validate());
   return std::make_unique<faults::CpuBurn>(std::move(params));
 }
@@ -115,8 +112,8 @@ absl::StatusOr<std::unique_ptr<faults::Fault>> MakeProcessKill(const FaultSpec& 
   faults::ProcessKillParams params;
   params.target = ToSelector(p.target());
   params.signal = p.signal() == 0 ? SIGKILL : p.signal();
-  params.interval = ToDuration(p.interval());
-  params.duration = ToDuration(spec.duration());
+  params.interval = FromProto(p.interval());
+  params.duration = FromProto(spec.duration());
   params.protected_names = options.protected_names;
   RETURN_IF_ERROR(params.Validate());
   return std::make_unique<faults::ProcessKill>(std::move(params));
@@ -193,8 +190,8 @@ absl::StatusOr<std::unique_ptr<faults::Fault>> MakeMemoryPressure(
 absl::StatusOr<std::unique_ptr<faults::Fault>> MakeNetem(const chaos::v1::Netem& p) {
   faults::NetemParams params;
   params.interface = p.interface();
-  params.delay = ToDuration(p.delay());
-  params.jitter = ToDuration(p.jitter());
+  params.delay = FromProto(p.delay());
+  params.jitter = FromProto(p.jitter());
   params.delay_correlation_percent = p.delay_correlation_percent();
   params.distribution = p.distribution();
   params.loss_percent = p.loss_percent();

@@ -8,6 +8,7 @@
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "agent/fault_factory.h"
+#include "proto/duration.h"
 #include "yaml-cpp/yaml.h"
 
 namespace chaos::agent {
@@ -149,8 +150,7 @@ absl::Status Policy::Check(const chaos::v1::FaultSpec& spec) const {
   if (kinds && !kinds->contains(kind)) {
     return Deny("kinds", absl::StrCat("fault kind ", kind, " is not allowed on this host"));
   }
-  const absl::Duration d =
-      absl::Seconds(spec.duration().seconds()) + absl::Nanoseconds(spec.duration().nanos());
+  const absl::Duration d = FromProto(spec.duration());
   if (d > max_duration) {
     return Deny("maxDuration", absl::StrCat("duration ", absl::FormatDuration(d), " exceeds ",
                                             absl::FormatDuration(max_duration)));

@@ -14,6 +14,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "controller/yaml_proto.h"
+#include "proto/duration.h"
 #include "google/protobuf/descriptor.h"
 #include "re2/re2.h"
 
@@ -245,12 +246,7 @@ void ParseStep(const YAML::Node& node, size_t index, Step* step, Diagnostics* di
   if (duration && *duration <= absl::ZeroDuration()) {
     diags->Add(duration_node, absl::StrCat(path, ".duration: must be greater than 0"));
   }
-  if (step->fault && duration) {
-    const absl::Duration d = *duration;
-    step->fault->mutable_duration()->set_seconds(absl::ToInt64Seconds(d));
-    step->fault->mutable_duration()->set_nanos(
-        static_cast<int32_t>(absl::ToInt64Nanoseconds(d - absl::Seconds(absl::ToInt64Seconds(d)))));
-  }
+  if (step->fault && duration) ToProto(*duration, step->fault->mutable_duration());
 }
 
 void ParseTarget(const std::string& name, const YAML::Node& node, TargetGroup* group,
@@ -449,8 +445,7 @@ absl::Duration Experiment::PlannedDuration() const {
       }
     }
     absl::Duration len = s.wait;
-    if (s.fault) len = absl::Seconds(s.fault->duration().seconds()) +
-                       absl::Nanoseconds(s.fault->duration().nanos());
+    if (s.fault) len = FromProto(s.fault->duration());
     return end[s.id] = start + len;
   };
   absl::Duration total = absl::ZeroDuration();

@@ -305,6 +305,17 @@ ProbeResult RunTcp(const TcpCheck& check, absl::Duration timeout, absl::Time sta
   return r;
 }
 
+// Compiles `pattern` into *re unless it is empty. False, with the probe's
+// detail saying why, when it does not compile.
+bool CompileOptionalRegex(const std::string& pattern, const char* what,
+                          std::unique_ptr<RE2>* re, ProbeResult* r) {
+  if (pattern.empty()) return true;
+  *re = std::make_unique<RE2>(pattern, RE2::Quiet);
+  if ((*re)->ok()) return true;
+  r->detail = absl::StrCat("bad ", what, " regex: ", (*re)->error());
+  return false;
+}
+
 ProbeResult RunHttp(const HttpCheck& check, absl::Duration timeout, absl::Time start) {
   ProbeResult r;
   auto url = ParseHttpUrl(check.url);
@@ -313,13 +324,7 @@ ProbeResult RunHttp(const HttpCheck& check, absl::Duration timeout, absl::Time s
     return r;
   }
   std::unique_ptr<RE2> re;
-  if (!check.body_regex.empty()) {
-    re = std::make_unique<RE2>(check.body_regex, RE2::Quiet);
-    if (!re->ok()) {
-      r.detail = absl::StrCat("bad body regex: ", re->error());
-      return r;
-    }
-  }
+  if (!CompileOptionalRegex(check.body_regex, "body", &re, &r)) return r;
   const absl::Time deadline = start + timeout;
   // Resolved here, within the deadline; httplib then connects to the
   // address without a lookup of its own (the Host header keeps the name).
@@ -420,13 +425,7 @@ ProbeResult RunHttp(const HttpCheck& check, absl::Duration timeout, absl::Time s
 ProbeResult RunCommandProbe(const CommandCheck& check, absl::Duration timeout) {
   ProbeResult r;
   std::unique_ptr<RE2> re;
-  if (!check.output_regex.empty()) {
-    re = std::make_unique<RE2>(check.output_regex, RE2::Quiet);
-    if (!re->ok()) {
-      r.detail = absl::StrCat("bad output regex: ", re->error());
-      return r;
-    }
-  }
+  if (!CompileOptionalRegex(check.output_regex, "output", &re, &r)) return r;
   CommandOutcome out = RunWithTimeout(check.argv, timeout);
   r.latency = out.took;
   if (!out.error.empty()) {

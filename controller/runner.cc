@@ -15,20 +15,11 @@
 #include "absl/strings/str_join.h"
 #include "absl/strings/strip.h"
 #include "controller/credentials.h"
+#include "google/protobuf/descriptor.h"
+#include "proto/duration.h"
 
 namespace chaos::controller {
 namespace {
-
-
-void SetDuration(google::protobuf::Duration* out, absl::Duration d) {
-  const int64_t s = absl::ToInt64Seconds(d);
-  out->set_seconds(s);
-  out->set_nanos(static_cast<int32_t>(absl::ToInt64Nanoseconds(d - absl::Seconds(s))));
-}
-
-absl::Duration FromProto(const google::protobuf::Duration& d) {
-  return absl::Seconds(d.seconds()) + absl::Nanoseconds(d.nanos());
-}
 
 std::string GrpcError(const grpc::Status& s) {
   static const char* kNames[] = {"OK", "CANCELLED", "UNKNOWN", "INVALID_ARGUMENT",
@@ -201,17 +192,9 @@ bool Runner::Preflight() {
     // Remember the capabilities for CheckCapabilities(), by the file's kind
     // names (camelCase; the agent reports snake_case).
     for (const auto& cap : d.capabilities()) {
-      std::string camel;
-      bool up = false;
-      for (char c : cap.kind()) {
-        if (c == '_') {
-          up = true;
-          continue;
-        }
-        camel.push_back(up ? static_cast<char>(toupper(c)) : c);
-        up = false;
-      }
-      agent.capabilities[camel] =
+      // The agent's kind is the FaultSpec field name; the file uses its JSON name.
+      const auto* field = chaos::v1::FaultSpec::descriptor()->FindFieldByName(cap.kind());
+      agent.capabilities[field == nullptr ? cap.kind() : field->json_name()] =
           cap.available() ? "" : cap.reason().empty() ? "unavailable" : cap.reason();
     }
   }
@@ -431,7 +414,7 @@ void Runner::RunFaultStep(size_t index) {
       // Nothing will renew it after the run: hold for the fault's duration.
       lease = std::max(lease, FromProto(step.fault->duration()));
     }
-    SetDuration(req.mutable_lease(), lease);
+    ToProto(lease, req.mutable_lease());
     size_t fault_index;
     {
       absl::MutexLock lock(&mu_);
@@ -727,7 +710,7 @@ void Runner::KeepAliveLoop() {
     for (Agent& agent : agents_) {
       chaos::v1::KeepAliveRequest req;
       req.set_experiment_id(options_.run_id);
-      SetDuration(req.mutable_lease(), options_.lease);
+      ToProto(options_.lease, req.mutable_lease());
       chaos::v1::KeepAliveResponse resp;
       auto ctx = Context();
       (void)agent.stub->KeepAlive(ctx.get(), req, &resp);  // NOT_FOUND: nothing active
