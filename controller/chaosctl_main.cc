@@ -11,6 +11,7 @@
 #include "controller/agent_commands.h"
 #include "controller/controller_commands.h"
 #include "controller/experiment.h"
+#include "controller/interrupt_watcher.h"
 #include "controller/inventory.h"
 #include "controller/progress.h"
 #include "controller/report.h"
@@ -81,33 +82,22 @@ int Run(const RunArgs& args) {
   options.operator_fd = STDIN_FILENO;
 
   // Signals are taken by one thread, which interrupts the run (rollback).
-  sigset_t set;
-  sigemptyset(&set);
-  sigaddset(&set, SIGINT);
-  sigaddset(&set, SIGTERM);
-  pthread_sigmask(SIG_BLOCK, &set, nullptr);
-
+  chaos::controller::BlockInterrupts();
   const bool tty = isatty(STDOUT_FILENO);
   chaos::controller::Progress progress(*exp, stdout, tty);
   chaos::controller::Runner runner(*exp, options, &progress);
-  std::atomic<bool> done{false};
-  std::thread signals([&] {
-    const timespec tick{0, 100'000'000};
-    int count = 0;
-    while (!done) {
-      const int sig = sigtimedwait(&set, nullptr, &tick);
-      if (sig <= 0) continue;
-      if (count++ == 0) {
+  chaos::controller::RunReport report;
+  {
+    chaos::controller::InterruptWatcher interrupts([&](int sig, int n) {
+      if (n == 1) {
         runner.Interrupt(sig == SIGINT ? "interrupted by the operator (SIGINT)"
                                        : "terminated (SIGTERM)");
       } else {
         std::fprintf(stderr, "\nchaosctl: rollback in progress; waiting for it to finish\n");
       }
-    }
-  });
-  chaos::controller::RunReport report = runner.Run();
-  done = true;
-  signals.join();
+    });
+    report = runner.Run();
+  }
   progress.Stop();
   std::fputs(chaos::controller::FormatReport(report).c_str(), stdout);
   if (!args.output.empty() && !args.dry_run) {

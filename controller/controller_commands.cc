@@ -17,6 +17,7 @@
 #include "absl/time/time.h"
 #include "chaos/v1/controller.grpc.pb.h"
 #include "controller/credentials.h"
+#include "controller/interrupt_watcher.h"
 #include "google/protobuf/util/json_util.h"
 
 namespace chaos::controller {
@@ -147,11 +148,7 @@ int SubmitCommand(const ControllerCommandArgs& a) {
   text << in.rdbuf();
   // Signals are blocked before any gRPC thread exists, so that every thread
   // inherits the mask and only the signal thread below takes them.
-  sigset_t set;
-  sigemptyset(&set);
-  sigaddset(&set, SIGINT);
-  sigaddset(&set, SIGTERM);
-  if (!a.detach) pthread_sigmask(SIG_BLOCK, &set, nullptr);
+  if (!a.detach) BlockInterrupts();
   chaos::v1::SubmitRunRequest req;
   req.set_experiment_yaml(text.str());
   req.set_seed(a.seed);
@@ -170,29 +167,19 @@ int SubmitCommand(const ControllerCommandArgs& a) {
   }
   // The first SIGINT/SIGTERM aborts the run (the controller rolls it back
   // and the events keep coming); a second one stops following.
-  std::atomic<bool> done{false};
-  std::thread signals([&] {
-    const timespec tick{0, 100'000'000};
-    int count = 0;
-    while (!done) {
-      const int sig = sigtimedwait(&set, nullptr, &tick);
-      if (sig <= 0) continue;
-      if (count++ > 0) _exit(130);
-      std::fprintf(stderr, "\nchaosctl: aborting run %s; signal again to stop following\n",
-                   run.run_id().c_str());
-      chaos::v1::AbortRunRequest req;
-      req.set_run_id(run.run_id());
-      req.set_caller("chaosctl run");
-      req.set_reason(sig == SIGINT ? "interrupted by the operator (SIGINT)" : "terminated (SIGTERM)");
-      chaos::v1::Run ignored;
-      grpc::Status s = Stub(a)->AbortRun(Ctx().get(), req, &ignored);
-      if (!s.ok()) Fail(a, s);
-    }
+  InterruptWatcher interrupts([&](int sig, int n) {
+    if (n > 1) _exit(130);
+    std::fprintf(stderr, "\nchaosctl: aborting run %s; signal again to stop following\n",
+                 run.run_id().c_str());
+    chaos::v1::AbortRunRequest req;
+    req.set_run_id(run.run_id());
+    req.set_caller("chaosctl run");
+    req.set_reason(sig == SIGINT ? "interrupted by the operator (SIGINT)" : "terminated (SIGTERM)");
+    chaos::v1::Run ignored;
+    grpc::Status s = Stub(a)->AbortRun(Ctx().get(), req, &ignored);
+    if (!s.ok()) Fail(a, s);
   });
-  const int rc = Follow(a, run.run_id());
-  done = true;
-  signals.join();
-  return rc;
+  return Follow(a, run.run_id());
 }
 
 int WatchCommand(const ControllerCommandArgs& a) { return Follow(a, a.run_id); }
