@@ -9,8 +9,10 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "agent/fault_factory.h"
-#include "faults/status_macros.h"
+#include "base/ids.h"
+#include "base/status_macros.h"
 #include "proto/duration.h"
+#include "proto/fault_state.h"
 #include "google/protobuf/util/message_differencer.h"
 #include "spdlog/spdlog.h"
 
@@ -23,23 +25,6 @@ using chaos::v1::LedgerRecord;
 namespace {
 
 int64_t UnixMs(absl::Time t) { return absl::ToUnixMillis(t); }
-
-absl::Status ValidateId(const std::string& field, const std::string& id) {
-  if (id.empty()) return absl::InvalidArgumentError(absl::StrCat(field, ": required"));
-  if (id.size() > 128) {
-    return absl::InvalidArgumentError(absl::StrCat(field, ": longer than 128 characters"));
-  }
-  for (char c : id) {
-    if (!(isalnum(static_cast<unsigned char>(c)) || c == '.' || c == '_' || c == ':' ||
-          c == '-')) {
-      return absl::InvalidArgumentError(
-          absl::StrCat(field, ": character '", std::string(1, c),
-                       "' not allowed (use letters, digits and . _ : -)"));
-    }
-  }
-  if (id == "." || id == "..") return absl::InvalidArgumentError(absl::StrCat(field, ": invalid"));
-  return absl::OkStatus();
-}
 
 void Audit(const std::string& action, const FaultStatus& s, const std::string& caller,
            const std::string& result) {
@@ -56,11 +41,6 @@ FactoryOptions Agent::factory_options() const {
   f.fill_roots = options_.policy.fill_roots;
   f.protected_names = options_.policy.protected_processes;
   return f;
-}
-
-bool IsLive(FaultState state) {
-  return state == chaos::v1::FAULT_STATE_INJECTING || state == chaos::v1::FAULT_STATE_ACTIVE ||
-         state == chaos::v1::FAULT_STATE_REVERTING;
 }
 
 Agent::Agent(AgentOptions options, std::unique_ptr<FaultLedger> ledger)
@@ -109,7 +89,7 @@ size_t Agent::Recover() {
     const FaultStatus& status = record.status();
     const std::string id = status.spec().fault_id();
     entry->record = record;
-    const bool live = IsLive(status.state()) ||
+    const bool live = IsActive(status.state()) ||
                       (status.state() == chaos::v1::FAULT_STATE_FAILED && !record.undo().empty());
     if (live) {
       absl::Status s;
@@ -171,8 +151,8 @@ absl::StatusOr<FaultStatus> Agent::Inject(const chaos::v1::InjectRequest& reques
                                           const std::string& peer) {
   const chaos::v1::FaultSpec& spec = request.spec();
   const std::string caller = request.caller().empty() ? peer : request.caller();
-  RETURN_IF_ERROR(ValidateId("spec.fault_id", spec.fault_id()));
-  RETURN_IF_ERROR(ValidateId("spec.experiment_id", spec.experiment_id()));
+  RETURN_IF_ERROR(base::ValidateId("spec.fault_id", spec.fault_id()));
+  RETURN_IF_ERROR(base::ValidateId("spec.experiment_id", spec.experiment_id()));
   const absl::Duration duration = FromProto(spec.duration());
   if (duration <= absl::ZeroDuration()) {
     return absl::InvalidArgumentError("spec.duration: required and must be > 0");
@@ -200,7 +180,7 @@ absl::StatusOr<FaultStatus> Agent::Inject(const chaos::v1::InjectRequest& reques
       return absl::FailedPreconditionError("agent is halted: Resume before injecting");
     }
     size_t active = 0;
-    for (const auto& [id, e] : faults_) active += IsLive(e->record.status().state());
+    for (const auto& [id, e] : faults_) active += IsActive(e->record.status().state());
     if (active >= options_.max_active_faults) {
       return absl::ResourceExhaustedError(absl::StrCat(
           "the agent already runs ", active, " faults (max_active_faults)"));
@@ -366,7 +346,7 @@ std::vector<FaultStatus> Agent::RevertExperiment(const std::string& experiment_i
                                                  const std::string& caller) {
   std::vector<FaultStatus> out;
   for (const auto& e : EntriesWhere([&](const LedgerRecord& r) {
-         return r.status().spec().experiment_id() == experiment_id && IsLive(r.status().state());
+         return r.status().spec().experiment_id() == experiment_id && IsActive(r.status().state());
        })) {
     auto s = RevertEntry(e, caller, "experiment reverted by caller");
     absl::MutexLock lock(&mu_);
@@ -379,7 +359,7 @@ std::vector<FaultStatus> Agent::List(const std::string& experiment_id, bool incl
   std::vector<FaultStatus> out;
   for (const auto& e : EntriesWhere([&](const LedgerRecord& r) {
          return (experiment_id.empty() || r.status().spec().experiment_id() == experiment_id) &&
-                (include_ended || IsLive(r.status().state()) ||
+                (include_ended || IsActive(r.status().state()) ||
                  (r.status().state() == chaos::v1::FAULT_STATE_FAILED && !r.undo().empty()));
        })) {
     absl::MutexLock lock(&mu_);
@@ -390,12 +370,12 @@ std::vector<FaultStatus> Agent::List(const std::string& experiment_id, bool incl
 
 absl::StatusOr<chaos::v1::KeepAliveResponse> Agent::KeepAlive(
     const chaos::v1::KeepAliveRequest& request) {
-  RETURN_IF_ERROR(ValidateId("experiment_id", request.experiment_id()));
+  RETURN_IF_ERROR(base::ValidateId("experiment_id", request.experiment_id()));
   absl::MutexLock lock(&mu_);
   uint32_t active = 0;
   for (const auto& [id, e] : faults_) {
     active += e->record.status().spec().experiment_id() == request.experiment_id() &&
-              IsLive(e->record.status().state());
+              IsActive(e->record.status().state());
   }
   auto it = leases_.find(request.experiment_id());
   if (active == 0 || it == leases_.end()) {
@@ -436,7 +416,7 @@ std::vector<FaultStatus> Agent::Halt(const std::string& caller, const std::strin
                reason);
   std::vector<FaultStatus> out;
   for (const auto& e : EntriesWhere([](const LedgerRecord& r) {
-         return IsLive(r.status().state()) ||
+         return IsActive(r.status().state()) ||
                 (r.status().state() == chaos::v1::FAULT_STATE_FAILED && !r.undo().empty());
        })) {
     (void)RevertEntry(e, caller, absl::StrCat("halt: ", reason));
@@ -459,7 +439,7 @@ void Agent::Shutdown() {
   }
   if (timer_.joinable()) timer_.join();
   for (const auto& e : EntriesWhere([](const LedgerRecord& r) {
-         return IsLive(r.status().state());
+         return IsActive(r.status().state());
        })) {
     (void)RevertEntry(e, "agent", "agent shutting down");
   }
@@ -513,7 +493,7 @@ void Agent::PruneEnded() {
   std::vector<std::pair<int64_t, std::string>> ended;
   for (const auto& [id, e] : faults_) {
     const FaultStatus& st = e->record.status();
-    if (!IsLive(st.state()) && e->record.undo().empty()) {
+    if (!IsActive(st.state()) && e->record.undo().empty()) {
       ended.emplace_back(st.reverted_at_unix_ms(), id);
     }
   }
@@ -533,7 +513,7 @@ bool Agent::halted() {
 size_t Agent::active_faults() {
   absl::MutexLock lock(&mu_);
   size_t n = 0;
-  for (const auto& [id, e] : faults_) n += IsLive(e->record.status().state());
+  for (const auto& [id, e] : faults_) n += IsActive(e->record.status().state());
   return n;
 }
 

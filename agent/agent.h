@@ -129,9 +129,6 @@ class Agent {
   std::thread timer_;
 };
 
-// True for states in which the fault may still be affecting the host.
-bool IsLive(chaos::v1::FaultState state);
-
 }  // namespace chaos::agent
 
 #endif  // CHAOS_AGENT_AGENT_H_

@@ -12,7 +12,7 @@
 #include "faults/netem.h"
 #include "faults/partition.h"
 #include "faults/process_signal.h"
-#include "faults/status_macros.h"
+#include "base/status_macros.h"
 #include "proto/duration.h"
 
 namespace chaos::agent {

@@ -13,7 +13,10 @@
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
-#include "faults/status_macros.h"
+#include "base/errno.h"
+#include "base/files.h"
+#include "base/ids.h"
+#include "base/status_macros.h"
 
 namespace chaos::agent {
 namespace {
@@ -22,36 +25,10 @@ constexpr char kMagic[8] = {'C', 'H', 'A', 'O', 'S', 'L', 'G', '1'};
 constexpr size_t kHeader = sizeof(kMagic) + 8;  // magic, u32 length, u32 crc
 constexpr char kSuffix[] = ".rec";
 
-absl::Status Errno(const std::string& what) {
-  return absl::Status(absl::ErrnoToStatusCode(errno),
-                      absl::StrCat(what, ": ", std::strerror(errno)));
-}
-
 absl::Status MakeDir(const std::string& path) {
   if (mkdir(path.c_str(), 0700) != 0 && errno != EEXIST) {
     return absl::FailedPreconditionError(
         absl::StrCat("cannot create state directory ", path, ": ", std::strerror(errno)));
-  }
-  return absl::OkStatus();
-}
-
-absl::Status FsyncDir(const std::string& dir) {
-  int fd = open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (fd < 0) return Errno(absl::StrCat("open ", dir));
-  int rc = fsync(fd);
-  close(fd);
-  return rc == 0 ? absl::OkStatus() : Errno(absl::StrCat("fsync ", dir));
-}
-
-absl::Status WriteAll(int fd, const std::string& data, const std::string& path) {
-  size_t done = 0;
-  while (done < data.size()) {
-    ssize_t n = write(fd, data.data() + done, data.size() - done);
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      return Errno(absl::StrCat("write ", path));
-    }
-    done += static_cast<size_t>(n);
   }
   return absl::OkStatus();
 }
@@ -63,18 +40,6 @@ uint32_t GetU32(const char* p) {
   uint32_t v = 0;
   for (int i = 0; i < 4; ++i) v |= uint32_t{static_cast<unsigned char>(p[i])} << (8 * i);
   return v;
-}
-
-// Fault ids are validated to [A-Za-z0-9._:-]; ':' is kept as is in names.
-bool SafeId(const std::string& id) {
-  if (id.empty() || id.size() > 128 || id == "." || id == "..") return false;
-  for (char c : id) {
-    if (!(isalnum(static_cast<unsigned char>(c)) || c == '.' || c == '_' || c == ':' ||
-          c == '-')) {
-      return false;
-    }
-  }
-  return true;
 }
 
 }  // namespace
@@ -106,7 +71,7 @@ std::string FaultLedger::PathFor(const std::string& fault_id) const {
 
 absl::Status FaultLedger::Put(const chaos::v1::LedgerRecord& record) {
   const std::string& id = record.status().spec().fault_id();
-  if (!SafeId(id)) return absl::InvalidArgumentError(absl::StrCat("bad fault id \"", id, "\""));
+  if (!base::IsValidId(id)) return absl::InvalidArgumentError(absl::StrCat("bad fault id \"", id, "\""));
   std::string payload;
   if (!record.SerializeToString(&payload)) {
     return absl::InternalError("cannot serialize ledger record");
@@ -118,37 +83,23 @@ absl::Status FaultLedger::Put(const chaos::v1::LedgerRecord& record) {
   data += payload;
 
   absl::MutexLock lock(&mu_);
-  const std::string path = PathFor(id);
-  const std::string tmp = path + ".tmp";
-  int fd = open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-  if (fd < 0) return Errno(absl::StrCat("open ", tmp));
-  absl::Status s = WriteAll(fd, data, tmp);
-  if (s.ok() && fsync(fd) != 0) s = Errno(absl::StrCat("fsync ", tmp));
-  close(fd);
-  if (s.ok() && rename(tmp.c_str(), path.c_str()) != 0) {
-    s = Errno(absl::StrCat("rename ", tmp));
-  }
-  if (!s.ok()) {
-    unlink(tmp.c_str());
-    return s;
-  }
-  return FsyncDir(ledger_dir_);
+  return base::WriteFileAtomically(PathFor(id), data, 0600);
 }
 
 absl::Status FaultLedger::Remove(const std::string& fault_id) {
-  if (!SafeId(fault_id)) return absl::OkStatus();
+  if (!base::IsValidId(fault_id)) return absl::OkStatus();
   absl::MutexLock lock(&mu_);
   if (unlink(PathFor(fault_id).c_str()) != 0 && errno != ENOENT) {
-    return Errno(absl::StrCat("unlink ", PathFor(fault_id)));
+    return base::ErrnoToStatus(errno, absl::StrCat("unlink ", PathFor(fault_id)));
   }
-  return FsyncDir(ledger_dir_);
+  return base::FsyncDir(ledger_dir_);
 }
 
 absl::StatusOr<FaultLedger::Loaded> FaultLedger::Load() {
   absl::MutexLock lock(&mu_);
   Loaded loaded;
   DIR* dir = opendir(ledger_dir_.c_str());
-  if (dir == nullptr) return Errno(absl::StrCat("opendir ", ledger_dir_));
+  if (dir == nullptr) return base::ErrnoToStatus(errno, absl::StrCat("opendir ", ledger_dir_));
   std::vector<std::string> names;
   while (dirent* e = readdir(dir)) {
     std::string name = e->d_name;
@@ -158,7 +109,9 @@ absl::StatusOr<FaultLedger::Loaded> FaultLedger::Load() {
   closedir(dir);
   for (const std::string& name : names) {
     const std::string path = absl::StrCat(ledger_dir_, "/", name);
-    if (absl::EndsWith(name, ".tmp")) {  // an interrupted write: the old record stands
+    // An interrupted write ("<id>.rec.tmp.<pid>", or "<id>.rec.tmp" from
+    // earlier versions): the old record stands.
+    if (!absl::EndsWith(name, kSuffix) && absl::StrContains(name, ".rec.tmp")) {
       unlink(path.c_str());
       continue;
     }

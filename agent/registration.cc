@@ -1,6 +1,6 @@
 #include "agent/registration.h"
 
-#include "agent/credentials.h"
+#include "rpc/credentials.h"
 #include "chaos/v1/controller.grpc.pb.h"
 #include "spdlog/spdlog.h"
 
@@ -26,7 +26,7 @@ int Registration::accepted() {
 }
 
 void Registration::Loop() {
-  auto stub = chaos::v1::Controller::NewStub(OpenControllerChannel(options_.controller));
+  auto stub = chaos::v1::Controller::NewStub(rpc::OpenChannel(options_.controller));
   absl::Duration interval = options_.initial_interval;
   bool warned = false;
   for (;;) {

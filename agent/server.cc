@@ -1,9 +1,9 @@
 #include "agent/server.h"
 
 #include "absl/strings/str_cat.h"
-#include "agent/credentials.h"
+#include "rpc/credentials.h"
 #include "agent/sweep.h"
-#include "faults/status_macros.h"
+#include "base/status_macros.h"
 #include "grpcpp/server_builder.h"
 #include "spdlog/spdlog.h"
 
@@ -23,7 +23,7 @@ absl::StatusOr<std::unique_ptr<AgentServer>> AgentServer::Start(AgentOptions opt
   s->agent_->Start();
   s->service_ = std::make_unique<AgentService>(s->agent_.get());
   grpc::ServerBuilder builder;
-  builder.AddListeningPort(listen, AgentServerCredentials(), &s->port_);
+  builder.AddListeningPort(listen, rpc::ServerCredentials(), &s->port_);
   builder.RegisterService(s->service_.get());
   builder.SetMaxReceiveMessageSize(1 << 20);  // specs are small; refuse floods
   s->server_ = builder.BuildAndStart();

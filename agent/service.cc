@@ -1,19 +1,15 @@
 #include "agent/service.h"
+#include "rpc/status.h"
 
 #include <string>
 
 namespace chaos::agent {
 
-grpc::Status ToGrpc(const absl::Status& s) {
-  if (s.ok()) return grpc::Status::OK;
-  return grpc::Status(static_cast<grpc::StatusCode>(s.code()), std::string(s.message()));
-}
-
 namespace {
 
 grpc::ServerUnaryReactor* Done(grpc::CallbackServerContext* ctx, const absl::Status& s) {
   auto* reactor = ctx->DefaultReactor();
-  reactor->Finish(ToGrpc(s));
+  reactor->Finish(rpc::ToGrpc(s));
   return reactor;
 }
 

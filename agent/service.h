@@ -9,8 +9,6 @@
 
 namespace chaos::agent {
 
-grpc::Status ToGrpc(const absl::Status& s);
-
 class AgentService final : public chaos::v1::Agent::CallbackService {
  public:
   explicit AgentService(Agent* agent) : agent_(agent) {}

@@ -6,5 +6,5 @@ set -eu
 here=$(cd "$(dirname "$0")" && pwd)
 build=$(cd "${1:-$here/../build}" && pwd)
 rounds=${2:-30}
-"$here/../tests/kernel/uml_run.sh" -t 600 -- "$build/bench/netem_bench" "$rounds" |
+"$here/../tests/kernel/uml_run.sh" -t 600 -l "$build/tests/uml_launcher" -- "$build/bench/netem_bench" "$rounds" |
   grep -E '^(BENCH|rounds|ours:)'

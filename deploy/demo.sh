@@ -25,7 +25,7 @@ bash -c 'while :; do date +%s%3N > "$HEARTBEAT.tmp" && mv "$HEARTBEAT.tmp" "$HEA
 VICTIM_PID=$!
 echo "$VICTIM_PID" > "$VICTIM_PIDFILE"
 
-"$BIN/agent/chaos-agent" --listen 127.0.0.1:0 --state-dir "$WORK/state" \
+"$BIN/bin/chaos-agent" --listen 127.0.0.1:0 --state-dir "$WORK/state" \
   --port-file "$WORK/port" --label role=demo >"$WORK/agent.log" 2>&1 &
 AGENT_PID=$!
 for _ in $(seq 100); do [ -s "$WORK/port" ] && [ -s "$HEARTBEAT" ] && break; sleep 0.05; done
@@ -34,7 +34,7 @@ AGENT=127.0.0.1:$(cat "$WORK/port")
 echo "demo: agent on $AGENT, victim pid $VICTIM_PID"
 
 set +e
-"$BIN/controller/chaosctl" run "$ROOT/experiments/demo.yaml" --agent "$AGENT" --output "$BIN/demo-report"
+"$BIN/bin/chaosctl" run "$ROOT/experiments/examples/demo.yaml" --agent "$AGENT" --output "$BIN/demo-report"
 rc=$?
 set -e
 

@@ -17,8 +17,10 @@
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
 #include "faults/host_os.h"
-#include "faults/status_macros.h"
-#include "faults/text_file.h"
+#include "base/status_macros.h"
+#include "base/files.h"
+#include "base/paths.h"
+#include "base/errno.h"
 
 namespace chaos::faults {
 namespace {
@@ -80,7 +82,7 @@ int64_t NowNs(clockid_t clock) {
 
 absl::StatusOr<CpuSample> SampleHost() {
   std::string stat;
-  if (!ReadTextFile("/proc/stat", &stat)) return absl::UnavailableError("cannot read /proc/stat");
+  if (!base::ReadTextFile("/proc/stat", &stat)) return absl::UnavailableError("cannot read /proc/stat");
   absl::string_view line = stat.substr(0, stat.find('\n'));
   if (!absl::ConsumePrefix(&line, "cpu ")) return absl::InternalError("unparsable /proc/stat");
   std::vector<uint64_t> v;
@@ -101,10 +103,10 @@ absl::StatusOr<CpuSample> SampleHost() {
 absl::StatusOr<CpuSample> SampleCgroup(const std::string& dir) {
   std::string text;
   double usage_ns = -1;
-  if (ReadTextFile(dir + "/cpuacct.usage", &text)) {  // v1
+  if (base::ReadTextFile(dir + "/cpuacct.usage", &text)) {  // v1
     uint64_t ns = 0;
     if (absl::SimpleAtoi(absl::StripAsciiWhitespace(text), &ns)) usage_ns = static_cast<double>(ns);
-  } else if (ReadTextFile(dir + "/cpu.stat", &text)) {  // v2
+  } else if (base::ReadTextFile(dir + "/cpu.stat", &text)) {  // v2
     for (absl::string_view line : absl::StrSplit(text, '\n')) {
       uint64_t us = 0;
       if (absl::ConsumePrefix(&line, "usage_usec ") && absl::SimpleAtoi(line, &us)) {
@@ -118,13 +120,6 @@ absl::StatusOr<CpuSample> SampleCgroup(const std::string& dir) {
   }
   const double ncpu = static_cast<double>(sysconf(_SC_NPROCESSORS_ONLN));
   return CpuSample{usage_ns, static_cast<double>(NowNs(CLOCK_MONOTONIC)) * ncpu};
-}
-
-bool HasDotDot(const std::string& path) {
-  for (absl::string_view part : absl::StrSplit(path, '/')) {
-    if (part == "..") return true;
-  }
-  return false;
 }
 
 class RealBurner final : public BurnerOs {
@@ -141,7 +136,7 @@ class RealBurner final : public BurnerOs {
   }
   bool IsCgroup(const std::string& cgroup) override {
     std::string probe;
-    return ReadTextFile(cgroup + "/cgroup.procs", &probe);
+    return base::ReadTextFile(cgroup + "/cgroup.procs", &probe);
   }
   absl::Status MoveToCgroup(const std::string& cgroup, pid_t pid) override {
     std::ofstream procs(cgroup + "/cgroup.procs");
@@ -200,7 +195,7 @@ absl::Status CpuBurnParams::Validate() const {
       return absl::InvalidArgumentError(
           "cpu_burn.cgroup: only meaningful with target_total_percent");
     }
-    if (!absl::StartsWith(cgroup, "/sys/fs/cgroup/") || HasDotDot(cgroup)) {
+    if (!absl::StartsWith(cgroup, "/sys/fs/cgroup/") || base::HasDotDot(cgroup)) {
       return absl::InvalidArgumentError(absl::StrCat(
           "cpu_burn.cgroup: must be a directory under /sys/fs/cgroup/ without \"..\", got \"",
           cgroup, "\""));
@@ -238,7 +233,7 @@ absl::Status CpuBurn::Inject(const UndoRecorder& record) {
   }
   if (load_permille_ == nullptr) {
     void* page = mmap(nullptr, 4096, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
-    if (page == MAP_FAILED) return ErrnoToStatus(errno, "cpu_burn: mmap");
+    if (page == MAP_FAILED) return base::ErrnoToStatus(errno, "cpu_burn: mmap");
     load_permille_ = new (page) std::atomic<uint32_t>(0);
   }
   const bool closed = params_.target_total_percent.has_value();

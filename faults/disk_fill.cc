@@ -10,7 +10,9 @@
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
-#include "faults/status_macros.h"
+#include "base/status_macros.h"
+#include "base/paths.h"
+#include "base/errno.h"
 
 namespace chaos::faults {
 namespace {
@@ -18,13 +20,6 @@ namespace {
 constexpr uint64_t kMaxChunk = uint64_t{1} << 30;  // 1 GiB per fallocate
 constexpr uint64_t kMinChunk = uint64_t{1} << 20;  // stop halving at 1 MiB
 constexpr char kPrefix[] = ".chaos-fill-";
-
-bool HasDotDot(const std::string& path) {
-  for (absl::string_view part : absl::StrSplit(path, '/')) {
-    if (part == "..") return true;
-  }
-  return false;
-}
 
 bool IsUnder(const std::string& path, const std::string& root) {
   if (root == "/") return true;
@@ -50,7 +45,7 @@ absl::Status DiskFillParams::Validate() const {
     return absl::InvalidArgumentError(absl::StrCat(
         "disk_fill.directory: must be an absolute path, got \"", directory, "\""));
   }
-  if (HasDotDot(directory)) {
+  if (base::HasDotDot(directory)) {
     return absl::InvalidArgumentError(absl::StrCat(
         "disk_fill.directory: must not contain \"..\", got \"", directory, "\""));
   }
@@ -190,14 +185,14 @@ absl::Status DiskFill::Allocate(int fd) {
         partial_ = true;
         return absl::OkStatus();
       }
-      if (werr != 0) return ErrnoToStatus(werr, absl::StrCat("disk_fill: write ", path_));
+      if (werr != 0) return base::ErrnoToStatus(werr, absl::StrCat("disk_fill: write ", path_));
       return absl::OkStatus();
     }
     if (err == EDQUOT) {
       partial_ = true;
       return absl::OkStatus();
     }
-    return ErrnoToStatus(err, absl::StrCat("disk_fill: fallocate ", path_));
+    return base::ErrnoToStatus(err, absl::StrCat("disk_fill: fallocate ", path_));
   }
   return absl::OkStatus();
 }
@@ -222,7 +217,7 @@ absl::Status DiskFill::Adopt(const UndoState& undo) {
   const size_t slash = path.rfind('/');
   if (path.empty() || path[0] != '/' || slash == std::string::npos ||
       !absl::StartsWith(absl::string_view(path).substr(slash + 1), kPrefix) ||
-      HasDotDot(path)) {
+      base::HasDotDot(path)) {
     return absl::InvalidArgumentError(
         absl::StrCat("disk_fill undo state: \"", path, "\" is not a fill file path"));
   }

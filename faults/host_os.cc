@@ -15,13 +15,9 @@
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "base/errno.h"
 
 namespace chaos::faults {
-
-absl::Status ErrnoToStatus(int err, const std::string& what) {
-  return absl::Status(absl::ErrnoToStatusCode(err),
-                      absl::StrCat(what, ": ", std::strerror(err)));
-}
 
 namespace {
 
@@ -29,7 +25,7 @@ class RealProcess final : public ProcessOs {
  public:
   absl::StatusOr<std::vector<pid_t>> ListPids() override {
     DIR* dir = opendir("/proc");
-    if (dir == nullptr) return ErrnoToStatus(errno, "opendir(/proc)");
+    if (dir == nullptr) return base::ErrnoToStatus(errno, "opendir(/proc)");
     std::vector<pid_t> pids;
     while (dirent* e = readdir(dir)) {
       pid_t pid = 0;
@@ -42,7 +38,7 @@ class RealProcess final : public ProcessOs {
   absl::Status Signal(const ProcessId& id, int sig) override { return SignalProcess(id, sig); }
   absl::StatusOr<std::string> ReadSmallFile(const std::string& path) override {
     const int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY);
-    if (fd < 0) return ErrnoToStatus(errno, path);
+    if (fd < 0) return base::ErrnoToStatus(errno, path);
     std::string out;
     char buf[4096];
     for (;;) {
@@ -51,7 +47,7 @@ class RealProcess final : public ProcessOs {
       if (n < 0) {
         const int err = errno;
         close(fd);
-        return ErrnoToStatus(err, path);
+        return base::ErrnoToStatus(err, path);
       }
       if (n == 0) break;
       out.append(buf, static_cast<size_t>(n));
@@ -70,7 +66,7 @@ class RealFile final : public FileOs {
  public:
   absl::StatusOr<FsSpace> StatFs(const std::string& path) override {
     struct statvfs st;
-    if (statvfs(path.c_str(), &st) != 0) return ErrnoToStatus(errno, "statvfs " + path);
+    if (statvfs(path.c_str(), &st) != 0) return base::ErrnoToStatus(errno, "statvfs " + path);
     FsSpace s;
     s.total = uint64_t{st.f_blocks} * st.f_frsize;
     s.free = uint64_t{st.f_bfree} * st.f_frsize;
@@ -79,12 +75,12 @@ class RealFile final : public FileOs {
   }
   absl::StatusOr<uint64_t> DeviceOf(const std::string& path) override {
     struct stat st;
-    if (stat(path.c_str(), &st) != 0) return ErrnoToStatus(errno, "stat " + path);
+    if (stat(path.c_str(), &st) != 0) return base::ErrnoToStatus(errno, "stat " + path);
     return static_cast<uint64_t>(st.st_dev);
   }
   absl::StatusOr<std::string> RealPath(const std::string& path) override {
     char buf[PATH_MAX];
-    if (realpath(path.c_str(), buf) == nullptr) return ErrnoToStatus(errno, path);
+    if (realpath(path.c_str(), buf) == nullptr) return base::ErrnoToStatus(errno, path);
     return std::string(buf);
   }
   bool IsDirectory(const std::string& path) override {
@@ -94,7 +90,7 @@ class RealFile final : public FileOs {
   absl::StatusOr<int> CreateExclusive(const std::string& path) override {
     const int fd =
         open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
-    if (fd < 0) return ErrnoToStatus(errno, "create " + path);
+    if (fd < 0) return base::ErrnoToStatus(errno, "create " + path);
     return fd;
   }
   int Fallocate(int fd, uint64_t offset, uint64_t length) override {
@@ -122,17 +118,17 @@ class RealFile final : public FileOs {
   }
   absl::Status SyncAndClose(int fd) override {
     absl::Status s;
-    if (fsync(fd) != 0) s = ErrnoToStatus(errno, "fsync");
-    if (close(fd) != 0 && s.ok() && errno != EINTR) s = ErrnoToStatus(errno, "close");
+    if (fsync(fd) != 0) s = base::ErrnoToStatus(errno, "fsync");
+    if (close(fd) != 0 && s.ok() && errno != EINTR) s = base::ErrnoToStatus(errno, "close");
     return s;
   }
   absl::Status Unlink(const std::string& path) override {
-    if (unlink(path.c_str()) != 0) return ErrnoToStatus(errno, "unlink " + path);
+    if (unlink(path.c_str()) != 0) return base::ErrnoToStatus(errno, "unlink " + path);
     return absl::OkStatus();
   }
   absl::StatusOr<uint64_t> AllocatedBytes(const std::string& path) override {
     struct stat st;
-    if (lstat(path.c_str(), &st) != 0) return ErrnoToStatus(errno, "stat " + path);
+    if (lstat(path.c_str(), &st) != 0) return base::ErrnoToStatus(errno, "stat " + path);
     return static_cast<uint64_t>(st.st_blocks) * 512;
   }
 };

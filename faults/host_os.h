@@ -80,9 +80,6 @@ class FileOs {
 ProcessOs& RealProcessOs();
 FileOs& RealFileOs();
 
-// Maps errno to a canonical status "what: strerror".
-absl::Status ErrnoToStatus(int err, const std::string& what);
-
 }  // namespace chaos::faults
 
 #endif  // CHAOS_FAULTS_HOST_OS_H_

@@ -16,8 +16,9 @@
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
 #include "faults/host_os.h"
-#include "faults/status_macros.h"
-#include "faults/text_file.h"
+#include "base/status_macros.h"
+#include "base/files.h"
+#include "base/errno.h"
 
 namespace chaos::faults {
 namespace {
@@ -44,13 +45,13 @@ class RealMemory final : public MemoryOs {
   absl::StatusOr<uint64_t> AvailableBytes() override {
     std::string meminfo;
     uint64_t avail = 0;
-    if (!ReadTextFile("/proc/meminfo", &meminfo) || !FindKb(meminfo, "MemAvailable", &avail)) {
+    if (!base::ReadTextFile("/proc/meminfo", &meminfo) || !FindKb(meminfo, "MemAvailable", &avail)) {
       return absl::FailedPreconditionError("cannot read MemAvailable from /proc/meminfo");
     }
     // The agent's memory cgroup: v2 "0::/path" (memory.max, "max" when
     // unlimited) or v1 "N:memory:/path" (memory.limit_in_bytes).
     std::string cg;
-    if (ReadTextFile("/proc/self/cgroup", &cg)) {
+    if (base::ReadTextFile("/proc/self/cgroup", &cg)) {
       for (absl::string_view line : absl::StrSplit(cg, '\n')) {
         std::string dir, max_file, cur_file;
         if (absl::ConsumePrefix(&line, "0::")) {
@@ -66,7 +67,7 @@ class RealMemory final : public MemoryOs {
         }
         std::string max, cur;
         uint64_t max_b = 0, cur_b = 0;
-        if (ReadTextFile(dir + max_file, &max) && ReadTextFile(dir + cur_file, &cur) &&
+        if (base::ReadTextFile(dir + max_file, &max) && base::ReadTextFile(dir + cur_file, &cur) &&
             absl::SimpleAtoi(absl::StripAsciiWhitespace(max), &max_b) &&
             absl::SimpleAtoi(absl::StripAsciiWhitespace(cur), &cur_b)) {
           avail = std::min(avail, max_b > cur_b ? max_b - cur_b : 0);
@@ -78,7 +79,7 @@ class RealMemory final : public MemoryOs {
 
   absl::StatusOr<ProcessId> StartHolder(uint64_t bytes, bool lock) override {
     void* shared = mmap(nullptr, 4096, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
-    if (shared == MAP_FAILED) return ErrnoToStatus(errno, "mmap (shared state page)");
+    if (shared == MAP_FAILED) return base::ErrnoToStatus(errno, "mmap (shared state page)");
     auto* state = new (shared) std::atomic<int>(kStarting);
     const size_t page = static_cast<size_t>(sysconf(_SC_PAGESIZE));
     auto id = LaunchChild({.name = "chaos-mem"}, [state, bytes, lock, page] {
@@ -143,7 +144,7 @@ class RealMemory final : public MemoryOs {
 
   absl::StatusOr<Usage> ReadUsage(const ProcessId& id) override {
     std::string status;
-    if (!ProcessAlive(id) || !ReadTextFile(absl::StrCat("/proc/", id.pid, "/status"), &status)) {
+    if (!ProcessAlive(id) || !base::ReadTextFile(absl::StrCat("/proc/", id.pid, "/status"), &status)) {
       return absl::NotFoundError(absl::StrCat("process ", id.pid, " is gone"));
     }
     Usage u;

@@ -15,7 +15,7 @@
 #include "absl/strings/str_join.h"
 #include "faults/net_scope.h"
 #include "faults/netlink_util.h"
-#include "faults/status_macros.h"
+#include "base/status_macros.h"
 
 namespace chaos::faults {
 namespace {

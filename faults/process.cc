@@ -22,15 +22,11 @@
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
-#include "faults/text_file.h"
+#include "base/files.h"
+#include "base/errno.h"
 
 namespace chaos::faults {
 namespace {
-
-absl::Status ErrnoStatus(int err, const std::string& what) {
-  return absl::Status(absl::ErrnoToStatusCode(err),
-                      absl::StrCat(what, ": ", std::strerror(err)));
-}
 
 int PidfdOpen(pid_t pid) {
   return static_cast<int>(syscall(SYS_pidfd_open, pid, 0));
@@ -45,7 +41,7 @@ int PidfdSendSignal(int pidfd, int sig) {
 absl::StatusOr<ProcessInfo> ReadProcessInfo(pid_t pid) {
   std::string stat;
   const std::string dir = absl::StrCat("/proc/", pid);
-  if (pid <= 0 || !ReadTextFile(dir + "/stat", &stat) || stat.empty()) {
+  if (pid <= 0 || !base::ReadTextFile(dir + "/stat", &stat) || stat.empty()) {
     return absl::NotFoundError(absl::StrCat("no process with pid ", pid));
   }
   // The comm field is in parentheses and may itself contain ") ".
@@ -76,7 +72,7 @@ absl::StatusOr<ProcessInfo> ReadProcessInfo(pid_t pid) {
   constexpr uint64_t kPfKthread = 0x00200000;
   info.kernel_thread = (flags & kPfKthread) != 0;
   std::string cmdline;
-  if (ReadTextFile(dir + "/cmdline", &cmdline)) {
+  if (base::ReadTextFile(dir + "/cmdline", &cmdline)) {
     while (!cmdline.empty() && cmdline.back() == '\0') cmdline.pop_back();
     for (char& c : cmdline) {
       if (c == '\0') c = ' ';
@@ -92,7 +88,7 @@ absl::Status SignalProcess(const ProcessId& id, int sig) {
     if (errno == ESRCH) {
       return absl::NotFoundError(absl::StrCat("process ", id.pid, " is gone"));
     }
-    return ErrnoStatus(errno, absl::StrCat("pidfd_open(", id.pid, ")"));
+    return base::ErrnoToStatus(errno, absl::StrCat("pidfd_open(", id.pid, ")"));
   }
   absl::Status result;
   auto info = ReadProcessInfo(id.pid);
@@ -102,7 +98,7 @@ absl::Status SignalProcess(const ProcessId& id, int sig) {
   } else if (PidfdSendSignal(fd, sig) != 0) {
     result = errno == ESRCH
                  ? absl::NotFoundError(absl::StrCat("process ", id.pid, " is gone"))
-                 : ErrnoStatus(errno, absl::StrCat("signal ", sig, " to ", id.pid));
+                 : base::ErrnoToStatus(errno, absl::StrCat("signal ", sig, " to ", id.pid));
   }
   close(fd);
   return result;
@@ -197,13 +193,13 @@ class Launcher {
     // The child reports on this pipe once its setup is done, so that on
     // return its name, group and affinity are in place.
     int ready[2];
-    if (pipe2(ready, O_CLOEXEC) != 0) return ErrnoStatus(errno, "pipe2");
+    if (pipe2(ready, O_CLOEXEC) != 0) return base::ErrnoToStatus(errno, "pipe2");
     const pid_t pid = fork();
     if (pid < 0) {
       const int err = errno;
       close(ready[0]);
       close(ready[1]);
-      return ErrnoStatus(err, "fork");
+      return base::ErrnoToStatus(err, "fork");
     }
     if (pid == 0) {
       // Child: async-signal-safe calls only.

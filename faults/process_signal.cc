@@ -11,20 +11,14 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
-#include "faults/status_macros.h"
+#include "base/status_macros.h"
 #include "re2/re2.h"
+#include "base/paths.h"
 
 namespace chaos::faults {
 namespace {
 
 constexpr int kMaxSignal = 64;  // SIGRTMAX on Linux
-
-bool HasDotDot(const std::string& path) {
-  for (absl::string_view part : absl::StrSplit(path, '/')) {
-    if (part == "..") return true;
-  }
-  return false;
-}
 
 uint64_t ChooseSeed(uint64_t seed) {
   if (seed != 0) return seed;
@@ -100,7 +94,7 @@ absl::Status ProcessSelector::Validate(const std::string& prefix) const {
       return absl::InvalidArgumentError(
           absl::StrCat(prefix, ".pidfile: must be an absolute path, got \"", pidfile, "\""));
     }
-    if (HasDotDot(pidfile)) {
+    if (base::HasDotDot(pidfile)) {
       return absl::InvalidArgumentError(
           absl::StrCat(prefix, ".pidfile: must not contain \"..\", got \"", pidfile, "\""));
     }

@@ -135,7 +135,7 @@ std::vector<pid_t> PidsNamed(const std::string& name) {
   return pids;
 }
 
-std::string AgentBinary() { return std::string(CHAOS_BINARY_DIR) + "/agent/chaos-agent"; }
-std::string ChaosctlBinary() { return std::string(CHAOS_BINARY_DIR) + "/controller/chaosctl"; }
+std::string AgentBinary() { return std::string(CHAOS_BINARY_DIR) + "/bin/chaos-agent"; }
+std::string ChaosctlBinary() { return std::string(CHAOS_BINARY_DIR) + "/bin/chaosctl"; }
 
 }  // namespace chaos::testing

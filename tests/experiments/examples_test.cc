@@ -17,7 +17,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/strip.h"
-#include "controller/experiment.h"
+#include "experiments/experiment.h"
 #include "google/protobuf/struct.pb.h"
 #include "google/protobuf/util/json_util.h"
 #include "gtest/gtest.h"
@@ -26,7 +26,7 @@
 namespace chaos::testing {
 namespace {
 
-const std::string kExperiments = std::string(CHAOS_SOURCE_DIR) + "/experiments";
+const std::string kExperiments = std::string(CHAOS_SOURCE_DIR) + "/experiments/examples";
 
 int FreePort() {
   int fd = socket(AF_INET, SOCK_STREAM, 0);

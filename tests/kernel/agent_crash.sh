@@ -12,7 +12,7 @@ fail() { echo "agent_crash: FAIL: $*"; tc qdisc show dev lo; exit 1; }
 
 start_agent() {
   rm -f "$W/port"
-  "$BIN/agent/chaos-agent" --listen 127.0.0.1:0 --state-dir "$W/state" \
+  "$BIN/bin/chaos-agent" --listen 127.0.0.1:0 --state-dir "$W/state" \
     --port-file "$W/port" >>"$W/agent.log" 2>&1 &
   AGENT=$!
   for _ in $(seq 200); do [ -s "$W/port" ] && return 0; sleep 0.05; done
@@ -30,7 +30,7 @@ YAML
 
 start_agent
 PORT=$(cat "$W/port")
-"$BIN/controller/chaosctl" run "$W/netem.yaml" --agent "127.0.0.1:$PORT" --lease 5m \
+"$BIN/bin/chaosctl" run "$W/netem.yaml" --agent "127.0.0.1:$PORT" --lease 5m \
   >"$W/chaosctl.log" 2>&1 &
 CTL=$!
 for _ in $(seq 200); do tc qdisc show dev lo | grep -q netem && break; sleep 0.05; done
@@ -55,7 +55,7 @@ elapsed_ms=$(( ($(date +%s%N) - start) / 1000000 ))
 echo "agent_crash: netem removed ${elapsed_ms} ms after the restart"
 tc qdisc show dev lo | grep -qE "qdisc (prio|netem)" && fail "a qdisc of ours is left: $(tc qdisc show dev lo)"
 tc filter show dev lo | grep -q . && fail "a filter is left: $(tc filter show dev lo)"
-"$BIN/controller/chaosctl" faults --agent "127.0.0.1:$(cat "$W/port")" --all > "$W/faults.txt"
+"$BIN/bin/chaosctl" faults --agent "127.0.0.1:$(cat "$W/port")" --all > "$W/faults.txt"
 grep -q "reverted.*recovery" "$W/faults.txt" || { cat "$W/faults.txt"; fail "the ledger does not say reverted by recovery"; }
 grep "recovery: reverted 1 fault" "$W/agent.log" >/dev/null || fail "no recovery line in the agent log"
 kill "$AGENT"; wait "$AGENT" 2>/dev/null

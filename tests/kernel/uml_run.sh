@@ -2,7 +2,11 @@
 # Boots a user-mode-linux kernel with the host's root filesystem (read-only)
 # and runs one command inside it as root, with the qdisc modules loaded.
 #
-# usage: uml_run.sh [-t SECONDS] [-w WORKDIR] -- COMMAND [ARGS...]
+# usage: uml_run.sh [-t SECONDS] [-w WORKDIR] [-l LAUNCHER] -- COMMAND [ARGS...]
+#
+# LAUNCHER (or $CHAOS_UML_LAUNCHER) is a program that runs linux.uml for
+# us: the build's uml_launcher, which makes UML save FP state in a format
+# that hosts with AVX-512 or AMX accept (see tests/kernel/uml_launcher.cc).
 #
 # Exit status: the command's exit status inside the guest; 124 when the guest
 # did not finish within SECONDS (default 240); 125 when the guest ended
@@ -14,16 +18,18 @@
 set -u
 timeout_s=240
 workdir=""
+launcher=${CHAOS_UML_LAUNCHER:-}
 while [ $# -gt 0 ]; do
   case "$1" in
     -t) timeout_s="$2"; shift 2 ;;
     -w) workdir="$2"; shift 2 ;;
+    -l) launcher="$2"; shift 2 ;;
     --) shift; break ;;
     *) break ;;
   esac
 done
 if [ $# -eq 0 ]; then
-  echo "usage: $0 [-t SECONDS] [-w WORKDIR] -- COMMAND [ARGS...]" >&2
+  echo "usage: $0 [-t SECONDS] [-w WORKDIR] [-l LAUNCHER] -- COMMAND [ARGS...]" >&2
   exit 2
 fi
 UML=${CHAOS_UML:-/usr/bin/linux.uml}
@@ -69,8 +75,13 @@ init="$workdir/init.sh"
 chmod +x "$init"
 log="$workdir/console.log"
 # The guest's memory lives in a file under TMPDIR; keep it off small tmpfs.
-timeout -k 10 "$timeout_s" "$UML" mem=512M rootfstype=hostfs rootflags=/ ro quiet \
-  init="$init" con=null con0=null,fd:1 </dev/null >"$log" 2>&1
+# GLIBC_TUNABLES reaches init's environment from the command line: the
+# guest's programs keep to SSE, since UML saves and restores only the FXSAVE
+# part of the FPU state (see uml_launcher.cc) and would otherwise corrupt
+# AVX and AVX-512 registers (seen: modprobe failing to parse modules).
+tunables=glibc.cpu.hwcaps=-AVX,-AVX2,-AVX512F,-AVX512BW,-AVX512CD,-AVX512DQ,-AVX512VL,-AVX_Fast_Unaligned_Load
+timeout -k 10 "$timeout_s" $launcher "$UML" mem=512M rootfstype=hostfs rootflags=/ ro quiet \
+  GLIBC_TUNABLES="$tunables" init="$init" con=null con0=null,fd:1 </dev/null >"$log" 2>&1
 trc=$?
 tr -d '\r' < "$log"
 rc=$(tr -d '\r' < "$log" | sed -n "s/^$marker rc=\([0-9]*\)\$/\1/p" | tail -n1)

@@ -1,6 +1,6 @@
 #!/bin/sh
 # Runs inside the user-mode-linux guest (see uml_run.sh): the bundled
-# experiments/web-latency.yaml, for real, against a web server on lo.
+# experiments/examples/web-latency.yaml, for real, against a web server on lo.
 # The HTTP probe must see the added latency while the fault is active
 # (guard samples slower than the delay), the run must pass, and after it
 # no qdisc of ours is left (tc as the oracle).
@@ -12,7 +12,7 @@ fail() { echo "web_latency: FAIL: $*"; exit 1; }
 mkdir -p "$W/site" && echo ok > "$W/site/index.html"
 /usr/bin/python3 -m http.server 8080 --bind 127.0.0.1 --directory "$W/site" >/dev/null 2>&1 &
 WEB=$!
-"$BIN/agent/chaos-agent" --listen 127.0.0.1:0 --state-dir "$W/state" --port-file "$W/port" \
+"$BIN/bin/chaos-agent" --listen 127.0.0.1:0 --state-dir "$W/state" --port-file "$W/port" \
   --label role=web >"$W/agent.log" 2>&1 &
 AGENT=$!
 for _ in $(seq 200); do [ -s "$W/port" ] && break; sleep 0.05; done
@@ -22,7 +22,7 @@ for _ in $(seq 100); do (exec 3<>/dev/tcp/127.0.0.1/8080) 2>/dev/null && break; 
 /usr/bin/python3 -c 'import urllib.request; urllib.request.urlopen("http://127.0.0.1:8080/").read()'
 
 WEB_PORT=8080 DELAY=200ms JITTER=0ms FOR=3s MAX_LATENCY=2s IFACE=lo \
-  "$BIN/controller/chaosctl" run "$SRC/experiments/web-latency.yaml" \
+  "$BIN/bin/chaosctl" run "$SRC/experiments/examples/web-latency.yaml" \
   --agent "127.0.0.1:$(cat "$W/port")" --output "$W/out" > "$W/run.log" 2>&1
 rc=$?
 cat "$W/run.log"

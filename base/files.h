@@ -1,0 +1,36 @@
+// Small, exact file operations shared by every component: reading a small
+// text file, writing all of a buffer, and replacing a file atomically
+// (temporary file, fsync, rename, fsync of the directory), so a reader sees
+// the old content or the new, never a torn one.
+//
+// Errors are canonical statuses naming the path ("create /x/y.tmp.12: No
+// space left on device"). Thread-safe.
+#ifndef CHAOS_BASE_FILES_H_
+#define CHAOS_BASE_FILES_H_
+
+#include <string>
+
+#include "absl/status/status.h"
+#include "absl/strings/string_view.h"
+
+namespace chaos::base {
+
+// The whole content of a small file (/proc, /sys, pidfiles). Returns false
+// when it cannot be opened.
+bool ReadTextFile(const std::string& path, std::string* out);
+
+// Writes every byte of `data` to `fd`, retrying on EINTR and short writes.
+// `path` only names the file in errors.
+[[nodiscard]] absl::Status WriteAll(int fd, absl::string_view data, const std::string& path);
+
+// Flushes a directory's entries (after a rename or unlink inside it).
+[[nodiscard]] absl::Status FsyncDir(const std::string& dir);
+
+// Replaces `path` with `data` through "<path>.tmp.<pid>" in the same
+// directory, synced before the rename. `mode` is the new file's mode.
+[[nodiscard]] absl::Status WriteFileAtomically(const std::string& path, absl::string_view data,
+                                               int mode = 0644);
+
+}  // namespace chaos::base
+
+#endif  // CHAOS_BASE_FILES_H_

@@ -1,0 +1,267 @@
+#include "base/subprocess.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/close_range.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/eventfd.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstdlib>
+#include <cstring>
+#include <optional>
+
+#include "absl/status/statusor.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+
+extern char** environ;
+
+namespace chaos::base {
+namespace {
+
+constexpr size_t kMaxOutput = 64 * 1024;
+
+std::string ErrnoText(const char* what, int err) {
+  return absl::StrCat(what, ": ", std::strerror(err));
+}
+
+// Where execve should look for argv[0]: as given when it has a '/', else
+// the first executable regular file along PATH. Done before fork, where
+// allocation is allowed.
+absl::StatusOr<std::string> ResolveExecutable(const std::string& name) {
+  if (name.empty()) return absl::InvalidArgumentError("empty command name");
+  if (name.find('/') != std::string::npos) return name;
+  const char* path_env = std::getenv("PATH");
+  const std::string path = path_env != nullptr ? path_env : "/usr/local/bin:/usr/bin:/bin";
+  for (absl::string_view dir : absl::StrSplit(path, ':')) {
+    const std::string candidate = absl::StrCat(dir.empty() ? "." : dir, "/", name);
+    struct stat st;
+    if (stat(candidate.c_str(), &st) == 0 && S_ISREG(st.st_mode) &&
+        access(candidate.c_str(), X_OK) == 0) {
+      return candidate;
+    }
+  }
+  return absl::NotFoundError(absl::StrCat(name, ": command not found in PATH"));
+}
+
+int WaitStatusToCode(int status) {
+  if (WIFEXITED(status)) return WEXITSTATUS(status);
+  if (WIFSIGNALED(status)) return 128 + WTERMSIG(status);
+  return -1;
+}
+
+int PollMillis(absl::Time deadline) {
+  const absl::Duration left = deadline - absl::Now();
+  if (left <= absl::ZeroDuration()) return 0;
+  return static_cast<int>(std::min<int64_t>(absl::ToInt64Milliseconds(left) + 1, 60'000));
+}
+
+// The three pipes and /dev/null a child needs, opened before fork.
+struct ChildPipes {
+  int out[2] = {-1, -1};  // stdout and stderr
+  int err[2] = {-1, -1};  // carries the child's exec errno; closed by exec
+  int devnull = -1;
+
+  std::string Open() {
+    if (pipe2(out, O_CLOEXEC) < 0) return ErrnoText("pipe", errno);
+    if (pipe2(err, O_CLOEXEC) < 0) return ErrnoText("pipe", errno);
+    devnull = open("/dev/null", O_RDONLY | O_CLOEXEC);
+    if (devnull < 0) return ErrnoText("open /dev/null", errno);
+    return "";
+  }
+  ~ChildPipes() {
+    for (int fd : {out[0], out[1], err[0], err[1], devnull}) {
+      if (fd >= 0) close(fd);
+    }
+  }
+};
+
+void CloseFd(int* fd) {
+  if (*fd >= 0) close(*fd);
+  *fd = -1;
+}
+
+// In the child after fork: async-signal-safe calls only. Never returns.
+[[noreturn]] void ExecChild(const char* exe, char* const* args, const ChildPipes& p) {
+  setpgid(0, 0);
+  sigset_t none;
+  sigemptyset(&none);
+  sigprocmask(SIG_SETMASK, &none, nullptr);
+  struct sigaction dfl;
+  std::memset(&dfl, 0, sizeof(dfl));
+  dfl.sa_handler = SIG_DFL;
+  for (int sig : {SIGPIPE, SIGINT, SIGTERM, SIGQUIT, SIGHUP, SIGCHLD}) sigaction(sig, &dfl, nullptr);
+  if (dup2(p.devnull, 0) >= 0 && dup2(p.out[1], 1) >= 0 && dup2(p.out[1], 2) >= 0) {
+    // No descriptor of ours beyond 0-2 reaches the command (a listening
+    // socket inherited by a long-lived child would keep the port open).
+    // CLOEXEC rather than close, so the errno pipe works until execve.
+    // Kernels before 5.11 lack the flag; the command then inherits what
+    // was opened without O_CLOEXEC.
+    syscall(SYS_close_range, 3U, ~0U, CLOSE_RANGE_CLOEXEC);
+    execve(exe, args, environ);
+  }
+  int e = errno;
+  (void)!write(p.err[1], &e, sizeof(e));
+  _exit(127);
+}
+
+// Forks and execs; returns the child's pid with its exec confirmed, or
+// sets out->error.
+pid_t Spawn(const std::vector<std::string>& argv, ChildPipes& pipes, CommandOutcome* out) {
+  auto exe = ResolveExecutable(argv[0]);
+  if (!exe.ok()) {
+    out->error = std::string(exe.status().message());
+    return -1;
+  }
+  out->error = pipes.Open();
+  if (!out->error.empty()) return -1;
+  // Everything the child needs is allocated here, before fork.
+  std::vector<char*> args;
+  for (const std::string& a : argv) args.push_back(const_cast<char*>(a.c_str()));
+  args.push_back(nullptr);
+  const pid_t pid = fork();
+  if (pid == 0) ExecChild(exe->c_str(), args.data(), pipes);
+  CloseFd(&pipes.devnull);
+  CloseFd(&pipes.out[1]);
+  CloseFd(&pipes.err[1]);
+  if (pid < 0) {
+    out->error = ErrnoText("fork", errno);
+    return -1;
+  }
+  // Also from the parent, so the group exists before any kill. Fails
+  // harmlessly (EACCES) once the child has already exec'd.
+  setpgid(pid, pid);
+  int exec_errno = 0;
+  ssize_t n;
+  while ((n = read(pipes.err[0], &exec_errno, sizeof(exec_errno))) < 0 && errno == EINTR) {
+  }
+  if (n != static_cast<ssize_t>(sizeof(exec_errno))) return pid;
+  int st = 0;
+  while (waitpid(pid, &st, 0) < 0 && errno == EINTR) {
+  }
+  out->error = absl::StrCat("exec ", argv[0], ": ", std::strerror(exec_errno));
+  return -1;
+}
+
+// Follows a started child until it exits, the deadline passes or the
+// token is cancelled, collecting its output.
+class ChildWatch {
+ public:
+  ChildWatch(pid_t pid, int out_fd, CommandOutcome* out)
+      : pid_(pid), out_fd_(out_fd), out_(out) {
+    // The exit is watched through a pidfd, not EOF on the pipe: a
+    // grandchild may hold the pipe open long after our child is gone.
+    pidfd_ = static_cast<int>(syscall(SYS_pidfd_open, pid, 0));
+    fcntl(out_fd_, F_SETFL, fcntl(out_fd_, F_GETFL) | O_NONBLOCK);
+  }
+  ~ChildWatch() { CloseFd(&pidfd_); }
+
+  void Run(absl::Time deadline, const CancelToken* cancel) {
+    while (!status_ && absl::Now() < deadline) {
+      if (cancel != nullptr && cancel->cancelled()) break;
+      pollfd fds[3];
+      int n = 0;
+      if (pipe_open_) fds[n++] = {out_fd_, POLLIN, 0};
+      if (pidfd_ >= 0) fds[n++] = {pidfd_, POLLIN, 0};
+      if (cancel != nullptr) fds[n++] = {cancel->fd(), POLLIN, 0};
+      // Without a pidfd (kernels before 5.3) the exit is checked every 10 ms.
+      const int wait_ms = pidfd_ >= 0 ? PollMillis(deadline) : std::min(PollMillis(deadline), 10);
+      if (poll(fds, n, wait_ms) < 0 && errno != EINTR) break;
+      Drain();
+      TryReap();
+    }
+    if (!status_) TryReap();
+    if (!status_) Kill(cancel != nullptr && cancel->cancelled());
+    Drain();
+    out_->exit_code = WaitStatusToCode(*status_);
+  }
+
+ private:
+  void Drain() {
+    char buf[4096];
+    while (pipe_open_) {
+      const ssize_t got = read(out_fd_, buf, sizeof(buf));
+      if (got > 0) {
+        const size_t room = kMaxOutput - std::min(kMaxOutput, out_->output.size());
+        out_->output.append(buf, std::min<size_t>(got, room));
+        continue;
+      }
+      if (got == 0) pipe_open_ = false;
+      if (got < 0 && errno == EINTR) continue;
+      return;  // EAGAIN: nothing more now
+    }
+  }
+  void TryReap() {
+    int st = 0;
+    pid_t w;
+    while ((w = waitpid(pid_, &st, WNOHANG)) < 0 && errno == EINTR) {
+    }
+    if (w == pid_) status_ = st;
+  }
+  void Kill(bool cancelled) {
+    (cancelled ? out_->cancelled : out_->timed_out) = true;
+    kill(-pid_, SIGKILL);
+    kill(pid_, SIGKILL);  // in case the child never got its own group
+    int st = 0;
+    while (waitpid(pid_, &st, 0) < 0 && errno == EINTR) {
+    }
+    status_ = st;
+  }
+
+  const pid_t pid_;
+  const int out_fd_;
+  CommandOutcome* const out_;
+  int pidfd_ = -1;
+  bool pipe_open_ = true;
+  std::optional<int> status_;
+};
+
+}  // namespace
+
+CancelToken::CancelToken() : fd_(eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)) {}
+
+CancelToken::~CancelToken() {
+  if (fd_ >= 0) close(fd_);
+}
+
+void CancelToken::Cancel() {
+  const uint64_t one = 1;
+  (void)!write(fd_, &one, sizeof(one));
+}
+
+bool CancelToken::cancelled() const {
+  pollfd p{fd_, POLLIN, 0};
+  return poll(&p, 1, 0) > 0;
+}
+
+std::string CommandOutcome::Summary() const {
+  if (!error.empty()) return error;
+  if (timed_out) return "timed out";
+  if (cancelled) return "cancelled";
+  return absl::StrCat("exit ", exit_code);
+}
+
+CommandOutcome RunCommand(const std::vector<std::string>& argv, absl::Duration timeout,
+                          const CancelToken* cancel) {
+  CommandOutcome out;
+  const absl::Time start = absl::Now();
+  if (argv.empty()) {
+    out.error = "empty command";
+  } else if (cancel != nullptr && cancel->cancelled()) {
+    out.cancelled = true;
+  } else {
+    ChildPipes pipes;
+    const pid_t pid = Spawn(argv, pipes, &out);
+    if (pid > 0) ChildWatch(pid, pipes.out[0], &out).Run(start + timeout, cancel);
+  }
+  out.took = absl::Now() - start;
+  return out;
+}
+
+}  // namespace chaos::base

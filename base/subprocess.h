@@ -1,0 +1,59 @@
+// RunCommand: runs an argv vector (never a shell string) with a time limit,
+// capturing stdout and stderr together, and kills the whole process group
+// when the time runs out or when the caller cancels.
+//
+// The command gets /dev/null on stdin, its own process group, default
+// signal dispositions and no descriptor of ours beyond 0-2. argv[0] is
+// looked up in PATH when it has no '/'. At most 64 KiB of output is kept.
+// RunCommand never throws: a command that cannot be started is an outcome
+// with `error` set. Thread-safe: commands may run concurrently.
+#ifndef CHAOS_BASE_SUBPROCESS_H_
+#define CHAOS_BASE_SUBPROCESS_H_
+
+#include <string>
+#include <vector>
+
+#include "absl/time/time.h"
+
+namespace chaos::base {
+
+// A one-way switch that RunCommand watches while a command runs: Cancel()
+// kills the command's process group at once. Backed by an eventfd, so a
+// waiting command wakes immediately, with no polling. Safe to Cancel() from
+// any thread, any number of times.
+class CancelToken {
+ public:
+  CancelToken();
+  ~CancelToken();
+  CancelToken(const CancelToken&) = delete;
+  CancelToken& operator=(const CancelToken&) = delete;
+
+  void Cancel();
+  bool cancelled() const;
+  int fd() const { return fd_; }  // readable once cancelled
+
+ private:
+  int fd_;
+};
+
+struct CommandOutcome {
+  int exit_code = -1;      // exit status, or 128 + signal
+  bool timed_out = false;  // killed because the time ran out
+  bool cancelled = false;  // killed because the token was cancelled
+  std::string output;      // stdout and stderr interleaved, at most 64 KiB
+  absl::Duration took;
+  std::string error;  // set when the command could not be started
+
+  // True when the command ran to exit code 0.
+  bool ok() const { return error.empty() && !timed_out && !cancelled && exit_code == 0; }
+  // "exit 1", "timed out", "cancelled" or the start error.
+  std::string Summary() const;
+};
+
+// `cancel` may be null. A token already cancelled starts nothing.
+CommandOutcome RunCommand(const std::vector<std::string>& argv, absl::Duration timeout,
+                          const CancelToken* cancel = nullptr);
+
+}  // namespace chaos::base
+
+#endif  // CHAOS_BASE_SUBPROCESS_H_

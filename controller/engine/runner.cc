@@ -1,0 +1,823 @@
+#include "controller/engine/runner.h"
+
+#include <poll.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <random>
+#include <thread>
+
+#include "absl/random/random.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
+#include "absl/strings/str_format.h"
+#include "absl/strings/str_join.h"
+#include "absl/strings/strip.h"
+#include "rpc/credentials.h"
+#include "google/protobuf/descriptor.h"
+#include "proto/duration.h"
+#include "proto/fault_state.h"
+#include "rpc/status.h"
+
+namespace chaos::controller {
+namespace {
+
+JournalEvent Event(std::string type, std::string step, std::string agent, std::string message) {
+  JournalEvent e;
+  e.type = std::move(type);
+  e.step = std::move(step);
+  e.agent = std::move(agent);
+  e.message = std::move(message);
+  return e;
+}
+
+}  // namespace
+
+std::string NewRunId(const std::string& name) {
+  std::string slug;
+  for (char c : name) {
+    if (isalnum(static_cast<unsigned char>(c))) slug.push_back(static_cast<char>(tolower(c)));
+    else if (!slug.empty() && slug.back() != '-') slug.push_back('-');
+    if (slug.size() >= 40) break;
+  }
+  while (!slug.empty() && slug.back() == '-') slug.pop_back();
+  if (slug.empty()) slug = "run";
+  absl::BitGen gen;
+  return absl::StrCat(slug, "-", absl::FormatTime("%Y%m%dT%H%M%S", absl::Now(), absl::UTCTimeZone()),
+                      "-", absl::StrFormat("%06x", absl::Uniform<uint32_t>(gen, 0, 0x1000000)));
+}
+
+Runner::Runner(Experiment experiment, RunOptions options, RunObserver* observer)
+    : experiment_(std::move(experiment)), options_(std::move(options)), observer_(observer) {
+  if (options_.run_id.empty()) options_.run_id = NewRunId(experiment_.name);
+  if (options_.seed == 0) options_.seed = absl::Uniform<uint64_t>(absl::BitGen(), 1, ~uint64_t{0});
+  for (const std::string& address : options_.agents) {
+    Agent a;
+    a.address = address;
+    a.stub = chaos::v1::Agent::NewStub(rpc::OpenChannel(address));
+    agents_.push_back(std::move(a));
+  }
+  report_.run_id = options_.run_id;
+  report_.experiment = experiment_.name;
+  report_.description = experiment_.description;
+  report_.hypothesis = experiment_.hypothesis;
+  report_.seed = options_.seed;
+  report_.variables = options_.variables;
+  for (const Step& step : experiment_.method) {
+    StepRecord rec;
+    rec.id = step.id;
+    rec.kind = step.Kind();
+    rec.target = step.fault ? (step.target.empty() ? "all" : step.target) : "";
+    report_.steps.push_back(rec);
+  }
+}
+
+Runner::~Runner() = default;
+
+void Runner::Emit(JournalEvent event) {
+  event.at = absl::Now();
+  {
+    absl::MutexLock lock(&mu_);
+    report_.events.push_back(event);
+  }
+  absl::MutexLock lock(&emit_mu_);
+  if (observer_ != nullptr) observer_->OnEvent(event);
+}
+
+void Runner::Interrupt(const std::string& reason) {
+  Abort(RunOutcome::kInterrupted, reason);
+}
+
+void Runner::Abort(RunOutcome outcome, const std::string& reason) {
+  {
+    absl::MutexLock lock(&mu_);
+    if (aborted_ || finished_) return;
+    aborted_ = true;
+    report_.outcome = outcome;
+    report_.reason = reason;
+  }
+  stop_commands_.Cancel();
+  Emit(Event("abort", "", "", reason));
+}
+
+bool Runner::Aborted() {
+  absl::MutexLock lock(&mu_);
+  return aborted_;
+}
+
+bool Runner::WaitFor(absl::Duration d) {
+  absl::MutexLock lock(&mu_);
+  auto stop = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return aborted_; };
+  return !mu_.AwaitWithTimeout(absl::Condition(&stop), d);
+}
+
+void Runner::SetStep(size_t index, StepState state, const std::string& detail) {
+  absl::MutexLock lock(&mu_);
+  StepRecord& rec = report_.steps[index];
+  rec.state = state;
+  if (!detail.empty()) rec.detail = detail;
+  if (state == StepState::kRunning) rec.started_at = absl::Now();
+  if (state == StepState::kDone || state == StepState::kFailed) rec.ended_at = absl::Now();
+}
+
+bool Runner::Preflight() {
+  for (Agent& agent : agents_) {
+    chaos::v1::DescribeResponse d;
+    auto ctx = rpc::ContextWithTimeout(options_.rpc_timeout);
+    ctx->set_deadline(absl::ToChronoTime(absl::Now() + absl::Seconds(5)));
+    grpc::Status s = agent.stub->Describe(ctx.get(), {}, &d);
+    if (!s.ok()) {
+      Abort(RunOutcome::kUnavailable,
+            absl::StrCat("cannot reach agent ", agent.address, ": ", rpc::StatusText(s)));
+      return false;
+    }
+    if (d.halted()) {
+      Abort(RunOutcome::kUnavailable,
+            absl::StrCat("agent ", agent.address, " (", d.hostname(),
+                         ") is halted; resume it first (chaosctl resume --agent ",
+                         agent.address, ")"));
+      return false;
+    }
+    agent.hostname = d.hostname();
+    agent.labels.insert(d.labels().begin(), d.labels().end());
+    if (auto it = options_.inventory_labels.find(agent.address);
+        it != options_.inventory_labels.end()) {
+      for (const auto& [k, v] : it->second) agent.labels[k] = v;
+    }
+    Emit(Event("preflight", "", agent.address,
+               absl::StrCat("reached ", d.hostname(), " (", d.kernel(), ", agent ",
+                            d.agent_version(), ")")));
+    // Remember the capabilities for CheckCapabilities(), by the file's kind
+    // names (camelCase; the agent reports snake_case).
+    for (const auto& cap : d.capabilities()) {
+      // The agent's kind is the FaultSpec field name; the file uses its JSON name.
+      const auto* field = chaos::v1::FaultSpec::descriptor()->FindFieldByName(cap.kind());
+      agent.capabilities[field == nullptr ? cap.kind() : field->json_name()] =
+          cap.available() ? "" : cap.reason().empty() ? "unavailable" : cap.reason();
+    }
+  }
+  return ResolveTargets() && CheckCapabilities();
+}
+
+bool Runner::ResolveTargets() {
+  std::mt19937_64 rng(options_.seed);
+  auto describe = [](const TargetGroup& g) {
+    std::string sel;
+    for (const auto& [k, v] : g.selector) absl::StrAppend(&sel, sel.empty() ? "" : ",", k, "=", v);
+    return sel.empty() ? std::string("*") : sel;
+  };
+  std::map<std::string, TargetGroup> groups = experiment_.targets;
+  if (!groups.contains("all")) {
+    TargetGroup all;
+    all.name = "all";
+    groups["all"] = all;
+  }
+  for (const auto& [name, group] : groups) {
+    std::vector<Agent*> match;
+    for (Agent& a : agents_) {
+      bool ok = true;
+      for (const auto& [k, v] : group.selector) {
+        auto it = a.labels.find(k);
+        ok &= it != a.labels.end() && it->second == v;
+      }
+      if (ok) match.push_back(&a);
+    }
+    size_t want = match.size();
+    std::string mode = "all";
+    if (group.mode == TargetGroup::Mode::kCount) {
+      want = std::min<size_t>(group.amount, match.size());
+      mode = absl::StrCat("count ", group.amount);
+    } else if (group.mode == TargetGroup::Mode::kPercent) {
+      want = (match.size() * group.amount + 99) / 100;
+      mode = absl::StrCat("percent ", group.amount);
+    }
+    if (want < match.size()) {
+      std::shuffle(match.begin(), match.end(), rng);
+      match.resize(want);
+      std::sort(match.begin(), match.end(),
+                [](const Agent* a, const Agent* b) { return a->address < b->address; });
+    }
+    TargetResolution res;
+    res.group = name;
+    res.selector = describe(group);
+    res.mode = mode;
+    for (const Agent* a : match) res.agents.push_back(a->address);
+    bool used = name == "all" && !experiment_.targets.contains("all") ? false : true;
+    for (const Step& s : experiment_.method) {
+      used |= s.fault && (s.target.empty() ? "all" : s.target) == name;
+    }
+    if (!used) continue;
+    {
+      absl::MutexLock lock(&mu_);
+      report_.targets.push_back(res);
+    }
+    groups_[name] = match;
+    Emit(Event("target", "", "",
+               absl::StrCat("group ", name, " (", res.selector, ", ", mode, "): ",
+                            match.empty() ? "no agent" : absl::StrJoin(res.agents, ", "))));
+    if (match.empty() && group.fail_when_empty) {
+      Abort(RunOutcome::kUnavailable,
+            absl::StrCat("target group ", name, " (", res.selector, ") matched no agent"));
+      return false;
+    }
+  }
+  return true;
+}
+
+bool Runner::CheckCapabilities() {
+  for (const Step& step : experiment_.method) {
+    if (!step.fault) continue;
+    const std::string kind = FaultKindKey(*step.fault);
+    for (Agent* agent : AgentsOf(step.target)) {
+      auto it = agent->capabilities.find(kind);
+      if (it == agent->capabilities.end()) {
+        Abort(RunOutcome::kUnavailable, absl::StrCat("agent ", agent->address,
+                                                     " does not know fault kind ", kind));
+        return false;
+      }
+      if (!it->second.empty()) {
+        Abort(RunOutcome::kUnavailable,
+              absl::StrCat("agent ", agent->address, " cannot run step ", step.id, " (", kind,
+                           "): ", it->second));
+        return false;
+      }
+    }
+  }
+  return true;
+}
+
+std::vector<Runner::Agent*> Runner::AgentsOf(const std::string& group) {
+  auto it = groups_.find(group.empty() ? "all" : group);
+  return it == groups_.end() ? std::vector<Agent*>{} : it->second;
+}
+
+void Runner::PrintPlan() {
+  std::string plan = absl::StrCat("dry run: ", experiment_.name, ", seed ", options_.seed,
+                                  ", about ", absl::FormatDuration(experiment_.PlannedDuration()));
+  for (const Step& step : experiment_.method) {
+    absl::StrAppend(&plan, "\n  step ", step.id, ": ", step.Kind());
+    if (step.fault) {
+      std::vector<std::string> addrs;
+      for (Agent* a : AgentsOf(step.target)) addrs.push_back(a->address);
+      absl::StrAppend(&plan, " for ", absl::FormatDuration(FromProto(step.fault->duration())),
+                      " on ", addrs.empty() ? "no agent (skipped)" : absl::StrJoin(addrs, ", "));
+    } else if (step.command) {
+      absl::StrAppend(&plan, " ", absl::StrJoin(step.command->argv, " "));
+    } else if (step.manual) {
+      absl::StrAppend(&plan, " \"", step.manual->prompt, "\"");
+    } else {
+      absl::StrAppend(&plan, " ", absl::FormatDuration(step.wait));
+    }
+    if (!step.after.empty()) absl::StrAppend(&plan, " after ", absl::StrJoin(step.after, ", "));
+  }
+  absl::StrAppend(&plan, "\n  nothing was injected");
+  Emit(Event("plan", "", "", plan));
+}
+
+ProbeResult Runner::Probe(const ProbeSpec& probe, const std::string& phase) {
+  const absl::Time at = absl::Now();
+  ProbeResult r = RunProbe(probe);
+  ProbeSample sample;
+  sample.at = at;
+  sample.probe = probe.name;
+  sample.phase = phase;
+  sample.ok = r.ok;
+  sample.latency = r.latency;
+  sample.detail = r.detail;
+  {
+    absl::MutexLock lock(&mu_);
+    report_.probes.push_back(sample);
+  }
+  return r;
+}
+
+bool Runner::SteadyState(const std::vector<std::string>& probes, const std::string& phase) {
+  for (const std::string& name : probes) {
+    const ProbeSpec* probe = experiment_.FindProbe(name);
+    ProbeResult r = Probe(*probe, phase);
+    Emit(Event("probe", "", "",
+               absl::StrCat(phase, ": ", name, r.ok ? " holds" : " FAILS", r.detail.empty() ? "" : ": ",
+                            r.detail)));
+    if (!r.ok) return false;
+  }
+  return true;
+}
+
+void Runner::GuardLoop() {
+  struct State {
+    const ProbeGuard* guard;
+    const ProbeSpec* probe;
+    absl::Time next;
+    int failures = 0;
+  };
+  std::vector<State> guards;
+  for (const ProbeGuard& g : experiment_.guards) {
+    guards.push_back({&g, experiment_.FindProbe(g.probe), absl::Now()});
+  }
+  const absl::Time deadline = experiment_.max_duration
+                                  ? report_.started_at + *experiment_.max_duration
+                                  : absl::InfiniteFuture();
+  for (;;) {
+    absl::Time next = deadline;
+    for (const State& s : guards) next = std::min(next, s.next);
+    {
+      absl::MutexLock lock(&mu_);
+      auto done = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return method_done_ || aborted_; };
+      if (mu_.AwaitWithDeadline(absl::Condition(&done), next)) return;
+    }
+    const absl::Time now = absl::Now();
+    if (now >= deadline) {
+      Abort(RunOutcome::kFailed,
+            absl::StrCat("guard maxDuration: the run exceeded ",
+                         absl::FormatDuration(*experiment_.max_duration)));
+      return;
+    }
+    for (State& s : guards) {
+      if (now < s.next) continue;
+      s.next = now + s.probe->interval;
+      ProbeResult r = Probe(*s.probe, "guard");
+      s.failures = r.ok ? 0 : s.failures + 1;
+      if (!r.ok) {
+        Emit(Event("probe", "", "",
+                   absl::StrCat("guard ", s.probe->name, " failed (", s.failures, "/",
+                                s.guard->failures, "): ", r.detail)));
+      }
+      if (s.failures >= s.guard->failures) {
+        Abort(RunOutcome::kFailed,
+              absl::StrCat("guard tripped: probe ", s.probe->name, " failed ", s.failures,
+                           " times in a row (", r.detail, ")"));
+        return;
+      }
+    }
+  }
+}
+
+void Runner::RunFaultStep(size_t index) {
+  const Step& step = experiment_.method[index];
+  std::vector<size_t> mine;
+  const std::vector<Agent*> targets = AgentsOf(step.target);
+  if (targets.empty()) {
+    SetStep(index, StepState::kSkipped, "no agent matched its target group");
+    return;
+  }
+  for (Agent* agent : targets) {
+    if (Aborted()) return;
+    chaos::v1::InjectRequest req;
+    *req.mutable_spec() = *step.fault;
+    req.mutable_spec()->set_fault_id(absl::StrCat(options_.run_id, ".", step.id));
+    req.mutable_spec()->set_experiment_id(options_.run_id);
+    req.set_caller(options_.caller);
+    absl::Duration lease = options_.lease;
+    if (experiment_.rollback == RollbackPolicy::kNever) {
+      // Nothing will renew it after the run: hold for the fault's duration.
+      lease = std::max(lease, FromProto(step.fault->duration()));
+    }
+    ToProto(lease, req.mutable_lease());
+    size_t fault_index;
+    {
+      absl::MutexLock lock(&mu_);
+      FaultRecord rec;
+      rec.agent = agent->address;
+      rec.step = step.id;
+      rec.fault_id = req.spec().fault_id();
+      rec.kind = FaultKindKey(*step.fault);
+      report_.faults.push_back(rec);  // recorded before the call: a timeout may still inject
+      fault_index = report_.faults.size() - 1;
+    }
+    chaos::v1::InjectResponse resp;
+    auto ctx = rpc::ContextWithTimeout(options_.rpc_timeout);
+    grpc::Status s = agent->stub->Inject(ctx.get(), req, &resp);
+    if (!s.ok()) {
+      Emit(Event("inject", step.id, agent->address, absl::StrCat("FAILED: ", rpc::StatusText(s))));
+      SetStep(index, StepState::kFailed, rpc::StatusText(s));
+      Abort(RunOutcome::kFailed, absl::StrCat("step ", step.id, ": inject on ", agent->address,
+                                              " failed: ", rpc::StatusText(s)));
+      return;
+    }
+    {
+      absl::MutexLock lock(&mu_);
+      report_.faults[fault_index].summary = resp.status().summary();
+      report_.faults[fault_index].injected_at =
+          absl::FromUnixMillis(resp.status().injected_at_unix_ms());
+    }
+    mine.push_back(fault_index);
+    Emit(Event("inject", step.id, agent->address, resp.status().summary()));
+  }
+  WaitFor(FromProto(step.fault->duration()));
+  // At the end of its duration a fault is reverted (its normal end). When
+  // the run was stopped early, Rollback() handles what remains.
+  if (Aborted()) return;
+  for (auto it = mine.rbegin(); it != mine.rend(); ++it) RevertFault(*it);
+}
+
+void Runner::RunCommandStep(size_t index) {
+  const Step& step = experiment_.method[index];
+  Emit(Event("command", step.id, "", absl::StrJoin(step.command->argv, " ")));
+  base::CommandOutcome out =
+      base::RunCommand(step.command->argv, step.command->timeout, &stop_commands_);
+  std::string last_line(absl::StripTrailingAsciiWhitespace(out.output));
+  if (size_t nl = last_line.rfind('\n'); nl != std::string::npos) last_line = last_line.substr(nl + 1);
+  const std::string detail =
+      !out.error.empty() ? out.error
+      : out.cancelled    ? std::string("cancelled: the run is stopping")
+      : out.timed_out    ? absl::StrCat("timed out after ", absl::FormatDuration(step.command->timeout))
+                         : absl::StrCat("exit ", out.exit_code, " after ",
+                                        absl::FormatDuration(absl::Trunc(out.took, absl::Milliseconds(1))),
+                                        last_line.empty() ? "" : ": ", last_line);
+  Emit(Event("command", step.id, "", detail));
+  if (!out.ok()) {
+    SetStep(index, StepState::kFailed, detail);
+    Abort(RunOutcome::kFailed, absl::StrCat("step ", step.id, ": command failed: ", detail));
+    return;
+  }
+  SetStep(index, StepState::kRunning, detail);
+}
+
+void Runner::RunManualStep(size_t index) {
+  const Step& step = experiment_.method[index];
+  Emit(Event("manual", step.id, "",
+             absl::StrCat(step.manual->prompt, " -- type y to confirm or n to fail (timeout ",
+                          absl::FormatDuration(step.manual->timeout), ")")));
+  const absl::Time deadline = absl::Now() + step.manual->timeout;
+  std::string line;
+  while (!Aborted()) {
+    if (absl::Now() >= deadline) {
+      SetStep(index, StepState::kFailed, "no answer in time");
+      Abort(RunOutcome::kFailed, absl::StrCat("step ", step.id, ": manual gate timed out"));
+      return;
+    }
+    pollfd pfd{options_.operator_fd, POLLIN, 0};
+    if (poll(&pfd, 1, 100) <= 0) continue;
+    char c;
+    const ssize_t n = read(options_.operator_fd, &c, 1);
+    if (n <= 0) {
+      SetStep(index, StepState::kFailed, "no operator input (input closed)");
+      Abort(RunOutcome::kFailed,
+            absl::StrCat("step ", step.id, ": manual gate got no answer (input closed)"));
+      return;
+    }
+    if (c != '\n') {
+      line.push_back(c);
+      continue;
+    }
+    const std::string answer = absl::AsciiStrToLower(absl::StripAsciiWhitespace(line));
+    line.clear();
+    if (answer == "y" || answer == "yes") {
+      Emit(Event("manual", step.id, "", "confirmed by the operator"));
+      return;
+    }
+    if (answer == "n" || answer == "no" || answer == "fail") {
+      SetStep(index, StepState::kFailed, "failed by the operator");
+      Abort(RunOutcome::kFailed, absl::StrCat("step ", step.id, ": failed by the operator"));
+      return;
+    }
+    Emit(Event("manual", step.id, "", "answer y or n"));
+  }
+}
+
+bool Runner::RevertFault(size_t index) {
+  FaultRecord rec;
+  {
+    absl::MutexLock lock(&mu_);
+    rec = report_.faults[index];
+  }
+  if (rec.reverted) return true;
+  Agent* agent = nullptr;
+  for (Agent& a : agents_) {
+    if (a.address == rec.agent) agent = &a;
+  }
+  std::string error;
+  for (int attempt = 1; attempt <= options_.revert_attempts; ++attempt) {
+    chaos::v1::RevertRequest req;
+    req.set_fault_id(rec.fault_id);
+    req.set_caller(options_.caller);
+    chaos::v1::RevertResponse resp;
+    auto ctx = rpc::ContextWithTimeout(options_.rpc_timeout);
+    grpc::Status s = agent->stub->Revert(ctx.get(), req, &resp);
+    // NOT_FOUND for a fault whose inject never answered means it never
+    // reached the agent; for one that was injected it is an error.
+    const bool unknown = s.error_code() == grpc::StatusCode::NOT_FOUND && rec.summary.empty();
+    if (s.ok() || unknown) {
+      {
+        absl::MutexLock lock(&mu_);
+        report_.faults[index].reverted = true;
+        report_.faults[index].reverted_at = absl::Now();
+        report_.faults[index].error.clear();
+      }
+      Emit(Event("revert", rec.step, rec.agent,
+                 unknown ? "never reached the agent" : resp.status().reason()));
+      return true;
+    }
+    error = rpc::StatusText(s);
+    Emit(Event("revert", rec.step, rec.agent,
+               absl::StrCat("attempt ", attempt, " failed: ", error)));
+    if (attempt < options_.revert_attempts) absl::SleepFor(absl::Milliseconds(200 * attempt));
+  }
+  absl::MutexLock lock(&mu_);
+  report_.faults[index].error = error;
+  return false;
+}
+
+void Runner::Rollback() {
+  // Newest first; each agent's faults in parallel with the others'.
+  std::map<std::string, std::vector<size_t>> by_agent;
+  size_t count = 0;
+  {
+    absl::MutexLock lock(&mu_);
+    for (size_t i = report_.faults.size(); i-- > 0;) {
+      if (!report_.faults[i].reverted) {
+        by_agent[report_.faults[i].agent].push_back(i);
+        ++count;
+      }
+    }
+  }
+  if (count == 0) return;
+  Emit(Event("rollback", "", "", absl::StrCat("reverting ", count, " fault(s)")));
+  std::vector<std::thread> threads;
+  for (const auto& [agent, order] : by_agent) {
+    threads.emplace_back([this, order = order] {
+      for (size_t i : order) RevertFault(i);
+    });
+  }
+  for (auto& t : threads) t.join();
+}
+
+void Runner::RollbackActions() {
+  for (const CommandSpec& cmd : experiment_.rollback_actions) {
+    Emit(Event("rollback", "", "", absl::StrCat("action: ", absl::StrJoin(cmd.argv, " "))));
+    base::CommandOutcome out = base::RunCommand(cmd.argv, cmd.timeout);
+    const bool ok = out.ok();
+    const std::string detail = out.Summary();
+    Emit(Event("rollback", "", "", absl::StrCat("action ", ok ? "done" : "FAILED", ": ", detail)));
+    if (!ok) {
+      absl::MutexLock lock(&mu_);
+      report_.manual_undo.push_back(absl::StrCat(absl::StrJoin(cmd.argv, " "),
+                                                 "    # rollback action failed: ", detail));
+    }
+  }
+}
+
+void Runner::Verify() {
+  for (Agent& agent : agents_) {
+    chaos::v1::ListFaultsRequest req;
+    req.set_experiment_id(options_.run_id);
+    chaos::v1::ListFaultsResponse resp;
+    auto ctx = rpc::ContextWithTimeout(options_.rpc_timeout);
+    grpc::Status s = agent.stub->ListFaults(ctx.get(), req, &resp);
+    absl::MutexLock lock(&mu_);
+    if (!s.ok()) {
+      bool touched = false;
+      for (const FaultRecord& f : report_.faults) touched |= f.agent == agent.address;
+      if (!touched) continue;
+      report_.manual_undo.push_back(absl::StrCat(
+          "chaosctl faults --agent ", agent.address, " --experiment ", options_.run_id,
+          "    # could not verify: ", rpc::StatusText(s)));
+      continue;
+    }
+    for (const auto& f : resp.faults()) {
+      if (!MayAffectHost(f.state())) continue;
+      report_.manual_undo.push_back(absl::StrCat("chaosctl revert --agent ", agent.address, " ",
+                                                 f.spec().fault_id(), "    # ", f.summary(),
+                                                 f.reason().empty() ? "" : " -- " + f.reason()));
+    }
+  }
+}
+
+void Runner::MeasureRecovery() {
+  const Recovery& rec = experiment_.recovery;
+  absl::Time start;
+  {
+    absl::MutexLock lock(&mu_);
+    if (!recovery_start_) return;  // its step never ended
+    start = *recovery_start_;
+    report_.recovery.measured = true;
+    report_.recovery.from = rec.from_step.empty() ? "rollback" : "step:" + rec.from_step;
+    report_.recovery.started_at = start;
+    report_.recovery.objective = rec.objective;
+  }
+  Emit(Event("recovery", "", "",
+             absl::StrCat("waiting for ", absl::StrJoin(rec.probes, ", "), " to hold ",
+                          rec.successes, " times in a row")));
+  absl::Duration interval = absl::Seconds(1);
+  for (const std::string& name : rec.probes) {
+    interval = std::min(interval, experiment_.FindProbe(name)->interval);
+  }
+  std::map<std::string, std::optional<absl::Time>> streak_start;  // per probe
+  std::optional<absl::Time> all_start;
+  int streak = 0;
+  const absl::Time deadline = start + rec.timeout;
+  while (absl::Now() < deadline) {
+    if (Aborted()) {
+      absl::MutexLock lock(&mu_);
+      if (report_.outcome == RunOutcome::kInterrupted) break;  // the operator wants out
+    }
+    const absl::Time round = absl::Now();
+    bool all_ok = true;
+    for (const std::string& name : rec.probes) {
+      ProbeResult r = Probe(*experiment_.FindProbe(name), "recovery");
+      if (r.ok && !streak_start[name]) streak_start[name] = round;
+      if (!r.ok) streak_start[name].reset();
+      all_ok &= r.ok;
+    }
+    if (all_ok) {
+      if (streak++ == 0) all_start = round;
+      if (streak >= rec.successes) {
+        absl::MutexLock lock(&mu_);
+        RecoveryResult& out = report_.recovery;
+        out.recovered = true;
+        out.ended_at = *all_start;
+        out.time = *all_start - start;
+        for (const auto& [name, t] : streak_start) out.per_probe[name] = *t - start;
+        out.objective_met = !rec.objective || out.time <= *rec.objective;
+        break;
+      }
+    } else {
+      streak = 0;
+    }
+    absl::SleepFor(std::max(absl::ZeroDuration(), round + interval - absl::Now()));
+  }
+  RecoveryResult result;
+  {
+    absl::MutexLock lock(&mu_);
+    result = report_.recovery;
+    if (!result.recovered) {
+      report_.recovery.ended_at = absl::Now();
+      report_.recovery.objective_met = false;
+    }
+  }
+  if (result.recovered) {
+    Emit(Event("recovery", "", "",
+               absl::StrCat("recovered in ", absl::FormatDuration(absl::Trunc(result.time, absl::Milliseconds(1))),
+                            rec.objective ? absl::StrCat(" (objective ", absl::FormatDuration(*rec.objective),
+                                                         result.objective_met ? ": met)" : ": MISSED)")
+                                          : "")));
+  } else {
+    Emit(Event("recovery", "", "",
+               absl::StrCat("NOT recovered within ", absl::FormatDuration(rec.timeout))));
+  }
+}
+
+void Runner::KeepAliveLoop() {
+  const absl::Duration every = std::max(options_.lease / 3, absl::Milliseconds(100));
+  for (;;) {
+    {
+      absl::MutexLock lock(&mu_);
+      auto done = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return finished_; };
+      if (mu_.AwaitWithTimeout(absl::Condition(&done), every)) return;
+    }
+    for (Agent& agent : agents_) {
+      chaos::v1::KeepAliveRequest req;
+      req.set_experiment_id(options_.run_id);
+      ToProto(options_.lease, req.mutable_lease());
+      chaos::v1::KeepAliveResponse resp;
+      auto ctx = rpc::ContextWithTimeout(options_.rpc_timeout);
+      (void)agent.stub->KeepAlive(ctx.get(), req, &resp);  // NOT_FOUND: nothing active
+    }
+  }
+}
+
+void Runner::RunStep(size_t index) {
+  const Step& step = experiment_.method[index];
+  {
+    absl::MutexLock lock(&mu_);
+    auto ready = [&]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+      if (aborted_) return true;
+      for (const std::string& a : step.after) {
+        for (size_t j = 0; j < experiment_.method.size(); ++j) {
+          const StepState st = report_.steps[j].state;
+          if (experiment_.method[j].id == a && st != StepState::kDone &&
+              st != StepState::kSkipped) {
+            return false;
+          }
+        }
+      }
+      return true;
+    };
+    mu_.Await(absl::Condition(&ready));
+    if (aborted_) return;
+  }
+  SetStep(index, StepState::kRunning, "");
+  Emit(Event("step", step.id, "", "started"));
+  if (step.fault) {
+    RunFaultStep(index);
+  } else if (step.command) {
+    RunCommandStep(index);
+  } else if (step.manual) {
+    RunManualStep(index);
+  } else {
+    WaitFor(step.wait);
+  }
+  bool ended_normally;
+  {
+    absl::MutexLock lock(&mu_);
+    ended_normally = report_.steps[index].state == StepState::kRunning && !aborted_;
+  }
+  if (ended_normally) {
+    SetStep(index, StepState::kDone, "");
+    Emit(Event("step", step.id, "", "ended"));
+    absl::MutexLock lock(&mu_);
+    if (experiment_.recovery.present && experiment_.recovery.from_step == step.id) {
+      recovery_start_ = absl::Now();
+    }
+  } else {
+    Emit(Event("step", step.id, "", "stopped"));
+  }
+}
+
+RunReport Runner::Run() {
+  {
+    absl::MutexLock lock(&mu_);
+    report_.started_at = absl::Now();
+  }
+  Emit(Event("run", "", "",
+             absl::StrCat("run ", options_.run_id, " of ", experiment_.name, " on ",
+                          agents_.size(), " agent(s), seed ", options_.seed)));
+  if (agents_.empty()) {
+    Abort(RunOutcome::kUnavailable, "no agent given (use --agent HOST:PORT or --agents FILE)");
+  } else if (Preflight()) {
+    if (options_.dry_run) {
+      PrintPlan();
+    } else if (!SteadyState(experiment_.steady_before, "steady-state-before")) {
+      Abort(RunOutcome::kFailed, "steady state does not hold before the method: nothing injected");
+    } else {
+      std::thread keepalive([this] { KeepAliveLoop(); });
+      std::thread guards([this] { GuardLoop(); });
+      std::vector<std::thread> threads;
+      for (size_t i = 0; i < experiment_.method.size(); ++i) {
+        threads.emplace_back([this, i] { RunStep(i); });
+      }
+      for (auto& t : threads) t.join();
+      {
+        absl::MutexLock lock(&mu_);
+        method_done_ = true;
+      }
+      guards.join();
+      const bool aborted = Aborted();
+      const bool revert = experiment_.rollback != RollbackPolicy::kNever || !aborted;
+      if (revert) {
+        Rollback();
+        Verify();
+      }
+      const bool actions = experiment_.rollback == RollbackPolicy::kAlways ||
+                           (experiment_.rollback == RollbackPolicy::kOnAbort && aborted);
+      if (actions) RollbackActions();
+      {
+        absl::MutexLock lock(&mu_);
+        if (experiment_.recovery.present && experiment_.recovery.from_step.empty()) {
+          recovery_start_ = absl::Now();
+        }
+      }
+      if (experiment_.recovery.present) MeasureRecovery();
+      if (!Aborted()) {
+        RecoveryResult recovery;
+        {
+          absl::MutexLock lock(&mu_);
+          recovery = report_.recovery;
+        }
+        if (experiment_.recovery.present && !recovery.recovered) {
+          Abort(RunOutcome::kFailed, "the system did not recover in time");
+        } else if (!recovery.objective_met) {
+          Abort(RunOutcome::kFailed,
+                absl::StrCat("recovery took ", absl::FormatDuration(recovery.time),
+                             ", over the objective of ",
+                             absl::FormatDuration(*experiment_.recovery.objective)));
+        } else if (!SteadyState(experiment_.steady_after, "steady-state-after")) {
+          Abort(RunOutcome::kFailed, "hypothesis not met: steady state does not hold after the method");
+        }
+      }
+      {
+        absl::MutexLock lock(&mu_);
+        finished_ = true;  // stops the keep-alives; Abort() is a no-op from here
+      }
+      keepalive.join();
+      absl::MutexLock lock(&mu_);
+      bool any = !report_.faults.empty();
+      report_.rollback = !any      ? RollbackState::kNotNeeded
+                         : !revert ? RollbackState::kSkipped
+                                   : RollbackState::kComplete;
+    }
+  }
+  absl::MutexLock lock(&mu_);
+  finished_ = true;
+  report_.ended_at = absl::Now();
+  for (const FaultRecord& f : report_.faults) {
+    if (!f.reverted && report_.rollback != RollbackState::kSkipped) {
+      const std::string cmd = absl::StrCat("chaosctl revert --agent ", f.agent, " ", f.fault_id);
+      bool listed = false;
+      for (const std::string& m : report_.manual_undo) listed |= absl::StartsWith(m, cmd + " ");
+      if (!listed) report_.manual_undo.push_back(absl::StrCat(cmd, "    # ", f.error));
+    }
+  }
+  std::sort(report_.manual_undo.begin(), report_.manual_undo.end());
+  report_.manual_undo.erase(std::unique(report_.manual_undo.begin(), report_.manual_undo.end()),
+                            report_.manual_undo.end());
+  if (!report_.manual_undo.empty()) {
+    report_.outcome = RunOutcome::kRollbackIncomplete;
+    report_.rollback = RollbackState::kIncomplete;
+    if (report_.reason.empty()) report_.reason = "some faults could not be reverted";
+  }
+  return report_;
+}
+
+}  // namespace chaos::controller

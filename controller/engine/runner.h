@@ -1,0 +1,140 @@
+// Runner: runs one experiment against a set of agents and always puts the
+// hosts back.
+//
+// Before anything is injected it reaches every agent, resolves the target
+// groups from their labels (random choice recorded with its seed), checks
+// that each chosen agent can run the fault kinds asked of it, and checks
+// the steady state. While the method runs, guard probes are polled and a
+// guard that trips aborts the run. Steps run as soon as the steps in
+// their `after` list have ended (independent steps in parallel). A fault
+// step injects on every agent, holds for its duration and reverts. Leases
+// are renewed with KeepAlive for the whole run, so a runner that dies
+// leaves the cleanup to the agents. On every path that stops the run early
+// (an inject failing anywhere, Interrupt()) the faults still in place are
+// reverted in reverse order of injection, with retries, unless the
+// experiment says `rollback: never`; then each agent is asked for its
+// faults of this run to verify nothing remains. Recovery time is measured
+// from the end of a step or of the rollback until the recovery probes hold
+// K rounds in a row; then the steady state is checked again.
+//
+// Run() blocks; Interrupt() may be called from any thread.
+#ifndef CHAOS_CONTROLLER_ENGINE_RUNNER_H_
+#define CHAOS_CONTROLLER_ENGINE_RUNNER_H_
+
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
+#include "chaos/v1/agent.grpc.pb.h"
+#include "controller/probes/probe.h"
+#include "controller/report/run_report.h"
+#include "experiments/experiment.h"
+
+namespace chaos::controller {
+
+using experiments::CommandSpec;
+using experiments::Experiment;
+using experiments::FaultKindKey;
+using experiments::ProbeGuard;
+using experiments::Recovery;
+using experiments::RollbackPolicy;
+using experiments::Step;
+using experiments::TargetGroup;
+
+// "<experiment-name-slug>-<UTC yyyymmddThhmmss>-<6 random hex digits>".
+std::string NewRunId(const std::string& name);
+
+// Receives events as they happen, on the runner's threads (serialized).
+class RunObserver {
+ public:
+  virtual ~RunObserver() = default;
+  virtual void OnEvent(const JournalEvent& event) = 0;
+};
+
+struct RunOptions {
+  std::vector<std::string> agents;  // host:port
+  // Labels per agent address from an inventory file; merged over (and
+  // taking precedence over) the labels each agent reports itself.
+  std::map<std::string, std::map<std::string, std::string>> inventory_labels;
+  std::string run_id;               // empty: generated
+  // ${VARIABLES} the experiment file used, recorded in the report.
+  std::map<std::string, std::string> variables;
+  uint64_t seed = 0;                // target choice; 0: choose one and report it
+  bool dry_run = false;             // resolve and check, print the plan, inject nothing
+  int operator_fd = 0;              // where manual gates read "y" or "n"
+  absl::Duration lease = absl::Seconds(15);
+  absl::Duration rpc_timeout = absl::Seconds(10);
+  int revert_attempts = 3;
+  std::string caller = "chaosctl";
+};
+
+class Runner {
+ public:
+  Runner(Experiment experiment, RunOptions options, RunObserver* observer);
+  ~Runner();
+
+  RunReport Run();
+  void Interrupt(const std::string& reason);
+
+  const std::string& run_id() const { return options_.run_id; }
+
+ private:
+  struct Agent {
+    std::string address;
+    std::string hostname;
+    std::map<std::string, std::string> labels;
+    // Fault kind ("cpuBurn") -> "" when available, else why not.
+    std::map<std::string, std::string> capabilities;
+    std::unique_ptr<chaos::v1::Agent::Stub> stub;
+  };
+
+  void Emit(JournalEvent event);
+  bool Preflight();
+  bool ResolveTargets();
+  bool CheckCapabilities();
+  void PrintPlan();
+  // Runs each named probe once; false (and the run fails) if any fails.
+  bool SteadyState(const std::vector<std::string>& probes, const std::string& phase);
+  ProbeResult Probe(const ProbeSpec& probe, const std::string& phase);
+  void GuardLoop();
+  void RunStep(size_t index);
+  void RunFaultStep(size_t index);
+  void RunCommandStep(size_t index);
+  void RunManualStep(size_t index);
+  void SetStep(size_t index, StepState state, const std::string& detail);
+  bool WaitFor(absl::Duration d);  // false when interrupted or aborted
+  bool Aborted();
+  void Abort(RunOutcome outcome, const std::string& reason);
+  bool RevertFault(size_t index);   // index into report_.faults
+  void Rollback();
+  void RollbackActions();
+  void Verify();
+  void MeasureRecovery();
+  void KeepAliveLoop();
+  std::vector<Agent*> AgentsOf(const std::string& group);
+
+  const Experiment experiment_;
+  RunOptions options_;
+  RunObserver* observer_;
+  std::vector<Agent> agents_;
+  std::map<std::string, std::vector<Agent*>> groups_;  // set by ResolveTargets
+
+  absl::Mutex mu_;
+  RunReport report_ ABSL_GUARDED_BY(mu_);
+  bool aborted_ ABSL_GUARDED_BY(mu_) = false;
+  bool method_done_ ABSL_GUARDED_BY(mu_) = false;
+  bool finished_ ABSL_GUARDED_BY(mu_) = false;
+  // Set when the recovery clock starts (end of a step, or the rollback).
+  std::optional<absl::Time> recovery_start_ ABSL_GUARDED_BY(mu_);
+  absl::Mutex emit_mu_;
+  // Cancelled on abort: a command step still running is killed at once.
+  base::CancelToken stop_commands_;
+};
+
+}  // namespace chaos::controller
+
+#endif  // CHAOS_CONTROLLER_ENGINE_RUNNER_H_

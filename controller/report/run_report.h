@@ -1,0 +1,135 @@
+// RunReport: what one run did, as plain data: its outcome, targets, steps,
+// faults, probe samples, recovery and journal. The engine fills it in; the
+// JSON journal, the HTML page and the text summary are views of it, and the
+// controller stores the JSON journal, so a run reads the same whether it ran
+// locally or through the controller (docs/REPORT.md).
+//
+// Times not (yet) known are absl::InfinitePast(). Plain values: not
+// synchronized.
+#ifndef CHAOS_CONTROLLER_REPORT_RUN_REPORT_H_
+#define CHAOS_CONTROLLER_REPORT_RUN_REPORT_H_
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/time/time.h"
+
+namespace chaos::controller {
+
+enum class RunOutcome {
+  kPassed,  // exit 0
+  // exit 1: the hypothesis was not met (steady state, a guard, the recovery
+  // objective) or a step failed (an inject, a command, a manual gate);
+  // everything was rolled back.
+  kFailed,
+  kRollbackIncomplete,  // exit 3: something may still be injected
+  kUnavailable,         // exit 4: an agent unreachable or unable; nothing injected
+  kInterrupted,         // exit 130: SIGINT/SIGTERM or an abort, rolled back
+};
+int ExitCode(RunOutcome outcome);
+const char* OutcomeName(RunOutcome outcome);
+
+enum class StepState { kPending, kRunning, kDone, kFailed, kSkipped };
+const char* StepStateName(StepState state);  // "pending", "running", ...
+
+enum class RollbackState {
+  kNotNeeded,  // nothing was injected
+  kComplete,   // every fault reverted and verified
+  kIncomplete, // something may remain: see manual_undo
+  kSkipped,    // rollback: never, and the run was aborted
+};
+const char* RollbackStateName(RollbackState state);  // "complete", ...
+
+// One line of a run's journal.
+struct JournalEvent {
+  absl::Time at;
+  // run, preflight, target, plan, probe, step, inject, revert, command,
+  // manual, abort, rollback, verify, recovery
+  std::string type;
+  std::string step;   // step id, when about a step
+  std::string agent;  // agent address, when about an agent
+  std::string message;
+};
+
+struct FaultRecord {
+  std::string agent;
+  std::string step;
+  std::string fault_id;
+  std::string kind;
+  std::string summary;
+  absl::Time injected_at = absl::InfinitePast();
+  absl::Time reverted_at = absl::InfinitePast();
+  bool reverted = false;
+  std::string error;  // last revert error, when not reverted
+};
+
+// One probe check as it happened.
+struct ProbeSample {
+  absl::Time at;
+  std::string probe;
+  // "steady-state-before", "guard", "recovery" or "steady-state-after".
+  std::string phase;
+  bool ok = false;
+  absl::Duration latency;
+  std::string detail;
+};
+
+struct StepRecord {
+  std::string id;
+  std::string kind;    // a fault kind key ("cpuBurn"), "wait", "command" or "manual"
+  std::string target;  // target group of a fault step
+  StepState state = StepState::kPending;
+  absl::Time started_at = absl::InfinitePast();
+  absl::Time ended_at = absl::InfinitePast();
+  std::string detail;
+};
+
+struct TargetResolution {
+  std::string group;
+  std::string selector;  // "role=web,zone=a" or "*"
+  std::string mode;      // "all", "count 2", "percent 50"
+  std::vector<std::string> agents;  // addresses chosen
+};
+
+struct RecoveryResult {
+  bool measured = false;  // false: no recovery section, or it never started
+  std::string from;       // "rollback" or "step:<id>"
+  absl::Time started_at = absl::InfinitePast();
+  absl::Time ended_at = absl::InfinitePast();
+  bool recovered = false;  // the probes held `successes` times in a row in time
+  absl::Duration time;     // ended_at - started_at, when recovered
+  // Per probe: from started_at to the first success of its final streak.
+  std::map<std::string, absl::Duration> per_probe;
+  std::optional<absl::Duration> objective;
+  bool objective_met = true;
+};
+
+struct RunReport {
+  std::string run_id;
+  std::string experiment;
+  std::string description;
+  std::string hypothesis;
+  uint64_t seed = 0;
+  // ${VARIABLES} the experiment file used, with the values they had.
+  std::map<std::string, std::string> variables;
+  RunOutcome outcome = RunOutcome::kPassed;
+  std::string reason;  // why the run did not pass
+  absl::Time started_at = absl::InfinitePast();
+  absl::Time ended_at = absl::InfinitePast();
+  std::vector<TargetResolution> targets;
+  std::vector<StepRecord> steps;
+  std::vector<FaultRecord> faults;
+  std::vector<ProbeSample> probes;
+  RecoveryResult recovery;
+  RollbackState rollback = RollbackState::kNotNeeded;
+  std::vector<JournalEvent> events;
+  // Exact commands that undo what could not be reverted.
+  std::vector<std::string> manual_undo;
+};
+
+}  // namespace chaos::controller
+
+#endif  // CHAOS_CONTROLLER_REPORT_RUN_REPORT_H_

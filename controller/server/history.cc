@@ -1,0 +1,467 @@
+#include "controller/server/history.h"
+
+#include <sqlite3.h>
+
+#include "absl/cleanup/cleanup.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "absl/strings/str_split.h"
+#include "base/status_macros.h"
+
+namespace chaos::controller {
+namespace {
+
+constexpr const char* kSchema = R"sql(
+CREATE TABLE IF NOT EXISTS runs (
+  run_id TEXT PRIMARY KEY,
+  experiment TEXT NOT NULL,
+  state INTEGER NOT NULL,
+  started_ms INTEGER NOT NULL,
+  ended_ms INTEGER NOT NULL,
+  seed INTEGER NOT NULL,
+  recovery_ms INTEGER NOT NULL,
+  reason TEXT NOT NULL,
+  report_json TEXT NOT NULL,
+  agents TEXT NOT NULL,
+  schedule TEXT NOT NULL,
+  caller TEXT NOT NULL,
+  experiment_yaml TEXT NOT NULL);
+CREATE INDEX IF NOT EXISTS runs_by_start ON runs(started_ms);
+CREATE TABLE IF NOT EXISTS events (
+  run_id TEXT NOT NULL,
+  seq INTEGER NOT NULL,
+  at_ms INTEGER NOT NULL,
+  type TEXT NOT NULL,
+  message TEXT NOT NULL,
+  step TEXT NOT NULL,
+  agent TEXT NOT NULL,
+  PRIMARY KEY (run_id, seq));
+CREATE TABLE IF NOT EXISTS schedules (
+  name TEXT PRIMARY KEY,
+  spec BLOB NOT NULL,
+  considered_until_ms INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS schedule_events (
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
+  schedule TEXT NOT NULL,
+  at_ms INTEGER NOT NULL,
+  kind TEXT NOT NULL,
+  run_id TEXT NOT NULL,
+  message TEXT NOT NULL);
+CREATE INDEX IF NOT EXISTS schedule_events_by_name ON schedule_events(schedule, id);
+)sql";
+
+constexpr const char* kRunColumns =
+    "run_id, experiment, state, started_ms, ended_ms, seed, recovery_ms, reason, report_json, "
+    "agents, schedule, caller";
+
+std::string Text(sqlite3_stmt* s, int col) {
+  const unsigned char* t = sqlite3_column_text(s, col);
+  return t == nullptr ? std::string() : std::string(reinterpret_cast<const char*>(t),
+                                                    sqlite3_column_bytes(s, col));
+}
+
+void Bind(sqlite3_stmt* s, int i, const std::string& v) {
+  sqlite3_bind_text(s, i, v.data(), static_cast<int>(v.size()), SQLITE_TRANSIENT);
+}
+void Bind(sqlite3_stmt* s, int i, int64_t v) { sqlite3_bind_int64(s, i, v); }
+
+// Resets a cached statement when it goes out of scope.
+struct Reset {
+  sqlite3_stmt* s;
+  ~Reset() {
+    sqlite3_reset(s);
+    sqlite3_clear_bindings(s);
+  }
+};
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<HistoryStore>> HistoryStore::Open(const std::string& path) {
+  sqlite3* db = nullptr;
+  int rc = sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
+                                                 SQLITE_OPEN_FULLMUTEX, nullptr);
+  if (rc != SQLITE_OK) {
+    std::string msg = db ? sqlite3_errmsg(db) : sqlite3_errstr(rc);
+    sqlite3_close(db);
+    return absl::FailedPreconditionError(
+        absl::StrCat("history database ", path, ": cannot open: ", msg));
+  }
+  sqlite3_busy_timeout(db, 5000);
+  std::unique_ptr<HistoryStore> store(new HistoryStore(db, path));
+  absl::MutexLock lock(&store->mu_);
+  // A file that is not a database fails on its first read; a damaged one
+  // fails the quick check.
+  auto corrupt = [&](const std::string& why) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "history database ", path, " is corrupt (", why,
+        "); move it aside to start with an empty history"));
+  };
+  sqlite3_stmt* check = nullptr;
+  rc = sqlite3_prepare_v2(db, "PRAGMA quick_check", -1, &check, nullptr);
+  if (rc != SQLITE_OK) return corrupt(sqlite3_errmsg(db));
+  rc = sqlite3_step(check);
+  const std::string verdict = rc == SQLITE_ROW ? Text(check, 0) : sqlite3_errmsg(db);
+  sqlite3_finalize(check);
+  if (verdict != "ok") return corrupt(verdict);
+  {
+    sqlite3_stmt* wal = nullptr;
+    if (sqlite3_prepare_v2(db, "PRAGMA journal_mode=WAL", -1, &wal, nullptr) != SQLITE_OK) {
+      return corrupt(sqlite3_errmsg(db));
+    }
+    rc = sqlite3_step(wal);
+    const std::string mode = rc == SQLITE_ROW ? Text(wal, 0) : "";
+    sqlite3_finalize(wal);
+    if (mode != "wal") {
+      return absl::FailedPreconditionError(absl::StrCat(
+          "history database ", path, ": cannot switch to WAL mode: ", sqlite3_errmsg(db)));
+    }
+  }
+  RETURN_IF_ERROR(store->Exec("PRAGMA synchronous=NORMAL"));
+  absl::Status s = store->Exec(kSchema);
+  if (!s.ok()) return corrupt(std::string(s.message()));
+  return store;
+}
+
+HistoryStore::~HistoryStore() {
+  absl::MutexLock lock(&mu_);
+  for (auto& [sql, stmt] : statements_) sqlite3_finalize(stmt);
+  sqlite3_close(db_);
+}
+
+absl::Status HistoryStore::Error(const std::string& what) {
+  return absl::InternalError(absl::StrCat("history database ", path_, ": ", what, ": ",
+                                          sqlite3_errmsg(db_)));
+}
+
+absl::Status HistoryStore::Exec(const char* sql) {
+  char* err = nullptr;
+  if (sqlite3_exec(db_, sql, nullptr, nullptr, &err) != SQLITE_OK) {
+    std::string msg = err ? err : "unknown error";
+    sqlite3_free(err);
+    return absl::InternalError(absl::StrCat("history database ", path_, ": ", msg));
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<sqlite3_stmt*> HistoryStore::Prepare(const char* sql) {
+  auto it = statements_.find(sql);
+  if (it != statements_.end()) return it->second;
+  sqlite3_stmt* stmt = nullptr;
+  if (sqlite3_prepare_v2(db_, sql, -1, &stmt, nullptr) != SQLITE_OK) {
+    return Error(absl::StrCat("prepare ", sql));
+  }
+  statements_[sql] = stmt;
+  return stmt;
+}
+
+absl::Status HistoryStore::InsertRun(const chaos::v1::Run& run, const std::string& yaml) {
+  absl::MutexLock lock(&mu_);
+  static const std::string sql = absl::StrCat("INSERT INTO runs (", kRunColumns,
+                                              ", experiment_yaml) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)");
+  ASSIGN_OR_RETURN(sqlite3_stmt * s, Prepare(sql.c_str()));
+  Reset reset{s};
+  Bind(s, 1, run.run_id());
+  Bind(s, 2, run.experiment_name());
+  Bind(s, 3, static_cast<int64_t>(run.state()));
+  Bind(s, 4, run.started_at_unix_ms());
+  Bind(s, 5, run.ended_at_unix_ms());
+  Bind(s, 6, static_cast<int64_t>(run.seed()));
+  Bind(s, 7, run.recovery_ms());
+  Bind(s, 8, run.reason());
+  Bind(s, 9, run.report_json());
+  Bind(s, 10, absl::StrJoin(run.agents(), "\n"));
+  Bind(s, 11, run.schedule());
+  Bind(s, 12, run.caller());
+  Bind(s, 13, yaml);
+  const int rc = sqlite3_step(s);
+  if (rc == SQLITE_CONSTRAINT) {
+    return absl::AlreadyExistsError(absl::StrCat("run_id: run ", run.run_id(), " exists"));
+  }
+  if (rc != SQLITE_DONE) return Error("insert run");
+  return absl::OkStatus();
+}
+
+absl::Status HistoryStore::UpdateRun(const chaos::v1::Run& run) {
+  absl::MutexLock lock(&mu_);
+  ASSIGN_OR_RETURN(sqlite3_stmt * s,
+                   Prepare("UPDATE runs SET experiment=?, state=?, started_ms=?, ended_ms=?, "
+                           "seed=?, recovery_ms=?, reason=?, report_json=?, agents=?, "
+                           "schedule=?, caller=? WHERE run_id=?"));
+  Reset reset{s};
+  Bind(s, 1, run.experiment_name());
+  Bind(s, 2, static_cast<int64_t>(run.state()));
+  Bind(s, 3, run.started_at_unix_ms());
+  Bind(s, 4, run.ended_at_unix_ms());
+  Bind(s, 5, static_cast<int64_t>(run.seed()));
+  Bind(s, 6, run.recovery_ms());
+  Bind(s, 7, run.reason());
+  Bind(s, 8, run.report_json());
+  Bind(s, 9, absl::StrJoin(run.agents(), "\n"));
+  Bind(s, 10, run.schedule());
+  Bind(s, 11, run.caller());
+  Bind(s, 12, run.run_id());
+  if (sqlite3_step(s) != SQLITE_DONE) return Error("update run");
+  if (sqlite3_changes(db_) == 0) {
+    return absl::NotFoundError(absl::StrCat("run_id: no run ", run.run_id()));
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::vector<chaos::v1::Run>> HistoryStore::QueryRuns(sqlite3_stmt* s) {
+  std::vector<chaos::v1::Run> out;
+  int rc;
+  while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+    chaos::v1::Run r;
+    r.set_run_id(Text(s, 0));
+    r.set_experiment_name(Text(s, 1));
+    r.set_state(static_cast<chaos::v1::RunState>(sqlite3_column_int(s, 2)));
+    r.set_started_at_unix_ms(sqlite3_column_int64(s, 3));
+    r.set_ended_at_unix_ms(sqlite3_column_int64(s, 4));
+    r.set_seed(static_cast<uint64_t>(sqlite3_column_int64(s, 5)));
+    r.set_recovery_ms(sqlite3_column_int64(s, 6));
+    r.set_reason(Text(s, 7));
+    r.set_report_json(Text(s, 8));
+    for (absl::string_view a : absl::StrSplit(Text(s, 9), '\n', absl::SkipEmpty())) {
+      r.add_agents(std::string(a));
+    }
+    r.set_schedule(Text(s, 10));
+    r.set_caller(Text(s, 11));
+    out.push_back(std::move(r));
+  }
+  if (rc != SQLITE_DONE) return Error("query runs");
+  return out;
+}
+
+absl::StatusOr<chaos::v1::Run> HistoryStore::GetRun(const std::string& run_id) {
+  absl::MutexLock lock(&mu_);
+  static const std::string sql = absl::StrCat("SELECT ", kRunColumns, " FROM runs WHERE run_id=?");
+  ASSIGN_OR_RETURN(sqlite3_stmt * s, Prepare(sql.c_str()));
+  Reset reset{s};
+  Bind(s, 1, run_id);
+  ASSIGN_OR_RETURN(std::vector<chaos::v1::Run> runs, QueryRuns(s));
+  if (runs.empty()) return absl::NotFoundError(absl::StrCat("run_id: no run ", run_id));
+  return runs.front();
+}
+
+absl::StatusOr<std::vector<chaos::v1::Run>> HistoryStore::ListRuns(const RunFilter& f) {
+  absl::MutexLock lock(&mu_);
+  static const std::string sql = absl::StrCat(
+      "SELECT ", kRunColumns,
+      " FROM runs WHERE (?1 = '' OR experiment = ?1) AND (?2 = 0 OR state = ?2) AND "
+      "(?3 = '' OR schedule = ?3) ORDER BY started_ms DESC, rowid DESC LIMIT ?4");
+  ASSIGN_OR_RETURN(sqlite3_stmt * s, Prepare(sql.c_str()));
+  Reset reset{s};
+  Bind(s, 1, f.experiment);
+  Bind(s, 2, static_cast<int64_t>(f.state));
+  Bind(s, 3, f.schedule);
+  Bind(s, 4, static_cast<int64_t>(f.limit > 0 ? f.limit : 100));
+  return QueryRuns(s);
+}
+
+absl::StatusOr<std::vector<chaos::v1::Run>> HistoryStore::ListUnfinishedRuns() {
+  absl::MutexLock lock(&mu_);
+  static const std::string sql =
+      absl::StrCat("SELECT ", kRunColumns, " FROM runs WHERE state IN (?1, ?2) ORDER BY started_ms");
+  ASSIGN_OR_RETURN(sqlite3_stmt * s, Prepare(sql.c_str()));
+  Reset reset{s};
+  Bind(s, 1, static_cast<int64_t>(chaos::v1::RUN_STATE_PENDING));
+  Bind(s, 2, static_cast<int64_t>(chaos::v1::RUN_STATE_RUNNING));
+  return QueryRuns(s);
+}
+
+absl::Status HistoryStore::AppendEvent(const chaos::v1::RunEvent& e) {
+  absl::MutexLock lock(&mu_);
+  ASSIGN_OR_RETURN(sqlite3_stmt * s,
+                   Prepare("INSERT INTO events (run_id, seq, at_ms, type, message, step, agent) "
+                           "VALUES (?,?,?,?,?,?,?)"));
+  Reset reset{s};
+  Bind(s, 1, e.run_id());
+  Bind(s, 2, static_cast<int64_t>(e.seq()));
+  Bind(s, 3, e.at_unix_ms());
+  Bind(s, 4, e.type());
+  Bind(s, 5, e.message());
+  auto field = [&](const char* k) {
+    auto it = e.fields().find(k);
+    return it == e.fields().end() ? std::string() : it->second;
+  };
+  Bind(s, 6, field("step"));
+  Bind(s, 7, field("agent"));
+  if (sqlite3_step(s) != SQLITE_DONE) return Error("insert event");
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::vector<chaos::v1::RunEvent>> HistoryStore::ListEvents(const std::string& run_id) {
+  absl::MutexLock lock(&mu_);
+  ASSIGN_OR_RETURN(sqlite3_stmt * s,
+                   Prepare("SELECT seq, at_ms, type, message, step, agent FROM events "
+                           "WHERE run_id=? ORDER BY seq"));
+  Reset reset{s};
+  Bind(s, 1, run_id);
+  std::vector<chaos::v1::RunEvent> out;
+  int rc;
+  while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+    chaos::v1::RunEvent e;
+    e.set_run_id(run_id);
+    e.set_seq(static_cast<uint32_t>(sqlite3_column_int64(s, 0)));
+    e.set_at_unix_ms(sqlite3_column_int64(s, 1));
+    e.set_type(Text(s, 2));
+    e.set_message(Text(s, 3));
+    if (!Text(s, 4).empty()) (*e.mutable_fields())["step"] = Text(s, 4);
+    if (!Text(s, 5).empty()) (*e.mutable_fields())["agent"] = Text(s, 5);
+    out.push_back(std::move(e));
+  }
+  if (rc != SQLITE_DONE) return Error("query events");
+  return out;
+}
+
+absl::Status HistoryStore::InsertSchedule(const chaos::v1::Schedule& schedule, int64_t until) {
+  chaos::v1::Schedule stored = schedule;
+  stored.clear_recent_events();
+  const std::string blob = stored.SerializeAsString();
+  absl::MutexLock lock(&mu_);
+  ASSIGN_OR_RETURN(sqlite3_stmt * s,
+                   Prepare("INSERT INTO schedules (name, spec, considered_until_ms) VALUES (?,?,?)"));
+  Reset reset{s};
+  Bind(s, 1, schedule.name());
+  sqlite3_bind_blob(s, 2, blob.data(), static_cast<int>(blob.size()), SQLITE_TRANSIENT);
+  Bind(s, 3, until);
+  const int rc = sqlite3_step(s);
+  if (rc == SQLITE_CONSTRAINT) {
+    return absl::AlreadyExistsError(
+        absl::StrCat("name: a schedule named \"", schedule.name(), "\" exists"));
+  }
+  if (rc != SQLITE_DONE) return Error("insert schedule");
+  return absl::OkStatus();
+}
+
+absl::Status HistoryStore::UpdateSchedule(const chaos::v1::Schedule& schedule, int64_t until) {
+  chaos::v1::Schedule stored = schedule;
+  stored.clear_recent_events();
+  const std::string blob = stored.SerializeAsString();
+  absl::MutexLock lock(&mu_);
+  ASSIGN_OR_RETURN(sqlite3_stmt * s,
+                   Prepare("UPDATE schedules SET spec=?, considered_until_ms=? WHERE name=?"));
+  Reset reset{s};
+  sqlite3_bind_blob(s, 1, blob.data(), static_cast<int>(blob.size()), SQLITE_TRANSIENT);
+  Bind(s, 2, until);
+  Bind(s, 3, schedule.name());
+  if (sqlite3_step(s) != SQLITE_DONE) return Error("update schedule");
+  if (sqlite3_changes(db_) == 0) {
+    return absl::NotFoundError(absl::StrCat("name: no schedule named \"", schedule.name(), "\""));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status HistoryStore::DeleteSchedule(const std::string& name) {
+  absl::MutexLock lock(&mu_);
+  ASSIGN_OR_RETURN(sqlite3_stmt * s, Prepare("DELETE FROM schedules WHERE name=?"));
+  Reset reset{s};
+  Bind(s, 1, name);
+  if (sqlite3_step(s) != SQLITE_DONE) return Error("delete schedule");
+  if (sqlite3_changes(db_) == 0) {
+    return absl::NotFoundError(absl::StrCat("name: no schedule named \"", name, "\""));
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::vector<HistoryStore::StoredSchedule>> HistoryStore::ListSchedules() {
+  absl::MutexLock lock(&mu_);
+  ASSIGN_OR_RETURN(sqlite3_stmt * s,
+                   Prepare("SELECT spec, considered_until_ms FROM schedules ORDER BY name"));
+  Reset reset{s};
+  std::vector<StoredSchedule> out;
+  int rc;
+  while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+    StoredSchedule st;
+    const void* blob = sqlite3_column_blob(s, 0);
+    if (!st.schedule.ParseFromArray(blob, sqlite3_column_bytes(s, 0))) {
+      return absl::DataLossError(absl::StrCat("history database ", path_,
+                                              ": a stored schedule does not parse"));
+    }
+    st.considered_until_ms = sqlite3_column_int64(s, 1);
+    out.push_back(std::move(st));
+  }
+  if (rc != SQLITE_DONE) return Error("query schedules");
+  return out;
+}
+
+absl::StatusOr<HistoryStore::StoredSchedule> HistoryStore::GetSchedule(const std::string& name) {
+  ASSIGN_OR_RETURN(std::vector<StoredSchedule> all, ListSchedules());
+  for (StoredSchedule& s : all) {
+    if (s.schedule.name() == name) return std::move(s);
+  }
+  return absl::NotFoundError(absl::StrCat("name: no schedule named \"", name, "\""));
+}
+
+absl::Status HistoryStore::AppendScheduleEvent(const std::string& name,
+                                               const chaos::v1::ScheduleEvent& e) {
+  absl::MutexLock lock(&mu_);
+  ASSIGN_OR_RETURN(sqlite3_stmt * s,
+                   Prepare("INSERT INTO schedule_events (schedule, at_ms, kind, run_id, message) "
+                           "VALUES (?,?,?,?,?)"));
+  Reset reset{s};
+  Bind(s, 1, name);
+  Bind(s, 2, e.at_unix_ms());
+  Bind(s, 3, e.kind());
+  Bind(s, 4, e.run_id());
+  Bind(s, 5, e.message());
+  if (sqlite3_step(s) != SQLITE_DONE) return Error("insert schedule event");
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::vector<chaos::v1::ScheduleEvent>> HistoryStore::ListScheduleEvents(
+    const std::string& name, int limit) {
+  absl::MutexLock lock(&mu_);
+  ASSIGN_OR_RETURN(sqlite3_stmt * s,
+                   Prepare("SELECT at_ms, kind, run_id, message FROM schedule_events "
+                           "WHERE schedule=? ORDER BY id DESC LIMIT ?"));
+  Reset reset{s};
+  Bind(s, 1, name);
+  Bind(s, 2, static_cast<int64_t>(limit));
+  std::vector<chaos::v1::ScheduleEvent> out;
+  int rc;
+  while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+    chaos::v1::ScheduleEvent e;
+    e.set_at_unix_ms(sqlite3_column_int64(s, 0));
+    e.set_kind(Text(s, 1));
+    e.set_run_id(Text(s, 2));
+    e.set_message(Text(s, 3));
+    out.push_back(std::move(e));
+  }
+  if (rc != SQLITE_DONE) return Error("query schedule events");
+  return out;
+}
+
+absl::StatusOr<int> HistoryStore::PruneScheduleRuns(const std::string& name, int keep) {
+  absl::MutexLock lock(&mu_);
+  RETURN_IF_ERROR(Exec("BEGIN IMMEDIATE"));
+  absl::Cleanup rollback = [this]() ABSL_NO_THREAD_SAFETY_ANALYSIS { (void)Exec("ROLLBACK"); };
+  const char* victims =
+      "SELECT run_id FROM runs WHERE schedule=?1 AND state NOT IN (1, 2) "
+      "ORDER BY started_ms DESC, rowid DESC LIMIT -1 OFFSET ?2";
+  ASSIGN_OR_RETURN(sqlite3_stmt * ev,
+                   Prepare("DELETE FROM events WHERE run_id IN (SELECT run_id FROM runs WHERE "
+                           "schedule=?1 AND state NOT IN (1, 2) ORDER BY started_ms DESC, rowid "
+                           "DESC LIMIT -1 OFFSET ?2)"));
+  {
+    Reset reset{ev};
+    Bind(ev, 1, name);
+    Bind(ev, 2, static_cast<int64_t>(keep));
+    if (sqlite3_step(ev) != SQLITE_DONE) return Error("prune events");
+  }
+  static const std::string sql = absl::StrCat("DELETE FROM runs WHERE run_id IN (", victims, ")");
+  ASSIGN_OR_RETURN(sqlite3_stmt * rs, Prepare(sql.c_str()));
+  int deleted;
+  {
+    Reset reset{rs};
+    Bind(rs, 1, name);
+    Bind(rs, 2, static_cast<int64_t>(keep));
+    if (sqlite3_step(rs) != SQLITE_DONE) return Error("prune runs");
+    deleted = sqlite3_changes(db_);
+  }
+  RETURN_IF_ERROR(Exec("COMMIT"));
+  std::move(rollback).Cancel();
+  return deleted;
+}
+
+}  // namespace chaos::controller

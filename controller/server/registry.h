@@ -1,0 +1,61 @@
+// AgentRegistry: the agents that announced themselves to the controller.
+//
+// An agent registers (and heartbeats, by registering again) with its
+// address, hostname and labels. It is "lost" once no heartbeat arrived for
+// `missed_heartbeats` intervals; a lost agent that heartbeats again is
+// live again. The registry is in memory: after a controller restart agents
+// reappear with their next heartbeat.
+//
+// ResolveTargets gives the agents a run may use: every live agent. The
+// experiment's own target groups (label selectors, count, percent) then
+// choose among them in the run engine, with the registered labels as the
+// inventory. FAILED_PRECONDITION when no agent is live.
+// Thread safety: safe for concurrent use.
+#ifndef CHAOS_CONTROLLER_REGISTRY_H_
+#define CHAOS_CONTROLLER_REGISTRY_H_
+
+#include <map>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
+#include "chaos/v1/controller.pb.h"
+#include "controller/server/clock.h"
+#include "experiments/experiment.h"
+
+namespace chaos::controller {
+
+class AgentRegistry {
+ public:
+  AgentRegistry(Clock* clock, absl::Duration heartbeat_interval, int missed_heartbeats = 3);
+
+  // INVALID_ARGUMENT when the address is not host:port.
+  [[nodiscard]] absl::Status Register(const chaos::v1::RegisterAgentRequest& request);
+  // Sorted by address; `lost` and `last_seen_unix_ms` as of now.
+  std::vector<chaos::v1::AgentInfo> List();
+  // Addresses of agents that are not lost, sorted.
+  std::vector<std::string> LiveAddresses();
+
+  absl::Duration heartbeat_interval() const { return interval_; }
+
+ private:
+  struct Entry {
+    chaos::v1::AgentInfo info;
+    absl::Time last_seen;
+  };
+  Clock* const clock_;
+  const absl::Duration interval_;
+  const int missed_;
+  absl::Mutex mu_;
+  std::map<std::string, Entry> agents_ ABSL_GUARDED_BY(mu_);
+};
+
+// The live agents `experiment` may run on, from the registry.
+[[nodiscard]] absl::StatusOr<std::vector<std::string>> ResolveTargets(const experiments::Experiment& experiment,
+                                                                      AgentRegistry& registry);
+
+}  // namespace chaos::controller
+
+#endif  // CHAOS_CONTROLLER_REGISTRY_H_

@@ -1,0 +1,362 @@
+#include "controller/server/run_manager.h"
+
+#include <cctype>
+
+#include "absl/random/random.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "absl/strings/str_join.h"
+#include "chaos/v1/agent.grpc.pb.h"
+#include "controller/report/report.h"
+#include "rpc/credentials.h"
+#include "base/status_macros.h"
+#include "spdlog/spdlog.h"
+#include "rpc/status.h"
+
+namespace chaos::controller {
+namespace {
+
+chaos::v1::RunEvent ToProto(const std::string& run_id, int seq, const JournalEvent& e) {
+  chaos::v1::RunEvent out;
+  out.set_run_id(run_id);
+  out.set_seq(static_cast<uint32_t>(seq));
+  out.set_at_unix_ms(absl::ToUnixMillis(e.at));
+  out.set_type(e.type);
+  out.set_message(e.message);
+  if (!e.step.empty()) (*out.mutable_fields())["step"] = e.step;
+  if (!e.agent.empty()) (*out.mutable_fields())["agent"] = e.agent;
+  return out;
+}
+
+}  // namespace
+
+chaos::v1::RunState StateOf(RunOutcome outcome, bool operator_abort) {
+  switch (outcome) {
+    case RunOutcome::kPassed: return chaos::v1::RUN_STATE_PASSED;
+    case RunOutcome::kFailed: return chaos::v1::RUN_STATE_FAILED;
+    case RunOutcome::kRollbackIncomplete: return chaos::v1::RUN_STATE_ROLLBACK_INCOMPLETE;
+    case RunOutcome::kUnavailable: return chaos::v1::RUN_STATE_FAILED;
+    case RunOutcome::kInterrupted:
+      return operator_abort ? chaos::v1::RUN_STATE_ABORTED : chaos::v1::RUN_STATE_INTERRUPTED;
+  }
+  return chaos::v1::RUN_STATE_FAILED;
+}
+
+// One run in progress in this process.
+struct RunManager::LiveRun final : RunObserver {
+  RunManager* manager = nullptr;
+  chaos::v1::Run run;
+  std::unique_ptr<Runner> runner;
+  std::thread thread;
+  // Guarded by manager->mu_:
+  int seq = 0;
+  std::vector<chaos::v1::RunEvent> events;
+  std::set<RunWatcher*> watchers;
+  bool operator_abort = false;
+  bool done = false;
+
+  void OnEvent(const JournalEvent& event) override { manager->OnRunnerEvent(this, event); }
+};
+
+RunManager::RunManager(HistoryStore* history, AgentRegistry* registry, RunManagerOptions options)
+    : history_(history),
+      registry_(registry),
+      options_(options),
+      created_unix_ms_(absl::ToUnixMillis(absl::Now())) {}
+
+RunManager::~RunManager() {
+  std::vector<std::shared_ptr<LiveRun>> live;
+  {
+    absl::MutexLock lock(&mu_);
+    shutting_down_ = true;
+    for (auto& [id, l] : live_) live.push_back(l);
+  }
+  for (auto& l : live) l->runner->Interrupt("the controller is shutting down");
+  for (auto& l : live) {
+    if (l->thread.joinable()) l->thread.join();
+  }
+}
+
+void RunManager::OnRunnerEvent(LiveRun* live, const JournalEvent& event) {
+  absl::MutexLock lock(&mu_);
+  chaos::v1::RunEvent e = ToProto(live->run.run_id(), ++live->seq, event);
+  absl::Status s = history_->AppendEvent(e);
+  if (!s.ok()) spdlog::error("run {}: cannot journal event: {}", live->run.run_id(), s.ToString());
+  live->events.push_back(e);
+  for (RunWatcher* w : live->watchers) w->OnEvent(e);
+}
+
+void RunManager::Journal(chaos::v1::Run* run, int* seq, const std::string& type,
+                         const std::string& agent, const std::string& message) {
+  JournalEvent e;
+  e.at = absl::Now();
+  e.type = type;
+  e.agent = agent;
+  e.message = message;
+  absl::Status s = history_->AppendEvent(ToProto(run->run_id(), ++*seq, e));
+  if (!s.ok()) spdlog::error("run {}: cannot journal event: {}", run->run_id(), s.ToString());
+}
+
+void RunManager::Reap() {
+  std::vector<std::shared_ptr<LiveRun>> done;
+  {
+    absl::MutexLock lock(&mu_);
+    for (auto it = live_.begin(); it != live_.end();) {
+      if (it->second->done) {
+        done.push_back(it->second);
+        it = live_.erase(it);
+      } else {
+        ++it;
+      }
+    }
+  }
+  for (auto& l : done) {
+    if (l->thread.joinable()) l->thread.join();
+  }
+}
+
+absl::StatusOr<chaos::v1::Run> RunManager::Submit(const SubmitArgs& args) {
+  Reap();
+  experiments::Diagnostics diags;
+  std::optional<experiments::Experiment> exp = experiments::ParseExperiment(args.experiment_yaml, &diags);
+  if (!exp) {
+    std::string text = diags.Format("experiment_yaml");
+    while (!text.empty() && text.back() == '\n') text.pop_back();
+    return absl::InvalidArgumentError(text);
+  }
+  {
+    absl::MutexLock lock(&mu_);
+    if (halted_) {
+      return absl::FailedPreconditionError(
+          "the controller is halted (HaltAll); resume it first (chaosctl resume --controller ...)");
+    }
+    if (shutting_down_) return absl::UnavailableError("the controller is shutting down");
+  }
+  ASSIGN_OR_RETURN(std::vector<std::string> agents, ResolveTargets(*exp, *registry_));
+
+  auto live = std::make_shared<LiveRun>();
+  live->manager = this;
+  chaos::v1::Run& run = live->run;
+  run.set_run_id(NewRunId(exp->name));
+  run.set_experiment_name(exp->name);
+  run.set_state(chaos::v1::RUN_STATE_RUNNING);
+  run.set_started_at_unix_ms(absl::ToUnixMillis(absl::Now()));
+  uint64_t seed = args.seed;
+  if (seed == 0) {
+    absl::BitGen gen;
+    seed = absl::Uniform<uint64_t>(gen, 1, UINT64_MAX);
+  }
+  run.set_seed(seed);
+  run.set_recovery_ms(-1);
+  for (const std::string& a : agents) run.add_agents(a);
+  run.set_schedule(args.schedule);
+  run.set_caller(args.caller);
+  if (args.dry_run) {
+    run.set_state(chaos::v1::RUN_STATE_UNSPECIFIED);
+    return run;
+  }
+  // Recorded before anything is injected: a crash from here on is recovered.
+  RETURN_IF_ERROR(history_->InsertRun(run, args.experiment_yaml));
+
+  RunOptions ro;
+  ro.agents = agents;
+  // The labels agents registered with are the inventory the experiment's
+  // target selectors are resolved against (with those each agent reports).
+  for (const chaos::v1::AgentInfo& info : registry_->List()) {
+    ro.inventory_labels[info.address()] =
+        std::map<std::string, std::string>(info.labels().begin(), info.labels().end());
+  }
+  ro.seed = seed;
+  ro.run_id = run.run_id();
+  ro.lease = options_.lease;
+  ro.rpc_timeout = options_.rpc_timeout;
+  ro.caller = args.caller.empty() ? "chaos-controller" : "chaos-controller for " + args.caller;
+  live->runner = std::make_unique<Runner>(*exp, ro, live.get());
+  const chaos::v1::Run snapshot = run;
+  {
+    absl::MutexLock lock(&mu_);
+    live_[run.run_id()] = live;
+    live->thread = std::thread([this, live] {
+      RunReport report = live->runner->Run();
+      Finish(live, report);
+    });
+  }
+  return snapshot;
+}
+
+void RunManager::Finish(const std::shared_ptr<LiveRun>& live, const RunReport& report) {
+  absl::MutexLock lock(&mu_);
+  chaos::v1::Run& run = live->run;
+  run.set_state(StateOf(report.outcome, live->operator_abort));
+  run.set_ended_at_unix_ms(absl::ToUnixMillis(report.ended_at));
+  run.set_reason(report.reason);
+  if (report.recovery.measured && report.recovery.recovered) {
+    run.set_recovery_ms(absl::ToInt64Milliseconds(report.recovery.time));
+  }
+  run.set_report_json(ReportJson(report));
+  absl::Status s = history_->UpdateRun(run);
+  if (!s.ok()) spdlog::error("run {}: cannot record its end: {}", run.run_id(), s.ToString());
+  spdlog::info("run {} ended: {}", run.run_id(), chaos::v1::RunState_Name(run.state()));
+  live->done = true;
+  for (RunWatcher* w : live->watchers) w->OnEnd();
+  live->watchers.clear();
+}
+
+absl::StatusOr<chaos::v1::Run> RunManager::Get(const std::string& run_id) {
+  if (run_id.empty()) return absl::InvalidArgumentError("run_id: required");
+  return history_->GetRun(run_id);
+}
+
+absl::StatusOr<std::vector<chaos::v1::Run>> RunManager::List(const RunFilter& filter) {
+  return history_->ListRuns(filter);
+}
+
+bool RunManager::IsActive(const std::string& run_id) {
+  absl::MutexLock lock(&mu_);
+  auto it = live_.find(run_id);
+  return it != live_.end() && !it->second->done;
+}
+
+absl::StatusOr<chaos::v1::Run> RunManager::Abort(const std::string& run_id,
+                                                 const std::string& caller,
+                                                 const std::string& reason) {
+  if (run_id.empty()) return absl::InvalidArgumentError("run_id: required");
+  std::shared_ptr<LiveRun> live;
+  {
+    absl::MutexLock lock(&mu_);
+    auto it = live_.find(run_id);
+    if (it != live_.end() && !it->second->done) {
+      live = it->second;
+      live->operator_abort = true;
+    }
+  }
+  if (live) {
+    live->runner->Interrupt(absl::StrCat("aborted by ", caller.empty() ? "an operator" : caller,
+                                         reason.empty() ? "" : ": ", reason));
+  }
+  return history_->GetRun(run_id);  // NOT_FOUND for an unknown id
+}
+
+absl::StatusOr<bool> RunManager::Subscribe(const std::string& run_id, RunWatcher* watcher,
+                                           std::vector<chaos::v1::RunEvent>* past) {
+  if (run_id.empty()) return absl::InvalidArgumentError("run_id: required");
+  {
+    absl::MutexLock lock(&mu_);
+    auto it = live_.find(run_id);
+    if (it != live_.end()) {
+      *past = it->second->events;
+      if (it->second->done) return false;
+      it->second->watchers.insert(watcher);
+      return true;
+    }
+  }
+  RETURN_IF_ERROR(history_->GetRun(run_id).status());
+  ASSIGN_OR_RETURN(*past, history_->ListEvents(run_id));
+  return false;
+}
+
+void RunManager::Unsubscribe(const std::string& run_id, RunWatcher* watcher) {
+  absl::MutexLock lock(&mu_);
+  auto it = live_.find(run_id);
+  if (it != live_.end()) it->second->watchers.erase(watcher);
+}
+
+chaos::v1::HaltAllResponse RunManager::HaltAll(const std::string& caller,
+                                               const std::string& reason) {
+  std::vector<std::shared_ptr<LiveRun>> live;
+  {
+    absl::MutexLock lock(&mu_);
+    halted_ = true;
+    for (auto& [id, l] : live_) {
+      if (!l->done) {
+        l->operator_abort = true;
+        live.push_back(l);
+      }
+    }
+  }
+  for (auto& l : live) l->runner->Interrupt(absl::StrCat("halt all by ", caller, ": ", reason));
+  chaos::v1::HaltAllResponse resp;
+  for (const auto& agent : registry_->List()) {
+    auto stub = chaos::v1::Agent::NewStub(rpc::OpenChannel(agent.address()));
+    chaos::v1::HaltRequest req;
+    req.set_caller(absl::StrCat("chaos-controller halt all for ", caller));
+    req.set_reason(reason);
+    chaos::v1::HaltResponse r;
+    grpc::Status s = stub->Halt(rpc::ContextWithTimeout(absl::Seconds(5)).get(), req, &r);
+    if (s.ok()) resp.add_halted(agent.address());
+    else resp.add_failed(absl::StrCat(agent.address(), ": ", s.error_message()));
+  }
+  return resp;
+}
+
+chaos::v1::ResumeAllResponse RunManager::ResumeAll(const std::string& caller) {
+  {
+    absl::MutexLock lock(&mu_);
+    halted_ = false;
+  }
+  chaos::v1::ResumeAllResponse resp;
+  for (const auto& agent : registry_->List()) {
+    auto stub = chaos::v1::Agent::NewStub(rpc::OpenChannel(agent.address()));
+    chaos::v1::ResumeRequest req;
+    req.set_caller(absl::StrCat("chaos-controller resume all for ", caller));
+    chaos::v1::ResumeResponse r;
+    grpc::Status s = stub->Resume(rpc::ContextWithTimeout(absl::Seconds(5)).get(), req, &r);
+    if (s.ok()) resp.add_resumed(agent.address());
+    else resp.add_failed(absl::StrCat(agent.address(), ": ", s.error_message()));
+  }
+  return resp;
+}
+
+absl::StatusOr<int> RunManager::Recover() {
+  ASSIGN_OR_RETURN(std::vector<chaos::v1::Run> runs, history_->ListUnfinishedRuns());
+  int handled = 0;
+  for (chaos::v1::Run& run : runs) {
+    if (run.started_at_unix_ms() >= created_unix_ms_) continue;  // ours: not left behind
+    ++handled;
+    ASSIGN_OR_RETURN(std::vector<chaos::v1::RunEvent> events, history_->ListEvents(run.run_id()));
+    int seq = events.empty() ? 0 : static_cast<int>(events.back().seq());
+    spdlog::warn("run {} was left {} by an earlier controller; reverting it on {} agent(s)",
+                 run.run_id(), chaos::v1::RunState_Name(run.state()), run.agents_size());
+    Journal(&run, &seq, "recover", "",
+            absl::StrCat("the controller restarted mid-run; reverting on ", run.agents_size(),
+                         " agent(s)"));
+    std::vector<std::string> failed;
+    for (const std::string& agent : run.agents()) {
+      auto stub = chaos::v1::Agent::NewStub(rpc::OpenChannel(agent));
+      grpc::Status s;
+      chaos::v1::RevertExperimentResponse resp;
+      for (int attempt = 1; attempt <= 3; ++attempt) {
+        chaos::v1::RevertExperimentRequest req;
+        req.set_experiment_id(run.run_id());
+        req.set_caller("chaos-controller recovery");
+        resp.Clear();
+        s = stub->RevertExperiment(rpc::ContextWithTimeout(options_.rpc_timeout).get(), req, &resp);
+        if (s.ok()) break;
+        absl::SleepFor(absl::Milliseconds(200 * attempt));
+      }
+      if (s.ok()) {
+        Journal(&run, &seq, "revert", agent,
+                absl::StrCat("recovery reverted ", resp.reverted_size(), " fault(s)"));
+      } else {
+        failed.push_back(absl::StrCat(agent, " (", s.error_message(), ")"));
+        Journal(&run, &seq, "revert", agent, absl::StrCat("recovery FAILED: ", s.error_message()));
+      }
+    }
+    run.set_ended_at_unix_ms(absl::ToUnixMillis(absl::Now()));
+    if (failed.empty()) {
+      run.set_state(chaos::v1::RUN_STATE_INTERRUPTED);
+      run.set_reason("the controller stopped mid-run; its faults were reverted on restart");
+    } else {
+      run.set_state(chaos::v1::RUN_STATE_ROLLBACK_INCOMPLETE);
+      run.set_reason(absl::StrCat(
+          "the controller stopped mid-run; on restart these agents could not be reached (their "
+          "leases revert the faults): ",
+          absl::StrJoin(failed, ", ")));
+    }
+    Journal(&run, &seq, "run", "", run.reason());
+    RETURN_IF_ERROR(history_->UpdateRun(run));
+  }
+  return handled;
+}
+
+}  // namespace chaos::controller

@@ -1,0 +1,114 @@
+// RunManager: the controller's runs. Submit() parses an experiment,
+// resolves its agents from the registry, records the run (with its agents,
+// before anything is injected) in the history and runs it on a thread of
+// its own with Runner. Every runner event is appended to the run's journal
+// in the history and handed to the run's watchers, in order.
+//
+// Abort() interrupts a live run (the Runner rolls back); aborting an ended
+// run is OK and returns it. HaltAll() refuses new runs, interrupts the live
+// ones and halts every registered agent; ResumeAll() undoes it.
+//
+// Crash safety: Recover() finds runs an earlier controller process left
+// RUNNING or PENDING, calls RevertExperiment(run_id) on every agent the run
+// recorded, and marks the run INTERRUPTED (ROLLBACK_INCOMPLETE when an
+// agent could not be reached; the agents' leases remain the backstop).
+//
+// The destructor interrupts live runs, waits for their rollback and marks
+// them INTERRUPTED. Thread safety: safe for concurrent use.
+#ifndef CHAOS_CONTROLLER_RUN_MANAGER_H_
+#define CHAOS_CONTROLLER_RUN_MANAGER_H_
+
+#include <map>
+#include <memory>
+#include <set>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
+#include "chaos/v1/controller.pb.h"
+#include "controller/server/history.h"
+#include "controller/server/registry.h"
+#include "controller/engine/runner.h"
+
+namespace chaos::controller {
+
+struct SubmitArgs {
+  std::string experiment_yaml;
+  uint64_t seed = 0;
+  bool dry_run = false;
+  std::string caller;
+  std::string schedule;
+};
+
+struct RunManagerOptions {
+  absl::Duration lease = absl::Seconds(15);
+  absl::Duration rpc_timeout = absl::Seconds(10);
+};
+
+// Receives one run's events after the ones already journaled. Called with
+// the manager's lock held: must not block nor call back into the manager.
+class RunWatcher {
+ public:
+  virtual ~RunWatcher() = default;
+  virtual void OnEvent(const chaos::v1::RunEvent& event) = 0;
+  virtual void OnEnd() = 0;  // the run ended; no more events
+};
+
+class RunManager {
+ public:
+  RunManager(HistoryStore* history, AgentRegistry* registry, RunManagerOptions options);
+  ~RunManager();
+
+  // INVALID_ARGUMENT (experiment_yaml: line:column: message) for a bad file,
+  // FAILED_PRECONDITION when halted or no agent is live. A dry run parses
+  // and resolves agents, returns the run it would start, records nothing.
+  [[nodiscard]] absl::StatusOr<chaos::v1::Run> Submit(const SubmitArgs& args);
+  [[nodiscard]] absl::StatusOr<chaos::v1::Run> Get(const std::string& run_id);
+  [[nodiscard]] absl::StatusOr<std::vector<chaos::v1::Run>> List(const RunFilter& filter);
+  [[nodiscard]] absl::StatusOr<chaos::v1::Run> Abort(const std::string& run_id,
+                                                     const std::string& caller,
+                                                     const std::string& reason);
+  bool IsActive(const std::string& run_id);
+
+  // Fills `past` with the journal so far. Returns true when the run is live
+  // and `watcher` now receives its further events until OnEnd (or
+  // Unsubscribe); false when it has ended (no subscription). NOT_FOUND for
+  // an unknown run.
+  [[nodiscard]] absl::StatusOr<bool> Subscribe(const std::string& run_id, RunWatcher* watcher,
+                                               std::vector<chaos::v1::RunEvent>* past);
+  void Unsubscribe(const std::string& run_id, RunWatcher* watcher);
+
+  chaos::v1::HaltAllResponse HaltAll(const std::string& caller, const std::string& reason);
+  chaos::v1::ResumeAllResponse ResumeAll(const std::string& caller);
+
+  // Completes the rollback of runs an earlier process left unfinished:
+  // those recorded before this manager was created (runs started since are
+  // this process's own, live or not). Blocks until done; returns how many
+  // runs it handled.
+  [[nodiscard]] absl::StatusOr<int> Recover();
+
+ private:
+  struct LiveRun;
+  void OnRunnerEvent(LiveRun* live, const JournalEvent& event);
+  void Finish(const std::shared_ptr<LiveRun>& live, const RunReport& report);
+  void Reap() ABSL_LOCKS_EXCLUDED(mu_);
+  void Journal(chaos::v1::Run* run, int* seq, const std::string& type, const std::string& agent,
+               const std::string& message);
+
+  HistoryStore* const history_;
+  AgentRegistry* const registry_;
+  const RunManagerOptions options_;
+  const int64_t created_unix_ms_;
+  absl::Mutex mu_;
+  std::map<std::string, std::shared_ptr<LiveRun>> live_ ABSL_GUARDED_BY(mu_);
+  bool halted_ ABSL_GUARDED_BY(mu_) = false;
+  bool shutting_down_ ABSL_GUARDED_BY(mu_) = false;
+};
+
+chaos::v1::RunState StateOf(RunOutcome outcome, bool operator_abort);
+
+}  // namespace chaos::controller
+
+#endif  // CHAOS_CONTROLLER_RUN_MANAGER_H_

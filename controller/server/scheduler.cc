@@ -1,0 +1,226 @@
+#include "controller/server/scheduler.h"
+
+#include "absl/strings/str_cat.h"
+#include "controller/server/cron.h"
+#include "experiments/experiment.h"
+#include "base/ids.h"
+#include "base/status_macros.h"
+#include "spdlog/spdlog.h"
+
+namespace chaos::controller {
+namespace {
+
+absl::Status WithField(const std::string& field, const absl::Status& s) {
+  if (s.ok()) return s;
+  return absl::Status(s.code(), absl::StrCat(field, ": ", s.message()));
+}
+
+absl::Status Validate(const chaos::v1::Schedule& s) {
+  RETURN_IF_ERROR(base::ValidateId("name", s.name(), base::kNameRule));
+  if (s.cron().empty()) return absl::InvalidArgumentError("cron: required");
+  RETURN_IF_ERROR(CronSpec::Parse(s.cron()).status());  // "cron: ..." already
+  RETURN_IF_ERROR(LoadZone(s.time_zone(), "time_zone").status());
+  if (s.experiment_yaml().empty()) return absl::InvalidArgumentError("experiment_yaml: required");
+  experiments::Diagnostics diags;
+  if (!experiments::ParseExperiment(s.experiment_yaml(), &diags)) {
+    std::string text = diags.Format("experiment_yaml");
+    while (!text.empty() && text.back() == '\n') text.pop_back();
+    return absl::InvalidArgumentError(text);
+  }
+  for (int i = 0; i < s.blackouts_size(); ++i) {
+    const auto& b = s.blackouts(i);
+    if (!b.days().empty()) {
+      RETURN_IF_ERROR(WithField(absl::StrCat("blackouts[", i, "].days"),
+                                ParseCronField("day-of-week", b.days()).status()));
+    }
+    if (!b.hours().empty()) {
+      RETURN_IF_ERROR(WithField(absl::StrCat("blackouts[", i, "].hours"),
+                                ParseCronField("hour", b.hours()).status()));
+    }
+  }
+  return absl::OkStatus();
+}
+
+std::string Fmt(absl::Time t, absl::TimeZone tz) {
+  return absl::FormatTime("%Y-%m-%d %H:%M %Z", t, tz);
+}
+
+}  // namespace
+
+bool InBlackout(const chaos::v1::Schedule& s, absl::Time t) {
+  absl::TimeZone tz = LoadZone(s.time_zone(), "time_zone").value_or(absl::UTCTimeZone());
+  const absl::CivilSecond local = tz.At(t).cs;
+  const int wd = (static_cast<int>(absl::GetWeekday(absl::CivilDay(local))) + 1) % 7;  // Sun = 0
+  for (const auto& b : s.blackouts()) {
+    auto days = ParseCronField("day-of-week", b.days().empty() ? "*" : b.days());
+    auto hours = ParseCronField("hour", b.hours().empty() ? "*" : b.hours());
+    if (!days.ok() || !hours.ok()) continue;
+    if ((*days)[wd] && (*hours)[local.hour()]) return true;
+  }
+  return false;
+}
+
+Scheduler::Scheduler(HistoryStore* history, RunLauncher* launcher, Clock* clock)
+    : history_(history), launcher_(launcher), clock_(clock) {}
+
+Scheduler::~Scheduler() { Stop(); }
+
+absl::StatusOr<chaos::v1::Schedule> Scheduler::Create(chaos::v1::Schedule schedule) {
+  RETURN_IF_ERROR(Validate(schedule));
+  absl::MutexLock lock(&mu_);
+  const absl::Time now = clock_->Now();
+  schedule.set_created_at_unix_ms(absl::ToUnixMillis(now));
+  schedule.clear_last_run_id();
+  schedule.clear_next_fire_unix_ms();
+  schedule.clear_recent_events();
+  RETURN_IF_ERROR(history_->InsertSchedule(schedule, absl::ToUnixMillis(now)));
+  return Decorate({schedule, absl::ToUnixMillis(now)});
+}
+
+absl::StatusOr<chaos::v1::Schedule> Scheduler::Decorate(const HistoryStore::StoredSchedule& st) {
+  chaos::v1::Schedule s = st.schedule;
+  auto spec = CronSpec::Parse(s.cron());
+  auto tz = LoadZone(s.time_zone(), "time_zone");
+  if (spec.ok() && tz.ok()) {
+    const absl::Time from = std::max(absl::FromUnixMillis(st.considered_until_ms), clock_->Now());
+    auto next = spec->Next(from, *tz);
+    if (next.ok()) s.set_next_fire_unix_ms(absl::ToUnixMillis(*next));
+  }
+  ASSIGN_OR_RETURN(std::vector<chaos::v1::ScheduleEvent> events,
+                   history_->ListScheduleEvents(s.name(), 20));
+  for (auto& e : events) *s.add_recent_events() = std::move(e);
+  return s;
+}
+
+absl::StatusOr<std::vector<chaos::v1::Schedule>> Scheduler::List() {
+  absl::MutexLock lock(&mu_);
+  ASSIGN_OR_RETURN(auto stored, history_->ListSchedules());
+  std::vector<chaos::v1::Schedule> out;
+  for (const auto& st : stored) {
+    ASSIGN_OR_RETURN(chaos::v1::Schedule s, Decorate(st));
+    out.push_back(std::move(s));
+  }
+  return out;
+}
+
+absl::StatusOr<chaos::v1::Schedule> Scheduler::SetPaused(const std::string& name, bool paused) {
+  RETURN_IF_ERROR(base::ValidateId("name", name, base::kNameRule));
+  absl::MutexLock lock(&mu_);
+  ASSIGN_OR_RETURN(HistoryStore::StoredSchedule st, history_->GetSchedule(name));
+  if (st.schedule.paused() != paused) {
+    st.schedule.set_paused(paused);
+    // Firings while paused are not made up for on resume.
+    st.considered_until_ms = absl::ToUnixMillis(clock_->Now());
+    RETURN_IF_ERROR(history_->UpdateSchedule(st.schedule, st.considered_until_ms));
+    Record(name, clock_->Now(), paused ? "paused" : "resumed", "", "");
+  }
+  return Decorate(st);
+}
+
+absl::Status Scheduler::Delete(const std::string& name) {
+  RETURN_IF_ERROR(base::ValidateId("name", name, base::kNameRule));
+  absl::MutexLock lock(&mu_);
+  return history_->DeleteSchedule(name);
+}
+
+void Scheduler::Record(const std::string& name, absl::Time at, const std::string& kind,
+                       const std::string& run_id, const std::string& message) {
+  chaos::v1::ScheduleEvent e;
+  e.set_at_unix_ms(absl::ToUnixMillis(at));
+  e.set_kind(kind);
+  e.set_run_id(run_id);
+  e.set_message(message);
+  absl::Status s = history_->AppendScheduleEvent(name, e);
+  if (!s.ok()) spdlog::error("schedule {}: cannot record {}: {}", name, kind, s.ToString());
+  spdlog::info("schedule {}: {} {} {}", name, kind, run_id, message);
+}
+
+void Scheduler::Tick() {
+  absl::MutexLock lock(&mu_);
+  auto stored = history_->ListSchedules();
+  if (!stored.ok()) {
+    spdlog::error("scheduler: {}", stored.status().ToString());
+    return;
+  }
+  const absl::Time now = clock_->Now();
+  for (auto& st : *stored) TickOne(std::move(st), now);
+}
+
+void Scheduler::TickOne(HistoryStore::StoredSchedule st, absl::Time now) {
+  chaos::v1::Schedule& s = st.schedule;
+  const absl::Time considered = absl::FromUnixMillis(st.considered_until_ms);
+  if (now <= considered) return;
+  auto spec = CronSpec::Parse(s.cron());
+  auto tz = LoadZone(s.time_zone(), "time_zone");
+  if (!spec.ok() || !tz.ok()) return;  // validated at creation
+  if (s.paused()) {
+    (void)history_->UpdateSchedule(s, absl::ToUnixMillis(now));
+    return;
+  }
+  std::vector<absl::Time> due;
+  for (auto t = spec->Next(considered, *tz); t.ok() && *t <= now; t = spec->Next(*t, *tz)) {
+    due.push_back(*t);
+    if (due.size() > 100000) break;
+  }
+  if (due.empty()) return;
+  const absl::Time fire = due.back();
+  if (due.size() > 1) {
+    Record(s.name(), now, "missed", "",
+           absl::StrCat(due.size() - 1, " firing(s) from ", Fmt(due.front(), *tz), " to ",
+                        Fmt(due[due.size() - 2], *tz), " passed while the controller was down"));
+  }
+  const absl::Duration deadline =
+      absl::Seconds(s.starting_deadline_seconds() ? s.starting_deadline_seconds() : 60);
+  if (now - fire > deadline) {
+    Record(s.name(), now, "missed", "",
+           absl::StrCat("firing at ", Fmt(fire, *tz), " is ", absl::FormatDuration(now - fire),
+                        " late, beyond the starting deadline of ",
+                        absl::FormatDuration(deadline)));
+  } else if (InBlackout(s, fire)) {
+    Record(s.name(), now, "blackout", "",
+           absl::StrCat("firing at ", Fmt(fire, *tz), " falls in a blackout window"));
+  } else if (s.concurrency_policy() != chaos::v1::CONCURRENCY_POLICY_ALLOW &&
+             !s.last_run_id().empty() && launcher_->IsActive(s.last_run_id())) {
+    Record(s.name(), now, "skipped", s.last_run_id(),
+           absl::StrCat("firing at ", Fmt(fire, *tz), " skipped: previous run ", s.last_run_id(),
+                        " is still running (concurrency policy forbid)"));
+  } else {
+    auto id = launcher_->Launch(s);
+    if (id.ok()) {
+      s.set_last_run_id(*id);
+      Record(s.name(), now, "started", *id, absl::StrCat("firing at ", Fmt(fire, *tz)));
+      if (s.history_limit() > 0) {
+        auto pruned = history_->PruneScheduleRuns(s.name(), static_cast<int>(s.history_limit()));
+        if (!pruned.ok()) spdlog::error("schedule {}: prune: {}", s.name(), pruned.status().ToString());
+      }
+    } else {
+      Record(s.name(), now, "failed", "",
+             absl::StrCat("firing at ", Fmt(fire, *tz), ": ", id.status().ToString()));
+    }
+  }
+  absl::Status u = history_->UpdateSchedule(s, absl::ToUnixMillis(now));
+  if (!u.ok()) spdlog::error("schedule {}: {}", s.name(), u.ToString());
+}
+
+void Scheduler::Start(absl::Duration every) {
+  thread_ = std::thread([this, every] {
+    for (;;) {
+      {
+        absl::MutexLock lock(&stop_mu_);
+        auto stopped = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(stop_mu_) { return stop_; };
+        if (stop_mu_.AwaitWithTimeout(absl::Condition(&stopped), every)) return;
+      }
+      Tick();
+    }
+  });
+}
+
+void Scheduler::Stop() {
+  {
+    absl::MutexLock lock(&stop_mu_);
+    stop_ = true;
+  }
+  if (thread_.joinable()) thread_.join();
+}
+
+}  // namespace chaos::controller

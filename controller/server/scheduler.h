@@ -1,0 +1,80 @@
+// Scheduler: starts experiments on cron schedules (see cron.h), each firing
+// an ordinary run in the history.
+//
+// Per firing, in this order: a firing more than the starting deadline late
+// (the controller was down) is recorded as "missed" and not started; only
+// the latest of several missed firings is considered, the others are
+// recorded as one "missed" entry; a firing inside a blackout window is
+// recorded as "blackout"; with the FORBID policy (the default) a firing
+// while the schedule's previous run is still active is recorded as
+// "skipped"; otherwise the run starts ("started", or "failed" with the
+// launcher's error). After a start, ended runs beyond history_limit are
+// deleted. A paused schedule lets its firings pass without records.
+//
+// Time comes from the injected Clock and Tick() does all the work, so tests
+// drive it by hand. Thread safety: safe for concurrent use.
+#ifndef CHAOS_CONTROLLER_SCHEDULER_H_
+#define CHAOS_CONTROLLER_SCHEDULER_H_
+
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
+#include "chaos/v1/controller.pb.h"
+#include "controller/server/clock.h"
+#include "controller/server/history.h"
+
+namespace chaos::controller {
+
+// What the scheduler starts runs with (the RunManager, or a test double).
+class RunLauncher {
+ public:
+  virtual ~RunLauncher() = default;
+  // Starts a run of the schedule's experiment; returns its id.
+  virtual absl::StatusOr<std::string> Launch(const chaos::v1::Schedule& schedule) = 0;
+  virtual bool IsActive(const std::string& run_id) = 0;
+};
+
+class Scheduler {
+ public:
+  Scheduler(HistoryStore* history, RunLauncher* launcher, Clock* clock);
+  ~Scheduler();  // stops the thread if started
+
+  // INVALID_ARGUMENT naming the field (name, cron, time_zone,
+  // experiment_yaml, blackouts[i].days/hours); ALREADY_EXISTS for a used name.
+  [[nodiscard]] absl::StatusOr<chaos::v1::Schedule> Create(chaos::v1::Schedule schedule);
+  [[nodiscard]] absl::StatusOr<std::vector<chaos::v1::Schedule>> List();
+  [[nodiscard]] absl::StatusOr<chaos::v1::Schedule> SetPaused(const std::string& name, bool paused);
+  [[nodiscard]] absl::Status Delete(const std::string& name);
+
+  // Handles every firing due at clock->Now().
+  void Tick();
+  // Calls Tick() every `every` on a thread until Stop() or destruction.
+  void Start(absl::Duration every);
+  void Stop();
+
+ private:
+  absl::StatusOr<chaos::v1::Schedule> Decorate(const HistoryStore::StoredSchedule& stored);
+  void TickOne(HistoryStore::StoredSchedule stored, absl::Time now)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void Record(const std::string& name, absl::Time at, const std::string& kind,
+              const std::string& run_id, const std::string& message);
+
+  HistoryStore* const history_;
+  RunLauncher* const launcher_;
+  Clock* const clock_;
+  absl::Mutex mu_;  // serializes ticks and changes
+  absl::Mutex stop_mu_;
+  bool stop_ ABSL_GUARDED_BY(stop_mu_) = false;
+  std::thread thread_;
+};
+
+// Whether local time `t` in `schedule`'s zone falls in one of its blackout
+// windows. The schedule must have passed validation.
+bool InBlackout(const chaos::v1::Schedule& schedule, absl::Time t);
+
+}  // namespace chaos::controller
+
+#endif  // CHAOS_CONTROLLER_SCHEDULER_H_

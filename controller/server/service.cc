@@ -1,0 +1,273 @@
+#include "controller/server/service.h"
+
+#include <deque>
+
+#include "absl/strings/str_cat.h"
+#include "base/status_macros.h"
+#include "rpc/status.h"
+
+namespace chaos::controller {
+namespace {
+
+grpc::ServerUnaryReactor* Done(grpc::CallbackServerContext* ctx, const absl::Status& s) {
+  grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
+  reactor->Finish(rpc::ToGrpc(s));
+  return reactor;
+}
+
+// Streams one run's journal: what is recorded, then live events until the
+// run ends. Lock order: the manager's lock, then mu_ (OnEvent/OnEnd are
+// called under the manager's lock); nothing here calls the manager while
+// holding mu_.
+class WatchReactor final : public grpc::ServerWriteReactor<chaos::v1::RunEvent>,
+                           public RunWatcher {
+ public:
+  WatchReactor(RunManager* runs, const std::string& run_id) : runs_(runs), run_id_(run_id) {
+    std::vector<chaos::v1::RunEvent> past;
+    absl::StatusOr<bool> live = runs_->Subscribe(run_id, this, &past);
+    absl::MutexLock lock(&mu_);
+    if (!live.ok()) {
+      finished_ = true;
+      Finish(rpc::ToGrpc(live.status()));
+      return;
+    }
+    // Live events that arrived since Subscribe are already queued: the
+    // journal so far goes before them.
+    queue_.insert(queue_.begin(), past.begin(), past.end());
+    if (!*live) ended_ = true;
+    MaybeWrite();
+  }
+
+  void OnEvent(const chaos::v1::RunEvent& event) override {
+    absl::MutexLock lock(&mu_);
+    queue_.push_back(event);
+    MaybeWrite();
+  }
+  void OnEnd() override {
+    absl::MutexLock lock(&mu_);
+    ended_ = true;
+    MaybeWrite();
+  }
+  void OnWriteDone(bool ok) override {
+    absl::MutexLock lock(&mu_);
+    writing_ = false;
+    if (!ok) {
+      if (!finished_) {
+        finished_ = true;
+        Finish(grpc::Status(grpc::StatusCode::CANCELLED, "the client went away"));
+      }
+      return;
+    }
+    MaybeWrite();
+  }
+  void OnCancel() override {
+    absl::MutexLock lock(&mu_);
+    if (!finished_ && !writing_) {
+      finished_ = true;
+      Finish(grpc::Status::CANCELLED);
+    }
+    cancelled_ = true;
+  }
+  void OnDone() override {
+    runs_->Unsubscribe(run_id_, this);  // after this no more OnEvent calls
+    delete this;
+  }
+
+ private:
+  void MaybeWrite() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    if (writing_ || finished_) return;
+    if (cancelled_) {
+      finished_ = true;
+      Finish(grpc::Status::CANCELLED);
+      return;
+    }
+    if (!queue_.empty()) {
+      current_ = std::move(queue_.front());
+      queue_.pop_front();
+      writing_ = true;
+      StartWrite(&current_);
+      return;
+    }
+    if (ended_) {
+      finished_ = true;
+      Finish(grpc::Status::OK);
+    }
+  }
+
+  RunManager* const runs_;
+  const std::string run_id_;
+  absl::Mutex mu_;
+  std::deque<chaos::v1::RunEvent> queue_ ABSL_GUARDED_BY(mu_);
+  chaos::v1::RunEvent current_ ABSL_GUARDED_BY(mu_);
+  bool writing_ ABSL_GUARDED_BY(mu_) = false;
+  bool ended_ ABSL_GUARDED_BY(mu_) = false;
+  bool finished_ ABSL_GUARDED_BY(mu_) = false;
+  bool cancelled_ ABSL_GUARDED_BY(mu_) = false;
+};
+
+class FailedWatch final : public grpc::ServerWriteReactor<chaos::v1::RunEvent> {
+ public:
+  explicit FailedWatch(const absl::Status& s) { Finish(rpc::ToGrpc(s)); }
+  void OnDone() override { delete this; }
+};
+
+}  // namespace
+
+absl::StatusOr<std::string> ManagerLauncher::Launch(const chaos::v1::Schedule& schedule) {
+  SubmitArgs args;
+  args.experiment_yaml = schedule.experiment_yaml();
+  args.caller = absl::StrCat("schedule ", schedule.name());
+  args.schedule = schedule.name();
+  ASSIGN_OR_RETURN(chaos::v1::Run run, runs_->Submit(args));
+  return run.run_id();
+}
+
+ControllerService::ControllerService(AgentRegistry* registry, RunManager* runs,
+                                     Scheduler* scheduler, absl::Status history_status)
+    : registry_(registry), runs_(runs), scheduler_(scheduler), history_status_(history_status) {}
+
+absl::Status ControllerService::NeedHistory() const {
+  if (runs_ != nullptr && scheduler_ != nullptr) return absl::OkStatus();
+  return history_status_.ok() ? absl::FailedPreconditionError("history unavailable")
+                              : history_status_;
+}
+
+grpc::ServerUnaryReactor* ControllerService::SubmitRun(grpc::CallbackServerContext* ctx,
+                                                       const chaos::v1::SubmitRunRequest* req,
+                                                       chaos::v1::Run* resp) {
+  return Done(ctx, [&]() -> absl::Status {
+    RETURN_IF_ERROR(NeedHistory());
+    if (req->experiment_yaml().empty()) {
+      return absl::InvalidArgumentError("experiment_yaml: required");
+    }
+    SubmitArgs args;
+    args.experiment_yaml = req->experiment_yaml();
+    args.seed = req->seed();
+    args.dry_run = req->dry_run();
+    args.caller = req->caller();
+    ASSIGN_OR_RETURN(*resp, runs_->Submit(args));
+    return absl::OkStatus();
+  }());
+}
+
+grpc::ServerUnaryReactor* ControllerService::GetRun(grpc::CallbackServerContext* ctx,
+                                                    const chaos::v1::GetRunRequest* req,
+                                                    chaos::v1::Run* resp) {
+  return Done(ctx, [&]() -> absl::Status {
+    RETURN_IF_ERROR(NeedHistory());
+    ASSIGN_OR_RETURN(*resp, runs_->Get(req->run_id()));
+    return absl::OkStatus();
+  }());
+}
+
+grpc::ServerUnaryReactor* ControllerService::ListRuns(grpc::CallbackServerContext* ctx,
+                                                      const chaos::v1::ListRunsRequest* req,
+                                                      chaos::v1::ListRunsResponse* resp) {
+  return Done(ctx, [&]() -> absl::Status {
+    RETURN_IF_ERROR(NeedHistory());
+    if (req->limit() > 10000) return absl::InvalidArgumentError("limit: at most 10000");
+    RunFilter f;
+    f.experiment = req->experiment_name();
+    f.state = req->state();
+    f.schedule = req->schedule();
+    f.limit = static_cast<int>(req->limit());
+    ASSIGN_OR_RETURN(std::vector<chaos::v1::Run> runs, runs_->List(f));
+    for (auto& r : runs) *resp->add_runs() = std::move(r);
+    return absl::OkStatus();
+  }());
+}
+
+grpc::ServerWriteReactor<chaos::v1::RunEvent>* ControllerService::WatchRun(
+    grpc::CallbackServerContext*, const chaos::v1::WatchRunRequest* req) {
+  absl::Status s = NeedHistory();
+  if (!s.ok()) return new FailedWatch(s);
+  return new WatchReactor(runs_, req->run_id());
+}
+
+grpc::ServerUnaryReactor* ControllerService::AbortRun(grpc::CallbackServerContext* ctx,
+                                                      const chaos::v1::AbortRunRequest* req,
+                                                      chaos::v1::Run* resp) {
+  return Done(ctx, [&]() -> absl::Status {
+    RETURN_IF_ERROR(NeedHistory());
+    ASSIGN_OR_RETURN(*resp, runs_->Abort(req->run_id(), req->caller(), req->reason()));
+    return absl::OkStatus();
+  }());
+}
+
+grpc::ServerUnaryReactor* ControllerService::RegisterAgent(
+    grpc::CallbackServerContext* ctx, const chaos::v1::RegisterAgentRequest* req,
+    chaos::v1::RegisterAgentResponse* resp) {
+  absl::Status s = registry_->Register(*req);
+  resp->set_heartbeat_interval_ms(
+      static_cast<uint32_t>(absl::ToInt64Milliseconds(registry_->heartbeat_interval())));
+  return Done(ctx, s);
+}
+
+grpc::ServerUnaryReactor* ControllerService::ListAgents(grpc::CallbackServerContext* ctx,
+                                                        const chaos::v1::ListAgentsRequest*,
+                                                        chaos::v1::ListAgentsResponse* resp) {
+  for (auto& a : registry_->List()) *resp->add_agents() = std::move(a);
+  return Done(ctx, absl::OkStatus());
+}
+
+grpc::ServerUnaryReactor* ControllerService::HaltAll(grpc::CallbackServerContext* ctx,
+                                                     const chaos::v1::HaltAllRequest* req,
+                                                     chaos::v1::HaltAllResponse* resp) {
+  return Done(ctx, [&]() -> absl::Status {
+    RETURN_IF_ERROR(NeedHistory());
+    *resp = runs_->HaltAll(req->caller(), req->reason());
+    return absl::OkStatus();
+  }());
+}
+
+grpc::ServerUnaryReactor* ControllerService::ResumeAll(grpc::CallbackServerContext* ctx,
+                                                       const chaos::v1::ResumeAllRequest* req,
+                                                       chaos::v1::ResumeAllResponse* resp) {
+  return Done(ctx, [&]() -> absl::Status {
+    RETURN_IF_ERROR(NeedHistory());
+    *resp = runs_->ResumeAll(req->caller());
+    return absl::OkStatus();
+  }());
+}
+
+grpc::ServerUnaryReactor* ControllerService::CreateSchedule(
+    grpc::CallbackServerContext* ctx, const chaos::v1::CreateScheduleRequest* req,
+    chaos::v1::Schedule* resp) {
+  return Done(ctx, [&]() -> absl::Status {
+    RETURN_IF_ERROR(NeedHistory());
+    ASSIGN_OR_RETURN(*resp, scheduler_->Create(req->schedule()));
+    return absl::OkStatus();
+  }());
+}
+
+grpc::ServerUnaryReactor* ControllerService::ListSchedules(
+    grpc::CallbackServerContext* ctx, const chaos::v1::ListSchedulesRequest*,
+    chaos::v1::ListSchedulesResponse* resp) {
+  return Done(ctx, [&]() -> absl::Status {
+    RETURN_IF_ERROR(NeedHistory());
+    ASSIGN_OR_RETURN(std::vector<chaos::v1::Schedule> all, scheduler_->List());
+    for (auto& s : all) *resp->add_schedules() = std::move(s);
+    return absl::OkStatus();
+  }());
+}
+
+grpc::ServerUnaryReactor* ControllerService::SetSchedulePaused(
+    grpc::CallbackServerContext* ctx, const chaos::v1::SetSchedulePausedRequest* req,
+    chaos::v1::Schedule* resp) {
+  return Done(ctx, [&]() -> absl::Status {
+    RETURN_IF_ERROR(NeedHistory());
+    ASSIGN_OR_RETURN(*resp, scheduler_->SetPaused(req->name(), req->paused()));
+    return absl::OkStatus();
+  }());
+}
+
+grpc::ServerUnaryReactor* ControllerService::DeleteSchedule(
+    grpc::CallbackServerContext* ctx, const chaos::v1::DeleteScheduleRequest* req,
+    chaos::v1::DeleteScheduleResponse*) {
+  return Done(ctx, [&]() -> absl::Status {
+    RETURN_IF_ERROR(NeedHistory());
+    return scheduler_->Delete(req->name());
+  }());
+}
+
+}  // namespace chaos::controller

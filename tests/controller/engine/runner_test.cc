@@ -1,0 +1,347 @@
+// The run engine against real agents (in-process servers on 127.0.0.1) and
+// real probes: steady state, guards, rollback on every path, targets,
+// manual gates and recovery time.
+#include "controller/engine/runner.h"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <fstream>
+#include <thread>
+
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "agent/server.h"
+#include "experiments/experiment.h"
+#include "faults/process.h"
+#include "gtest/gtest.h"
+#include "tests/test_util.h"
+
+namespace chaos::controller {
+namespace {
+
+using chaos::testing::TempDir;
+
+struct TestAgent {
+  TestAgent(const std::string& dir, std::map<std::string, std::string> labels = {},
+            std::optional<agent::Policy> policy = std::nullopt) {
+    agent::AgentOptions options;
+    options.state_dir = dir;
+    options.labels = std::move(labels);
+    if (policy) options.policy = *policy;
+    auto s = agent::AgentServer::Start(options, "127.0.0.1:0");
+    if (!s.ok()) throw std::runtime_error(std::string(s.status().message()));
+    server = std::move(*s);
+  }
+  std::string address() const { return absl::StrCat("127.0.0.1:", server->port()); }
+  size_t active() { return server->agent().active_faults(); }
+  std::unique_ptr<agent::AgentServer> server;
+};
+
+RunOptions Opts(const std::string& address) {
+  RunOptions options;
+  options.agents = {address};
+  return options;
+}
+
+Experiment Parse(const std::string& yaml) {
+  experiments::Diagnostics diags;
+  auto exp = experiments::ParseExperiment(yaml, &diags);
+  if (!exp) throw std::runtime_error(diags.Format("test.yaml"));
+  return *exp;
+}
+
+// Collects events; lets a test act when one arrives.
+class Recorder : public RunObserver {
+ public:
+  void OnEvent(const JournalEvent& e) override {
+    absl::MutexLock lock(&mu_);
+    events_.push_back(e);
+  }
+  bool Saw(const std::string& type, const std::string& text) {
+    absl::MutexLock lock(&mu_);
+    for (const JournalEvent& e : events_) {
+      if (e.type == type && absl::StrContains(e.message, text)) return true;
+    }
+    return false;
+  }
+  bool WaitFor(const std::string& type, const std::string& text, absl::Duration limit) {
+    const absl::Time end = absl::Now() + limit;
+    while (absl::Now() < end) {
+      if (Saw(type, text)) return true;
+      absl::SleepFor(absl::Milliseconds(20));
+    }
+    return false;
+  }
+
+ private:
+  absl::Mutex mu_;
+  std::vector<JournalEvent> events_;
+};
+
+TEST(RunnerTest, SteadyStateThatDoesNotHoldInjectsNothing) {
+  TempDir dir;
+  TestAgent agent(dir.path());
+  Experiment exp = Parse(absl::StrCat(R"(
+name: steady
+probes:
+  missing:
+    command: {run: [test, -e, )", dir.path(), R"(/absent]}
+steadyState: {before: [missing]}
+method:
+  - {id: burn, duration: 5s, fault: {cpuBurn: {loadPercent: 10}}}
+)"));
+  RunReport r = Runner(exp, Opts(agent.address()), nullptr).Run();
+  EXPECT_EQ(r.outcome, RunOutcome::kFailed);
+  EXPECT_EQ(ExitCode(r.outcome), 1);
+  EXPECT_NE(r.reason.find("steady state does not hold before"), std::string::npos) << r.reason;
+  EXPECT_TRUE(r.faults.empty());
+  ASSERT_EQ(r.probes.size(), 1u);
+  EXPECT_EQ(r.probes[0].phase, "steady-state-before");
+  EXPECT_EQ(agent.active(), 0u);
+}
+
+TEST(RunnerTest, GuardTripAbortsAndRollsBack) {
+  TempDir dir;
+  TestAgent agent(dir.path());
+  const std::string trip = dir.path() + "/trip";
+  Experiment exp = Parse(absl::StrCat(R"(
+name: guarded
+probes:
+  healthy:
+    command: {run: [test, !, -e, )", trip, R"(]}
+    interval: 100ms
+guards:
+  - {probe: healthy, failures: 2}
+method:
+  - {id: burn, duration: 30s, fault: {cpuBurn: {loadPercent: 10}}}
+  - {id: break, command: {run: [touch, )", trip, R"(]}, after: [pause]}
+  - {id: pause, wait: 300ms}
+)"));
+  Recorder rec;
+  const absl::Time t0 = absl::Now();
+  RunReport r = Runner(exp, Opts(agent.address()), &rec).Run();
+  EXPECT_LT(absl::Now() - t0, absl::Seconds(10)) << "the guard did not stop the 30 s fault";
+  EXPECT_EQ(r.outcome, RunOutcome::kFailed);
+  EXPECT_NE(r.reason.find("guard tripped: probe healthy failed 2 times"), std::string::npos)
+      << r.reason;
+  ASSERT_EQ(r.faults.size(), 1u);
+  EXPECT_TRUE(r.faults[0].reverted);
+  EXPECT_EQ(r.rollback, RollbackState::kComplete);
+  EXPECT_EQ(agent.active(), 0u);
+}
+
+TEST(RunnerTest, InjectFailureOnOneAgentRollsBackTheOthers) {
+  TempDir a_dir, b_dir;
+  TestAgent a(a_dir.path());
+  auto strict = agent::Policy::Parse("maxCpuPercent: 5\n", "strict");
+  ASSERT_TRUE(strict.ok());
+  TestAgent b(b_dir.path(), {}, *strict);
+  Experiment exp = Parse(R"(
+name: partial
+method:
+  - {id: burn, duration: 30s, fault: {cpuBurn: {loadPercent: 20}}}
+)");
+  RunOptions options;
+  options.agents = {a.address(), b.address()};
+  RunReport r = Runner(exp, options, nullptr).Run();
+  EXPECT_EQ(r.outcome, RunOutcome::kFailed);
+  EXPECT_NE(r.reason.find("policy maxCpuPercent"), std::string::npos) << r.reason;
+  EXPECT_EQ(a.active(), 0u) << "the fault injected on the first agent was left behind";
+  EXPECT_EQ(b.active(), 0u);
+  ASSERT_EQ(r.faults.size(), 2u);
+  EXPECT_TRUE(r.faults[0].reverted);
+}
+
+TEST(RunnerTest, TargetsAreChosenByLabelsCountAndSeed) {
+  TempDir d1, d2, d3, d4;
+  TestAgent w1(d1.path(), {{"role", "web"}});
+  TestAgent w2(d2.path(), {{"role", "web"}});
+  TestAgent w3(d3.path(), {{"role", "web"}});
+  TestAgent db(d4.path(), {{"role", "db"}});
+  Experiment exp = Parse(R"(
+name: targeted
+targets:
+  web: {selector: {role: web}, count: 2}
+method:
+  - {id: burn, target: web, duration: 200ms, fault: {cpuBurn: {loadPercent: 5}}}
+)");
+  RunOptions options;
+  options.agents = {w1.address(), w2.address(), w3.address(), db.address()};
+  options.seed = 42;
+  RunReport first = Runner(exp, options, nullptr).Run();
+  ASSERT_EQ(first.outcome, RunOutcome::kPassed) << first.reason;
+  ASSERT_EQ(first.targets.size(), 1u);
+  EXPECT_EQ(first.targets[0].agents.size(), 2u);
+  EXPECT_EQ(first.seed, 42u);
+  for (const FaultRecord& f : first.faults) EXPECT_NE(f.agent, db.address());
+  RunReport again = Runner(exp, options, nullptr).Run();
+  EXPECT_EQ(again.targets[0].agents, first.targets[0].agents) << "same seed, same choice";
+
+  Experiment none = Parse(R"(
+name: empty
+targets:
+  cache: {selector: {role: cache}}
+method:
+  - {id: burn, target: cache, duration: 1s, fault: {cpuBurn: {}}}
+)");
+  RunReport r = Runner(none, options, nullptr).Run();
+  EXPECT_EQ(r.outcome, RunOutcome::kUnavailable);
+  EXPECT_NE(r.reason.find("target group cache (role=cache) matched no agent"), std::string::npos)
+      << r.reason;
+}
+
+TEST(RunnerTest, DryRunInjectsNothing) {
+  TempDir dir;
+  TestAgent agent(dir.path());
+  Experiment exp = Parse(R"(
+name: dry
+method:
+  - {id: burn, duration: 1m, fault: {cpuBurn: {}}}
+)");
+  RunOptions options;
+  options.agents = {agent.address()};
+  options.dry_run = true;
+  Recorder rec;
+  RunReport r = Runner(exp, options, &rec).Run();
+  EXPECT_EQ(r.outcome, RunOutcome::kPassed);
+  EXPECT_TRUE(r.faults.empty());
+  EXPECT_TRUE(rec.Saw("plan", "step burn: cpuBurn for 1m on " + agent.address()));
+  EXPECT_EQ(agent.server->agent().List("", true).size(), 0u);
+}
+
+TEST(RunnerTest, ManualGateConfirmedOrFailedByTheOperator) {
+  TempDir dir;
+  TestAgent agent(dir.path());
+  Experiment exp = Parse(R"(
+name: gameday
+method:
+  - {id: burn, duration: 30s, fault: {cpuBurn: {loadPercent: 5}}}
+  - {id: check, manual: {prompt: "Is the failover visible?", timeout: 20s}}
+)");
+  for (const char* answer : {"y\n", "n\n"}) {
+    int fds[2];
+    ASSERT_EQ(pipe(fds), 0);
+    RunOptions options;
+    options.agents = {agent.address()};
+    options.operator_fd = fds[0];
+    Recorder rec;
+    Runner runner(exp, options, &rec);
+    std::thread op([&] {
+      rec.WaitFor("manual", "Is the failover visible?", absl::Seconds(10));
+      (void)!write(fds[1], answer, 2);
+      if (answer[0] == 'y') {
+        absl::SleepFor(absl::Milliseconds(300));
+        runner.Interrupt("test is done");
+      }
+    });
+    RunReport r = runner.Run();
+    op.join();
+    close(fds[0]);
+    close(fds[1]);
+    if (answer[0] == 'y') {
+      EXPECT_TRUE(rec.Saw("manual", "confirmed by the operator"));
+      EXPECT_EQ(r.outcome, RunOutcome::kInterrupted);
+    } else {
+      EXPECT_EQ(r.outcome, RunOutcome::kFailed);
+      EXPECT_NE(r.reason.find("failed by the operator"), std::string::npos) << r.reason;
+    }
+    EXPECT_EQ(agent.active(), 0u);
+  }
+}
+
+TEST(RunnerTest, RecoveryTimeIsMeasuredAndTheObjectiveEnforced) {
+  TempDir dir;
+  TestAgent agent(dir.path());
+  const std::string healthy = dir.path() + "/healthy";
+  // The "service" becomes healthy again about 1 s after the fault ends.
+  auto yaml = [&](const std::string& objective) {
+    return absl::StrCat(R"(
+name: recovery
+probes:
+  up:
+    command: {run: [test, -e, )", healthy, R"(]}
+    interval: 50ms
+method:
+  - {id: burn, duration: 300ms, fault: {cpuBurn: {loadPercent: 5}}}
+recovery:
+  from: burn
+  probes: [up]
+  successes: 3
+  timeout: 10s
+)", objective);
+  };
+  for (const std::string objective : {"  objective: 5s\n", "  objective: 100ms\n"}) {
+    unlink(healthy.c_str());
+    Recorder rec;
+    Runner runner(Parse(yaml(objective)), Opts(agent.address()), &rec);
+    std::thread service([&] {
+      rec.WaitFor("step", "ended", absl::Seconds(10));
+      absl::SleepFor(absl::Seconds(1));
+      std::ofstream(healthy) << "ok";
+    });
+    RunReport r = runner.Run();
+    service.join();
+    ASSERT_TRUE(r.recovery.measured);
+    ASSERT_TRUE(r.recovery.recovered);
+    EXPECT_EQ(r.recovery.from, "step:burn");
+    EXPECT_GE(r.recovery.time, absl::Milliseconds(800)) << r.recovery.time;
+    EXPECT_LE(r.recovery.time, absl::Seconds(3)) << r.recovery.time;
+    EXPECT_EQ(r.recovery.per_probe.at("up"), r.recovery.time);
+    if (objective.find("5s") != std::string::npos) {
+      EXPECT_EQ(r.outcome, RunOutcome::kPassed) << r.reason;
+      EXPECT_TRUE(r.recovery.objective_met);
+    } else {
+      EXPECT_EQ(r.outcome, RunOutcome::kFailed);
+      EXPECT_FALSE(r.recovery.objective_met);
+      EXPECT_NE(r.reason.find("over the objective of 100ms"), std::string::npos) << r.reason;
+    }
+  }
+}
+
+TEST(RunnerTest, RollbackNeverLeavesTheFaultForInvestigation) {
+  TempDir dir;
+  TestAgent agent(dir.path());
+  Experiment exp = Parse(R"(
+name: keep
+method:
+  - {id: burn, duration: 20s, fault: {cpuBurn: {loadPercent: 5}}}
+rollback: never
+)");
+  Recorder rec;
+  Runner runner(exp, Opts(agent.address()), &rec);
+  std::thread stop([&] {
+    rec.WaitFor("inject", "worker", absl::Seconds(10));
+    runner.Interrupt("investigate");
+  });
+  RunReport r = runner.Run();
+  stop.join();
+  EXPECT_EQ(r.outcome, RunOutcome::kInterrupted);
+  EXPECT_EQ(r.rollback, RollbackState::kSkipped);
+  EXPECT_EQ(agent.active(), 1u) << "rollback: never must leave the fault in place";
+  agent.server->agent().Halt("test", "cleanup");
+  EXPECT_EQ(agent.active(), 0u);
+}
+
+TEST(RunnerTest, FailingCommandStepAbortsAndRollbackActionsRun) {
+  TempDir dir;
+  TestAgent agent(dir.path());
+  const std::string marker = dir.path() + "/rolled-back";
+  Experiment exp = Parse(absl::StrCat(R"(
+name: restore
+method:
+  - {id: burn, duration: 30s, fault: {cpuBurn: {loadPercent: 5}}}
+  - {id: restore, command: {run: [sh, -c, "echo no backup; exit 3"], timeout: 5s}}
+rollbackActions:
+  - run: [touch, )", marker, R"(]
+)"));
+  RunReport r = Runner(exp, Opts(agent.address()), nullptr).Run();
+  EXPECT_EQ(r.outcome, RunOutcome::kFailed);
+  EXPECT_NE(r.reason.find("step restore: command failed: exit 3"), std::string::npos) << r.reason;
+  EXPECT_NE(r.reason.find("no backup"), std::string::npos) << r.reason;
+  EXPECT_EQ(access(marker.c_str(), F_OK), 0) << "rollback action did not run";
+  EXPECT_EQ(agent.active(), 0u);
+}
+
+}  // namespace
+}  // namespace chaos::controller

@@ -1,0 +1,441 @@
+// Run reports: the JSON is read back with protobuf's JSON parser (an
+// independent parser), the HTML is rendered by headless Chromium and the
+// test checks what the browser actually laid out.
+#include "controller/report/report.h"
+
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <fstream>
+#include <string>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_replace.h"
+#include "absl/time/time.h"
+#include "controller/probes/probe.h"
+#include "gmock/gmock.h"
+#include "google/protobuf/struct.pb.h"
+#include "google/protobuf/util/json_util.h"
+#include "gtest/gtest.h"
+#include "tests/test_util.h"
+
+namespace chaos::controller {
+namespace {
+
+using ::chaos::testing::ReadFileOrEmpty;
+using ::chaos::testing::TempDir;
+using ::google::protobuf::ListValue;
+using ::google::protobuf::Struct;
+using ::google::protobuf::Value;
+using ::testing::HasSubstr;
+
+// 2025-11-24T16:00:00.123Z
+const absl::Time kT0 = absl::FromUnixMillis(1764000000123);
+absl::Time At(double seconds) { return kT0 + absl::Seconds(seconds); }
+
+constexpr int kProbeSamples = 14;
+
+// Two agents, two faults (one reverted, one not), probe samples ok and
+// failing, an abort, measured recovery.
+RunReport SampleReport() {
+  RunReport r;
+  r.run_id = "run-7f3a";
+  r.experiment = "web <tier> & \"cache\"";
+  r.description = "Kill the cache and see";
+  r.hypothesis = "p99 stays under 300ms";
+  r.seed = 18446744073709551615ull;
+  r.outcome = RunOutcome::kRollbackIncomplete;
+  r.reason = "step burn: inject on 10.0.0.2:7070 failed";
+  r.started_at = kT0;
+  r.ended_at = At(30);
+  r.targets.push_back({"web", "role=web", "all", {"10.0.0.1:7070", "10.0.0.2:7070"}});
+
+  StepRecord burn;
+  burn.id = "burn";
+  burn.kind = "cpuBurn";
+  burn.target = "web";
+  burn.state = StepState::kFailed;
+  burn.started_at = At(2);
+  burn.ended_at = At(12);
+  burn.detail = "inject failed on 10.0.0.2:7070";
+  r.steps.push_back(burn);
+  StepRecord wait;
+  wait.id = "settle";
+  wait.kind = "wait";
+  wait.state = StepState::kSkipped;
+  r.steps.push_back(wait);
+
+  FaultRecord f1;
+  f1.agent = "10.0.0.1:7070";
+  f1.step = "burn";
+  f1.fault_id = "f-1";
+  f1.kind = "cpuBurn";
+  f1.summary = "2 workers at 80%";
+  f1.injected_at = At(2.5);
+  f1.reverted_at = At(12.25);
+  f1.reverted = true;
+  r.faults.push_back(f1);
+  FaultRecord f2 = f1;
+  f2.agent = "10.0.0.2:7070";
+  f2.fault_id = "f-2";
+  f2.injected_at = At(3);
+  f2.reverted_at = absl::InfinitePast();
+  f2.reverted = false;
+  f2.error = "agent unreachable";
+  r.faults.push_back(f2);
+
+  for (int i = 0; i < kProbeSamples; ++i) {
+    ProbeSample s;
+    s.at = At(1 + 2 * i);
+    s.probe = i % 2 == 0 ? "checkout" : "health";
+    s.phase = i < 2 ? "steady-state-before" : i < 8 ? "guard" : "recovery";
+    s.ok = !(i >= 4 && i < 9);  // samples 4..8 fail: 5 failures
+    s.latency = absl::Microseconds(1500 + i);
+    s.detail = s.ok ? "HTTP 200" : "HTTP 503 (want 200)";
+    r.probes.push_back(s);
+  }
+
+  r.recovery.measured = true;
+  r.recovery.from = "rollback";
+  r.recovery.started_at = At(12.5);
+  r.recovery.ended_at = At(16.75);
+  r.recovery.recovered = true;
+  r.recovery.time = absl::Milliseconds(4250);
+  r.recovery.per_probe = {{"checkout", absl::Milliseconds(3500)},
+                          {"health", absl::Milliseconds(4250)}};
+  r.recovery.objective = absl::Seconds(10);
+  r.recovery.objective_met = true;
+
+  r.rollback = RollbackState::kIncomplete;
+  r.events.push_back({kT0, "run", "", "", "run run-7f3a of web"});
+  r.events.push_back({At(3), "inject", "burn", "10.0.0.2:7070", "FAILED: line1\nline2\t\x01"});
+  r.events.push_back({At(3.5), "abort", "", "", "inject failed"});
+  r.manual_undo = {"ssh 10.0.0.2 chaos-agent revert f-2"};
+  return r;
+}
+
+Struct ParseJson(const std::string& json) {
+  Struct s;
+  auto status = google::protobuf::util::JsonStringToMessage(json, &s);
+  EXPECT_TRUE(status.ok()) << status.ToString() << "\n" << json;
+  return s;
+}
+
+const Value& Field(const Struct& s, const std::string& key) {
+  static const Value* missing = new Value();
+  auto it = s.fields().find(key);
+  EXPECT_NE(it, s.fields().end()) << "no field " << key;
+  return it == s.fields().end() ? *missing : it->second;
+}
+
+TEST(ReportJsonTest, CompleteAndParsable) {
+  const RunReport report = SampleReport();
+  const Struct j = ParseJson(ReportJson(report));
+
+  EXPECT_EQ(Field(j, "schema").string_value(), "chaos.run-report/v1");
+  EXPECT_EQ(Field(j, "run_id").string_value(), "run-7f3a");
+  EXPECT_EQ(Field(j, "experiment").string_value(), "web <tier> & \"cache\"");
+  EXPECT_EQ(Field(j, "description").string_value(), "Kill the cache and see");
+  EXPECT_EQ(Field(j, "hypothesis").string_value(), "p99 stays under 300ms");
+  EXPECT_EQ(Field(j, "seed").string_value(), "18446744073709551615");
+  EXPECT_EQ(Field(j, "outcome").string_value(), OutcomeName(RunOutcome::kRollbackIncomplete));
+  EXPECT_EQ(Field(j, "exit_code").number_value(), 3);
+  EXPECT_EQ(Field(j, "reason").string_value(), report.reason);
+  EXPECT_EQ(Field(j, "started_at").string_value(), "2025-11-24T16:00:00.123Z");
+  EXPECT_EQ(Field(j, "started_at_unix_ms").number_value(), 1764000000123.0);
+  EXPECT_EQ(Field(j, "ended_at").string_value(), "2025-11-24T16:00:30.123Z");
+  EXPECT_EQ(Field(j, "duration_ms").number_value(), 30000);
+  EXPECT_EQ(Field(j, "rollback").string_value(), "incomplete");
+
+  const ListValue& targets = Field(j, "targets").list_value();
+  ASSERT_EQ(targets.values_size(), 1);
+  const Struct& t = targets.values(0).struct_value();
+  EXPECT_EQ(Field(t, "group").string_value(), "web");
+  EXPECT_EQ(Field(t, "selector").string_value(), "role=web");
+  EXPECT_EQ(Field(t, "mode").string_value(), "all");
+  ASSERT_EQ(Field(t, "agents").list_value().values_size(), 2);
+  EXPECT_EQ(Field(t, "agents").list_value().values(1).string_value(), "10.0.0.2:7070");
+
+  const ListValue& steps = Field(j, "steps").list_value();
+  ASSERT_EQ(steps.values_size(), 2);
+  const Struct& s0 = steps.values(0).struct_value();
+  EXPECT_EQ(Field(s0, "id").string_value(), "burn");
+  EXPECT_EQ(Field(s0, "kind").string_value(), "cpuBurn");
+  EXPECT_EQ(Field(s0, "target").string_value(), "web");
+  EXPECT_EQ(Field(s0, "state").string_value(), "failed");
+  EXPECT_EQ(Field(s0, "started_at").string_value(), "2025-11-24T16:00:02.123Z");
+  EXPECT_EQ(Field(s0, "ended_at_unix_ms").number_value(), 1764000012123.0);
+  EXPECT_EQ(Field(s0, "detail").string_value(), "inject failed on 10.0.0.2:7070");
+  const Struct& s1 = steps.values(1).struct_value();
+  EXPECT_TRUE(Field(s1, "started_at").has_null_value());
+  EXPECT_TRUE(Field(s1, "started_at_unix_ms").has_null_value());
+
+  const ListValue& faults = Field(j, "faults").list_value();
+  ASSERT_EQ(faults.values_size(), 2);
+  const Struct& f0 = faults.values(0).struct_value();
+  EXPECT_EQ(Field(f0, "agent").string_value(), "10.0.0.1:7070");
+  EXPECT_EQ(Field(f0, "step").string_value(), "burn");
+  EXPECT_EQ(Field(f0, "fault_id").string_value(), "f-1");
+  EXPECT_EQ(Field(f0, "kind").string_value(), "cpuBurn");
+  EXPECT_EQ(Field(f0, "summary").string_value(), "2 workers at 80%");
+  EXPECT_EQ(Field(f0, "injected_at").string_value(), "2025-11-24T16:00:02.623Z");
+  EXPECT_EQ(Field(f0, "reverted_at").string_value(), "2025-11-24T16:00:12.373Z");
+  EXPECT_EQ(Field(f0, "reverted_at_unix_ms").number_value(), 1764000012373.0);
+  EXPECT_TRUE(Field(f0, "reverted").bool_value());
+  EXPECT_EQ(Field(f0, "error").string_value(), "");
+  const Struct& f1 = faults.values(1).struct_value();
+  EXPECT_FALSE(Field(f1, "reverted").bool_value());
+  EXPECT_TRUE(Field(f1, "reverted_at").has_null_value());
+  EXPECT_EQ(Field(f1, "error").string_value(), "agent unreachable");
+
+  const ListValue& probes = Field(j, "probes").list_value();
+  ASSERT_EQ(probes.values_size(), kProbeSamples);
+  int failures = 0;
+  for (const Value& v : probes.values()) failures += Field(v.struct_value(), "ok").bool_value() ? 0 : 1;
+  EXPECT_EQ(failures, 5);
+  const Struct& p4 = probes.values(4).struct_value();
+  EXPECT_EQ(Field(p4, "probe").string_value(), "checkout");
+  EXPECT_EQ(Field(p4, "phase").string_value(), "guard");
+  EXPECT_FALSE(Field(p4, "ok").bool_value());
+  EXPECT_EQ(Field(p4, "latency_ms").number_value(), 1.504);
+  EXPECT_EQ(Field(p4, "detail").string_value(), "HTTP 503 (want 200)");
+  EXPECT_EQ(Field(p4, "at").string_value(), "2025-11-24T16:00:09.123Z");
+
+  const Struct& rec = Field(j, "recovery").struct_value();
+  EXPECT_EQ(Field(rec, "from").string_value(), "rollback");
+  EXPECT_TRUE(Field(rec, "recovered").bool_value());
+  EXPECT_EQ(Field(rec, "time_ms").number_value(), 4250);
+  EXPECT_EQ(Field(rec, "objective_ms").number_value(), 10000);
+  EXPECT_TRUE(Field(rec, "objective_met").bool_value());
+  EXPECT_EQ(Field(rec, "started_at").string_value(), "2025-11-24T16:00:12.623Z");
+  EXPECT_EQ(Field(rec, "ended_at_unix_ms").number_value(), 1764000016873.0);
+  const Struct& per_probe = Field(rec, "per_probe_ms").struct_value();
+  EXPECT_EQ(Field(per_probe, "checkout").number_value(), 3500);
+  EXPECT_EQ(Field(per_probe, "health").number_value(), 4250);
+
+  const ListValue& events = Field(j, "events").list_value();
+  ASSERT_EQ(events.values_size(), 3);
+  const Struct& e1 = events.values(1).struct_value();
+  EXPECT_EQ(Field(e1, "type").string_value(), "inject");
+  EXPECT_EQ(Field(e1, "step").string_value(), "burn");
+  EXPECT_EQ(Field(e1, "agent").string_value(), "10.0.0.2:7070");
+  EXPECT_EQ(Field(e1, "message").string_value(), "FAILED: line1\nline2\t\x01");
+  const Struct& e2 = events.values(2).struct_value();
+  EXPECT_EQ(Field(e2, "type").string_value(), "abort");
+  EXPECT_EQ(Field(e2, "at_unix_ms").number_value(), 1764000003623.0);
+
+  const ListValue& undo = Field(j, "manual_undo").list_value();
+  ASSERT_EQ(undo.values_size(), 1);
+  EXPECT_EQ(undo.values(0).string_value(), "ssh 10.0.0.2 chaos-agent revert f-2");
+}
+
+TEST(ReportJsonTest, UnmeasuredRecoveryEmptyListsAndBadUtf8) {
+  RunReport r;
+  r.run_id = "r";
+  r.experiment = std::string("bad \xff\xfe utf8 \xe2\x82 and \xc3\xa9 \xed\xa0\x80 end");
+  r.outcome = RunOutcome::kUnavailable;
+  r.started_at = kT0;
+  r.ended_at = kT0;
+  const std::string json = ReportJson(r);
+  const Struct j = ParseJson(json);
+  EXPECT_TRUE(Field(j, "recovery").has_null_value());
+  EXPECT_EQ(Field(j, "exit_code").number_value(), 4);
+  EXPECT_EQ(Field(j, "faults").list_value().values_size(), 0);
+  EXPECT_EQ(Field(j, "manual_undo").list_value().values_size(), 0);
+  EXPECT_EQ(Field(j, "seed").string_value(), "0");
+  // Invalid bytes become U+FFFD; the valid é stays.
+  EXPECT_EQ(Field(j, "experiment").string_value(),
+            "bad \xEF\xBF\xBD\xEF\xBF\xBD utf8 \xEF\xBF\xBD\xEF\xBF\xBD and \xc3\xa9 "
+            "\xEF\xBF\xBD\xEF\xBF\xBD\xEF\xBF\xBD end");
+
+  // A recovery that never recovered has no time.
+  r.recovery.measured = true;
+  r.recovery.from = "step:burn";
+  r.recovery.started_at = At(1);
+  r.recovery.ended_at = At(5);
+  r.recovery.recovered = false;
+  r.recovery.objective_met = false;
+  const Struct j2 = ParseJson(ReportJson(r));
+  const Struct& rec = Field(j2, "recovery").struct_value();
+  EXPECT_TRUE(Field(rec, "time_ms").has_null_value());
+  EXPECT_TRUE(Field(rec, "objective_ms").has_null_value());
+  EXPECT_FALSE(Field(rec, "objective_met").bool_value());
+}
+
+TEST(WriteReportsTest, WritesBothFilesAndCreatesTheDirectory) {
+  TempDir dir;
+  const RunReport report = SampleReport();
+  const std::string out = dir.path() + "/a/b/reports";
+  ASSERT_TRUE(WriteReports(report, out).ok());
+  EXPECT_EQ(ReadFileOrEmpty(out + "/run-7f3a.json"), ReportJson(report));
+  EXPECT_EQ(ReadFileOrEmpty(out + "/run-7f3a.html"), ReportHtml(report));
+  // Overwrites; leaves no temporary files behind.
+  ASSERT_TRUE(WriteReports(report, out).ok());
+  base::CommandOutcome ls = base::RunCommand({"ls", "-A", out}, absl::Seconds(10));
+  EXPECT_EQ(ls.output, "run-7f3a.html\nrun-7f3a.json\n");
+
+  RunReport bad = report;
+  bad.run_id = "../escape";
+  EXPECT_EQ(WriteReports(bad, out).code(), absl::StatusCode::kInvalidArgument);
+  bad.run_id = "";
+  EXPECT_EQ(WriteReports(bad, out).code(), absl::StatusCode::kInvalidArgument);
+
+  // A regular file where the directory should be.
+  const std::string file = dir.path() + "/file";
+  std::ofstream(file) << "x";
+  EXPECT_FALSE(WriteReports(report, file + "/sub").ok());
+}
+
+TEST(ReportHtmlTest, EscapesTextAndIsSelfContained) {
+  RunReport r = SampleReport();
+  r.experiment = "<script>alert(1)</script>";
+  r.events.push_back({At(4), "step", "x\"><img src=x onerror=alert(2)>", "", "m"});
+  const std::string html = ReportHtml(r);
+  EXPECT_THAT(html, HasSubstr("&lt;script&gt;alert(1)&lt;/script&gt;"));
+  EXPECT_THAT(html, ::testing::Not(HasSubstr("<script>alert(1)")));
+  EXPECT_THAT(html, ::testing::Not(HasSubstr("<img src=x")));
+  // No external assets: nothing is fetched from anywhere.
+  for (const char* s : {"src=\"http", "href=\"http", "url(http", "@import", "<link", "src=\"//"}) {
+    EXPECT_THAT(html, ::testing::Not(HasSubstr(s))) << s;
+  }
+}
+
+TEST(ReportHtmlTest, MissingTimesKeepTheScaleFinite) {
+  RunReport r = SampleReport();
+  r.started_at = absl::InfinitePast();
+  r.ended_at = absl::InfiniteFuture();
+  const std::string html = ReportHtml(r);
+  EXPECT_THAT(html, ::testing::Not(HasSubstr("nan")));
+  EXPECT_THAT(html, ::testing::Not(HasSubstr("inf\"")));
+  EXPECT_THAT(html, HasSubstr("class=\"fault-window\""));
+  const Struct j = ParseJson(ReportJson(r));
+  EXPECT_TRUE(Field(j, "started_at").has_null_value());
+  EXPECT_TRUE(Field(j, "ended_at_unix_ms").has_null_value());
+  EXPECT_TRUE(Field(j, "duration_ms").has_null_value());
+
+  RunReport empty;  // nothing recorded at all
+  empty.run_id = "empty";
+  empty.started_at = absl::InfinitePast();
+  empty.ended_at = absl::InfinitePast();
+  EXPECT_THAT(ReportHtml(empty), HasSubstr("</svg>"));
+  ParseJson(ReportJson(empty));
+}
+
+// ----------------------------------------------------------------------------
+// Headless Chromium
+
+std::string FindChromium() {
+  for (const char* p : {"/usr/bin/chromium", "/usr/bin/chromium-browser"}) {
+    if (access(p, X_OK) == 0) return p;
+  }
+  return "";
+}
+
+// Runs Chromium on a file:// URL with networking disabled by flags, and, when
+// this process may create one, inside an empty network namespace as well.
+// Its stdout goes to `out`, its stderr to <dir>/chromium.err.
+base::CommandOutcome RunChromium(const TempDir& dir, const std::vector<std::string>& extra,
+                           const std::string& file, const std::string& out) {
+  const std::string profile = dir.path() + "/profile-" + std::to_string(extra.size());
+  mkdir(profile.c_str(), 0700);
+  std::vector<std::string> argv;
+  if (base::RunCommand({"unshare", "-n", "true"}, absl::Seconds(10)).exit_code == 0) {
+    argv = {"unshare", "-n"};
+  }
+  // sh only redirects; the arguments pass through "$@" untouched.
+  std::vector<std::string> cmd = {
+      "sh", "-c", "out=$1; shift; HOME=\"$0\" exec \"$@\" >\"$out\" 2>>\"$0/chromium.err\"",
+      dir.path(), out,
+      FindChromium(), "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
+      "--no-first-run", "--disable-background-networking", "--disable-component-update",
+      "--disable-sync", "--user-data-dir=" + profile, "--virtual-time-budget=2000"};
+  cmd.insert(cmd.end(), extra.begin(), extra.end());
+  cmd.push_back("file://" + file);
+  argv.insert(argv.end(), cmd.begin(), cmd.end());
+  return base::RunCommand(argv, absl::Seconds(120));
+}
+
+std::string BodyAttr(const std::string& dom, const std::string& name) {
+  const std::string key = name + "=\"";
+  const size_t body = dom.find("<body");
+  if (body == std::string::npos) return "<no body>";
+  const size_t end = dom.find('>', body);
+  const size_t at = dom.find(key, body);
+  if (at == std::string::npos || at > end) return "<missing>";
+  const size_t v = at + key.size();
+  return dom.substr(v, dom.find('"', v) - v);
+}
+
+TEST(ReportHtmlTest, ChromiumRendersTheTimeline) {
+  const std::string chromium = FindChromium();
+  ASSERT_FALSE(chromium.empty())
+      << "chromium is not installed (apt-get install chromium; `make deps` does it)";
+  TempDir dir;
+  const RunReport report = SampleReport();
+  ASSERT_TRUE(WriteReports(report, dir.path()).ok());
+  const std::string html = dir.path() + "/run-7f3a.html";
+
+  base::CommandOutcome dump = RunChromium(dir, {"--dump-dom"}, html, dir.path() + "/dom.html");
+  ASSERT_FALSE(dump.timed_out) << ReadFileOrEmpty(dir.path() + "/chromium.err");
+  ASSERT_EQ(dump.exit_code, 0) << dump.error << dump.output
+                               << ReadFileOrEmpty(dir.path() + "/chromium.err");
+  const std::string dom = ReadFileOrEmpty(dir.path() + "/dom.html");
+  ASSERT_EQ(BodyAttr(dom, "data-rendered"), "done")
+      << "the counting script did not run\n" << dom.substr(0, 2000);
+
+  EXPECT_EQ(BodyAttr(dom, "data-rendered-fault-windows"), "2");
+  EXPECT_EQ(BodyAttr(dom, "data-rendered-probe-marks"), std::to_string(kProbeSamples));
+  EXPECT_EQ(BodyAttr(dom, "data-rendered-probe-ok"), std::to_string(kProbeSamples - 5));
+  EXPECT_EQ(BodyAttr(dom, "data-rendered-probe-fail"), "5");
+  EXPECT_EQ(BodyAttr(dom, "data-rendered-abort-marks"), "1");
+  EXPECT_EQ(BodyAttr(dom, "data-rendered-recovery-marks"), "2");
+  // The skipped step never started, so it has no bar.
+  EXPECT_EQ(BodyAttr(dom, "data-rendered-step-bars"), "1");
+
+  EXPECT_THAT(dom, HasSubstr("<h1 id=\"experiment\">web &lt;tier&gt; &amp; \"cache\"</h1>"));
+  EXPECT_THAT(dom, HasSubstr(absl::StrCat(">", OutcomeName(report.outcome), "</span>")));
+  EXPECT_THAT(dom, HasSubstr("<strong id=\"recovery-time\">4.25s</strong>"));
+  EXPECT_THAT(dom, HasSubstr("<code id=\"run-id\">run-7f3a</code>"));
+  EXPECT_THAT(dom, HasSubstr("ssh 10.0.0.2 chaos-agent revert f-2"));
+  EXPECT_THAT(dom, HasSubstr("p99 stays under 300ms"));
+
+  const std::string png = dir.path() + "/shot.png";
+  base::CommandOutcome shot =
+      RunChromium(dir, {"--screenshot=" + png, "--window-size=1200,900"}, html,
+                  dir.path() + "/shot.out");
+  ASSERT_EQ(shot.exit_code, 0) << ReadFileOrEmpty(dir.path() + "/chromium.err");
+  const std::string image = ReadFileOrEmpty(png);
+  // For a human look: CHAOS_KEEP_REPORT=/some/dir keeps the page and the shot.
+  if (const char* keep = std::getenv("CHAOS_KEEP_REPORT"); keep != nullptr) {
+    base::RunCommand({"cp", html, png, dir.path() + "/dom.html", keep}, absl::Seconds(10));
+  }
+  EXPECT_GT(image.size(), 5u * 1024) << "screenshot is (nearly) empty";
+  EXPECT_EQ(image.substr(0, 8), "\x89PNG\r\n\x1a\n");
+}
+
+TEST(ReportHtmlTest, ChromiumShowsNothingThatDidNotHappen) {
+  const std::string chromium = FindChromium();
+  ASSERT_FALSE(chromium.empty()) << "chromium is not installed";
+  TempDir dir;
+  RunReport r;
+  r.run_id = "quiet";
+  r.experiment = "nothing happens";
+  r.started_at = kT0;
+  r.ended_at = At(5);
+  ASSERT_TRUE(WriteReports(r, dir.path()).ok());
+  base::CommandOutcome run = RunChromium(dir, {"--dump-dom"}, dir.path() + "/quiet.html",
+                                   dir.path() + "/dom.html");
+  ASSERT_EQ(run.exit_code, 0) << ReadFileOrEmpty(dir.path() + "/chromium.err");
+  const std::string dom = ReadFileOrEmpty(dir.path() + "/dom.html");
+  ASSERT_EQ(BodyAttr(dom, "data-rendered"), "done");
+  EXPECT_EQ(BodyAttr(dom, "data-rendered-fault-windows"), "0");
+  EXPECT_EQ(BodyAttr(dom, "data-rendered-probe-marks"), "0");
+  EXPECT_EQ(BodyAttr(dom, "data-rendered-abort-marks"), "0");
+  EXPECT_EQ(BodyAttr(dom, "data-rendered-recovery-marks"), "0");
+  EXPECT_THAT(dom, HasSubstr("Recovery was not measured."));
+}
+
+}  // namespace
+}  // namespace chaos::controller

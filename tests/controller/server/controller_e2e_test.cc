@@ -1,0 +1,629 @@
+// The controller as real processes over real gRPC on 127.0.0.1 with
+// OS-chosen ports: agents register and get lost, two watchers see the same
+// run, chaosctl aborts from another process, SIGKILL mid-run is recovered
+// on restart, history survives, and bad input gets precise errors while
+// the controller keeps serving.
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cstdlib>
+#include <dirent.h>
+#include <fstream>
+#include <sstream>
+#include <thread>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_replace.h"
+#include "absl/time/clock.h"
+#include "chaos/v1/agent.grpc.pb.h"
+#include "chaos/v1/controller.grpc.pb.h"
+#include "controller/server/clock.h"
+#include "rpc/credentials.h"
+#include "controller/server/history.h"
+#include "controller/server/registry.h"
+#include "controller/server/run_manager.h"
+#include "controller/server/scheduler.h"
+#include "controller/server/service.h"
+#include "google/protobuf/util/message_differencer.h"
+#include "gtest/gtest.h"
+
+namespace {
+
+using chaos::rpc::OpenChannel;
+
+class Process {
+ public:
+  Process(std::vector<std::string> argv, const std::string& log) {
+    pid_ = fork();
+    if (pid_ == 0) {
+      FILE* f = fopen(log.c_str(), "a");
+      if (f) {
+        dup2(fileno(f), 1);
+        dup2(fileno(f), 2);
+      }
+      std::vector<char*> args;
+      for (auto& a : argv) args.push_back(a.data());
+      args.push_back(nullptr);
+      execv(args[0], args.data());
+      _exit(127);
+    }
+  }
+  ~Process() { Stop(SIGTERM); }
+  void Stop(int sig) {
+    if (pid_ <= 0) return;
+    kill(pid_, sig);
+    int status;
+    waitpid(pid_, &status, 0);
+    pid_ = -1;
+  }
+  pid_t pid() const { return pid_; }
+  // Sends `sig` and returns the exit code (128 + signal when killed).
+  int SignalAndWait(int sig) {
+    kill(pid_, sig);
+    int status = 0;
+    waitpid(pid_, &status, 0);
+    pid_ = -1;
+    return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+  }
+
+ private:
+  pid_t pid_ = -1;
+};
+
+std::string ReadFile(const std::string& path) {
+  std::ifstream in(path);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+int WaitPort(const std::string& file) {
+  for (int i = 0; i < 200; ++i) {
+    const std::string s = ReadFile(file);
+    if (!s.empty()) return std::atoi(s.c_str());
+    absl::SleepFor(absl::Milliseconds(50));
+  }
+  return 0;
+}
+
+template <typename F>
+bool Eventually(F f, absl::Duration within) {
+  const absl::Time end = absl::Now() + within;
+  while (absl::Now() < end) {
+    if (f()) return true;
+    absl::SleepFor(absl::Milliseconds(50));
+  }
+  return f();
+}
+
+std::unique_ptr<grpc::ClientContext> Ctx() {
+  auto ctx = std::make_unique<grpc::ClientContext>();
+  ctx->set_deadline(absl::ToChronoTime(absl::Now() + absl::Seconds(10)));
+  return ctx;
+}
+
+// Children of `pid` whose comm is chaos-burn.
+int BurnersOf(pid_t pid) {
+  int n = 0;
+  DIR* d = opendir("/proc");
+  while (dirent* e = readdir(d)) {
+    const int p = std::atoi(e->d_name);
+    if (p <= 0) continue;
+    const std::string stat = ReadFile(absl::StrCat("/proc/", p, "/stat"));
+    const size_t close = stat.rfind(')');
+    const size_t open = stat.find('(');
+    if (close == std::string::npos || open == std::string::npos) continue;
+    const std::string comm = stat.substr(open + 1, close - open - 1);
+    int ppid = 0;
+    char state;
+    if (sscanf(stat.c_str() + close + 1, " %c %d", &state, &ppid) != 2) continue;
+    if (comm == "chaos-burn" && ppid == pid && state != 'Z') ++n;
+  }
+  closedir(d);
+  return n;
+}
+
+class ControllerE2E : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    char tmpl[] = "/tmp/ctl-e2e-XXXXXX";
+    dir_ = mkdtemp(tmpl);
+  }
+  void TearDown() override {
+    agents_.clear();
+    controller_.reset();
+    std::system(("rm -rf " + dir_).c_str());
+  }
+  std::string Bin(const std::string& rel) { return std::string(CHAOS_BINARY_DIR) + "/" + rel; }
+
+  void StartController(std::vector<std::string> extra = {}) {
+    const std::string pf = dir_ + "/ctl.port";
+    std::remove(pf.c_str());
+    std::vector<std::string> argv = {Bin("bin/chaos-controller"), "--listen", "127.0.0.1:0",
+                                     "--state-dir", dir_ + "/ctl", "--port-file", pf,
+                                     "--heartbeat-interval-ms", "200"};
+    argv.insert(argv.end(), extra.begin(), extra.end());
+    controller_ = std::make_unique<Process>(argv, dir_ + "/ctl.log");
+    const int port = WaitPort(pf);
+    ASSERT_GT(port, 0) << ReadFile(dir_ + "/ctl.log");
+    controller_addr_ = absl::StrCat("127.0.0.1:", port);
+    stub_ = chaos::v1::Controller::NewStub(OpenChannel(controller_addr_));
+  }
+  std::string StartAgent(const std::string& name) {
+    const std::string pf = dir_ + "/" + name + ".port";
+    agents_.push_back(std::make_unique<Process>(
+        std::vector<std::string>{Bin("bin/chaos-agent"), "--listen", "127.0.0.1:0",
+                                 "--state-dir", dir_ + "/" + name, "--port-file", pf,
+                                 "--controller", controller_addr_, "--label",
+                                 "name=" + name},
+        dir_ + "/" + name + ".log"));
+    const int port = WaitPort(pf);
+    EXPECT_GT(port, 0) << ReadFile(dir_ + "/" + name + ".log");
+    return absl::StrCat("127.0.0.1:", port);
+  }
+  std::vector<chaos::v1::AgentInfo> Agents() {
+    chaos::v1::ListAgentsResponse resp;
+    grpc::Status s = stub_->ListAgents(Ctx().get(), {}, &resp);
+    EXPECT_TRUE(s.ok()) << s.error_message();
+    return {resp.agents().begin(), resp.agents().end()};
+  }
+  int LiveAgents() {
+    int n = 0;
+    for (const auto& a : Agents()) n += !a.lost();
+    return n;
+  }
+  std::string LongBurn(int seconds) {
+    std::string y = ReadFile(std::string(CHAOS_SOURCE_DIR) + "/experiments/examples/cpu-burn.yaml");
+    return absl::StrReplaceAll(y, {{"duration: 3s", absl::StrCat("duration: ", seconds, "s")}});
+  }
+  chaos::v1::Run Submit(const std::string& yaml) {
+    chaos::v1::SubmitRunRequest req;
+    req.set_experiment_yaml(yaml);
+    req.set_caller("e2e");
+    chaos::v1::Run run;
+    grpc::Status s = stub_->SubmitRun(Ctx().get(), req, &run);
+    EXPECT_TRUE(s.ok()) << s.error_message();
+    return run;
+  }
+  chaos::v1::Run Get(const std::string& id) {
+    chaos::v1::GetRunRequest req;
+    req.set_run_id(id);
+    chaos::v1::Run run;
+    grpc::Status s = stub_->GetRun(Ctx().get(), req, &run);
+    EXPECT_TRUE(s.ok()) << s.error_message();
+    return run;
+  }
+  int ActiveFaults(const std::string& agent, const std::string& run_id) {
+    auto stub = chaos::v1::Agent::NewStub(OpenChannel(agent));
+    chaos::v1::ListFaultsRequest req;
+    req.set_experiment_id(run_id);
+    chaos::v1::ListFaultsResponse resp;
+    grpc::Status s = stub->ListFaults(Ctx().get(), req, &resp);
+    EXPECT_TRUE(s.ok()) << s.error_message();
+    return resp.faults_size();
+  }
+
+  std::string dir_;
+  std::unique_ptr<Process> controller_;
+  std::vector<std::unique_ptr<Process>> agents_;
+  std::string controller_addr_;
+  std::unique_ptr<chaos::v1::Controller::Stub> stub_;
+};
+
+TEST_F(ControllerE2E, ThreeAgentsRegisterAndAStoppedOneIsLost) {
+  StartController();
+  const std::string a0 = StartAgent("a0");
+  const std::string a1 = StartAgent("a1");
+  const std::string a2 = StartAgent("a2");
+  ASSERT_TRUE(Eventually([&] { return LiveAgents() == 3; }, absl::Seconds(5)));
+  for (const auto& a : Agents()) {
+    EXPECT_EQ(a.labels().at("name").substr(0, 1), "a");
+    EXPECT_GT(a.last_seen_unix_ms(), absl::ToUnixMillis(absl::Now() - absl::Seconds(5)));
+  }
+  const pid_t stopped_pid = agents_[1]->pid();
+  agents_[1]->Stop(SIGKILL);
+  const absl::Time stopped = absl::Now();
+  ASSERT_NE(stopped_pid, 0);
+  // Lost after 3 missed heartbeats of 200 ms; allow scheduling slack.
+  ASSERT_TRUE(Eventually(
+      [&] {
+        for (const auto& a : Agents()) {
+          if (a.address() == a1) return a.lost();
+        }
+        return false;
+      },
+      absl::Seconds(3)));
+  EXPECT_LT(absl::Now() - stopped, absl::Seconds(3));
+  for (const auto& a : Agents()) {
+    EXPECT_EQ(a.lost(), a.address() == a1) << a.address();
+  }
+  // The other two keep heartbeating.
+  absl::SleepFor(absl::Milliseconds(800));
+  EXPECT_EQ(LiveAgents(), 2);
+}
+
+TEST_F(ControllerE2E, TwoWatchersSeeTheSameEventsAndChaosctlAbortRollsBack) {
+  StartController();
+  const std::string agent = StartAgent("a0");
+  ASSERT_TRUE(Eventually([&] { return LiveAgents() == 1; }, absl::Seconds(5)));
+  const chaos::v1::Run run = Submit(LongBurn(60));
+  ASSERT_FALSE(run.run_id().empty());
+  EXPECT_EQ(run.state(), chaos::v1::RUN_STATE_RUNNING);
+  std::vector<chaos::v1::RunEvent> seen[2];
+  std::thread watchers[2];
+  for (int i = 0; i < 2; ++i) {
+    watchers[i] = std::thread([&, i] {
+      auto stub = chaos::v1::Controller::NewStub(OpenChannel(controller_addr_));
+      grpc::ClientContext ctx;
+      ctx.set_deadline(absl::ToChronoTime(absl::Now() + absl::Seconds(60)));
+      chaos::v1::WatchRunRequest req;
+      req.set_run_id(run.run_id());
+      auto reader = stub->WatchRun(&ctx, req);
+      chaos::v1::RunEvent e;
+      while (reader->Read(&e)) seen[i].push_back(e);
+      EXPECT_TRUE(reader->Finish().ok());
+    });
+  }
+  ASSERT_TRUE(Eventually([&] { return ActiveFaults(agent, run.run_id()) == 1; },
+                         absl::Seconds(10)));
+  EXPECT_TRUE(Eventually([&] { return BurnersOf(agents_[0]->pid()) == 1; }, absl::Seconds(3)));
+  const std::string cmd =
+      absl::StrCat(Bin("bin/chaosctl"), " abort ", run.run_id(), " --controller ",
+                   controller_addr_, " --reason e2e >> ", dir_, "/chaosctl.log 2>&1");
+  ASSERT_EQ(std::system(cmd.c_str()), 0) << ReadFile(dir_ + "/chaosctl.log");
+  for (auto& w : watchers) w.join();
+  ASSERT_FALSE(seen[0].empty());
+  ASSERT_EQ(seen[0].size(), seen[1].size());
+  for (size_t i = 0; i < seen[0].size(); ++i) {
+    EXPECT_TRUE(google::protobuf::util::MessageDifferencer::Equals(seen[0][i], seen[1][i]))
+        << seen[0][i].DebugString() << " vs " << seen[1][i].DebugString();
+    EXPECT_EQ(seen[0][i].seq(), i + 1);
+  }
+  bool saw_abort = false, saw_revert = false;
+  for (const auto& e : seen[0]) {
+    saw_abort |= e.type() == "abort" && e.message().find("aborted by chaosctl abort: e2e") !=
+                                            std::string::npos;
+    saw_revert |= e.type() == "revert";
+  }
+  EXPECT_TRUE(saw_abort);
+  EXPECT_TRUE(saw_revert);
+  ASSERT_TRUE(Eventually([&] { return Get(run.run_id()).state() == chaos::v1::RUN_STATE_ABORTED; },
+                         absl::Seconds(5)));
+  EXPECT_EQ(ActiveFaults(agent, run.run_id()), 0);
+  EXPECT_TRUE(Eventually([&] { return BurnersOf(agents_[0]->pid()) == 0; }, absl::Seconds(3)));
+  // A watcher arriving after the end gets the same journal from the history.
+  auto stub = chaos::v1::Controller::NewStub(OpenChannel(controller_addr_));
+  grpc::ClientContext ctx;
+  chaos::v1::WatchRunRequest req;
+  req.set_run_id(run.run_id());
+  auto reader = stub->WatchRun(&ctx, req);
+  std::vector<chaos::v1::RunEvent> late;
+  chaos::v1::RunEvent e;
+  while (reader->Read(&e)) late.push_back(e);
+  EXPECT_TRUE(reader->Finish().ok());
+  ASSERT_EQ(late.size(), seen[0].size());
+  for (size_t i = 0; i < late.size(); ++i) {
+    EXPECT_EQ(late[i].type(), seen[0][i].type());
+    EXPECT_EQ(late[i].message(), seen[0][i].message());
+  }
+}
+
+TEST_F(ControllerE2E, SigkillMidRunIsRevertedAndMarkedInterruptedOnRestart) {
+  // A lease far longer than the test: only the recovery can revert in time.
+  StartController({"--lease", "120"});
+  const std::string agent = StartAgent("a0");
+  ASSERT_TRUE(Eventually([&] { return LiveAgents() == 1; }, absl::Seconds(5)));
+  const chaos::v1::Run run = Submit(LongBurn(120));
+  ASSERT_TRUE(Eventually([&] { return ActiveFaults(agent, run.run_id()) == 1; },
+                         absl::Seconds(10)));
+  ASSERT_TRUE(Eventually([&] { return BurnersOf(agents_[0]->pid()) == 1; }, absl::Seconds(3)));
+  {
+    // The agent may report the fault before the controller has the inject
+    // answer: wait until the journal has it, so the kill lands mid-run.
+    grpc::ClientContext ctx;
+    ctx.set_deadline(absl::ToChronoTime(absl::Now() + absl::Seconds(10)));
+    chaos::v1::WatchRunRequest req;
+    req.set_run_id(run.run_id());
+    auto reader = stub_->WatchRun(&ctx, req);
+    chaos::v1::RunEvent e;
+    bool injected = false;
+    while (!injected && reader->Read(&e)) injected = e.type() == "inject";
+    ASSERT_TRUE(injected);
+    ctx.TryCancel();
+    (void)reader->Finish();
+  }
+  controller_->Stop(SIGKILL);
+  absl::SleepFor(absl::Milliseconds(500));
+  ASSERT_EQ(ActiveFaults(agent, run.run_id()), 1) << "nothing reverted before the restart";
+  StartController({"--lease", "120"});
+  ASSERT_TRUE(Eventually(
+      [&] { return Get(run.run_id()).state() == chaos::v1::RUN_STATE_INTERRUPTED; },
+      absl::Seconds(15)))
+      << ReadFile(dir_ + "/ctl.log");
+  EXPECT_EQ(ActiveFaults(agent, run.run_id()), 0);
+  EXPECT_TRUE(Eventually([&] { return BurnersOf(agents_[0]->pid()) == 0; }, absl::Seconds(3)));
+  const chaos::v1::Run after = Get(run.run_id());
+  EXPECT_EQ(after.agents_size(), 1);
+  EXPECT_EQ(after.agents(0), agent);
+  EXPECT_NE(after.reason().find("reverted on restart"), std::string::npos) << after.reason();
+  // History survived: the run and its journal from before the kill.
+  chaos::v1::ListRunsResponse runs;
+  ASSERT_TRUE(stub_->ListRuns(Ctx().get(), {}, &runs).ok());
+  ASSERT_EQ(runs.runs_size(), 1);
+  grpc::ClientContext ctx;
+  chaos::v1::WatchRunRequest req;
+  req.set_run_id(run.run_id());
+  auto reader = stub_->WatchRun(&ctx, req);
+  std::vector<std::string> types;
+  chaos::v1::RunEvent e;
+  while (reader->Read(&e)) types.push_back(e.type());
+  EXPECT_TRUE(reader->Finish().ok());
+  EXPECT_NE(std::find(types.begin(), types.end(), "inject"), types.end());
+  EXPECT_NE(std::find(types.begin(), types.end(), "recover"), types.end());
+}
+
+TEST_F(ControllerE2E, BadInputGetsPreciseErrorsAndTheControllerKeepsServing) {
+  StartController();
+  {
+    chaos::v1::SubmitRunRequest req;
+    req.set_experiment_yaml("name: x\nbogus: 1\n");
+    chaos::v1::Run run;
+    grpc::Status s = stub_->SubmitRun(Ctx().get(), req, &run);
+    EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+    EXPECT_EQ(s.error_message().rfind("experiment_yaml:", 0), 0u) << s.error_message();
+  }
+  {
+    chaos::v1::SubmitRunRequest req;
+    req.set_experiment_yaml(LongBurn(1));
+    chaos::v1::Run run;
+    grpc::Status s = stub_->SubmitRun(Ctx().get(), req, &run);
+    EXPECT_EQ(s.error_code(), grpc::StatusCode::FAILED_PRECONDITION);
+    EXPECT_NE(s.error_message().find("no live agent"), std::string::npos);
+  }
+  {
+    chaos::v1::GetRunRequest req;
+    req.set_run_id("no-such-run");
+    chaos::v1::Run run;
+    grpc::Status s = stub_->GetRun(Ctx().get(), req, &run);
+    EXPECT_EQ(s.error_code(), grpc::StatusCode::NOT_FOUND);
+    EXPECT_EQ(s.error_message(), "run_id: no run no-such-run");
+    chaos::v1::AbortRunRequest abort;
+    abort.set_run_id("no-such-run");
+    EXPECT_EQ(stub_->AbortRun(Ctx().get(), abort, &run).error_code(), grpc::StatusCode::NOT_FOUND);
+    grpc::ClientContext ctx;
+    chaos::v1::WatchRunRequest w;
+    w.set_run_id("no-such-run");
+    auto reader = stub_->WatchRun(&ctx, w);
+    chaos::v1::RunEvent e;
+    EXPECT_FALSE(reader->Read(&e));
+    EXPECT_EQ(reader->Finish().error_code(), grpc::StatusCode::NOT_FOUND);
+  }
+  auto schedule = [&](const std::string& name, const std::string& cron, const std::string& tz) {
+    chaos::v1::CreateScheduleRequest req;
+    req.mutable_schedule()->set_name(name);
+    req.mutable_schedule()->set_cron(cron);
+    req.mutable_schedule()->set_time_zone(tz);
+    req.mutable_schedule()->set_experiment_yaml(LongBurn(1));
+    chaos::v1::Schedule out;
+    return stub_->CreateSchedule(Ctx().get(), req, &out);
+  };
+  grpc::Status s = schedule("s1", "61 * * * *", "UTC");
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_EQ(s.error_message(), "cron: minute field \"61\": value 61 out of range 0-59");
+  s = schedule("s1", "0 9 * * MON-FRI", "Mars/Base");
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_EQ(s.error_message(), "time_zone: unknown time zone \"Mars/Base\"");
+  EXPECT_TRUE(schedule("s1", "0 9 * * MON-FRI", "Europe/Berlin").ok());
+  s = schedule("s1", "0 9 * * MON-FRI", "Europe/Berlin");
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::ALREADY_EXISTS);
+  EXPECT_EQ(s.error_message(), "name: a schedule named \"s1\" exists");
+  // Still serving, and the schedule is listed with its next firing.
+  chaos::v1::ListSchedulesResponse list;
+  ASSERT_TRUE(stub_->ListSchedules(Ctx().get(), {}, &list).ok());
+  ASSERT_EQ(list.schedules_size(), 1);
+  EXPECT_GT(list.schedules(0).next_fire_unix_ms(), absl::ToUnixMillis(absl::Now()));
+  EXPECT_EQ(Agents().size(), 0u);
+
+  // A corrupt database: the controller serves agents and names the file.
+  controller_->Stop(SIGTERM);
+  std::system(("rm -rf " + dir_ + "/ctl && mkdir -p " + dir_ + "/ctl").c_str());
+  std::ofstream(dir_ + "/ctl/history.db") << std::string(10000, 'z');
+  StartController();
+  chaos::v1::GetRunRequest req;
+  req.set_run_id("x");
+  chaos::v1::Run run;
+  s = stub_->GetRun(Ctx().get(), req, &run);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::FAILED_PRECONDITION);
+  EXPECT_NE(s.error_message().find("history.db is corrupt"), std::string::npos)
+      << s.error_message();
+  chaos::v1::RegisterAgentRequest reg;
+  reg.set_address("127.0.0.1:9");
+  chaos::v1::RegisterAgentResponse reg_resp;
+  EXPECT_TRUE(stub_->RegisterAgent(Ctx().get(), reg, &reg_resp).ok());
+  EXPECT_EQ(reg_resp.heartbeat_interval_ms(), 200u);
+  EXPECT_EQ(Agents().size(), 1u);
+  reg.set_address("no-port");
+  s = stub_->RegisterAgent(Ctx().get(), reg, &reg_resp);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_EQ(s.error_message().rfind("address:", 0), 0u);
+}
+
+// Runs a shell command; returns its exit code and fills *out with its
+// stdout and stderr.
+int Shell(const std::string& cmd, std::string* out) {
+  out->clear();
+  FILE* p = popen((cmd + " 2>&1").c_str(), "r");
+  char buf[4096];
+  size_t n;
+  while ((n = fread(buf, 1, sizeof(buf), p)) > 0) out->append(buf, n);
+  const int status = pclose(p);
+  return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+// chaosctl against the controller, as a separate process: agents, runs,
+// show, schedules, halt and resume, with their exit codes.
+TEST_F(ControllerE2E, ChaosctlControllerCommands) {
+  StartController();
+  const std::string agent = StartAgent("a0");
+  ASSERT_TRUE(Eventually([&] { return LiveAgents() == 1; }, absl::Seconds(5)));
+  const std::string ctl = absl::StrCat(Bin("bin/chaosctl"));
+  const std::string at = " --controller " + controller_addr_;
+  const std::string file = std::string(CHAOS_SOURCE_DIR) + "/experiments/examples/cpu-burn.yaml";
+  std::string out;
+  EXPECT_EQ(Shell(ctl + " agents" + at, &out), 0) << out;
+  EXPECT_NE(out.find(agent), std::string::npos) << out;
+  EXPECT_NE(out.find("live"), std::string::npos) << out;
+  EXPECT_EQ(Shell(ctl + " agents -o json" + at, &out), 0) << out;
+  EXPECT_NE(out.find("\"address\": \"" + agent + "\""), std::string::npos) << out;
+
+  EXPECT_EQ(Shell(ctl + " schedule add nightly " + file +
+                      " --cron '0 3 * * *' --tz Europe/Berlin --blackout Sat,Sun" + at, &out), 0)
+      << out;
+  EXPECT_EQ(Shell(ctl + " schedule add nightly " + file + " --cron '0 3 * * *'" + at, &out), 1);
+  EXPECT_NE(out.find("name: a schedule named \"nightly\" exists"), std::string::npos) << out;
+  EXPECT_EQ(Shell(ctl + " schedule add bad " + file + " --cron '0 3 * *'" + at, &out), 2);
+  EXPECT_NE(out.find("cron: "), std::string::npos) << out;
+  EXPECT_EQ(Shell(ctl + " schedule pause nightly" + at, &out), 0) << out;
+  EXPECT_EQ(Shell(ctl + " schedule list -o json" + at, &out), 0) << out;
+  EXPECT_NE(out.find("\"paused\": true"), std::string::npos) << out;
+  EXPECT_NE(out.find("\"days\": \"Sat,Sun\""), std::string::npos) << out;
+  EXPECT_EQ(Shell(ctl + " schedule resume nightly" + at, &out), 0) << out;
+  EXPECT_EQ(Shell(ctl + " schedule list" + at, &out), 0) << out;
+  EXPECT_NE(out.find("nightly"), std::string::npos) << out;
+  EXPECT_NE(out.find("active"), std::string::npos) << out;
+  EXPECT_EQ(Shell(ctl + " schedule rm nightly" + at, &out), 0) << out;
+  EXPECT_EQ(Shell(ctl + " schedule rm nightly" + at, &out), 5) << out;
+
+  // run: submit and follow to the end; exit 0 when it passed.
+  EXPECT_EQ(Shell(ctl + " run " + file + at, &out), 0) << out;
+  EXPECT_NE(out.find("inject"), std::string::npos) << out;
+  EXPECT_NE(out.find(": passed"), std::string::npos) << out;
+  chaos::v1::ListRunsResponse runs;
+  ASSERT_TRUE(stub_->ListRuns(Ctx().get(), {}, &runs).ok());
+  ASSERT_EQ(runs.runs_size(), 1);
+  const std::string id = runs.runs(0).run_id();
+  EXPECT_EQ(runs.runs(0).state(), chaos::v1::RUN_STATE_PASSED);
+  EXPECT_EQ(Shell(ctl + " runs" + at, &out), 0) << out;
+  EXPECT_NE(out.find(id), std::string::npos) << out;
+  EXPECT_EQ(Shell(ctl + " show " + id + " -o json" + at, &out), 0) << out;
+  EXPECT_NE(out.find("\"report_json\""), std::string::npos) << out;
+  EXPECT_NE(out.find("\"RUN_STATE_PASSED\""), std::string::npos) << out;
+  EXPECT_EQ(Shell(ctl + " show " + id + at, &out), 0) << out;
+  EXPECT_NE(out.find("state      passed"), std::string::npos) << out;
+  EXPECT_NE(out.find("revert"), std::string::npos) << out;  // the journal follows
+  EXPECT_EQ(Shell(ctl + " show no-such-run" + at, &out), 5) << out;
+
+  // Ctrl-C on `chaosctl run --controller` aborts the run; chaosctl follows
+  // the rollback and exits 130.
+  {
+    const std::string long_file = dir_ + "/long.yaml";
+    std::ofstream(long_file) << LongBurn(60);
+    Process follower({ctl, "run", long_file, "--controller", controller_addr_},
+                     dir_ + "/follower.log");
+    std::string running;
+    ASSERT_TRUE(Eventually(
+        [&] {
+          chaos::v1::ListRunsRequest req;
+          req.set_state(chaos::v1::RUN_STATE_RUNNING);
+          chaos::v1::ListRunsResponse resp;
+          if (!stub_->ListRuns(Ctx().get(), req, &resp).ok() || resp.runs().empty()) return false;
+          running = resp.runs(0).run_id();
+          // Following (the inject event shown), not still submitting.
+          return ActiveFaults(agent, running) == 1 &&
+                 ReadFile(dir_ + "/follower.log").find("inject") != std::string::npos;
+        },
+        absl::Seconds(10)));
+    EXPECT_EQ(follower.SignalAndWait(SIGINT), 130) << ReadFile(dir_ + "/follower.log");
+    EXPECT_EQ(Get(running).state(), chaos::v1::RUN_STATE_ABORTED);
+    EXPECT_EQ(ActiveFaults(agent, running), 0);
+    EXPECT_NE(ReadFile(dir_ + "/follower.log").find("rollback"), std::string::npos)
+        << ReadFile(dir_ + "/follower.log");
+  }
+
+  // halt --controller aborts the live run and halts the agent; resume undoes.
+  const chaos::v1::Run run = Submit(LongBurn(60));
+  ASSERT_TRUE(Eventually([&] { return ActiveFaults(agent, run.run_id()) == 1; },
+                         absl::Seconds(10)));
+  EXPECT_EQ(Shell(ctl + " halt --reason e2e" + at, &out), 0) << out;
+  EXPECT_NE(out.find("halted  " + agent), std::string::npos) << out;
+  EXPECT_TRUE(Eventually(
+      [&] { return Get(run.run_id()).state() == chaos::v1::RUN_STATE_ABORTED; }, absl::Seconds(10)));
+  EXPECT_EQ(ActiveFaults(agent, run.run_id()), 0);
+  auto agent_stub = chaos::v1::Agent::NewStub(OpenChannel(agent));
+  chaos::v1::DescribeResponse d;
+  ASSERT_TRUE(agent_stub->Describe(Ctx().get(), {}, &d).ok());
+  EXPECT_TRUE(d.halted());
+  chaos::v1::SubmitRunRequest req;
+  req.set_experiment_yaml(LongBurn(1));
+  chaos::v1::Run refused;
+  EXPECT_EQ(stub_->SubmitRun(Ctx().get(), req, &refused).error_code(),
+            grpc::StatusCode::FAILED_PRECONDITION);
+  EXPECT_EQ(Shell(ctl + " resume" + at, &out), 0) << out;
+  ASSERT_TRUE(agent_stub->Describe(Ctx().get(), {}, &d).ok());
+  EXPECT_FALSE(d.halted());
+}
+
+// The scheduler on a test clock driving the real RunManager against a real
+// agent: a firing starts an ordinary run; with forbid, a firing while that
+// run is still going is skipped and the skip recorded; after it ends the
+// next firing starts again.
+TEST_F(ControllerE2E, ScheduleOnATestClockStartsRealRunsAndForbidSkipsOverlap) {
+  const std::string pf = dir_ + "/a0.port";
+  agents_.push_back(std::make_unique<Process>(
+      std::vector<std::string>{Bin("bin/chaos-agent"), "--listen", "127.0.0.1:0",
+                               "--state-dir", dir_ + "/a0", "--port-file", pf},
+      dir_ + "/a0.log"));
+  const std::string agent = absl::StrCat("127.0.0.1:", WaitPort(pf));
+  auto history = chaos::controller::HistoryStore::Open(dir_ + "/history.db");
+  ASSERT_TRUE(history.ok()) << history.status();
+  chaos::controller::FakeClock clock(absl::FromUnixSeconds(1767607230));  // 10:00:30Z
+  // Heartbeats are not what this test is about: an interval longer than it.
+  chaos::controller::AgentRegistry registry(&clock, absl::Hours(1));
+  chaos::v1::RegisterAgentRequest reg;
+  reg.set_address(agent);
+  ASSERT_TRUE(registry.Register(reg).ok());
+  chaos::controller::RunManager runs(history->get(), &registry, {});
+  chaos::controller::ManagerLauncher launcher(&runs);
+  chaos::controller::Scheduler scheduler(history->get(), &launcher, &clock);
+  chaos::v1::Schedule s;
+  s.set_name("every-minute");
+  s.set_cron("* * * * *");
+  s.set_experiment_yaml(LongBurn(60));
+  ASSERT_TRUE(scheduler.Create(s).ok());
+  clock.Advance(absl::Seconds(31));  // 10:01:01
+  scheduler.Tick();
+  auto list = scheduler.List();
+  ASSERT_TRUE(list.ok());
+  const std::string first = list->front().last_run_id();
+  ASSERT_FALSE(first.empty());
+  EXPECT_TRUE(runs.IsActive(first));
+  ASSERT_TRUE(Eventually([&] { return ActiveFaults(agent, first) == 1; }, absl::Seconds(10)));
+  clock.Advance(absl::Minutes(1));
+  scheduler.Tick();
+  list = scheduler.List();
+  ASSERT_TRUE(list.ok());
+  EXPECT_EQ(list->front().last_run_id(), first);
+  ASSERT_GE(list->front().recent_events_size(), 2);
+  EXPECT_EQ(list->front().recent_events(0).kind(), "skipped");
+  EXPECT_EQ(list->front().recent_events(0).run_id(), first);
+  EXPECT_EQ(list->front().recent_events(1).kind(), "started");
+  ASSERT_TRUE(runs.Abort(first, "test", "make room").ok());
+  ASSERT_TRUE(Eventually([&] { return !runs.IsActive(first); }, absl::Seconds(10)));
+  EXPECT_EQ(ActiveFaults(agent, first), 0);
+  clock.Advance(absl::Minutes(1));
+  scheduler.Tick();
+  list = scheduler.List();
+  ASSERT_TRUE(list.ok());
+  const std::string second = list->front().last_run_id();
+  EXPECT_NE(second, first);
+  EXPECT_EQ(list->front().recent_events(0).kind(), "started");
+  auto scheduled = runs.List({.experiment = "", .state = chaos::v1::RUN_STATE_UNSPECIFIED,
+                              .schedule = "every-minute", .limit = 10});
+  ASSERT_TRUE(scheduled.ok());
+  EXPECT_EQ(scheduled->size(), 2u);
+  ASSERT_TRUE(runs.Abort(second, "test", "done").ok());
+}
+
+}  // namespace

@@ -1,0 +1,66 @@
+// AgentRegistry on a FakeClock: lost after the missed heartbeats, live again
+// on the next one, last-seen times, bad addresses, and target resolution.
+#include "controller/server/registry.h"
+
+#include "gtest/gtest.h"
+
+namespace chaos::controller {
+namespace {
+
+chaos::v1::RegisterAgentRequest Req(const std::string& address) {
+  chaos::v1::RegisterAgentRequest r;
+  r.set_address(address);
+  r.set_hostname("h");
+  (*r.mutable_labels())["zone"] = "a";
+  return r;
+}
+
+TEST(RegistryTest, AgentsGetLostAfterMissedHeartbeatsAndComeBack) {
+  FakeClock clock(absl::FromUnixSeconds(1000));
+  AgentRegistry registry(&clock, absl::Milliseconds(200), 3);
+  ASSERT_TRUE(registry.Register(Req("10.0.0.1:7070")).ok());
+  ASSERT_TRUE(registry.Register(Req("10.0.0.2:7070")).ok());
+  clock.Advance(absl::Milliseconds(600));  // exactly 3 intervals: not yet lost
+  ASSERT_TRUE(registry.Register(Req("10.0.0.2:7070")).ok());
+  EXPECT_EQ(registry.LiveAddresses(), (std::vector<std::string>{"10.0.0.1:7070", "10.0.0.2:7070"}));
+  clock.Advance(absl::Milliseconds(1));
+  auto list = registry.List();
+  ASSERT_EQ(list.size(), 2u);
+  EXPECT_TRUE(list[0].lost());
+  EXPECT_EQ(list[0].last_seen_unix_ms(), 1000 * 1000);
+  EXPECT_FALSE(list[1].lost());
+  EXPECT_EQ(list[1].last_seen_unix_ms(), 1000 * 1000 + 600);
+  EXPECT_EQ(list[1].labels().at("zone"), "a");
+  EXPECT_EQ(registry.LiveAddresses(), (std::vector<std::string>{"10.0.0.2:7070"}));
+  ASSERT_TRUE(registry.Register(Req("10.0.0.1:7070")).ok());
+  EXPECT_EQ(registry.LiveAddresses().size(), 2u);
+}
+
+TEST(RegistryTest, BadAddressesAreInvalidArgument) {
+  FakeClock clock(absl::FromUnixSeconds(1000));
+  AgentRegistry registry(&clock, absl::Seconds(1));
+  for (const char* bad : {"", "host", ":7070", "host:0", "host:70000", "host:x"}) {
+    absl::Status s = registry.Register(Req(bad));
+    EXPECT_EQ(s.code(), absl::StatusCode::kInvalidArgument) << bad;
+    EXPECT_EQ(s.message().rfind("address: ", 0), 0u) << s.message();
+  }
+  EXPECT_TRUE(registry.List().empty());
+}
+
+TEST(RegistryTest, TargetsAreTheLiveAgents) {
+  FakeClock clock(absl::FromUnixSeconds(1000));
+  AgentRegistry registry(&clock, absl::Seconds(1));
+  experiments::Experiment exp;
+  exp.name = "e";
+  auto none = ResolveTargets(exp, registry);
+  EXPECT_EQ(none.status().code(), absl::StatusCode::kFailedPrecondition);
+  ASSERT_TRUE(registry.Register(Req("10.0.0.1:1")).ok());
+  clock.Advance(absl::Seconds(10));
+  ASSERT_TRUE(registry.Register(Req("10.0.0.2:1")).ok());
+  auto targets = ResolveTargets(exp, registry);
+  ASSERT_TRUE(targets.ok());
+  EXPECT_EQ(*targets, (std::vector<std::string>{"10.0.0.2:1"}));
+}
+
+}  // namespace
+}  // namespace chaos::controller

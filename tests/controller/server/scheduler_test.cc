@@ -1,0 +1,284 @@
+// Scheduler driven by a FakeClock against a real HistoryStore and a launcher
+// double: firings start runs, FORBID skips and records overlaps, ALLOW
+// does not, blackouts and missed firings are recorded, history is pruned,
+// and bad schedules are refused with the field named. Also HistoryStore on
+// its own: survives reopening, refuses a corrupt file.
+#include <unistd.h>
+
+#include <cstdlib>
+#include <fstream>
+#include <set>
+
+#include "controller/server/history.h"
+#include "controller/server/scheduler.h"
+#include "gtest/gtest.h"
+
+namespace chaos::controller {
+namespace {
+
+const char* kExperiment = R"(name: sched-burn
+description: d
+hypothesis: h
+method:
+  - id: burn
+    duration: 1s
+    fault:
+      cpuBurn:
+        workers: 1
+        loadPercent: 10
+)";
+
+class FakeLauncher : public RunLauncher {
+ public:
+  explicit FakeLauncher(HistoryStore* h) : history_(h) {}
+  absl::StatusOr<std::string> Launch(const chaos::v1::Schedule& s) override {
+    const std::string id = absl::StrCat(s.name(), "-run-", ++count_);
+    chaos::v1::Run run;
+    run.set_run_id(id);
+    run.set_experiment_name("sched-burn");
+    run.set_state(chaos::v1::RUN_STATE_RUNNING);
+    run.set_started_at_unix_ms(count_);
+    run.set_schedule(s.name());
+    auto st = history_->InsertRun(run, s.experiment_yaml());
+    if (!st.ok()) return st;
+    active_.insert(id);
+    return id;
+  }
+  bool IsActive(const std::string& id) override { return active_.count(id) > 0; }
+  void EndAll() {
+    for (const std::string& id : active_) {
+      auto run = history_->GetRun(id);
+      ASSERT_TRUE(run.ok());
+      run->set_state(chaos::v1::RUN_STATE_PASSED);
+      ASSERT_TRUE(history_->UpdateRun(*run).ok());
+    }
+    active_.clear();
+  }
+  int count_ = 0;
+  std::set<std::string> active_;
+  HistoryStore* history_;
+};
+
+class SchedulerTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    char tmpl[] = "/tmp/sched-test-XXXXXX";
+    dir_ = mkdtemp(tmpl);
+    auto h = HistoryStore::Open(dir_ + "/history.db");
+    ASSERT_TRUE(h.ok()) << h.status();
+    history_ = std::move(*h);
+    launcher_ = std::make_unique<FakeLauncher>(history_.get());
+    scheduler_ = std::make_unique<Scheduler>(history_.get(), launcher_.get(), &clock_);
+  }
+  void TearDown() override {
+    scheduler_.reset();
+    history_.reset();
+    std::system(("rm -rf " + dir_).c_str());
+  }
+  chaos::v1::Schedule Every5(const std::string& name) {
+    chaos::v1::Schedule s;
+    s.set_name(name);
+    s.set_cron("*/5 * * * *");
+    s.set_time_zone("Europe/Berlin");
+    s.set_experiment_yaml(kExperiment);
+    return s;
+  }
+  std::vector<std::string> Kinds(const std::string& name) {
+    auto ev = history_->ListScheduleEvents(name, 100);
+    EXPECT_TRUE(ev.ok());
+    std::vector<std::string> out;
+    for (auto it = ev->rbegin(); it != ev->rend(); ++it) out.push_back(it->kind());
+    return out;
+  }
+
+  std::string dir_;
+  // 2026-01-05 (a Monday) 10:01 UTC = 11:01 in Berlin.
+  FakeClock clock_{absl::FromUnixSeconds(1767607260)};
+  std::unique_ptr<HistoryStore> history_;
+  std::unique_ptr<FakeLauncher> launcher_;
+  std::unique_ptr<Scheduler> scheduler_;
+};
+
+TEST_F(SchedulerTest, FiresAtCronTimesAndForbidSkipsOverlap) {
+  auto created = scheduler_->Create(Every5("burn"));
+  ASSERT_TRUE(created.ok()) << created.status();
+  EXPECT_EQ(created->next_fire_unix_ms(), (1767607260 + 4 * 60) * 1000LL);  // 10:05Z
+  scheduler_->Tick();
+  EXPECT_EQ(launcher_->count_, 0);  // nothing due yet
+  clock_.Advance(absl::Minutes(4) + absl::Seconds(1));  // 10:05:01
+  scheduler_->Tick();
+  EXPECT_EQ(launcher_->count_, 1);
+  scheduler_->Tick();
+  EXPECT_EQ(launcher_->count_, 1);  // same firing not started twice
+  clock_.Advance(absl::Minutes(5));  // 10:10:01, first run still active
+  scheduler_->Tick();
+  EXPECT_EQ(launcher_->count_, 1);
+  EXPECT_EQ(Kinds("burn"), (std::vector<std::string>{"started", "skipped"}));
+  auto ev = history_->ListScheduleEvents("burn", 1);
+  ASSERT_TRUE(ev.ok());
+  EXPECT_NE(ev->front().message().find("previous run burn-run-1 is still running"),
+            std::string::npos)
+      << ev->front().message();
+  launcher_->EndAll();
+  clock_.Advance(absl::Minutes(5));
+  scheduler_->Tick();
+  EXPECT_EQ(launcher_->count_, 2);
+  auto runs = history_->ListRuns({.experiment = "", .state = chaos::v1::RUN_STATE_UNSPECIFIED, .schedule = "burn", .limit = 100});
+  ASSERT_TRUE(runs.ok());
+  EXPECT_EQ(runs->size(), 2u);  // each started run is an ordinary run in the history
+}
+
+TEST_F(SchedulerTest, AllowStartsOverlappingRuns) {
+  auto s = Every5("overlap");
+  s.set_concurrency_policy(chaos::v1::CONCURRENCY_POLICY_ALLOW);
+  ASSERT_TRUE(scheduler_->Create(s).ok());
+  for (int i = 0; i < 3; ++i) {
+    clock_.Advance(absl::Minutes(5));
+    scheduler_->Tick();
+  }
+  EXPECT_EQ(launcher_->count_, 3);
+  EXPECT_EQ(launcher_->active_.size(), 3u);
+}
+
+TEST_F(SchedulerTest, BlackoutWindowsStartNothing) {
+  auto s = Every5("quiet");
+  auto* b = s.add_blackouts();
+  b->set_days("Mon");
+  b->set_hours("11");  // 11:00-11:59 Berlin = 10:00-10:59Z in January
+  ASSERT_TRUE(scheduler_->Create(s).ok());
+  clock_.Advance(absl::Minutes(5));
+  scheduler_->Tick();
+  EXPECT_EQ(launcher_->count_, 0);
+  EXPECT_EQ(Kinds("quiet"), (std::vector<std::string>{"blackout"}));
+  clock_.Set(absl::FromUnixSeconds(1767607260 + 3600));  // 12:01 Berlin
+  scheduler_->Tick();
+  EXPECT_EQ(launcher_->count_, 1);
+}
+
+TEST_F(SchedulerTest, MissedFiringsAfterDowntimeHonourTheStartingDeadline) {
+  auto s = Every5("late");
+  s.set_starting_deadline_seconds(120);
+  ASSERT_TRUE(scheduler_->Create(s).ok());
+  // Down for an hour; the latest firing (11:00Z) is 30 s old: within 120 s.
+  clock_.Set(absl::FromUnixSeconds(1767607260 - 60 + 3600 + 30));
+  scheduler_->Tick();
+  EXPECT_EQ(launcher_->count_, 1);
+  EXPECT_EQ(Kinds("late"), (std::vector<std::string>{"missed", "started"}));
+  launcher_->EndAll();
+  // Down again; the latest firing is 4 min old: beyond the deadline.
+  clock_.Advance(absl::Minutes(34));
+  scheduler_->Tick();
+  EXPECT_EQ(launcher_->count_, 1);
+  EXPECT_EQ(Kinds("late"), (std::vector<std::string>{"missed", "started", "missed", "missed"}));
+}
+
+TEST_F(SchedulerTest, PausedSchedulesDoNotFireAndResumeDoesNotCatchUp) {
+  ASSERT_TRUE(scheduler_->Create(Every5("p")).ok());
+  ASSERT_TRUE(scheduler_->SetPaused("p", true).ok());
+  clock_.Advance(absl::Minutes(30));
+  scheduler_->Tick();
+  EXPECT_EQ(launcher_->count_, 0);
+  ASSERT_TRUE(scheduler_->SetPaused("p", false).ok());
+  scheduler_->Tick();
+  EXPECT_EQ(launcher_->count_, 0);
+  clock_.Advance(absl::Minutes(5));
+  scheduler_->Tick();
+  EXPECT_EQ(launcher_->count_, 1);
+}
+
+TEST_F(SchedulerTest, HistoryLimitPrunesOldEndedRuns) {
+  auto s = Every5("limited");
+  s.set_history_limit(2);
+  ASSERT_TRUE(scheduler_->Create(s).ok());
+  for (int i = 0; i < 5; ++i) {
+    clock_.Advance(absl::Minutes(5));
+    scheduler_->Tick();
+    launcher_->EndAll();
+  }
+  EXPECT_EQ(launcher_->count_, 5);
+  auto runs = history_->ListRuns({.experiment = "", .state = chaos::v1::RUN_STATE_UNSPECIFIED, .schedule = "limited", .limit = 100});
+  ASSERT_TRUE(runs.ok());
+  // Pruning runs right after a start, when the newest run was still active.
+  EXPECT_EQ(runs->size(), 3u);
+  EXPECT_EQ(runs->front().run_id(), "limited-run-5");
+}
+
+TEST_F(SchedulerTest, BadSchedulesNameTheField) {
+  auto s = Every5("bad");
+  s.set_cron("*/5 * * *");
+  EXPECT_EQ(scheduler_->Create(s).status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_NE(scheduler_->Create(s).status().message().find("cron: "), std::string::npos);
+  s = Every5("bad");
+  s.set_time_zone("Europe/Atlantis");
+  EXPECT_EQ(scheduler_->Create(s).status().message(),
+            "time_zone: unknown time zone \"Europe/Atlantis\"");
+  s = Every5("bad");
+  s.add_blackouts()->set_hours("25");
+  EXPECT_NE(scheduler_->Create(s).status().message().find("blackouts[0].hours"),
+            std::string::npos);
+  s = Every5("bad name");
+  EXPECT_NE(scheduler_->Create(s).status().message().find("name: "), std::string::npos);
+  s = Every5("bad");
+  s.set_experiment_yaml("name: x\nbogus: 1\n");
+  EXPECT_NE(scheduler_->Create(s).status().message().find("experiment_yaml:"),
+            std::string::npos);
+  ASSERT_TRUE(scheduler_->Create(Every5("dup")).ok());
+  auto dup = scheduler_->Create(Every5("dup"));
+  EXPECT_EQ(dup.status().code(), absl::StatusCode::kAlreadyExists);
+  EXPECT_EQ(dup.status().message(), "name: a schedule named \"dup\" exists");
+  EXPECT_EQ(scheduler_->Delete("nope").code(), absl::StatusCode::kNotFound);
+  EXPECT_EQ(scheduler_->SetPaused("nope", true).status().code(), absl::StatusCode::kNotFound);
+  EXPECT_TRUE(scheduler_->Delete("dup").ok());
+}
+
+TEST(HistoryStoreTest, SurvivesReopenAndRefusesACorruptFile) {
+  char tmpl[] = "/tmp/history-test-XXXXXX";
+  const std::string dir = mkdtemp(tmpl);
+  const std::string path = dir + "/history.db";
+  {
+    auto h = HistoryStore::Open(path);
+    ASSERT_TRUE(h.ok()) << h.status();
+    chaos::v1::Run run;
+    run.set_run_id("r1");
+    run.set_experiment_name("e");
+    run.set_state(chaos::v1::RUN_STATE_RUNNING);
+    run.add_agents("127.0.0.1:1");
+    run.add_agents("127.0.0.1:2");
+    ASSERT_TRUE((*h)->InsertRun(run, "yaml").ok());
+    EXPECT_EQ((*h)->InsertRun(run, "yaml").code(), absl::StatusCode::kAlreadyExists);
+    chaos::v1::RunEvent e;
+    e.set_run_id("r1");
+    e.set_seq(1);
+    e.set_type("inject");
+    (*e.mutable_fields())["agent"] = "127.0.0.1:1";
+    ASSERT_TRUE((*h)->AppendEvent(e).ok());
+  }
+  {
+    auto h = HistoryStore::Open(path);
+    ASSERT_TRUE(h.ok()) << h.status();
+    auto run = (*h)->GetRun("r1");
+    ASSERT_TRUE(run.ok());
+    EXPECT_EQ(run->agents_size(), 2);
+    auto unfinished = (*h)->ListUnfinishedRuns();
+    ASSERT_TRUE(unfinished.ok());
+    EXPECT_EQ(unfinished->size(), 1u);
+    auto events = (*h)->ListEvents("r1");
+    ASSERT_TRUE(events.ok());
+    ASSERT_EQ(events->size(), 1u);
+    EXPECT_EQ(events->front().fields().at("agent"), "127.0.0.1:1");
+    auto missing = (*h)->GetRun("r2");
+    EXPECT_EQ(missing.status().code(), absl::StatusCode::kNotFound);
+    EXPECT_EQ(missing.status().message(), "run_id: no run r2");
+  }
+  const std::string bad = dir + "/corrupt.db";
+  std::ofstream(bad) << std::string(8192, 'x');
+  auto h = HistoryStore::Open(bad);
+  ASSERT_FALSE(h.ok());
+  EXPECT_EQ(h.status().code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_NE(h.status().message().find(bad + " is corrupt"), std::string::npos)
+      << h.status().message();
+  std::system(("rm -rf " + dir).c_str());
+}
+
+}  // namespace
+}  // namespace chaos::controller

@@ -1,0 +1,210 @@
+// Experiment files: what parses, and every error at once with its position.
+#include "experiments/experiment.h"
+
+#include "experiments/yaml_proto.h"
+#include "gtest/gtest.h"
+
+namespace chaos::experiments {
+namespace {
+
+TEST(ExperimentTest, ParsesAFaultStepWithItsKindAndDuration) {
+  Diagnostics diags;
+  auto exp = ParseExperiment(R"(
+name: burn
+hypothesis: stays up
+method:
+  - id: burn
+    duration: 1500ms
+    fault:
+      cpuBurn:
+        workers: 2
+        loadPercent: 50
+  - id: settle
+    wait: 2s
+    after: [burn]
+rollback: on-abort
+)",
+                             &diags);
+  ASSERT_TRUE(exp) << diags.Format("x");
+  ASSERT_EQ(exp->method.size(), 2u);
+  const Step& burn = exp->method[0];
+  ASSERT_TRUE(burn.fault);
+  EXPECT_EQ(burn.fault->cpu_burn().workers(), 2u);
+  EXPECT_EQ(burn.fault->cpu_burn().load_percent(), 50u);
+  EXPECT_EQ(burn.fault->duration().seconds(), 1);
+  EXPECT_EQ(burn.fault->duration().nanos(), 500'000'000);
+  EXPECT_EQ(exp->method[1].wait, absl::Seconds(2));
+  EXPECT_EQ(exp->rollback, RollbackPolicy::kOnAbort);
+  EXPECT_EQ(exp->PlannedDuration(), absl::Milliseconds(3500));
+}
+
+TEST(ExperimentTest, ReportsEveryErrorWithLineAndColumn) {
+  Diagnostics diags;
+  auto exp = ParseExperiment(R"(name: bad
+colour: blue
+method:
+  - id: a
+    duration: 5 seconds
+    fault:
+      cpuBurn:
+        workers: -1
+        speed: 3
+  - id: b
+    fault:
+      teleport: {}
+  - id: a
+    wait: 1s
+    after: [ghost]
+)",
+                             &diags);
+  EXPECT_FALSE(exp);
+  const std::string text = diags.Format("f.yaml");
+  EXPECT_NE(text.find("f.yaml:2:1: colour: unknown field"), std::string::npos) << text;
+  EXPECT_NE(text.find("f.yaml:5:15: method[0].duration: \"5 seconds\" is not a duration"),
+            std::string::npos) << text;
+  EXPECT_NE(text.find("f.yaml:8:18: method[0].fault.cpuBurn.workers: \"-1\" is not a non-negative"),
+            std::string::npos) << text;
+  EXPECT_NE(text.find("f.yaml:9:9: method[0].fault.cpuBurn.speed: unknown field"),
+            std::string::npos) << text;
+  EXPECT_NE(text.find("f.yaml:12:7: method[1].fault: unknown fault kind \"teleport\""),
+            std::string::npos) << text;
+  EXPECT_NE(text.find("method[1].duration: required"), std::string::npos) << text;
+  EXPECT_NE(text.find("duplicate step id \"a\""), std::string::npos) << text;
+  EXPECT_NE(text.find("no step has id \"ghost\""), std::string::npos) << text;
+}
+
+TEST(ExperimentTest, RejectsCyclesMalformedYamlAndMissingFiles) {
+  Diagnostics cyc;
+  EXPECT_FALSE(ParseExperiment(R"(name: c
+method:
+  - {id: a, wait: 1s, after: [b]}
+  - {id: b, wait: 1s, after: [a]}
+)",
+                               &cyc));
+  EXPECT_NE(cyc.Format("c").find("cycle: a -> b -> a"), std::string::npos) << cyc.Format("c");
+
+  Diagnostics yaml;
+  EXPECT_FALSE(ParseExperiment("name: [unclosed\n", &yaml));
+  EXPECT_NE(yaml.Format("y").find("y:2:1: malformed YAML"), std::string::npos)
+      << yaml.Format("y");
+
+  Diagnostics missing;
+  EXPECT_FALSE(LoadExperimentFile("/nonexistent/x.yaml", &missing));
+  EXPECT_NE(missing.Format("/nonexistent/x.yaml").find("cannot read experiment file"),
+            std::string::npos);
+}
+
+TEST(ExperimentTest, OneofMembersConflictAndEnumsTakeShortNames) {
+  Diagnostics diags;
+  EXPECT_FALSE(ParseExperiment(R"(name: d
+method:
+  - id: fill
+    duration: 1s
+    fault:
+      diskFill: {directory: /tmp, bytes: 10, targetPercent: 50}
+)",
+                               &diags));
+  EXPECT_NE(diags.Format("d").find("targetPercent: conflicts with bytes"), std::string::npos)
+      << diags.Format("d");
+
+  Diagnostics ok;
+  auto exp = ParseExperiment(R"(name: p
+method:
+  - id: cut
+    duration: 1s
+    fault:
+      partition: {cidrs: [10.0.0.0/8], direction: egress}
+)",
+                             &ok);
+  ASSERT_TRUE(exp) << ok.Format("p");
+  EXPECT_EQ(exp->method[0].fault->partition().direction(), chaos::v1::Partition::DIRECTION_EGRESS);
+}
+
+TEST(DurationTest, NeedsAUnitAndRejectsNegatives) {
+  EXPECT_EQ(*ParseDuration("150ms"), absl::Milliseconds(150));
+  EXPECT_EQ(*ParseDuration("5m"), absl::Minutes(5));
+  EXPECT_EQ(*ParseDuration("1h30m"), absl::Minutes(90));
+  EXPECT_FALSE(ParseDuration("30").ok());
+  EXPECT_FALSE(ParseDuration("-1s").ok());
+  EXPECT_FALSE(ParseDuration("soon").ok());
+}
+
+}  // namespace
+}  // namespace chaos::experiments
+
+namespace chaos::experiments {
+namespace {
+
+TEST(VariablesTest, ExpandsWithDefaultsAndReportsUnsetOnesWhereTheyAre) {
+  auto lookup = [](const std::string& n) -> std::optional<std::string> {
+    if (n == "PORT") return std::string("8080");
+    return std::nullopt;
+  };
+  Diagnostics ok;
+  EXPECT_EQ(ExpandVariables("url: http://h:${PORT}/ ${DIR:-/tmp}", lookup, &ok)->text,
+            "url: http://h:8080/ /tmp");
+  // The run records every variable it used, defaults included.
+  EXPECT_EQ(ExpandVariables("${PORT} ${DIR:-/tmp}", lookup, &ok)->variables,
+            (std::map<std::string, std::string>{{"DIR", "/tmp"}, {"PORT", "8080"}}));
+  Diagnostics bad;
+  EXPECT_FALSE(ExpandVariables("a: 1\nb: ${NOPE}\nc: ${bad name}\n", lookup, &bad));
+  const std::string text = bad.Format("v.yaml");
+  EXPECT_NE(text.find("v.yaml:2:4: variable NOPE is not set"), std::string::npos) << text;
+  EXPECT_NE(text.find("v.yaml:3:4: malformed variable reference"), std::string::npos) << text;
+}
+
+TEST(ExperimentTest, ProbesGuardsRecoveryAndTheirReferences) {
+  Diagnostics diags;
+  auto exp = ParseExperiment(R"(name: full
+targets:
+  web: {selector: {role: web}, percent: 50}
+probes:
+  api: {http: {url: "http://127.0.0.1:1/health", status: 200}, interval: 200ms}
+  db: {tcp: {address: "127.0.0.1:5432"}}
+steadyState: {before: [api], after: [api, db]}
+method:
+  - {id: burn, target: web, duration: 1s, fault: {cpuBurn: {}}}
+  - {id: gate, manual: {prompt: "ok?"}, after: burn}
+  - {id: fix, command: {run: [true], timeout: 3s}, after: [gate]}
+guards: [{probe: api, failures: 2}, {maxDuration: 1m}]
+recovery: {from: burn, probes: [db], successes: 2, objective: 30s}
+rollbackActions: [{run: [echo, done]}]
+)",
+                             &diags);
+  ASSERT_TRUE(exp) << diags.Format("f");
+  EXPECT_EQ(exp->targets.at("web").mode, TargetGroup::Mode::kPercent);
+  EXPECT_EQ(exp->probes.size(), 2u);
+  EXPECT_EQ(exp->FindProbe("api")->interval, absl::Milliseconds(200));
+  EXPECT_EQ(exp->guards.size(), 1u);
+  EXPECT_EQ(*exp->max_duration, absl::Minutes(1));
+  EXPECT_EQ(exp->recovery.from_step, "burn");
+  EXPECT_EQ(*exp->recovery.objective, absl::Seconds(30));
+  EXPECT_EQ(exp->method[2].command->argv, std::vector<std::string>{"true"});
+  EXPECT_EQ(exp->method[1].Kind(), "manual");
+
+  Diagnostics refs;
+  EXPECT_FALSE(ParseExperiment(R"(name: refs
+probes:
+  api: {http: {url: "https://x/"}, tcp: {address: "a:1"}}
+steadyState: {before: [ghost]}
+method:
+  - {id: a, target: nowhere, duration: 1s, fault: {cpuBurn: {}}}
+guards: [{probe: phantom}]
+recovery: {from: zzz, probes: [api]}
+)",
+                               &refs));
+  const std::string text = refs.Format("r");
+  EXPECT_NE(text.find("probes.api.http.url: \"https://x/\" must start with http://"),
+            std::string::npos) << text;
+  EXPECT_NE(text.find("probes.api: needs exactly one of http, tcp, command, grpc"),
+            std::string::npos) << text;
+  EXPECT_NE(text.find("steadyState.before: no probe named \"ghost\""), std::string::npos) << text;
+  EXPECT_NE(text.find("method[0].target: no target group named \"nowhere\""), std::string::npos)
+      << text;
+  EXPECT_NE(text.find("guards[0].probe: no probe named \"phantom\""), std::string::npos) << text;
+  EXPECT_NE(text.find("recovery.from: \"zzz\" is neither rollback nor a step id"),
+            std::string::npos) << text;
+}
+
+}  // namespace
+}  // namespace chaos::experiments
