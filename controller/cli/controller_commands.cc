@@ -18,6 +18,7 @@
 #include "chaos/v1/controller.grpc.pb.h"
 #include "rpc/credentials.h"
 #include "controller/cli/interrupt_watcher.h"
+#include "experiments/experiment.h"
 #include "google/protobuf/util/json_util.h"
 #include "rpc/status.h"
 
@@ -96,7 +97,11 @@ void PrintRun(const chaos::v1::Run& r) {
   if (!r.schedule().empty()) std::printf("schedule   %s\n", r.schedule().c_str());
   if (!r.caller().empty()) std::printf("caller     %s\n", r.caller().c_str());
   if (!r.reason().empty()) std::printf("reason     %s\n", r.reason().c_str());
-  if (!r.report_json().empty()) std::printf("report     %s\n", r.report_json().c_str());
+  std::vector<std::string> variables;
+  for (const auto& [name, value] : r.variables()) variables.push_back(name + "=" + value);
+  std::sort(variables.begin(), variables.end());
+  if (!variables.empty()) std::printf("variables  %s\n", absl::StrJoin(variables, ", ").c_str());
+  std::printf("journal    chaosctl show %s -o json\n", r.run_id().c_str());
 }
 
 // Streams events until the run ends; returns the final run's exit code.
@@ -133,23 +138,39 @@ int Follow(const ControllerCommandArgs& a, const std::string& run_id) {
   return ExitFor(run.state());
 }
 
+// The experiment file read exactly as a local run reads it: ${VARIABLES}
+// expanded from this environment, then parsed, every error printed as
+// file:line:column. nullopt after printing the errors.
+std::optional<experiments::ExpandedText> ReadExpanded(const std::string& file) {
+  experiments::Diagnostics diags;
+  std::optional<experiments::LoadedExperiment> loaded =
+      experiments::LoadExperimentFile(file, &diags);
+  if (!loaded) {
+    std::fputs(diags.Format(file).c_str(), stderr);
+    return std::nullopt;
+  }
+  return std::move(loaded->source);
+}
+
+// "chaosctl (alice)": who asks, for the controller's journal.
+std::string Caller() {
+  const char* user = getenv("USER");
+  return absl::StrCat("chaosctl (", user != nullptr ? user : "?", ")");
+}
+
 }  // namespace
 
 int SubmitCommand(const ControllerCommandArgs& a) {
-  std::ifstream in(a.file);
-  if (!in) {
-    std::fprintf(stderr, "chaosctl: %s: cannot read\n", a.file.c_str());
-    return 2;
-  }
-  std::stringstream text;
-  text << in.rdbuf();
+  std::optional<experiments::ExpandedText> source = ReadExpanded(a.file);
+  if (!source) return 2;
   // Signals are blocked before any gRPC thread exists, so that every thread
   // inherits the mask and only the signal thread below takes them.
   if (!a.detach) BlockInterrupts();
   chaos::v1::SubmitRunRequest req;
-  req.set_experiment_yaml(text.str());
+  req.set_experiment_yaml(source->text);
+  req.mutable_variables()->insert(source->variables.begin(), source->variables.end());
   req.set_seed(a.seed);
-  req.set_caller(absl::StrCat("chaosctl (", getenv("USER") ? getenv("USER") : "?", ")"));
+  req.set_caller(Caller());
   chaos::v1::Run run;
   grpc::Status s = Stub(a)->SubmitRun(rpc::ContextWithTimeout(kCallTimeout).get(), req, &run);
   if (!s.ok()) return Fail(a, s);
@@ -180,6 +201,22 @@ int SubmitCommand(const ControllerCommandArgs& a) {
 }
 
 int WatchCommand(const ControllerCommandArgs& a) { return Follow(a, a.run_id); }
+
+int GateCommand(const ControllerCommandArgs& a, bool confirm) {
+  chaos::v1::AnswerGateRequest req;
+  req.set_run_id(a.run_id);
+  req.set_step(a.step);
+  req.set_confirm(confirm);
+  req.set_caller(Caller());
+  req.set_reason(a.reason);
+  chaos::v1::Run run;
+  grpc::Status s = Stub(a)->AnswerGate(rpc::ContextWithTimeout(kCallTimeout).get(), req, &run);
+  if (!s.ok()) return Fail(a, s);
+  if (a.json) PrintJson(run);
+  else std::printf("run %s: gate %s %s\n", run.run_id().c_str(), a.step.c_str(),
+                   confirm ? "confirmed" : "failed");
+  return 0;
+}
 
 int AbortCommand(const ControllerCommandArgs& a) {
   chaos::v1::AbortRunRequest req;
@@ -231,7 +268,15 @@ int ShowCommand(const ControllerCommandArgs& a) {
   chaos::v1::Run run;
   grpc::Status s = Stub(a)->GetRun(rpc::ContextWithTimeout(kCallTimeout).get(), req, &run);
   if (!s.ok()) return Fail(a, s);
+  if (a.json && !run.report_json().empty()) {
+    // The run's JSON journal: the same document `chaosctl run --output`
+    // writes for a local run (docs/REPORT.md).
+    std::fputs(run.report_json().c_str(), stdout);
+    return 0;
+  }
   if (a.json) {
+    std::fprintf(stderr, "chaosctl: run %s has no journal (recorded by an older controller); "
+                 "printing the run record\n", a.run_id.c_str());
     PrintJson(run);
     return 0;
   }
@@ -304,19 +349,15 @@ int ResumeAllCommand(const ControllerCommandArgs& a) {
 }
 
 int ScheduleAddCommand(const ControllerCommandArgs& a) {
-  std::ifstream in(a.file);
-  if (!in) {
-    std::fprintf(stderr, "chaosctl: %s: cannot read\n", a.file.c_str());
-    return 2;
-  }
-  std::stringstream text;
-  text << in.rdbuf();
+  std::optional<experiments::ExpandedText> source = ReadExpanded(a.file);
+  if (!source) return 2;
   chaos::v1::CreateScheduleRequest req;
   chaos::v1::Schedule* s = req.mutable_schedule();
   s->set_name(a.name);
   s->set_cron(a.cron);
   s->set_time_zone(a.time_zone);
-  s->set_experiment_yaml(text.str());
+  s->set_experiment_yaml(source->text);
+  s->mutable_variables()->insert(source->variables.begin(), source->variables.end());
   s->set_concurrency_policy(a.allow_concurrent ? chaos::v1::CONCURRENCY_POLICY_ALLOW
                                                : chaos::v1::CONCURRENCY_POLICY_FORBID);
   s->set_starting_deadline_seconds(a.starting_deadline_s);

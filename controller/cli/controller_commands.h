@@ -1,7 +1,10 @@
 // chaosctl's commands against a controller (--controller ADDR): run (submit
-// and follow), watch, abort, runs, show, agents, halt, resume and schedule
-// add|list|pause|resume|rm. Output is a human table by default and JSON
-// (the wire messages in proto3 JSON) with --output json.
+// and follow), watch, abort, gate confirm|fail, runs, show, agents, halt,
+// resume and schedule add|list|pause|resume|rm. Experiment files are read
+// as a local run reads them (${VARIABLES} expanded here, from this
+// environment). Output is a human table by default and JSON with --output
+// json: the wire messages in proto3 JSON, except `show`, which prints the
+// run's JSON journal (the same document as a local run's --output).
 // Exit codes: 0 done (for run/watch: the run passed), 1 the run failed or
 // the controller refused, 2 invalid input (INVALID_ARGUMENT, or a file that
 // does not parse), 3 rollback incomplete, 4 controller unreachable, 5 not
@@ -19,6 +22,7 @@ struct ControllerCommandArgs {
   std::string controller;  // host:port
   bool json = false;
   std::string run_id;
+  std::string step;  // gate confirm|fail: the manual step's id
   std::string file;
   uint64_t seed = 0;
   std::string reason;
@@ -41,6 +45,8 @@ struct ControllerCommandArgs {
 int SubmitCommand(const ControllerCommandArgs& args);
 int WatchCommand(const ControllerCommandArgs& args);
 int AbortCommand(const ControllerCommandArgs& args);
+// gate confirm|fail RUN STEP: answers a live run's manual gate.
+int GateCommand(const ControllerCommandArgs& args, bool confirm);
 int RunsCommand(const ControllerCommandArgs& args);
 int ShowCommand(const ControllerCommandArgs& args);
 int AgentsCommand(const ControllerCommandArgs& args);

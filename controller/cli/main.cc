@@ -1,118 +1,199 @@
-// chaosctl: the operator's command line. See README.md and docs/CLI.md.
-#include <signal.h>
-#include <unistd.h>
-
-#include <algorithm>
-#include <atomic>
+// chaosctl: the operator's command line. See README.md and docs/CONTROLLER.md.
+// This file only declares the commands and dispatches; each command lives
+// in local_commands, agent_commands or controller_commands.
 #include <cstdio>
-#include <thread>
+#include <string>
 
 #include "CLI/CLI.hpp"
 #include "controller/cli/agent_commands.h"
 #include "controller/cli/controller_commands.h"
-#include "experiments/experiment.h"
-#include "controller/cli/interrupt_watcher.h"
-#include "experiments/inventory.h"
-#include "controller/cli/progress.h"
-#include "controller/report/report.h"
-#include "controller/engine/runner.h"
-#include "experiments/yaml_proto.h"
+#include "controller/cli/local_commands.h"
 
 namespace {
 
-using chaos::experiments::Diagnostics;
+using chaos::controller::AgentCommandArgs;
+using chaos::controller::ControllerCommandArgs;
+using chaos::controller::LocalRunArgs;
 
-int Validate(const std::string& file) {
-  Diagnostics diags;
-  auto exp = chaos::experiments::LoadExperimentFile(file, &diags);
-  if (!exp) {
-    std::fputs(diags.Format(file).c_str(), stderr);
-    return 2;
-  }
-  std::printf("%s: ok (%zu step(s), about %s)\n", file.c_str(), exp->experiment.method.size(),
-              absl::FormatDuration(exp->experiment.PlannedDuration()).c_str());
-  return 0;
-}
-
-struct RunArgs {
-  std::string file;
-  std::vector<std::string> agents;
-  std::string inventory;
-  std::string lease = "15s";
-  std::string run_id;
-  std::string output;
-  uint64_t seed = 0;
-  bool dry_run = false;
+struct Args {
+  std::string output = "table";
+  std::string file;  // validate
+  LocalRunArgs run;
+  AgentCommandArgs agent;
+  ControllerCommandArgs ctl;
 };
 
-int Run(const RunArgs& args) {
-  Diagnostics diags;
-  auto loaded = chaos::experiments::LoadExperimentFile(args.file, &diags);
-  if (!loaded) {
-    std::fputs(diags.Format(args.file).c_str(), stderr);
-    return 2;
-  }
-  const chaos::experiments::Experiment* exp = &loaded->experiment;
-  auto lease = chaos::experiments::ParseDuration(args.lease);
-  if (!lease.ok() || *lease < absl::Seconds(1)) {
-    std::fprintf(stderr, "chaosctl: --lease %s: must be a duration of at least 1s\n",
-                 args.lease.c_str());
-    return 2;
-  }
-  chaos::controller::RunOptions options;
-  options.agents = args.agents;
-  options.variables = loaded->source.variables;
-  if (!args.inventory.empty()) {
-    Diagnostics inv_diags;
-    auto inventory = chaos::experiments::LoadInventory(args.inventory, &inv_diags);
-    if (!inventory) {
-      std::fputs(inv_diags.Format(args.inventory).c_str(), stderr);
-      return 2;
-    }
-    for (const auto& a : *inventory) {
-      if (std::find(options.agents.begin(), options.agents.end(), a.address) ==
-          options.agents.end()) {
-        options.agents.push_back(a.address);
-      }
-      options.inventory_labels[a.address] = a.labels;
-    }
-  }
-  options.lease = *lease;
-  options.run_id = args.run_id;
-  options.seed = args.seed;
-  options.dry_run = args.dry_run;
-  options.operator_fd = STDIN_FILENO;
+// The parsed subcommands, to dispatch on.
+struct Commands {
+  CLI::App *validate, *run, *revert, *faults, *describe, *halt, *resume;
+  CLI::App *watch, *abort, *gate_confirm, *gate_fail, *runs, *show, *agents;
+  CLI::App *schedule_add, *schedule_list, *schedule_pause, *schedule_resume, *schedule_rm;
+};
 
-  // Signals are taken by one thread, which interrupts the run (rollback).
-  chaos::controller::BlockInterrupts();
-  const bool tty = isatty(STDOUT_FILENO);
-  chaos::controller::Progress progress(*exp, stdout, tty);
-  chaos::controller::Runner runner(*exp, options, &progress);
-  chaos::controller::RunReport report;
-  {
-    chaos::controller::InterruptWatcher interrupts([&](int sig, int n) {
-      if (n == 1) {
-        runner.Interrupt(sig == SIGINT ? "interrupted by the operator (SIGINT)"
-                                       : "terminated (SIGTERM)");
-      } else {
-        std::fprintf(stderr, "\nchaosctl: rollback in progress; waiting for it to finish\n");
-      }
-    });
-    report = runner.Run();
+void DeclareLocal(CLI::App& app, Args& a, Commands& c) {
+  c.validate = app.add_subcommand("validate", "check an experiment file; exit 2 on errors");
+  c.validate->add_option("file", a.file, "experiment file (YAML)")->required();
+  c.run = app.add_subcommand(
+      "run", "run an experiment; exit 0 passed, 1 failed or hypothesis not met, 2 invalid "
+             "input, 3 rollback incomplete, 4 agent unreachable or unable (nothing injected), "
+             "130 interrupted (rolled back)");
+  c.run->add_option("file", a.run.file, "experiment file (YAML)")->required();
+  auto* agent = c.run->add_option("--agent", a.run.agents,
+                                  "agent address host:port (repeatable): run from here");
+  auto* inventory =
+      c.run->add_option("--agents", a.run.inventory, "inventory file listing agents and labels");
+  auto* ctl = c.run->add_option("--controller", a.ctl.controller,
+                                "controller host:port: submit there and follow the run");
+  agent->excludes(ctl);
+  inventory->excludes(ctl);
+  c.run->add_flag("--detach", a.ctl.detach, "with --controller: print the run id, do not follow");
+  c.run->add_option("--lease", a.run.lease, "lease the agents hold between keep-alives")
+      ->capture_default_str();
+  c.run->add_option("--run-id", a.run.run_id, "id for this run (default: generated)");
+  c.run->add_option("--seed", a.run.seed,
+                    "seed for random target choice (default: random, reported)");
+  c.run->add_option("--output", a.run.output,
+                    "without --controller: write the JSON journal and HTML report into this "
+                    "directory");
+  c.run->add_flag("--dry-run", a.run.dry_run,
+                  "resolve targets, check agents, print the plan; inject nothing");
+}
+
+void DeclareAgent(CLI::App& app, Args& a, Commands& c) {
+  auto need_agent = [&](CLI::App* cmd) {
+    cmd->add_option("--agent", a.agent.agent, "agent address host:port")->required();
+  };
+  c.revert = app.add_subcommand("revert", "revert faults on an agent by id");
+  need_agent(c.revert);
+  c.revert->add_option("fault_ids", a.agent.ids, "fault ids")->required();
+  c.faults = app.add_subcommand("faults", "list an agent's faults");
+  need_agent(c.faults);
+  c.faults->add_option("--experiment", a.agent.experiment, "only this experiment (run id)");
+  c.faults->add_flag("--all", a.agent.all, "include ended faults");
+  c.describe = app.add_subcommand("describe", "show an agent's host and capabilities");
+  need_agent(c.describe);
+  c.halt = app.add_subcommand("halt", "emergency stop: revert everything, refuse injects");
+  auto* halt_agent = c.halt->add_option("--agent", a.agent.agent, "agent address host:port");
+  c.halt->add_option("--controller", a.ctl.controller, "halt every agent the controller knows")
+      ->excludes(halt_agent);
+  c.halt->add_option("--reason", a.agent.reason, "why, for the audit log");
+  c.resume = app.add_subcommand("resume", "accept injects again after halt");
+  auto* resume_agent = c.resume->add_option("--agent", a.agent.agent, "agent address host:port");
+  c.resume->add_option("--controller", a.ctl.controller,
+                       "resume every agent the controller knows")
+      ->excludes(resume_agent);
+}
+
+void DeclareRuns(CLI::App& app, Args& a, Commands& c,
+                 const std::function<void(CLI::App*)>& need_controller) {
+  c.watch = app.add_subcommand("watch", "follow a run's events until it ends");
+  c.watch->add_option("run_id", a.ctl.run_id, "run id")->required();
+  c.abort = app.add_subcommand("abort", "abort a run: its faults are rolled back");
+  c.abort->add_option("run_id", a.ctl.run_id, "run id")->required();
+  c.abort->add_option("--reason", a.ctl.reason, "why, for the journal");
+  auto* gate = app.add_subcommand("gate", "answer a manual gate of a run");
+  gate->require_subcommand(1);
+  c.gate_confirm = gate->add_subcommand("confirm", "confirm the gate: the run goes on");
+  c.gate_fail = gate->add_subcommand("fail", "fail the gate: the run fails and rolls back");
+  for (CLI::App* g : {c.gate_confirm, c.gate_fail}) {
+    g->add_option("run_id", a.ctl.run_id, "run id")->required();
+    g->add_option("step", a.ctl.step, "the manual step's id")->required();
+    g->add_option("--reason", a.ctl.reason, "why, for the journal");
   }
-  progress.Stop();
-  std::fputs(chaos::controller::ReportText(report).c_str(), stdout);
-  if (!args.output.empty() && !args.dry_run) {
-    absl::Status s = chaos::controller::WriteReports(report, args.output);
-    if (s.ok()) {
-      std::printf("report: %s/%s.json and .html\n", args.output.c_str(), report.run_id.c_str());
-    } else {
-      std::fprintf(stderr, "chaosctl: cannot write the report: %s\n",
-                   std::string(s.message()).c_str());
-    }
+  c.runs = app.add_subcommand("runs", "list runs, newest first");
+  c.runs->add_option("--experiment", a.ctl.experiment, "only this experiment");
+  c.runs->add_option("--state", a.ctl.state, "only this state (passed, failed, running, ...)");
+  c.runs->add_option("--schedule", a.ctl.schedule_filter, "only runs of this schedule");
+  c.runs->add_option("--limit", a.ctl.limit, "at most this many")->capture_default_str();
+  c.show = app.add_subcommand("show", "show a run; with -o json, its JSON journal");
+  c.show->add_option("run_id", a.ctl.run_id, "run id")->required();
+  c.agents = app.add_subcommand("agents", "list registered agents");
+  for (CLI::App* cmd : {c.watch, c.abort, c.gate_confirm, c.gate_fail, c.runs, c.show, c.agents}) {
+    need_controller(cmd);
   }
-  std::fflush(stdout);
-  return chaos::controller::ExitCode(report.outcome);
+}
+
+void DeclareSchedules(CLI::App& app, Args& a, Commands& c,
+                      const std::function<void(CLI::App*)>& need_controller) {
+  auto* schedule = app.add_subcommand("schedule", "manage schedules");
+  schedule->require_subcommand(1);
+  c.schedule_add = schedule->add_subcommand("add", "add a schedule");
+  c.schedule_add->add_option("name", a.ctl.name, "schedule name")->required();
+  c.schedule_add->add_option("file", a.ctl.file, "experiment file (YAML)")->required();
+  c.schedule_add->add_option("--cron", a.ctl.cron, "five-field cron expression")->required();
+  c.schedule_add->add_option("--time-zone,--tz", a.ctl.time_zone, "IANA zone (default UTC)");
+  c.schedule_add->add_flag("--allow-concurrent", a.ctl.allow_concurrent,
+                           "start even while the previous run is running (default: skip)");
+  c.schedule_add->add_option(
+      "--blackout", a.ctl.blackouts,
+      "\"DAYS [HOURS]\" when nothing starts, e.g. \"Mon-Fri 9-17\" (repeatable)");
+  c.schedule_add->add_option("--starting-deadline", a.ctl.starting_deadline_s,
+                             "seconds a missed firing may still start (default 60)");
+  c.schedule_add->add_option("--history-limit", a.ctl.history_limit,
+                             "ended runs to keep (default all)");
+  c.schedule_list = schedule->add_subcommand("list", "list schedules");
+  c.schedule_pause = schedule->add_subcommand("pause", "pause a schedule");
+  c.schedule_resume = schedule->add_subcommand("resume", "resume a schedule");
+  c.schedule_rm = schedule->add_subcommand("rm", "delete a schedule (its runs stay)");
+  for (CLI::App* cmd : {c.schedule_pause, c.schedule_resume, c.schedule_rm}) {
+    cmd->add_option("name", a.ctl.name, "schedule name")->required();
+  }
+  for (CLI::App* cmd : {c.schedule_add, c.schedule_list, c.schedule_pause, c.schedule_resume,
+                        c.schedule_rm}) {
+    need_controller(cmd);
+  }
+}
+
+// run: through the controller when one is named, else from here.
+int DispatchRun(Args& a) {
+  if (!a.ctl.controller.empty()) {
+    a.ctl.file = a.run.file;
+    a.ctl.seed = a.run.seed;
+    return chaos::controller::SubmitCommand(a.ctl);
+  }
+  if (a.run.agents.empty() && a.run.inventory.empty()) {
+    std::fprintf(stderr,
+                 "chaosctl run: give --agent HOST:PORT, --agents INVENTORY or --controller ADDR\n");
+    return 2;
+  }
+  return chaos::controller::RunLocalCommand(a.run);
+}
+
+// halt and resume: every agent of a controller, or one agent.
+int DispatchHaltResume(Args& a, bool halt) {
+  if (a.agent.agent.empty() && a.ctl.controller.empty()) {
+    std::fprintf(stderr, "chaosctl %s: give --agent ADDR or --controller ADDR\n",
+                 halt ? "halt" : "resume");
+    return 2;
+  }
+  if (!a.ctl.controller.empty()) {
+    return halt ? chaos::controller::HaltAllCommand(a.ctl)
+                : chaos::controller::ResumeAllCommand(a.ctl);
+  }
+  return halt ? chaos::controller::HaltCommand(a.agent) : chaos::controller::ResumeCommand(a.agent);
+}
+
+int Dispatch(const Commands& c, Args& a) {
+  namespace cc = chaos::controller;
+  if (c.validate->parsed()) return cc::ValidateCommand(a.file);
+  if (c.run->parsed()) return DispatchRun(a);
+  if (c.halt->parsed() || c.resume->parsed()) return DispatchHaltResume(a, c.halt->parsed());
+  if (c.revert->parsed()) return cc::RevertCommand(a.agent);
+  if (c.faults->parsed()) return cc::FaultsCommand(a.agent);
+  if (c.describe->parsed()) return cc::DescribeCommand(a.agent);
+  if (c.watch->parsed()) return cc::WatchCommand(a.ctl);
+  if (c.abort->parsed()) return cc::AbortCommand(a.ctl);
+  if (c.gate_confirm->parsed()) return cc::GateCommand(a.ctl, true);
+  if (c.gate_fail->parsed()) return cc::GateCommand(a.ctl, false);
+  if (c.runs->parsed()) return cc::RunsCommand(a.ctl);
+  if (c.show->parsed()) return cc::ShowCommand(a.ctl);
+  if (c.agents->parsed()) return cc::AgentsCommand(a.ctl);
+  if (c.schedule_add->parsed()) return cc::ScheduleAddCommand(a.ctl);
+  if (c.schedule_list->parsed()) return cc::ScheduleListCommand(a.ctl);
+  if (c.schedule_pause->parsed()) return cc::SchedulePauseCommand(a.ctl, true);
+  if (c.schedule_resume->parsed()) return cc::SchedulePauseCommand(a.ctl, false);
+  if (c.schedule_rm->parsed()) return cc::ScheduleRemoveCommand(a.ctl);
+  return 2;
 }
 
 }  // namespace
@@ -121,158 +202,25 @@ int main(int argc, char** argv) {
   CLI::App app{"chaosctl: run chaos experiments and manage agents"};
   app.require_subcommand(1);
   app.fallthrough();  // --output may follow the subcommand
-  std::string output = "table";
-  app.add_option("--output,-o", output, "table (for people) or json (for scripts)")
-      ->capture_default_str()->check(CLI::IsMember({"table", "json"}));
-  chaos::controller::ControllerCommandArgs c;
-
-  std::string file;
-  auto* validate = app.add_subcommand("validate", "check an experiment file; exit 2 on errors");
-  validate->add_option("file", file, "experiment file (YAML)")->required();
-
-  RunArgs r;
-  auto* run = app.add_subcommand(
-      "run", "run an experiment; exit 0 passed, 1 failed or hypothesis not met, 2 invalid "
-             "input, 3 rollback incomplete, 4 agent unreachable or unable (nothing injected), "
-             "130 interrupted (rolled back)");
-  run->add_option("file", r.file, "experiment file (YAML)")->required();
-  auto* run_agent =
-      run->add_option("--agent", r.agents, "agent address host:port (repeatable): run from here");
-  auto* run_inventory =
-      run->add_option("--agents", r.inventory, "inventory file listing agents and labels");
-  auto* run_ctl = run->add_option("--controller", c.controller,
-                                  "controller host:port: submit there and follow the run");
-  run_agent->excludes(run_ctl);
-  run_inventory->excludes(run_ctl);
-  run->add_flag("--detach", c.detach, "with --controller: print the run id, do not follow");
-  run->add_option("--lease", r.lease, "lease the agents hold between keep-alives")
-      ->capture_default_str();
-  run->add_option("--run-id", r.run_id, "id for this run (default: generated)");
-  run->add_option("--seed", r.seed, "seed for random target choice (default: random, reported)");
-  run->add_option("--output", r.output,
-                  "without --controller: write the JSON journal and HTML report into this directory");
-  run->add_flag("--dry-run", r.dry_run, "resolve targets, check agents, print the plan; inject nothing");
-
-  chaos::controller::AgentCommandArgs a;
-  auto* revert = app.add_subcommand("revert", "revert faults on an agent by id");
-  revert->add_option("--agent", a.agent, "agent address host:port")->required();
-  revert->add_option("fault_ids", a.ids, "fault ids")->required();
-  auto* faults = app.add_subcommand("faults", "list an agent's faults");
-  faults->add_option("--agent", a.agent, "agent address host:port")->required();
-  faults->add_option("--experiment", a.experiment, "only this experiment (run id)");
-  faults->add_flag("--all", a.all, "include ended faults");
-  auto* describe = app.add_subcommand("describe", "show an agent's host and capabilities");
-  describe->add_option("--agent", a.agent, "agent address host:port")->required();
-  auto* halt = app.add_subcommand("halt", "emergency stop: revert everything, refuse injects");
-  auto* halt_agent = halt->add_option("--agent", a.agent, "agent address host:port");
-  halt->add_option("--controller", c.controller, "halt every agent the controller knows")
-      ->excludes(halt_agent);
-  halt->add_option("--reason", a.reason, "why, for the audit log");
-  auto* resume = app.add_subcommand("resume", "accept injects again after halt");
-  auto* resume_agent = resume->add_option("--agent", a.agent, "agent address host:port");
-  resume->add_option("--controller", c.controller, "resume every agent the controller knows")
-      ->excludes(resume_agent);
-
-  // Commands that need a controller.
+  Args a;
+  app.add_option("--output,-o", a.output, "table (for people) or json (for scripts)")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"table", "json"}));
   auto need_controller = [&](CLI::App* cmd) {
-    cmd->add_option("--controller", c.controller, "controller host:port")->required();
+    cmd->add_option("--controller", a.ctl.controller, "controller host:port")->required();
   };
-  auto* watch = app.add_subcommand("watch", "follow a run's events until it ends");
-  need_controller(watch);
-  watch->add_option("run_id", c.run_id, "run id")->required();
-  auto* abort_cmd = app.add_subcommand("abort", "abort a run: its faults are rolled back");
-  need_controller(abort_cmd);
-  abort_cmd->add_option("run_id", c.run_id, "run id")->required();
-  abort_cmd->add_option("--reason", c.reason, "why, for the journal");
-  auto* runs = app.add_subcommand("runs", "list runs, newest first");
-  need_controller(runs);
-  runs->add_option("--experiment", c.experiment, "only this experiment");
-  runs->add_option("--state", c.state, "only this state (passed, failed, running, ...)");
-  runs->add_option("--schedule", c.schedule_filter, "only runs of this schedule");
-  runs->add_option("--limit", c.limit, "at most this many")->capture_default_str();
-  auto* show = app.add_subcommand("show", "show a run and its report");
-  need_controller(show);
-  show->add_option("run_id", c.run_id, "run id")->required();
-  auto* agents_cmd = app.add_subcommand("agents", "list registered agents");
-  need_controller(agents_cmd);
-  auto* schedule = app.add_subcommand("schedule", "manage schedules");
-  schedule->require_subcommand(1);
-  auto* sadd = schedule->add_subcommand("add", "add a schedule");
-  need_controller(sadd);
-  sadd->add_option("name", c.name, "schedule name")->required();
-  sadd->add_option("file", c.file, "experiment file (YAML)")->required();
-  sadd->add_option("--cron", c.cron, "five-field cron expression")->required();
-  sadd->add_option("--time-zone,--tz", c.time_zone, "IANA zone (default UTC)");
-  sadd->add_flag("--allow-concurrent", c.allow_concurrent,
-                 "start even while the previous run is running (default: skip)");
-  sadd->add_option("--blackout", c.blackouts,
-                   "\"DAYS [HOURS]\" when nothing starts, e.g. \"Mon-Fri 9-17\" (repeatable)");
-  sadd->add_option("--starting-deadline", c.starting_deadline_s,
-                   "seconds a missed firing may still start (default 60)");
-  sadd->add_option("--history-limit", c.history_limit, "ended runs to keep (default all)");
-  auto* slist = schedule->add_subcommand("list", "list schedules");
-  need_controller(slist);
-  auto* spause = schedule->add_subcommand("pause", "pause a schedule");
-  need_controller(spause);
-  spause->add_option("name", c.name, "schedule name")->required();
-  auto* sresume = schedule->add_subcommand("resume", "resume a schedule");
-  need_controller(sresume);
-  sresume->add_option("name", c.name, "schedule name")->required();
-  auto* srm = schedule->add_subcommand("rm", "delete a schedule (its runs stay)");
-  need_controller(srm);
-  srm->add_option("name", c.name, "schedule name")->required();
-
+  Commands c{};
+  DeclareLocal(app, a, c);
+  DeclareAgent(app, a, c);
+  DeclareRuns(app, a, c, need_controller);
+  DeclareSchedules(app, a, c, need_controller);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
     const int rc = app.exit(e);
     return rc == 0 ? 0 : 2;
   }
-  c.json = output == "json";
-  c.reason = c.reason.empty() ? a.reason : c.reason;
-  auto either = [&](CLI::App* cmd) {
-    if (a.agent.empty() && c.controller.empty()) {
-      std::fprintf(stderr, "chaosctl %s: give --agent ADDR or --controller ADDR\n",
-                   cmd->get_name().c_str());
-      return false;
-    }
-    return true;
-  };
-  if (validate->parsed()) return Validate(file);
-  if (run->parsed()) {
-    if (!c.controller.empty()) {
-      c.file = r.file;
-      c.seed = r.seed;
-      return chaos::controller::SubmitCommand(c);
-    }
-    if (r.agents.empty() && r.inventory.empty()) {
-      std::fprintf(stderr,
-                   "chaosctl run: give --agent HOST:PORT, --agents INVENTORY or --controller ADDR\n");
-      return 2;
-    }
-    return Run(r);
-  }
-  if (watch->parsed()) return chaos::controller::WatchCommand(c);
-  if (abort_cmd->parsed()) return chaos::controller::AbortCommand(c);
-  if (runs->parsed()) return chaos::controller::RunsCommand(c);
-  if (show->parsed()) return chaos::controller::ShowCommand(c);
-  if (agents_cmd->parsed()) return chaos::controller::AgentsCommand(c);
-  if (sadd->parsed()) return chaos::controller::ScheduleAddCommand(c);
-  if (slist->parsed()) return chaos::controller::ScheduleListCommand(c);
-  if (spause->parsed()) return chaos::controller::SchedulePauseCommand(c, true);
-  if (sresume->parsed()) return chaos::controller::SchedulePauseCommand(c, false);
-  if (srm->parsed()) return chaos::controller::ScheduleRemoveCommand(c);
-  if (halt->parsed() || resume->parsed()) {
-    if (!either(halt->parsed() ? halt : resume)) return 2;
-    if (!c.controller.empty()) {
-      return halt->parsed() ? chaos::controller::HaltAllCommand(c)
-                            : chaos::controller::ResumeAllCommand(c);
-    }
-  }
-  if (revert->parsed()) return chaos::controller::RevertCommand(a);
-  if (faults->parsed()) return chaos::controller::FaultsCommand(a);
-  if (describe->parsed()) return chaos::controller::DescribeCommand(a);
-  if (halt->parsed()) return chaos::controller::HaltCommand(a);
-  if (resume->parsed()) return chaos::controller::ResumeCommand(a);
-  return 2;
+  a.ctl.json = a.output == "json";
+  if (a.ctl.reason.empty()) a.ctl.reason = a.agent.reason;
+  return Dispatch(c, a);
 }

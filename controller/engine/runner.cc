@@ -75,6 +75,11 @@ Runner::Runner(Experiment experiment, RunOptions options, RunObserver* observer)
 
 Runner::~Runner() = default;
 
+RunReport Runner::Snapshot() {
+  absl::MutexLock lock(&mu_);
+  return report_;
+}
+
 void Runner::Emit(JournalEvent event) {
   event.at = absl::Now();
   {
@@ -434,45 +439,107 @@ void Runner::RunCommandStep(size_t index) {
   SetStep(index, StepState::kRunning, detail);
 }
 
+std::string Runner::GateHint(const std::string& step) const {
+  if (options_.operator_fd >= 0) return "type y to confirm or n to fail";
+  return absl::StrCat("confirm with `chaosctl gate confirm ", options_.run_id, " ", step,
+                      "`, or fail it with `chaosctl gate fail ", options_.run_id, " ", step, "`");
+}
+
+absl::Status Runner::AnswerGate(const std::string& step, bool confirm, const std::string& who,
+                                const std::string& reason) {
+  absl::MutexLock lock(&mu_);
+  bool known = false;
+  for (const Step& s : experiment_.method) known |= s.id == step && s.manual.has_value();
+  if (!known) {
+    return absl::NotFoundError(absl::StrCat("step: run ", options_.run_id,
+                                            " has no manual step \"", step, "\""));
+  }
+  if (finished_ || !waiting_gates_.contains(step)) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "step: the gate \"", step, "\" is not waiting for an answer (not reached yet, "
+        "already answered, or the run is ending)"));
+  }
+  waiting_gates_.erase(step);
+  gate_answers_[step] = GateAnswer{confirm, who.empty() ? "an operator" : who, reason};
+  return absl::OkStatus();
+}
+
+// Reads one line from the operator's terminal, if it has one ready; the
+// answer when it is "y" or "n", nullopt otherwise. `closed` is set at EOF.
+std::optional<Runner::GateAnswer> Runner::ReadTerminalAnswer(const std::string& step,
+                                                              std::string* line, bool* closed) {
+  pollfd pfd{options_.operator_fd, POLLIN, 0};
+  if (poll(&pfd, 1, 100) <= 0) return std::nullopt;
+  char c;
+  if (read(options_.operator_fd, &c, 1) <= 0) {
+    *closed = true;
+    return std::nullopt;
+  }
+  if (c != '\n') {
+    line->push_back(c);
+    return std::nullopt;
+  }
+  const std::string answer = absl::AsciiStrToLower(absl::StripAsciiWhitespace(*line));
+  line->clear();
+  if (answer == "y" || answer == "yes") return GateAnswer{true, "the operator", ""};
+  if (answer == "n" || answer == "no" || answer == "fail") return GateAnswer{false, "the operator", ""};
+  Emit(Event("manual", step, "", "answer y or n"));
+  return std::nullopt;
+}
+
+// Waits for the gate's answer: from the terminal (when the run has one) or
+// through AnswerGate(). nullopt when the run was aborted, the time ran out
+// or the terminal closed (`closed` tells which).
+std::optional<Runner::GateAnswer> Runner::AwaitGate(const std::string& step, absl::Time deadline,
+                                                     bool* closed) {
+  std::string line;
+  auto answered = [&]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    return aborted_ || gate_answers_.contains(step);
+  };
+  while (absl::Now() < deadline && !*closed) {
+    if (options_.operator_fd >= 0) {
+      std::optional<GateAnswer> typed = ReadTerminalAnswer(step, &line, closed);
+      absl::MutexLock lock(&mu_);
+      if (typed && !gate_answers_.contains(step)) gate_answers_[step] = *typed;
+      if (answered()) break;
+    } else {
+      absl::MutexLock lock(&mu_);
+      if (mu_.AwaitWithDeadline(absl::Condition(&answered), deadline)) break;
+    }
+  }
+  absl::MutexLock lock(&mu_);
+  waiting_gates_.erase(step);
+  auto it = gate_answers_.find(step);
+  if (aborted_ || it == gate_answers_.end()) return std::nullopt;
+  return it->second;
+}
+
 void Runner::RunManualStep(size_t index) {
   const Step& step = experiment_.method[index];
+  {
+    absl::MutexLock lock(&mu_);
+    waiting_gates_.insert(step.id);
+  }
   Emit(Event("manual", step.id, "",
-             absl::StrCat(step.manual->prompt, " -- type y to confirm or n to fail (timeout ",
+             absl::StrCat(step.manual->prompt, " -- ", GateHint(step.id), " (timeout ",
                           absl::FormatDuration(step.manual->timeout), ")")));
-  const absl::Time deadline = absl::Now() + step.manual->timeout;
-  std::string line;
-  while (!Aborted()) {
-    if (absl::Now() >= deadline) {
-      SetStep(index, StepState::kFailed, "no answer in time");
-      Abort(RunOutcome::kFailed, absl::StrCat("step ", step.id, ": manual gate timed out"));
-      return;
-    }
-    pollfd pfd{options_.operator_fd, POLLIN, 0};
-    if (poll(&pfd, 1, 100) <= 0) continue;
-    char c;
-    const ssize_t n = read(options_.operator_fd, &c, 1);
-    if (n <= 0) {
-      SetStep(index, StepState::kFailed, "no operator input (input closed)");
-      Abort(RunOutcome::kFailed,
-            absl::StrCat("step ", step.id, ": manual gate got no answer (input closed)"));
-      return;
-    }
-    if (c != '\n') {
-      line.push_back(c);
-      continue;
-    }
-    const std::string answer = absl::AsciiStrToLower(absl::StripAsciiWhitespace(line));
-    line.clear();
-    if (answer == "y" || answer == "yes") {
-      Emit(Event("manual", step.id, "", "confirmed by the operator"));
-      return;
-    }
-    if (answer == "n" || answer == "no" || answer == "fail") {
-      SetStep(index, StepState::kFailed, "failed by the operator");
-      Abort(RunOutcome::kFailed, absl::StrCat("step ", step.id, ": failed by the operator"));
-      return;
-    }
-    Emit(Event("manual", step.id, "", "answer y or n"));
+  bool closed = false;
+  const std::optional<GateAnswer> answer =
+      AwaitGate(step.id, absl::Now() + step.manual->timeout, &closed);
+  if (Aborted()) return;
+  const std::string why = answer && !answer->reason.empty() ? ": " + answer->reason : "";
+  if (answer && answer->confirm) {
+    Emit(Event("manual", step.id, "", absl::StrCat("confirmed by ", answer->who, why)));
+  } else if (answer) {
+    SetStep(index, StepState::kFailed, absl::StrCat("failed by ", answer->who, why));
+    Abort(RunOutcome::kFailed, absl::StrCat("step ", step.id, ": failed by ", answer->who, why));
+  } else if (closed) {
+    SetStep(index, StepState::kFailed, "no operator input (input closed)");
+    Abort(RunOutcome::kFailed,
+          absl::StrCat("step ", step.id, ": manual gate got no answer (input closed)"));
+  } else {
+    SetStep(index, StepState::kFailed, "no answer in time");
+    Abort(RunOutcome::kFailed, absl::StrCat("step ", step.id, ": manual gate timed out"));
   }
 }
 

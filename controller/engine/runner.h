@@ -24,9 +24,11 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
+#include "absl/status/status.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "chaos/v1/agent.grpc.pb.h"
@@ -65,7 +67,9 @@ struct RunOptions {
   std::map<std::string, std::string> variables;
   uint64_t seed = 0;                // target choice; 0: choose one and report it
   bool dry_run = false;             // resolve and check, print the plan, inject nothing
-  int operator_fd = 0;              // where manual gates read "y" or "n"
+  // Where manual gates read "y" or "n" (the operator's terminal); -1: none,
+  // gates are answered only through AnswerGate() (a controller's runs).
+  int operator_fd = -1;
   absl::Duration lease = absl::Seconds(15);
   absl::Duration rpc_timeout = absl::Seconds(10);
   int revert_attempts = 3;
@@ -79,6 +83,14 @@ class Runner {
 
   RunReport Run();
   void Interrupt(const std::string& reason);
+  // Answers the manual gate `step` while it waits: confirm lets the run go
+  // on, !confirm fails the step. NOT_FOUND when the experiment has no such
+  // manual step; FAILED_PRECONDITION when it is not waiting (not reached
+  // yet, already answered, or the run is ending). Any thread.
+  [[nodiscard]] absl::Status AnswerGate(const std::string& step, bool confirm,
+                                        const std::string& who, const std::string& reason);
+  // A copy of the report so far (a live run's journal). Any thread.
+  RunReport Snapshot();
 
   const std::string& run_id() const { return options_.run_id; }
 
@@ -105,6 +117,15 @@ class Runner {
   void RunFaultStep(size_t index);
   void RunCommandStep(size_t index);
   void RunManualStep(size_t index);
+  struct GateAnswer {
+    bool confirm = false;
+    std::string who;
+    std::string reason;
+  };
+  std::string GateHint(const std::string& step) const;
+  std::optional<GateAnswer> ReadTerminalAnswer(const std::string& step, std::string* line,
+                                               bool* closed);
+  std::optional<GateAnswer> AwaitGate(const std::string& step, absl::Time deadline, bool* closed);
   void SetStep(size_t index, StepState state, const std::string& detail);
   bool WaitFor(absl::Duration d);  // false when interrupted or aborted
   bool Aborted();
@@ -128,6 +149,8 @@ class Runner {
   bool aborted_ ABSL_GUARDED_BY(mu_) = false;
   bool method_done_ ABSL_GUARDED_BY(mu_) = false;
   bool finished_ ABSL_GUARDED_BY(mu_) = false;
+  std::set<std::string> waiting_gates_ ABSL_GUARDED_BY(mu_);
+  std::map<std::string, GateAnswer> gate_answers_ ABSL_GUARDED_BY(mu_);
   // Set when the recovery clock starts (end of a step, or the rollback).
   std::optional<absl::Time> recovery_start_ ABSL_GUARDED_BY(mu_);
   absl::Mutex emit_mu_;

@@ -25,7 +25,8 @@ CREATE TABLE IF NOT EXISTS runs (
   agents TEXT NOT NULL,
   schedule TEXT NOT NULL,
   caller TEXT NOT NULL,
-  experiment_yaml TEXT NOT NULL);
+  experiment_yaml TEXT NOT NULL,
+  variables BLOB NOT NULL DEFAULT x'');
 CREATE INDEX IF NOT EXISTS runs_by_start ON runs(started_ms);
 CREATE TABLE IF NOT EXISTS events (
   run_id TEXT NOT NULL,
@@ -52,7 +53,14 @@ CREATE INDEX IF NOT EXISTS schedule_events_by_name ON schedule_events(schedule, 
 
 constexpr const char* kRunColumns =
     "run_id, experiment, state, started_ms, ended_ms, seed, recovery_ms, reason, report_json, "
-    "agents, schedule, caller";
+    "agents, schedule, caller, variables";
+
+// A run's variables as one column: a Run message holding only them.
+std::string EncodeVariables(const chaos::v1::Run& run) {
+  chaos::v1::Run only;
+  *only.mutable_variables() = run.variables();
+  return only.SerializeAsString();
+}
 
 std::string Text(sqlite3_stmt* s, int col) {
   const unsigned char* t = sqlite3_column_text(s, col);
@@ -64,6 +72,14 @@ void Bind(sqlite3_stmt* s, int i, const std::string& v) {
   sqlite3_bind_text(s, i, v.data(), static_cast<int>(v.size()), SQLITE_TRANSIENT);
 }
 void Bind(sqlite3_stmt* s, int i, int64_t v) { sqlite3_bind_int64(s, i, v); }
+void BindBlob(sqlite3_stmt* s, int i, const std::string& v) {
+  sqlite3_bind_blob(s, i, v.data(), static_cast<int>(v.size()), SQLITE_TRANSIENT);
+}
+std::string Blob(sqlite3_stmt* s, int col) {
+  const void* b = sqlite3_column_blob(s, col);
+  return b == nullptr ? std::string()
+                      : std::string(static_cast<const char*>(b), sqlite3_column_bytes(s, col));
+}
 
 // Resets a cached statement when it goes out of scope.
 struct Reset {
@@ -118,6 +134,7 @@ absl::StatusOr<std::unique_ptr<HistoryStore>> HistoryStore::Open(const std::stri
   }
   RETURN_IF_ERROR(store->Exec("PRAGMA synchronous=NORMAL"));
   absl::Status s = store->Exec(kSchema);
+  if (s.ok()) s = store->AddMissingColumns();
   if (!s.ok()) return corrupt(std::string(s.message()));
   return store;
 }
@@ -126,6 +143,20 @@ HistoryStore::~HistoryStore() {
   absl::MutexLock lock(&mu_);
   for (auto& [sql, stmt] : statements_) sqlite3_finalize(stmt);
   sqlite3_close(db_);
+}
+
+absl::Status HistoryStore::AddMissingColumns() {
+  // Columns added after the first release: a database written by an older
+  // controller gains them on open, its runs taking the default.
+  sqlite3_stmt* info = nullptr;
+  if (sqlite3_prepare_v2(db_, "PRAGMA table_info(runs)", -1, &info, nullptr) != SQLITE_OK) {
+    return Error("read the runs table's columns");
+  }
+  bool has_variables = false;
+  while (sqlite3_step(info) == SQLITE_ROW) has_variables |= Text(info, 1) == "variables";
+  sqlite3_finalize(info);
+  if (has_variables) return absl::OkStatus();
+  return Exec("ALTER TABLE runs ADD COLUMN variables BLOB NOT NULL DEFAULT x''");
 }
 
 absl::Status HistoryStore::Error(const std::string& what) {
@@ -157,7 +188,7 @@ absl::StatusOr<sqlite3_stmt*> HistoryStore::Prepare(const char* sql) {
 absl::Status HistoryStore::InsertRun(const chaos::v1::Run& run, const std::string& yaml) {
   absl::MutexLock lock(&mu_);
   static const std::string sql = absl::StrCat("INSERT INTO runs (", kRunColumns,
-                                              ", experiment_yaml) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)");
+                                              ", experiment_yaml) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)");
   ASSIGN_OR_RETURN(sqlite3_stmt * s, Prepare(sql.c_str()));
   Reset reset{s};
   Bind(s, 1, run.run_id());
@@ -172,7 +203,8 @@ absl::Status HistoryStore::InsertRun(const chaos::v1::Run& run, const std::strin
   Bind(s, 10, absl::StrJoin(run.agents(), "\n"));
   Bind(s, 11, run.schedule());
   Bind(s, 12, run.caller());
-  Bind(s, 13, yaml);
+  BindBlob(s, 13, EncodeVariables(run));
+  Bind(s, 14, yaml);
   const int rc = sqlite3_step(s);
   if (rc == SQLITE_CONSTRAINT) {
     return absl::AlreadyExistsError(absl::StrCat("run_id: run ", run.run_id(), " exists"));
@@ -186,7 +218,7 @@ absl::Status HistoryStore::UpdateRun(const chaos::v1::Run& run) {
   ASSIGN_OR_RETURN(sqlite3_stmt * s,
                    Prepare("UPDATE runs SET experiment=?, state=?, started_ms=?, ended_ms=?, "
                            "seed=?, recovery_ms=?, reason=?, report_json=?, agents=?, "
-                           "schedule=?, caller=? WHERE run_id=?"));
+                           "schedule=?, caller=?, variables=? WHERE run_id=?"));
   Reset reset{s};
   Bind(s, 1, run.experiment_name());
   Bind(s, 2, static_cast<int64_t>(run.state()));
@@ -199,7 +231,8 @@ absl::Status HistoryStore::UpdateRun(const chaos::v1::Run& run) {
   Bind(s, 9, absl::StrJoin(run.agents(), "\n"));
   Bind(s, 10, run.schedule());
   Bind(s, 11, run.caller());
-  Bind(s, 12, run.run_id());
+  BindBlob(s, 12, EncodeVariables(run));
+  Bind(s, 13, run.run_id());
   if (sqlite3_step(s) != SQLITE_DONE) return Error("update run");
   if (sqlite3_changes(db_) == 0) {
     return absl::NotFoundError(absl::StrCat("run_id: no run ", run.run_id()));
@@ -226,6 +259,9 @@ absl::StatusOr<std::vector<chaos::v1::Run>> HistoryStore::QueryRuns(sqlite3_stmt
     }
     r.set_schedule(Text(s, 10));
     r.set_caller(Text(s, 11));
+    chaos::v1::Run variables;
+    if (!variables.ParseFromString(Blob(s, 12))) return Error("decode a run's variables");
+    *r.mutable_variables() = variables.variables();
     out.push_back(std::move(r));
   }
   if (rc != SQLITE_DONE) return Error("query runs");

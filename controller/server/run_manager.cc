@@ -8,6 +8,7 @@
 #include "absl/strings/str_join.h"
 #include "chaos/v1/agent.grpc.pb.h"
 #include "controller/report/report.h"
+#include "experiments/variables.h"
 #include "rpc/credentials.h"
 #include "base/status_macros.h"
 #include "spdlog/spdlog.h"
@@ -115,72 +116,122 @@ void RunManager::Reap() {
   }
 }
 
-absl::StatusOr<chaos::v1::Run> RunManager::Submit(const SubmitArgs& args) {
-  Reap();
+namespace {
+
+// The experiment a submitted text holds. References the client left in it
+// get their defaults; one without a default is an error naming it.
+absl::StatusOr<experiments::Experiment> ParseSubmitted(
+    const SubmitArgs& args, std::map<std::string, std::string>* variables) {
   experiments::Diagnostics diags;
-  std::optional<experiments::Experiment> exp = experiments::ParseExperiment(args.experiment_yaml, &diags);
+  std::optional<experiments::ExpandedText> expanded =
+      experiments::ExpandVariables(args.experiment_yaml, experiments::NoVariables(), &diags);
+  std::optional<experiments::Experiment> exp;
+  if (expanded) exp = experiments::ParseExperiment(expanded->text, &diags);
   if (!exp) {
     std::string text = diags.Format("experiment_yaml");
     while (!text.empty() && text.back() == '\n') text.pop_back();
     return absl::InvalidArgumentError(text);
   }
-  {
-    absl::MutexLock lock(&mu_);
-    if (halted_) {
-      return absl::FailedPreconditionError(
-          "the controller is halted (HaltAll); resume it first (chaosctl resume --controller ...)");
-    }
-    if (shutting_down_) return absl::UnavailableError("the controller is shutting down");
-  }
-  ASSIGN_OR_RETURN(std::vector<std::string> agents, ResolveTargets(*exp, *registry_));
+  *variables = args.variables;
+  variables->insert(expanded->variables.begin(), expanded->variables.end());
+  return *std::move(exp);
+}
 
-  auto live = std::make_shared<LiveRun>();
-  live->manager = this;
-  chaos::v1::Run& run = live->run;
-  run.set_run_id(NewRunId(exp->name));
-  run.set_experiment_name(exp->name);
+// The journal of a run an earlier controller left unfinished, from what the
+// history holds: the run's record and its events (no step, fault or probe
+// records: those lived in the process that died).
+RunReport RecoveredReport(const chaos::v1::Run& run,
+                          const std::vector<chaos::v1::RunEvent>& events) {
+  const bool reverted = run.state() == chaos::v1::RUN_STATE_INTERRUPTED;
+  RunReport r;
+  r.run_id = run.run_id();
+  r.experiment = run.experiment_name();
+  r.seed = run.seed();
+  r.variables.insert(run.variables().begin(), run.variables().end());
+  r.outcome = reverted ? RunOutcome::kInterrupted : RunOutcome::kRollbackIncomplete;
+  r.rollback = reverted ? RollbackState::kComplete : RollbackState::kIncomplete;
+  r.reason = run.reason();
+  r.started_at = absl::FromUnixMillis(run.started_at_unix_ms());
+  r.ended_at = absl::FromUnixMillis(run.ended_at_unix_ms());
+  for (const chaos::v1::RunEvent& e : events) {
+    auto field = [&](const char* name) {
+      auto it = e.fields().find(name);
+      return it == e.fields().end() ? std::string() : it->second;
+    };
+    r.events.push_back({absl::FromUnixMillis(e.at_unix_ms()), e.type(), field("step"),
+                        field("agent"), e.message()});
+  }
+  return r;
+}
+
+}  // namespace
+
+absl::Status RunManager::CheckAccepting() {
+  absl::MutexLock lock(&mu_);
+  if (halted_) {
+    return absl::FailedPreconditionError(
+        "the controller is halted (HaltAll); resume it first (chaosctl resume --controller ...)");
+  }
+  if (shutting_down_) return absl::UnavailableError("the controller is shutting down");
+  return absl::OkStatus();
+}
+
+chaos::v1::Run RunManager::NewRun(const experiments::Experiment& exp, const SubmitArgs& args,
+                                  const std::vector<std::string>& agents,
+                                  const std::map<std::string, std::string>& variables) {
+  chaos::v1::Run run;
+  run.set_run_id(NewRunId(exp.name));
+  run.set_experiment_name(exp.name);
   run.set_state(chaos::v1::RUN_STATE_RUNNING);
   run.set_started_at_unix_ms(absl::ToUnixMillis(absl::Now()));
-  uint64_t seed = args.seed;
-  if (seed == 0) {
-    absl::BitGen gen;
-    seed = absl::Uniform<uint64_t>(gen, 1, UINT64_MAX);
-  }
-  run.set_seed(seed);
+  run.set_seed(args.seed != 0 ? args.seed : absl::Uniform<uint64_t>(absl::BitGen(), 1, UINT64_MAX));
   run.set_recovery_ms(-1);
   for (const std::string& a : agents) run.add_agents(a);
   run.set_schedule(args.schedule);
   run.set_caller(args.caller);
-  if (args.dry_run) {
-    run.set_state(chaos::v1::RUN_STATE_UNSPECIFIED);
-    return run;
-  }
-  // Recorded before anything is injected: a crash from here on is recovered.
-  RETURN_IF_ERROR(history_->InsertRun(run, args.experiment_yaml));
+  run.mutable_variables()->insert(variables.begin(), variables.end());
+  return run;
+}
 
+RunOptions RunManager::OptionsFor(const chaos::v1::Run& run) {
   RunOptions ro;
-  ro.agents = agents;
+  ro.agents.assign(run.agents().begin(), run.agents().end());
   // The labels agents registered with are the inventory the experiment's
   // target selectors are resolved against (with those each agent reports).
   for (const chaos::v1::AgentInfo& info : registry_->List()) {
     ro.inventory_labels[info.address()] =
         std::map<std::string, std::string>(info.labels().begin(), info.labels().end());
   }
-  ro.seed = seed;
+  ro.seed = run.seed();
   ro.run_id = run.run_id();
+  ro.variables.insert(run.variables().begin(), run.variables().end());
   ro.lease = options_.lease;
   ro.rpc_timeout = options_.rpc_timeout;
-  ro.caller = args.caller.empty() ? "chaos-controller" : "chaos-controller for " + args.caller;
-  live->runner = std::make_unique<Runner>(*exp, ro, live.get());
-  const chaos::v1::Run snapshot = run;
-  {
-    absl::MutexLock lock(&mu_);
-    live_[run.run_id()] = live;
-    live->thread = std::thread([this, live] {
-      RunReport report = live->runner->Run();
-      Finish(live, report);
-    });
+  ro.caller = run.caller().empty() ? "chaos-controller" : "chaos-controller for " + run.caller();
+  return ro;
+}
+
+absl::StatusOr<chaos::v1::Run> RunManager::Submit(const SubmitArgs& args) {
+  Reap();
+  std::map<std::string, std::string> variables;
+  ASSIGN_OR_RETURN(experiments::Experiment exp, ParseSubmitted(args, &variables));
+  RETURN_IF_ERROR(CheckAccepting());
+  ASSIGN_OR_RETURN(std::vector<std::string> agents, ResolveTargets(exp, *registry_));
+  auto live = std::make_shared<LiveRun>();
+  live->manager = this;
+  live->run = NewRun(exp, args, agents, variables);
+  const chaos::v1::Run snapshot = live->run;
+  if (args.dry_run) {
+    chaos::v1::Run plan = snapshot;
+    plan.set_state(chaos::v1::RUN_STATE_UNSPECIFIED);
+    return plan;
   }
+  // Recorded before anything is injected: a crash from here on is recovered.
+  RETURN_IF_ERROR(history_->InsertRun(snapshot, args.experiment_yaml));
+  live->runner = std::make_unique<Runner>(exp, OptionsFor(snapshot), live.get());
+  absl::MutexLock lock(&mu_);
+  live_[snapshot.run_id()] = live;
+  live->thread = std::thread([this, live] { Finish(live, live->runner->Run()); });
   return snapshot;
 }
 
@@ -202,9 +253,36 @@ void RunManager::Finish(const std::shared_ptr<LiveRun>& live, const RunReport& r
   live->watchers.clear();
 }
 
+std::shared_ptr<RunManager::LiveRun> RunManager::FindLive(const std::string& run_id) {
+  absl::MutexLock lock(&mu_);
+  auto it = live_.find(run_id);
+  return it == live_.end() || it->second->done ? nullptr : it->second;
+}
+
 absl::StatusOr<chaos::v1::Run> RunManager::Get(const std::string& run_id) {
   if (run_id.empty()) return absl::InvalidArgumentError("run_id: required");
-  return history_->GetRun(run_id);
+  ASSIGN_OR_RETURN(chaos::v1::Run run, history_->GetRun(run_id));
+  // A live run's journal so far; an ended run's is in the history.
+  if (std::shared_ptr<LiveRun> live = FindLive(run_id); live && run.report_json().empty()) {
+    run.set_report_json(ReportJson(live->runner->Snapshot()));
+  }
+  return run;
+}
+
+absl::StatusOr<chaos::v1::Run> RunManager::AnswerGate(const std::string& run_id,
+                                                      const std::string& step, bool confirm,
+                                                      const std::string& caller,
+                                                      const std::string& reason) {
+  if (run_id.empty()) return absl::InvalidArgumentError("run_id: required");
+  if (step.empty()) return absl::InvalidArgumentError("step: required");
+  std::shared_ptr<LiveRun> live = FindLive(run_id);
+  if (!live) {
+    RETURN_IF_ERROR(history_->GetRun(run_id).status());  // NOT_FOUND for an unknown id
+    return absl::FailedPreconditionError(
+        absl::StrCat("run_id: run ", run_id, " has ended; its gates take no answer"));
+  }
+  RETURN_IF_ERROR(live->runner->AnswerGate(step, confirm, caller, reason));
+  return Get(run_id);
 }
 
 absl::StatusOr<std::vector<chaos::v1::Run>> RunManager::List(const RunFilter& filter) {
@@ -354,6 +432,8 @@ absl::StatusOr<int> RunManager::Recover() {
           absl::StrJoin(failed, ", ")));
     }
     Journal(&run, &seq, "run", "", run.reason());
+    ASSIGN_OR_RETURN(events, history_->ListEvents(run.run_id()));
+    run.set_report_json(ReportJson(RecoveredReport(run, events)));
     RETURN_IF_ERROR(history_->UpdateRun(run));
   }
   return handled;

@@ -40,6 +40,8 @@ struct SubmitArgs {
   bool dry_run = false;
   std::string caller;
   std::string schedule;
+  // The variables the client expanded into experiment_yaml (recorded).
+  std::map<std::string, std::string> variables;
 };
 
 struct RunManagerOptions {
@@ -70,6 +72,13 @@ class RunManager {
   [[nodiscard]] absl::StatusOr<chaos::v1::Run> Abort(const std::string& run_id,
                                                      const std::string& caller,
                                                      const std::string& reason);
+  // Answers a live run's manual gate (see Runner::AnswerGate). NOT_FOUND
+  // for an unknown run or step; FAILED_PRECONDITION when the run has ended
+  // or the gate is not waiting.
+  [[nodiscard]] absl::StatusOr<chaos::v1::Run> AnswerGate(const std::string& run_id,
+                                                          const std::string& step, bool confirm,
+                                                          const std::string& caller,
+                                                          const std::string& reason);
   bool IsActive(const std::string& run_id);
 
   // Fills `past` with the journal so far. Returns true when the run is live
@@ -94,6 +103,13 @@ class RunManager {
   void OnRunnerEvent(LiveRun* live, const JournalEvent& event);
   void Finish(const std::shared_ptr<LiveRun>& live, const RunReport& report);
   void Reap() ABSL_LOCKS_EXCLUDED(mu_);
+  absl::Status CheckAccepting() ABSL_LOCKS_EXCLUDED(mu_);
+  chaos::v1::Run NewRun(const experiments::Experiment& exp, const SubmitArgs& args,
+                        const std::vector<std::string>& agents,
+                        const std::map<std::string, std::string>& variables);
+  RunOptions OptionsFor(const chaos::v1::Run& run);
+  // The live run `run_id`, or null when it is not live in this process.
+  std::shared_ptr<LiveRun> FindLive(const std::string& run_id) ABSL_LOCKS_EXCLUDED(mu_);
   void Journal(chaos::v1::Run* run, int* seq, const std::string& type, const std::string& agent,
                const std::string& message);
 

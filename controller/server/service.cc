@@ -116,6 +116,7 @@ class FailedWatch final : public grpc::ServerWriteReactor<chaos::v1::RunEvent> {
 absl::StatusOr<std::string> ManagerLauncher::Launch(const chaos::v1::Schedule& schedule) {
   SubmitArgs args;
   args.experiment_yaml = schedule.experiment_yaml();
+  args.variables.insert(schedule.variables().begin(), schedule.variables().end());
   args.caller = absl::StrCat("schedule ", schedule.name());
   args.schedule = schedule.name();
   ASSIGN_OR_RETURN(chaos::v1::Run run, runs_->Submit(args));
@@ -145,6 +146,7 @@ grpc::ServerUnaryReactor* ControllerService::SubmitRun(grpc::CallbackServerConte
     args.seed = req->seed();
     args.dry_run = req->dry_run();
     args.caller = req->caller();
+    args.variables.insert(req->variables().begin(), req->variables().end());
     ASSIGN_OR_RETURN(*resp, runs_->Submit(args));
     return absl::OkStatus();
   }());
@@ -190,6 +192,17 @@ grpc::ServerUnaryReactor* ControllerService::AbortRun(grpc::CallbackServerContex
   return Done(ctx, [&]() -> absl::Status {
     RETURN_IF_ERROR(NeedHistory());
     ASSIGN_OR_RETURN(*resp, runs_->Abort(req->run_id(), req->caller(), req->reason()));
+    return absl::OkStatus();
+  }());
+}
+
+grpc::ServerUnaryReactor* ControllerService::AnswerGate(grpc::CallbackServerContext* ctx,
+                                                        const chaos::v1::AnswerGateRequest* req,
+                                                        chaos::v1::Run* resp) {
+  return Done(ctx, [&]() -> absl::Status {
+    RETURN_IF_ERROR(NeedHistory());
+    ASSIGN_OR_RETURN(*resp, runs_->AnswerGate(req->run_id(), req->step(), req->confirm(),
+                                              req->caller(), req->reason()));
     return absl::OkStatus();
   }());
 }

@@ -40,6 +40,9 @@ class ControllerService final : public chaos::v1::Controller::CallbackService {
   grpc::ServerUnaryReactor* AbortRun(grpc::CallbackServerContext* ctx,
                                      const chaos::v1::AbortRunRequest* req,
                                      chaos::v1::Run* resp) override;
+  grpc::ServerUnaryReactor* AnswerGate(grpc::CallbackServerContext* ctx,
+                                       const chaos::v1::AnswerGateRequest* req,
+                                       chaos::v1::Run* resp) override;
   grpc::ServerUnaryReactor* RegisterAgent(grpc::CallbackServerContext* ctx,
                                           const chaos::v1::RegisterAgentRequest* req,
                                           chaos::v1::RegisterAgentResponse* resp) override;

@@ -11,6 +11,8 @@
 #include <cstdlib>
 #include <dirent.h>
 #include <fstream>
+#include <map>
+#include <set>
 #include <sstream>
 #include <thread>
 
@@ -28,6 +30,7 @@
 #include "controller/server/service.h"
 #include "google/protobuf/util/message_differencer.h"
 #include "gtest/gtest.h"
+#include "nlohmann/json.hpp"
 
 namespace {
 
@@ -507,7 +510,13 @@ TEST_F(ControllerE2E, ChaosctlControllerCommands) {
   EXPECT_EQ(runs.runs(0).state(), chaos::v1::RUN_STATE_PASSED);
   EXPECT_EQ(Shell(ctl + " runs" + at, &out), 0) << out;
   EXPECT_NE(out.find(id), std::string::npos) << out;
+  // show -o json prints the run's JSON journal (the same document a local
+  // run writes); `runs -o json` keeps the wire records.
   EXPECT_EQ(Shell(ctl + " show " + id + " -o json" + at, &out), 0) << out;
+  EXPECT_NE(out.find("\"schema\": \"chaos.run-report/v1\""), std::string::npos) << out;
+  EXPECT_NE(out.find("\"run_id\": \"" + id + "\""), std::string::npos) << out;
+  EXPECT_NE(out.find("\"outcome\": \"passed\""), std::string::npos) << out;
+  EXPECT_EQ(Shell(ctl + " runs -o json" + at, &out), 0) << out;
   EXPECT_NE(out.find("\"report_json\""), std::string::npos) << out;
   EXPECT_NE(out.find("\"RUN_STATE_PASSED\""), std::string::npos) << out;
   EXPECT_EQ(Shell(ctl + " show " + id + at, &out), 0) << out;
@@ -627,3 +636,181 @@ TEST_F(ControllerE2E, ScheduleOnATestClockStartsRealRunsAndForbidSkipsOverlap) {
 }
 
 }  // namespace
+
+namespace chaos_e2e_journal {
+
+using Json = nlohmann::json;
+
+// Every key path of a JSON document ("faults[].kind"), values left out.
+void KeyPaths(const Json& j, const std::string& at, std::set<std::string>* out) {
+  if (j.is_object()) {
+    for (const auto& [k, v] : j.items()) {
+      out->insert(at + "." + k);
+      KeyPaths(v, at + "." + k, out);
+    }
+  } else if (j.is_array()) {
+    for (const Json& v : j) KeyPaths(v, at + "[]", out);
+  }
+}
+
+// What a journal says that must not depend on where the run ran: every
+// value but ids, seeds, times and durations (and event wording, which
+// carries the run id).
+Json StableValues(const Json& j) {
+  Json out = {{"experiment", j["experiment"]}, {"description", j["description"]},
+              {"hypothesis", j["hypothesis"]}, {"variables", j["variables"]},
+              {"outcome", j["outcome"]},       {"exit_code", j["exit_code"]},
+              {"reason", j["reason"]},         {"rollback", j["rollback"]},
+              {"manual_undo", j["manual_undo"]}};
+  for (const Json& s : j["steps"]) {
+    out["steps"].push_back({s["id"], s["kind"], s["target"], s["state"], s["detail"]});
+  }
+  for (const Json& f : j["faults"]) {
+    out["faults"].push_back({f["agent"], f["step"], f["kind"], f["reverted"], f["error"]});
+  }
+  for (const Json& t : j["targets"]) out["targets"].push_back(t);
+  std::set<std::string> phases, types;
+  for (const Json& p : j["probes"]) phases.insert(p["probe"].get<std::string>() + "/" +
+                                                  p["phase"].get<std::string>());
+  for (const Json& e : j["events"]) types.insert(e["type"].get<std::string>());
+  out["probe_phases"] = phases;
+  out["event_types"] = types;
+  out["recovery"] = {j["recovery"]["from"], j["recovery"]["recovered"],
+                     j["recovery"]["objective_met"]};
+  return out;
+}
+
+}  // namespace chaos_e2e_journal
+
+// A run with ${VARIABLES} and a manual gate, submitted by chaosctl to a
+// real controller and a real agent: the variables are expanded on the
+// operator's side and recorded with the run, and the gate is confirmed
+// from a second chaosctl process through the Controller API.
+TEST_F(ControllerE2E, VariablesAndAManualGateThroughTheController) {
+  StartController();
+  const std::string agent = StartAgent("a0");
+  ASSERT_TRUE(Eventually([&] { return LiveAgents() == 1; }, absl::Seconds(5)));
+  const std::string file = dir_ + "/gated.yaml";
+  std::ofstream(file) << R"(name: gated-${TEAM}
+description: a game day with a gate
+method:
+  - id: burn
+    duration: ${BURN:-20s}
+    fault: {cpuBurn: {workers: 1, loadPercent: ${LOAD}}}
+  - id: check
+    manual: {prompt: "Is the failover visible?", timeout: 60s}
+)";
+  const std::string ctl = Bin("bin/chaosctl");
+  const std::string at = " --controller " + controller_addr_;
+  std::string run_out;
+  int run_rc = -1;
+  std::thread first([&] {
+    run_rc = Shell("TEAM=sre LOAD=20 " + ctl + " run " + file + at, &run_out);
+  });
+  std::string id;
+  ASSERT_TRUE(Eventually([&] {
+    chaos::v1::ListRunsResponse runs;
+    if (!stub_->ListRuns(Ctx().get(), {}, &runs).ok() || runs.runs_size() != 1) return false;
+    id = runs.runs(0).run_id();
+    return Get(id).report_json().find("chaosctl gate confirm") != std::string::npos;
+  }, absl::Seconds(20))) << run_out;
+  std::string out;
+  // Only a manual step that waits can be answered.
+  EXPECT_EQ(Shell(ctl + " gate confirm " + id + " no-such-step" + at, &out), 5) << out;
+  EXPECT_EQ(Shell(ctl + " gate confirm " + id + " burn" + at, &out), 5) << out;
+  EXPECT_EQ(Shell(ctl + " gate confirm " + id + " check --reason 'dashboard red'" + at, &out), 0)
+      << out;
+  EXPECT_EQ(Shell(ctl + " gate confirm " + id + " check" + at, &out), 1) << out;  // answered
+  // The burn still holds for its 20 s; the operator is satisfied: abort.
+  EXPECT_EQ(Shell(ctl + " abort " + id + at, &out), 0) << out;
+  first.join();
+  EXPECT_EQ(run_rc, 130) << run_out;
+  EXPECT_NE(run_out.find("confirmed by chaosctl"), std::string::npos) << run_out;
+  EXPECT_NE(run_out.find("dashboard red"), std::string::npos) << run_out;
+  const chaos::v1::Run run = Get(id);
+  EXPECT_EQ(run.experiment_name(), "gated-sre");
+  const std::map<std::string, std::string> want = {{"BURN", "20s"}, {"LOAD", "20"}, {"TEAM", "sre"}};
+  const std::map<std::string, std::string> got(run.variables().begin(), run.variables().end());
+  EXPECT_EQ(got, want);
+  EXPECT_EQ(ActiveFaults(agent, id), 0);
+  // The gate of an ended run takes no answer.
+  EXPECT_EQ(Shell(ctl + " gate fail " + id + " check" + at, &out), 1) << out;
+  // A variable without a value stops chaosctl before anything is sent.
+  EXPECT_EQ(Shell(ctl + " run " + file + at, &out), 2) << out;
+  EXPECT_NE(out.find("gated.yaml:1:13: variable TEAM is not set"), std::string::npos) << out;
+}
+
+// A manual gate the operator fails through the API fails the run, which
+// rolls back; the controller never reads its own standard input.
+TEST_F(ControllerE2E, AFailedGateFailsTheRunAndRollsBack) {
+  StartController();
+  const std::string agent = StartAgent("a0");
+  ASSERT_TRUE(Eventually([&] { return LiveAgents() == 1; }, absl::Seconds(5)));
+  const chaos::v1::Run run = Submit(R"(name: gate-fails
+method:
+  - {id: burn, duration: 30s, fault: {cpuBurn: {workers: 1, loadPercent: 10}}}
+  - {id: check, manual: {prompt: "ok?", timeout: 60s}}
+)");
+  ASSERT_TRUE(Eventually([&] {
+    return Get(run.run_id()).report_json().find("chaosctl gate fail") != std::string::npos;
+  }, absl::Seconds(20)));
+  chaos::v1::AnswerGateRequest req;
+  req.set_run_id(run.run_id());
+  req.set_step("check");
+  req.set_confirm(false);
+  req.set_caller("e2e");
+  chaos::v1::Run answered;
+  ASSERT_TRUE(stub_->AnswerGate(Ctx().get(), req, &answered).ok());
+  ASSERT_TRUE(Eventually([&] {
+    return Get(run.run_id()).state() == chaos::v1::RUN_STATE_FAILED;
+  }, absl::Seconds(20)));
+  EXPECT_NE(Get(run.run_id()).reason().find("step check: failed by e2e"), std::string::npos);
+  EXPECT_EQ(ActiveFaults(agent, run.run_id()), 0);
+}
+
+// The same experiment run locally (chaosctl run --agent --output) and
+// through the controller (chaosctl show RUN -o json) gives journals with
+// the same fields, and the same values but for ids and times.
+TEST_F(ControllerE2E, LocalAndControllerRunsWriteTheSameJournal) {
+  using namespace chaos_e2e_journal;
+  StartController();
+  const std::string agent = StartAgent("a0");
+  ASSERT_TRUE(Eventually([&] { return LiveAgents() == 1; }, absl::Seconds(5)));
+  const std::string file = dir_ + "/same.yaml";
+  std::ofstream(file) << R"(name: same-journal
+description: one journal however it runs
+hypothesis: the host stays healthy
+probes:
+  ok:
+    command: {run: ["true"]}
+    interval: 100ms
+steadyState: {before: [ok], after: [ok]}
+method:
+  - {id: burn, duration: 1s, fault: {cpuBurn: {workers: 1, loadPercent: ${LOAD:-10}}}}
+  - {id: settle, wait: 200ms, after: [burn]}
+recovery: {from: burn, probes: [ok], successes: 2}
+)";
+  const std::string ctl = Bin("bin/chaosctl");
+  std::string out;
+  ASSERT_EQ(Shell("LOAD=15 " + ctl + " run " + file + " --agent " + agent + " --output " + dir_ +
+                      "/local --run-id local-run </dev/null",
+                  &out),
+            0)
+      << out;
+  const Json local = Json::parse(ReadFile(dir_ + "/local/local-run.json"));
+  const std::string at = " --controller " + controller_addr_;
+  ASSERT_EQ(Shell("LOAD=15 " + ctl + " run " + file + at, &out), 0) << out;
+  chaos::v1::ListRunsResponse runs;
+  ASSERT_TRUE(stub_->ListRuns(Ctx().get(), {}, &runs).ok());
+  ASSERT_EQ(runs.runs_size(), 1);
+  ASSERT_EQ(Shell(ctl + " show " + runs.runs(0).run_id() + " -o json" + at, &out), 0) << out;
+  const Json remote = Json::parse(out);
+  std::set<std::string> local_keys, remote_keys;
+  KeyPaths(local, "", &local_keys);
+  KeyPaths(remote, "", &remote_keys);
+  EXPECT_EQ(local_keys, remote_keys);
+  EXPECT_EQ(StableValues(local), StableValues(remote))
+      << StableValues(local).dump(1) << "\n" << StableValues(remote).dump(1);
+  EXPECT_EQ(local["variables"], Json({{"LOAD", "15"}}));
+  EXPECT_EQ(remote["run_id"], runs.runs(0).run_id());
+}
