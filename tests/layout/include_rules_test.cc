@@ -5,6 +5,9 @@
 // only part of that: a header-only include across the line builds fine. So
 // this test reads every .h/.cc of the source tree, takes its #include lines
 // ("..." and <...>) and checks them against kRules, written once below.
+// It also runs the same check over a known-bad sample tree,
+// tests/layout/testdata/bad (never compiled), so a checker that can no
+// longer fail fails here too.
 
 #include <algorithm>
 #include <filesystem>
@@ -14,6 +17,7 @@
 #include <string_view>
 #include <vector>
 
+#include "gmock/gmock.h"
 #include "gtest/gtest.h"
 
 namespace {
@@ -157,12 +161,48 @@ Report CheckIncludes(const fs::path& root) {
   return report;
 }
 
+std::vector<std::string> Locations(const Report& report) {
+  std::vector<std::string> out;
+  for (const Violation& v : report.violations) {
+    out.push_back(v.file + ":" + std::to_string(v.line) + " " + v.include);
+  }
+  return out;
+}
+
 const fs::path kSourceDir = CHAOS_SOURCE_DIR;
+const fs::path kBadSample = kSourceDir / "tests/layout/testdata/bad";
 
 TEST(IncludeRules, RealTreeFollowsTheRules) {
   const Report report = CheckIncludes(kSourceDir);
   EXPECT_GT(report.files, 100) << "walked the wrong directory? " << kSourceDir;
   for (const Violation& v : report.violations) ADD_FAILURE() << Describe(v);
+}
+
+TEST(IncludeRules, CatchesEveryViolationInTheBadSample) {
+  const Report report = CheckIncludes(kBadSample);
+  EXPECT_EQ(report.files, 5);
+  EXPECT_THAT(Locations(report), testing::ElementsAre(
+                                     "agent/bad.cc:4 controller/engine/runner.h",
+                                     "controller/server/bad.cc:3 controller/cli/progress.h",
+                                     "experiments/bad.h:3 chaos/v1/agent.grpc.pb.h",
+                                     "faults/bad_fault.cc:3 grpcpp/grpcpp.h",
+                                     "faults/bad_fault.cc:4 chaos/v1/faults.pb.h",
+                                     "faults/bad_fault.cc:6 grpc/grpc.h"));
+  ASSERT_FALSE(report.violations.empty());
+  EXPECT_EQ(Describe(report.violations[0]),
+            "agent/bad.cc:4: #include \"controller/engine/runner.h\" breaks rule [agent/ must "
+            "not include controller/]: the agent runs faults on its host; experiments and the "
+            "controller drive it over RPC");
+}
+
+// The near misses in the sample: plain protobuf in experiments/, the CLI
+// including itself, an include in a comment.
+TEST(IncludeRules, AllowsWhatTheRulesAllow) {
+  for (const Violation& v : CheckIncludes(kBadSample).violations) {
+    EXPECT_FALSE(v.file == "experiments/bad.h" && v.include == "chaos/v1/faults.pb.h");
+    EXPECT_NE(v.file, "controller/cli/ok.cc") << Describe(v);
+    EXPECT_FALSE(v.file == "agent/bad.cc" && v.line == 3) << Describe(v);
+  }
 }
 
 }  // namespace
