@@ -1,0 +1,3 @@
+// Sample, never compiled: the daemon including the CLI.
+#include "controller/engine/runner.h"
+#include "controller/cli/progress.h"
