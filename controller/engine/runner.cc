@@ -792,82 +792,83 @@ void Runner::RunStep(size_t index) {
   }
 }
 
-RunReport Runner::Run() {
+// Runs the steps, each on its own thread as soon as its `after` steps end,
+// with keep-alives and guards beside them; then rolls back as the
+// experiment says. Returns whether faults were reverted.
+bool Runner::RunMethodAndRollback() {
+  std::thread guards([this] { GuardLoop(); });
+  std::vector<std::thread> threads;
+  for (size_t i = 0; i < experiment_.method.size(); ++i) {
+    threads.emplace_back([this, i] { RunStep(i); });
+  }
+  for (auto& t : threads) t.join();
   {
     absl::MutexLock lock(&mu_);
-    report_.started_at = absl::Now();
+    method_done_ = true;
   }
-  Emit(Event("run", "", "",
-             absl::StrCat("run ", options_.run_id, " of ", experiment_.name, " on ",
-                          agents_.size(), " agent(s), seed ", options_.seed)));
-  if (agents_.empty()) {
-    Abort(RunOutcome::kUnavailable, "no agent given (use --agent HOST:PORT or --agents FILE)");
-  } else if (Preflight()) {
-    if (options_.dry_run) {
-      PrintPlan();
-    } else if (!SteadyState(experiment_.steady_before, "steady-state-before")) {
-      Abort(RunOutcome::kFailed, "steady state does not hold before the method: nothing injected");
-    } else {
-      std::thread keepalive([this] { KeepAliveLoop(); });
-      std::thread guards([this] { GuardLoop(); });
-      std::vector<std::thread> threads;
-      for (size_t i = 0; i < experiment_.method.size(); ++i) {
-        threads.emplace_back([this, i] { RunStep(i); });
-      }
-      for (auto& t : threads) t.join();
-      {
-        absl::MutexLock lock(&mu_);
-        method_done_ = true;
-      }
-      guards.join();
-      const bool aborted = Aborted();
-      const bool revert = experiment_.rollback != RollbackPolicy::kNever || !aborted;
-      if (revert) {
-        Rollback();
-        Verify();
-      }
-      const bool actions = experiment_.rollback == RollbackPolicy::kAlways ||
-                           (experiment_.rollback == RollbackPolicy::kOnAbort && aborted);
-      if (actions) RollbackActions();
-      {
-        absl::MutexLock lock(&mu_);
-        if (experiment_.recovery.present && experiment_.recovery.from_step.empty()) {
-          recovery_start_ = absl::Now();
-        }
-      }
-      if (experiment_.recovery.present) MeasureRecovery();
-      if (!Aborted()) {
-        RecoveryResult recovery;
-        {
-          absl::MutexLock lock(&mu_);
-          recovery = report_.recovery;
-        }
-        if (experiment_.recovery.present && !recovery.recovered) {
-          Abort(RunOutcome::kFailed, "the system did not recover in time");
-        } else if (!recovery.objective_met) {
-          Abort(RunOutcome::kFailed,
-                absl::StrCat("recovery took ", absl::FormatDuration(recovery.time),
-                             ", over the objective of ",
-                             absl::FormatDuration(*experiment_.recovery.objective)));
-        } else if (!SteadyState(experiment_.steady_after, "steady-state-after")) {
-          Abort(RunOutcome::kFailed, "hypothesis not met: steady state does not hold after the method");
-        }
-      }
-      {
-        absl::MutexLock lock(&mu_);
-        finished_ = true;  // stops the keep-alives; Abort() is a no-op from here
-      }
-      keepalive.join();
-      absl::MutexLock lock(&mu_);
-      bool any = !report_.faults.empty();
-      report_.rollback = !any      ? RollbackState::kNotNeeded
-                         : !revert ? RollbackState::kSkipped
-                                   : RollbackState::kComplete;
+  guards.join();
+  const bool aborted = Aborted();
+  const bool revert = experiment_.rollback != RollbackPolicy::kNever || !aborted;
+  if (revert) {
+    Rollback();
+    Verify();
+  }
+  if (experiment_.rollback == RollbackPolicy::kAlways ||
+      (experiment_.rollback == RollbackPolicy::kOnAbort && aborted)) {
+    RollbackActions();
+  }
+  return revert;
+}
+
+// Measures recovery, then judges the hypothesis: recovered in time, within
+// the objective, steady state after.
+void Runner::JudgeAfterMethod() {
+  {
+    absl::MutexLock lock(&mu_);
+    if (experiment_.recovery.present && experiment_.recovery.from_step.empty()) {
+      recovery_start_ = absl::Now();
     }
   }
+  if (experiment_.recovery.present) MeasureRecovery();
+  if (Aborted()) return;
+  RecoveryResult recovery;
+  {
+    absl::MutexLock lock(&mu_);
+    recovery = report_.recovery;
+  }
+  if (experiment_.recovery.present && !recovery.recovered) {
+    Abort(RunOutcome::kFailed, "the system did not recover in time");
+  } else if (!recovery.objective_met) {
+    Abort(RunOutcome::kFailed,
+          absl::StrCat("recovery took ", absl::FormatDuration(recovery.time),
+                       ", over the objective of ",
+                       absl::FormatDuration(*experiment_.recovery.objective)));
+  } else if (!SteadyState(experiment_.steady_after, "steady-state-after")) {
+    Abort(RunOutcome::kFailed, "hypothesis not met: steady state does not hold after the method");
+  }
+}
+
+// The method with everything around it, once preflight and the steady
+// state before have passed.
+void Runner::RunExperiment() {
+  std::thread keepalive([this] { KeepAliveLoop(); });
+  const bool reverted = RunMethodAndRollback();
+  JudgeAfterMethod();
+  {
+    absl::MutexLock lock(&mu_);
+    finished_ = true;  // stops the keep-alives; Abort() is a no-op from here
+  }
+  keepalive.join();
   absl::MutexLock lock(&mu_);
-  finished_ = true;
-  report_.ended_at = absl::Now();
+  const bool any = !report_.faults.empty();
+  report_.rollback = !any        ? RollbackState::kNotNeeded
+                     : !reverted ? RollbackState::kSkipped
+                                 : RollbackState::kComplete;
+}
+
+// Lists every fault left in place with the command that undoes it; any
+// makes the run's outcome "rollback incomplete".
+void Runner::ListManualUndo() {
   for (const FaultRecord& f : report_.faults) {
     if (!f.reverted && report_.rollback != RollbackState::kSkipped) {
       const std::string cmd = absl::StrCat("chaosctl revert --agent ", f.agent, " ", f.fault_id);
@@ -884,6 +885,31 @@ RunReport Runner::Run() {
     report_.rollback = RollbackState::kIncomplete;
     if (report_.reason.empty()) report_.reason = "some faults could not be reverted";
   }
+}
+
+RunReport Runner::Run() {
+  {
+    absl::MutexLock lock(&mu_);
+    report_.started_at = absl::Now();
+  }
+  Emit(Event("run", "", "",
+             absl::StrCat("run ", options_.run_id, " of ", experiment_.name, " on ",
+                          agents_.size(), " agent(s), seed ", options_.seed)));
+  if (agents_.empty()) {
+    Abort(RunOutcome::kUnavailable, "no agent given (use --agent HOST:PORT or --agents FILE)");
+  } else if (Preflight()) {
+    if (options_.dry_run) {
+      PrintPlan();
+    } else if (!SteadyState(experiment_.steady_before, "steady-state-before")) {
+      Abort(RunOutcome::kFailed, "steady state does not hold before the method: nothing injected");
+    } else {
+      RunExperiment();
+    }
+  }
+  absl::MutexLock lock(&mu_);
+  finished_ = true;
+  report_.ended_at = absl::Now();
+  ListManualUndo();
   return report_;
 }
 

@@ -105,6 +105,10 @@ class Runner {
   };
 
   void Emit(JournalEvent event);
+  void RunExperiment();
+  bool RunMethodAndRollback();
+  void JudgeAfterMethod();
+  void ListManualUndo() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   bool Preflight();
   bool ResolveTargets();
   bool CheckCapabilities();

@@ -314,6 +314,105 @@ bool CompileOptionalRegex(const std::string& pattern, const char* what,
   return false;
 }
 
+// One HTTP GET's result, with its body (at most kMaxBody kept).
+struct HttpAttempt {
+  httplib::Result res{nullptr, httplib::Error::Connection, httplib::Headers{}};
+  std::string body;
+  bool truncated = false;
+  bool stopped = false;  // the watchdog stopped it at the deadline
+};
+
+// GET `url` from one resolved address, bounded as a whole by `deadline`.
+void GetFrom(const HttpUrl& url, const char* ip, absl::Time deadline, absl::Duration timeout,
+             HttpAttempt* out) {
+  httplib::Client cli(url.host, url.port);
+  cli.set_hostname_addr_map({{url.host, ip}});
+  cli.set_connection_timeout(ChronoMicros(deadline - absl::Now()));
+  cli.set_read_timeout(ChronoMicros(timeout));
+  cli.set_write_timeout(ChronoMicros(timeout));
+  cli.set_keep_alive(false);
+  cli.set_follow_location(false);
+  // httplib's timeouts apply per socket operation; a server that trickles
+  // bytes could keep a request alive far longer. A watchdog stops the
+  // client at the deadline so the whole request is bounded.
+  absl::Mutex mu;
+  bool done = false;
+  std::thread watchdog([&] {
+    absl::MutexLock lock(&mu);
+    if (!mu.AwaitWithDeadline(absl::Condition(&done), deadline)) {
+      out->stopped = true;
+      cli.stop();
+    }
+  });
+  out->body.clear();
+  out->truncated = false;
+  httplib::Headers headers = {{"User-Agent", "chaos-probe"}};
+  out->res = cli.Get(
+      url.path, headers, [](const httplib::Response&) { return true; },
+      [&](const char* data, size_t len) {
+        if (out->body.size() < kMaxBody) {
+          out->body.append(data, std::min(len, kMaxBody - out->body.size()));
+        } else {
+          out->truncated = true;
+        }
+        return absl::Now() < deadline;
+      });
+  {
+    absl::MutexLock lock(&mu);
+    done = true;
+  }
+  watchdog.join();
+}
+
+// Each resolved address in turn while the connection is refused, as
+// httplib itself would do with a name.
+HttpAttempt GetFromAny(const HttpUrl& url, const std::vector<Endpoint>& endpoints,
+                       absl::Time deadline, absl::Duration timeout) {
+  HttpAttempt attempt;
+  for (const Endpoint& e : endpoints) {
+    char ip[NI_MAXHOST];
+    if (getnameinfo(reinterpret_cast<const sockaddr*>(&e.addr), e.len, ip, sizeof(ip), nullptr,
+                    0, NI_NUMERICHOST) != 0) {
+      continue;
+    }
+    GetFrom(url, ip, deadline, timeout, &attempt);
+    if (attempt.res || attempt.res.error() != httplib::Error::Connection || attempt.stopped ||
+        absl::Now() >= deadline) {
+      break;
+    }
+  }
+  return attempt;
+}
+
+// Judges an HTTP answer against the check.
+void JudgeHttp(const HttpCheck& check, const HttpUrl& url, const HttpAttempt& a,
+               absl::Duration timeout, absl::Time deadline, const RE2* re, ProbeResult* r) {
+  if (!a.res) {
+    const std::string where = absl::StrCat("GET ", check.url);
+    if (a.stopped || absl::Now() >= deadline) {
+      r->detail = absl::StrCat(where, ": timed out after ", ShortDuration(timeout));
+    } else if (a.res.error() == httplib::Error::Connection) {
+      r->detail = absl::StrCat("connect ", url.host, ":", url.port, ": connection failed");
+    } else {
+      r->detail = absl::StrCat(where, ": ", httplib::to_string(a.res.error()));
+    }
+    return;
+  }
+  const int status = a.res->status;
+  if (status != check.status) {
+    r->detail = absl::StrCat("HTTP ", status, " (want ", check.status, ")");
+  } else if (re != nullptr && !RE2::PartialMatch(a.body, *re)) {
+    r->detail = absl::StrCat("HTTP ", status, ": body does not match /", check.body_regex, "/",
+                             a.truncated ? " (first 1 MiB searched)" : "");
+  } else if (r->latency > check.max_latency) {
+    r->detail = absl::StrCat("HTTP ", status, " in ", ShortDuration(r->latency), " (max ",
+                             ShortDuration(check.max_latency), ")");
+  } else {
+    r->ok = true;
+    r->detail = absl::StrCat("HTTP ", status, " in ", ShortDuration(r->latency));
+  }
+}
+
 ProbeResult RunHttp(const HttpCheck& check, absl::Duration timeout, absl::Time start) {
   ProbeResult r;
   auto url = ParseHttpUrl(check.url);
@@ -332,91 +431,9 @@ ProbeResult RunHttp(const HttpCheck& check, absl::Duration timeout, absl::Time s
     r.detail = std::string(endpoints.status().message());
     return r;
   }
-  std::string body;
-  bool truncated = false;
-  bool stopped = false;
-  httplib::Result res(nullptr, httplib::Error::Connection, httplib::Headers{});
-  // Each resolved address in turn while the connection is refused, as
-  // httplib itself would do with a name.
-  for (size_t i = 0; i < endpoints->size(); ++i) {
-    char ip[NI_MAXHOST];
-    const Endpoint& e = (*endpoints)[i];
-    if (getnameinfo(reinterpret_cast<const sockaddr*>(&e.addr), e.len, ip, sizeof(ip), nullptr,
-                    0, NI_NUMERICHOST) != 0) {
-      continue;
-    }
-    httplib::Client cli(url->host, url->port);
-    cli.set_hostname_addr_map({{url->host, ip}});
-    cli.set_connection_timeout(ChronoMicros(deadline - absl::Now()));
-    cli.set_read_timeout(ChronoMicros(timeout));
-    cli.set_write_timeout(ChronoMicros(timeout));
-    cli.set_keep_alive(false);
-    cli.set_follow_location(false);
-
-    // httplib's timeouts apply per socket operation; a server that trickles
-    // bytes could keep a request alive far longer. A watchdog stops the
-    // client at the deadline so the whole request is bounded.
-    absl::Mutex mu;
-    bool done = false;
-    std::thread watchdog([&] {
-      absl::MutexLock lock(&mu);
-      if (!mu.AwaitWithDeadline(absl::Condition(&done), deadline)) {
-        stopped = true;
-        cli.stop();
-      }
-    });
-    body.clear();
-    truncated = false;
-    httplib::Headers headers = {{"User-Agent", "chaos-probe"}};
-    res = cli.Get(
-        url->path, headers, [](const httplib::Response&) { return true; },
-        [&](const char* data, size_t len) {
-          if (body.size() < kMaxBody) {
-            body.append(data, std::min(len, kMaxBody - body.size()));
-          } else {
-            truncated = true;
-          }
-          return absl::Now() < deadline;
-        });
-    {
-      absl::MutexLock lock(&mu);
-      done = true;
-    }
-    watchdog.join();
-    if (res || res.error() != httplib::Error::Connection || stopped || absl::Now() >= deadline) {
-      break;
-    }
-  }
+  const HttpAttempt attempt = GetFromAny(*url, *endpoints, deadline, timeout);
   r.latency = absl::Now() - start;
-  const std::string where = absl::StrCat("GET ", check.url);
-
-  if (!res) {
-    if (stopped || absl::Now() >= deadline) {
-      r.detail = absl::StrCat(where, ": timed out after ", ShortDuration(timeout));
-    } else {
-      r.detail = absl::StrCat(where, ": ", httplib::to_string(res.error()));
-      if (res.error() == httplib::Error::Connection) {
-        r.detail = absl::StrCat("connect ", url->host, ":", url->port, ": connection failed");
-      }
-    }
-    return r;
-  }
-  if (res->status != check.status) {
-    r.detail = absl::StrCat("HTTP ", res->status, " (want ", check.status, ")");
-    return r;
-  }
-  if (re != nullptr && !RE2::PartialMatch(body, *re)) {
-    r.detail = absl::StrCat("HTTP ", res->status, ": body does not match /", check.body_regex,
-                            "/", truncated ? " (first 1 MiB searched)" : "");
-    return r;
-  }
-  if (r.latency > check.max_latency) {
-    r.detail = absl::StrCat("HTTP ", res->status, " in ", ShortDuration(r.latency), " (max ",
-                            ShortDuration(check.max_latency), ")");
-    return r;
-  }
-  r.ok = true;
-  r.detail = absl::StrCat("HTTP ", res->status, " in ", ShortDuration(r.latency));
+  JudgeHttp(check, *url, attempt, timeout, deadline, re.get(), &r);
   return r;
 }
 

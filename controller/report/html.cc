@@ -161,120 +161,24 @@ class Timeline {
   }
 
   std::string Svg() const {
-    // Lanes: one row per step, one per agent, one per probe.
-    std::vector<std::string> agents;
-    std::set<std::string> seen;
-    for (const auto& t : r_.targets) {
-      for (const auto& a : t.agents) {
-        if (seen.insert(a).second) agents.push_back(a);
-      }
-    }
-    for (const auto& f : r_.faults) {
-      if (seen.insert(f.agent).second) agents.push_back(f.agent);
-    }
-    std::vector<std::string> probes;
-    std::set<std::string> seen_probes;
-    for (const auto& p : r_.probes) {
-      if (seen_probes.insert(p.probe).second) probes.push_back(p.probe);
-    }
-
-    const int lanes_top = kAxisHeight;
+    const std::vector<std::string> agents = AgentNames();
+    const std::vector<std::string> probes = ProbeNames();
     const int lanes = static_cast<int>(r_.steps.size() + agents.size() + probes.size());
-    const int lanes_bottom = lanes_top + std::max(lanes, 1) * kLane + (lanes > 0 ? 2 * kGap : 0);
+    const int lanes_bottom = kAxisHeight + std::max(lanes, 1) * kLane + (lanes > 0 ? 2 * kGap : 0);
     const int height = lanes_bottom + 8;
-
     std::string s = absl::StrCat(
         "<svg xmlns=\"http://www.w3.org/2000/svg\" id=\"timeline-svg\" width=\"", kWidth,
         "\" height=\"", height, "\" viewBox=\"0 0 ", kWidth, " ", height,
         "\" role=\"img\" aria-label=\"Run timeline\">\n");
-
-    // Time axis.
-    const double step = TickStep(span_s_);
-    for (int i = 0; i * step <= span_s_ + 1e-9; ++i) {
-      const double x = X(i * step);
-      absl::StrAppend(&s, "<line class=\"tick\" x1=\"", Num(x), "\" x2=\"", Num(x), "\" y1=\"",
-                      kAxisHeight - 6, "\" y2=\"", lanes_bottom, "\"/>");
-      std::string label = absl::StrFormat(step < 1 ? "%.1fs" : "%.0fs", i * step);
-      absl::StrAppend(&s, "<text class=\"tick-label\" x=\"", Num(x), "\" y=\"", kAxisHeight - 10,
-                      "\" text-anchor=\"middle\">", label, "</text>\n");
-    }
-
-    int y = lanes_top;
-    auto lane = [&](absl::string_view label, absl::string_view title) {
-      absl::StrAppend(&s, "<rect class=\"lane-bg\" x=\"", kLeft, "\" y=\"", y + 2, "\" width=\"",
-                      kPlot, "\" height=\"", kLane - 4, "\"/>");
-      std::string shown(label);
-      if (shown.size() > 26) shown = shown.substr(0, 24) + "…";
-      absl::StrAppend(&s, "<text class=\"lane-label\" x=\"4\" y=\"", y + kLane / 2 + 4, "\"><title>",
-                      Esc(title), "</title>", Esc(shown), "</text>\n");
-    };
-
-    for (const auto& st : r_.steps) {
-      lane(absl::StrCat("step ", st.id), absl::StrCat("step ", st.id, " (", st.kind, ")"));
-      if (Finite(st.started_at)) {
-        const absl::Time end = Finite(st.ended_at) ? st.ended_at : t1_;
-        Bar(&s, absl::StrCat("step-bar", st.state == StepState::kFailed ? " failed" : ""), st.started_at, end,
-            y + 7, kLane - 14,
-            absl::StrCat("step ", st.id, " / ", st.kind, st.target.empty() ? "" : " on ",
-                         st.target, " / ", st.state, st.detail.empty() ? "" : ": ", st.detail));
-      }
-      y += kLane;
-    }
+    Axis(&s, lanes_bottom);
+    // Lanes: one row per step, one per agent, one per probe.
+    int y = kAxisHeight;
+    StepLanes(&s, &y);
     if (!r_.steps.empty()) y += kGap;
-
-    for (const auto& agent : agents) {
-      lane(agent, absl::StrCat("agent ", agent));
-      for (const auto& f : r_.faults) {
-        if (f.agent != agent || !Finite(f.injected_at)) continue;
-        const bool open = !f.reverted || !Finite(f.reverted_at);
-        const absl::Time end = open ? t1_ : f.reverted_at;
-        Bar(&s, open ? "fault-window not-reverted" : "fault-window", f.injected_at, end, y + 4,
-            kLane - 8,
-            absl::StrCat(f.step, " / ", f.kind, " / ", f.summary,
-                         open ? absl::StrCat(" (NOT reverted", f.error.empty() ? "" : ": ",
-                                             f.error, ")")
-                              : ""));
-      }
-      y += kLane;
-    }
+    for (const auto& agent : agents) AgentLane(&s, agent, &y);
     if (!agents.empty()) y += kGap;
-
-    for (const auto& probe : probes) {
-      lane(probe, absl::StrCat("probe ", probe));
-      for (const auto& p : r_.probes) {
-        if (p.probe != probe || !Finite(p.at)) continue;
-        const double x = X(absl::ToDoubleSeconds(p.at - t0_));
-        absl::StrAppend(&s, "<rect class=\"", p.ok ? "probe-ok" : "probe-fail", "\" x=\"",
-                        Num(x - 2), "\" y=\"", y + 6, "\" width=\"4\" height=\"", kLane - 12,
-                        "\"><title>", Esc(absl::StrCat(Offset(p.at), " ", p.phase, ": ",
-                                                       p.ok ? "ok" : "FAIL", " in ",
-                                                       HumanDuration(p.latency),
-                                                       p.detail.empty() ? "" : " — ", p.detail)),
-                        "</title></rect>\n");
-      }
-      y += kLane;
-    }
-
-    // Marks across all lanes.
-    const int mark_top = lanes_top;
-    const int mark_height = std::max(lanes_bottom - lanes_top, kLane);
-    if (r_.recovery.measured && Finite(r_.recovery.started_at)) {
-      const absl::Time end = Finite(r_.recovery.ended_at) ? r_.recovery.ended_at : t1_;
-      Bar(&s, "recovery-window", r_.recovery.started_at, end, mark_top, mark_height,
-          "recovery window");
-      Mark(&s, "recovery-mark", r_.recovery.started_at, mark_top, mark_height,
-           absl::StrCat("recovery started (from ", r_.recovery.from, ")"));
-      if (Finite(r_.recovery.ended_at)) {
-        Mark(&s, "recovery-mark", r_.recovery.ended_at, mark_top, mark_height,
-             r_.recovery.recovered
-                 ? absl::StrCat("recovered after ", HumanDuration(r_.recovery.time))
-                 : std::string("recovery window ended without recovering"));
-      }
-    }
-    for (const auto& e : r_.events) {
-      if (e.type != "abort" || !Finite(e.at)) continue;
-      Mark(&s, "abort-mark", e.at, mark_top, mark_height, absl::StrCat("abort: ", e.message));
-    }
+    for (const auto& probe : probes) ProbeLane(&s, probe, &y);
+    Marks(&s, kAxisHeight, std::max(lanes_bottom - kAxisHeight, kLane));
     s.append("</svg>\n");
     return s;
   }
@@ -285,6 +189,118 @@ class Timeline {
   }
 
  private:
+  // Agents in the order the run met them: targets first, then faults.
+  std::vector<std::string> AgentNames() const {
+    std::vector<std::string> agents;
+    std::set<std::string> seen;
+    for (const auto& t : r_.targets) {
+      for (const auto& a : t.agents) {
+        if (seen.insert(a).second) agents.push_back(a);
+      }
+    }
+    for (const auto& f : r_.faults) {
+      if (seen.insert(f.agent).second) agents.push_back(f.agent);
+    }
+    return agents;
+  }
+
+  std::vector<std::string> ProbeNames() const {
+    std::vector<std::string> probes;
+    std::set<std::string> seen;
+    for (const auto& p : r_.probes) {
+      if (seen.insert(p.probe).second) probes.push_back(p.probe);
+    }
+    return probes;
+  }
+
+  void Axis(std::string* s, int lanes_bottom) const {
+    const double step = TickStep(span_s_);
+    for (int i = 0; i * step <= span_s_ + 1e-9; ++i) {
+      const double x = X(i * step);
+      absl::StrAppend(s, "<line class=\"tick\" x1=\"", Num(x), "\" x2=\"", Num(x), "\" y1=\"",
+                      kAxisHeight - 6, "\" y2=\"", lanes_bottom, "\"/>");
+      std::string label = absl::StrFormat(step < 1 ? "%.1fs" : "%.0fs", i * step);
+      absl::StrAppend(s, "<text class=\"tick-label\" x=\"", Num(x), "\" y=\"", kAxisHeight - 10,
+                      "\" text-anchor=\"middle\">", label, "</text>\n");
+    }
+  }
+
+  // A lane's background and label at height y.
+  void Lane(std::string* s, int y, absl::string_view label, absl::string_view title) const {
+    absl::StrAppend(s, "<rect class=\"lane-bg\" x=\"", kLeft, "\" y=\"", y + 2, "\" width=\"",
+                    kPlot, "\" height=\"", kLane - 4, "\"/>");
+    std::string shown(label);
+    if (shown.size() > 26) shown = shown.substr(0, 24) + "…";
+    absl::StrAppend(s, "<text class=\"lane-label\" x=\"4\" y=\"", y + kLane / 2 + 4, "\"><title>",
+                    Esc(title), "</title>", Esc(shown), "</text>\n");
+  }
+
+  void StepLanes(std::string* s, int* y) const {
+    for (const auto& st : r_.steps) {
+      Lane(s, *y, absl::StrCat("step ", st.id), absl::StrCat("step ", st.id, " (", st.kind, ")"));
+      if (Finite(st.started_at)) {
+        const absl::Time end = Finite(st.ended_at) ? st.ended_at : t1_;
+        Bar(s, absl::StrCat("step-bar", st.state == StepState::kFailed ? " failed" : ""),
+            st.started_at, end, *y + 7, kLane - 14,
+            absl::StrCat("step ", st.id, " / ", st.kind, st.target.empty() ? "" : " on ",
+                         st.target, " / ", StepStateName(st.state),
+                         st.detail.empty() ? "" : ": ", st.detail));
+      }
+      *y += kLane;
+    }
+  }
+
+  void AgentLane(std::string* s, const std::string& agent, int* y) const {
+    Lane(s, *y, agent, absl::StrCat("agent ", agent));
+    for (const auto& f : r_.faults) {
+      if (f.agent != agent || !Finite(f.injected_at)) continue;
+      const bool open = !f.reverted || !Finite(f.reverted_at);
+      const absl::Time end = open ? t1_ : f.reverted_at;
+      Bar(s, open ? "fault-window not-reverted" : "fault-window", f.injected_at, end, *y + 4,
+          kLane - 8,
+          absl::StrCat(f.step, " / ", f.kind, " / ", f.summary,
+                       open ? absl::StrCat(" (NOT reverted", f.error.empty() ? "" : ": ", f.error,
+                                           ")")
+                            : ""));
+    }
+    *y += kLane;
+  }
+
+  void ProbeLane(std::string* s, const std::string& probe, int* y) const {
+    Lane(s, *y, probe, absl::StrCat("probe ", probe));
+    for (const auto& p : r_.probes) {
+      if (p.probe != probe || !Finite(p.at)) continue;
+      const double x = X(absl::ToDoubleSeconds(p.at - t0_));
+      absl::StrAppend(s, "<rect class=\"", p.ok ? "probe-ok" : "probe-fail", "\" x=\"", Num(x - 2),
+                      "\" y=\"", *y + 6, "\" width=\"4\" height=\"", kLane - 12, "\"><title>",
+                      Esc(absl::StrCat(Offset(p.at), " ", p.phase, ": ", p.ok ? "ok" : "FAIL",
+                                       " in ", HumanDuration(p.latency),
+                                       p.detail.empty() ? "" : " — ", p.detail)),
+                      "</title></rect>\n");
+    }
+    *y += kLane;
+  }
+
+  // Recovery and abort marks across all lanes.
+  void Marks(std::string* s, int top, int height) const {
+    const RecoveryResult& rec = r_.recovery;
+    if (rec.measured && Finite(rec.started_at)) {
+      const absl::Time end = Finite(rec.ended_at) ? rec.ended_at : t1_;
+      Bar(s, "recovery-window", rec.started_at, end, top, height, "recovery window");
+      Mark(s, "recovery-mark", rec.started_at, top, height,
+           absl::StrCat("recovery started (from ", rec.from, ")"));
+      if (Finite(rec.ended_at)) {
+        Mark(s, "recovery-mark", rec.ended_at, top, height,
+             rec.recovered ? absl::StrCat("recovered after ", HumanDuration(rec.time))
+                           : std::string("recovery window ended without recovering"));
+      }
+    }
+    for (const auto& e : r_.events) {
+      if (e.type != "abort" || !Finite(e.at)) continue;
+      Mark(s, "abort-mark", e.at, top, height, absl::StrCat("abort: ", e.message));
+    }
+  }
+
   static constexpr int kWidth = 1120;
   static constexpr int kLeft = 190;
   static constexpr int kPlot = kWidth - kLeft - 20;
