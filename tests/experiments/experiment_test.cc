@@ -1,6 +1,7 @@
 // Experiment files: what parses, and every error at once with its position.
 #include "experiments/experiment.h"
 
+#include "experiments/yaml_fields.h"
 #include "experiments/yaml_proto.h"
 #include "gtest/gtest.h"
 
@@ -204,6 +205,109 @@ recovery: {from: zzz, probes: [api]}
   EXPECT_NE(text.find("guards[0].probe: no probe named \"phantom\""), std::string::npos) << text;
   EXPECT_NE(text.find("recovery.from: \"zzz\" is neither rollback nor a step id"),
             std::string::npos) << text;
+}
+
+}  // namespace
+}  // namespace chaos::experiments
+
+namespace chaos::experiments {
+namespace {
+
+YAML::Node Yaml(const std::string& text) { return YAML::Load(text); }
+
+TEST(YamlFieldsTest, ForFieldsCallsKnownFieldsInTheFilesOrderAndReportsTheRest) {
+  Diagnostics diags;
+  std::string a;
+  int64_t b = 0;
+  std::vector<std::string> order;
+  auto seen = [&](FieldParser parse) -> FieldParser {
+    return [&order, parse](NodeRef v, PathRef p) {
+      order.push_back(p);
+      parse(v, p);
+    };
+  };
+  ForFields(Yaml("{b: 2, c: 1, a: x}"), "top",
+            {{"a", seen(FieldInto(&GetString, &a, &diags))},
+             {"b", seen(IntFieldInto(0, 9, &b, &diags))}},
+            &diags);
+  EXPECT_EQ(order, (std::vector<std::string>{"top.b", "top.a"}));
+  EXPECT_EQ(a, "x");
+  EXPECT_EQ(b, 2);
+  EXPECT_EQ(diags.Format("f"), "f:1:8: top.c: unknown field (known: a, b)\n");
+
+  Diagnostics not_map;
+  ForFields(Yaml("[1]"), "top", {{"a", FieldInto(&GetString, &a, &not_map)}}, &not_map);
+  EXPECT_EQ(not_map.Format("f"), "f:1:1: top: expected a mapping (fields: a)\n");
+  EXPECT_EQ(FieldPath("", "name"), "name");
+  EXPECT_EQ(FieldPath("a.b", "c"), "a.b.c");
+}
+
+TEST(YamlFieldsTest, TypedValuesKeepTheDefaultOnError) {
+  Diagnostics diags;
+  int failures = 3;
+  EXPECT_FALSE(GetInt(Yaml("0"), "n", 1, 10, &failures, &diags));
+  EXPECT_FALSE(GetInt(Yaml("x"), "n", 1, 10, &failures, &diags));
+  EXPECT_EQ(failures, 3);
+  absl::Duration d = absl::Seconds(1);
+  EXPECT_FALSE(GetDuration(Yaml("30"), "d", &d, &diags));
+  EXPECT_EQ(d, absl::Seconds(1));
+  std::optional<absl::Duration> objective;
+  EXPECT_TRUE(GetDuration(Yaml("1m"), "o", &objective, &diags));
+  EXPECT_EQ(objective, absl::Minutes(1));
+  std::vector<std::string> list;
+  EXPECT_FALSE(GetStringList(Yaml("[a, [b], c]"), "l", &list, &diags));
+  EXPECT_EQ(list, (std::vector<std::string>{"a", "c"}));
+  EXPECT_TRUE(GetStringList(Yaml("one"), "l", &list, &diags));
+  EXPECT_EQ(list.back(), "one");
+  std::map<std::string, std::string> labels;
+  EXPECT_TRUE(GetStringMap(Yaml("{a: x, b: [y]}"), "labels", &labels, &diags));
+  EXPECT_EQ(labels, (std::map<std::string, std::string>{{"a", "x"}}));
+  EXPECT_EQ(diags.Format("f"),
+            "f:1:1: n: must be 1..10, got 0\n"
+            "f:1:1: n: expected an integer\n"
+            "f:1:1: d: \"30\" is not a duration (write a number and a unit: 150ms, 30s, 5m, 1h)\n"
+            "f:1:5: l[1]: expected a string\n"
+            "f:1:11: labels.b: expected a string\n");
+}
+
+TEST(YamlFieldsTest, ChoicesItemsAndRequiredFields) {
+  Diagnostics diags;
+  int policy = 0;
+  EXPECT_TRUE(GetChoice<int>(Yaml("b"), "p", {{"a", 1}, {"b", 2}}, &policy, &diags));
+  EXPECT_EQ(policy, 2);
+  EXPECT_FALSE(GetChoice<int>(Yaml("z"), "p", {{"a", 1}, {"b", 2}}, &policy, &diags));
+  EXPECT_EQ(policy, 2);
+  std::vector<std::string> paths;
+  ForItems(Yaml("[x, y]"), "steps", [&](NodeRef, PathRef p) { paths.push_back(p); }, &diags);
+  EXPECT_EQ(paths, (std::vector<std::string>{"steps[0]", "steps[1]"}));
+  ForItems(Yaml("{x: 1}"), "steps", [&](NodeRef, PathRef p) { paths.push_back(p); }, &diags);
+  EXPECT_EQ(paths.size(), 2u);
+  RequireField(Yaml("{a: 1}"), "top", "b", &diags);
+  RequireField(Yaml("{b: 1}"), "top", "b", &diags);
+  RequireField(Yaml("[1]"), "top", "b", &diags);
+  EXPECT_EQ(diags.Format("f"),
+            "f:1:1: p: \"z\" is not one of: a, b\n"
+            "f:1:1: steps: expected a list\n"
+            "f:1:1: top.b: required\n");
+}
+
+TEST(YamlFieldsTest, ParseYamlTextTurnsYamlExceptionsIntoOneDiagnostic) {
+  Diagnostics ok;
+  std::string name;
+  EXPECT_TRUE(ParseYamlText("name: x", [&](NodeRef root) { name = root["name"].Scalar(); }, &ok));
+  EXPECT_EQ(name, "x");
+  EXPECT_TRUE(ok.empty());
+
+  Diagnostics bad;
+  bool called = false;
+  EXPECT_FALSE(ParseYamlText("a: [b\n", [&](NodeRef) { called = true; }, &bad));
+  EXPECT_FALSE(called);
+  EXPECT_NE(bad.Format("y").find("y:2:1: malformed YAML: "), std::string::npos) << bad.Format("y");
+
+  Diagnostics thrown;
+  EXPECT_FALSE(ParseYamlText("a: b", [&](NodeRef root) { root["a"].as<int>(); }, &thrown));
+  EXPECT_NE(thrown.Format("t").find("t:1:4: malformed YAML: "), std::string::npos)
+      << thrown.Format("t");
 }
 
 }  // namespace
