@@ -310,5 +310,57 @@ TEST(YamlFieldsTest, ParseYamlTextTurnsYamlExceptionsIntoOneDiagnostic) {
       << thrown.Format("t");
 }
 
+TEST(YamlProtoTest, FindsFieldsByProtoOrJsonName) {
+  const auto& desc = *chaos::v1::Netem::descriptor();
+  EXPECT_EQ(FindFieldByYamlName(desc, "loss_percent"), desc.FindFieldByName("loss_percent"));
+  EXPECT_EQ(FindFieldByYamlName(desc, "lossPercent"), desc.FindFieldByName("loss_percent"));
+  EXPECT_EQ(FindFieldByYamlName(desc, "loss"), nullptr);
+}
+
+TEST(YamlProtoTest, StoresEachScalarKindAndSaysWhatABadValueShouldBe) {
+  Diagnostics ok;
+  chaos::v1::ProcessKill kill;
+  YamlToProto(Yaml("{target: {pid: 12, seed: 18446744073709551615}, signal: -9, interval: 1h30m}"),
+              "k", &kill, &ok);
+  EXPECT_EQ(kill.target().pid(), 12);
+  EXPECT_EQ(kill.target().seed(), 18446744073709551615u);
+  EXPECT_EQ(kill.signal(), -9);
+  EXPECT_EQ(kill.interval().seconds(), 5400);
+  chaos::v1::Netem netem;
+  YamlToProto(Yaml("{lossPercent: 2.5, ports: [80, 443], destinationCidrs: [10.0.0.0/8]}"), "n",
+              &netem, &ok);
+  EXPECT_EQ(netem.loss_percent(), 2.5);
+  EXPECT_EQ(netem.ports_size(), 2);
+  EXPECT_EQ(netem.ports(1), 443u);
+  EXPECT_EQ(netem.destination_cidrs(0), "10.0.0.0/8");
+  chaos::v1::Partition partition;
+  YamlToProto(Yaml("{direction: DIRECTION_INGRESS}"), "p", &partition, &ok);
+  EXPECT_EQ(partition.direction(), chaos::v1::Partition::DIRECTION_INGRESS);
+  chaos::v1::DiskFill disk;
+  YamlToProto(Yaml("{allowAgentStateFilesystem: true, targetPercent: 50}"), "d", &disk, &ok);
+  EXPECT_TRUE(disk.allow_agent_state_filesystem());
+  EXPECT_EQ(disk.target_percent(), 50);
+  EXPECT_TRUE(ok.empty()) << ok.Format("ok");
+
+  Diagnostics bad;
+  chaos::v1::ProcessKill bad_kill;
+  YamlToProto(Yaml("{target: {pid: x, count: -1, seed: 18446744073709551616}, signal: [9]}"), "k",
+              &bad_kill, &bad);
+  chaos::v1::Netem bad_netem;
+  YamlToProto(Yaml("{lossPercent: inf, reorderGap: 1.5}"), "n", &bad_netem, &bad);
+  YamlToProto(Yaml("{allowAgentStateFilesystem: yes}"), "d", &disk, &bad);
+  YamlToProto(Yaml("{direction: sideways}"), "p", &partition, &bad);
+  EXPECT_EQ(bad.Format("f"),
+            "f:1:16: k.target.pid: \"x\" is not an integer in range\n"
+            "f:1:26: k.target.count: \"-1\" is not a non-negative integer\n"
+            "f:1:36: k.target.seed: \"18446744073709551616\" is not a non-negative integer in "
+            "range\n"
+            "f:1:67: k.signal: expected a int32 value\n"
+            "f:1:15: n.lossPercent: \"inf\" is not a number\n"
+            "f:1:32: n.reorderGap: \"1.5\" is not a non-negative integer in range\n"
+            "f:1:29: d.allowAgentStateFilesystem: \"yes\" is not true or false\n"
+            "f:1:13: p.direction: \"sideways\" is not one of: ingress, egress, both\n");
+}
+
 }  // namespace
 }  // namespace chaos::experiments
