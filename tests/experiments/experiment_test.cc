@@ -213,6 +213,31 @@ recovery: {from: zzz, probes: [api]}
 namespace chaos::experiments {
 namespace {
 
+TEST(ExperimentTest, AGuardOnAMissingProbeIsReportedOnceWhereItStands) {
+  Diagnostics diags;
+  EXPECT_FALSE(ParseExperiment(R"(name: g
+method: [{id: a, wait: 1s}]
+guards: [{probe: ghost}, {probe: ghost}]
+)",
+                               &diags));
+  EXPECT_EQ(diags.Format("g"),
+            "g:3:18: guards[0].probe: no probe named \"ghost\"\n"
+            "g:3:34: guards[1].probe: no probe named \"ghost\"\n");
+}
+
+TEST(ExperimentTest, FaultKindKeysAreTheFilesNamesOfTheProtocolsKinds) {
+  const std::vector<std::string> keys = FaultKindKeys();
+  EXPECT_EQ(keys.front(), "cpuBurn");
+  EXPECT_NE(std::find(keys.begin(), keys.end(), "netem"), keys.end());
+  EXPECT_EQ(keys.size(), static_cast<size_t>(chaos::v1::FaultSpec::descriptor()
+                                                 ->FindOneofByName("kind")
+                                                 ->field_count()));
+  chaos::v1::FaultSpec spec;
+  EXPECT_EQ(FaultKindKey(spec), "");
+  spec.mutable_partition();
+  EXPECT_EQ(FaultKindKey(spec), "partition");
+}
+
 YAML::Node Yaml(const std::string& text) { return YAML::Load(text); }
 
 TEST(YamlFieldsTest, ForFieldsCallsKnownFieldsInTheFilesOrderAndReportsTheRest) {
