@@ -1,6 +1,9 @@
 // Experiment files: what parses, and every error at once with its position.
 #include "experiments/experiment.h"
 
+#include <fstream>
+
+#include "experiments/inventory.h"
 #include "experiments/yaml_fields.h"
 #include "experiments/yaml_proto.h"
 #include "gtest/gtest.h"
@@ -385,6 +388,40 @@ TEST(YamlProtoTest, StoresEachScalarKindAndSaysWhatABadValueShouldBe) {
             "f:1:32: n.reorderGap: \"1.5\" is not a non-negative integer in range\n"
             "f:1:29: d.allowAgentStateFilesystem: \"yes\" is not true or false\n"
             "f:1:13: p.direction: \"sideways\" is not one of: ingress, egress, both\n");
+}
+
+TEST(InventoryTest, ReadsAgentsAndReportsEveryError) {
+  const std::string dir = ::testing::TempDir();
+  const std::string good = dir + "/inventory_good.yaml";
+  std::ofstream(good) << "agents:\n  - address: 10.0.0.5:7070\n    labels: {role: web}\n"
+                         "  - {address: \"b:1\"}\n";
+  Diagnostics ok;
+  auto agents = LoadInventory(good, &ok);
+  ASSERT_TRUE(agents) << ok.Format(good);
+  ASSERT_EQ(agents->size(), 2u);
+  EXPECT_EQ((*agents)[0].labels.at("role"), "web");
+  EXPECT_EQ((*agents)[1].address, "b:1");
+
+  const std::string bad = dir + "/inventory_bad.yaml";
+  std::ofstream(bad) << "agents:\n  - {address: a:1}\n  - {address: a:1, labels: [x], x: 1}\n"
+                        "  - {address: noport}\nother: 1\n";
+  Diagnostics errors;
+  EXPECT_FALSE(LoadInventory(bad, &errors));
+  EXPECT_EQ(errors.Format("i"),
+            "i:5:1: other: unknown field (known: agents)\n"
+            "i:3:28: agents[1].labels: wrong type\n"
+            "i:3:33: agents[1].x: unknown field (known: address, labels)\n"
+            "i:3:5: agents[1].address: a:1 is listed twice\n"
+            "i:4:5: agents[2].address: required, as host:port\n");
+
+  Diagnostics missing;
+  EXPECT_FALSE(LoadInventory(dir + "/no_such_inventory.yaml", &missing));
+  EXPECT_EQ(missing.Format("m"), "m: cannot read inventory file: No such file or directory\n");
+  const std::string malformed = dir + "/inventory_malformed.yaml";
+  std::ofstream(malformed) << "agents: [unclosed\n";
+  Diagnostics yaml;
+  EXPECT_FALSE(LoadInventory(malformed, &yaml));
+  EXPECT_NE(yaml.Format("y").find("y:2:1: malformed YAML"), std::string::npos) << yaml.Format("y");
 }
 
 }  // namespace
