@@ -109,8 +109,12 @@ struct LoadedExperiment {
 // A missing or unreadable file is one diagnostic.
 std::optional<LoadedExperiment> LoadExperimentFile(const std::string& path, Diagnostics* diags);
 
-// "cpuBurn", "netem"...: the file's name for a fault kind.
+// "cpuBurn", "netem"...: the file's name for a fault kind; "" when `spec`
+// has none.
 std::string FaultKindKey(const chaos::v1::FaultSpec& spec);
+
+// Every fault kind a file can name, in the protocol's order.
+std::vector<std::string> FaultKindKeys();
 
 }  // namespace chaos::experiments
 

@@ -5,68 +5,74 @@
 #include <set>
 
 #include "absl/strings/str_cat.h"
+#include "base/files.h"
+#include "experiments/yaml_fields.h"
 #include "yaml-cpp/yaml.h"
 
 namespace chaos::experiments {
+namespace {
 
-std::optional<std::vector<InventoryAgent>> LoadInventory(const std::string& path,
+
+// One entry of `agents:`; its address is checked by the caller.
+InventoryAgent ParseAgent(const YAML::Node& node, const std::string& path, Diagnostics* diags) {
+  InventoryAgent agent;
+  auto wrong_type = [diags](NodeRef v, PathRef p) {
+    diags->Add(v, absl::StrCat(p, ": wrong type"));
+  };
+  ForFields(node, path,
+            {{"address", [&](NodeRef v, PathRef p) {
+                if (v.IsScalar()) agent.address = v.Scalar();
+                else wrong_type(v, p);
+              }},
+             {"labels", [&](NodeRef v, PathRef p) {
+                if (v.IsMap()) GetStringMap(v, p, &agent.labels, diags);
+                else wrong_type(v, p);
+              }}},
+            diags);
+  return agent;
+}
+
+std::optional<std::vector<InventoryAgent>> ParseInventory(const YAML::Node& root,
                                                           Diagnostics* diags) {
-  YAML::Node root;
-  try {
-    root = YAML::LoadFile(path);
-  } catch (const YAML::BadFile&) {
-    diags->AddNoPosition(absl::StrCat("cannot read inventory file: ", std::strerror(errno)));
-    return std::nullopt;
-  } catch (const YAML::Exception& e) {
-    diags->Add(e.mark, absl::StrCat("malformed YAML: ", e.msg));
-    return std::nullopt;
-  }
-  std::vector<InventoryAgent> agents;
-  std::set<std::string> seen;
   if (!root.IsMap() || !root["agents"] || !root["agents"].IsSequence()) {
     diags->Add(root, "an inventory is a mapping with an `agents` list");
     return std::nullopt;
   }
-  for (const auto& kv : root) {
-    if (kv.first.Scalar() != "agents") {
-      diags->Add(kv.first, absl::StrCat(kv.first.Scalar(), ": unknown field (known: agents)"));
-    }
-  }
+  ForFields(root, "", {{"agents", [](NodeRef, PathRef) {}}}, diags);  // unknown keys only
+  std::vector<InventoryAgent> agents;
+  std::set<std::string> seen;
   const YAML::Node list = root["agents"];
   for (size_t i = 0; i < list.size(); ++i) {
-    const YAML::Node& n = list[i];
-    const std::string p = absl::StrCat("agents[", i, "]");
-    if (!n.IsMap()) {
-      diags->Add(n, absl::StrCat(p, ": expected a mapping with address and labels"));
+    const YAML::Node& node = list[i];
+    const std::string path = absl::StrCat("agents[", i, "]");
+    if (!node.IsMap()) {
+      diags->Add(node, absl::StrCat(path, ": expected a mapping with address and labels"));
       continue;
     }
-    InventoryAgent a;
-    for (const auto& kv : n) {
-      const std::string key = kv.first.Scalar();
-      if (key == "address" && kv.second.IsScalar()) {
-        a.address = kv.second.Scalar();
-      } else if (key == "labels" && kv.second.IsMap()) {
-        for (const auto& l : kv.second) {
-          if (!l.second.IsScalar()) {
-            diags->Add(l.second, absl::StrCat(p, ".labels.", l.first.Scalar(), ": expected a string"));
-            continue;
-          }
-          a.labels[l.first.Scalar()] = l.second.Scalar();
-        }
-      } else if (key == "address" || key == "labels") {
-        diags->Add(kv.second, absl::StrCat(p, ".", key, ": wrong type"));
-      } else {
-        diags->Add(kv.first, absl::StrCat(p, ".", key, ": unknown field (known: address, labels)"));
-      }
+    InventoryAgent agent = ParseAgent(node, path, diags);
+    if (agent.address.empty() || agent.address.find(':') == std::string::npos) {
+      diags->Add(node, absl::StrCat(path, ".address: required, as host:port"));
+    } else if (!seen.insert(agent.address).second) {
+      diags->Add(node, absl::StrCat(path, ".address: ", agent.address, " is listed twice"));
     }
-    if (a.address.empty() || a.address.find(':') == std::string::npos) {
-      diags->Add(n, absl::StrCat(p, ".address: required, as host:port"));
-    } else if (!seen.insert(a.address).second) {
-      diags->Add(n, absl::StrCat(p, ".address: ", a.address, " is listed twice"));
-    }
-    agents.push_back(std::move(a));
+    agents.push_back(std::move(agent));
   }
   if (!diags->empty()) return std::nullopt;
+  return agents;
+}
+
+}  // namespace
+
+std::optional<std::vector<InventoryAgent>> LoadInventory(const std::string& path,
+                                                          Diagnostics* diags) {
+  std::string text;
+  if (!base::ReadTextFile(path, &text)) {
+    diags->AddNoPosition(absl::StrCat("cannot read inventory file: ", std::strerror(errno)));
+    return std::nullopt;
+  }
+  std::optional<std::vector<InventoryAgent>> agents;
+  ParseYamlText(text, [&](const YAML::Node& root) { agents = ParseInventory(root, diags); },
+                diags);
   return agents;
 }
 

@@ -3,10 +3,9 @@
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
-#include <fstream>
-#include <sstream>
 
 #include "absl/strings/str_cat.h"
+#include "base/files.h"
 
 namespace chaos::experiments {
 namespace {
@@ -98,14 +97,12 @@ std::optional<ExpandedText> ExpandVariables(const std::string& text, const Varia
 }
 
 std::optional<ExpandedText> ReadExperimentFile(const std::string& path, Diagnostics* diags) {
-  std::ifstream in(path);
-  if (!in) {
+  std::string text;
+  if (!base::ReadTextFile(path, &text)) {
     diags->AddNoPosition(absl::StrCat("cannot read experiment file: ", std::strerror(errno)));
     return std::nullopt;
   }
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ExpandVariables(ss.str(), EnvironmentLookup(), diags);
+  return ExpandVariables(text, EnvironmentLookup(), diags);
 }
 
 }  // namespace chaos::experiments

@@ -1,14 +1,19 @@
 #include "experiments/yaml_proto.h"
 
 #include <cctype>
-#include <limits>
+#include <cmath>
+#include <type_traits>
+#include <utility>
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_replace.h"
+#include "experiments/yaml_fields.h"
 #include "google/protobuf/descriptor.h"
+#include "google/protobuf/duration.pb.h"
+#include "proto/duration.h"
 
 namespace chaos::experiments {
 
@@ -35,97 +40,104 @@ absl::StatusOr<absl::Duration> ParseDuration(const std::string& text) {
 
 namespace {
 
-std::string Scalar(const YAML::Node& node) { return node.Scalar(); }
-
-template <typename T>
-bool ParseInt(const std::string& s, T* out) {
-  return absl::SimpleAtoi(s, out);
+// Sets `f` to `v`, or appends `v` when `f` is repeated.
+template <typename T, typename Arg = T>
+void Store(Message* msg, const FieldDescriptor* f, T v,
+           void (Reflection::*set)(Message*, const FieldDescriptor*, Arg) const,
+           void (Reflection::*add)(Message*, const FieldDescriptor*, Arg) const) {
+  const Reflection* r = msg->GetReflection();
+  (r->*(f->is_repeated() ? add : set))(msg, f, std::move(v));
 }
 
+// Each StoreX below stores the scalar `s` in `f` and returns "", or returns
+// what `s` should have been ("an integer in range").
+
+template <typename T>
+std::string StoreInteger(const std::string& s, Message* msg, const FieldDescriptor* f,
+                         void (Reflection::*set)(Message*, const FieldDescriptor*, T) const,
+                         void (Reflection::*add)(Message*, const FieldDescriptor*, T) const) {
+  if (std::is_unsigned_v<T> && !s.empty() && s[0] == '-') return "a non-negative integer";
+  T v;
+  if (!absl::SimpleAtoi(s, &v)) {
+    return std::is_unsigned_v<T> ? "a non-negative integer in range" : "an integer in range";
+  }
+  Store(msg, f, v, set, add);
+  return "";
+}
+
+template <typename T>
+std::string StoreNumber(const std::string& s, Message* msg, const FieldDescriptor* f,
+                        void (Reflection::*set)(Message*, const FieldDescriptor*, T) const,
+                        void (Reflection::*add)(Message*, const FieldDescriptor*, T) const) {
+  double v;
+  if (!absl::SimpleAtod(s, &v) || !std::isfinite(v)) return "a number";
+  Store(msg, f, static_cast<T>(v), set, add);
+  return "";
+}
+
+std::string StoreBool(const std::string& s, Message* msg, const FieldDescriptor* f) {
+  if (s != "true" && s != "false") return "true or false";
+  Store(msg, f, s == "true", &Reflection::SetBool, &Reflection::AddBool);
+  return "";
+}
+
+// Accepts FULL_NAME, or the part after the enum's prefix, any case, dashes
+// for underscores.
+std::string StoreEnum(const std::string& s, Message* msg, const FieldDescriptor* f) {
+  const EnumDescriptor* e = f->enum_type();
+  const std::string want = absl::AsciiStrToUpper(absl::StrReplaceAll(s, {{"-", "_"}}));
+  const std::string prefix = absl::AsciiStrToUpper(e->name()) + "_";
+  std::vector<std::string> names;
+  for (int i = 0; i < e->value_count(); ++i) {
+    const std::string& full = e->value(i)->name();
+    std::string shortname = full.rfind(prefix, 0) == 0 ? full.substr(prefix.size()) : full;
+    if (shortname == "UNSPECIFIED") continue;
+    if (want == full || want == shortname) {
+      Store(msg, f, e->value(i)->number(), &Reflection::SetEnumValue, &Reflection::AddEnumValue);
+      return "";
+    }
+    names.push_back(absl::AsciiStrToLower(absl::StrReplaceAll(shortname, {{"_", "-"}})));
+  }
+  return absl::StrCat("one of: ", absl::StrJoin(names, ", "));
+}
+
+std::string StoreScalar(const std::string& s, Message* msg, const FieldDescriptor* f) {
+  switch (f->cpp_type()) {
+    case FieldDescriptor::CPPTYPE_INT32:
+      return StoreInteger<int32_t>(s, msg, f, &Reflection::SetInt32, &Reflection::AddInt32);
+    case FieldDescriptor::CPPTYPE_INT64:
+      return StoreInteger<int64_t>(s, msg, f, &Reflection::SetInt64, &Reflection::AddInt64);
+    case FieldDescriptor::CPPTYPE_UINT32:
+      return StoreInteger<uint32_t>(s, msg, f, &Reflection::SetUInt32, &Reflection::AddUInt32);
+    case FieldDescriptor::CPPTYPE_UINT64:
+      return StoreInteger<uint64_t>(s, msg, f, &Reflection::SetUInt64, &Reflection::AddUInt64);
+    case FieldDescriptor::CPPTYPE_DOUBLE:
+      return StoreNumber<double>(s, msg, f, &Reflection::SetDouble, &Reflection::AddDouble);
+    case FieldDescriptor::CPPTYPE_FLOAT:
+      return StoreNumber<float>(s, msg, f, &Reflection::SetFloat, &Reflection::AddFloat);
+    case FieldDescriptor::CPPTYPE_BOOL:
+      return StoreBool(s, msg, f);
+    case FieldDescriptor::CPPTYPE_STRING:
+      Store<std::string>(msg, f, s, &Reflection::SetString, &Reflection::AddString);
+      return "";
+    case FieldDescriptor::CPPTYPE_ENUM:
+      return StoreEnum(s, msg, f);
+    case FieldDescriptor::CPPTYPE_MESSAGE:
+      break;
+  }
+  return "";
+}
+
+// A scalar field, or one element of a repeated one.
 void SetScalar(const YAML::Node& node, const std::string& path, Message* msg,
                const FieldDescriptor* f, Diagnostics* diags) {
-  const Reflection* r = msg->GetReflection();
-  const bool rep = f->is_repeated();
   if (!node.IsScalar()) {
     diags->Add(node, absl::StrCat(path, ": expected a ", f->type_name(), " value"));
     return;
   }
-  const std::string s = Scalar(node);
-  auto bad = [&](const std::string& what) {
-    diags->Add(node, absl::StrCat(path, ": \"", s, "\" is not ", what));
-  };
-  switch (f->cpp_type()) {
-    case FieldDescriptor::CPPTYPE_INT32: {
-      int32_t v;
-      if (!ParseInt(s, &v)) return bad("an integer in range");
-      rep ? r->AddInt32(msg, f, v) : r->SetInt32(msg, f, v);
-      return;
-    }
-    case FieldDescriptor::CPPTYPE_INT64: {
-      int64_t v;
-      if (!ParseInt(s, &v)) return bad("an integer in range");
-      rep ? r->AddInt64(msg, f, v) : r->SetInt64(msg, f, v);
-      return;
-    }
-    case FieldDescriptor::CPPTYPE_UINT32: {
-      uint32_t v;
-      if (!s.empty() && s[0] == '-') return bad("a non-negative integer");
-      if (!ParseInt(s, &v)) return bad("a non-negative integer in range");
-      rep ? r->AddUInt32(msg, f, v) : r->SetUInt32(msg, f, v);
-      return;
-    }
-    case FieldDescriptor::CPPTYPE_UINT64: {
-      uint64_t v;
-      if (!s.empty() && s[0] == '-') return bad("a non-negative integer");
-      if (!ParseInt(s, &v)) return bad("a non-negative integer in range");
-      rep ? r->AddUInt64(msg, f, v) : r->SetUInt64(msg, f, v);
-      return;
-    }
-    case FieldDescriptor::CPPTYPE_DOUBLE:
-    case FieldDescriptor::CPPTYPE_FLOAT: {
-      double v;
-      if (!absl::SimpleAtod(s, &v) || !std::isfinite(v)) return bad("a number");
-      if (f->cpp_type() == FieldDescriptor::CPPTYPE_DOUBLE) {
-        rep ? r->AddDouble(msg, f, v) : r->SetDouble(msg, f, v);
-      } else {
-        rep ? r->AddFloat(msg, f, static_cast<float>(v)) : r->SetFloat(msg, f, static_cast<float>(v));
-      }
-      return;
-    }
-    case FieldDescriptor::CPPTYPE_BOOL: {
-      bool v;
-      if (s == "true") v = true;
-      else if (s == "false") v = false;
-      else return bad("true or false");
-      rep ? r->AddBool(msg, f, v) : r->SetBool(msg, f, v);
-      return;
-    }
-    case FieldDescriptor::CPPTYPE_STRING:
-      rep ? r->AddString(msg, f, s) : r->SetString(msg, f, s);
-      return;
-    case FieldDescriptor::CPPTYPE_ENUM: {
-      const EnumDescriptor* e = f->enum_type();
-      // Accept FULL_NAME, or the part after the enum's prefix, any case,
-      // dashes for underscores.
-      std::string want = absl::AsciiStrToUpper(absl::StrReplaceAll(s, {{"-", "_"}}));
-      std::vector<std::string> names;
-      for (int i = 0; i < e->value_count(); ++i) {
-        const std::string& full = e->value(i)->name();
-        std::string prefix = absl::AsciiStrToUpper(e->name()) + "_";
-        std::string shortname = full.rfind(prefix, 0) == 0 ? full.substr(prefix.size()) : full;
-        if (shortname == "UNSPECIFIED") continue;
-        names.push_back(absl::AsciiStrToLower(absl::StrReplaceAll(shortname, {{"_", "-"}})));
-        if (want == full || want == shortname) {
-          rep ? r->AddEnumValue(msg, f, e->value(i)->number())
-              : r->SetEnumValue(msg, f, e->value(i)->number());
-          return;
-        }
-      }
-      return bad(absl::StrCat("one of: ", absl::StrJoin(names, ", ")));
-    }
-    case FieldDescriptor::CPPTYPE_MESSAGE:
-      break;
-  }
+  const std::string s = node.Scalar();
+  const std::string expected = StoreScalar(s, msg, f);
+  if (!expected.empty()) diags->Add(node, absl::StrCat(path, ": \"", s, "\" is not ", expected));
 }
 
 void SetField(const YAML::Node& node, const std::string& path, Message* msg,
@@ -143,12 +155,9 @@ void SetMessageValue(const YAML::Node& node, const std::string& path, Message* s
       diags->Add(node, absl::StrCat(path, ": ", d.status().message()));
       return;
     }
-    const Descriptor* desc = sub->GetDescriptor();
-    const Reflection* r = sub->GetReflection();
-    const int64_t secs = absl::IDivDuration(*d, absl::Seconds(1), &*d);
-    r->SetInt64(sub, desc->FindFieldByName("seconds"), secs);
-    r->SetInt32(sub, desc->FindFieldByName("nanos"),
-                static_cast<int32_t>(absl::ToInt64Nanoseconds(*d)));
+    google::protobuf::Duration wire;
+    ToProto(*d, &wire);
+    sub->CopyFrom(wire);
     return;
   }
   YamlToProto(node, path, sub, diags);
@@ -166,7 +175,7 @@ void SetField(const YAML::Node& node, const std::string& path, Message* msg,
       Message* entry = r->AddMessage(msg, f);
       const Descriptor* ed = entry->GetDescriptor();
       SetScalar(kv.first, path, entry, ed->FindFieldByName("key"), diags);
-      SetScalar(kv.second, absl::StrCat(path, ".", kv.first.Scalar()), entry,
+      SetScalar(kv.second, FieldPath(path, kv.first.Scalar()), entry,
                 ed->FindFieldByName("value"), diags);
     }
     return;
@@ -195,6 +204,14 @@ void SetField(const YAML::Node& node, const std::string& path, Message* msg,
 
 }  // namespace
 
+const FieldDescriptor* FindFieldByYamlName(const Descriptor& message, const std::string& key) {
+  if (const FieldDescriptor* f = message.FindFieldByName(key)) return f;
+  for (int i = 0; i < message.field_count(); ++i) {
+    if (message.field(i)->json_name() == key) return message.field(i);
+  }
+  return nullptr;
+}
+
 void YamlToProto(const YAML::Node& node, const std::string& path, Message* msg,
                  Diagnostics* diags) {
   if (node.IsNull()) return;  // "cpuBurn:" with nothing means all defaults
@@ -206,18 +223,12 @@ void YamlToProto(const YAML::Node& node, const std::string& path, Message* msg,
   const Reflection* r = msg->GetReflection();
   for (const auto& kv : node) {
     const std::string key = kv.first.Scalar();
-    const FieldDescriptor* f = d->FindFieldByName(key);
-    if (f == nullptr) {
-      for (int i = 0; i < d->field_count() && f == nullptr; ++i) {
-        if (d->field(i)->json_name() == key) f = d->field(i);
-      }
-    }
-    const std::string p = path.empty() ? key : absl::StrCat(path, ".", key);
+    const FieldDescriptor* f = FindFieldByYamlName(*d, key);
+    const std::string p = FieldPath(path, key);
     if (f == nullptr) {
       std::vector<std::string> known;
       for (int i = 0; i < d->field_count(); ++i) known.push_back(d->field(i)->json_name());
-      diags->Add(kv.first, absl::StrCat(p, ": unknown field (known: ", absl::StrJoin(known, ", "),
-                                        ")"));
+      AddUnknownField(kv.first, p, known, diags);
       continue;
     }
     if (const auto* oneof = f->real_containing_oneof()) {

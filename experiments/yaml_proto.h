@@ -16,6 +16,7 @@
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "experiments/diagnostics.h"
+#include "google/protobuf/descriptor.h"
 #include "google/protobuf/message.h"
 #include "yaml-cpp/yaml.h"
 
@@ -24,6 +25,11 @@ namespace chaos::experiments {
 // Appends errors to `diags` and fills what it can of `message`.
 void YamlToProto(const YAML::Node& node, const std::string& path,
                  google::protobuf::Message* message, Diagnostics* diags);
+
+// The field of `message` that `key` names, by its own name or its JSON
+// name; nullptr when none does.
+const google::protobuf::FieldDescriptor* FindFieldByYamlName(
+    const google::protobuf::Descriptor& message, const std::string& key);
 
 // "150ms", "30s", "5m", "1h30m" -> duration >= 0. A bare number is an error
 // (the unit must be written) except "0".

@@ -1,6 +1,10 @@
 // Experiment files: what parses, and every error at once with its position.
 #include "experiments/experiment.h"
 
+#include <fstream>
+
+#include "experiments/inventory.h"
+#include "experiments/yaml_fields.h"
 #include "experiments/yaml_proto.h"
 #include "gtest/gtest.h"
 
@@ -204,6 +208,220 @@ recovery: {from: zzz, probes: [api]}
   EXPECT_NE(text.find("guards[0].probe: no probe named \"phantom\""), std::string::npos) << text;
   EXPECT_NE(text.find("recovery.from: \"zzz\" is neither rollback nor a step id"),
             std::string::npos) << text;
+}
+
+}  // namespace
+}  // namespace chaos::experiments
+
+namespace chaos::experiments {
+namespace {
+
+TEST(ExperimentTest, AGuardOnAMissingProbeIsReportedOnceWhereItStands) {
+  Diagnostics diags;
+  EXPECT_FALSE(ParseExperiment(R"(name: g
+method: [{id: a, wait: 1s}]
+guards: [{probe: ghost}, {probe: ghost}]
+)",
+                               &diags));
+  EXPECT_EQ(diags.Format("g"),
+            "g:3:18: guards[0].probe: no probe named \"ghost\"\n"
+            "g:3:34: guards[1].probe: no probe named \"ghost\"\n");
+}
+
+TEST(ExperimentTest, FaultKindKeysAreTheFilesNamesOfTheProtocolsKinds) {
+  const std::vector<std::string> keys = FaultKindKeys();
+  EXPECT_EQ(keys.front(), "cpuBurn");
+  EXPECT_NE(std::find(keys.begin(), keys.end(), "netem"), keys.end());
+  EXPECT_EQ(keys.size(), static_cast<size_t>(chaos::v1::FaultSpec::descriptor()
+                                                 ->FindOneofByName("kind")
+                                                 ->field_count()));
+  chaos::v1::FaultSpec spec;
+  EXPECT_EQ(FaultKindKey(spec), "");
+  spec.mutable_partition();
+  EXPECT_EQ(FaultKindKey(spec), "partition");
+}
+
+YAML::Node Yaml(const std::string& text) { return YAML::Load(text); }
+
+TEST(YamlFieldsTest, ForFieldsCallsKnownFieldsInTheFilesOrderAndReportsTheRest) {
+  Diagnostics diags;
+  std::string a;
+  int64_t b = 0;
+  std::vector<std::string> order;
+  auto seen = [&](FieldParser parse) -> FieldParser {
+    return [&order, parse](NodeRef v, PathRef p) {
+      order.push_back(p);
+      parse(v, p);
+    };
+  };
+  ForFields(Yaml("{b: 2, c: 1, a: x}"), "top",
+            {{"a", seen(FieldInto(&GetString, &a, &diags))},
+             {"b", seen(IntFieldInto(0, 9, &b, &diags))}},
+            &diags);
+  EXPECT_EQ(order, (std::vector<std::string>{"top.b", "top.a"}));
+  EXPECT_EQ(a, "x");
+  EXPECT_EQ(b, 2);
+  EXPECT_EQ(diags.Format("f"), "f:1:8: top.c: unknown field (known: a, b)\n");
+
+  Diagnostics not_map;
+  ForFields(Yaml("[1]"), "top", {{"a", FieldInto(&GetString, &a, &not_map)}}, &not_map);
+  EXPECT_EQ(not_map.Format("f"), "f:1:1: top: expected a mapping (fields: a)\n");
+  EXPECT_EQ(FieldPath("", "name"), "name");
+  EXPECT_EQ(FieldPath("a.b", "c"), "a.b.c");
+}
+
+TEST(YamlFieldsTest, TypedValuesKeepTheDefaultOnError) {
+  Diagnostics diags;
+  int failures = 3;
+  EXPECT_FALSE(GetInt(Yaml("0"), "n", 1, 10, &failures, &diags));
+  EXPECT_FALSE(GetInt(Yaml("x"), "n", 1, 10, &failures, &diags));
+  EXPECT_EQ(failures, 3);
+  absl::Duration d = absl::Seconds(1);
+  EXPECT_FALSE(GetDuration(Yaml("30"), "d", &d, &diags));
+  EXPECT_EQ(d, absl::Seconds(1));
+  std::optional<absl::Duration> objective;
+  EXPECT_TRUE(GetDuration(Yaml("1m"), "o", &objective, &diags));
+  EXPECT_EQ(objective, absl::Minutes(1));
+  std::vector<std::string> list;
+  EXPECT_FALSE(GetStringList(Yaml("[a, [b], c]"), "l", &list, &diags));
+  EXPECT_EQ(list, (std::vector<std::string>{"a", "c"}));
+  EXPECT_TRUE(GetStringList(Yaml("one"), "l", &list, &diags));
+  EXPECT_EQ(list.back(), "one");
+  std::map<std::string, std::string> labels;
+  EXPECT_TRUE(GetStringMap(Yaml("{a: x, b: [y]}"), "labels", &labels, &diags));
+  EXPECT_EQ(labels, (std::map<std::string, std::string>{{"a", "x"}}));
+  EXPECT_EQ(diags.Format("f"),
+            "f:1:1: n: must be 1..10, got 0\n"
+            "f:1:1: n: expected an integer\n"
+            "f:1:1: d: \"30\" is not a duration (write a number and a unit: 150ms, 30s, 5m, 1h)\n"
+            "f:1:5: l[1]: expected a string\n"
+            "f:1:11: labels.b: expected a string\n");
+}
+
+TEST(YamlFieldsTest, ChoicesItemsAndRequiredFields) {
+  Diagnostics diags;
+  int policy = 0;
+  EXPECT_TRUE(GetChoice<int>(Yaml("b"), "p", {{"a", 1}, {"b", 2}}, &policy, &diags));
+  EXPECT_EQ(policy, 2);
+  EXPECT_FALSE(GetChoice<int>(Yaml("z"), "p", {{"a", 1}, {"b", 2}}, &policy, &diags));
+  EXPECT_EQ(policy, 2);
+  std::vector<std::string> paths;
+  ForItems(Yaml("[x, y]"), "steps", [&](NodeRef, PathRef p) { paths.push_back(p); }, &diags);
+  EXPECT_EQ(paths, (std::vector<std::string>{"steps[0]", "steps[1]"}));
+  ForItems(Yaml("{x: 1}"), "steps", [&](NodeRef, PathRef p) { paths.push_back(p); }, &diags);
+  EXPECT_EQ(paths.size(), 2u);
+  RequireField(Yaml("{a: 1}"), "top", "b", &diags);
+  RequireField(Yaml("{b: 1}"), "top", "b", &diags);
+  RequireField(Yaml("[1]"), "top", "b", &diags);
+  EXPECT_EQ(diags.Format("f"),
+            "f:1:1: p: \"z\" is not one of: a, b\n"
+            "f:1:1: steps: expected a list\n"
+            "f:1:1: top.b: required\n");
+}
+
+TEST(YamlFieldsTest, ParseYamlTextTurnsYamlExceptionsIntoOneDiagnostic) {
+  Diagnostics ok;
+  std::string name;
+  EXPECT_TRUE(ParseYamlText("name: x", [&](NodeRef root) { name = root["name"].Scalar(); }, &ok));
+  EXPECT_EQ(name, "x");
+  EXPECT_TRUE(ok.empty());
+
+  Diagnostics bad;
+  bool called = false;
+  EXPECT_FALSE(ParseYamlText("a: [b\n", [&](NodeRef) { called = true; }, &bad));
+  EXPECT_FALSE(called);
+  EXPECT_NE(bad.Format("y").find("y:2:1: malformed YAML: "), std::string::npos) << bad.Format("y");
+
+  Diagnostics thrown;
+  EXPECT_FALSE(ParseYamlText("a: b", [&](NodeRef root) { root["a"].as<int>(); }, &thrown));
+  EXPECT_NE(thrown.Format("t").find("t:1:4: malformed YAML: "), std::string::npos)
+      << thrown.Format("t");
+}
+
+TEST(YamlProtoTest, FindsFieldsByProtoOrJsonName) {
+  const auto& desc = *chaos::v1::Netem::descriptor();
+  EXPECT_EQ(FindFieldByYamlName(desc, "loss_percent"), desc.FindFieldByName("loss_percent"));
+  EXPECT_EQ(FindFieldByYamlName(desc, "lossPercent"), desc.FindFieldByName("loss_percent"));
+  EXPECT_EQ(FindFieldByYamlName(desc, "loss"), nullptr);
+}
+
+TEST(YamlProtoTest, StoresEachScalarKindAndSaysWhatABadValueShouldBe) {
+  Diagnostics ok;
+  chaos::v1::ProcessKill kill;
+  YamlToProto(Yaml("{target: {pid: 12, seed: 18446744073709551615}, signal: -9, interval: 1h30m}"),
+              "k", &kill, &ok);
+  EXPECT_EQ(kill.target().pid(), 12);
+  EXPECT_EQ(kill.target().seed(), 18446744073709551615u);
+  EXPECT_EQ(kill.signal(), -9);
+  EXPECT_EQ(kill.interval().seconds(), 5400);
+  chaos::v1::Netem netem;
+  YamlToProto(Yaml("{lossPercent: 2.5, ports: [80, 443], destinationCidrs: [10.0.0.0/8]}"), "n",
+              &netem, &ok);
+  EXPECT_EQ(netem.loss_percent(), 2.5);
+  EXPECT_EQ(netem.ports_size(), 2);
+  EXPECT_EQ(netem.ports(1), 443u);
+  EXPECT_EQ(netem.destination_cidrs(0), "10.0.0.0/8");
+  chaos::v1::Partition partition;
+  YamlToProto(Yaml("{direction: DIRECTION_INGRESS}"), "p", &partition, &ok);
+  EXPECT_EQ(partition.direction(), chaos::v1::Partition::DIRECTION_INGRESS);
+  chaos::v1::DiskFill disk;
+  YamlToProto(Yaml("{allowAgentStateFilesystem: true, targetPercent: 50}"), "d", &disk, &ok);
+  EXPECT_TRUE(disk.allow_agent_state_filesystem());
+  EXPECT_EQ(disk.target_percent(), 50);
+  EXPECT_TRUE(ok.empty()) << ok.Format("ok");
+
+  Diagnostics bad;
+  chaos::v1::ProcessKill bad_kill;
+  YamlToProto(Yaml("{target: {pid: x, count: -1, seed: 18446744073709551616}, signal: [9]}"), "k",
+              &bad_kill, &bad);
+  chaos::v1::Netem bad_netem;
+  YamlToProto(Yaml("{lossPercent: inf, reorderGap: 1.5}"), "n", &bad_netem, &bad);
+  YamlToProto(Yaml("{allowAgentStateFilesystem: yes}"), "d", &disk, &bad);
+  YamlToProto(Yaml("{direction: sideways}"), "p", &partition, &bad);
+  EXPECT_EQ(bad.Format("f"),
+            "f:1:16: k.target.pid: \"x\" is not an integer in range\n"
+            "f:1:26: k.target.count: \"-1\" is not a non-negative integer\n"
+            "f:1:36: k.target.seed: \"18446744073709551616\" is not a non-negative integer in "
+            "range\n"
+            "f:1:67: k.signal: expected a int32 value\n"
+            "f:1:15: n.lossPercent: \"inf\" is not a number\n"
+            "f:1:32: n.reorderGap: \"1.5\" is not a non-negative integer in range\n"
+            "f:1:29: d.allowAgentStateFilesystem: \"yes\" is not true or false\n"
+            "f:1:13: p.direction: \"sideways\" is not one of: ingress, egress, both\n");
+}
+
+TEST(InventoryTest, ReadsAgentsAndReportsEveryError) {
+  const std::string dir = ::testing::TempDir();
+  const std::string good = dir + "/inventory_good.yaml";
+  std::ofstream(good) << "agents:\n  - address: 10.0.0.5:7070\n    labels: {role: web}\n"
+                         "  - {address: \"b:1\"}\n";
+  Diagnostics ok;
+  auto agents = LoadInventory(good, &ok);
+  ASSERT_TRUE(agents) << ok.Format(good);
+  ASSERT_EQ(agents->size(), 2u);
+  EXPECT_EQ((*agents)[0].labels.at("role"), "web");
+  EXPECT_EQ((*agents)[1].address, "b:1");
+
+  const std::string bad = dir + "/inventory_bad.yaml";
+  std::ofstream(bad) << "agents:\n  - {address: a:1}\n  - {address: a:1, labels: [x], x: 1}\n"
+                        "  - {address: noport}\nother: 1\n";
+  Diagnostics errors;
+  EXPECT_FALSE(LoadInventory(bad, &errors));
+  EXPECT_EQ(errors.Format("i"),
+            "i:5:1: other: unknown field (known: agents)\n"
+            "i:3:28: agents[1].labels: wrong type\n"
+            "i:3:33: agents[1].x: unknown field (known: address, labels)\n"
+            "i:3:5: agents[1].address: a:1 is listed twice\n"
+            "i:4:5: agents[2].address: required, as host:port\n");
+
+  Diagnostics missing;
+  EXPECT_FALSE(LoadInventory(dir + "/no_such_inventory.yaml", &missing));
+  EXPECT_EQ(missing.Format("m"), "m: cannot read inventory file: No such file or directory\n");
+  const std::string malformed = dir + "/inventory_malformed.yaml";
+  std::ofstream(malformed) << "agents: [unclosed\n";
+  Diagnostics yaml;
+  EXPECT_FALSE(LoadInventory(malformed, &yaml));
+  EXPECT_NE(yaml.Format("y").find("y:2:1: malformed YAML"), std::string::npos) << yaml.Format("y");
 }
 
 }  // namespace

@@ -1,0 +1,34 @@
+// Internal to experiments/: the parsers of the sections of an experiment
+// file that live outside parse.cc, where ParseExperiment reads the rest.
+// Each reports every error it finds to `diags` (see yaml_fields.h) and
+// fills what it can; yaml-cpp's exceptions pass through to ParseExperiment.
+#ifndef CHAOS_EXPERIMENTS_PARSE_SECTIONS_H_
+#define CHAOS_EXPERIMENTS_PARSE_SECTIONS_H_
+
+#include <string>
+#include <vector>
+
+#include "experiments/diagnostics.h"
+#include "experiments/experiment.h"
+#include "experiments/probe_spec.h"
+#include "yaml-cpp/yaml.h"
+
+namespace chaos::experiments {
+
+// `probes:`, a mapping of probe names (parse_probes.cc). Appends one probe
+// per entry, in the file's order, also when it has errors.
+void ParseProbes(const YAML::Node& node, std::vector<ProbeSpec>* probes, Diagnostics* diags);
+
+// `method:`, a list of steps (parse_method.cc). Read after `targets:`, as
+// steps name target groups: appends the steps to exp->method and checks
+// their ids, targets and `after` order (unique ids, known ids, no cycle).
+void ParseMethod(const YAML::Node& method, Experiment* exp, Diagnostics* diags);
+
+// {run: [program, args...], timeout: 5m}: a command step or rollback action
+// (parse_method.cc).
+void ParseCommand(const YAML::Node& node, const std::string& path, CommandSpec* cmd,
+                  Diagnostics* diags);
+
+}  // namespace chaos::experiments
+
+#endif  // CHAOS_EXPERIMENTS_PARSE_SECTIONS_H_
