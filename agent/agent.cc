@@ -39,6 +39,7 @@ Agent::Agent(AgentOptions options, std::unique_ptr<FaultLedger> ledger)
     : options_(std::move(options)),
       ledger_(std::move(ledger)),
       faults_(ledger_.get(), options_.max_ended_faults, &counters_),
+      capabilities_(options_.probe_capabilities),
       timer_([this](absl::Time now) { return Expire(now); }) {}
 
 absl::StatusOr<std::unique_ptr<Agent>> Agent::Create(AgentOptions options) {
@@ -48,7 +49,10 @@ absl::StatusOr<std::unique_ptr<Agent>> Agent::Create(AgentOptions options) {
 
 Agent::~Agent() { timer_.Stop(); }
 
-void Agent::Start() { timer_.Start(); }
+void Agent::Start() {
+  (void)capabilities_.Refresh();
+  timer_.Start();
+}
 
 size_t Agent::Recover() {
   Recovery recovery = RecoverFromLedger(*ledger_, factory_options());
@@ -168,13 +172,14 @@ absl::StatusOr<chaos::v1::KeepAliveResponse> Agent::KeepAlive(
   return response;
 }
 
-chaos::v1::DescribeResponse Agent::Describe() {
+chaos::v1::DescribeResponse Agent::Describe(bool refresh_capabilities) {
   chaos::v1::DescribeResponse d;
   d.set_hostname(HostName());
   d.mutable_labels()->insert(options_.labels.begin(), options_.labels.end());
   d.set_kernel(KernelName());
   d.set_agent_version(CHAOS_VERSION);
-  for (auto& c : Capabilities()) *d.add_capabilities() = std::move(c);
+  auto capabilities = refresh_capabilities ? capabilities_.Refresh() : capabilities_.Get();
+  for (auto& c : capabilities) *d.add_capabilities() = std::move(c);
   for (auto& f : List("", false)) *d.add_active_faults() = std::move(f);
   d.set_halted(halted_);
   return d;

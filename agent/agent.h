@@ -4,7 +4,9 @@
 //   journaled in the FaultLedger before it touches the host;
 // - LeaseTable (lease_table.h): each experiment's lease;
 // - ExpiryTimer (expiry_timer.h): wakes at the next fault or lease deadline;
-// - recovery (recovery.h): reverts what an earlier run left behind.
+// - recovery (recovery.h): reverts what an earlier run left behind;
+// - CapabilityCache (capability_cache.h): what this host can run, probed at
+//   start-up and on request, never per Describe.
 // Faults end when their caller reverts them, when their duration elapses
 // (the agent's own timer, whatever the caller does), when their
 // experiment's lease lapses without a KeepAlive, on Halt, and on Shutdown.
@@ -22,6 +24,7 @@
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
+#include "agent/capability_cache.h"
 #include "agent/counters.h"
 #include "agent/expiry_timer.h"
 #include "agent/fault_factory.h"
@@ -41,11 +44,14 @@ struct AgentOptions {
   // Ended faults remembered (so a late revert answers "already reverted").
   size_t max_ended_faults = 1000;
   std::map<std::string, std::string> labels;
+  // Finds what this host can run (see CapabilityCache); tests swap it.
+  CapabilityCache::Probe probe_capabilities = Capabilities;
 };
 
 class Agent {
  public:
-  // Opens the ledger in options.state_dir. Starts no timer until Start().
+  // Opens the ledger in options.state_dir. Starts no timer and probes
+  // nothing until Start().
   static absl::StatusOr<std::unique_ptr<Agent>> Create(AgentOptions options);
   ~Agent();  // stops the timer; reverts nothing (see Shutdown)
 
@@ -54,7 +60,7 @@ class Agent {
   // reverted; errors are logged and leave the record for the next start.
   size_t Recover();
 
-  // Starts the expiry timer (durations and leases).
+  // Probes the host's capabilities and starts the expiry timer.
   void Start();
 
   absl::StatusOr<chaos::v1::FaultStatus> Inject(const chaos::v1::InjectRequest& request,
@@ -67,7 +73,8 @@ class Agent {
                                            bool include_ended);
   absl::StatusOr<chaos::v1::KeepAliveResponse> KeepAlive(
       const chaos::v1::KeepAliveRequest& request);
-  chaos::v1::DescribeResponse Describe();
+  // Capabilities come from the cache; refresh_capabilities probes again.
+  chaos::v1::DescribeResponse Describe(bool refresh_capabilities = false);
   std::vector<chaos::v1::FaultStatus> Halt(const std::string& caller,
                                            const std::string& reason);
   void Resume(const std::string& caller);
@@ -105,6 +112,7 @@ class Agent {
   AgentCounters counters_;
   FaultTable faults_;
   LeaseTable leases_;
+  CapabilityCache capabilities_;
   std::atomic<bool> halted_{false};
   ExpiryTimer timer_;  // last: its thread uses everything above
 };
