@@ -665,17 +665,10 @@ absl::Status Netem::Revert() {
 }
 
 absl::Status Netem::Adopt(const UndoState& undo) {
-  auto get = [&](const char* key) -> absl::StatusOr<std::string> {
-    auto it = undo.find(key);
-    if (it == undo.end()) {
-      return absl::InvalidArgumentError(absl::StrCat("netem undo state has no \"", key, "\""));
-    }
-    return it->second;
-  };
-  ASSIGN_OR_RETURN(interface_, get("interface"));
-  ASSIGN_OR_RETURN(std::string ifindex, get("ifindex"));
-  ASSIGN_OR_RETURN(std::string handle, get("handle"));
-  ASSIGN_OR_RETURN(snapshot_, get("snapshot"));
+  ASSIGN_OR_RETURN(interface_, UndoValue(undo, "netem", "interface"));
+  ASSIGN_OR_RETURN(std::string ifindex, UndoValue(undo, "netem", "ifindex"));
+  ASSIGN_OR_RETURN(std::string handle, UndoValue(undo, "netem", "handle"));
+  ASSIGN_OR_RETURN(snapshot_, UndoValue(undo, "netem", "snapshot"));
   if (!absl::SimpleAtoi(ifindex, &ifindex_) || ifindex_ <= 0) {
     return absl::InvalidArgumentError(absl::StrCat("netem undo state: bad ifindex \"", ifindex, "\""));
   }

@@ -330,9 +330,10 @@ absl::Status ProcessKill::Revert() {
 }
 
 absl::Status ProcessKill::Adopt(const UndoState& undo) {
-  auto it = undo.find("seed");
-  if (it == undo.end() || !absl::SimpleAtoi(it->second, &seed_)) {
-    return absl::InvalidArgumentError("process_kill undo state has no valid \"seed\"");
+  ASSIGN_OR_RETURN(const std::string seed, UndoValue(undo, "process_kill", "seed"));
+  if (!absl::SimpleAtoi(seed, &seed_)) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("process_kill undo state: bad seed \"", seed, "\""));
   }
   // The repeat thread died with the process that recorded this; nothing
   // else of a kill can be undone.
@@ -431,11 +432,8 @@ absl::Status ProcessPause::Revert() {
 }
 
 absl::Status ProcessPause::Adopt(const UndoState& undo) {
-  auto it = undo.find("stopped");
-  if (it == undo.end()) {
-    return absl::InvalidArgumentError("process_pause undo state has no \"stopped\"");
-  }
-  ASSIGN_OR_RETURN(std::vector<ProcessId> ids, ParseProcessIds(it->second));
+  ASSIGN_OR_RETURN(const std::string stopped, UndoValue(undo, "process_pause", "stopped"));
+  ASSIGN_OR_RETURN(std::vector<ProcessId> ids, ParseProcessIds(stopped));
   stopped_.clear();
   for (const ProcessId& id : ids) stopped_.push_back({id, ""});
   paused_ = stopped_;
