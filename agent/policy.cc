@@ -42,7 +42,9 @@ std::string Clean(const std::string& path) {
 // A YAML list of strings, or INVALID_ARGUMENT at the value's position.
 absl::StatusOr<std::vector<std::string>> StringList(const std::string& name,
                                                     const std::string& key, const YAML::Node& v) {
-  if (!v.IsSequence()) return absl::InvalidArgumentError(Where(name, v) + key + ": expected a list");
+  if (!v.IsSequence()) {
+    return absl::InvalidArgumentError(Where(name, v) + key + ": expected a list");
+  }
   return v.as<std::vector<std::string>>();
 }
 
@@ -75,16 +77,16 @@ absl::Status ParseFillRoots(const std::string& name, const YAML::Node& v, Policy
   return absl::OkStatus();
 }
 
-absl::Status ParsePercentLimits(const std::string& name, const std::string& key,
-                                const YAML::Node& v, Policy& p) {
-  if (key == "maxFillPercent") {
-    p.max_fill_percent = v.as<double>();
-    if (p.max_fill_percent < 0 || p.max_fill_percent > 100) {
-      return absl::InvalidArgumentError(Where(name, v) + "maxFillPercent: must be 0..100");
-    }
-    return absl::OkStatus();
+absl::Status ParseMaxFillPercent(const std::string& name, const YAML::Node& v, Policy& p) {
+  p.max_fill_percent = v.as<double>();
+  if (p.max_fill_percent < 0 || p.max_fill_percent > 100) {
+    return absl::InvalidArgumentError(Where(name, v) + "maxFillPercent: must be 0..100");
   }
-  const int n = v.as<int>();  // maxCpuPercent
+  return absl::OkStatus();
+}
+
+absl::Status ParseMaxCpuPercent(const std::string& name, const YAML::Node& v, Policy& p) {
+  const int n = v.as<int>();
   if (n < 1 || n > 100) {
     return absl::InvalidArgumentError(Where(name, v) + "maxCpuPercent: must be 1..100");
   }
@@ -101,33 +103,35 @@ absl::Status ParseMaxDuration(const std::string& name, const YAML::Node& v, Poli
   return absl::OkStatus();
 }
 
+absl::Status ParseList(const std::string& name, const std::string& key, const YAML::Node& v,
+                       std::vector<std::string>* out) {
+  ASSIGN_OR_RETURN(*out, StringList(name, key, v));
+  return absl::OkStatus();
+}
+
+absl::Status ParseInterfaces(const std::string& name, const YAML::Node& v, Policy& p) {
+  ASSIGN_OR_RETURN(std::vector<std::string> interfaces, StringList(name, "interfaces", v));
+  p.interfaces.emplace(interfaces.begin(), interfaces.end());
+  return absl::OkStatus();
+}
+
 // One top-level key of the policy file. May throw YAML::Exception (a value
 // of the wrong type); Parse turns it into a position.
 absl::Status ParseField(const std::string& name, const YAML::Node& key_node,
                         const YAML::Node& v, Policy& p) {
   const std::string key = key_node.Scalar();
   if (key == "kinds") return ParseKinds(name, v, p);
+  if (key == "protectedProcesses") return ParseList(name, key, v, &p.protected_processes);
+  if (key == "interfaces") return ParseInterfaces(name, v, p);
   if (key == "fillRoots") return ParseFillRoots(name, v, p);
-  if (key == "maxFillPercent" || key == "maxCpuPercent") {
-    return ParsePercentLimits(name, key, v, p);
-  }
+  if (key == "maxFillPercent") return ParseMaxFillPercent(name, v, p);
+  if (key == "maxCpuPercent") return ParseMaxCpuPercent(name, v, p);
   if (key == "maxDuration") return ParseMaxDuration(name, v, p);
-  if (key == "interfaces") {
-    ASSIGN_OR_RETURN(std::vector<std::string> l, StringList(name, key, v));
-    p.interfaces.emplace(l.begin(), l.end());
-    return absl::OkStatus();
-  }
-  std::vector<std::string>* list = key == "protectedProcesses" ? &p.protected_processes
-                                   : key == "commands"         ? &p.commands
-                                                               : nullptr;
-  if (list == nullptr) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        Where(name, key_node), key,
-        ": unknown policy field (known: kinds, protectedProcesses, interfaces, fillRoots, "
-        "maxFillPercent, maxCpuPercent, maxDuration, commands)"));
-  }
-  ASSIGN_OR_RETURN(*list, StringList(name, key, v));
-  return absl::OkStatus();
+  if (key == "commands") return ParseList(name, key, v, &p.commands);
+  return absl::InvalidArgumentError(absl::StrCat(
+      Where(name, key_node), key,
+      ": unknown policy field (known: kinds, protectedProcesses, interfaces, fillRoots, "
+      "maxFillPercent, maxCpuPercent, maxDuration, commands)"));
 }
 
 }  // namespace
