@@ -61,7 +61,7 @@ class FaultTable {
 
   // The fault named spec.fault_id: nullopt when there is none, its status
   // when it has this very spec, ALREADY_EXISTS when the id names another.
-  absl::StatusOr<std::optional<chaos::v1::FaultStatus>> Find(const chaos::v1::FaultSpec& spec);
+  [[nodiscard]] absl::StatusOr<std::optional<chaos::v1::FaultStatus>> Find(const chaos::v1::FaultSpec& spec);
 
   // Journals the intent (INJECTING), injects `fault` (built from `spec`),
   // and journals the outcome: ACTIVE with injected_at and expires_at (now +
@@ -69,15 +69,16 @@ class FaultTable {
   // when the id is already in the table (a concurrent twin); UNAVAILABLE
   // when the intent cannot be journaled (nothing injected, nothing kept);
   // the fault's own error when its inject fails.
-  absl::StatusOr<chaos::v1::FaultStatus> Inject(const chaos::v1::FaultSpec& spec,
-                                                std::unique_ptr<faults::Fault> fault,
-                                                const std::string& caller, absl::Duration lease);
+  [[nodiscard]] absl::StatusOr<chaos::v1::FaultStatus> Inject(
+      const chaos::v1::FaultSpec& spec, std::unique_ptr<faults::Fault> fault,
+      const std::string& caller, absl::Duration lease);
 
   // Reverts one fault and records `reason`; see the idempotence rule above.
   // A revert that fails leaves the fault FAILED with the error as reason
   // and returns that error.
-  absl::StatusOr<chaos::v1::FaultStatus> Revert(const Ref& fault, const std::string& caller,
-                                                const std::string& reason);
+  [[nodiscard]] absl::StatusOr<chaos::v1::FaultStatus> Revert(const Ref& fault,
+                                                              const std::string& caller,
+                                                              const std::string& reason);
 
   // The fault with this id; null when the table does not know it.
   Ref Get(const std::string& fault_id);

@@ -30,8 +30,8 @@ class LeaseTable {
   // Renews a lease: its deadline becomes now + length. A `length` > 0
   // replaces the lease's length (so it may also shorten it); 0 keeps it.
   // Returns the new deadline; NOT_FOUND when the experiment holds no lease.
-  absl::StatusOr<absl::Time> Renew(const std::string& experiment, absl::Duration length,
-                                   absl::Time now);
+  [[nodiscard]] absl::StatusOr<absl::Time> Renew(const std::string& experiment,
+                                                 absl::Duration length, absl::Time now);
 
   // The experiment's deadline; nullopt when it holds no lease.
   std::optional<absl::Time> Deadline(const std::string& experiment);
