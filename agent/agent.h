@@ -1,15 +1,18 @@
-// Agent: the host-side engine behind the Agent RPC service.
+// Agent: the host-side engine behind the Agent RPC service, and the thin
+// coordinator of the units that do the work:
+// - FaultTable (fault_table.h): the faults and their state machine, each
+//   journaled in the FaultLedger before it touches the host;
+// - LeaseTable (lease_table.h): each experiment's lease;
+// - ExpiryTimer (expiry_timer.h): wakes at the next fault or lease deadline;
+// - recovery (recovery.h): reverts what an earlier run left behind;
+// - CapabilityCache (capability_cache.h): what this host can run, probed at
+//   start-up and on request, never per Describe.
+// Faults end when their caller reverts them, when their duration elapses
+// (the agent's own timer, whatever the caller does), when their
+// experiment's lease lapses without a KeepAlive, on Halt, and on Shutdown.
 //
-// Owns every fault this host runs. Each inject is journaled in the
-// FaultLedger before it touches the host, and each step after. Recover()
-// reverts whatever a previous run of the agent left unreverted. Faults end
-// when their caller reverts them, when their duration elapses (the agent's
-// own timer, whatever the caller does), when their experiment's lease lapses
-// without a KeepAlive, on Halt, and on Shutdown.
-//
-// Thread-safe. Locks: `mu_` guards the table and is held only briefly; each
-// fault has its own `op_mu` serializing its inject and revert, so reverting
-// one fault never waits behind another fault's inject.
+// Thread-safe: every method may be called from any thread. Reverting one
+// fault never waits behind another fault's inject (see fault_table.h).
 #ifndef CHAOS_AGENT_AGENT_H_
 #define CHAOS_AGENT_AGENT_H_
 
@@ -17,18 +20,19 @@
 #include <map>
 #include <memory>
 #include <string>
-#include <thread>
 #include <vector>
 
-#include "absl/container/flat_hash_map.h"
 #include "absl/status/statusor.h"
-#include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
+#include "agent/capability_cache.h"
+#include "agent/counters.h"
+#include "agent/expiry_timer.h"
 #include "agent/fault_factory.h"
+#include "agent/fault_table.h"
+#include "agent/lease_table.h"
 #include "agent/ledger.h"
 #include "agent/policy.h"
 #include "chaos/v1/agent.pb.h"
-#include "faults/fault.h"
 
 namespace chaos::agent {
 
@@ -40,29 +44,23 @@ struct AgentOptions {
   // Ended faults remembered (so a late revert answers "already reverted").
   size_t max_ended_faults = 1000;
   std::map<std::string, std::string> labels;
-  absl::Duration tick = absl::Milliseconds(50);
-};
-
-struct AgentCounters {
-  std::atomic<uint64_t> injections{0};
-  std::atomic<uint64_t> inject_failures{0};
-  std::atomic<uint64_t> reverts{0};
-  std::atomic<uint64_t> revert_failures{0};
-  std::atomic<uint64_t> lease_expiries{0};
+  // Finds what this host can run (see CapabilityCache); tests swap it.
+  CapabilityCache::Probe probe_capabilities = Capabilities;
 };
 
 class Agent {
  public:
-  // Opens the ledger in options.state_dir. Starts no timer until Start().
+  // Opens the ledger in options.state_dir. Starts no timer and probes
+  // nothing until Start().
   static absl::StatusOr<std::unique_ptr<Agent>> Create(AgentOptions options);
   ~Agent();  // stops the timer; reverts nothing (see Shutdown)
 
   // Reverts every fault the ledger holds that is not reverted, from an
-  // earlier run of this agent. Returns the number reverted; errors are
-  // logged and leave the record for the next start.
+  // earlier run of this agent (see recovery.h). Returns the number
+  // reverted; errors are logged and leave the record for the next start.
   size_t Recover();
 
-  // Starts the expiry timer (durations and leases).
+  // Probes the host's capabilities and starts the expiry timer.
   void Start();
 
   absl::StatusOr<chaos::v1::FaultStatus> Inject(const chaos::v1::InjectRequest& request,
@@ -75,7 +73,8 @@ class Agent {
                                            bool include_ended);
   absl::StatusOr<chaos::v1::KeepAliveResponse> KeepAlive(
       const chaos::v1::KeepAliveRequest& request);
-  chaos::v1::DescribeResponse Describe();
+  // Capabilities come from the cache; refresh_capabilities probes again.
+  chaos::v1::DescribeResponse Describe(bool refresh_capabilities = false);
   std::vector<chaos::v1::FaultStatus> Halt(const std::string& caller,
                                            const std::string& reason);
   void Resume(const std::string& caller);
@@ -83,7 +82,8 @@ class Agent {
   // Reverts everything and stops the timer (orderly exit).
   void Shutdown();
 
-  // Runs the expiry checks once at `now` (the timer calls this).
+  // Runs the expiry checks once at `now` (the timer calls this): reverts
+  // active faults whose lease lapsed or whose duration elapsed.
   void Tick(absl::Time now);
 
   size_t active_faults();
@@ -91,42 +91,30 @@ class Agent {
   const AgentCounters& counters() const { return counters_; }
 
  private:
-  struct Entry {
-    absl::Mutex op_mu;                       // serializes inject/revert
-    std::unique_ptr<faults::Fault> fault;    // guarded by op_mu
-    chaos::v1::LedgerRecord record;          // guarded by Agent::mu_
-    bool inject_failed = false;              // guarded by Agent::mu_
-  };
-  struct Lease {
-    absl::Time deadline;
-    absl::Duration length;
-  };
-
   Agent(AgentOptions options, std::unique_ptr<FaultLedger> ledger);
 
-  // Reverts one entry; `reason` is recorded. Takes entry->op_mu.
-  absl::StatusOr<chaos::v1::FaultStatus> RevertEntry(const std::shared_ptr<Entry>& entry,
-                                                     const std::string& caller,
-                                                     const std::string& reason);
-  // Updates the entry's record under mu_ and writes it to the ledger.
-  absl::Status Persist(Entry& entry, const std::function<void(chaos::v1::LedgerRecord&)>& edit);
-  std::vector<std::shared_ptr<Entry>> EntriesWhere(
-      const std::function<bool(const chaos::v1::LedgerRecord&)>& pred);
-  void PruneEnded() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // The request's lease, or INVALID_ARGUMENT naming the bad field.
+  absl::StatusOr<absl::Duration> CheckInjectRequest(const chaos::v1::InjectRequest& request);
+  // Halt and the cap on active faults, checked before anything is built.
+  absl::Status CheckAdmission();
+  // Reverts every fault `pred` selects, newest first; returns their statuses.
+  std::vector<chaos::v1::FaultStatus> RevertAll(const FaultTable::Predicate& pred,
+                                                const std::string& caller,
+                                                const std::string& reason);
+  // Tick, then the next deadline the timer should wake at.
+  absl::Time Expire(absl::Time now);
+  absl::Time NextDeadline();
   // What the faults must respect on this host, from the policy.
   FactoryOptions factory_options() const;
-  void TimerLoop();
 
   const AgentOptions options_;
   std::unique_ptr<FaultLedger> ledger_;
   AgentCounters counters_;
-
-  absl::Mutex mu_;
-  absl::flat_hash_map<std::string, std::shared_ptr<Entry>> faults_ ABSL_GUARDED_BY(mu_);
-  absl::flat_hash_map<std::string, Lease> leases_ ABSL_GUARDED_BY(mu_);
-  bool halted_ ABSL_GUARDED_BY(mu_) = false;
-  bool stopping_ ABSL_GUARDED_BY(mu_) = false;
-  std::thread timer_;
+  FaultTable faults_;
+  LeaseTable leases_;
+  CapabilityCache capabilities_;
+  std::atomic<bool> halted_{false};
+  ExpiryTimer timer_;  // last: its thread uses everything above
 };
 
 }  // namespace chaos::agent

@@ -35,18 +35,25 @@ ControlChannel GetControlChannel() {
   return channel ? *channel : ControlChannel{};
 }
 
+namespace {
+
+// The `kind` oneof: its field names are the kind names.
+const google::protobuf::OneofDescriptor& KindOneof() {
+  return *FaultSpec::descriptor()->FindOneofByName("kind");
+}
+
+}  // namespace
+
 std::string KindName(const FaultSpec& spec) {
-  switch (spec.kind_case()) {
-    case FaultSpec::kCpuBurn: return "cpu_burn";
-    case FaultSpec::kProcessKill: return "process_kill";
-    case FaultSpec::kProcessPause: return "process_pause";
-    case FaultSpec::kDiskFill: return "disk_fill";
-    case FaultSpec::kMemoryPressure: return "memory_pressure";
-    case FaultSpec::kNetem: return "netem";
-    case FaultSpec::kPartition: return "partition";
-    case FaultSpec::KIND_NOT_SET: return "";
-  }
-  return "";
+  const google::protobuf::FieldDescriptor* field =
+      spec.GetReflection()->GetOneofFieldDescriptor(spec, &KindOneof());
+  return field == nullptr ? "" : field->name();
+}
+
+std::vector<std::string> KindNames() {
+  std::vector<std::string> names;
+  for (int i = 0; i < KindOneof().field_count(); ++i) names.push_back(KindOneof().field(i)->name());
+  return names;
 }
 
 namespace {
@@ -105,12 +112,17 @@ absl::Status CheckSelectorSet(const chaos::v1::ProcessSelector& s, const std::st
   return absl::OkStatus();
 }
 
+absl::StatusOr<faults::ProcessSelector> ToTarget(const chaos::v1::ProcessSelector& s,
+                                                 const std::string& prefix) {
+  RETURN_IF_ERROR(CheckSelectorSet(s, prefix));
+  return ToSelector(s);
+}
+
 absl::StatusOr<std::unique_ptr<faults::Fault>> MakeProcessKill(const FaultSpec& spec,
                                                                const FactoryOptions& options) {
   const chaos::v1::ProcessKill& p = spec.process_kill();
-  RETURN_IF_ERROR(CheckSelectorSet(p.target(), "process_kill.target"));
   faults::ProcessKillParams params;
-  params.target = ToSelector(p.target());
+  ASSIGN_OR_RETURN(params.target, ToTarget(p.target(), "process_kill.target"));
   params.signal = p.signal() == 0 ? SIGKILL : p.signal();
   params.interval = FromProto(p.interval());
   params.duration = FromProto(spec.duration());
@@ -122,9 +134,8 @@ absl::StatusOr<std::unique_ptr<faults::Fault>> MakeProcessKill(const FaultSpec& 
 absl::StatusOr<std::unique_ptr<faults::Fault>> MakeProcessPause(const FaultSpec& spec,
                                                                 const FactoryOptions& options) {
   const chaos::v1::ProcessPause& p = spec.process_pause();
-  RETURN_IF_ERROR(CheckSelectorSet(p.target(), "process_pause.target"));
   faults::ProcessPauseParams params;
-  params.target = ToSelector(p.target());
+  ASSIGN_OR_RETURN(params.target, ToTarget(p.target(), "process_pause.target"));
   params.protected_names = options.protected_names;
   RETURN_IF_ERROR(params.Validate());
   return std::make_unique<faults::ProcessPause>(std::move(params));

@@ -25,8 +25,13 @@ struct ControlChannel {
 void SetControlChannel(ControlChannel channel);
 ControlChannel GetControlChannel();
 
-// "cpu_burn", "netem", ...; "" when no kind is set.
+// "cpu_burn", "netem", ...: the name of the spec's `kind` field in the
+// protocol; "" when no kind is set.
 std::string KindName(const chaos::v1::FaultSpec& spec);
+
+// Every kind the protocol defines (the names KindName returns), in field
+// order, whether or not this host can run it (see Capabilities).
+std::vector<std::string> KindNames();
 
 // Host settings the wire spec does not carry.
 struct FactoryOptions {

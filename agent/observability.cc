@@ -4,6 +4,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "httplib.h"
+#include "nlohmann/json.hpp"
 #include "spdlog/pattern_formatter.h"
 #include "spdlog/spdlog.h"
 
@@ -16,30 +17,19 @@ void Metric(std::string* out, const char* name, const char* type, const char* he
                   value, "\n");
 }
 
-// %* : the log message as the inside of a JSON string.
-class JsonEscapedMessage final : public spdlog::custom_flag_formatter {
+// %* : the log message as a JSON string (quoted and escaped by nlohmann::json;
+// bytes that are not UTF-8 become U+FFFD rather than breaking the line).
+class JsonMessage final : public spdlog::custom_flag_formatter {
  public:
   void format(const spdlog::details::log_msg& msg, const std::tm&,
               spdlog::memory_buf_t& dest) override {
-    for (char c : std::string_view(msg.payload.data(), msg.payload.size())) {
-      switch (c) {
-        case '"': dest.append(std::string_view("\\\"")); break;
-        case '\\': dest.append(std::string_view("\\\\")); break;
-        case '\n': dest.append(std::string_view("\\n")); break;
-        case '\t': dest.append(std::string_view("\\t")); break;
-        default:
-          if (static_cast<unsigned char>(c) < 0x20) {
-            char buf[8];
-            std::snprintf(buf, sizeof(buf), "\\u%04x", c);
-            dest.append(std::string_view(buf));
-          } else {
-            dest.push_back(c);
-          }
-      }
-    }
+    const std::string quoted =
+        nlohmann::json(std::string(msg.payload.data(), msg.payload.size()))
+            .dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+    dest.append(quoted.data(), quoted.data() + quoted.size());
   }
   std::unique_ptr<custom_flag_formatter> clone() const override {
-    return std::make_unique<JsonEscapedMessage>();
+    return std::make_unique<JsonMessage>();
   }
 };
 
@@ -100,8 +90,8 @@ absl::Status SetLogFormat(const std::string& format) {
         absl::StrCat("--log-format: \"", format, "\" is not text or json"));
   }
   auto formatter = std::make_unique<spdlog::pattern_formatter>();
-  formatter->add_flag<JsonEscapedMessage>('*').set_pattern(
-      R"({"time":"%Y-%m-%dT%H:%M:%S.%e%z","level":"%l","msg":"%*"})");
+  formatter->add_flag<JsonMessage>('*').set_pattern(
+      R"({"time":"%Y-%m-%dT%H:%M:%S.%e%z","level":"%l","msg":%*})");
   spdlog::set_formatter(std::move(formatter));
   return absl::OkStatus();
 }

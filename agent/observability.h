@@ -40,7 +40,8 @@ class MetricsServer {
 };
 
 // "text" (default) or "json": one JSON object per line with time, level
-// and msg (escaped). INVALID_ARGUMENT for anything else.
+// and msg (a JSON string; bytes that are not UTF-8 become U+FFFD).
+// INVALID_ARGUMENT for anything else.
 absl::Status SetLogFormat(const std::string& format);
 
 }  // namespace chaos::agent

@@ -1,5 +1,6 @@
 #include "agent/policy.h"
 
+#include <algorithm>
 #include <fstream>
 #include <sstream>
 
@@ -8,6 +9,7 @@
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "agent/fault_factory.h"
+#include "base/status_macros.h"
 #include "proto/duration.h"
 #include "yaml-cpp/yaml.h"
 
@@ -35,6 +37,101 @@ std::string Clean(const std::string& path) {
     parts.emplace_back(p);
   }
   return "/" + absl::StrJoin(parts, "/");
+}
+
+// A YAML list of strings, or INVALID_ARGUMENT at the value's position.
+absl::StatusOr<std::vector<std::string>> StringList(const std::string& name,
+                                                    const std::string& key, const YAML::Node& v) {
+  if (!v.IsSequence()) {
+    return absl::InvalidArgumentError(Where(name, v) + key + ": expected a list");
+  }
+  return v.as<std::vector<std::string>>();
+}
+
+// The kinds the protocol defines (KindNames), without probing the kernel
+// for what it can run.
+absl::Status ParseKinds(const std::string& name, const YAML::Node& v, Policy& p) {
+  ASSIGN_OR_RETURN(std::vector<std::string> kinds, StringList(name, "kinds", v));
+  const std::vector<std::string> known = KindNames();
+  for (const std::string& k : kinds) {
+    if (std::find(known.begin(), known.end(), k) == known.end()) {
+      return absl::InvalidArgumentError(absl::StrCat(Where(name, v), "kinds: unknown kind \"", k,
+                                                     "\" (known: ", absl::StrJoin(known, ", "),
+                                                     ")"));
+    }
+  }
+  p.kinds.emplace(kinds.begin(), kinds.end());
+  return absl::OkStatus();
+}
+
+absl::Status ParseFillRoots(const std::string& name, const YAML::Node& v, Policy& p) {
+  ASSIGN_OR_RETURN(std::vector<std::string> roots, StringList(name, "fillRoots", v));
+  p.fill_roots.clear();
+  for (const std::string& r : roots) {
+    if (r.empty() || r[0] != '/' || absl::StrContains(r, "..")) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          Where(name, v), "fillRoots: \"", r, "\" must be an absolute path without .."));
+    }
+    p.fill_roots.push_back(Clean(r));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status ParseMaxFillPercent(const std::string& name, const YAML::Node& v, Policy& p) {
+  p.max_fill_percent = v.as<double>();
+  if (p.max_fill_percent < 0 || p.max_fill_percent > 100) {
+    return absl::InvalidArgumentError(Where(name, v) + "maxFillPercent: must be 0..100");
+  }
+  return absl::OkStatus();
+}
+
+absl::Status ParseMaxCpuPercent(const std::string& name, const YAML::Node& v, Policy& p) {
+  const int n = v.as<int>();
+  if (n < 1 || n > 100) {
+    return absl::InvalidArgumentError(Where(name, v) + "maxCpuPercent: must be 1..100");
+  }
+  p.max_cpu_percent = static_cast<uint32_t>(n);
+  return absl::OkStatus();
+}
+
+absl::Status ParseMaxDuration(const std::string& name, const YAML::Node& v, Policy& p) {
+  absl::Duration d;
+  if (!absl::ParseDuration(v.Scalar(), &d) || d <= absl::ZeroDuration()) {
+    return absl::InvalidArgumentError(Where(name, v) + "maxDuration: expected a duration like 30m");
+  }
+  p.max_duration = d;
+  return absl::OkStatus();
+}
+
+absl::Status ParseList(const std::string& name, const std::string& key, const YAML::Node& v,
+                       std::vector<std::string>* out) {
+  ASSIGN_OR_RETURN(*out, StringList(name, key, v));
+  return absl::OkStatus();
+}
+
+absl::Status ParseInterfaces(const std::string& name, const YAML::Node& v, Policy& p) {
+  ASSIGN_OR_RETURN(std::vector<std::string> interfaces, StringList(name, "interfaces", v));
+  p.interfaces.emplace(interfaces.begin(), interfaces.end());
+  return absl::OkStatus();
+}
+
+// One top-level key of the policy file. May throw YAML::Exception (a value
+// of the wrong type); Parse turns it into a position.
+absl::Status ParseField(const std::string& name, const YAML::Node& key_node,
+                        const YAML::Node& v, Policy& p) {
+  const std::string key = key_node.Scalar();
+  if (key == "kinds") return ParseKinds(name, v, p);
+  if (key == "protectedProcesses") return ParseList(name, key, v, &p.protected_processes);
+  if (key == "interfaces") return ParseInterfaces(name, v, p);
+  if (key == "fillRoots") return ParseFillRoots(name, v, p);
+  if (key == "maxFillPercent") return ParseMaxFillPercent(name, v, p);
+  if (key == "maxCpuPercent") return ParseMaxCpuPercent(name, v, p);
+  if (key == "maxDuration") return ParseMaxDuration(name, v, p);
+  if (key == "commands") return ParseList(name, key, v, &p.commands);
+  return absl::InvalidArgumentError(absl::StrCat(
+      Where(name, key_node), key,
+      ": unknown policy field (known: kinds, protectedProcesses, interfaces, fillRoots, "
+      "maxFillPercent, maxCpuPercent, maxDuration, commands)"));
 }
 
 }  // namespace
@@ -68,79 +165,7 @@ absl::StatusOr<Policy> Policy::Parse(const std::string& yaml, const std::string&
   if (root.IsNull()) return p;
   if (!root.IsMap()) return absl::InvalidArgumentError(name + ": a policy is a mapping");
   try {
-    for (const auto& kv : root) {
-      const std::string key = kv.first.Scalar();
-      const YAML::Node& v = kv.second;
-      auto list = [&]() -> absl::StatusOr<std::vector<std::string>> {
-        if (!v.IsSequence()) {
-          return absl::InvalidArgumentError(Where(name, v) + key + ": expected a list");
-        }
-        return v.as<std::vector<std::string>>();
-      };
-      if (key == "kinds") {
-        auto l = list();
-        if (!l.ok()) return l.status();
-        p.kinds.emplace(l->begin(), l->end());
-        // The kinds the protocol defines (KindName's names), without probing
-        // the kernel for what it can run.
-        std::vector<std::string> known;
-        const auto* oneof = chaos::v1::FaultSpec::descriptor()->FindOneofByName("kind");
-        for (int i = 0; i < oneof->field_count(); ++i) known.push_back(oneof->field(i)->name());
-        for (const std::string& k : *l) {
-          if (std::find(known.begin(), known.end(), k) == known.end()) {
-            return absl::InvalidArgumentError(absl::StrCat(
-                Where(name, v), "kinds: unknown kind \"", k, "\" (known: ",
-                absl::StrJoin(known, ", "), ")"));
-          }
-        }
-      } else if (key == "protectedProcesses") {
-        auto l = list();
-        if (!l.ok()) return l.status();
-        p.protected_processes = *l;
-      } else if (key == "interfaces") {
-        auto l = list();
-        if (!l.ok()) return l.status();
-        p.interfaces.emplace(l->begin(), l->end());
-      } else if (key == "fillRoots") {
-        auto l = list();
-        if (!l.ok()) return l.status();
-        p.fill_roots.clear();
-        for (const std::string& r : *l) {
-          if (r.empty() || r[0] != '/' || absl::StrContains(r, "..")) {
-            return absl::InvalidArgumentError(absl::StrCat(
-                Where(name, v), "fillRoots: \"", r, "\" must be an absolute path without .."));
-          }
-          p.fill_roots.push_back(Clean(r));
-        }
-      } else if (key == "maxFillPercent") {
-        p.max_fill_percent = v.as<double>();
-        if (p.max_fill_percent < 0 || p.max_fill_percent > 100) {
-          return absl::InvalidArgumentError(Where(name, v) + "maxFillPercent: must be 0..100");
-        }
-      } else if (key == "maxCpuPercent") {
-        const int n = v.as<int>();
-        if (n < 1 || n > 100) {
-          return absl::InvalidArgumentError(Where(name, v) + "maxCpuPercent: must be 1..100");
-        }
-        p.max_cpu_percent = static_cast<uint32_t>(n);
-      } else if (key == "maxDuration") {
-        absl::Duration d;
-        if (!absl::ParseDuration(v.Scalar(), &d) || d <= absl::ZeroDuration()) {
-          return absl::InvalidArgumentError(Where(name, v) +
-                                            "maxDuration: expected a duration like 30m");
-        }
-        p.max_duration = d;
-      } else if (key == "commands") {
-        auto l = list();
-        if (!l.ok()) return l.status();
-        p.commands = *l;
-      } else {
-        return absl::InvalidArgumentError(absl::StrCat(
-            Where(name, kv.first), key,
-            ": unknown policy field (known: kinds, protectedProcesses, interfaces, fillRoots, "
-            "maxFillPercent, maxCpuPercent, maxDuration, commands)"));
-      }
-    }
+    for (const auto& kv : root) RETURN_IF_ERROR(ParseField(name, kv.first, kv.second, p));
   } catch (const YAML::Exception& e) {
     return absl::InvalidArgumentError(absl::StrCat(name, ":", e.mark.line + 1, ":",
                                                    e.mark.column + 1, ": ", e.msg));

@@ -60,9 +60,9 @@ grpc::ServerUnaryReactor* AgentService::KeepAlive(grpc::CallbackServerContext* c
 }
 
 grpc::ServerUnaryReactor* AgentService::Describe(grpc::CallbackServerContext* ctx,
-                                                 const chaos::v1::DescribeRequest*,
+                                                 const chaos::v1::DescribeRequest* request,
                                                  chaos::v1::DescribeResponse* response) {
-  *response = agent_->Describe();
+  *response = agent_->Describe(request->refresh_capabilities());
   return Done(ctx, absl::OkStatus());
 }
 

@@ -339,11 +339,8 @@ absl::Status CpuBurn::Revert() {
 }
 
 absl::Status CpuBurn::Adopt(const UndoState& undo) {
-  auto it = undo.find("burners");
-  if (it == undo.end()) {
-    return absl::InvalidArgumentError("cpu_burn undo state has no \"burners\"");
-  }
-  ASSIGN_OR_RETURN(burners_, ParseProcessIds(it->second));
+  ASSIGN_OR_RETURN(const std::string burners, UndoValue(undo, "cpu_burn", "burners"));
+  ASSIGN_OR_RETURN(burners_, ParseProcessIds(burners));
   return absl::OkStatus();
 }
 

@@ -209,11 +209,7 @@ absl::Status DiskFill::Revert() {
 }
 
 absl::Status DiskFill::Adopt(const UndoState& undo) {
-  auto it = undo.find("path");
-  if (it == undo.end()) {
-    return absl::InvalidArgumentError("disk_fill undo state has no \"path\"");
-  }
-  const std::string& path = it->second;
+  ASSIGN_OR_RETURN(const std::string path, UndoValue(undo, "disk_fill", "path"));
   const size_t slash = path.rfind('/');
   if (path.empty() || path[0] != '/' || slash == std::string::npos ||
       !absl::StartsWith(absl::string_view(path).substr(slash + 1), kPrefix) ||

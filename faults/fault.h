@@ -24,12 +24,26 @@
 #include <string>
 
 #include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/string_view.h"
 
 namespace chaos::faults {
 
 // Everything needed to undo a fault, as flat key/value pairs that a ledger
 // can store without knowing the kind. Keys and value formats are the kind's.
 using UndoState = std::map<std::string, std::string>;
+
+// The value of `key` in an undo state of fault kind `kind`, for Adopt();
+// INVALID_ARGUMENT "<kind> undo state has no "<key>"" when it is missing.
+inline absl::StatusOr<std::string> UndoValue(const UndoState& undo, absl::string_view kind,
+                                             const std::string& key) {
+  auto it = undo.find(key);
+  if (it == undo.end()) {
+    return absl::InvalidArgumentError(absl::StrCat(kind, " undo state has no \"", key, "\""));
+  }
+  return it->second;
+}
 
 // Makes an undo state durable. See the contract above.
 using UndoRecorder = std::function<absl::Status(const UndoState&)>;

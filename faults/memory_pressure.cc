@@ -224,11 +224,8 @@ absl::Status MemoryPressure::Revert() {
 }
 
 absl::Status MemoryPressure::Adopt(const UndoState& undo) {
-  auto it = undo.find("holder");
-  if (it == undo.end()) {
-    return absl::InvalidArgumentError("memory_pressure undo state has no \"holder\"");
-  }
-  ASSIGN_OR_RETURN(std::vector<ProcessId> ids, ParseProcessIds(it->second));
+  ASSIGN_OR_RETURN(const std::string holder, UndoValue(undo, "memory_pressure", "holder"));
+  ASSIGN_OR_RETURN(std::vector<ProcessId> ids, ParseProcessIds(holder));
   if (ids.size() > 1) {
     return absl::InvalidArgumentError("memory_pressure undo state: more than one holder");
   }

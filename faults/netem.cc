@@ -411,6 +411,107 @@ uint64_t LinkSpeed(const std::string& name) {
   return 0;
 }
 
+// The interface by name; a missing one is INVALID_ARGUMENT naming `field`.
+absl::StatusOr<LinkInfo> FindInterface(nl_sock* sock, const std::string& name,
+                                       const std::string& field) {
+  auto link = GetLink(sock, 0, name);
+  if (absl::IsNotFound(link.status())) {
+    return absl::InvalidArgumentError(absl::StrCat(field, ": ", link.status().message()));
+  }
+  return link;
+}
+
+// What Inject builds, worked out before anything is touched.
+struct Plan {
+  std::vector<FilterSpec> filters;  // empty: netem is the root qdisc
+  std::vector<int16_t> dist;        // the delay distribution table, if any
+};
+
+absl::StatusOr<Plan> MakePlan(const NetemParams& p) {
+  RETURN_IF_ERROR(p.Validate());
+  ASSIGN_OR_RETURN(std::vector<Cidr> dests,
+                   ParseCidrs("netem.destination_cidrs", p.destination_cidrs));
+  ASSIGN_OR_RETURN(std::vector<Cidr> excl, ParseCidrs("netem.exclude_cidrs", p.exclude_cidrs));
+  Plan plan;
+  plan.filters = PlanFilters(dests, p.ports, excl, p.exclude_ports);
+  if (!p.distribution.empty() && p.distribution != "uniform") {
+    ASSIGN_OR_RETURN(plan.dist, LoadDistribution(p.distribution));
+  }
+  return plan;
+}
+
+// Prior state: only the kernel's default root qdisc may be replaced.
+absl::Status CheckDefaultRoot(nl_sock* sock, int ifindex, const std::string& interface) {
+  ASSIGN_OR_RETURN(std::vector<QdiscInfo> qdiscs, ListQdiscs(sock, ifindex));
+  for (const QdiscInfo& q : qdiscs) {
+    if (q.parent != TC_H_ROOT || q.handle == 0) continue;
+    if (q.handle == kRoot) {
+      return absl::FailedPreconditionError(absl::StrCat(
+          "netem.interface: ", interface, " already carries a chaos network fault "
+          "(root qdisc ", q.kind, " ", HandleText(q.handle), "); revert it first"));
+    }
+    return absl::FailedPreconditionError(absl::StrCat(
+        "netem.interface: ", interface, " has a non-default root qdisc (", q.kind, " ",
+        HandleText(q.handle), ") that this fault would replace; remove it or pick another "
+        "interface"));
+  }
+  return absl::OkStatus();
+}
+
+// Queue limit: rate x (delay + 4 jitter) in 1500-byte packets, twice over;
+// see netem.h for the rate used and the bounds.
+int QueueLimit(const NetemParams& p) {
+  uint64_t rate = p.rate_bytes_per_second;
+  if (rate == 0) rate = LinkSpeed(p.interface);
+  if (rate == 0) rate = 10'000'000'000 / 8;
+  const double hold_s = absl::ToDoubleSeconds(p.delay + 4 * p.jitter);
+  const double pkts = 2.0 * double(rate) * hold_s / 1500.0;
+  return int(std::clamp(std::ceil(pkts), 1000.0, double(1 << 20)));
+}
+
+NetemOptions OptionsFor(const NetemParams& p, int limit, std::vector<int16_t> dist) {
+  NetemOptions o;
+  o.latency_ns = absl::ToInt64Nanoseconds(p.delay);
+  o.jitter_ns = absl::ToInt64Nanoseconds(p.jitter);
+  // Old kernels read 64 ns ticks from the qopt; newer ones the 64-bit ns.
+  o.qopt.latency = uint32_t(std::min<int64_t>(o.latency_ns >> 6, UINT32_MAX));
+  o.qopt.jitter = uint32_t(std::min<int64_t>(o.jitter_ns >> 6, UINT32_MAX));
+  o.qopt.limit = uint32_t(limit);
+  o.qopt.loss = Probability(p.loss_percent);
+  o.qopt.duplicate = Probability(p.duplicate_percent);
+  if (p.delay_correlation_percent > 0 || p.loss_correlation_percent > 0) {
+    o.corr = true;
+    o.corr_v.delay_corr = Probability(p.delay_correlation_percent);
+    o.corr_v.loss_corr = Probability(p.loss_correlation_percent);
+  }
+  if (p.reorder_percent > 0) {
+    o.reorder = true;
+    o.reorder_v.probability = Probability(p.reorder_percent);
+    o.qopt.gap = p.reorder_gap == 0 ? 1 : p.reorder_gap;
+  }
+  if (p.corrupt_percent > 0) {
+    o.corrupt = true;
+    o.corrupt_v.probability = Probability(p.corrupt_percent);
+  }
+  o.dist = std::move(dist);
+  return o;
+}
+
+// The rate limit: a tbf qdisc as the child of netem (class <netem>:1).
+absl::Status AddRateLimit(nl_sock* sock, int ifindex, uint32_t netem_handle, uint64_t rate,
+                          uint32_t mtu) {
+  // Bucket: 10 ms worth, but at least two full frames so no packet is too
+  // big for it. Queue: one second worth on top of the bucket.
+  const uint64_t frame = uint64_t(mtu) + 64;
+  const uint64_t bucket = std::max<uint64_t>(rate / 100, 2 * frame);
+  const uint64_t qlimit = std::min<uint64_t>(bucket + rate, INT32_MAX);
+  Qdisc tbf = NewQdisc(ifindex, netem_handle | 1, kTbf, "tbf");
+  if (!tbf) return absl::InternalError("netlink: cannot allocate a qdisc");
+  rtnl_qdisc_tbf_set_limit(tbf.get(), int(qlimit));
+  rtnl_qdisc_tbf_set_rate(tbf.get(), int(rate), int(std::min<uint64_t>(bucket, INT32_MAX)), 0);
+  return AddQdisc(sock, tbf.get(), "tbf");
+}
+
 }  // namespace
 
 absl::Status NetemParams::Validate() const {
@@ -483,11 +584,7 @@ absl::Status NetemAvailable() {
     o.qopt.limit = 1000;
     o.latency_ns = 1'000'000;
     RETURN_IF_ERROR(AddNetem(sock.get(), lo.ifindex, kRoot | 3, kNetemUnderPrio, o));
-    Qdisc tbf = NewQdisc(lo.ifindex, kNetemUnderPrio | 1, kTbf, "tbf");
-    if (!tbf) return absl::InternalError("netlink: cannot allocate a qdisc");
-    rtnl_qdisc_tbf_set_limit(tbf.get(), 100000);
-    rtnl_qdisc_tbf_set_rate(tbf.get(), 1000000, 70000, 0);
-    RETURN_IF_ERROR(AddQdisc(sock.get(), tbf.get(), "tbf"));
+    RETURN_IF_ERROR(AddRateLimit(sock.get(), lo.ifindex, kNetemUnderPrio, 1'000'000, lo.mtu));
     RETURN_IF_ERROR(AddFilter(sock.get(), lo.ifindex,
                               {1, ETH_P_IP, kRoot | 3, {{0, 0, 0}}}));
     return absl::OkStatus();  // the namespace and all of it go with the thread
@@ -496,12 +593,8 @@ absl::Status NetemAvailable() {
 
 absl::Status SnapshotTcTree(const std::string& interface, std::string* out) {
   ASSIGN_OR_RETURN(NlSock sock, OpenRouteSocket());
-  auto link = GetLink(sock.get(), 0, interface);
-  if (absl::IsNotFound(link.status())) {
-    return absl::InvalidArgumentError(absl::StrCat("interface: ", link.status().message()));
-  }
-  RETURN_IF_ERROR(link.status());
-  ASSIGN_OR_RETURN(*out, Snapshot(sock.get(), link->ifindex));
+  ASSIGN_OR_RETURN(LinkInfo link, FindInterface(sock.get(), interface, "interface"));
+  ASSIGN_OR_RETURN(*out, Snapshot(sock.get(), link.ifindex));
   return absl::OkStatus();
 }
 
@@ -510,109 +603,34 @@ Netem::Netem(NetemParams params) : params_(std::move(params)) {}
 Netem::~Netem() = default;
 
 absl::Status Netem::Inject(const UndoRecorder& record) {
-  RETURN_IF_ERROR(params_.Validate());
-  ASSIGN_OR_RETURN(std::vector<Cidr> dests,
-                   ParseCidrs("netem.destination_cidrs", params_.destination_cidrs));
-  ASSIGN_OR_RETURN(std::vector<Cidr> excl, ParseCidrs("netem.exclude_cidrs", params_.exclude_cidrs));
-  std::vector<int16_t> dist;
-  if (!params_.distribution.empty() && params_.distribution != "uniform") {
-    ASSIGN_OR_RETURN(dist, LoadDistribution(params_.distribution));
-  }
+  ASSIGN_OR_RETURN(Plan plan, MakePlan(params_));
   ASSIGN_OR_RETURN(NlSock sock, OpenRouteSocket());
-  auto link = GetLink(sock.get(), 0, params_.interface);
-  if (absl::IsNotFound(link.status())) {
-    return absl::InvalidArgumentError(absl::StrCat("netem.interface: ", link.status().message()));
-  }
-  RETURN_IF_ERROR(link.status());
-  const int ifindex = link->ifindex;
-
-  // Prior state: only the kernel's default root qdisc may be replaced.
-  ASSIGN_OR_RETURN(std::vector<QdiscInfo> qdiscs, ListQdiscs(sock.get(), ifindex));
-  for (const QdiscInfo& q : qdiscs) {
-    if (q.parent != TC_H_ROOT || q.handle == 0) continue;
-    if (q.handle == kRoot) {
-      return absl::FailedPreconditionError(absl::StrCat(
-          "netem.interface: ", params_.interface, " already carries a chaos network fault "
-          "(root qdisc ", q.kind, " ", HandleText(q.handle), "); revert it first"));
-    }
-    return absl::FailedPreconditionError(absl::StrCat(
-        "netem.interface: ", params_.interface, " has a non-default root qdisc (", q.kind, " ",
-        HandleText(q.handle), ") that this fault would replace; remove it or pick another "
-        "interface"));
-  }
-  ASSIGN_OR_RETURN(std::string snapshot, Snapshot(sock.get(), ifindex));
-
-  const std::vector<FilterSpec> filters =
-      PlanFilters(dests, params_.ports, excl, params_.exclude_ports);
-  const bool use_prio = !filters.empty();
+  ASSIGN_OR_RETURN(LinkInfo link, FindInterface(sock.get(), params_.interface, "netem.interface"));
+  RETURN_IF_ERROR(CheckDefaultRoot(sock.get(), link.ifindex, params_.interface));
+  ASSIGN_OR_RETURN(std::string snapshot, Snapshot(sock.get(), link.ifindex));
+  const bool use_prio = !plan.filters.empty();
   const uint32_t netem_handle = use_prio ? kNetemUnderPrio : kRoot;
 
   interface_ = params_.interface;
-  ifindex_ = ifindex;
-  snapshot_ = snapshot;
-  UndoState undo{{"interface", interface_},
-                 {"ifindex", absl::StrCat(ifindex_)},
-                 {"handle", HandleText(kRoot)},
-                 {"snapshot", snapshot_}};
-  RETURN_IF_ERROR(record(undo));
+  ifindex_ = link.ifindex;
+  snapshot_ = std::move(snapshot);
+  RETURN_IF_ERROR(record({{"interface", interface_},
+                          {"ifindex", absl::StrCat(ifindex_)},
+                          {"handle", HandleText(kRoot)},
+                          {"snapshot", snapshot_}}));
   injected_ = true;
   reverted_ = false;
   absl::Cleanup undo_partial = [this] { (void)Revert(); };
 
-  if (use_prio) {
-    RETURN_IF_ERROR(AddPrio(sock.get(), ifindex));
-  }
-
-  // Queue limit: rate x (delay + 4 jitter) in 1500-byte packets, twice over.
-  uint64_t rate = params_.rate_bytes_per_second;
-  if (rate == 0) rate = LinkSpeed(interface_);
-  if (rate == 0) rate = 10'000'000'000 / 8;
-  const double hold_s = absl::ToDoubleSeconds(params_.delay + 4 * params_.jitter);
-  const double pkts = 2.0 * double(rate) * hold_s / 1500.0;
-  const int limit = int(std::clamp(std::ceil(pkts), 1000.0, double(1 << 20)));
-
-  NetemOptions o;
-  o.latency_ns = absl::ToInt64Nanoseconds(params_.delay);
-  o.jitter_ns = absl::ToInt64Nanoseconds(params_.jitter);
-  // Old kernels read 64 ns ticks from the qopt; newer ones the 64-bit ns.
-  o.qopt.latency = uint32_t(std::min<int64_t>(o.latency_ns >> 6, UINT32_MAX));
-  o.qopt.jitter = uint32_t(std::min<int64_t>(o.jitter_ns >> 6, UINT32_MAX));
-  o.qopt.limit = uint32_t(limit);
-  o.qopt.loss = Probability(params_.loss_percent);
-  o.qopt.duplicate = Probability(params_.duplicate_percent);
-  if (params_.delay_correlation_percent > 0 || params_.loss_correlation_percent > 0) {
-    o.corr = true;
-    o.corr_v.delay_corr = Probability(params_.delay_correlation_percent);
-    o.corr_v.loss_corr = Probability(params_.loss_correlation_percent);
-  }
-  if (params_.reorder_percent > 0) {
-    o.reorder = true;
-    o.reorder_v.probability = Probability(params_.reorder_percent);
-    o.qopt.gap = params_.reorder_gap == 0 ? 1 : params_.reorder_gap;
-  }
-  if (params_.corrupt_percent > 0) {
-    o.corrupt = true;
-    o.corrupt_v.probability = Probability(params_.corrupt_percent);
-  }
-  o.dist = std::move(dist);
-  RETURN_IF_ERROR(AddNetem(sock.get(), ifindex, use_prio ? kNetemClass : TC_H_ROOT,
-                           netem_handle, o));
-
+  if (use_prio) RETURN_IF_ERROR(AddPrio(sock.get(), ifindex_));
+  const NetemOptions options = OptionsFor(params_, QueueLimit(params_), std::move(plan.dist));
+  RETURN_IF_ERROR(AddNetem(sock.get(), ifindex_, use_prio ? kNetemClass : TC_H_ROOT,
+                           netem_handle, options));
   if (params_.rate_bytes_per_second > 0) {
-    const uint64_t r = params_.rate_bytes_per_second;
-    // Bucket: 10 ms worth, but at least two full frames so no packet is
-    // too big for it. Queue: one second worth on top of the bucket.
-    const uint64_t frame = uint64_t(link->mtu) + 64;
-    const uint64_t bucket = std::max<uint64_t>(r / 100, 2 * frame);
-    const uint64_t qlimit = std::min<uint64_t>(bucket + r, INT32_MAX);
-    Qdisc tbf = NewQdisc(ifindex, netem_handle | 1, kTbf, "tbf");
-    if (!tbf) return absl::InternalError("netlink: cannot allocate a qdisc");
-    rtnl_qdisc_tbf_set_limit(tbf.get(), int(qlimit));
-    rtnl_qdisc_tbf_set_rate(tbf.get(), int(r), int(std::min<uint64_t>(bucket, INT32_MAX)), 0);
-    RETURN_IF_ERROR(AddQdisc(sock.get(), tbf.get(), "tbf"));
+    RETURN_IF_ERROR(AddRateLimit(sock.get(), ifindex_, netem_handle,
+                                 params_.rate_bytes_per_second, link.mtu));
   }
-
-  for (const FilterSpec& f : filters) RETURN_IF_ERROR(AddFilter(sock.get(), ifindex, f));
+  for (const FilterSpec& f : plan.filters) RETURN_IF_ERROR(AddFilter(sock.get(), ifindex_, f));
   std::move(undo_partial).Cancel();
   return absl::OkStatus();
 }
@@ -647,17 +665,10 @@ absl::Status Netem::Revert() {
 }
 
 absl::Status Netem::Adopt(const UndoState& undo) {
-  auto get = [&](const char* key) -> absl::StatusOr<std::string> {
-    auto it = undo.find(key);
-    if (it == undo.end()) {
-      return absl::InvalidArgumentError(absl::StrCat("netem undo state has no \"", key, "\""));
-    }
-    return it->second;
-  };
-  ASSIGN_OR_RETURN(interface_, get("interface"));
-  ASSIGN_OR_RETURN(std::string ifindex, get("ifindex"));
-  ASSIGN_OR_RETURN(std::string handle, get("handle"));
-  ASSIGN_OR_RETURN(snapshot_, get("snapshot"));
+  ASSIGN_OR_RETURN(interface_, UndoValue(undo, "netem", "interface"));
+  ASSIGN_OR_RETURN(std::string ifindex, UndoValue(undo, "netem", "ifindex"));
+  ASSIGN_OR_RETURN(std::string handle, UndoValue(undo, "netem", "handle"));
+  ASSIGN_OR_RETURN(snapshot_, UndoValue(undo, "netem", "snapshot"));
   if (!absl::SimpleAtoi(ifindex, &ifindex_) || ifindex_ <= 0) {
     return absl::InvalidArgumentError(absl::StrCat("netem undo state: bad ifindex \"", ifindex, "\""));
   }

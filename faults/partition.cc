@@ -15,6 +15,7 @@
 #include "absl/strings/str_join.h"
 #include "faults/net_scope.h"
 #include "faults/netlink_util.h"
+#include "base/ids.h"
 #include "base/status_macros.h"
 
 namespace chaos::faults {
@@ -68,6 +69,9 @@ constexpr char kMissing[] =
     "the kernel has no nf_tables support for the inet family (modules nf_tables, "
     "nft_chain_filter/CONFIG_NF_TABLES_INET)";
 
+// Table names PartitionTableName makes: letters, digits and _.
+constexpr base::IdRule kTableNameRule{256, "_"};
+
 }  // namespace
 
 std::string PartitionTableName(const std::string& fault_id) {
@@ -80,17 +84,7 @@ std::string PartitionTableName(const std::string& fault_id) {
 }
 
 absl::Status PartitionParams::Validate() const {
-  if (fault_id.empty() || fault_id.size() > 128) {
-    return absl::InvalidArgumentError("partition.fault_id: must be 1..128 characters");
-  }
-  for (char c : fault_id) {
-    const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-                    c == '.' || c == '_' || c == ':' || c == '-';
-    if (!ok) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("partition.fault_id: may hold only [A-Za-z0-9._:-], got \"", fault_id, "\""));
-    }
-  }
+  RETURN_IF_ERROR(base::ValidateId("partition.fault_id", fault_id));
   RETURN_IF_ERROR(ParseCidrs("partition.cidrs", cidrs).status());
   RETURN_IF_ERROR(CheckPorts("partition.ports", ports));
   RETURN_IF_ERROR(ParseCidrs("partition.exclude_cidrs", exclude_cidrs).status());
@@ -225,21 +219,18 @@ absl::Status Partition::Revert() {
 }
 
 absl::Status Partition::Adopt(const UndoState& undo) {
-  auto it = undo.find("table");
-  if (it == undo.end() || !absl::StartsWith(it->second, "chaos_")) {
-    return absl::InvalidArgumentError("partition undo state has no chaos_ \"table\"");
+  ASSIGN_OR_RETURN(std::string table, UndoValue(undo, "partition", "table"));
+  // Only a table PartitionTableName could have made: chaos_ and [A-Za-z0-9_].
+  if (!absl::StartsWith(table, "chaos_") || !base::IsValidId(table, kTableNameRule)) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("partition undo state: table \"", table, "\" is not one of ours"));
   }
   auto fam = undo.find("family");
   if (fam != undo.end() && fam->second != "inet") {
     return absl::InvalidArgumentError(
         absl::StrCat("partition undo state: family ", fam->second, " is not ours"));
   }
-  for (char c : it->second) {
-    const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-                    c == '_';
-    if (!ok) return absl::InvalidArgumentError("partition undo state: malformed table name");
-  }
-  table_ = it->second;
+  table_ = std::move(table);
   return absl::OkStatus();
 }
 

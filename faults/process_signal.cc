@@ -61,6 +61,99 @@ std::set<pid_t> SelfAndAncestors(ProcessOs& os) {
   return out;
 }
 
+// The pid a pidfile holds (its first line). NOT_FOUND when the file is
+// missing, FAILED_PRECONDITION when unreadable, INVALID_ARGUMENT when its
+// first line is not a pid > 1.
+absl::StatusOr<pid_t> ReadPidfile(ProcessOs& os, const std::string& pidfile,
+                                  const std::string& field) {
+  auto text = os.ReadSmallFile(pidfile);
+  if (!text.ok()) {
+    const auto code = absl::IsNotFound(text.status()) ? absl::StatusCode::kNotFound
+                                                      : absl::StatusCode::kFailedPrecondition;
+    return absl::Status(code, absl::StrCat(field, ": cannot read: ", text.status().message()));
+  }
+  const absl::string_view body = absl::StripLeadingAsciiWhitespace(*text);
+  const std::string first(absl::StripAsciiWhitespace(body.substr(0, body.find('\n'))));
+  pid_t pid = 0;
+  if (!absl::SimpleAtoi(first, &pid) || pid <= 1) {
+    return absl::InvalidArgumentError(absl::StrCat(field, ": ", pidfile,
+                                                   " does not hold a pid > 1 (first line \"",
+                                                   first.substr(0, 32), "\")"));
+  }
+  return pid;
+}
+
+// The one process a pid or pidfile selector names; PERMISSION_DENIED when it
+// is protected (an explicit target is never skipped silently).
+absl::StatusOr<ProcessInfo> MatchPid(ProcessOs& os, const ProcessSelector& sel,
+                                     const std::set<pid_t>& self,
+                                     const std::vector<std::string>& protected_names,
+                                     const std::string& prefix) {
+  pid_t pid = sel.pid;
+  std::string field = absl::StrCat(prefix, ".pid");
+  if (!sel.pidfile.empty()) {
+    field = absl::StrCat(prefix, ".pidfile");
+    ASSIGN_OR_RETURN(pid, ReadPidfile(os, sel.pidfile, field));
+  }
+  auto info = os.ReadInfo(pid);
+  if (!info.ok()) return absl::NotFoundError(absl::StrCat(field, ": no process with pid ", pid));
+  const std::string why = ProtectedReason(*info, self, protected_names);
+  if (!why.empty()) {
+    return absl::PermissionDeniedError(
+        absl::StrCat(field, ": refusing to signal ", info->comm, "[", pid, "]: ", why));
+  }
+  return *std::move(info);
+}
+
+// Every signallable process a name or cmdline_regex selector matches, by
+// pid; protected matches are counted in *skipped. NOT_FOUND when none.
+absl::StatusOr<std::vector<ProcessInfo>> MatchAll(ProcessOs& os, const ProcessSelector& sel,
+                                                  const std::set<pid_t>& self,
+                                                  const std::vector<std::string>& protected_names,
+                                                  const std::string& prefix, size_t* skipped) {
+  std::unique_ptr<RE2> re;
+  if (!sel.cmdline_regex.empty()) re = std::make_unique<RE2>(sel.cmdline_regex, RE2::Quiet);
+  ASSIGN_OR_RETURN(std::vector<pid_t> pids, os.ListPids());
+  std::sort(pids.begin(), pids.end());
+  std::vector<ProcessInfo> matches;
+  for (pid_t pid : pids) {
+    auto info = os.ReadInfo(pid);
+    if (!info.ok()) continue;  // exited meanwhile
+    const bool match = re ? RE2::PartialMatch(info->cmdline, *re) : info->comm == sel.name;
+    if (!match) continue;
+    if (!ProtectedReason(*info, self, protected_names).empty()) {
+      ++*skipped;
+      continue;
+    }
+    matches.push_back(*std::move(info));
+  }
+  if (matches.empty()) {
+    const std::string field = absl::StrCat(prefix, re ? ".cmdline_regex" : ".name");
+    return absl::NotFoundError(absl::StrCat(
+        field, ": no signallable process matches \"", re ? sel.cmdline_regex : sel.name, "\"",
+        *skipped > 0 ? absl::StrCat(" (", *skipped, " protected matches skipped)") : ""));
+  }
+  return matches;
+}
+
+// count or percent of the matches, chosen by `rng`, sorted by pid.
+std::vector<ProcessInfo> ChooseSome(std::vector<ProcessInfo> matches, const ProcessSelector& sel,
+                                    std::mt19937_64& rng) {
+  size_t n = matches.size();
+  if (sel.count != 0) n = std::min<size_t>(n, sel.count);
+  if (sel.percent != 0) n = std::max<size_t>(1, (matches.size() * sel.percent + 99) / 100);
+  // Partial Fisher-Yates with our own index arithmetic, so a seed gives the
+  // same choice with any standard library.
+  for (size_t i = 0; i < n; ++i) {
+    const size_t j = i + static_cast<size_t>(rng() % (matches.size() - i));
+    std::swap(matches[i], matches[j]);
+  }
+  matches.resize(n);
+  std::sort(matches.begin(), matches.end(),
+            [](const ProcessInfo& a, const ProcessInfo& b) { return a.id.pid < b.id.pid; });
+  return matches;
+}
+
 }  // namespace
 
 absl::Status ProcessSelector::Validate(const std::string& prefix) const {
@@ -142,78 +235,14 @@ absl::StatusOr<Selection> SelectProcesses(ProcessOs& os, const ProcessSelector& 
   Selection out;
   std::vector<ProcessInfo> matches;
   if (sel.pid != 0 || !sel.pidfile.empty()) {
-    pid_t pid = sel.pid;
-    std::string field = absl::StrCat(prefix, ".pid");
-    if (!sel.pidfile.empty()) {
-      field = absl::StrCat(prefix, ".pidfile");
-      auto text = os.ReadSmallFile(sel.pidfile);
-      if (!text.ok()) {
-        const auto code = absl::IsNotFound(text.status()) ? absl::StatusCode::kNotFound
-                                                          : absl::StatusCode::kFailedPrecondition;
-        return absl::Status(code, absl::StrCat(field, ": cannot read: ",
-                                               text.status().message()));
-      }
-      const absl::string_view body = absl::StripLeadingAsciiWhitespace(*text);
-      const std::string first(absl::StripAsciiWhitespace(body.substr(0, body.find('\n'))));
-      if (!absl::SimpleAtoi(first, &pid) || pid <= 1) {
-        return absl::InvalidArgumentError(absl::StrCat(
-            field, ": ", sel.pidfile, " does not hold a pid > 1 (first line \"",
-            first.substr(0, 32), "\")"));
-      }
-    }
-    auto info = os.ReadInfo(pid);
-    if (!info.ok()) {
-      return absl::NotFoundError(absl::StrCat(field, ": no process with pid ", pid));
-    }
-    const std::string why = ProtectedReason(*info, self, protected_names);
-    if (!why.empty()) {
-      return absl::PermissionDeniedError(absl::StrCat(
-          field, ": refusing to signal ", info->comm, "[", pid, "]: ", why));
-    }
-    matches.push_back(*info);
+    ASSIGN_OR_RETURN(ProcessInfo one, MatchPid(os, sel, self, protected_names, prefix));
+    matches.push_back(std::move(one));
   } else {
-    std::unique_ptr<RE2> re;
-    if (!sel.cmdline_regex.empty()) re = std::make_unique<RE2>(sel.cmdline_regex, RE2::Quiet);
-    ASSIGN_OR_RETURN(std::vector<pid_t> pids, os.ListPids());
-    std::sort(pids.begin(), pids.end());
-    for (pid_t pid : pids) {
-      auto info = os.ReadInfo(pid);
-      if (!info.ok()) continue;  // exited meanwhile
-      const bool match = re ? RE2::PartialMatch(info->cmdline, *re) : info->comm == sel.name;
-      if (!match) continue;
-      if (!ProtectedReason(*info, self, protected_names).empty()) {
-        ++out.skipped_protected;
-        continue;
-      }
-      matches.push_back(std::move(*info));
-    }
-    if (matches.empty()) {
-      const std::string field =
-          re ? absl::StrCat(prefix, ".cmdline_regex") : absl::StrCat(prefix, ".name");
-      const std::string what = re ? sel.cmdline_regex : sel.name;
-      return absl::NotFoundError(absl::StrCat(
-          field, ": no signallable process matches \"", what, "\"",
-          out.skipped_protected > 0
-              ? absl::StrCat(" (", out.skipped_protected, " protected matches skipped)")
-              : ""));
-    }
+    ASSIGN_OR_RETURN(matches, MatchAll(os, sel, self, protected_names, prefix,
+                                       &out.skipped_protected));
   }
   out.matched = matches.size();
-  size_t n = matches.size();
-  if (sel.count != 0) n = std::min<size_t>(n, sel.count);
-  if (sel.percent != 0) {
-    n = std::max<size_t>(1, (matches.size() * sel.percent + 99) / 100);
-  }
-  // Partial Fisher-Yates with our own index arithmetic, so a seed gives the
-  // same choice with any standard library.
-  for (size_t i = 0; i < n; ++i) {
-    const size_t j = i + static_cast<size_t>(rng() % (matches.size() - i));
-    std::swap(matches[i], matches[j]);
-  }
-  matches.resize(n);
-  std::sort(matches.begin(), matches.end(),
-            [](const ProcessInfo& a, const ProcessInfo& b) { return a.id.pid < b.id.pid; });
-  out.chosen = std::move(matches);
+  out.chosen = ChooseSome(std::move(matches), sel, rng);
   return out;
 }
 
@@ -301,9 +330,10 @@ absl::Status ProcessKill::Revert() {
 }
 
 absl::Status ProcessKill::Adopt(const UndoState& undo) {
-  auto it = undo.find("seed");
-  if (it == undo.end() || !absl::SimpleAtoi(it->second, &seed_)) {
-    return absl::InvalidArgumentError("process_kill undo state has no valid \"seed\"");
+  ASSIGN_OR_RETURN(const std::string seed, UndoValue(undo, "process_kill", "seed"));
+  if (!absl::SimpleAtoi(seed, &seed_)) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("process_kill undo state: bad seed \"", seed, "\""));
   }
   // The repeat thread died with the process that recorded this; nothing
   // else of a kill can be undone.
@@ -402,11 +432,8 @@ absl::Status ProcessPause::Revert() {
 }
 
 absl::Status ProcessPause::Adopt(const UndoState& undo) {
-  auto it = undo.find("stopped");
-  if (it == undo.end()) {
-    return absl::InvalidArgumentError("process_pause undo state has no \"stopped\"");
-  }
-  ASSIGN_OR_RETURN(std::vector<ProcessId> ids, ParseProcessIds(it->second));
+  ASSIGN_OR_RETURN(const std::string stopped, UndoValue(undo, "process_pause", "stopped"));
+  ASSIGN_OR_RETURN(std::vector<ProcessId> ids, ParseProcessIds(stopped));
   stopped_.clear();
   for (const ProcessId& id : ids) stopped_.push_back({id, ""});
   paused_ = stopped_;

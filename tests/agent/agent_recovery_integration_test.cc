@@ -13,19 +13,10 @@ namespace chaos::agent {
 namespace {
 
 using faults::testing::ChildReaper;
+using faults::testing::FillFiles;
 using faults::testing::ScratchMount;
 using faults::testing::SpawnSleep;
 using faults::testing::WaitState;
-
-int FillFiles(const std::string& dir) {
-  int n = 0;
-  DIR* d = opendir(dir.c_str());
-  while (dirent* e = d ? readdir(d) : nullptr) {
-    if (std::string(e->d_name).rfind(".chaos-fill-", 0) == 0) ++n;
-  }
-  if (d) closedir(d);
-  return n;
-}
 
 TEST(AgentRecoveryReal, NextAgentResumesPausedProcessAndDeletesFillFile) {
   char tmpl[] = "/var/tmp/chaos-agent-state-XXXXXX";  // not on the scratch fs

@@ -14,6 +14,7 @@ namespace chaos::faults {
 namespace {
 
 using ::testing::HasSubstr;
+using testing::FillFiles;
 using testing::ScratchMount;
 
 constexpr uint64_t kMiB = 1 << 20;
@@ -31,16 +32,6 @@ Usage StatUsage(const std::string& dir) {
   return {uint64_t{st.f_blocks} * st.f_frsize,
           uint64_t{st.f_blocks - st.f_bfree} * st.f_frsize,
           uint64_t{st.f_bavail} * st.f_frsize};
-}
-
-int FillFiles(const std::string& dir) {
-  int n = 0;
-  DIR* d = opendir(dir.c_str());
-  while (dirent* e = d ? readdir(d) : nullptr) {
-    if (std::string(e->d_name).rfind(".chaos-fill-", 0) == 0) ++n;
-  }
-  if (d) closedir(d);
-  return n;
 }
 
 DiskFillParams Params(const std::string& dir) {

@@ -3,6 +3,7 @@
 #ifndef CHAOS_TESTS_FAULTS_REAL_HOST_H_
 #define CHAOS_TESTS_FAULTS_REAL_HOST_H_
 
+#include <dirent.h>
 #include <signal.h>
 #include <spawn.h>
 #include <stdlib.h>
@@ -72,6 +73,17 @@ struct ChildReaper {
     }
   }
 };
+
+// How many disk fill files (".chaos-fill-*") `dir` holds.
+inline int FillFiles(const std::string& dir) {
+  int n = 0;
+  DIR* d = opendir(dir.c_str());
+  while (dirent* e = d ? readdir(d) : nullptr) {
+    if (std::string(e->d_name).rfind(".chaos-fill-", 0) == 0) ++n;
+  }
+  if (d) closedir(d);
+  return n;
+}
 
 // A tmpfs of `size` mounted on a fresh directory under /tmp, unmounted and
 // removed at the end, also when the test fails.

@@ -1,0 +1,40 @@
+#include "agent/audit.h"
+
+#include "agent/fault_factory.h"
+#include "spdlog/spdlog.h"
+
+namespace chaos::agent {
+namespace {
+
+std::string Who(const std::string& caller) { return caller.empty() ? "-" : caller; }
+
+}  // namespace
+
+void AuditFault(const std::string& action, const chaos::v1::FaultStatus& status,
+                const std::string& caller, const std::string& result) {
+  spdlog::info("audit action={} fault={} experiment={} kind={} caller={} result=\"{}\"", action,
+               status.spec().fault_id(), status.spec().experiment_id(), KindName(status.spec()),
+               Who(caller), result);
+}
+
+void AuditRefusal(const chaos::v1::FaultSpec& spec, const std::string& caller,
+                  const absl::Status& why) {
+  spdlog::warn("audit action=refuse fault={} experiment={} kind={} caller={} result=\"{}\"",
+               spec.fault_id(), spec.experiment_id(), KindName(spec), caller,
+               std::string(why.message()));
+}
+
+void AuditLeaseExpiry(const chaos::v1::FaultSpec& spec, const std::string& reason) {
+  spdlog::warn("audit action=lease-expiry fault={} experiment={} reason=\"{}\"",
+               spec.fault_id(), spec.experiment_id(), reason);
+}
+
+void AuditHalt(const std::string& caller, const std::string& reason) {
+  spdlog::warn("audit action=halt caller={} reason=\"{}\"", Who(caller), reason);
+}
+
+void AuditResume(const std::string& caller) {
+  spdlog::warn("audit action=resume caller={}", Who(caller));
+}
+
+}  // namespace chaos::agent

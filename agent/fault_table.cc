@@ -1,0 +1,244 @@
+#include "agent/fault_table.h"
+
+#include <algorithm>
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "agent/audit.h"
+#include "google/protobuf/util/message_differencer.h"
+#include "proto/duration.h"
+#include "proto/fault_state.h"
+#include "spdlog/spdlog.h"
+
+namespace chaos::agent {
+
+using chaos::v1::FaultState;
+using chaos::v1::FaultStatus;
+using chaos::v1::LedgerRecord;
+
+class FaultTable::Entry {
+ public:
+  absl::Mutex op_mu;                     // serializes this fault's inject and revert
+  std::unique_ptr<faults::Fault> fault;  // guarded by op_mu
+  LedgerRecord record;                   // guarded by FaultTable::mu_
+  bool inject_failed = false;            // guarded by FaultTable::mu_
+};
+
+bool IsLive(const LedgerRecord& record) {
+  const FaultState state = record.status().state();
+  return IsActive(state) || (state == chaos::v1::FAULT_STATE_FAILED && !record.undo().empty());
+}
+
+FaultTable::FaultTable(FaultLedger* ledger, size_t max_ended, AgentCounters* counters)
+    : ledger_(ledger), max_ended_(max_ended), counters_(counters) {}
+
+FaultTable::~FaultTable() = default;
+
+void FaultTable::Restore(LedgerRecord record, std::unique_ptr<faults::Fault> fault) {
+  auto entry = std::make_shared<Entry>();
+  entry->record = std::move(record);
+  entry->fault = std::move(fault);
+  absl::MutexLock lock(&mu_);
+  faults_[entry->record.status().spec().fault_id()] = std::move(entry);
+}
+
+absl::StatusOr<std::optional<FaultStatus>> FaultTable::Find(const chaos::v1::FaultSpec& spec) {
+  absl::MutexLock lock(&mu_);
+  auto it = faults_.find(spec.fault_id());
+  if (it == faults_.end()) return std::nullopt;
+  const FaultStatus& status = it->second->record.status();
+  if (!google::protobuf::util::MessageDifferencer::Equals(status.spec(), spec)) {
+    return absl::AlreadyExistsError(absl::StrCat(
+        "fault id ", spec.fault_id(), " already names a fault with another spec"));
+  }
+  return status;
+}
+
+absl::Status FaultTable::Persist(Entry& entry, const std::function<void(LedgerRecord&)>& edit) {
+  LedgerRecord copy;
+  {
+    absl::MutexLock lock(&mu_);
+    edit(entry.record);
+    copy = entry.record;
+  }
+  return ledger_->Put(copy);
+}
+
+absl::Status FaultTable::Admit(const Ref& entry) {
+  const std::string& id = entry->record.status().spec().fault_id();
+  {
+    absl::MutexLock lock(&mu_);
+    if (faults_.contains(id)) {  // a concurrent twin got there first
+      return absl::AbortedError(absl::StrCat("fault id ", id, " is being injected concurrently"));
+    }
+    faults_[id] = entry;
+  }
+  // Write-ahead: the intent is durable before the host is touched.
+  if (absl::Status s = ledger_->Put(entry->record); !s.ok()) {
+    absl::MutexLock lock(&mu_);
+    faults_.erase(id);
+    return absl::UnavailableError(
+        absl::StrCat("cannot journal the fault, nothing injected: ", s.message()));
+  }
+  return absl::OkStatus();
+}
+
+void FaultTable::MarkInjectFailed(Entry& entry, const absl::Status& why) {
+  counters_->inject_failures++;
+  (void)entry.fault->Revert();  // idempotent; Inject already tried
+  {
+    absl::MutexLock lock(&mu_);
+    entry.inject_failed = true;
+  }
+  (void)Persist(entry, [&](LedgerRecord& r) {
+    r.mutable_status()->set_state(chaos::v1::FAULT_STATE_FAILED);
+    r.mutable_status()->set_reason(absl::StrCat("inject failed: ", why.message()));
+    r.clear_undo();
+  });
+}
+
+void FaultTable::MarkActive(Entry& entry, absl::Duration duration) {
+  counters_->injections++;
+  const absl::Time now = absl::Now();
+  const faults::FaultStatus what = entry.fault->Status();
+  absl::Status persisted = Persist(entry, [&](LedgerRecord& r) {
+    FaultStatus* st = r.mutable_status();
+    st->set_state(chaos::v1::FAULT_STATE_ACTIVE);
+    st->set_summary(what.summary);
+    st->mutable_details()->clear();
+    st->mutable_details()->insert(what.details.begin(), what.details.end());
+    st->set_injected_at_unix_ms(absl::ToUnixMillis(now));
+    st->set_expires_at_unix_ms(absl::ToUnixMillis(now + duration));
+  });
+  if (!persisted.ok()) {
+    // The ledger holds the intent and the undo state, so recovery still
+    // works; the fault stays in place and its revert is journaled again.
+    spdlog::error("fault {}: ledger write failed after inject: {}",
+                  entry.record.status().spec().fault_id(), persisted.ToString());
+  }
+}
+
+absl::StatusOr<FaultStatus> FaultTable::Inject(const chaos::v1::FaultSpec& spec,
+                                               std::unique_ptr<faults::Fault> fault,
+                                               const std::string& caller, absl::Duration lease) {
+  auto entry = std::make_shared<Entry>();
+  absl::MutexLock op_lock(&entry->op_mu);
+  entry->fault = std::move(fault);
+  FaultStatus* status = entry->record.mutable_status();
+  *status->mutable_spec() = spec;
+  status->set_state(chaos::v1::FAULT_STATE_INJECTING);
+  entry->record.set_lease_ms(absl::ToInt64Milliseconds(lease));
+  entry->record.set_caller(caller);
+  if (absl::Status admitted = Admit(entry); !admitted.ok()) return admitted;
+
+  auto recorder = [&](const faults::UndoState& undo) {
+    return Persist(*entry, [&](LedgerRecord& r) {
+      r.mutable_undo()->clear();
+      r.mutable_undo()->insert(undo.begin(), undo.end());
+    });
+  };
+  const absl::Status injected = entry->fault->Inject(recorder);
+  if (!injected.ok()) {
+    MarkInjectFailed(*entry, injected);
+    AuditFault("inject", RecordOf(entry).status(), caller, injected.ToString());
+    return injected;
+  }
+  MarkActive(*entry, FromProto(spec.duration()));
+  const FaultStatus result = RecordOf(entry).status();
+  AuditFault("inject", result, caller, "ok: " + result.summary());
+  return result;
+}
+
+absl::StatusOr<FaultStatus> FaultTable::Revert(const Ref& entry, const std::string& caller,
+                                               const std::string& reason) {
+  absl::MutexLock op_lock(&entry->op_mu);
+  {
+    absl::MutexLock lock(&mu_);
+    const FaultState state = entry->record.status().state();
+    const bool done = state == chaos::v1::FAULT_STATE_REVERTED ||
+                      (state == chaos::v1::FAULT_STATE_FAILED && entry->inject_failed);
+    if (done || entry->fault == nullptr) return entry->record.status();
+  }
+  (void)Persist(*entry, [](LedgerRecord& r) {
+    r.mutable_status()->set_state(chaos::v1::FAULT_STATE_REVERTING);
+  });
+  const absl::Status s = entry->fault->Revert();
+  if (s.ok()) {
+    counters_->reverts++;
+    (void)Persist(*entry, [&](LedgerRecord& r) {
+      FaultStatus* st = r.mutable_status();
+      st->set_state(chaos::v1::FAULT_STATE_REVERTED);
+      st->set_reason(reason);
+      st->set_reverted_at_unix_ms(absl::ToUnixMillis(absl::Now()));
+      r.clear_undo();
+    });
+  } else {
+    counters_->revert_failures++;
+    (void)Persist(*entry, [&](LedgerRecord& r) {
+      r.mutable_status()->set_state(chaos::v1::FAULT_STATE_FAILED);
+      r.mutable_status()->set_reason(absl::StrCat("revert failed: ", s.message()));
+    });
+  }
+  FaultStatus result;
+  {
+    absl::MutexLock lock(&mu_);
+    result = entry->record.status();
+    PruneEndedLocked();
+  }
+  AuditFault("revert", result, caller, s.ok() ? "ok: " + reason : s.ToString());
+  if (!s.ok()) return s;
+  return result;
+}
+
+FaultTable::Ref FaultTable::Get(const std::string& fault_id) {
+  absl::MutexLock lock(&mu_);
+  auto it = faults_.find(fault_id);
+  return it == faults_.end() ? nullptr : it->second;
+}
+
+std::vector<FaultTable::Ref> FaultTable::Select(const Predicate& pred) {
+  std::vector<Ref> out;
+  absl::MutexLock lock(&mu_);
+  for (const auto& [id, e] : faults_) {
+    if (pred(e->record)) out.push_back(e);
+  }
+  std::sort(out.begin(), out.end(), [](const Ref& a, const Ref& b) {
+    return a->record.status().injected_at_unix_ms() > b->record.status().injected_at_unix_ms();
+  });
+  return out;
+}
+
+LedgerRecord FaultTable::RecordOf(const Ref& entry) {
+  absl::MutexLock lock(&mu_);
+  return entry->record;
+}
+
+size_t FaultTable::Count(const Predicate& pred) {
+  absl::MutexLock lock(&mu_);
+  size_t n = 0;
+  for (const auto& [id, e] : faults_) n += pred(e->record);
+  return n;
+}
+
+void FaultTable::PruneEnded() {
+  absl::MutexLock lock(&mu_);
+  PruneEndedLocked();
+}
+
+void FaultTable::PruneEndedLocked() {
+  std::vector<std::pair<int64_t, std::string>> ended;
+  for (const auto& [id, e] : faults_) {
+    const FaultStatus& st = e->record.status();
+    if (!IsActive(st.state()) && e->record.undo().empty()) {
+      ended.emplace_back(st.reverted_at_unix_ms(), id);
+    }
+  }
+  if (ended.size() <= max_ended_) return;
+  std::sort(ended.begin(), ended.end());
+  for (size_t i = 0; i + max_ended_ < ended.size(); ++i) {
+    (void)ledger_->Remove(ended[i].second);
+    faults_.erase(ended[i].second);
+  }
+}
+
+}  // namespace chaos::agent

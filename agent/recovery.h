@@ -1,0 +1,42 @@
+// Start-up recovery: reverts what an earlier run of the agent left on the
+// host, using only its ledger. Every record that is still live (injecting,
+// active, reverting, or failed with undo state left) is rebuilt from its
+// spec, handed its undo state (Fault::Adopt) and reverted; the outcome is
+// journaled before the agent serves anything:
+// - reverted: REVERTED with reason "reverted at agent start-up (recovery)",
+//   or still FAILED (with its old reason) when it had failed before; the
+//   undo state is cleared.
+// - not reverted: FAILED with reason "recovery revert failed: ..."; the undo
+//   state stays in the ledger, so the next start tries again, and the fault
+//   is returned so that a later Revert can retry now.
+// Quarantined (corrupt) ledger files and every error are logged; recovery
+// itself never fails. Not thread-safe: run it once, before serving.
+#ifndef CHAOS_AGENT_RECOVERY_H_
+#define CHAOS_AGENT_RECOVERY_H_
+
+#include <memory>
+#include <vector>
+
+#include "agent/fault_factory.h"
+#include "agent/ledger.h"
+#include "chaos/v1/ledger.pb.h"
+#include "faults/fault.h"
+
+namespace chaos::agent {
+
+struct RecoveredFault {
+  chaos::v1::LedgerRecord record;        // as journaled after recovery
+  std::unique_ptr<faults::Fault> fault;  // set only when its revert failed
+};
+
+struct Recovery {
+  std::vector<RecoveredFault> faults;  // every record loaded, live or not
+  size_t reverted = 0;
+  size_t failed = 0;
+};
+
+Recovery RecoverFromLedger(FaultLedger& ledger, const FactoryOptions& options);
+
+}  // namespace chaos::agent
+
+#endif  // CHAOS_AGENT_RECOVERY_H_
