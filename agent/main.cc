@@ -8,6 +8,8 @@
 #include <vector>
 
 #include "CLI/CLI.hpp"
+#include "base/files.h"
+#include "base/interrupts.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
@@ -89,18 +91,6 @@ absl::StatusOr<AgentOptions> LoadOptions(const Flags& f) {
   return options;
 }
 
-// SIGINT and SIGTERM are taken synchronously (sigwait) by the main thread
-// only; SIGPIPE is ignored.
-sigset_t BlockStopSignals() {
-  sigset_t set;
-  sigemptyset(&set);
-  sigaddset(&set, SIGINT);
-  sigaddset(&set, SIGTERM);
-  pthread_sigmask(SIG_BLOCK, &set, nullptr);
-  signal(SIGPIPE, SIG_IGN);
-  return set;
-}
-
 // Network faults never cut the control channel. Set before the first request
 // can arrive, with the port from --listen; the port is known for sure only
 // once serving (port 0), so main sets it again then.
@@ -124,14 +114,6 @@ absl::StatusOr<std::unique_ptr<MetricsServer>> StartMetrics(const Flags& f, Agen
   auto metrics = MetricsServer::Start(agent, f.metrics_listen);
   if (metrics.ok()) spdlog::info("metrics on {}", (*metrics)->port());
   return metrics;
-}
-
-// Written to a temporary file and renamed, so a reader never sees half.
-void WritePortFile(const std::string& path, int port) {
-  if (path.empty()) return;
-  const std::string tmp = path + ".tmp";
-  std::ofstream(tmp) << port << "\n";
-  std::rename(tmp.c_str(), path.c_str());
 }
 
 // --advertise, else the listen host (this host's name for a wildcard) with
@@ -164,7 +146,9 @@ int Fail(int code, absl::string_view message) {
 
 // Serves until SIGINT or SIGTERM, then reverts every fault and stops.
 int Serve(const Flags& f, AgentOptions options) {
-  const sigset_t stop_signals = BlockStopSignals();
+  // SIGINT and SIGTERM are taken by the main thread only; SIGPIPE is ignored.
+  base::BlockInterrupts();
+  signal(SIGPIPE, SIG_IGN);
   if (absl::Status s = ExcludeControlChannel(f); !s.ok()) return Fail(2, s.ToString());
   auto server = AgentServer::Start(options, f.listen);
   if (!server.ok()) return Fail(1, server.status().ToString());
@@ -174,10 +158,12 @@ int Serve(const Flags& f, AgentOptions options) {
   SetControlChannel({f.control_cidrs, {static_cast<uint32_t>(port)}});
   spdlog::info("chaos-agent {} serving on port {} (state in {})", CHAOS_VERSION, port,
                f.state_dir);
-  WritePortFile(f.port_file, port);
+  if (!f.port_file.empty()) {
+    absl::Status s = base::WriteFileAtomically(f.port_file, absl::StrCat(port, "\n"));
+    if (!s.ok()) return Fail(1, s.ToString());
+  }
   std::unique_ptr<Registration> registration = StartRegistration(f, options, port);
-  int sig = 0;
-  sigwait(&stop_signals, &sig);
+  const int sig = base::WaitForInterrupt();
   registration.reset();
   spdlog::info("signal {}: reverting every fault and stopping", sig);
   metrics->reset();

@@ -1,6 +1,7 @@
 #include "agent/registration.h"
 
 #include "rpc/credentials.h"
+#include "rpc/status.h"
 #include "chaos/v1/controller.grpc.pb.h"
 #include "spdlog/spdlog.h"
 
@@ -35,9 +36,8 @@ void Registration::Loop() {
     req.set_hostname(options_.hostname);
     for (const auto& [k, v] : options_.labels) (*req.mutable_labels())[k] = v;
     chaos::v1::RegisterAgentResponse resp;
-    grpc::ClientContext ctx;
-    ctx.set_deadline(absl::ToChronoTime(absl::Now() + std::max(interval, absl::Seconds(1))));
-    grpc::Status s = stub->RegisterAgent(&ctx, req, &resp);
+    grpc::Status s = stub->RegisterAgent(
+        rpc::ContextWithTimeout(std::max(interval, absl::Seconds(1))).get(), req, &resp);
     if (s.ok()) {
       if (resp.heartbeat_interval_ms() > 0) {
         interval = absl::Milliseconds(resp.heartbeat_interval_ms());

@@ -17,7 +17,7 @@
 #include "absl/time/time.h"
 #include "chaos/v1/controller.grpc.pb.h"
 #include "rpc/credentials.h"
-#include "controller/cli/interrupt_watcher.h"
+#include "base/interrupts.h"
 #include "experiments/experiment.h"
 #include "google/protobuf/util/json_util.h"
 #include "rpc/status.h"
@@ -165,7 +165,7 @@ int SubmitCommand(const ControllerCommandArgs& a) {
   if (!source) return 2;
   // Signals are blocked before any gRPC thread exists, so that every thread
   // inherits the mask and only the signal thread below takes them.
-  if (!a.detach) BlockInterrupts();
+  if (!a.detach) base::BlockInterrupts();
   chaos::v1::SubmitRunRequest req;
   req.set_experiment_yaml(source->text);
   req.mutable_variables()->insert(source->variables.begin(), source->variables.end());
@@ -185,7 +185,7 @@ int SubmitCommand(const ControllerCommandArgs& a) {
   }
   // The first SIGINT/SIGTERM aborts the run (the controller rolls it back
   // and the events keep coming); a second one stops following.
-  InterruptWatcher interrupts([&](int sig, int n) {
+  base::InterruptWatcher interrupts([&](int sig, int n) {
     if (n > 1) _exit(130);
     std::fprintf(stderr, "\nchaosctl: aborting run %s; signal again to stop following\n",
                  run.run_id().c_str());

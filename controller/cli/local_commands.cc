@@ -7,7 +7,7 @@
 #include <cstdio>
 #include <optional>
 
-#include "controller/cli/interrupt_watcher.h"
+#include "base/interrupts.h"
 #include "controller/cli/progress.h"
 #include "controller/engine/runner.h"
 #include "controller/report/report.h"
@@ -54,12 +54,12 @@ std::optional<RunOptions> OptionsFrom(const LocalRunArgs& args) {
 // Runs with live progress; SIGINT/SIGTERM interrupt it (it rolls back).
 RunReport RunWithProgress(const experiments::Experiment& exp, const RunOptions& options) {
   // Signals are taken by one thread, which interrupts the run (rollback).
-  BlockInterrupts();
+  base::BlockInterrupts();
   Progress progress(exp, stdout, isatty(STDOUT_FILENO));
   Runner runner(exp, options, &progress);
   RunReport report;
   {
-    InterruptWatcher interrupts([&](int sig, int n) {
+    base::InterruptWatcher interrupts([&](int sig, int n) {
       if (n == 1) {
         runner.Interrupt(sig == SIGINT ? "interrupted by the operator (SIGINT)"
                                        : "terminated (SIGTERM)");

@@ -13,6 +13,7 @@
 #include "CLI/CLI.hpp"
 #include "absl/strings/str_cat.h"
 #include "base/files.h"
+#include "base/interrupts.h"
 #include "controller/server/clock.h"
 #include "rpc/credentials.h"
 #include "controller/server/history.h"
@@ -98,11 +99,8 @@ int main(int argc, char** argv) {
   Flags f;
   DeclareFlags(app, f);
   CLI11_PARSE(app, argc, argv);
-  sigset_t set;
-  sigemptyset(&set);
-  sigaddset(&set, SIGINT);
-  sigaddset(&set, SIGTERM);
-  pthread_sigmask(SIG_BLOCK, &set, nullptr);
+  // SIGINT and SIGTERM are taken by the main thread only; SIGPIPE is ignored.
+  chaos::base::BlockInterrupts();
   signal(SIGPIPE, SIG_IGN);
   ::mkdir(f.state_dir.c_str(), 0700);
 
@@ -126,8 +124,7 @@ int main(int argc, char** argv) {
     absl::Status s = chaos::base::WriteFileAtomically(f.port_file, absl::StrCat(port, "\n"));
     if (!s.ok()) spdlog::error("--port-file: {}", s.ToString());
   }
-  int sig = 0;
-  sigwait(&set, &sig);
+  const int sig = chaos::base::WaitForInterrupt();
   spdlog::info("signal {}: stopping; live runs are interrupted and rolled back", sig);
   if (c.scheduler) c.scheduler->Stop();
   if (recovery.joinable()) recovery.join();

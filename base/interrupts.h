@@ -1,10 +1,13 @@
-// InterruptWatcher: takes SIGINT and SIGTERM for the whole process on one
-// thread of its own and calls on_signal(sig, n) for each, n = 1 for the
-// first. BlockInterrupts() must run before any other thread starts (gRPC's
-// included), so that no other thread receives them. The destructor stops
-// the watching thread and joins it.
-#ifndef CHAOS_CONTROLLER_INTERRUPT_WATCHER_H_
-#define CHAOS_CONTROLLER_INTERRUPT_WATCHER_H_
+// SIGINT and SIGTERM, taken by one thread of the process's choosing.
+//
+// BlockInterrupts() must run before any other thread starts (gRPC's
+// included), so that every thread inherits the mask and none receives them.
+// Then either a daemon's main thread waits for one (WaitForInterrupt), or an
+// InterruptWatcher takes them on a thread of its own and calls
+// on_signal(sig, n) for each, n = 1 for the first; its destructor stops the
+// watching thread and joins it.
+#ifndef CHAOS_BASE_INTERRUPTS_H_
+#define CHAOS_BASE_INTERRUPTS_H_
 
 #include <signal.h>
 
@@ -12,7 +15,7 @@
 #include <functional>
 #include <thread>
 
-namespace chaos::controller {
+namespace chaos::base {
 
 inline sigset_t InterruptSignals() {
   sigset_t set;
@@ -26,6 +29,15 @@ inline sigset_t InterruptSignals() {
 inline void BlockInterrupts() {
   const sigset_t set = InterruptSignals();
   pthread_sigmask(SIG_BLOCK, &set, nullptr);
+}
+
+// Waits until SIGINT or SIGTERM arrives (they must be blocked); returns it.
+inline int WaitForInterrupt() {
+  const sigset_t set = InterruptSignals();
+  int sig = 0;
+  while (sigwait(&set, &sig) != 0) {
+  }
+  return sig;
 }
 
 class InterruptWatcher {
@@ -52,6 +64,6 @@ class InterruptWatcher {
   std::thread thread_;  // last: starts once done_ exists
 };
 
-}  // namespace chaos::controller
+}  // namespace chaos::base
 
-#endif  // CHAOS_CONTROLLER_INTERRUPT_WATCHER_H_
+#endif  // CHAOS_BASE_INTERRUPTS_H_
