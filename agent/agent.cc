@@ -4,6 +4,7 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "agent/audit.h"
 #include "agent/host.h"
 #include "agent/recovery.h"
@@ -38,7 +39,7 @@ FactoryOptions Agent::factory_options() const {
 Agent::Agent(AgentOptions options, std::unique_ptr<FaultLedger> ledger)
     : options_(std::move(options)),
       ledger_(std::move(ledger)),
-      faults_(ledger_.get(), options_.max_ended_faults, &counters_),
+      faults_(ledger_.get(), options_.max_ended_faults, &counters_, options_.revert_retry),
       capabilities_(options_.probe_capabilities),
       timer_([this](absl::Time now) { return Expire(now); }) {}
 
@@ -52,6 +53,7 @@ Agent::~Agent() { timer_.Stop(); }
 void Agent::Start() {
   (void)capabilities_.Refresh();
   timer_.Start();
+  timer_.Schedule(NextDeadline());  // e.g. reverts recovery could not finish
 }
 
 size_t Agent::Recover() {
@@ -111,35 +113,69 @@ absl::StatusOr<FaultStatus> Agent::Inject(const chaos::v1::InjectRequest& reques
   return status;
 }
 
+absl::StatusOr<FaultStatus> Agent::RevertOne(const FaultTable::Ref& fault,
+                                             const std::string& caller,
+                                             const std::string& reason) {
+  auto result = faults_.Revert(fault, caller, reason);
+  const int64_t retry = faults_.RecordOf(fault).status().next_retry_unix_ms();
+  if (retry > 0) timer_.Schedule(absl::FromUnixMillis(retry));
+  return result;
+}
+
+namespace {
+
+absl::Status NotFound(const std::string& fault_id) {
+  return absl::NotFoundError(
+      absl::StrCat("fault ", fault_id, " is unknown to this agent (never injected here, "
+                                       "or forgotten long after it ended)"));
+}
+
+}  // namespace
+
 absl::StatusOr<FaultStatus> Agent::Revert(const std::string& fault_id,
                                           const std::string& caller) {
   FaultTable::Ref fault = faults_.Get(fault_id);
-  if (fault == nullptr) {
-    return absl::NotFoundError(
-        absl::StrCat("fault ", fault_id, " is unknown to this agent (never injected here, "
-                                         "or forgotten long after it ended)"));
-  }
-  return faults_.Revert(fault, caller, "reverted by caller");
+  if (fault == nullptr) return NotFound(fault_id);
+  return RevertOne(fault, caller, "reverted by caller");
 }
 
-std::vector<FaultStatus> Agent::RevertAll(const FaultTable::Predicate& pred,
-                                          const std::string& caller,
-                                          const std::string& reason) {
-  std::vector<FaultStatus> out;
+absl::StatusOr<FaultStatus> Agent::Abandon(const std::string& fault_id,
+                                           const std::string& caller,
+                                           const std::string& reason) {
+  FaultTable::Ref fault = faults_.Get(fault_id);
+  if (fault == nullptr) return NotFound(fault_id);
+  return faults_.Abandon(fault, caller, reason);
+}
+
+absl::Status Agent::RevertAll(const FaultTable::Predicate& pred, const std::string& caller,
+                              const std::string& reason, int attempts,
+                              std::vector<FaultStatus>* outcome) {
+  std::vector<std::string> failed;
   for (const FaultTable::Ref& fault : faults_.Select(pred)) {
-    (void)faults_.Revert(fault, caller, reason);  // a failure is in the status
-    out.push_back(faults_.RecordOf(fault).status());
+    absl::Status s;
+    for (int i = 0; i < attempts; ++i) {
+      s = RevertOne(fault, caller, reason).status();
+      if (s.ok()) break;
+    }
+    FaultStatus status = faults_.RecordOf(fault).status();
+    if (!s.ok()) failed.push_back(absl::StrCat(status.spec().fault_id(), " (", s.message(), ")"));
+    outcome->push_back(std::move(status));
   }
-  return out;
+  if (failed.empty()) return absl::OkStatus();
+  return absl::FailedPreconditionError(
+      absl::StrCat(failed.size(), " fault(s) not reverted (the agent retries each unless it is "
+                   "halted or the fault's state is unknown): ",
+                   absl::StrJoin(failed, "; ")));
 }
 
-std::vector<FaultStatus> Agent::RevertExperiment(const std::string& experiment_id,
-                                                 const std::string& caller) {
+absl::Status Agent::RevertExperiment(const std::string& experiment_id,
+                                     const std::string& caller,
+                                     std::vector<FaultStatus>* outcome) {
   return RevertAll(
       [&](const LedgerRecord& r) {
-        return r.status().spec().experiment_id() == experiment_id && IsActiveRecord(r);
+        return r.status().spec().experiment_id() == experiment_id && IsLive(r);
       },
-      caller, "experiment reverted by caller");
+      caller, "experiment reverted by caller", 1, outcome);
 }
 
 std::vector<FaultStatus> Agent::List(const std::string& experiment_id, bool include_ended) {
@@ -185,20 +221,23 @@ chaos::v1::DescribeResponse Agent::Describe(bool refresh_capabilities) {
   return d;
 }
 
-std::vector<FaultStatus> Agent::Halt(const std::string& caller, const std::string& reason) {
+absl::Status Agent::Halt(const std::string& caller, const std::string& reason,
+                         std::vector<FaultStatus>* outcome) {
   halted_ = true;
   AuditHalt(caller, reason);
-  return RevertAll(IsLive, caller, absl::StrCat("halt: ", reason));
+  return RevertAll(IsLive, caller, absl::StrCat("halt: ", reason), 2, outcome);
 }
 
 void Agent::Resume(const std::string& caller) {
   halted_ = false;
   AuditResume(caller);
+  timer_.Schedule(NextDeadline());  // failed reverts are retried again
 }
 
 void Agent::Shutdown() {
   timer_.Stop();
-  (void)RevertAll(IsActiveRecord, "agent", "agent shutting down");
+  std::vector<FaultStatus> outcome;
+  (void)RevertAll(IsLive, "agent", "agent shutting down", 1, &outcome);
 }
 
 void Agent::Tick(absl::Time now) {
@@ -225,7 +264,12 @@ void Agent::Tick(absl::Time now) {
       counters_.lease_expiries++;
       AuditLeaseExpiry(spec, reason);
     }
-    (void)faults_.Revert(fault, "agent", reason);
+    (void)RevertOne(fault, "agent", reason);
+  }
+  if (halted_) return;  // a halted agent retries nothing until Resume
+  for (const FaultTable::Ref& fault :
+       faults_.Select([&](const LedgerRecord& r) { return RetryDue(r, now); })) {
+    (void)RevertOne(fault, "agent", "reverted by the agent (retry of a failed revert)");
   }
 }
 
@@ -240,6 +284,13 @@ absl::Time Agent::NextDeadline() {
       next = std::min(next, *lease);
     }
   }
+  if (halted_) return next;
+  for (const FaultTable::Ref& fault : faults_.Select([](const LedgerRecord& r) {
+         return r.status().next_retry_unix_ms() > 0;
+       })) {
+    const int64_t retry = faults_.RecordOf(fault).status().next_retry_unix_ms();
+    next = std::min(next, absl::FromUnixMillis(retry));
+  }
   return next;
 }
 
@@ -251,5 +302,10 @@ absl::Time Agent::Expire(absl::Time now) {
 bool Agent::halted() { return halted_; }
 
 size_t Agent::active_faults() { return faults_.Count(IsActiveRecord); }
+
+size_t Agent::revert_retries_pending() {
+  // Also while a retry runs (REVERTING): only a revert that holds clears it.
+  return faults_.Count([](const LedgerRecord& r) { return r.status().next_retry_unix_ms() > 0; });
+}
 
 }  // namespace chaos::agent

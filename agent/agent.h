@@ -10,6 +10,10 @@
 // Faults end when their caller reverts them, when their duration elapses
 // (the agent's own timer, whatever the caller does), when their
 // experiment's lease lapses without a KeepAlive, on Halt, and on Shutdown.
+// A revert that fails is retried by the same timer with capped exponential
+// backoff (AgentOptions::revert_retry) until it holds, an operator abandons
+// the fault (Abandon), or the agent is halted (Halt tries once more; no
+// retry runs until Resume).
 //
 // Thread-safe: every method may be called from any thread. Reverting one
 // fault never waits behind another fault's inject (see fault_table.h).
@@ -44,6 +48,8 @@ struct AgentOptions {
   // Ended faults remembered (so a late revert answers "already reverted").
   size_t max_ended_faults = 1000;
   std::map<std::string, std::string> labels;
+  // Backoff of the timer's retries of a failed revert.
+  RetryBackoff revert_retry;
   // Finds what this host can run (see CapabilityCache); tests swap it.
   CapabilityCache::Probe probe_capabilities = Capabilities;
 };
@@ -60,33 +66,46 @@ class Agent {
   // reverted; errors are logged and leave the record for the next start.
   size_t Recover();
 
-  // Probes the host's capabilities and starts the expiry timer.
+  // Probes the host's capabilities and starts the expiry timer (which
+  // retries at once the reverts Recover could not finish).
   void Start();
 
   absl::StatusOr<chaos::v1::FaultStatus> Inject(const chaos::v1::InjectRequest& request,
                                                 const std::string& peer);
+  // See agent.proto: a failed revert returns its error and is retried.
   absl::StatusOr<chaos::v1::FaultStatus> Revert(const std::string& fault_id,
                                                 const std::string& caller);
-  std::vector<chaos::v1::FaultStatus> RevertExperiment(const std::string& experiment_id,
-                                                       const std::string& caller);
+  // See FaultTable::Abandon; NOT_FOUND for an unknown id.
+  absl::StatusOr<chaos::v1::FaultStatus> Abandon(const std::string& fault_id,
+                                                 const std::string& caller,
+                                                 const std::string& reason);
+  // Reverts the experiment's live faults; *outcome gets each one's status.
+  // FAILED_PRECONDITION naming every fault whose revert failed.
+  absl::Status RevertExperiment(const std::string& experiment_id, const std::string& caller,
+                                std::vector<chaos::v1::FaultStatus>* outcome);
   std::vector<chaos::v1::FaultStatus> List(const std::string& experiment_id,
                                            bool include_ended);
   absl::StatusOr<chaos::v1::KeepAliveResponse> KeepAlive(
       const chaos::v1::KeepAliveRequest& request);
   // Capabilities come from the cache; refresh_capabilities probes again.
   chaos::v1::DescribeResponse Describe(bool refresh_capabilities = false);
-  std::vector<chaos::v1::FaultStatus> Halt(const std::string& caller,
-                                           const std::string& reason);
+  // Halts, then reverts every live fault, trying a failed one once more;
+  // *outcome and the status as RevertExperiment's.
+  absl::Status Halt(const std::string& caller, const std::string& reason,
+                    std::vector<chaos::v1::FaultStatus>* outcome);
   void Resume(const std::string& caller);
 
   // Reverts everything and stops the timer (orderly exit).
   void Shutdown();
 
   // Runs the expiry checks once at `now` (the timer calls this): reverts
-  // active faults whose lease lapsed or whose duration elapsed.
+  // active faults whose lease lapsed or whose duration elapsed, and retries
+  // the failed reverts that are due (not while halted).
   void Tick(absl::Time now);
 
   size_t active_faults();
+  // Failed reverts the timer will retry (next_retry_unix_ms set).
+  size_t revert_retries_pending();
   bool halted();
   const AgentCounters& counters() const { return counters_; }
 
@@ -97,10 +116,16 @@ class Agent {
   absl::StatusOr<absl::Duration> CheckInjectRequest(const chaos::v1::InjectRequest& request);
   // Halt and the cap on active faults, checked before anything is built.
   absl::Status CheckAdmission();
-  // Reverts every fault `pred` selects, newest first; returns their statuses.
-  std::vector<chaos::v1::FaultStatus> RevertAll(const FaultTable::Predicate& pred,
-                                                const std::string& caller,
-                                                const std::string& reason);
+  // Reverts one fault and schedules the timer for its retry when it fails.
+  absl::StatusOr<chaos::v1::FaultStatus> RevertOne(const FaultTable::Ref& fault,
+                                                   const std::string& caller,
+                                                   const std::string& reason);
+  // Reverts every fault `pred` selects, newest first, each up to `attempts`
+  // times; *outcome gets their statuses. FAILED_PRECONDITION naming each
+  // fault still not reverted.
+  absl::Status RevertAll(const FaultTable::Predicate& pred, const std::string& caller,
+                         const std::string& reason, int attempts,
+                         std::vector<chaos::v1::FaultStatus>* outcome);
   // Tick, then the next deadline the timer should wake at.
   absl::Time Expire(absl::Time now);
   absl::Time NextDeadline();

@@ -29,8 +29,21 @@ bool IsLive(const LedgerRecord& record) {
   return IsActive(state) || (state == chaos::v1::FAULT_STATE_FAILED && !record.undo().empty());
 }
 
-FaultTable::FaultTable(FaultLedger* ledger, size_t max_ended, AgentCounters* counters)
-    : ledger_(ledger), max_ended_(max_ended), counters_(counters) {}
+bool RetryDue(const LedgerRecord& record, absl::Time now) {
+  const FaultStatus& st = record.status();
+  return st.state() == chaos::v1::FAULT_STATE_FAILED && st.next_retry_unix_ms() > 0 &&
+         st.next_retry_unix_ms() <= absl::ToUnixMillis(now);
+}
+
+absl::Duration RetryBackoff::After(uint32_t failures) const {
+  absl::Duration wait = initial;
+  for (uint32_t i = 1; i < failures && wait < cap; ++i) wait *= 2;
+  return std::min(wait, cap);
+}
+
+FaultTable::FaultTable(FaultLedger* ledger, size_t max_ended, AgentCounters* counters,
+                       RetryBackoff backoff)
+    : ledger_(ledger), max_ended_(max_ended), counters_(counters), backoff_(backoff) {}
 
 FaultTable::~FaultTable() = default;
 
@@ -149,15 +162,34 @@ absl::StatusOr<FaultStatus> FaultTable::Inject(const chaos::v1::FaultSpec& spec,
   return result;
 }
 
+void FaultTable::MarkRevertFailed(Entry& entry, const absl::Status& why) {
+  counters_->revert_failures++;
+  const absl::Time now = absl::Now();
+  (void)Persist(entry, [&](LedgerRecord& r) {
+    FaultStatus* st = r.mutable_status();
+    st->set_state(chaos::v1::FAULT_STATE_FAILED);
+    st->set_reason(absl::StrCat("revert failed: ", why.message()));
+    st->set_revert_error(why.ToString());
+    st->set_revert_attempts(st->revert_attempts() + 1);
+    st->set_next_retry_unix_ms(absl::ToUnixMillis(now + backoff_.After(st->revert_attempts())));
+  });
+}
+
 absl::StatusOr<FaultStatus> FaultTable::Revert(const Ref& entry, const std::string& caller,
                                                const std::string& reason) {
   absl::MutexLock op_lock(&entry->op_mu);
   {
     absl::MutexLock lock(&mu_);
-    const FaultState state = entry->record.status().state();
-    const bool done = state == chaos::v1::FAULT_STATE_REVERTED ||
-                      (state == chaos::v1::FAULT_STATE_FAILED && entry->inject_failed);
-    if (done || entry->fault == nullptr) return entry->record.status();
+    const FaultStatus& st = entry->record.status();
+    const bool done = st.state() == chaos::v1::FAULT_STATE_REVERTED || st.abandoned() ||
+                      (st.state() == chaos::v1::FAULT_STATE_FAILED && entry->inject_failed);
+    if (!done && entry->fault == nullptr && !entry->record.undo().empty()) {
+      return absl::FailedPreconditionError(absl::StrCat(
+          "fault ", st.spec().fault_id(),
+          ": state unknown (recovery could not rebuild it after a restart: ", st.reason(),
+          "); check the host, then abandon it (chaosctl revert --abandon)"));
+    }
+    if (done || entry->fault == nullptr) return st;
   }
   (void)Persist(*entry, [](LedgerRecord& r) {
     r.mutable_status()->set_state(chaos::v1::FAULT_STATE_REVERTING);
@@ -170,14 +202,12 @@ absl::StatusOr<FaultStatus> FaultTable::Revert(const Ref& entry, const std::stri
       st->set_state(chaos::v1::FAULT_STATE_REVERTED);
       st->set_reason(reason);
       st->set_reverted_at_unix_ms(absl::ToUnixMillis(absl::Now()));
+      st->clear_revert_error();
+      st->clear_next_retry_unix_ms();
       r.clear_undo();
     });
   } else {
-    counters_->revert_failures++;
-    (void)Persist(*entry, [&](LedgerRecord& r) {
-      r.mutable_status()->set_state(chaos::v1::FAULT_STATE_FAILED);
-      r.mutable_status()->set_reason(absl::StrCat("revert failed: ", s.message()));
-    });
+    MarkRevertFailed(*entry, s);
   }
   FaultStatus result;
   {
@@ -187,6 +217,34 @@ absl::StatusOr<FaultStatus> FaultTable::Revert(const Ref& entry, const std::stri
   }
   AuditFault("revert", result, caller, s.ok() ? "ok: " + reason : s.ToString());
   if (!s.ok()) return s;
+  return result;
+}
+
+absl::StatusOr<FaultStatus> FaultTable::Abandon(const Ref& entry, const std::string& caller,
+                                                const std::string& reason) {
+  absl::MutexLock op_lock(&entry->op_mu);
+  {
+    absl::MutexLock lock(&mu_);
+    const FaultStatus& st = entry->record.status();
+    if (st.abandoned()) return st;
+    if (st.state() != chaos::v1::FAULT_STATE_FAILED || entry->record.undo().empty()) {
+      return absl::FailedPreconditionError(absl::StrCat(
+          "fault ", st.spec().fault_id(), " is ", chaos::v1::FaultState_Name(st.state()),
+          " with no failed revert to abandon (revert it instead)"));
+    }
+  }
+  (void)Persist(*entry, [&](LedgerRecord& r) {
+    FaultStatus* st = r.mutable_status();
+    st->set_abandoned(true);
+    st->clear_next_retry_unix_ms();
+    st->set_reason(absl::StrCat("abandoned by ", caller, ": ", reason,
+                                " (last revert error: ", st->revert_error(), ")"));
+    st->set_reverted_at_unix_ms(absl::ToUnixMillis(absl::Now()));
+    r.clear_undo();
+  });
+  entry->fault.reset();
+  const FaultStatus result = RecordOf(entry).status();
+  AuditFault("abandon", result, caller, result.reason());
   return result;
 }
 

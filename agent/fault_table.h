@@ -2,10 +2,15 @@
 // the state machine that moves a fault from one state to the next:
 //
 //   (new) -Inject-> INJECTING -ok-> ACTIVE -Revert-> REVERTING -ok-> REVERTED
-//                       |                                |
-//                       +-failed, undone-> FAILED        +-failed-> FAILED
-//                          (final)                          (undo kept; a
-//                                                           Revert retries)
+//                       |                                |       ^
+//                       +-failed, undone-> FAILED        +-failed-> FAILED --Revert (retry)
+//                          (final)                          (undo kept, revert_error,
+//                                                           next_retry_unix_ms) --Abandon->
+//                                                           FAILED, abandoned (final)
+//
+// A failed revert schedules its retry with capped exponential backoff
+// (RetryBackoff: `initial` after the first failure, doubling up to `cap`);
+// whoever drives the retries (the agent's timer) selects RetryDue records.
 //
 // Every transition is journaled in the FaultLedger. The INJECTING record
 // (the intent) is durable before the fault touches the host, and each undo
@@ -45,6 +50,16 @@ namespace chaos::agent {
 // still be on the host): a record Halt, List and recovery still act on.
 bool IsLive(const chaos::v1::LedgerRecord& record);
 
+// Failed with a retry of its revert scheduled at or before `now`.
+bool RetryDue(const chaos::v1::LedgerRecord& record, absl::Time now);
+
+struct RetryBackoff {
+  absl::Duration initial = absl::Seconds(1);
+  absl::Duration cap = absl::Seconds(30);
+  // The wait after `failures` failed reverts (>= 1).
+  absl::Duration After(uint32_t failures) const;
+};
+
 class FaultTable {
  public:
   class Entry;  // one fault: its record, its implementation, its op lock
@@ -52,11 +67,13 @@ class FaultTable {
   using Predicate = std::function<bool(const chaos::v1::LedgerRecord&)>;
 
   // `ledger` and `counters` must outlive the table.
-  FaultTable(FaultLedger* ledger, size_t max_ended, AgentCounters* counters);
+  FaultTable(FaultLedger* ledger, size_t max_ended, AgentCounters* counters,
+             RetryBackoff backoff = {});
   ~FaultTable();
 
   // Takes a record an earlier run left (see recovery.h) as it is. `fault`
-  // is what Revert acts on; null when nothing is left to undo.
+  // is what Revert acts on; null when nothing is left to undo, or when the
+  // record has undo state left but could not be rebuilt (state unknown).
   void Restore(chaos::v1::LedgerRecord record, std::unique_ptr<faults::Fault> fault);
 
   // The fault named spec.fault_id: nullopt when there is none, its status
@@ -74,11 +91,21 @@ class FaultTable {
       const std::string& caller, absl::Duration lease);
 
   // Reverts one fault and records `reason`; see the idempotence rule above.
-  // A revert that fails leaves the fault FAILED with the error as reason
-  // and returns that error.
+  // A revert that fails leaves the fault FAILED with the error as reason and
+  // revert_error, schedules its retry (next_retry_unix_ms), and returns that
+  // error. A fault whose state is unknown (see Restore: no fault to act on
+  // while undo state is left) is FAILED_PRECONDITION, never OK.
   [[nodiscard]] absl::StatusOr<chaos::v1::FaultStatus> Revert(const Ref& fault,
                                                               const std::string& caller,
                                                               const std::string& reason);
+
+  // Gives up on a fault whose revert failed (or whose state is unknown):
+  // FAILED with abandoned set, `reason` recorded, no retry, no undo state
+  // kept; audited. OK with the status when already abandoned;
+  // FAILED_PRECONDITION for any other fault (revert it instead).
+  [[nodiscard]] absl::StatusOr<chaos::v1::FaultStatus> Abandon(const Ref& fault,
+                                                               const std::string& caller,
+                                                               const std::string& reason);
 
   // The fault with this id; null when the table does not know it.
   Ref Get(const std::string& fault_id);
@@ -102,11 +129,13 @@ class FaultTable {
   absl::Status Admit(const Ref& entry);
   void MarkInjectFailed(Entry& entry, const absl::Status& why);
   void MarkActive(Entry& entry, absl::Duration duration);
+  void MarkRevertFailed(Entry& entry, const absl::Status& why);
   void PruneEndedLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
   FaultLedger* const ledger_;
   const size_t max_ended_;
   AgentCounters* const counters_;
+  const RetryBackoff backoff_;
   absl::Mutex mu_;
   absl::flat_hash_map<std::string, Ref> faults_ ABSL_GUARDED_BY(mu_);
 };

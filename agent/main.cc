@@ -1,6 +1,7 @@
 // chaos-agent: injects and reverts faults on this host, served over gRPC.
 #include <signal.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <fstream>
 #include <map>
@@ -31,7 +32,7 @@ struct Flags {
   std::string state_dir = "/var/lib/chaos-agent";
   std::string port_file, policy_file, metrics_listen, log_format = "text";
   std::vector<std::string> labels;
-  double lease_s = 15, max_duration_s = 0;
+  double lease_s = 15, max_duration_s = 0, retry_initial_s = 1, retry_max_s = 30;
   size_t max_active = 64, keep_ended = 1000;
   std::string controller, advertise;
   std::vector<std::string> control_cidrs;
@@ -61,6 +62,12 @@ void AddFlags(CLI::App& app, Flags& f) {
   app.add_option("--keep-ended", f.keep_ended,
                  "ended faults remembered (so a late revert answers \"already reverted\")")
       ->capture_default_str();
+  app.add_option("--revert-retry-initial", f.retry_initial_s,
+                 "seconds before the first retry of a failed revert (then doubling)")
+      ->capture_default_str()->check(CLI::PositiveNumber);
+  app.add_option("--revert-retry-max", f.retry_max_s,
+                 "longest wait, in seconds, between retries of a failed revert")
+      ->capture_default_str()->check(CLI::PositiveNumber);
   app.add_option("--controller", f.controller,
                  "controller host:port to register with and heartbeat (default: none)");
   app.add_option("--advertise", f.advertise,
@@ -73,6 +80,8 @@ absl::StatusOr<AgentOptions> LoadOptions(const Flags& f) {
   AgentOptions options;
   options.state_dir = f.state_dir;
   options.default_lease = absl::Seconds(f.lease_s);
+  options.revert_retry.initial = absl::Seconds(f.retry_initial_s);
+  options.revert_retry.cap = absl::Seconds(std::max(f.retry_max_s, f.retry_initial_s));
   if (!f.policy_file.empty()) {
     auto policy = Policy::Load(f.policy_file);
     if (!policy.ok()) return policy.status();

@@ -48,6 +48,8 @@ std::string RenderMetrics(Agent& agent) {
          c.revert_failures);
   Metric(&out, "chaos_agent_lease_expiries_total", "counter",
          "Faults reverted because their experiment's lease lapsed.", c.lease_expiries);
+  Metric(&out, "chaos_agent_revert_retries_pending", "gauge",
+         "Failed reverts the agent will retry on its own.", agent.revert_retries_pending());
   Metric(&out, "chaos_agent_halted", "gauge", "1 while the agent is halted.",
          agent.halted() ? 1 : 0);
   return out;

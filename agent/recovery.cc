@@ -14,25 +14,30 @@ namespace {
 
 using chaos::v1::LedgerRecord;
 
-// Rebuilds the fault from its record and reverts it; the fault is kept in
-// *fault whenever it could be rebuilt.
-absl::Status RevertLeftover(const LedgerRecord& record, const FactoryOptions& options,
-                            std::unique_ptr<faults::Fault>* fault) {
+// Rebuilds the fault from its record (its spec and undo state); nullptr
+// with the error in *why when it cannot be: its state is then unknown.
+std::unique_ptr<faults::Fault> Rebuild(const LedgerRecord& record, const FactoryOptions& options,
+                                       absl::Status* why) {
   auto made = MakeFault(record.status().spec(), options);
-  if (!made.ok()) return made.status();
-  *fault = *std::move(made);
+  if (!made.ok()) {
+    *why = made.status();
+    return nullptr;
+  }
   const faults::UndoState undo(record.undo().begin(), record.undo().end());
-  if (absl::Status s = (*fault)->Adopt(undo); !s.ok()) return s;
-  return (*fault)->Revert();
+  if (absl::Status s = (*made)->Adopt(undo); !s.ok()) {
+    *why = s;
+    return nullptr;
+  }
+  return *std::move(made);
 }
 
 void MarkReverted(FaultLedger& ledger, LedgerRecord& record) {
   chaos::v1::FaultStatus* status = record.mutable_status();
-  if (status->state() != chaos::v1::FAULT_STATE_FAILED) {
-    status->set_state(chaos::v1::FAULT_STATE_REVERTED);
-    status->set_reason("reverted at agent start-up (recovery)");
-  }
+  status->set_state(chaos::v1::FAULT_STATE_REVERTED);
+  status->set_reason("reverted at agent start-up (recovery)");
   status->set_reverted_at_unix_ms(absl::ToUnixMillis(absl::Now()));
+  status->clear_revert_error();
+  status->clear_next_retry_unix_ms();
   record.clear_undo();
   if (absl::Status p = ledger.Put(record); !p.ok()) {
     spdlog::error("recovery: fault {} reverted but ledger write failed: {}",
@@ -41,11 +46,20 @@ void MarkReverted(FaultLedger& ledger, LedgerRecord& record) {
   AuditFault("recover", *status, "agent", "reverted");
 }
 
-void MarkFailed(FaultLedger& ledger, LedgerRecord& record, const absl::Status& why) {
-  spdlog::error("recovery: fault {} could not be reverted: {}",
-                record.status().spec().fault_id(), why.ToString());
-  record.mutable_status()->set_state(chaos::v1::FAULT_STATE_FAILED);
-  record.mutable_status()->set_reason(absl::StrCat("recovery revert failed: ", why.message()));
+// The revert failed (`rebuilt`: the agent retries it at once, then with
+// backoff) or the fault could not even be rebuilt (its state is unknown).
+void MarkFailed(FaultLedger& ledger, LedgerRecord& record, const absl::Status& why,
+                bool rebuilt) {
+  spdlog::error("recovery: fault {} could not be {}: {}", record.status().spec().fault_id(),
+                rebuilt ? "reverted" : "rebuilt", why.ToString());
+  chaos::v1::FaultStatus* status = record.mutable_status();
+  status->set_state(chaos::v1::FAULT_STATE_FAILED);
+  status->set_reason(absl::StrCat(rebuilt ? "recovery revert failed: " : "state unknown: ",
+                                  why.message()));
+  status->set_revert_error(why.ToString());
+  status->set_revert_attempts(status->revert_attempts() + 1);
+  status->set_next_retry_unix_ms(rebuilt ? absl::ToUnixMillis(absl::Now()) : 0);
+  status->set_state_unknown(!rebuilt);
   (void)ledger.Put(record);
 }
 
@@ -64,13 +78,15 @@ Recovery RecoverFromLedger(FaultLedger& ledger, const FactoryOptions& options) {
   for (LedgerRecord& record : loaded->records) {
     RecoveredFault recovered;
     if (IsLive(record)) {
-      const absl::Status s = RevertLeftover(record, options, &recovered.fault);
+      absl::Status s;
+      recovered.fault = Rebuild(record, options, &s);
+      if (recovered.fault != nullptr) s = recovered.fault->Revert();
       if (s.ok()) {
         MarkReverted(ledger, record);
         recovered.fault.reset();  // nothing left to undo
         ++out.reverted;
       } else {
-        MarkFailed(ledger, record, s);
+        MarkFailed(ledger, record, s, recovered.fault != nullptr);
         ++out.failed;
       }
     }

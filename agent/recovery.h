@@ -3,12 +3,15 @@
 // active, reverting, or failed with undo state left) is rebuilt from its
 // spec, handed its undo state (Fault::Adopt) and reverted; the outcome is
 // journaled before the agent serves anything:
-// - reverted: REVERTED with reason "reverted at agent start-up (recovery)",
-//   or still FAILED (with its old reason) when it had failed before; the
-//   undo state is cleared.
-// - not reverted: FAILED with reason "recovery revert failed: ..."; the undo
-//   state stays in the ledger, so the next start tries again, and the fault
-//   is returned so that a later Revert can retry now.
+// - reverted: REVERTED with reason "reverted at agent start-up (recovery)";
+//   the undo state is cleared.
+// - not reverted: FAILED with reason "recovery revert failed: ...",
+//   revert_error, and a retry due now (next_retry_unix_ms); the undo state
+//   stays in the ledger, so the next start tries again, and the fault is
+//   returned so that the agent's timer (or a Revert) retries it.
+// - not rebuilt (unknown kind, undo state it cannot adopt): FAILED with
+//   state_unknown and reason "state unknown: ...", no retry; the undo state
+//   stays, and Revert answers FAILED_PRECONDITION until it is abandoned.
 // Quarantined (corrupt) ledger files and every error are logged; recovery
 // itself never fails. Not thread-safe: run it once, before serving.
 #ifndef CHAOS_AGENT_RECOVERY_H_
@@ -26,7 +29,7 @@ namespace chaos::agent {
 
 struct RecoveredFault {
   chaos::v1::LedgerRecord record;        // as journaled after recovery
-  std::unique_ptr<faults::Fault> fault;  // set only when its revert failed
+  std::unique_ptr<faults::Fault> fault;  // set only when rebuilt and its revert failed
 };
 
 struct Recovery {

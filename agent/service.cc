@@ -2,6 +2,7 @@
 #include "rpc/status.h"
 
 #include <string>
+#include <vector>
 
 namespace chaos::agent {
 
@@ -26,8 +27,11 @@ grpc::ServerUnaryReactor* AgentService::Inject(grpc::CallbackServerContext* ctx,
 grpc::ServerUnaryReactor* AgentService::Revert(grpc::CallbackServerContext* ctx,
                                                const chaos::v1::RevertRequest* request,
                                                chaos::v1::RevertResponse* response) {
-  auto status = agent_->Revert(request->fault_id(),
-                               request->caller().empty() ? ctx->peer() : request->caller());
+  const std::string caller = request->caller().empty() ? ctx->peer() : request->caller();
+  auto status = request->abandon()
+                    ? agent_->Abandon(request->fault_id(), caller,
+                                      "the operator gave up on its failed revert")
+                    : agent_->Revert(request->fault_id(), caller);
   if (status.ok()) *response->mutable_status() = *std::move(status);
   return Done(ctx, status.status());
 }
@@ -35,11 +39,12 @@ grpc::ServerUnaryReactor* AgentService::Revert(grpc::CallbackServerContext* ctx,
 grpc::ServerUnaryReactor* AgentService::RevertExperiment(
     grpc::CallbackServerContext* ctx, const chaos::v1::RevertExperimentRequest* request,
     chaos::v1::RevertExperimentResponse* response) {
-  for (auto& s : agent_->RevertExperiment(
-           request->experiment_id(), request->caller().empty() ? ctx->peer() : request->caller())) {
-    *response->add_reverted() = std::move(s);
-  }
-  return Done(ctx, absl::OkStatus());
+  std::vector<chaos::v1::FaultStatus> outcome;
+  const absl::Status s = agent_->RevertExperiment(
+      request->experiment_id(), request->caller().empty() ? ctx->peer() : request->caller(),
+      &outcome);
+  for (auto& f : outcome) *response->add_reverted() = std::move(f);
+  return Done(ctx, s);  // a non-OK answer carries no body: its message names the faults
 }
 
 grpc::ServerUnaryReactor* AgentService::ListFaults(grpc::CallbackServerContext* ctx,
@@ -69,11 +74,11 @@ grpc::ServerUnaryReactor* AgentService::Describe(grpc::CallbackServerContext* ct
 grpc::ServerUnaryReactor* AgentService::Halt(grpc::CallbackServerContext* ctx,
                                              const chaos::v1::HaltRequest* request,
                                              chaos::v1::HaltResponse* response) {
-  for (auto& s : agent_->Halt(request->caller().empty() ? ctx->peer() : request->caller(),
-                              request->reason())) {
-    *response->add_reverted() = std::move(s);
-  }
-  return Done(ctx, absl::OkStatus());
+  std::vector<chaos::v1::FaultStatus> outcome;
+  const absl::Status s = agent_->Halt(
+      request->caller().empty() ? ctx->peer() : request->caller(), request->reason(), &outcome);
+  for (auto& f : outcome) *response->add_reverted() = std::move(f);
+  return Done(ctx, s);
 }
 
 grpc::ServerUnaryReactor* AgentService::Resume(grpc::CallbackServerContext* ctx,

@@ -64,5 +64,56 @@ TEST(AgentRecoveryReal, NextAgentResumesPausedProcessAndDeletesFillFile) {
   std::system(absl::StrCat("rm -rf ", state).c_str());
 }
 
+// A record recovery cannot rebuild (undo state the fault cannot adopt):
+// its state is unknown, so Revert and RevertExperiment never answer OK, it
+// stays listed, and only an explicit abandon ends it.
+TEST(AgentRecoveryReal, UnknownStateAfterRestartIsNeverRevertedOk) {
+  char tmpl[] = "/var/tmp/chaos-agent-state-XXXXXX";
+  ASSERT_NE(mkdtemp(tmpl), nullptr);
+  const std::string state = tmpl;
+  AgentOptions options;
+  options.state_dir = state;
+  options.policy.fill_roots = {"/tmp"};
+  {
+    auto ledger = FaultLedger::Open(state);
+    ASSERT_TRUE(ledger.ok()) << ledger.status();
+    chaos::v1::LedgerRecord record;
+    chaos::v1::FaultStatus* st = record.mutable_status();
+    st->mutable_spec()->set_fault_id("odd");
+    st->mutable_spec()->set_experiment_id("exp");
+    st->mutable_spec()->mutable_duration()->set_seconds(600);
+    st->mutable_spec()->mutable_disk_fill()->set_directory("/tmp");
+    st->mutable_spec()->mutable_disk_fill()->set_bytes(1 << 20);
+    st->set_state(chaos::v1::FAULT_STATE_ACTIVE);
+    (*record.mutable_undo())["path"] = "relative/not-a-fill-file";
+    ASSERT_TRUE((*ledger)->Put(record).ok());
+  }
+  auto agent = Agent::Create(options);
+  ASSERT_TRUE(agent.ok()) << agent.status();
+  EXPECT_EQ((*agent)->Recover(), 0u);
+
+  auto reverted = (*agent)->Revert("odd", "test");
+  EXPECT_EQ(reverted.status().code(), absl::StatusCode::kFailedPrecondition) << reverted.status();
+  EXPECT_NE(reverted.status().message().find("state unknown"), std::string::npos);
+  std::vector<chaos::v1::FaultStatus> outcome;
+  EXPECT_EQ((*agent)->RevertExperiment("exp", "test", &outcome).code(),
+            absl::StatusCode::kFailedPrecondition);
+  const auto listed = (*agent)->List("", false);
+  ASSERT_EQ(listed.size(), 1u);
+  EXPECT_TRUE(listed[0].state_unknown());
+  EXPECT_EQ(listed[0].next_retry_unix_ms(), 0);  // nothing to retry with
+  EXPECT_EQ((*agent)->revert_retries_pending(), 0u);
+
+  auto abandoned = (*agent)->Abandon("odd", "test", "checked by hand");
+  ASSERT_TRUE(abandoned.ok()) << abandoned.status();
+  EXPECT_TRUE(abandoned->abandoned());
+  auto again = (*agent)->Revert("odd", "test");
+  ASSERT_TRUE(again.ok()) << again.status();
+  EXPECT_TRUE(again->abandoned());
+  EXPECT_TRUE((*agent)->List("", false).empty());
+  agent->reset();
+  std::system(absl::StrCat("rm -rf ", state).c_str());
+}
+
 }  // namespace
 }  // namespace chaos::agent

@@ -163,12 +163,52 @@ TEST_F(FaultTableTest, FailedRevertKeepsTheUndoAndCanBeRetried) {
   EXPECT_EQ(journaled.status().reason(), "revert failed: qdisc busy");
   EXPECT_EQ(journaled.undo().at("token"), "42");
   EXPECT_TRUE(IsLive(journaled)) << "it may still be on the host";
+  EXPECT_EQ(journaled.status().revert_error(), "INTERNAL: qdisc busy");
+  EXPECT_EQ(journaled.status().revert_attempts(), 1u);
+  EXPECT_GT(journaled.status().next_retry_unix_ms(), 0);
+  EXPECT_TRUE(RetryDue(journaled, absl::FromUnixMillis(journaled.status().next_retry_unix_ms())));
+  EXPECT_FALSE(RetryDue(journaled, absl::FromUnixMillis(journaled.status().next_retry_unix_ms() - 1)));
   script.revert = absl::OkStatus();
   auto second = table_->Revert(fault, "test", "stop");
   ASSERT_TRUE(second.ok()) << second.status();
   EXPECT_EQ(second->state(), chaos::v1::FAULT_STATE_REVERTED);
+  EXPECT_TRUE(second->revert_error().empty());
+  EXPECT_EQ(second->next_retry_unix_ms(), 0);
   EXPECT_EQ(script.reverts, 2);
   EXPECT_EQ(counters_.revert_failures, 1u);
+}
+
+TEST(RetryBackoffTest, DoublesFromInitialUpToTheCap) {
+  RetryBackoff b{absl::Seconds(1), absl::Seconds(30)};
+  EXPECT_EQ(b.After(1), absl::Seconds(1));
+  EXPECT_EQ(b.After(2), absl::Seconds(2));
+  EXPECT_EQ(b.After(5), absl::Seconds(16));
+  EXPECT_EQ(b.After(6), absl::Seconds(30));
+  EXPECT_EQ(b.After(1000), absl::Seconds(30));
+}
+
+TEST_F(FaultTableTest, AbandonEndsOnlyAFailedRevert) {
+  Script script;
+  ASSERT_TRUE(Inject("f1", &script).ok());
+  FaultTable::Ref fault = table_->Get("f1");
+  EXPECT_EQ(table_->Abandon(fault, "op", "why").status().code(),
+            absl::StatusCode::kFailedPrecondition)
+      << "an active fault is reverted, not abandoned";
+  script.revert = absl::InternalError("busy");
+  EXPECT_FALSE(table_->Revert(fault, "test", "stop").ok());
+  auto abandoned = table_->Abandon(fault, "op", "checked by hand");
+  ASSERT_TRUE(abandoned.ok()) << abandoned.status();
+  EXPECT_TRUE(abandoned->abandoned());
+  EXPECT_EQ(abandoned->next_retry_unix_ms(), 0);
+  EXPECT_NE(abandoned->reason().find("abandoned by op: checked by hand"), std::string::npos);
+  EXPECT_FALSE(IsLive(Journaled("f1")));
+  // Neither a Revert nor a second Abandon touches it again.
+  script.revert = absl::OkStatus();
+  auto again = table_->Revert(fault, "test", "stop");
+  ASSERT_TRUE(again.ok());
+  EXPECT_TRUE(again->abandoned());
+  EXPECT_TRUE(table_->Abandon(fault, "op", "twice").ok());
+  EXPECT_EQ(script.reverts, 1);
 }
 
 TEST_F(FaultTableTest, UnjournalableIntentInjectsNothing) {

@@ -319,7 +319,8 @@ rollback: never
   EXPECT_EQ(r.outcome, RunOutcome::kInterrupted);
   EXPECT_EQ(r.rollback, RollbackState::kSkipped);
   EXPECT_EQ(agent.active(), 1u) << "rollback: never must leave the fault in place";
-  agent.server->agent().Halt("test", "cleanup");
+  std::vector<chaos::v1::FaultStatus> halted;
+  EXPECT_TRUE(agent.server->agent().Halt("test", "cleanup", &halted).ok());
   EXPECT_EQ(agent.active(), 0u);
 }
 
