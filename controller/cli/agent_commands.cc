@@ -33,9 +33,23 @@ const char* StateName(chaos::v1::FaultState s) {
   }
 }
 
+// A failed fault says whether the agent still retries its revert.
+std::string StateText(const chaos::v1::FaultStatus& f) {
+  if (f.abandoned()) return "abandoned";
+  if (f.state_unknown()) return "unknown";
+  if (f.next_retry_unix_ms() > 0) return "retrying";
+  return StateName(f.state());
+}
+
 void PrintFault(const chaos::v1::FaultStatus& f) {
-  std::printf("%-40s %-10s %s%s%s\n", f.spec().fault_id().c_str(), StateName(f.state()),
-              f.summary().c_str(), f.reason().empty() ? "" : " -- ", f.reason().c_str());
+  std::string retry;
+  if (f.next_retry_unix_ms() > 0) {
+    retry = absl::StrCat(" [revert failed ", f.revert_attempts(), " time(s); next retry ",
+                         absl::FormatTime(absl::FromUnixMillis(f.next_retry_unix_ms())), "]");
+  }
+  std::printf("%-40s %-10s %s%s%s%s\n", f.spec().fault_id().c_str(), StateText(f).c_str(),
+              f.summary().c_str(), f.reason().empty() ? "" : " -- ", f.reason().c_str(),
+              retry.c_str());
 }
 
 }  // namespace
@@ -46,7 +60,8 @@ int RevertCommand(const AgentCommandArgs& args) {
   for (const std::string& id : args.ids) {
     chaos::v1::RevertRequest req;
     req.set_fault_id(id);
-    req.set_caller("chaosctl revert");
+    req.set_caller(args.abandon ? "chaosctl revert --abandon" : "chaosctl revert");
+    req.set_abandon(args.abandon);
     chaos::v1::RevertResponse resp;
     grpc::Status s = stub->Revert(rpc::ContextWithTimeout(kCallTimeout).get(), req, &resp);
     if (!s.ok()) {

@@ -15,6 +15,7 @@ struct AgentCommandArgs {
   std::string experiment;
   std::string reason;
   bool all = false;
+  bool abandon = false;  // revert --abandon: give up on failed reverts
 };
 
 int RevertCommand(const AgentCommandArgs& args);

@@ -66,6 +66,9 @@ void DeclareAgent(CLI::App& app, Args& a, Commands& c) {
   c.revert = app.add_subcommand("revert", "revert faults on an agent by id");
   need_agent(c.revert);
   c.revert->add_option("fault_ids", a.agent.ids, "fault ids")->required();
+  c.revert->add_flag("--abandon", a.agent.abandon,
+                     "give up on faults whose revert failed: the agent stops retrying "
+                     "(audited) and whatever they left stays on the host");
   c.faults = app.add_subcommand("faults", "list an agent's faults");
   need_agent(c.faults);
   c.faults->add_option("--experiment", a.agent.experiment, "only this experiment (run id)");

@@ -11,6 +11,7 @@
 #include <chrono>
 #include <cstring>
 #include <fstream>
+#include <functional>
 
 #include "absl/cleanup/cleanup.h"
 #include "absl/strings/match.h"
@@ -365,6 +366,185 @@ TEST(AgentProcessTest, KillNineWithBurnFillAndPauseThenRestartRevertsAllThree) {
     EXPECT_EQ(f.state(), chaos::v1::FAULT_STATE_REVERTED) << f.spec().fault_id();
     EXPECT_NE(f.reason().find("recovery"), std::string::npos) << f.spec().fault_id();
   }
+}
+
+// A disk fill whose file is made immutable (chattr +i) while it is in
+// place: its revert fails and the agent keeps retrying it with backoff.
+class ImmutableFill {
+ public:
+  ImmutableFill() {
+    // The state on a tmpfs of its own, the fill on /tmp's filesystem (which
+    // takes chattr +i; tmpfs may not), so the fill never hits the state.
+    state_ = dir_.path() + "/state";
+    data_ = dir_.path() + "/data";
+    EXPECT_EQ(mkdir(state_.c_str(), 0755), 0);
+    EXPECT_EQ(mkdir(data_.c_str(), 0755), 0);
+    EXPECT_EQ(mount("tmpfs", state_.c_str(), "tmpfs", 0, "size=8m"), 0) << strerror(errno);
+    std::ofstream(dir_.path() + "/policy.yaml") << "fillRoots: [" << data_ << "]\n";
+  }
+  ~ImmutableFill() {
+    if (!path_.empty()) RunCommand({"chattr", "-i", path_});
+    umount2(state_.c_str(), MNT_DETACH);
+  }
+  std::vector<std::string> AgentFlags() const {
+    return {"--policy", dir_.path() + "/policy.yaml", "--revert-retry-initial", "0.05",
+            "--revert-retry-max", "0.2", "--metrics-listen", "127.0.0.1:0"};
+  }
+  // Injects the fill "fill" of experiment "imm" and locks its file.
+  void InjectAndLock(chaos::v1::Agent::Stub& stub) {
+    chaos::v1::InjectRequest req;
+    req.mutable_spec()->set_fault_id("fill");
+    req.mutable_spec()->set_experiment_id("imm");
+    req.mutable_spec()->mutable_duration()->set_seconds(600);
+    req.mutable_spec()->mutable_disk_fill()->set_directory(data_);
+    req.mutable_spec()->mutable_disk_fill()->set_bytes(1 << 20);
+    req.mutable_lease()->set_seconds(600);
+    grpc::ClientContext ctx;
+    chaos::v1::InjectResponse resp;
+    grpc::Status s = stub.Inject(&ctx, req, &resp);
+    ASSERT_TRUE(s.ok()) << s.error_message();
+    path_ = resp.status().details().at("path");
+    CommandResult r = RunCommand({"chattr", "+i", path_});
+    if (r.exit_code != 0) GTEST_SKIP() << "chattr +i unsupported here: " << r.output;
+  }
+  void Unlock() { ASSERT_EQ(RunCommand({"chattr", "-i", path_}).exit_code, 0); }
+  bool FileExists() const { return access(path_.c_str(), F_OK) == 0; }
+  const std::string& state() const { return state_; }
+
+ private:
+  TempDir dir_;
+  std::string state_, data_, path_;
+};
+
+chaos::v1::FaultStatus FaultNamed(chaos::v1::Agent::Stub& stub, const std::string& id) {
+  grpc::ClientContext ctx;
+  chaos::v1::ListFaultsRequest req;
+  req.set_include_ended(true);
+  chaos::v1::ListFaultsResponse resp;
+  EXPECT_TRUE(stub.ListFaults(&ctx, req, &resp).ok());
+  for (const auto& f : resp.faults()) {
+    if (f.spec().fault_id() == id) return f;
+  }
+  return {};
+}
+
+// Polls `done` every 20 ms for at most a minute: a hang guard, not a time.
+bool Eventually(const std::function<bool()>& done) {
+  for (int i = 0; i < 3000; ++i) {
+    if (done()) return true;
+    usleep(20000);
+  }
+  return done();
+}
+
+std::string Metrics(const AgentProcess& agent) {
+  const std::string log = agent.log();
+  const size_t at = log.find("metrics on ");
+  int port = 0;
+  if (at == std::string::npos ||
+      !absl::SimpleAtoi(log.substr(at + 11, log.find('\n', at) - at - 11), &port)) {
+    return "";
+  }
+  httplib::Client http("127.0.0.1", port);
+  auto res = http.Get("/metrics");
+  return res ? res->body : "";
+}
+
+// The revert of a locked fill file fails, RevertExperiment says so, and once
+// the file is unlocked the agent removes it by itself: no operator call.
+TEST(AgentProcessTest, FailedRevertIsRetriedByTheAgentUntilItHolds) {
+  ImmutableFill fill;
+  AgentProcess agent(fill.state(), fill.AgentFlags());
+  auto stub = Stub(agent);
+  fill.InjectAndLock(*stub);
+  if (::testing::Test::IsSkipped() || ::testing::Test::HasFatalFailure()) return;
+  {
+    grpc::ClientContext ctx;
+    chaos::v1::RevertExperimentRequest req;
+    req.set_experiment_id("imm");
+    chaos::v1::RevertExperimentResponse resp;
+    grpc::Status s = stub->RevertExperiment(&ctx, req, &resp);
+    EXPECT_EQ(s.error_code(), grpc::StatusCode::FAILED_PRECONDITION) << s.error_message();
+    EXPECT_NE(s.error_message().find("fill"), std::string::npos) << s.error_message();
+  }
+  chaos::v1::FaultStatus failed = FaultNamed(*stub, "fill");
+  // FAILED, or REVERTING while the agent's own retry runs.
+  EXPECT_TRUE(failed.state() == chaos::v1::FAULT_STATE_FAILED ||
+              failed.state() == chaos::v1::FAULT_STATE_REVERTING)
+      << failed.ShortDebugString();
+  EXPECT_FALSE(failed.revert_error().empty());
+  EXPECT_GT(failed.next_retry_unix_ms(), 0);
+  EXPECT_NE(Metrics(agent).find("chaos_agent_revert_retries_pending 1\n"), std::string::npos)
+      << Metrics(agent);
+  CommandResult listed = RunCommand({ChaosctlBinary(), "faults", "--agent", agent.address()});
+  EXPECT_NE(listed.output.find("retrying"), std::string::npos) << listed.output;
+  // The agent's timer tries again on its own, and fails while it is locked.
+  EXPECT_TRUE(Eventually([&] { return FaultNamed(*stub, "fill").revert_attempts() >= 3; }))
+      << agent.log();
+  EXPECT_TRUE(fill.FileExists());
+
+  fill.Unlock();
+  EXPECT_TRUE(Eventually([&] {
+    return FaultNamed(*stub, "fill").state() == chaos::v1::FAULT_STATE_REVERTED;
+  })) << agent.log();
+  const chaos::v1::FaultStatus reverted = FaultNamed(*stub, "fill");
+  EXPECT_FALSE(fill.FileExists());
+  EXPECT_TRUE(reverted.revert_error().empty());
+  EXPECT_EQ(reverted.next_retry_unix_ms(), 0);
+  EXPECT_NE(reverted.reason().find("retry"), std::string::npos) << reverted.reason();
+  EXPECT_NE(Metrics(agent).find("chaos_agent_revert_retries_pending 0\n"), std::string::npos);
+}
+
+// Halt answers non-OK when a revert fails; `chaosctl revert --abandon` then
+// ends the retries, audited, and leaves the file where it is.
+TEST(AgentProcessTest, HaltReportsAFailedRevertAndAbandonStopsItsRetries) {
+  ImmutableFill fill;
+  AgentProcess agent(fill.state(), fill.AgentFlags());
+  auto stub = Stub(agent);
+  fill.InjectAndLock(*stub);
+  if (::testing::Test::IsSkipped() || ::testing::Test::HasFatalFailure()) return;
+  {
+    grpc::ClientContext ctx;
+    chaos::v1::HaltRequest req;
+    req.set_reason("test");
+    chaos::v1::HaltResponse resp;
+    grpc::Status s = stub->Halt(&ctx, req, &resp);
+    EXPECT_EQ(s.error_code(), grpc::StatusCode::FAILED_PRECONDITION) << s.error_message();
+    EXPECT_NE(s.error_message().find("fill"), std::string::npos) << s.error_message();
+  }
+  // Halt tried twice; a halted agent retries nothing until Resume.
+  EXPECT_EQ(FaultNamed(*stub, "fill").revert_attempts(), 2u);
+  CommandResult halted =
+      RunCommand({ChaosctlBinary(), "halt", "--agent", agent.address(), "--reason", "again"});
+  EXPECT_NE(halted.exit_code, 0) << halted.output;
+
+  CommandResult r = RunCommand(
+      {ChaosctlBinary(), "revert", "--agent", agent.address(), "--abandon", "fill"});
+  EXPECT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_NE(r.output.find("abandoned"), std::string::npos) << r.output;
+  const chaos::v1::FaultStatus abandoned = FaultNamed(*stub, "fill");
+  EXPECT_TRUE(abandoned.abandoned());
+  EXPECT_EQ(abandoned.next_retry_unix_ms(), 0);
+  EXPECT_NE(abandoned.reason().find("abandoned by chaosctl"), std::string::npos)
+      << abandoned.reason();
+  EXPECT_NE(agent.log().find("audit action=abandon fault=fill"), std::string::npos)
+      << agent.log();
+
+  // Unlocked and resumed: neither the timer nor a Revert touches it again.
+  fill.Unlock();
+  {
+    grpc::ClientContext ctx;
+    chaos::v1::ResumeResponse resp;
+    ASSERT_TRUE(stub->Resume(&ctx, {}, &resp).ok());
+  }
+  grpc::ClientContext ctx;
+  chaos::v1::RevertRequest req;
+  req.set_fault_id("fill");
+  chaos::v1::RevertResponse resp;
+  ASSERT_TRUE(stub->Revert(&ctx, req, &resp).ok());
+  EXPECT_TRUE(resp.status().abandoned());
+  EXPECT_TRUE(fill.FileExists());
+  EXPECT_NE(Metrics(agent).find("chaos_agent_revert_retries_pending 0\n"), std::string::npos);
 }
 
 }  // namespace
