@@ -279,6 +279,17 @@ absl::StatusOr<chaos::v1::Run> HistoryStore::GetRun(const std::string& run_id) {
   return runs.front();
 }
 
+absl::StatusOr<std::string> HistoryStore::GetExperimentYaml(const std::string& run_id) {
+  absl::MutexLock lock(&mu_);
+  ASSIGN_OR_RETURN(sqlite3_stmt * s, Prepare("SELECT experiment_yaml FROM runs WHERE run_id=?"));
+  Reset reset{s};
+  Bind(s, 1, run_id);
+  const int rc = sqlite3_step(s);
+  if (rc == SQLITE_ROW) return Text(s, 0);
+  if (rc == SQLITE_DONE) return absl::NotFoundError(absl::StrCat("run_id: no run ", run_id));
+  return Error("read experiment_yaml");
+}
+
 absl::StatusOr<std::vector<chaos::v1::Run>> HistoryStore::ListRuns(const RunFilter& f) {
   absl::MutexLock lock(&mu_);
   static const std::string sql = absl::StrCat(

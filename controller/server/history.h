@@ -44,6 +44,8 @@ class HistoryStore {
   [[nodiscard]] absl::Status InsertRun(const chaos::v1::Run& run, const std::string& experiment_yaml);
   [[nodiscard]] absl::Status UpdateRun(const chaos::v1::Run& run);
   [[nodiscard]] absl::StatusOr<chaos::v1::Run> GetRun(const std::string& run_id);
+  // The experiment text InsertRun recorded; NOT_FOUND for an unknown run.
+  [[nodiscard]] absl::StatusOr<std::string> GetExperimentYaml(const std::string& run_id);
   // Newest first.
   [[nodiscard]] absl::StatusOr<std::vector<chaos::v1::Run>> ListRuns(const RunFilter& filter);
   // Runs whose state is PENDING or RUNNING: the ones a crash left behind.

@@ -9,7 +9,9 @@
 #include "chaos/v1/agent.grpc.pb.h"
 #include "controller/report/report.h"
 #include "experiments/variables.h"
+#include "proto/fault_state.h"
 #include "rpc/credentials.h"
+#include "base/subprocess.h"
 #include "base/status_macros.h"
 #include "spdlog/spdlog.h"
 #include "rpc/status.h"
@@ -385,56 +387,123 @@ chaos::v1::ResumeAllResponse RunManager::ResumeAll(const std::string& caller) {
   return resp;
 }
 
+std::string RunManager::RecoverRevert(chaos::v1::Run* run, int* seq, const std::string& agent) {
+  auto stub = chaos::v1::Agent::NewStub(rpc::OpenChannel(agent));
+  grpc::Status s;
+  chaos::v1::RevertExperimentResponse resp;
+  for (int attempt = 1; attempt <= 3; ++attempt) {
+    chaos::v1::RevertExperimentRequest req;
+    req.set_experiment_id(run->run_id());
+    req.set_caller("chaos-controller recovery");
+    resp.Clear();
+    s = stub->RevertExperiment(rpc::ContextWithTimeout(options_.rpc_timeout).get(), req, &resp);
+    if (s.ok()) break;
+    absl::SleepFor(absl::Milliseconds(200 * attempt));
+  }
+  if (!s.ok()) {
+    Journal(run, seq, "revert", agent, absl::StrCat("recovery FAILED: ", s.error_message()));
+    return absl::StrCat(agent, " (revert: ", s.error_message(), ")");
+  }
+  Journal(run, seq, "revert", agent,
+          absl::StrCat("recovery reverted ", resp.reverted_size(), " fault(s)"));
+  return "";
+}
+
+std::vector<std::string> RunManager::RecoverVerify(chaos::v1::Run* run, int* seq,
+                                                   const std::string& agent) {
+  auto stub = chaos::v1::Agent::NewStub(rpc::OpenChannel(agent));
+  chaos::v1::ListFaultsRequest req;
+  req.set_experiment_id(run->run_id());
+  req.set_include_ended(true);
+  chaos::v1::ListFaultsResponse resp;
+  grpc::Status s = stub->ListFaults(rpc::ContextWithTimeout(options_.rpc_timeout).get(), req, &resp);
+  if (!s.ok()) {
+    Journal(run, seq, "verify", agent, absl::StrCat("cannot list faults: ", s.error_message()));
+    return {absl::StrCat(agent, " (verify: ", s.error_message(), ")")};
+  }
+  std::vector<std::string> left;
+  for (const chaos::v1::FaultStatus& f : resp.faults()) {
+    if (MayAffectHost(f.state())) {
+      left.push_back(absl::StrCat(agent, " fault ", f.spec().fault_id(), " ",
+                                  chaos::v1::FaultState_Name(f.state()), ": ", f.reason()));
+    }
+  }
+  Journal(run, seq, "verify", agent,
+          left.empty() ? absl::StrCat("ListFaults: none of ", resp.faults_size(),
+                                      " fault(s) of the run affects the host")
+                       : absl::StrCat("ListFaults: still on the host: ", absl::StrJoin(left, "; ")));
+  return left;
+}
+
+std::vector<std::string> RunManager::RecoverRollbackActions(chaos::v1::Run* run, int* seq) {
+  SubmitArgs args;
+  auto yaml = history_->GetExperimentYaml(run->run_id());
+  if (yaml.ok()) args.experiment_yaml = *std::move(yaml);
+  std::map<std::string, std::string> variables;
+  auto exp = yaml.ok() ? ParseSubmitted(args, &variables)
+                       : absl::StatusOr<experiments::Experiment>(yaml.status());
+  if (!exp.ok()) {
+    Journal(run, seq, "rollback", "",
+            absl::StrCat("actions: cannot read the experiment: ", exp.status().message()));
+    return {absl::StrCat("rollback actions (", exp.status().message(), ")")};
+  }
+  std::vector<std::string> failed;
+  for (const experiments::CommandSpec& cmd : exp->rollback_actions) {
+    const base::CommandOutcome out = base::RunCommand(cmd.argv, cmd.timeout);
+    const std::string line = absl::StrJoin(cmd.argv, " ");
+    Journal(run, seq, "rollback", "",
+            absl::StrCat("action ", out.ok() ? "done" : "FAILED", ": ", line, ": ", out.Summary()));
+    if (!out.ok()) {
+      failed.push_back(absl::StrCat("rollback action `", line, "` (", out.Summary(), ")"));
+    }
+  }
+  return failed;
+}
+
+absl::Status RunManager::RecoverRun(chaos::v1::Run& run) {
+  ASSIGN_OR_RETURN(std::vector<chaos::v1::RunEvent> events, history_->ListEvents(run.run_id()));
+  int seq = events.empty() ? 0 : static_cast<int>(events.back().seq());
+  spdlog::warn("run {} was left {} by an earlier controller; reverting it on {} agent(s)",
+               run.run_id(), chaos::v1::RunState_Name(run.state()), run.agents_size());
+  Journal(&run, &seq, "recover", "",
+          absl::StrCat("the controller restarted mid-run; reverting on ", run.agents_size(),
+                       " agent(s), then verifying and running the rollback actions"));
+  // Revert, verify with ListFaults, then the rollback actions: the run is
+  // INTERRUPTED only when all three leave nothing behind.
+  std::vector<std::string> left;
+  for (const std::string& agent : run.agents()) {
+    if (std::string failed = RecoverRevert(&run, &seq, agent); !failed.empty()) {
+      left.push_back(std::move(failed));
+    }
+    for (std::string& f : RecoverVerify(&run, &seq, agent)) left.push_back(std::move(f));
+  }
+  for (std::string& f : RecoverRollbackActions(&run, &seq)) left.push_back(std::move(f));
+  run.set_ended_at_unix_ms(absl::ToUnixMillis(absl::Now()));
+  if (left.empty()) {
+    run.set_state(chaos::v1::RUN_STATE_INTERRUPTED);
+    run.set_reason(
+        "the controller stopped mid-run; its faults were reverted on restart, verified gone "
+        "(ListFaults), and its rollback actions ran");
+  } else {
+    run.set_state(chaos::v1::RUN_STATE_ROLLBACK_INCOMPLETE);
+    run.set_reason(absl::StrCat(
+        "the controller stopped mid-run; on restart this was left (the agents retry failed "
+        "reverts, and their leases revert faults they could not be told about): ",
+        absl::StrJoin(left, ", ")));
+  }
+  Journal(&run, &seq, "run", "", run.reason());
+  ASSIGN_OR_RETURN(events, history_->ListEvents(run.run_id()));
+  run.set_report_json(ReportJson(RecoveredReport(run, events)));
+  return history_->UpdateRun(run);
+}
+
 absl::StatusOr<int> RunManager::Recover() {
   ASSIGN_OR_RETURN(std::vector<chaos::v1::Run> runs, history_->ListUnfinishedRuns());
   int handled = 0;
   for (chaos::v1::Run& run : runs) {
     if (run.started_at_unix_ms() >= created_unix_ms_) continue;  // ours: not left behind
     ++handled;
-    ASSIGN_OR_RETURN(std::vector<chaos::v1::RunEvent> events, history_->ListEvents(run.run_id()));
-    int seq = events.empty() ? 0 : static_cast<int>(events.back().seq());
-    spdlog::warn("run {} was left {} by an earlier controller; reverting it on {} agent(s)",
-                 run.run_id(), chaos::v1::RunState_Name(run.state()), run.agents_size());
-    Journal(&run, &seq, "recover", "",
-            absl::StrCat("the controller restarted mid-run; reverting on ", run.agents_size(),
-                         " agent(s)"));
-    std::vector<std::string> failed;
-    for (const std::string& agent : run.agents()) {
-      auto stub = chaos::v1::Agent::NewStub(rpc::OpenChannel(agent));
-      grpc::Status s;
-      chaos::v1::RevertExperimentResponse resp;
-      for (int attempt = 1; attempt <= 3; ++attempt) {
-        chaos::v1::RevertExperimentRequest req;
-        req.set_experiment_id(run.run_id());
-        req.set_caller("chaos-controller recovery");
-        resp.Clear();
-        s = stub->RevertExperiment(rpc::ContextWithTimeout(options_.rpc_timeout).get(), req, &resp);
-        if (s.ok()) break;
-        absl::SleepFor(absl::Milliseconds(200 * attempt));
-      }
-      if (s.ok()) {
-        Journal(&run, &seq, "revert", agent,
-                absl::StrCat("recovery reverted ", resp.reverted_size(), " fault(s)"));
-      } else {
-        failed.push_back(absl::StrCat(agent, " (", s.error_message(), ")"));
-        Journal(&run, &seq, "revert", agent, absl::StrCat("recovery FAILED: ", s.error_message()));
-      }
-    }
-    run.set_ended_at_unix_ms(absl::ToUnixMillis(absl::Now()));
-    if (failed.empty()) {
-      run.set_state(chaos::v1::RUN_STATE_INTERRUPTED);
-      run.set_reason("the controller stopped mid-run; its faults were reverted on restart");
-    } else {
-      run.set_state(chaos::v1::RUN_STATE_ROLLBACK_INCOMPLETE);
-      run.set_reason(absl::StrCat(
-          "the controller stopped mid-run; on restart these agents could not be reached (their "
-          "leases revert the faults): ",
-          absl::StrJoin(failed, ", ")));
-    }
-    Journal(&run, &seq, "run", "", run.reason());
-    ASSIGN_OR_RETURN(events, history_->ListEvents(run.run_id()));
-    run.set_report_json(ReportJson(RecoveredReport(run, events)));
-    RETURN_IF_ERROR(history_->UpdateRun(run));
+    RETURN_IF_ERROR(RecoverRun(run));
   }
   return handled;
 }

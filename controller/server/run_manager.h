@@ -10,8 +10,13 @@
 //
 // Crash safety: Recover() finds runs an earlier controller process left
 // RUNNING or PENDING, calls RevertExperiment(run_id) on every agent the run
-// recorded, and marks the run INTERRUPTED (ROLLBACK_INCOMPLETE when an
-// agent could not be reached; the agents' leases remain the backstop).
+// recorded, checks with ListFaults that none of the run's faults may still
+// affect the host (proto/fault_state.h MayAffectHost), runs the rollback
+// actions of the experiment text recorded with the run, journals each step,
+// and only then marks the run INTERRUPTED; otherwise ROLLBACK_INCOMPLETE,
+// its reason naming what is left (an agent not reached, a fault still on
+// the host, a rollback action that failed; the agents' leases and revert
+// retries remain the backstop).
 //
 // The destructor interrupts live runs, waits for their rollback and marks
 // them INTERRUPTED. Thread safety: safe for concurrent use.
@@ -112,6 +117,12 @@ class RunManager {
   std::shared_ptr<LiveRun> FindLive(const std::string& run_id) ABSL_LOCKS_EXCLUDED(mu_);
   void Journal(chaos::v1::Run* run, int* seq, const std::string& type, const std::string& agent,
                const std::string& message);
+  // Recover() of one run, and its three steps; each returns what is left
+  // ("" or empty when nothing) and journals what it did.
+  absl::Status RecoverRun(chaos::v1::Run& run);
+  std::string RecoverRevert(chaos::v1::Run* run, int* seq, const std::string& agent);
+  std::vector<std::string> RecoverVerify(chaos::v1::Run* run, int* seq, const std::string& agent);
+  std::vector<std::string> RecoverRollbackActions(chaos::v1::Run* run, int* seq);
 
   HistoryStore* const history_;
   AgentRegistry* const registry_;

@@ -318,7 +318,10 @@ TEST_F(ControllerE2E, SigkillMidRunIsRevertedAndMarkedInterruptedOnRestart) {
   StartController({"--lease", "120"});
   const std::string agent = StartAgent("a0");
   ASSERT_TRUE(Eventually([&] { return LiveAgents() == 1; }, absl::Seconds(5)));
-  const chaos::v1::Run run = Submit(LongBurn(120));
+  // A rollback action whose effect (a file) shows it ran after the restart.
+  const std::string marker = dir_ + "/rolled-back";
+  const chaos::v1::Run run = Submit(LongBurn(120) + "rollbackActions:\n  - {run: [touch, " +
+                                    marker + "]}\n");
   ASSERT_TRUE(Eventually([&] { return ActiveFaults(agent, run.run_id()) == 1; },
                          absl::Seconds(10)));
   ASSERT_TRUE(Eventually([&] { return BurnersOf(agents_[0]->pid()) == 1; }, absl::Seconds(3)));
@@ -340,6 +343,7 @@ TEST_F(ControllerE2E, SigkillMidRunIsRevertedAndMarkedInterruptedOnRestart) {
   controller_->Stop(SIGKILL);
   absl::SleepFor(absl::Milliseconds(500));
   ASSERT_EQ(ActiveFaults(agent, run.run_id()), 1) << "nothing reverted before the restart";
+  ASSERT_NE(access(marker.c_str(), F_OK), 0) << "the rollback action ran before the restart";
   StartController({"--lease", "120"});
   ASSERT_TRUE(Eventually(
       [&] { return Get(run.run_id()).state() == chaos::v1::RUN_STATE_INTERRUPTED; },
@@ -360,11 +364,19 @@ TEST_F(ControllerE2E, SigkillMidRunIsRevertedAndMarkedInterruptedOnRestart) {
   req.set_run_id(run.run_id());
   auto reader = stub_->WatchRun(&ctx, req);
   std::vector<std::string> types;
+  std::string verify;
   chaos::v1::RunEvent e;
-  while (reader->Read(&e)) types.push_back(e.type());
+  while (reader->Read(&e)) {
+    types.push_back(e.type());
+    if (e.type() == "verify") verify = e.message();
+  }
   EXPECT_TRUE(reader->Finish().ok());
   EXPECT_NE(std::find(types.begin(), types.end(), "inject"), types.end());
   EXPECT_NE(std::find(types.begin(), types.end(), "recover"), types.end());
+  EXPECT_NE(std::find(types.begin(), types.end(), "rollback"), types.end());
+  // The faults were checked gone through ListFaults, then the action ran.
+  EXPECT_NE(verify.find("ListFaults: none of 1 fault(s)"), std::string::npos) << verify;
+  EXPECT_EQ(access(marker.c_str(), F_OK), 0) << "the rollback action did not run";
 }
 
 TEST_F(ControllerE2E, BadInputGetsPreciseErrorsAndTheControllerKeepsServing) {
