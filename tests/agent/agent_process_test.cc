@@ -383,7 +383,7 @@ class ImmutableFill {
     std::ofstream(dir_.path() + "/policy.yaml") << "fillRoots: [" << data_ << "]\n";
   }
   ~ImmutableFill() {
-    if (!path_.empty()) RunCommand({"chattr", "-i", path_});
+    if (!path_.empty()) RunCommand({"/usr/bin/chattr", "-i", path_});
     umount2(state_.c_str(), MNT_DETACH);
   }
   std::vector<std::string> AgentFlags() const {
@@ -404,10 +404,10 @@ class ImmutableFill {
     grpc::Status s = stub.Inject(&ctx, req, &resp);
     ASSERT_TRUE(s.ok()) << s.error_message();
     path_ = resp.status().details().at("path");
-    CommandResult r = RunCommand({"chattr", "+i", path_});
+    CommandResult r = RunCommand({"/usr/bin/chattr", "+i", path_});
     if (r.exit_code != 0) GTEST_SKIP() << "chattr +i unsupported here: " << r.output;
   }
-  void Unlock() { ASSERT_EQ(RunCommand({"chattr", "-i", path_}).exit_code, 0); }
+  void Unlock() { ASSERT_EQ(RunCommand({"/usr/bin/chattr", "-i", path_}).exit_code, 0); }
   bool FileExists() const { return access(path_.c_str(), F_OK) == 0; }
   const std::string& state() const { return state_; }
 
