@@ -33,6 +33,7 @@ FactoryOptions Agent::factory_options() const {
   f.state_dir = options_.state_dir;
   f.fill_roots = options_.policy.fill_roots;
   f.protected_names = options_.policy.protected_processes;
+  f.max_processes_per_fault = options_.policy.max_processes_per_fault;
   return f;
 }
 
@@ -101,7 +102,14 @@ absl::StatusOr<FaultStatus> Agent::Inject(const chaos::v1::InjectRequest& reques
   RETURN_IF_ERROR(CheckAdmission());
   // The kind's parameters, then the host's policy, before anything is recorded.
   ASSIGN_OR_RETURN(std::unique_ptr<faults::Fault> fault, MakeFault(spec, factory_options()));
-  if (absl::Status allowed = options_.policy.Check(spec); !allowed.ok()) {
+  absl::Status allowed = options_.policy.Check(spec);
+  if (allowed.ok()) {
+    // How many processes a kill/pause would hit on this host now: refused
+    // here, before the ledger, when that is more than the policy allows.
+    const auto preview = PreviewProcessSelection(spec, factory_options());
+    if (preview) allowed = options_.policy.CheckProcessCount(preview->matched, preview->chosen);
+  }
+  if (!allowed.ok()) {
     AuditRefusal(spec, caller, allowed);
     return allowed;
   }

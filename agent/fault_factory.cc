@@ -2,6 +2,8 @@
 
 #include <signal.h>
 
+#include <random>
+
 #include "absl/strings/str_cat.h"
 #include "absl/base/const_init.h"
 #include "absl/synchronization/mutex.h"
@@ -126,6 +128,7 @@ absl::StatusOr<std::unique_ptr<faults::Fault>> MakeProcessKill(const FaultSpec& 
   params.signal = p.signal() == 0 ? SIGKILL : p.signal();
   params.interval = FromProto(p.interval());
   params.duration = FromProto(spec.duration());
+  params.target.max_chosen = options.max_processes_per_fault;
   params.protected_names = options.protected_names;
   RETURN_IF_ERROR(params.Validate());
   return std::make_unique<faults::ProcessKill>(std::move(params));
@@ -136,6 +139,7 @@ absl::StatusOr<std::unique_ptr<faults::Fault>> MakeProcessPause(const FaultSpec&
   const chaos::v1::ProcessPause& p = spec.process_pause();
   faults::ProcessPauseParams params;
   ASSIGN_OR_RETURN(params.target, ToTarget(p.target(), "process_pause.target"));
+  params.target.max_chosen = options.max_processes_per_fault;
   params.protected_names = options.protected_names;
   RETURN_IF_ERROR(params.Validate());
   return std::make_unique<faults::ProcessPause>(std::move(params));
@@ -269,6 +273,22 @@ absl::StatusOr<std::unique_ptr<faults::Fault>> MakeFault(const FaultSpec& spec,
       return absl::FailedPreconditionError(absl::StrCat(
           "fault kind ", KindName(spec), " is not supported by this agent build"));
   }
+}
+
+std::optional<ProcessSelectionPreview> PreviewProcessSelection(const FaultSpec& spec,
+                                                               const FactoryOptions& options) {
+  const chaos::v1::ProcessSelector* target = nullptr;
+  if (spec.kind_case() == FaultSpec::kProcessKill) target = &spec.process_kill().target();
+  if (spec.kind_case() == FaultSpec::kProcessPause) target = &spec.process_pause().target();
+  if (target == nullptr) return std::nullopt;
+  auto selector = ToTarget(*target, "target");
+  if (!selector.ok()) return std::nullopt;
+  // The seed only decides which processes, never how many.
+  std::mt19937_64 rng(1);
+  auto selection = faults::SelectProcesses(faults::RealProcessOs(), *selector,
+                                           options.protected_names, "target", rng);
+  if (!selection.ok()) return std::nullopt;
+  return ProcessSelectionPreview{selection->matched, selection->chosen.size()};
 }
 
 std::vector<chaos::v1::FaultCapability> Capabilities() {

@@ -6,6 +6,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -44,6 +45,9 @@ struct FactoryOptions {
   std::vector<std::string> protected_names = {
       "chaos-agent", "systemd", "systemd-journal", "systemd-logind", "sshd", "dbus-daemon",
       "containerd", "dockerd", "kubelet"};
+  // Process kill/pause refuse a selection of more processes than this
+  // (PERMISSION_DENIED, nothing signalled); 0: no cap.
+  uint32_t max_processes_per_fault = 5;
 };
 
 // Validates the kind's parameters and builds the fault (not injected).
@@ -51,6 +55,17 @@ struct FactoryOptions {
 // cannot run on this host, saying why.
 absl::StatusOr<std::unique_ptr<faults::Fault>> MakeFault(
     const chaos::v1::FaultSpec& spec, const FactoryOptions& options = FactoryOptions());
+
+// A dry run of a process kill/pause selection (nothing signalled): how many
+// processes match the spec's selector on this host now, and how many the
+// fault would signal. nullopt for other kinds, or when the selection itself
+// fails (the inject reports why).
+struct ProcessSelectionPreview {
+  size_t matched = 0;
+  size_t chosen = 0;
+};
+std::optional<ProcessSelectionPreview> PreviewProcessSelection(const chaos::v1::FaultSpec& spec,
+                                                               const FactoryOptions& options);
 
 // Which kinds this host can run, and why not.
 std::vector<chaos::v1::FaultCapability> Capabilities();

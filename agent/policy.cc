@@ -94,6 +94,15 @@ absl::Status ParseMaxCpuPercent(const std::string& name, const YAML::Node& v, Po
   return absl::OkStatus();
 }
 
+absl::Status ParseMaxProcesses(const std::string& name, const YAML::Node& v, Policy& p) {
+  const int64_t n = v.as<int64_t>();
+  if (n < 1 || n > 100000) {
+    return absl::InvalidArgumentError(Where(name, v) + "maxProcessesPerFault: must be 1..100000");
+  }
+  p.max_processes_per_fault = static_cast<uint32_t>(n);
+  return absl::OkStatus();
+}
+
 absl::Status ParseMaxDuration(const std::string& name, const YAML::Node& v, Policy& p) {
   absl::Duration d;
   if (!absl::ParseDuration(v.Scalar(), &d) || d <= absl::ZeroDuration()) {
@@ -128,10 +137,11 @@ absl::Status ParseField(const std::string& name, const YAML::Node& key_node,
   if (key == "maxCpuPercent") return ParseMaxCpuPercent(name, v, p);
   if (key == "maxDuration") return ParseMaxDuration(name, v, p);
   if (key == "commands") return ParseList(name, key, v, &p.commands);
+  if (key == "maxProcessesPerFault") return ParseMaxProcesses(name, v, p);
   return absl::InvalidArgumentError(absl::StrCat(
       Where(name, key_node), key,
       ": unknown policy field (known: kinds, protectedProcesses, interfaces, fillRoots, "
-      "maxFillPercent, maxCpuPercent, maxDuration, commands)"));
+      "maxFillPercent, maxCpuPercent, maxDuration, commands, maxProcessesPerFault)"));
 }
 
 }  // namespace
@@ -234,6 +244,13 @@ absl::Status Policy::Check(const chaos::v1::FaultSpec& spec) const {
       break;
   }
   return absl::OkStatus();
+}
+
+absl::Status Policy::CheckProcessCount(size_t matched, size_t chosen) const {
+  if (chosen <= max_processes_per_fault) return absl::OkStatus();
+  return Deny("maxProcessesPerFault",
+              absl::StrCat("selector matches ", matched, " processes and would signal ", chosen,
+                           ", cap is ", max_processes_per_fault));
 }
 
 }  // namespace chaos::agent

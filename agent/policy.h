@@ -8,10 +8,16 @@
 //   maxCpuPercent: 100                      # per-worker load cap
 //   maxDuration: 1h                         # longest fault
 //   commands: []                            # host commands experiments may run (none)
+//   maxProcessesPerFault: 5                 # processes one kill/pause may signal
 //
 // Check() answers PERMISSION_DENIED naming the rule that refused, e.g.
-// "policy maxCpuPercent: load 90% exceeds 50%". Unknown keys in the file
-// are errors. Immutable after loading; safe for concurrent use.
+// "policy maxCpuPercent: load 90% exceeds 50%". CheckProcessCount() holds a
+// process kill/pause to maxProcessesPerFault once the agent has counted what
+// its selector would signal on this host (count/percent of the matches, or
+// all of them), before anything is recorded: "policy maxProcessesPerFault:
+// selector matches 12 processes and would signal 12, cap is 5". Unknown
+// keys in the file are errors. Immutable after loading; safe for concurrent
+// use.
 #ifndef CHAOS_AGENT_POLICY_H_
 #define CHAOS_AGENT_POLICY_H_
 
@@ -36,6 +42,7 @@ struct Policy {
   uint32_t max_cpu_percent = 100;
   absl::Duration max_duration = absl::Hours(1);
   std::vector<std::string> commands;
+  uint32_t max_processes_per_fault = 5;  // >= 1
 
   // The built-in policy when no file is given: every kind, fills only under
   // /var/tmp, at most 95% usage, 1 hour, common system daemons protected.
@@ -45,6 +52,9 @@ struct Policy {
   static absl::StatusOr<Policy> Parse(const std::string& yaml, const std::string& name);
 
   absl::Status Check(const chaos::v1::FaultSpec& spec) const;
+  // `matched` processes match a kill/pause selector, `chosen` of them would
+  // be signalled: PERMISSION_DENIED when chosen exceeds the cap.
+  absl::Status CheckProcessCount(size_t matched, size_t chosen) const;
 };
 
 }  // namespace chaos::agent

@@ -62,6 +62,23 @@ absl::Duration Experiment::PlannedDuration() const {
   return total;
 }
 
+bool TargetGroup::Matches(const std::map<std::string, std::string>& labels) const {
+  for (const auto& [k, v] : selector) {
+    auto it = labels.find(k);
+    if (it == labels.end() || it->second != v) return false;
+  }
+  return true;
+}
+
+size_t TargetGroup::Chosen(size_t matching) const {
+  size_t n = matching;
+  if (mode == Mode::kCount) n = std::min<size_t>(amount, matching);
+  if (mode == Mode::kPercent) n = (matching * amount + 99) / 100;
+  if (max != 0) n = std::min<size_t>(n, max);
+  if (max_percent != 0) n = std::min<size_t>(n, (matching * max_percent + 99) / 100);
+  return n;
+}
+
 std::optional<LoadedExperiment> LoadExperimentFile(const std::string& path, Diagnostics* diags) {
   std::optional<ExpandedText> expanded = ReadExperimentFile(path, diags);
   if (!expanded) return std::nullopt;

@@ -27,6 +27,16 @@ struct TargetGroup {
   enum class Mode { kAll, kCount, kPercent } mode = Mode::kAll;
   uint32_t amount = 0;           // N for count, P for percent
   bool fail_when_empty = true;   // whenEmpty: fail (default) | skip
+  // Caps on the chosen agents, applied after count/percent; 0: none. With
+  // both, the smaller wins. maxPercent rounds up like percent (50 of 3 is 2).
+  uint32_t max = 0;              // max: at most N agents
+  uint32_t max_percent = 0;      // maxPercent: at most P% of the matching agents
+
+  // Whether an agent with these labels is in the group's selector.
+  bool Matches(const std::map<std::string, std::string>& labels) const;
+  // How many of `matching` agents the group takes: count/percent (percent
+  // rounded up), then the caps.
+  size_t Chosen(size_t matching) const;
 };
 
 // A command run on the controller's machine (no shell).

@@ -53,7 +53,9 @@ void ParseTarget(const std::string& name, const YAML::Node& node, TargetGroup* g
             {{"selector", FieldInto(&GetStringMap, &group->selector, diags)},
              {"count", amount(TargetGroup::Mode::kCount, 100000)},
              {"percent", amount(TargetGroup::Mode::kPercent, 100)},
-             {"whenEmpty", FieldInto(&GetFailWhenEmpty, &group->fail_when_empty, diags)}},
+             {"whenEmpty", FieldInto(&GetFailWhenEmpty, &group->fail_when_empty, diags)},
+             {"max", IntFieldInto(1, 100000, &group->max, diags)},
+             {"maxPercent", IntFieldInto(1, 100, &group->max_percent, diags)}},
             diags);
   if (node.IsMap() && node["count"] && node["percent"]) {
     diags->Add(node["percent"], absl::StrCat(path, ".percent: conflicts with count"));

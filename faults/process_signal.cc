@@ -243,6 +243,11 @@ absl::StatusOr<Selection> SelectProcesses(ProcessOs& os, const ProcessSelector& 
   }
   out.matched = matches.size();
   out.chosen = ChooseSome(std::move(matches), sel, rng);
+  if (sel.max_chosen != 0 && out.chosen.size() > sel.max_chosen) {
+    return absl::PermissionDeniedError(absl::StrCat(
+        prefix, ": selector matches ", out.matched, " processes and would signal ",
+        out.chosen.size(), ", cap is ", sel.max_chosen, " per fault"));
+  }
   return out;
 }
 

@@ -12,7 +12,9 @@
 // pidfile target that names such a process is refused with
 // PERMISSION_DENIED; name and regex matches silently skip them (the status
 // reports how many were skipped), and NOT_FOUND results when nothing
-// signallable is left.
+// signallable is left. A selection of more processes than the selector's
+// max_chosen (the host's cap) is refused with PERMISSION_DENIED, before any
+// process is signalled; each repeated round is held to it too.
 //
 // ProcessKill sends `signal` (default SIGKILL) to the chosen processes; with
 // an interval it re-selects and signals again every interval until the
@@ -60,6 +62,9 @@ struct ProcessSelector {
   uint32_t count = 0;
   uint32_t percent = 0;
   uint64_t seed = 0;  // 0: choose one and report it
+  // The host's cap on how many processes one selection may signal (not from
+  // the wire: the agent's policy sets it); 0: no cap.
+  uint32_t max_chosen = 0;
 
   // INVALID_ARGUMENT naming "<prefix>.<field>".
   [[nodiscard]] absl::Status Validate(const std::string& prefix) const;
@@ -90,6 +95,8 @@ struct ProcessPauseParams {
 
 // The processes a selector chooses right now, and how many matches were
 // skipped because they are protected. `prefix` names fields in errors.
+// PERMISSION_DENIED when more than `selector.max_chosen` would be chosen:
+// nothing is signalled then.
 struct Selection {
   std::vector<ProcessInfo> chosen;
   size_t matched = 0;  // signallable matches before count/percent

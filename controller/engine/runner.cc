@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <random>
+#include <set>
 #include <thread>
 
 #include "absl/random/random.h"
@@ -22,6 +23,16 @@
 
 namespace chaos::controller {
 namespace {
+
+// "percent 50, max 3": how a target group chooses, for the report.
+std::string ModeText(const TargetGroup& g) {
+  std::string mode = "all";
+  if (g.mode == TargetGroup::Mode::kCount) mode = absl::StrCat("count ", g.amount);
+  if (g.mode == TargetGroup::Mode::kPercent) mode = absl::StrCat("percent ", g.amount);
+  if (g.max != 0) absl::StrAppend(&mode, ", max ", g.max);
+  if (g.max_percent != 0) absl::StrAppend(&mode, ", maxPercent ", g.max_percent);
+  return mode;
+}
 
 JournalEvent Event(std::string type, std::string step, std::string agent, std::string message) {
   JournalEvent e;
@@ -162,7 +173,23 @@ bool Runner::Preflight() {
           cap.available() ? "" : cap.reason().empty() ? "unavailable" : cap.reason();
     }
   }
-  return ResolveTargets() && CheckCapabilities();
+  return ResolveTargets() && CheckAgentLimit() && CheckCapabilities();
+}
+
+bool Runner::CheckAgentLimit() {
+  if (options_.max_agents_per_run == 0) return true;
+  std::set<std::string> touched;
+  std::string groups;
+  for (const auto& [name, agents] : groups_) {
+    for (const Agent* a : agents) touched.insert(a->address);
+    absl::StrAppend(&groups, groups.empty() ? "" : ", ", "group ", name, ": ", agents.size());
+  }
+  if (touched.size() <= options_.max_agents_per_run) return true;
+  Abort(RunOutcome::kUnavailable,
+        absl::StrCat("targets: the run would inject on ", touched.size(), " agents (", groups,
+                     "), more than the controller's --max-agents-per-run ",
+                     options_.max_agents_per_run, "; nothing was injected"));
+  return false;
 }
 
 bool Runner::ResolveTargets() {
@@ -181,22 +208,10 @@ bool Runner::ResolveTargets() {
   for (const auto& [name, group] : groups) {
     std::vector<Agent*> match;
     for (Agent& a : agents_) {
-      bool ok = true;
-      for (const auto& [k, v] : group.selector) {
-        auto it = a.labels.find(k);
-        ok &= it != a.labels.end() && it->second == v;
-      }
-      if (ok) match.push_back(&a);
+      if (group.Matches(a.labels)) match.push_back(&a);
     }
-    size_t want = match.size();
-    std::string mode = "all";
-    if (group.mode == TargetGroup::Mode::kCount) {
-      want = std::min<size_t>(group.amount, match.size());
-      mode = absl::StrCat("count ", group.amount);
-    } else if (group.mode == TargetGroup::Mode::kPercent) {
-      want = (match.size() * group.amount + 99) / 100;
-      mode = absl::StrCat("percent ", group.amount);
-    }
+    const size_t want = group.Chosen(match.size());
+    const std::string mode = ModeText(group);
     if (want < match.size()) {
       std::shuffle(match.begin(), match.end(), rng);
       match.resize(want);

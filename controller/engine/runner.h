@@ -74,6 +74,10 @@ struct RunOptions {
   absl::Duration rpc_timeout = absl::Seconds(10);
   int revert_attempts = 3;
   std::string caller = "chaosctl";
+  // The controller's --max-agents-per-run: a run whose target groups
+  // together choose more distinct agents is refused in preflight (outcome
+  // unavailable, nothing injected); 0: no limit.
+  size_t max_agents_per_run = 0;
 };
 
 class Runner {
@@ -111,6 +115,7 @@ class Runner {
   void ListManualUndo() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   bool Preflight();
   bool ResolveTargets();
+  bool CheckAgentLimit();  // options_.max_agents_per_run over groups_
   bool CheckCapabilities();
   void PrintPlan();
   // Runs each named probe once; false (and the run fails) if any fails.

@@ -37,6 +37,7 @@ struct Flags {
   int missed = 3;
   int tick_ms = 1000;
   double lease_s = 15;
+  size_t max_agents = 0;
 };
 
 void DeclareFlags(CLI::App& app, Flags& f) {
@@ -53,6 +54,9 @@ void DeclareFlags(CLI::App& app, Flags& f) {
       ->capture_default_str()->check(CLI::Range(1.0, 3600.0));
   app.add_option("--schedule-tick-ms", f.tick_ms, "how often schedules are checked")
       ->capture_default_str()->check(CLI::Range(10, 60000));
+  app.add_option("--max-agents-per-run", f.max_agents,
+                 "refuse a run that would inject on more agents than this (0: no limit)")
+      ->capture_default_str();
 }
 
 // The daemon's parts. Without a history (a corrupt database) it still
@@ -68,6 +72,7 @@ struct Controller {
     }
     RunManagerOptions ro;
     ro.lease = absl::Seconds(f.lease_s);
+    ro.max_agents_per_run = f.max_agents;
     runs = std::make_unique<RunManager>(history->get(), &registry, ro);
     launcher = std::make_unique<ManagerLauncher>(runs.get());
     scheduler = std::make_unique<Scheduler>(history->get(), launcher.get(), RealClock::Get());

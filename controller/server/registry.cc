@@ -1,7 +1,10 @@
 #include "controller/server/registry.h"
 
+#include <set>
+
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "base/status_macros.h"
 
 namespace chaos::controller {
 
@@ -48,13 +51,54 @@ std::vector<std::string> AgentRegistry::LiveAddresses() {
   return out;
 }
 
+namespace {
+
+// FAILED_PRECONDITION naming the first group a fault step uses that would
+// choose more than `limit` of the live agents.
+absl::Status CheckAgentLimit(const experiments::Experiment& experiment,
+                             const std::vector<chaos::v1::AgentInfo>& live, size_t limit) {
+  std::set<std::string> used;
+  for (const experiments::Step& s : experiment.method) {
+    if (s.fault) used.insert(s.target.empty() ? "all" : s.target);
+  }
+  for (const std::string& name : used) {
+    auto it = experiment.targets.find(name);
+    const experiments::TargetGroup group =
+        it == experiment.targets.end() ? experiments::TargetGroup{} : it->second;
+    size_t matching = 0;
+    for (const chaos::v1::AgentInfo& info : live) {
+      matching += group.Matches({info.labels().begin(), info.labels().end()});
+    }
+    const size_t chosen = group.Chosen(matching);
+    if (chosen > limit) {
+      return absl::FailedPreconditionError(absl::StrCat(
+          "experiment ", experiment.name, ": target group ", name, " would choose ", chosen,
+          " of ", matching, " matching agents, more than the controller's --max-agents-per-run ",
+          limit, " (cap the group with max or maxPercent)"));
+    }
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
 absl::StatusOr<std::vector<std::string>> ResolveTargets(const experiments::Experiment& experiment,
-                                                        AgentRegistry& registry) {
-  std::vector<std::string> targets = registry.LiveAddresses();
+                                                        AgentRegistry& registry,
+                                                        size_t max_agents_per_run) {
+  std::vector<chaos::v1::AgentInfo> live;
+  std::vector<std::string> targets;
+  for (const chaos::v1::AgentInfo& info : registry.List()) {
+    if (info.lost()) continue;
+    live.push_back(info);
+    targets.push_back(info.address());
+  }
   if (targets.empty()) {
     return absl::FailedPreconditionError(absl::StrCat(
         "experiment ", experiment.name,
         ": no live agent is registered (start agents with --controller ADDR)"));
+  }
+  if (max_agents_per_run != 0) {
+    RETURN_IF_ERROR(CheckAgentLimit(experiment, live, max_agents_per_run));
   }
   return targets;
 }

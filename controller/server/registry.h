@@ -9,7 +9,11 @@
 // ResolveTargets gives the agents a run may use: every live agent. The
 // experiment's own target groups (label selectors, count, percent) then
 // choose among them in the run engine, with the registered labels as the
-// inventory. FAILED_PRECONDITION when no agent is live.
+// inventory. FAILED_PRECONDITION when no agent is live, or when a target
+// group a fault step uses would choose more live agents (by the registered
+// labels, after its count/percent and max/maxPercent) than the controller's
+// limit `max_agents_per_run` (0: none); the run engine checks the distinct
+// agents of all groups together again in preflight.
 // Thread safety: safe for concurrent use.
 #ifndef CHAOS_CONTROLLER_REGISTRY_H_
 #define CHAOS_CONTROLLER_REGISTRY_H_
@@ -53,8 +57,9 @@ class AgentRegistry {
 };
 
 // The live agents `experiment` may run on, from the registry.
-[[nodiscard]] absl::StatusOr<std::vector<std::string>> ResolveTargets(const experiments::Experiment& experiment,
-                                                                      AgentRegistry& registry);
+[[nodiscard]] absl::StatusOr<std::vector<std::string>> ResolveTargets(
+    const experiments::Experiment& experiment, AgentRegistry& registry,
+    size_t max_agents_per_run = 0);
 
 }  // namespace chaos::controller
 

@@ -209,6 +209,7 @@ RunOptions RunManager::OptionsFor(const chaos::v1::Run& run) {
   ro.variables.insert(run.variables().begin(), run.variables().end());
   ro.lease = options_.lease;
   ro.rpc_timeout = options_.rpc_timeout;
+  ro.max_agents_per_run = options_.max_agents_per_run;
   ro.caller = run.caller().empty() ? "chaos-controller" : "chaos-controller for " + run.caller();
   return ro;
 }
@@ -218,7 +219,8 @@ absl::StatusOr<chaos::v1::Run> RunManager::Submit(const SubmitArgs& args) {
   std::map<std::string, std::string> variables;
   ASSIGN_OR_RETURN(experiments::Experiment exp, ParseSubmitted(args, &variables));
   RETURN_IF_ERROR(CheckAccepting());
-  ASSIGN_OR_RETURN(std::vector<std::string> agents, ResolveTargets(exp, *registry_));
+  ASSIGN_OR_RETURN(std::vector<std::string> agents,
+                   ResolveTargets(exp, *registry_, options_.max_agents_per_run));
   auto live = std::make_shared<LiveRun>();
   live->manager = this;
   live->run = NewRun(exp, args, agents, variables);

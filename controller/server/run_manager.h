@@ -52,6 +52,9 @@ struct SubmitArgs {
 struct RunManagerOptions {
   absl::Duration lease = absl::Seconds(15);
   absl::Duration rpc_timeout = absl::Seconds(10);
+  // --max-agents-per-run: a run that would inject on more agents is
+  // refused (see ResolveTargets in registry.h); 0: no limit.
+  size_t max_agents_per_run = 0;
 };
 
 // Receives one run's events after the ones already journaled. Called with

@@ -545,6 +545,89 @@ TEST(AgentProcessTest, HaltReportsAFailedRevertAndAbandonStopsItsRetries) {
   EXPECT_TRUE(resp.status().abandoned());
   EXPECT_TRUE(fill.FileExists());
   EXPECT_NE(Metrics(agent).find("chaos_agent_revert_retries_pending 0\n"), std::string::npos);
+
+// A process kill of `regex`; SIGURG by default, which a process ignores
+// unless it asks for it, so a selection gone wrong would hurt nobody.
+chaos::v1::InjectRequest KillMatching(const std::string& id, const std::string& regex,
+                                      int signal = SIGURG, uint32_t count = 0) {
+  chaos::v1::InjectRequest req;
+  req.mutable_spec()->set_fault_id(id);
+  req.mutable_spec()->set_experiment_id("blast");
+  req.mutable_spec()->mutable_duration()->set_seconds(30);
+  auto* kill = req.mutable_spec()->mutable_process_kill();
+  kill->mutable_target()->set_cmdline_regex(regex);
+  kill->mutable_target()->set_count(count);
+  kill->set_signal(signal);
+  return req;
+}
+
+// Six sleepers with a command line of their own, for a selector to match.
+struct Victims {
+  Victims() {
+    for (int i = 0; i < 6; ++i) procs.push_back(std::make_unique<Subprocess>(argv));
+    for (auto& p : procs) EXPECT_TRUE(WaitForState(p->pid(), 'S'));
+  }
+  int Alive() {
+    int n = 0;
+    for (auto& p : procs) n += ProcessState(p->pid()) == 'S';
+    return n;
+  }
+  const std::vector<std::string> argv = {"/bin/sleep", absl::StrCat("600.", getpid(), "1")};
+  const std::string regex = absl::StrCat("^/bin/sleep 600\\.", getpid(), "1$");
+  std::vector<std::unique_ptr<Subprocess>> procs;
+};
+
+size_t FaultsKnown(chaos::v1::Agent::Stub& stub) {
+  grpc::ClientContext ctx;
+  chaos::v1::ListFaultsRequest req;
+  req.set_include_ended(true);
+  chaos::v1::ListFaultsResponse list;
+  EXPECT_TRUE(stub.ListFaults(&ctx, req, &list).ok());
+  return list.faults_size();
+}
+
+TEST(AgentProcessTest, DefaultPolicyRefusesAKillOfEverythingAndAllowsANarrowOne) {
+  TempDir dir;
+  Victims victims;  // at least 6 matches for ".*", whatever else runs here
+  AgentProcess agent(dir.path());
+  auto stub = Stub(agent);
+  for (const auto& [id, regex] : {std::pair<std::string, std::string>{"everything", ".*"},
+                                  {"all-six", victims.regex}}) {
+    grpc::ClientContext ctx;
+    chaos::v1::InjectResponse resp;
+    const int signal = id == "everything" ? SIGURG : SIGKILL;
+    grpc::Status s = stub->Inject(&ctx, KillMatching(id, regex, signal), &resp);
+    EXPECT_EQ(s.error_code(), grpc::StatusCode::PERMISSION_DENIED) << id;
+    EXPECT_NE(s.error_message().find("policy maxProcessesPerFault: selector matches "),
+              std::string::npos)
+        << s.error_message();
+    EXPECT_NE(s.error_message().find(", cap is 5"), std::string::npos) << s.error_message();
+  }
+  EXPECT_EQ(victims.Alive(), 6) << "a refused kill signalled a process";
+  EXPECT_EQ(FaultsKnown(*stub), 0u) << "a refused kill was journaled";
+  EXPECT_NE(agent.log().find("audit action=refuse"), std::string::npos);
+  // count 2 of the six: within the cap.
+  grpc::ClientContext ctx;
+  chaos::v1::InjectResponse resp;
+  grpc::Status s = stub->Inject(&ctx, KillMatching("two", victims.regex, SIGKILL, 2), &resp);
+  ASSERT_TRUE(s.ok()) << s.error_message();
+  for (int i = 0; i < 500 && victims.Alive() != 4; ++i) usleep(10000);  // hang guard
+  EXPECT_EQ(victims.Alive(), 4);
+  EXPECT_EQ(FaultsKnown(*stub), 1u);
+}
+
+TEST(AgentProcessTest, PolicyFileRaisesTheProcessCapPerHost) {
+  TempDir dir;
+  Victims victims;
+  std::ofstream(dir.path() + "/policy.yaml") << "maxProcessesPerFault: 6\n";
+  AgentProcess agent(dir.path(), {"--policy", dir.path() + "/policy.yaml"});
+  auto stub = Stub(agent);
+  grpc::ClientContext ctx;
+  chaos::v1::InjectResponse resp;
+  grpc::Status s = stub->Inject(&ctx, KillMatching("six", victims.regex, SIGKILL), &resp);
+  ASSERT_TRUE(s.ok()) << s.error_message();
+  for (int i = 0; i < 500 && victims.Alive() != 0; ++i) usleep(10000);  // hang guard
+  EXPECT_EQ(victims.Alive(), 0);
 }
 
 }  // namespace

@@ -70,6 +70,29 @@ TEST(PolicyTest, BadFilesNameTheFieldAndPosition) {
   EXPECT_FALSE(Policy::Load("/nonexistent/policy.yaml").ok());
 }
 
+TEST(PolicyTest, MaxProcessesPerFaultDefaultsToFiveAndIsRaisedPerHost) {
+  Policy d = Policy::Default();
+  EXPECT_EQ(d.max_processes_per_fault, 5u);
+  EXPECT_TRUE(d.CheckProcessCount(40, 5).ok());  // count 5 among 40 matches
+  absl::Status s = d.CheckProcessCount(12, 12);
+  EXPECT_EQ(s.code(), absl::StatusCode::kPermissionDenied);
+  EXPECT_EQ(s.message(),
+            "policy maxProcessesPerFault: selector matches 12 processes and would signal 12, "
+            "cap is 5");
+  auto p = Policy::Parse("maxProcessesPerFault: 20\n", "p.yaml");
+  ASSERT_TRUE(p.ok()) << p.status();
+  EXPECT_TRUE(p->CheckProcessCount(12, 12).ok());
+  for (const char* bad : {"maxProcessesPerFault: 0\n", "maxProcessesPerFault: many\n"}) {
+    p = Policy::Parse(bad, "p.yaml");
+    EXPECT_EQ(p.status().code(), absl::StatusCode::kInvalidArgument) << bad;
+    EXPECT_NE(p.status().message().find("p.yaml:1:"), std::string::npos) << p.status();
+  }
+  p = Policy::Parse("maxProcessesPerFault: 0\n", "p.yaml");
+  EXPECT_NE(p.status().message().find("maxProcessesPerFault: must be 1..100000"),
+            std::string::npos)
+      << p.status();
+}
+
 TEST(PolicyTest, DefaultAllowsEveryKindButFillsOnlyVarTmp) {
   Policy p = Policy::Default();
   auto fill = Spec();

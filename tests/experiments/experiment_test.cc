@@ -77,6 +77,63 @@ method:
   EXPECT_NE(text.find("no step has id \"ghost\""), std::string::npos) << text;
 }
 
+TEST(ExperimentTest, TargetCapsAreReadAndBadOnesNameTheirField) {
+  Diagnostics diags;
+  auto exp = ParseExperiment(R"(name: capped
+targets:
+  web: {selector: {role: web}, percent: 100, maxPercent: 50}
+  db: {selector: {role: db}, max: 2}
+method:
+  - {id: burn, target: web, duration: 1s, fault: {cpuBurn: {}}}
+)",
+                             &diags);
+  ASSERT_TRUE(exp) << diags.Format("f");
+  const TargetGroup& web = exp->targets.at("web");
+  EXPECT_EQ(web.max_percent, 50u);
+  EXPECT_EQ(web.max, 0u);
+  EXPECT_EQ(exp->targets.at("db").max, 2u);
+
+  Diagnostics bad;
+  EXPECT_FALSE(ParseExperiment(R"(name: bad
+targets:
+  a: {max: 0}
+  b: {maxPercent: 150}
+  c: {max: lots}
+  d: {maxPercent: -5}
+method:
+  - {id: burn, target: a, duration: 1s, fault: {cpuBurn: {}}}
+)",
+                               &bad));
+  const std::string text = bad.Format("f.yaml");
+  EXPECT_NE(text.find("f.yaml:3:12: targets.a.max: must be 1..100000, got 0"), std::string::npos)
+      << text;
+  EXPECT_NE(text.find("targets.b.maxPercent: must be 1..100, got 150"), std::string::npos)
+      << text;
+  EXPECT_NE(text.find("targets.c.max:"), std::string::npos) << text;
+  EXPECT_NE(text.find("targets.d.maxPercent:"), std::string::npos) << text;
+}
+
+TEST(ExperimentTest, TargetGroupChoosesCountOrPercentThenTheSmallerCap) {
+  TargetGroup g;  // all
+  EXPECT_EQ(g.Chosen(3), 3u);
+  g.max_percent = 50;  // rounded up like percent: 2 of 3, 1 of 1, 0 of 0
+  EXPECT_EQ(g.Chosen(3), 2u);
+  EXPECT_EQ(g.Chosen(1), 1u);
+  EXPECT_EQ(g.Chosen(0), 0u);
+  g.max = 1;  // the smaller cap wins
+  EXPECT_EQ(g.Chosen(3), 1u);
+  g = TargetGroup{};
+  g.mode = TargetGroup::Mode::kCount;
+  g.amount = 4;
+  g.max = 10;  // a cap above the choice changes nothing
+  EXPECT_EQ(g.Chosen(6), 4u);
+  g.mode = TargetGroup::Mode::kPercent;
+  g.amount = 100;
+  g.max = 0;
+  g.max_percent = 34;  // ceil(3 * 0.34) = 2
+  EXPECT_EQ(g.Chosen(3), 2u);
+}
+
 TEST(ExperimentTest, RejectsCyclesMalformedYamlAndMissingFiles) {
   Diagnostics cyc;
   EXPECT_FALSE(ParseExperiment(R"(name: c

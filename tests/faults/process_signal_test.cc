@@ -141,6 +141,31 @@ TEST(SelectProcesses, NameSkipsProtectedAndReportsEmptyMatch) {
   EXPECT_EQ(r.status().code(), absl::StatusCode::kNotFound) << r.status();
 }
 
+TEST(SelectProcesses, MoreThanTheHostsCapIsRefusedButCountWithinItIsNot) {
+  FakeProcessOs os;
+  for (pid_t pid = 1000; pid < 1012; ++pid) os.Add(pid, 1, "w", "w");
+  ProcessSelector sel;
+  sel.cmdline_regex = ".*";
+  sel.max_chosen = 5;
+  std::mt19937_64 rng(1);
+  auto r = SelectProcesses(os, sel, {}, "process_kill.target", rng);
+  EXPECT_EQ(r.status().code(), absl::StatusCode::kPermissionDenied) << r.status();
+  EXPECT_THAT(std::string(r.status().message()),
+              HasSubstr("process_kill.target: selector matches 12 processes and would signal "
+                        "12, cap is 5"));
+  sel.percent = 50;  // 6 of 12
+  EXPECT_EQ(SelectProcesses(os, sel, {}, "t", rng).status().code(),
+            absl::StatusCode::kPermissionDenied);
+  sel.percent = 0;
+  sel.count = 5;  // a count within the cap among many matches is fine
+  r = SelectProcesses(os, sel, {}, "t", rng);
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_EQ(r->chosen.size(), 5u);
+  EXPECT_EQ(r->matched, 12u);
+  // Nothing is signalled by a selection, allowed or refused.
+  EXPECT_TRUE(os.signals.empty());
+}
+
 TEST(SelectProcesses, CountAndPercentAreReproducibleWithSeed) {
   FakeProcessOs os;
   for (pid_t pid = 1000; pid < 1010; ++pid) os.Add(pid, 1, "w", "w");

@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <fstream>
+#include <set>
 #include <thread>
 
 #include "absl/strings/match.h"
@@ -189,6 +190,51 @@ method:
   EXPECT_EQ(r.outcome, RunOutcome::kUnavailable);
   EXPECT_NE(r.reason.find("target group cache (role=cache) matched no agent"), std::string::npos)
       << r.reason;
+}
+
+TEST(RunnerTest, TargetCapsTrimTheGroupAndTheControllersLimitRefusesTheRun) {
+  TempDir d1, d2, d3;
+  TestAgent w1(d1.path(), {{"role", "web"}});
+  TestAgent w2(d2.path(), {{"role", "web"}});
+  TestAgent w3(d3.path(), {{"role", "web"}});
+  Experiment exp = Parse(R"(
+name: capped
+targets:
+  web: {selector: {role: web}, percent: 100, maxPercent: 50}
+method:
+  - {id: burn, target: web, duration: 200ms, fault: {cpuBurn: {loadPercent: 5}}}
+)");
+  RunOptions options;
+  options.agents = {w1.address(), w2.address(), w3.address()};
+  options.seed = 7;
+  RunReport r = Runner(exp, options, nullptr).Run();
+  ASSERT_EQ(r.outcome, RunOutcome::kPassed) << r.reason;
+  ASSERT_EQ(r.targets.size(), 1u);
+  EXPECT_EQ(r.targets[0].mode, "percent 100, maxPercent 50");
+  EXPECT_EQ(r.targets[0].agents.size(), 2u) << "maxPercent 50 of 3 agents rounds up to 2";
+  std::set<std::string> hit;
+  for (const FaultRecord& f : r.faults) hit.insert(f.agent);
+  EXPECT_EQ(hit.size(), 2u);
+  size_t journaled = 0;
+  for (TestAgent* a : {&w1, &w2, &w3}) journaled += a->server->agent().List("", true).size();
+  EXPECT_EQ(journaled, 2u) << "the third agent was never asked";
+
+  // The controller's own limit: 2 agents chosen, 1 allowed: refused in
+  // preflight, nothing injected anywhere.
+  options.max_agents_per_run = 1;
+  r = Runner(exp, options, nullptr).Run();
+  EXPECT_EQ(r.outcome, RunOutcome::kUnavailable);
+  EXPECT_NE(r.reason.find("the run would inject on 2 agents (group web: 2), more than the "
+                          "controller's --max-agents-per-run 1"),
+            std::string::npos)
+      << r.reason;
+  EXPECT_TRUE(r.faults.empty());
+  journaled = 0;
+  for (TestAgent* a : {&w1, &w2, &w3}) journaled += a->server->agent().List("", true).size();
+  EXPECT_EQ(journaled, 2u) << "the refused run injected something";
+  options.max_agents_per_run = 2;
+  r = Runner(exp, options, nullptr).Run();
+  EXPECT_EQ(r.outcome, RunOutcome::kPassed) << r.reason;
 }
 
 TEST(RunnerTest, DryRunInjectsNothing) {

@@ -2,6 +2,7 @@
 // on the next one, last-seen times, bad addresses, and target resolution.
 #include "controller/server/registry.h"
 
+#include "experiments/experiment.h"
 #include "gtest/gtest.h"
 
 namespace chaos::controller {
@@ -60,6 +61,38 @@ TEST(RegistryTest, TargetsAreTheLiveAgents) {
   auto targets = ResolveTargets(exp, registry);
   ASSERT_TRUE(targets.ok());
   EXPECT_EQ(*targets, (std::vector<std::string>{"10.0.0.2:1"}));
+}
+
+TEST(RegistryTest, AGroupChoosingMoreThanTheControllersLimitIsRefused) {
+  FakeClock clock(absl::FromUnixSeconds(1000));
+  AgentRegistry registry(&clock, absl::Seconds(1));
+  for (const char* a : {"10.0.0.1:1", "10.0.0.2:1", "10.0.0.3:1"}) {
+    ASSERT_TRUE(registry.Register(Req(a)).ok());
+  }
+  experiments::Diagnostics diags;
+  auto exp = experiments::ParseExperiment(R"(name: e
+targets:
+  zone: {selector: {zone: a}, maxPercent: 50}
+method:
+  - {id: all, duration: 1s, fault: {cpuBurn: {}}}
+  - {id: some, target: zone, duration: 1s, fault: {cpuBurn: {}}}
+)",
+                                          &diags);
+  ASSERT_TRUE(exp) << diags.Format("e");
+  EXPECT_EQ(ResolveTargets(*exp, registry, 0)->size(), 3u);  // 0: no limit
+  EXPECT_EQ(ResolveTargets(*exp, registry, 3)->size(), 3u);
+  // The implicit group "all" (the first step) takes all 3.
+  auto refused = ResolveTargets(*exp, registry, 2);
+  EXPECT_EQ(refused.status().code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_EQ(refused.status().message(),
+            "experiment e: target group all would choose 3 of 3 matching agents, more than the "
+            "controller's --max-agents-per-run 2 (cap the group with max or maxPercent)");
+  exp->method.erase(exp->method.begin());  // only the capped group: 2 of 3
+  EXPECT_TRUE(ResolveTargets(*exp, registry, 2).ok());
+  refused = ResolveTargets(*exp, registry, 1);
+  EXPECT_NE(refused.status().message().find("target group zone would choose 2 of 3"),
+            std::string::npos)
+      << refused.status();
 }
 
 }  // namespace
