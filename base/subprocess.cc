@@ -26,6 +26,8 @@ namespace chaos::base {
 namespace {
 
 constexpr size_t kMaxOutput = 64 * 1024;
+// How long a cancelled command has between SIGTERM and SIGKILL.
+constexpr absl::Duration kCancelGrace = absl::Seconds(2);
 
 std::string ErrnoText(const char* what, int err) {
   return absl::StrCat(what, ": ", std::strerror(err));
@@ -163,8 +165,29 @@ class ChildWatch {
   ~ChildWatch() { CloseFd(&pidfd_); }
 
   void Run(absl::Time deadline, const CancelToken* cancel) {
+    const bool cancelled = Watch(deadline, cancel);
+    if (cancelled) {
+      // TERM first, so the command can clean up; KILL after the grace
+      // period; then the rest of its group, whatever the leader did.
+      out_->cancelled = true;
+      kill(-pid_, SIGTERM);
+      Watch(absl::Now() + kCancelGrace, nullptr);
+      if (!status_) Kill();
+      kill(-pid_, SIGKILL);
+    } else if (!status_) {
+      out_->timed_out = true;
+      Kill();
+    }
+    Drain();
+    out_->exit_code = WaitStatusToCode(*status_);
+  }
+
+ private:
+  // Collects output until the child exits or the deadline passes; true
+  // when it stopped because `cancel` was cancelled.
+  bool Watch(absl::Time deadline, const CancelToken* cancel) {
     while (!status_ && absl::Now() < deadline) {
-      if (cancel != nullptr && cancel->cancelled()) break;
+      if (cancel != nullptr && cancel->cancelled()) return true;
       pollfd fds[3];
       int n = 0;
       if (pipe_open_) fds[n++] = {out_fd_, POLLIN, 0};
@@ -177,12 +200,9 @@ class ChildWatch {
       TryReap();
     }
     if (!status_) TryReap();
-    if (!status_) Kill(cancel != nullptr && cancel->cancelled());
-    Drain();
-    out_->exit_code = WaitStatusToCode(*status_);
+    return false;
   }
 
- private:
   void Drain() {
     char buf[4096];
     while (pipe_open_) {
@@ -204,8 +224,7 @@ class ChildWatch {
     }
     if (w == pid_) status_ = st;
   }
-  void Kill(bool cancelled) {
-    (cancelled ? out_->cancelled : out_->timed_out) = true;
+  void Kill() {
     kill(-pid_, SIGKILL);
     kill(pid_, SIGKILL);  // in case the child never got its own group
     int st = 0;

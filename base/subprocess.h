@@ -1,6 +1,9 @@
 // RunCommand: runs an argv vector (never a shell string) with a time limit,
-// capturing stdout and stderr together, and kills the whole process group
-// when the time runs out or when the caller cancels.
+// capturing stdout and stderr together. When the time runs out its process
+// group gets SIGKILL. When the caller cancels, the group gets SIGTERM, then
+// SIGKILL after a 2 s grace period if the command is still running, and
+// SIGKILL once more after the command ends, so nothing it started in its
+// group outlives it.
 //
 // The command gets /dev/null on stdin, its own process group, default
 // signal dispositions and no descriptor of ours beyond 0-2. argv[0] is
@@ -18,7 +21,7 @@
 namespace chaos::base {
 
 // A one-way switch that RunCommand watches while a command runs: Cancel()
-// kills the command's process group at once. Backed by an eventfd, so a
+// stops the command's process group at once (SIGTERM, then SIGKILL). Backed by an eventfd, so a
 // waiting command wakes immediately, with no polling. Safe to Cancel() from
 // any thread, any number of times.
 class CancelToken {

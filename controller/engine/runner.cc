@@ -295,9 +295,10 @@ void Runner::PrintPlan() {
   Emit(Event("plan", "", "", plan));
 }
 
-ProbeResult Runner::Probe(const ProbeSpec& probe, const std::string& phase) {
+ProbeResult Runner::Probe(const ProbeSpec& probe, const std::string& phase,
+                          const base::CancelToken* cancel) {
   const absl::Time at = absl::Now();
-  ProbeResult r = RunProbe(probe);
+  ProbeResult r = RunProbe(probe, cancel);
   ProbeSample sample;
   sample.at = at;
   sample.probe = probe.name;
@@ -315,7 +316,7 @@ ProbeResult Runner::Probe(const ProbeSpec& probe, const std::string& phase) {
 bool Runner::SteadyState(const std::vector<std::string>& probes, const std::string& phase) {
   for (const std::string& name : probes) {
     const ProbeSpec* probe = experiment_.FindProbe(name);
-    ProbeResult r = Probe(*probe, phase);
+    ProbeResult r = Probe(*probe, phase, &stop_commands_);
     Emit(Event("probe", "", "",
                absl::StrCat(phase, ": ", name, r.ok ? " holds" : " FAILS", r.detail.empty() ? "" : ": ",
                             r.detail)));
@@ -356,7 +357,7 @@ void Runner::GuardLoop() {
     for (State& s : guards) {
       if (now < s.next) continue;
       s.next = now + s.probe->interval;
-      ProbeResult r = Probe(*s.probe, "guard");
+      ProbeResult r = Probe(*s.probe, "guard", &stop_commands_);
       s.failures = r.ok ? 0 : s.failures + 1;
       if (!r.ok) {
         Emit(Event("probe", "", "",

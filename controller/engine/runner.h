@@ -120,7 +120,9 @@ class Runner {
   void PrintPlan();
   // Runs each named probe once; false (and the run fails) if any fails.
   bool SteadyState(const std::vector<std::string>& probes, const std::string& phase);
-  ProbeResult Probe(const ProbeSpec& probe, const std::string& phase);
+  // A command probe is killed when `cancel` is (the run aborting).
+  ProbeResult Probe(const ProbeSpec& probe, const std::string& phase,
+                    const base::CancelToken* cancel = nullptr);
   void GuardLoop();
   void RunStep(size_t index);
   void RunFaultStep(size_t index);

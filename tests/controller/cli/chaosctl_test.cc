@@ -1,12 +1,14 @@
 // chaosctl end to end: the real binary against a real chaos-agent on
 // 127.0.0.1. Exit codes: 0 passed, 2 invalid input, 4 agent unreachable,
 // 130 interrupted and rolled back.
+#include <errno.h>
 #include <signal.h>
 
 #include <chrono>
 #include <fstream>
 #include <thread>
 
+#include "absl/strings/ascii.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_split.h"
 #include "faults/process.h"
@@ -119,6 +121,42 @@ void InterruptRunWith(int sig) {
 }
 
 TEST(ChaosctlTest, CtrlCRollsBackAndExits130) { InterruptRunWith(SIGINT); }
+
+// Ctrl-C while a 5-minute command step runs beside a fault: the command's
+// whole process group (a shell and the sleep it started) is gone and the
+// fault is reverted; chaosctl does not wait for the command to end.
+TEST(ChaosctlTest, CtrlCKillsARunningCommandStepsProcessGroup) {
+  TempDir dir;
+  AgentProcess agent(dir.path());
+  const std::string pgid_file = dir.path() + "/pgid";
+  const std::string path = dir.path() + "/command.yaml";
+  std::ofstream(path) << "name: long command\n"
+                         "method:\n"
+                         "  - {id: burn, duration: 5m, fault: {cpuBurn: {workers: 1, loadPercent: 10}}}\n"
+                         "  - id: wait\n"
+                         "    command: {run: [/bin/sh, -c, 'echo $$ > "
+                      << pgid_file << "; sleep 300 & wait'], timeout: 5m}\n";
+  const std::string out = dir.path() + "/out";
+  Subprocess run({ChaosctlBinary(), "run", path, "--agent", agent.address()}, out);
+  std::vector<faults::ProcessId> burners;
+  int pgid = 0;
+  for (int i = 0; i < 400 && (burners.empty() || pgid == 0); ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(25));
+    burners = InjectedBurners(ReadFileOrEmpty(out));
+    (void)absl::SimpleAtoi(absl::StripAsciiWhitespace(ReadFileOrEmpty(pgid_file)), &pgid);
+  }
+  ASSERT_EQ(burners.size(), 1u) << ReadFileOrEmpty(out);
+  ASSERT_GT(pgid, 0) << ReadFileOrEmpty(out);
+  ASSERT_EQ(kill(-pgid, 0), 0) << "the command's group runs";
+  run.Signal(SIGINT);
+  EXPECT_EQ(run.Wait(), 130) << ReadFileOrEmpty(out);
+  EXPECT_NE(kill(-pgid, 0), 0) << "a process of the command's group outlived the run";
+  EXPECT_EQ(errno, ESRCH);
+  EXPECT_FALSE(faults::ProcessAlive(burners[0])) << "the burner outlived the interrupted run";
+  const std::string text = ReadFileOrEmpty(out);
+  EXPECT_NE(text.find("cancelled: the run is stopping"), std::string::npos) << text;
+  EXPECT_NE(text.find("reverted after"), std::string::npos) << text;
+}
 TEST(ChaosctlTest, SigtermRollsBackAndExits130) { InterruptRunWith(SIGTERM); }
 
 }  // namespace
