@@ -84,7 +84,9 @@ Runner::Runner(Experiment experiment, RunOptions options, RunObserver* observer)
   }
 }
 
-Runner::~Runner() = default;
+Runner::~Runner() {
+  if (recovery_thread_.joinable()) recovery_thread_.join();
+}
 
 RunReport Runner::Snapshot() {
   absl::MutexLock lock(&mu_);
@@ -421,6 +423,7 @@ void Runner::RunFaultStep(size_t index) {
       report_.faults[fault_index].summary = resp.status().summary();
       report_.faults[fault_index].injected_at =
           absl::FromUnixMillis(resp.status().injected_at_unix_ms());
+      fault_ends_[fault_index] = absl::Now() + FromProto(step.fault->duration());
     }
     mine.push_back(fault_index);
     Emit(Event("inject", step.id, agent->address, resp.status().summary()));
@@ -564,6 +567,7 @@ bool Runner::RevertFault(size_t index) {
   {
     absl::MutexLock lock(&mu_);
     rec = report_.faults[index];
+    reverting_.insert(index);  // from here on, the fault ending is the run's doing
   }
   if (rec.reverted) return true;
   Agent* agent = nullptr;
@@ -741,7 +745,18 @@ void Runner::MeasureRecovery() {
   }
 }
 
-void Runner::KeepAliveLoop() {
+// Starts measuring recovery `from: STEP` now, beside the rest of the method.
+void Runner::StartRecoveryClock() {
+  {
+    absl::MutexLock lock(&mu_);
+    recovery_start_ = absl::Now();
+  }
+  recovery_thread_ = std::thread([this] { MeasureRecovery(); });
+}
+
+// Renews this run's lease on one agent every third of the lease, on the
+// calling thread (one per agent), until the run finishes.
+void Runner::KeepAliveLoop(Agent* agent) {
   const absl::Duration every = std::max(options_.lease / 3, absl::Milliseconds(100));
   for (;;) {
     {
@@ -749,15 +764,82 @@ void Runner::KeepAliveLoop() {
       auto done = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return finished_; };
       if (mu_.AwaitWithTimeout(absl::Condition(&done), every)) return;
     }
-    for (Agent& agent : agents_) {
-      chaos::v1::KeepAliveRequest req;
-      req.set_experiment_id(options_.run_id);
-      ToProto(options_.lease, req.mutable_lease());
-      chaos::v1::KeepAliveResponse resp;
-      auto ctx = rpc::ContextWithTimeout(options_.rpc_timeout);
-      (void)agent.stub->KeepAlive(ctx.get(), req, &resp);  // NOT_FOUND: nothing active
+    KeepAliveOnce(agent);
+  }
+}
+
+std::vector<size_t> Runner::HeldFaults(const std::string& agent) {
+  std::vector<size_t> held;
+  for (size_t i = 0; i < report_.faults.size(); ++i) {
+    const FaultRecord& f = report_.faults[i];
+    if (f.agent == agent && !f.summary.empty() && !f.reverted && !reverting_.contains(i)) {
+      held.push_back(i);
     }
   }
+  return held;
+}
+
+// One renewal. The lease sent is --lease, or under `rollback: never` at
+// least what remains of this agent's faults of the run, so a renewal never
+// ends a fault before its duration. Fewer active faults than the run holds
+// there means one ended behind the run's back: CheckLapsed() looks closer.
+void Runner::KeepAliveOnce(Agent* agent) {
+  std::vector<size_t> held;
+  absl::Duration lease = options_.lease;
+  {
+    absl::MutexLock lock(&mu_);
+    held = HeldFaults(agent->address);
+    const absl::Time now = absl::Now();
+    for (size_t i : held) {
+      if (experiment_.rollback == RollbackPolicy::kNever) {
+        lease = std::max(lease, fault_ends_[i] - now);
+      }
+    }
+  }
+  chaos::v1::KeepAliveRequest req;
+  req.set_experiment_id(options_.run_id);
+  ToProto(lease, req.mutable_lease());
+  chaos::v1::KeepAliveResponse resp;
+  auto ctx = rpc::ContextWithTimeout(options_.rpc_timeout);
+  grpc::Status s = agent->stub->KeepAlive(ctx.get(), req, &resp);
+  // NOT_FOUND: the agent holds no active fault of this run.
+  const bool none = s.error_code() == grpc::StatusCode::NOT_FOUND;
+  if (!s.ok() && !none) return;  // unreachable now: the next round tries again
+  const size_t active = none ? 0 : resp.active_faults();
+  if (active < held.size()) CheckLapsed(agent, held);
+}
+
+// Asks the agent for this run's faults; one of `held` that has ended
+// before its duration, and that the run has not started to revert since,
+// lapsed: the run fails.
+void Runner::CheckLapsed(Agent* agent, const std::vector<size_t>& held) {
+  chaos::v1::ListFaultsRequest req;
+  req.set_experiment_id(options_.run_id);
+  req.set_include_ended(true);
+  chaos::v1::ListFaultsResponse resp;
+  auto ctx = rpc::ContextWithTimeout(options_.rpc_timeout);
+  if (!agent->stub->ListFaults(ctx.get(), req, &resp).ok()) return;
+  std::string lapsed;
+  {
+    absl::MutexLock lock(&mu_);
+    for (size_t i : held) {
+      const FaultRecord& rec = report_.faults[i];
+      if (rec.reverted || reverting_.contains(i)) continue;
+      for (const chaos::v1::FaultStatus& f : resp.faults()) {
+        if (f.spec().fault_id() != rec.fault_id || IsActive(f.state())) continue;
+        const bool elapsed = f.expires_at_unix_ms() > 0 &&
+                             f.reverted_at_unix_ms() >= f.expires_at_unix_ms();
+        if (!elapsed && lapsed.empty()) {
+          lapsed = absl::StrCat(rec.fault_id, " (step ", rec.step, ") is ",
+                                chaos::v1::FaultState_Name(f.state()), ": ", f.reason());
+        }
+      }
+    }
+  }
+  if (lapsed.empty()) return;
+  const std::string why = absl::StrCat("lease lapsed on ", agent->address, ": ", lapsed);
+  Emit(Event("lease", "", agent->address, why));
+  Abort(RunOutcome::kFailed, why);
 }
 
 void Runner::RunStep(size_t index) {
@@ -799,9 +881,8 @@ void Runner::RunStep(size_t index) {
   if (ended_normally) {
     SetStep(index, StepState::kDone, "");
     Emit(Event("step", step.id, "", "ended"));
-    absl::MutexLock lock(&mu_);
     if (experiment_.recovery.present && experiment_.recovery.from_step == step.id) {
-      recovery_start_ = absl::Now();
+      StartRecoveryClock();
     }
   } else {
     Emit(Event("step", step.id, "", "stopped"));
@@ -839,13 +920,14 @@ bool Runner::RunMethodAndRollback() {
 // Measures recovery, then judges the hypothesis: recovered in time, within
 // the objective, steady state after.
 void Runner::JudgeAfterMethod() {
-  {
-    absl::MutexLock lock(&mu_);
-    if (experiment_.recovery.present && experiment_.recovery.from_step.empty()) {
+  if (experiment_.recovery.present && experiment_.recovery.from_step.empty()) {
+    {
+      absl::MutexLock lock(&mu_);
       recovery_start_ = absl::Now();
     }
+    MeasureRecovery();
   }
-  if (experiment_.recovery.present) MeasureRecovery();
+  if (recovery_thread_.joinable()) recovery_thread_.join();  // from: STEP
   if (Aborted()) return;
   RecoveryResult recovery;
   {
@@ -867,14 +949,15 @@ void Runner::JudgeAfterMethod() {
 // The method with everything around it, once preflight and the steady
 // state before have passed.
 void Runner::RunExperiment() {
-  std::thread keepalive([this] { KeepAliveLoop(); });
+  std::vector<std::thread> keepalives;
+  for (Agent& agent : agents_) keepalives.emplace_back([this, a = &agent] { KeepAliveLoop(a); });
   const bool reverted = RunMethodAndRollback();
   JudgeAfterMethod();
   {
     absl::MutexLock lock(&mu_);
     finished_ = true;  // stops the keep-alives; Abort() is a no-op from here
   }
-  keepalive.join();
+  for (auto& t : keepalives) t.join();
   absl::MutexLock lock(&mu_);
   const bool any = !report_.faults.empty();
   report_.rollback = !any        ? RollbackState::kNotNeeded

@@ -8,14 +8,21 @@
 // guard that trips aborts the run. Steps run as soon as the steps in
 // their `after` list have ended (independent steps in parallel). A fault
 // step injects on every agent, holds for its duration and reverts. Leases
-// are renewed with KeepAlive for the whole run, so a runner that dies
-// leaves the cleanup to the agents. On every path that stops the run early
+// are renewed with KeepAlive for the whole run, one thread per agent (a slow
+// agent never delays another's renewal), so a runner that dies leaves the
+// cleanup to the agents; a renewal that finds a fault of this run ended
+// although the run did not revert it (and its duration has not elapsed)
+// fails the run with "lease lapsed on AGENT". Under `rollback: never` a
+// renewal is never shorter than what remains of the agent's faults of this
+// run, so they last their full duration after the run. On every path that stops the run early
 // (an inject failing anywhere, Interrupt()) the faults still in place are
 // reverted in reverse order of injection, with retries, unless the
 // experiment says `rollback: never`; then each agent is asked for its
 // faults of this run to verify nothing remains. Recovery time is measured
-// from the end of a step or of the rollback until the recovery probes hold
-// K rounds in a row; then the steady state is checked again.
+// until the recovery probes hold K rounds in a row: from the end of the
+// rollback, or, with `from: STEP`, from the moment that step ends, on its
+// own thread while the rest of the method goes on. The run waits for the
+// measurement, then checks the steady state again.
 //
 // Run() blocks; Interrupt() may be called from any thread.
 #ifndef CHAOS_CONTROLLER_ENGINE_RUNNER_H_
@@ -26,6 +33,7 @@
 #include <optional>
 #include <set>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "absl/status/status.h"
@@ -146,7 +154,12 @@ class Runner {
   void RollbackActions();
   void Verify();
   void MeasureRecovery();
-  void KeepAliveLoop();
+  void StartRecoveryClock();
+  void KeepAliveLoop(Agent* agent);
+  void KeepAliveOnce(Agent* agent);
+  // This run's faults on `agent` it injected and has not started to revert.
+  std::vector<size_t> HeldFaults(const std::string& agent) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void CheckLapsed(Agent* agent, const std::vector<size_t>& held);
   std::vector<Agent*> AgentsOf(const std::string& group);
 
   const Experiment experiment_;
@@ -164,6 +177,12 @@ class Runner {
   std::map<std::string, GateAnswer> gate_answers_ ABSL_GUARDED_BY(mu_);
   // Set when the recovery clock starts (end of a step, or the rollback).
   std::optional<absl::Time> recovery_start_ ABSL_GUARDED_BY(mu_);
+  // Measures recovery `from: STEP` once that step ends; joined before judging.
+  std::thread recovery_thread_;
+  // Faults (index into report_.faults) whose revert the run has started.
+  std::set<size_t> reverting_ ABSL_GUARDED_BY(mu_);
+  // When each injected fault's duration ends, by this runner's clock.
+  std::map<size_t, absl::Time> fault_ends_ ABSL_GUARDED_BY(mu_);
   absl::Mutex emit_mu_;
   // Cancelled on abort: a command step still running is killed at once.
   base::CancelToken stop_commands_;

@@ -16,12 +16,33 @@
 #include "experiments/experiment.h"
 #include "faults/process.h"
 #include "gtest/gtest.h"
+#include "proto/fault_state.h"
+#include "rpc/credentials.h"
 #include "tests/test_util.h"
 
 namespace chaos::controller {
 namespace {
 
 using chaos::testing::TempDir;
+
+// A stub to talk to an agent behind the runner's back.
+std::unique_ptr<chaos::v1::Agent::Stub> Stub(const std::string& address) {
+  return chaos::v1::Agent::NewStub(rpc::OpenChannel(address));
+}
+
+// The agent's record of one fault (ended ones too); nullopt when unknown.
+std::optional<chaos::v1::FaultStatus> FaultOn(const std::string& address,
+                                              const std::string& fault_id) {
+  chaos::v1::ListFaultsRequest req;
+  req.set_include_ended(true);
+  chaos::v1::ListFaultsResponse resp;
+  grpc::ClientContext ctx;
+  if (!Stub(address)->ListFaults(&ctx, req, &resp).ok()) return std::nullopt;
+  for (const auto& f : resp.faults()) {
+    if (f.spec().fault_id() == fault_id) return f;
+  }
+  return std::nullopt;
+}
 
 struct TestAgent {
   TestAgent(const std::string& dir, std::map<std::string, std::string> labels = {},
@@ -388,6 +409,132 @@ rollbackActions:
   EXPECT_NE(r.reason.find("no backup"), std::string::npos) << r.reason;
   EXPECT_EQ(access(marker.c_str(), F_OK), 0) << "rollback action did not run";
   EXPECT_EQ(agent.active(), 0u);
+}
+
+// The experiment of the recovery tests: `first` is a 500 ms fault, `later`
+// waits 6 s (after `first`, or beside it), and the probe always holds.
+std::string EarlyRecoveryYaml(bool later_after_first) {
+  return absl::StrCat(R"(
+name: early-recovery
+probes:
+  ok:
+    command: {run: ["true"]}
+    interval: 100ms
+method:
+  - {id: first, duration: 500ms, fault: {cpuBurn: {loadPercent: 5}}}
+  - {id: later, wait: 6s)", later_after_first ? ", after: [first]" : "", R"(}
+recovery: {from: first, probes: [ok], timeout: 6s}
+)");
+}
+
+const StepRecord& StepOf(const RunReport& r, const std::string& id) {
+  for (const StepRecord& s : r.steps) {
+    if (s.id == id) return s;
+  }
+  throw std::runtime_error("no step " + id);
+}
+
+TEST(RunnerTest, RecoveryFromAStepIsMeasuredFromItsEndNotAfterTheMethod) {
+  TempDir dir;
+  TestAgent agent(dir.path());
+  RunReport r = Runner(Parse(EarlyRecoveryYaml(true)), Opts(agent.address()), nullptr).Run();
+  EXPECT_EQ(r.outcome, RunOutcome::kPassed) << r.reason;
+  ASSERT_TRUE(r.recovery.measured);
+  EXPECT_TRUE(r.recovery.recovered);
+  EXPECT_EQ(r.recovery.from, "step:first");
+  // What was measured: the time from first's end, not from the method's end
+  // (that would include later's 6 s wait).
+  EXPECT_LT(r.recovery.time, absl::Seconds(6)) << r.recovery.time;
+  EXPECT_GE(r.recovery.started_at, StepOf(r, "first").ended_at);
+}
+
+TEST(RunnerTest, RecoveryIsSeenWhileALaterStepStillRuns) {
+  TempDir dir;
+  TestAgent agent(dir.path());
+  Recorder rec;
+  RunReport r = Runner(Parse(EarlyRecoveryYaml(false)), Opts(agent.address()), &rec).Run();
+  EXPECT_EQ(r.outcome, RunOutcome::kPassed) << r.reason;
+  ASSERT_TRUE(r.recovery.recovered);
+  const StepRecord& later = StepOf(r, "later");
+  EXPECT_EQ(later.state, StepState::kDone);
+  EXPECT_LT(r.recovery.ended_at, later.ended_at);
+  // The journal says so in order: recovered, then the method's last step ends.
+  size_t recovered = r.events.size(), later_ended = r.events.size();
+  for (size_t i = 0; i < r.events.size(); ++i) {
+    const JournalEvent& e = r.events[i];
+    if (e.type == "recovery" && absl::StartsWith(e.message, "recovered in")) recovered = i;
+    if (e.type == "step" && e.step == "later" && e.message == "ended") later_ended = i;
+  }
+  ASSERT_LT(later_ended, r.events.size());
+  EXPECT_LT(recovered, later_ended);
+}
+
+TEST(RunnerTest, AFaultRevertedBehindTheRunnersBackFailsTheRunAsALapsedLease) {
+  TempDir dir;
+  TestAgent agent(dir.path());
+  Experiment exp = Parse(R"(
+name: lapse
+method:
+  - {id: burn, duration: 60s, fault: {cpuBurn: {loadPercent: 5}}}
+)");
+  RunOptions options = Opts(agent.address());
+  options.lease = absl::Seconds(3);  // renewed every second
+  Recorder rec;
+  Runner runner(exp, options, &rec);
+  std::thread other([&] {
+    ASSERT_TRUE(rec.WaitFor("inject", "worker", absl::Seconds(20)));
+    chaos::v1::RevertRequest req;
+    req.set_fault_id(runner.run_id() + ".burn");
+    req.set_caller("someone else");
+    chaos::v1::RevertResponse resp;
+    grpc::ClientContext ctx;
+    EXPECT_TRUE(Stub(agent.address())->Revert(&ctx, req, &resp).ok());
+  });
+  RunReport r = runner.Run();
+  other.join();
+  EXPECT_EQ(r.outcome, RunOutcome::kFailed);
+  const std::string lapse = "lease lapsed on " + agent.address() + ": " + runner.run_id() + ".burn";
+  EXPECT_NE(r.reason.find(lapse), std::string::npos) << r.reason;
+  EXPECT_TRUE(rec.Saw("lease", lapse));
+  EXPECT_EQ(agent.active(), 0u);
+}
+
+TEST(RunnerTest, RollbackNeverKeepsTheFaultForItsWholeDurationAfterTheRun) {
+  TempDir dir;
+  TestAgent agent(dir.path());
+  Experiment exp = Parse(R"(
+name: keep-whole
+method:
+  - {id: burn, duration: 20s, fault: {cpuBurn: {loadPercent: 5}}}
+rollback: never
+)");
+  RunOptions options = Opts(agent.address());
+  options.lease = absl::Seconds(4);  // renewed every 1.3 s while the run lasts
+  Recorder rec;
+  Runner runner(exp, options, &rec);
+  std::thread stop([&] {
+    rec.WaitFor("inject", "worker", absl::Seconds(20));
+    absl::SleepFor(absl::Seconds(3));  // a few renewals happen first
+    runner.Interrupt("investigate");
+  });
+  RunReport r = runner.Run();
+  stop.join();
+  ASSERT_EQ(r.outcome, RunOutcome::kInterrupted) << r.reason;
+  const std::string id = runner.run_id() + ".burn";
+  // Well after a 4 s lease renewed by the run would have lapsed.
+  absl::SleepFor(absl::Seconds(10));
+  auto f = FaultOn(agent.address(), id);
+  ASSERT_TRUE(f.has_value());
+  EXPECT_EQ(f->state(), chaos::v1::FAULT_STATE_ACTIVE) << f->reason();
+  // It ends by its own duration, not by a lease.
+  const absl::Time give_up = absl::Now() + absl::Seconds(60);
+  while (absl::Now() < give_up && (f = FaultOn(agent.address(), id)) && IsActive(f->state())) {
+    absl::SleepFor(absl::Milliseconds(200));
+  }
+  ASSERT_TRUE(f.has_value());
+  EXPECT_EQ(f->state(), chaos::v1::FAULT_STATE_REVERTED);
+  EXPECT_EQ(f->reason(), "duration elapsed");
+  EXPECT_GE(f->reverted_at_unix_ms(), f->expires_at_unix_ms());
 }
 
 }  // namespace
