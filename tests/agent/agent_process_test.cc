@@ -545,6 +545,7 @@ TEST(AgentProcessTest, HaltReportsAFailedRevertAndAbandonStopsItsRetries) {
   EXPECT_TRUE(resp.status().abandoned());
   EXPECT_TRUE(fill.FileExists());
   EXPECT_NE(Metrics(agent).find("chaos_agent_revert_retries_pending 0\n"), std::string::npos);
+}
 
 // A process kill of `regex`; SIGURG by default, which a process ignores
 // unless it asks for it, so a selection gone wrong would hurt nobody.
