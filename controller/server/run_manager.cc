@@ -221,22 +221,21 @@ absl::StatusOr<chaos::v1::Run> RunManager::Submit(const SubmitArgs& args) {
   RETURN_IF_ERROR(CheckAccepting());
   ASSIGN_OR_RETURN(std::vector<std::string> agents,
                    ResolveTargets(exp, *registry_, options_.max_agents_per_run));
-  auto live = std::make_shared<LiveRun>();
-  live->manager = this;
-  live->run = NewRun(exp, args, agents, variables);
-  const chaos::v1::Run snapshot = live->run;
+  chaos::v1::Run run = NewRun(exp, args, agents, variables);
   if (args.dry_run) {
-    chaos::v1::Run plan = snapshot;
-    plan.set_state(chaos::v1::RUN_STATE_UNSPECIFIED);
-    return plan;
+    run.set_state(chaos::v1::RUN_STATE_UNSPECIFIED);
+    return run;
   }
   // Recorded before anything is injected: a crash from here on is recovered.
-  RETURN_IF_ERROR(history_->InsertRun(snapshot, args.experiment_yaml));
-  live->runner = std::make_unique<Runner>(exp, OptionsFor(snapshot), live.get());
+  RETURN_IF_ERROR(history_->InsertRun(run, args.experiment_yaml));
+  auto live = std::make_shared<LiveRun>();
+  live->manager = this;
+  live->run = run;
+  live->runner = std::make_unique<Runner>(exp, OptionsFor(run), live.get());
   absl::MutexLock lock(&mu_);
-  live_[snapshot.run_id()] = live;
+  live_[run.run_id()] = live;
   live->thread = std::thread([this, live] { Finish(live, live->runner->Run()); });
-  return snapshot;
+  return run;
 }
 
 void RunManager::Finish(const std::shared_ptr<LiveRun>& live, const RunReport& report) {
