@@ -8,6 +8,7 @@
 #include "agent/audit.h"
 #include "agent/host.h"
 #include "agent/recovery.h"
+#include "agent/sweep.h"
 #include "base/ids.h"
 #include "base/status_macros.h"
 #include "proto/duration.h"
@@ -65,6 +66,17 @@ size_t Agent::Recover() {
   }
   faults_.PruneEnded();
   return recovery.reverted;
+}
+
+size_t Agent::Sweep() {
+  std::vector<LedgerRecord> live;
+  for (const FaultTable::Ref& fault : faults_.Select(IsLive)) {
+    live.push_back(faults_.RecordOf(fault));
+  }
+  const SweepResult swept = SweepLeftovers(options_.policy.fill_roots, KeepFromRecords(live));
+  counters_.sweeps += swept.removed;
+  counters_.sweep_failures += swept.failed;
+  return swept.removed;
 }
 
 absl::StatusOr<absl::Duration> Agent::CheckInjectRequest(
