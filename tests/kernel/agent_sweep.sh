@@ -2,8 +2,8 @@
 # Runs inside the user-mode-linux guest (see uml_run.sh): the ledger is lost.
 # A chaos-agent with a netem fault active on lo is killed with SIGKILL (and
 # so is the chaosctl that drove it), then its whole state directory is
-# deleted; a root qdisc with our handle (ca05:) is also added by hand on a
-# veth, and a foreign root qdisc (handle 1:) on its peer. A new agent with a
+# deleted; then a root qdisc with our handle (ca05:) is added by hand on a
+# veth, beside a foreign root qdisc (handle 1:) on its peer. A new agent with a
 # fresh state directory must delete both of our qdiscs before it serves and
 # leave the foreign one alone. tc is the independent oracle.
 # Usage: agent_sweep.sh BUILD_DIR
@@ -32,7 +32,6 @@ YAML
 
 ip link add sw0 type veth peer name sw1 || fail "cannot create a veth pair"
 ip link set sw0 up && ip link set sw1 up
-tc qdisc add dev sw0 root handle ca05: netem delay 10ms || fail "cannot add our qdisc on sw0"
 tc qdisc add dev sw1 root handle 1: prio || fail "cannot add a foreign qdisc on sw1"
 
 start_agent "$W/state1"
@@ -45,8 +44,12 @@ tc qdisc show dev lo | grep -q netem || { cat "$W/chaosctl.log" "$W/agent.log"; 
 kill -9 "$AGENT" "$CTL"
 wait "$AGENT" "$CTL" 2>/dev/null
 rm -rf "$W/state1"
+# Added now: the first agent's own start-up sweep would have removed it.
+tc qdisc add dev sw0 root handle ca05: netem delay 10ms || fail "cannot add our qdisc on sw0"
 [ -e "$W/state1" ] && fail "the state directory is still there"
 tc qdisc show dev lo | grep -q "qdisc prio ca05:" || fail "our qdisc vanished without a sweep: the test proves nothing"
+tc qdisc show dev sw0 | grep -q "qdisc netem ca05:" || fail "our qdisc on sw0 is not there"
+: > "$W/agent.log"  # only the new agent's lines from here
 echo "agent_sweep: agent killed and its ledger deleted; left: $(tc qdisc show | tr '\n' ';')"
 
 start_agent "$W/state2"  # the port file is written once the sweep is done
