@@ -261,11 +261,13 @@ bool IsFillFileName(absl::string_view name) {
 
 namespace {
 
-// Sweeps the directory open as `fd` (named `path`, on device `dev`); takes
-// ownership of fd.
+// Sweeps the directory open as `fd` (named `path`) if it is on device
+// `dev` (a mount swapped in after the parent was read is not entered);
+// takes ownership of fd.
 void SweepFillDirectory(int fd, const std::string& path, dev_t dev, int depth,
                         const std::set<std::string>& keep, std::vector<Leftover>* out) {
-  DIR* dir = fdopendir(fd);
+  struct stat self;
+  DIR* dir = fstat(fd, &self) == 0 && self.st_dev == dev ? fdopendir(fd) : nullptr;
   if (dir == nullptr) {
     close(fd);
     return;
@@ -308,14 +310,10 @@ std::vector<Leftover> RemoveLeftoverFills(const std::vector<std::string>& roots,
   for (const std::string& root : roots) {
     char resolved[PATH_MAX];
     if (realpath(root.c_str(), resolved) == nullptr || !seen.insert(resolved).second) continue;
-    const int fd = open(resolved, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     struct stat st;
-    if (fd < 0) continue;
-    if (fstat(fd, &st) != 0) {
-      close(fd);
-      continue;
-    }
-    SweepFillDirectory(fd, resolved, st.st_dev, 0, keep, &out);
+    if (stat(resolved, &st) != 0) continue;
+    const int fd = open(resolved, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd >= 0) SweepFillDirectory(fd, resolved, st.st_dev, 0, keep, &out);
   }
   return out;
 }
