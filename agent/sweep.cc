@@ -2,6 +2,8 @@
 
 #include <dirent.h>
 #include <signal.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
@@ -17,18 +19,22 @@ namespace {
 
 using faults::Leftover;
 
-// Kills orphaned tagged processes; one Leftover per process found.
-std::vector<Leftover> KillOrphanedProcesses() {
-  std::vector<Leftover> out;
-  DIR* d = opendir("/proc");
-  if (d == nullptr) return out;
+std::vector<pid_t> AllPids() {
   std::vector<pid_t> pids;
+  DIR* d = opendir("/proc");
+  if (d == nullptr) return pids;
   while (dirent* e = readdir(d)) {
     pid_t pid;
     if (absl::SimpleAtoi(e->d_name, &pid)) pids.push_back(pid);
   }
   closedir(d);
-  for (pid_t pid : pids) {
+  return pids;
+}
+
+// Kills orphaned tagged processes; one Leftover per process found.
+std::vector<Leftover> KillOrphanedProcesses() {
+  std::vector<Leftover> out;
+  for (pid_t pid : AllPids()) {
     auto info = faults::ReadProcessInfo(pid);
     if (!info.ok() || (info->comm != "chaos-burn" && info->comm != "chaos-mem")) continue;
     if (info->state == 'Z') continue;
@@ -61,6 +67,19 @@ void Journal(const char* kind, const char* verb, const std::vector<Leftover>& it
 
 }  // namespace
 
+std::optional<pid_t> OtherRunningCopy() {
+  struct stat self;
+  if (stat("/proc/self/exe", &self) != 0) return std::nullopt;
+  for (pid_t pid : AllPids()) {
+    struct stat other;
+    if (pid == getpid() || stat(absl::StrCat("/proc/", pid, "/exe").c_str(), &other) != 0) {
+      continue;
+    }
+    if (other.st_dev == self.st_dev && other.st_ino == self.st_ino) return pid;
+  }
+  return std::nullopt;
+}
+
 SweepKeep KeepFromRecords(const std::vector<chaos::v1::LedgerRecord>& live) {
   SweepKeep keep;
   for (const chaos::v1::LedgerRecord& r : live) {
@@ -83,6 +102,15 @@ SweepKeep KeepFromRecords(const std::vector<chaos::v1::LedgerRecord>& live) {
 SweepResult SweepLeftovers(const std::vector<std::string>& fill_roots, const SweepKeep& keep) {
   SweepResult result;
   Journal("process", "killed", KillOrphanedProcesses(), &result);
+  if (const std::optional<pid_t> other = OtherRunningCopy()) {
+    // Its fills, qdiscs and tables look exactly like leftovers; removing
+    // them would end its faults early. Only the orphan sweep is safe.
+    const std::string why = absl::StrCat("another copy of this agent runs as pid ", *other);
+    spdlog::warn("sweep: fills, qdiscs and nftables tables not swept: {}", why);
+    AuditSweep("all", "fills, qdiscs, nftables tables", absl::StrCat("skipped: ", why));
+    result.skipped = true;
+    return result;
+  }
   Journal("disk_fill", "removed", faults::RemoveLeftoverFills(fill_roots, keep.fill_paths),
           &result);
   Journal("netem", "removed", faults::RemoveLeftoverNetem(keep.netem_ifindexes), &result);

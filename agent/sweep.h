@@ -19,9 +19,16 @@
 // ("audit action=sweep kind=<kind> item=\"...\" result=\"...\""). A failure
 // is logged and counted; the sweep itself never fails. Not thread-safe: run
 // it once, before serving.
+// One agent per host is the model: while another copy of the same binary
+// runs (OtherRunningCopy), its live faults are indistinguishable from
+// leftovers, so only the orphan sweep runs; the rest is skipped, logged and
+// audited (result="skipped: ...").
 #ifndef CHAOS_AGENT_SWEEP_H_
 #define CHAOS_AGENT_SWEEP_H_
 
+#include <sys/types.h>
+
+#include <optional>
 #include <set>
 #include <string>
 #include <vector>
@@ -43,7 +50,12 @@ SweepKeep KeepFromRecords(const std::vector<chaos::v1::LedgerRecord>& live);
 struct SweepResult {
   size_t removed = 0;  // leftovers removed (or killed)
   size_t failed = 0;   // leftovers found but not removed
+  bool skipped = false;  // another copy runs: only orphans were swept
 };
+
+// A process (other than this one) running the same executable file as this
+// one, if any.
+std::optional<pid_t> OtherRunningCopy();
 
 // Runs every sweep above (fills under `fill_roots`), journaling each item.
 SweepResult SweepLeftovers(const std::vector<std::string>& fill_roots, const SweepKeep& keep);

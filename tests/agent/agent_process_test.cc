@@ -727,6 +727,46 @@ TEST(AgentProcessTest, StartUpSweepRemovesTaggedFillsAfterTheLedgerIsLost) {
   EXPECT_EQ(list.faults_size(), 0) << "the fresh ledger knows nothing";
 }
 
+// One agent per host is the model. A second copy of the agent started
+// while the first holds a fill cannot tell that fill from a leftover, so it
+// sweeps no fills (nor qdiscs, nor tables), says so, and the first agent's
+// fault keeps its file.
+TEST(AgentProcessTest, StartUpSweepLeavesAloneWhatAnotherRunningAgentHolds) {
+  TempDir dir;
+  const std::string data = dir.path() + "/data";
+  ASSERT_EQ(mkdir(data.c_str(), 0755), 0);
+  ASSERT_EQ(mount("tmpfs", data.c_str(), "tmpfs", 0, "size=8m"), 0) << strerror(errno);
+  absl::Cleanup unmount = [&] { umount2(data.c_str(), MNT_DETACH); };
+  std::ofstream(dir.path() + "/policy.yaml") << "fillRoots: [" << data << "]\n";
+  const std::vector<std::string> flags = {"--policy", dir.path() + "/policy.yaml"};
+  const std::string state1 = dir.path() + "/state1", state2 = dir.path() + "/state2";
+  ASSERT_EQ(mkdir(state1.c_str(), 0755), 0);
+  ASSERT_EQ(mkdir(state2.c_str(), 0755), 0);
+  AgentProcess first(state1, flags);
+  auto stub = Stub(first);
+  chaos::v1::InjectRequest fill;
+  fill.mutable_spec()->set_fault_id("held");
+  fill.mutable_spec()->set_experiment_id("first");
+  fill.mutable_spec()->mutable_duration()->set_seconds(600);
+  fill.mutable_lease()->set_seconds(600);
+  fill.mutable_spec()->mutable_disk_fill()->set_directory(data);
+  fill.mutable_spec()->mutable_disk_fill()->set_bytes(1 << 20);
+  grpc::ClientContext ctx;
+  chaos::v1::InjectResponse resp;
+  const grpc::Status injected = stub->Inject(&ctx, fill, &resp);
+  ASSERT_TRUE(injected.ok()) << injected.error_message();
+  const std::string path = resp.status().details().at("path");
+  ASSERT_TRUE(Exists(path)) << path;
+
+  AgentProcess second(state2, flags);  // serves only once its sweep is done
+  EXPECT_TRUE(Exists(path)) << second.log();
+  EXPECT_NE(second.log().find(absl::StrCat("not swept: another copy of this agent runs as pid ",
+                                           first.process().pid())),
+            std::string::npos)
+      << second.log();
+  EXPECT_NE(second.log().find("audit action=sweep kind=all"), std::string::npos) << second.log();
+}
+
 // An agent run inside a network namespace deletes the chaos_* inet tables
 // there that no ledger record names, and no other table.
 TEST(AgentProcessTest, StartUpSweepDeletesChaosNftTablesOfItsNamespace) {
