@@ -2,7 +2,6 @@
 
 #include "absl/strings/str_cat.h"
 #include "rpc/credentials.h"
-#include "agent/sweep.h"
 #include "base/status_macros.h"
 #include "grpcpp/server_builder.h"
 #include "spdlog/spdlog.h"
@@ -14,11 +13,11 @@ absl::StatusOr<std::unique_ptr<AgentServer>> AgentServer::Start(AgentOptions opt
   std::unique_ptr<AgentServer> s(new AgentServer());
   ASSIGN_OR_RETURN(s->agent_, Agent::Create(std::move(options)));
   const size_t recovered = s->agent_->Recover();
-  for (const std::string& line : SweepOrphanedProcesses()) {
-    spdlog::warn("sweep: killed leftover {}", line);
-  }
   if (recovered > 0) {
     spdlog::warn("recovery: reverted {} fault(s) left by an earlier run", recovered);
+  }
+  if (const size_t swept = s->agent_->Sweep(); swept > 0) {
+    spdlog::warn("sweep: removed {} leftover(s) no ledger record named", swept);
   }
   s->agent_->Start();
   s->service_ = std::make_unique<AgentService>(s->agent_.get());

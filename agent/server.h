@@ -16,7 +16,8 @@ namespace chaos::agent {
 class AgentServer {
  public:
   // Creates the Agent, reverts what the ledger says an earlier run left
-  // behind, starts the expiry timer, and listens on `listen` (host:port).
+  // behind, sweeps tagged leftovers no ledger record names (sweep.h),
+  // starts the expiry timer, and listens on `listen` (host:port).
   static absl::StatusOr<std::unique_ptr<AgentServer>> Start(AgentOptions options,
                                                             const std::string& listen);
   // Orderly stop: stops serving, then reverts every fault.

@@ -114,6 +114,7 @@ class Runner {
     // Fault kind ("cpuBurn") -> "" when available, else why not.
     std::map<std::string, std::string> capabilities;
     std::unique_ptr<chaos::v1::Agent::Stub> stub;
+    bool keepalive_failing = false;  // only its KeepAliveLoop thread touches it
   };
 
   void Emit(JournalEvent event);
@@ -160,6 +161,7 @@ class Runner {
   // This run's faults on `agent` it injected and has not started to revert.
   std::vector<size_t> HeldFaults(const std::string& agent) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void CheckLapsed(Agent* agent, const std::vector<size_t>& held);
+  void JournalKeepAliveReach(Agent* agent, const grpc::Status& status);
   std::vector<Agent*> AgentsOf(const std::string& group);
 
   const Experiment experiment_;

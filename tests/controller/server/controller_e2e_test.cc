@@ -313,6 +313,55 @@ TEST_F(ControllerE2E, TwoWatchersSeeTheSameEventsAndChaosctlAbortRollsBack) {
   }
 }
 
+// The controller's own cap on agents per run: a run whose target group
+// would choose more live agents is refused at submit, before anything is
+// recorded or injected; the same experiment with the group capped runs and
+// touches exactly that many agents.
+TEST_F(ControllerE2E, MaxAgentsPerRunRefusesAWideRunAndHonoursACappedGroup) {
+  StartController({"--max-agents-per-run", "1"});
+  const std::vector<std::string> agents = {StartAgent("a0"), StartAgent("a1")};
+  ASSERT_TRUE(Eventually([&] { return LiveAgents() == 2; }, absl::Seconds(5)));
+  const std::string wide = R"(
+name: wide
+method:
+  - {id: burn, duration: 30s, fault: {cpuBurn: {loadPercent: 5}}}
+)";
+  chaos::v1::SubmitRunRequest req;
+  req.set_experiment_yaml(wide);
+  chaos::v1::Run refused;
+  grpc::Status s = stub_->SubmitRun(Ctx().get(), req, &refused);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::FAILED_PRECONDITION);
+  EXPECT_NE(s.error_message().find("would choose 2 of 2 matching agents, more than the "
+                                   "controller's --max-agents-per-run 1"),
+            std::string::npos)
+      << s.error_message();
+  chaos::v1::ListRunsResponse runs;
+  ASSERT_TRUE(stub_->ListRuns(Ctx().get(), {}, &runs).ok());
+  EXPECT_EQ(runs.runs_size(), 0) << "a refused run is not recorded";
+  for (const std::string& a : agents) EXPECT_EQ(ActiveFaults(a, ""), 0) << a;
+
+  const chaos::v1::Run run = Submit(R"(
+name: capped
+targets:
+  half: {maxPercent: 50}
+method:
+  - {id: burn, duration: 30s, target: half, fault: {cpuBurn: {loadPercent: 5}}}
+)");
+  ASSERT_FALSE(run.run_id().empty());
+  ASSERT_TRUE(Eventually(
+      [&] {
+        return ActiveFaults(agents[0], run.run_id()) + ActiveFaults(agents[1], run.run_id()) == 1;
+      },
+      absl::Seconds(10)));
+  const std::string cmd =
+      absl::StrCat(Bin("bin/chaosctl"), " abort ", run.run_id(), " --controller ",
+                   controller_addr_, " --reason done >> ", dir_, "/chaosctl.log 2>&1");
+  ASSERT_EQ(std::system(cmd.c_str()), 0) << ReadFile(dir_ + "/chaosctl.log");
+  ASSERT_TRUE(Eventually([&] { return Get(run.run_id()).state() == chaos::v1::RUN_STATE_ABORTED; },
+                         absl::Seconds(10)));
+  for (const std::string& a : agents) EXPECT_EQ(ActiveFaults(a, run.run_id()), 0) << a;
+}
+
 TEST_F(ControllerE2E, SigkillMidRunIsRevertedAndMarkedInterruptedOnRestart) {
   // A lease far longer than the test: only the recovery can revert in time.
   StartController({"--lease", "120"});
