@@ -638,10 +638,31 @@ void Runner::Rollback() {
   for (auto& t : threads) t.join();
 }
 
+void Runner::CancelRollbackActions(const std::string& reason) {
+  {
+    absl::MutexLock lock(&mu_);
+    if (!rollback_cancel_reason_.empty()) return;
+    rollback_cancel_reason_ = reason;
+  }
+  stop_rollback_actions_.Cancel();
+  Emit(Event("rollback", "", "", absl::StrCat("rollback actions cancelled: ", reason)));
+}
+
 void Runner::RollbackActions() {
   for (const CommandSpec& cmd : experiment_.rollback_actions) {
+    std::string cancelled;
+    {
+      absl::MutexLock lock(&mu_);
+      cancelled = rollback_cancel_reason_;
+    }
+    if (!cancelled.empty()) {
+      absl::MutexLock lock(&mu_);
+      report_.manual_undo.push_back(absl::StrCat(absl::StrJoin(cmd.argv, " "),
+                                                 "    # rollback action not run: ", cancelled));
+      continue;
+    }
     Emit(Event("rollback", "", "", absl::StrCat("action: ", absl::StrJoin(cmd.argv, " "))));
-    base::CommandOutcome out = base::RunCommand(cmd.argv, cmd.timeout);
+    base::CommandOutcome out = base::RunCommand(cmd.argv, cmd.timeout, &stop_rollback_actions_);
     const bool ok = out.ok();
     const std::string detail = out.Summary();
     Emit(Event("rollback", "", "", absl::StrCat("action ", ok ? "done" : "FAILED", ": ", detail)));

@@ -95,6 +95,11 @@ class Runner {
 
   RunReport Run();
   void Interrupt(const std::string& reason);
+  // A second interrupt, while the run rolls back: the rollback action now
+  // running is killed (TERM, then KILL) and the rest are not started; each
+  // is listed as manual undo with `reason`. Fault reverts go on: they are
+  // never cancelled.
+  void CancelRollbackActions(const std::string& reason);
   // Answers the manual gate `step` while it waits: confirm lets the run go
   // on, !confirm fails the step. NOT_FOUND when the experiment has no such
   // manual step; FAILED_PRECONDITION when it is not waiting (not reached
@@ -188,6 +193,9 @@ class Runner {
   absl::Mutex emit_mu_;
   // Cancelled on abort: a command step still running is killed at once.
   base::CancelToken stop_commands_;
+  // Cancelled by CancelRollbackActions.
+  base::CancelToken stop_rollback_actions_;
+  std::string rollback_cancel_reason_ ABSL_GUARDED_BY(mu_);
 };
 
 }  // namespace chaos::controller

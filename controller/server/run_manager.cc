@@ -303,17 +303,22 @@ absl::StatusOr<chaos::v1::Run> RunManager::Abort(const std::string& run_id,
                                                  const std::string& reason) {
   if (run_id.empty()) return absl::InvalidArgumentError("run_id: required");
   std::shared_ptr<LiveRun> live;
+  bool again = false;
   {
     absl::MutexLock lock(&mu_);
     auto it = live_.find(run_id);
     if (it != live_.end() && !it->second->done) {
       live = it->second;
+      again = live->operator_abort;
       live->operator_abort = true;
     }
   }
-  if (live) {
-    live->runner->Interrupt(absl::StrCat("aborted by ", caller.empty() ? "an operator" : caller,
-                                         reason.empty() ? "" : ": ", reason));
+  const std::string why = absl::StrCat("aborted by ", caller.empty() ? "an operator" : caller,
+                                       reason.empty() ? "" : ": ", reason);
+  if (live && again) {
+    live->runner->CancelRollbackActions(absl::StrCat(why, " (second abort)"));
+  } else if (live) {
+    live->runner->Interrupt(why);
   }
   return history_->GetRun(run_id);  // NOT_FOUND for an unknown id
 }
