@@ -67,6 +67,7 @@ Scheduler::~Scheduler() { Stop(); }
 
 absl::StatusOr<chaos::v1::Schedule> Scheduler::Create(chaos::v1::Schedule schedule) {
   RETURN_IF_ERROR(Validate(schedule));
+  RETURN_IF_ERROR(launcher_->Check(schedule));
   absl::MutexLock lock(&mu_);
   const absl::Time now = clock_->Now();
   schedule.set_created_at_unix_ms(absl::ToUnixMillis(now));

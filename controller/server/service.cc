@@ -113,13 +113,25 @@ class FailedWatch final : public grpc::ServerWriteReactor<chaos::v1::RunEvent> {
 
 }  // namespace
 
-absl::StatusOr<std::string> ManagerLauncher::Launch(const chaos::v1::Schedule& schedule) {
+namespace {
+
+SubmitArgs ScheduledRun(const chaos::v1::Schedule& schedule) {
   SubmitArgs args;
   args.experiment_yaml = schedule.experiment_yaml();
   args.variables.insert(schedule.variables().begin(), schedule.variables().end());
   args.caller = absl::StrCat("schedule ", schedule.name());
   args.schedule = schedule.name();
-  ASSIGN_OR_RETURN(chaos::v1::Run run, runs_->Submit(args));
+  return args;
+}
+
+}  // namespace
+
+absl::Status ManagerLauncher::Check(const chaos::v1::Schedule& schedule) {
+  return runs_->Check(ScheduledRun(schedule));
+}
+
+absl::StatusOr<std::string> ManagerLauncher::Launch(const chaos::v1::Schedule& schedule) {
+  ASSIGN_OR_RETURN(chaos::v1::Run run, runs_->Submit(ScheduledRun(schedule)));
   return run.run_id();
 }
 

@@ -81,6 +81,7 @@ class ControllerService final : public chaos::v1::Controller::CallbackService {
 class ManagerLauncher final : public RunLauncher {
  public:
   explicit ManagerLauncher(RunManager* runs) : runs_(runs) {}
+  absl::Status Check(const chaos::v1::Schedule& schedule) override;
   absl::StatusOr<std::string> Launch(const chaos::v1::Schedule& schedule) override;
   bool IsActive(const std::string& run_id) override { return runs_->IsActive(run_id); }
 
