@@ -17,6 +17,7 @@
 #include "controller/server/clock.h"
 #include "controller/policy/command_policy.h"
 #include "rpc/credentials.h"
+#include "rpc/limits.h"
 #include "controller/server/history.h"
 #include "controller/server/registry.h"
 #include "controller/server/run_manager.h"
@@ -131,6 +132,7 @@ int main(int argc, char** argv) {
   int port = 0;
   builder.AddListeningPort(f.listen, chaos::rpc::ServerCredentials(), &port);
   builder.RegisterService(&service);
+  builder.SetMaxReceiveMessageSize(chaos::rpc::kControllerMaxRequestBytes);
   auto server = builder.BuildAndStart();
   if (!server || port == 0) {
     std::fprintf(stderr, "chaos-controller: cannot listen on %s\n", f.listen.c_str());

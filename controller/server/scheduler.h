@@ -50,7 +50,8 @@ class Scheduler {
   // INVALID_ARGUMENT naming the field (name, cron, time_zone,
   // experiment_yaml, blackouts[i].days/hours); what the launcher's Check
   // refuses (PERMISSION_DENIED for a command the controller's command
-  // policy does not allow); ALREADY_EXISTS for a used name.
+  // policy does not allow); ALREADY_EXISTS for a used name;
+  // RESOURCE_EXHAUSTED beyond kMaxSchedules (request_limits.h).
   [[nodiscard]] absl::StatusOr<chaos::v1::Schedule> Create(chaos::v1::Schedule schedule);
   [[nodiscard]] absl::StatusOr<std::vector<chaos::v1::Schedule>> List();
   [[nodiscard]] absl::StatusOr<chaos::v1::Schedule> SetPaused(const std::string& name, bool paused);

@@ -1,6 +1,7 @@
 // ControllerService: chaos.v1.Controller over gRPC's callback API. Handlers
-// are thin: wire type in, domain call (RunManager, AgentRegistry,
-// Scheduler), absl::Status out, mapped 1:1 onto grpc::Status.
+// are thin: wire type in, its size checked (request_limits.h), domain call
+// (RunManager, AgentRegistry, Scheduler), absl::Status out, mapped 1:1 onto
+// grpc::Status.
 //
 // When the history could not be opened (e.g. a corrupt database) the
 // service still serves: agent registration and listing work, and every RPC

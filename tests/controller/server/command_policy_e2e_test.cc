@@ -1,9 +1,10 @@
-// The controller's command policy as real processes over real gRPC on
-// 127.0.0.1: chaos-controller (with and without --command-policy), a
-// chaos-agent registered with it, and chaosctl. A refused experiment leaves
-// no run in the history and no fault on the agent (ListFaults with ended
-// faults included); an allowed one runs to its end. Bad policy files stop
-// the controller with one line.
+// The controller's command policy and request limits as real processes
+// over real gRPC on 127.0.0.1: chaos-controller (with and without
+// --command-policy), a chaos-agent registered with it, and chaosctl.
+// A refused experiment leaves no run in the history and no fault on the
+// agent (ListFaults with ended faults included); an allowed one runs to its
+// end. Bad policy files stop the controller with one line; oversize
+// requests are refused naming the limit.
 #include <unistd.h>
 
 #include <fstream>
@@ -288,6 +289,68 @@ TEST(CommandPolicyStartupTest, ABadPolicyFileStopsTheControllerWithOneLine) {
   EXPECT_EQ(missing.exit_code, 2) << missing.output;
   EXPECT_EQ(missing.output, "chaos-controller: --command-policy: " + dir.path() +
                                 "/none.yaml: No such file or directory\n");
+}
+
+// Request limits: oversize text is refused naming the field and the limit,
+// before it is parsed or recorded; a message over gRPC's limit never
+// reaches a handler.
+TEST_F(CommandPolicyE2E, OversizeRequestsAreRefusedNamingTheLimit) {
+  Start({});
+  std::string big = Experiment("");
+  big.append(size_t{1} << 20, '#');
+  grpc::Status s = Submit(big);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_EQ(s.error_message(), absl::StrCat("experiment_yaml: ", big.size(),
+                                            " bytes, more than the limit of 1048576 bytes"));
+  chaos::v1::CreateScheduleRequest sched;
+  sched.mutable_schedule()->set_name("big");
+  sched.mutable_schedule()->set_cron("0 3 * * *");
+  sched.mutable_schedule()->set_experiment_yaml(big);
+  chaos::v1::Schedule created;
+  s = stub_->CreateSchedule(rpc::ContextWithTimeout(kCallTimeout).get(), sched, &created);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_THAT(s.error_message(), HasSubstr("experiment_yaml: "));
+  EXPECT_THAT(s.error_message(), HasSubstr("more than the limit of 1048576 bytes"));
+
+  chaos::v1::SubmitRunRequest req;
+  req.set_experiment_yaml(Experiment(""));
+  for (int i = 0; i < 257; ++i) (*req.mutable_variables())[absl::StrCat("V", i)] = "x";
+  chaos::v1::Run run;
+  s = stub_->SubmitRun(rpc::ContextWithTimeout(kCallTimeout).get(), req, &run);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_EQ(s.error_message(), "variables: 257 entries, more than the limit of 256");
+  req.clear_variables();
+  (*req.mutable_variables())["LOAD"] = std::string(5000, '1');
+  s = stub_->SubmitRun(rpc::ContextWithTimeout(kCallTimeout).get(), req, &run);
+  EXPECT_EQ(s.error_message(), "variables[\"LOAD\"]: 5000 bytes, more than the limit of 4096 bytes");
+
+  chaos::v1::AbortRunRequest abort;
+  abort.set_run_id("x");
+  abort.set_reason(std::string(5000, 'r'));
+  s = stub_->AbortRun(rpc::ContextWithTimeout(kCallTimeout).get(), abort, &run);
+  EXPECT_EQ(s.error_message(), "reason: 5000 bytes, more than the limit of 4096 bytes");
+
+  chaos::v1::RegisterAgentRequest reg;
+  reg.set_address("127.0.0.1:9");
+  for (int i = 0; i < 65; ++i) (*reg.mutable_labels())[absl::StrCat("k", i)] = "v";
+  chaos::v1::RegisterAgentResponse reg_resp;
+  s = stub_->RegisterAgent(rpc::ContextWithTimeout(kCallTimeout).get(), reg, &reg_resp);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_EQ(s.error_message(), "labels: 65 entries, more than the limit of 64");
+
+  // Beyond the controller's 4 MiB message limit gRPC refuses by itself.
+  s = Submit(std::string(5 << 20, '#'));
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::RESOURCE_EXHAUSTED) << s.error_message();
+  EXPECT_TRUE(Runs().empty());
+  EXPECT_EQ(FaultsEver(), 0);
+
+  // chaosctl refuses a file over the same limit before sending it.
+  const std::string file = dir_.path() + "/big.yaml";
+  std::ofstream(file) << big;
+  const CommandResult r = Chaosctl({"run", file});
+  EXPECT_EQ(r.exit_code, 2) << r.output;
+  EXPECT_THAT(r.output, HasSubstr(file + ": " + std::to_string(big.size()) +
+                                  " bytes, more than the limit of 1048576 bytes"));
 }
 
 }  // namespace
