@@ -1,7 +1,8 @@
 // Small, exact file operations shared by every component: reading a small
-// text file (with or without a size limit), writing all of a buffer, and replacing a file atomically
-// (temporary file, fsync, rename, fsync of the directory), so a reader sees
-// the old content or the new, never a torn one.
+// text file (with or without a size limit), writing all of a buffer, and
+// replacing a file atomically (temporary file, fsync, rename, fsync of the
+// directory), so a reader sees the old content or the new, never a torn
+// one.
 //
 // Errors are canonical statuses naming the path ("create /x/y.tmp.12: No
 // space left on device"). Thread-safe.

@@ -52,14 +52,16 @@ absl::Status CallerAndReason(const std::string& caller, const std::string& reaso
 }  // namespace
 
 absl::Status CheckRequest(const chaos::v1::SubmitRunRequest& req) {
-  RETURN_IF_ERROR(Bytes("experiment_yaml", req.experiment_yaml(), experiments::kMaxExperimentBytes));
+  RETURN_IF_ERROR(
+      Bytes("experiment_yaml", req.experiment_yaml(), experiments::kMaxExperimentBytes));
   RETURN_IF_ERROR(Variables(req.variables()));
   return Bytes("caller", req.caller(), kMaxNameBytes);
 }
 
 absl::Status CheckRequest(const chaos::v1::CreateScheduleRequest& req) {
   const chaos::v1::Schedule& s = req.schedule();
-  RETURN_IF_ERROR(Bytes("experiment_yaml", s.experiment_yaml(), experiments::kMaxExperimentBytes));
+  RETURN_IF_ERROR(
+      Bytes("experiment_yaml", s.experiment_yaml(), experiments::kMaxExperimentBytes));
   RETURN_IF_ERROR(Variables(s.variables()));
   RETURN_IF_ERROR(Bytes("cron", s.cron(), kMaxNameBytes));
   RETURN_IF_ERROR(Bytes("time_zone", s.time_zone(), kMaxNameBytes));

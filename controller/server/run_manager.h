@@ -2,8 +2,9 @@
 // every command it holds against the controller's command policy
 // (controller/policy/command_policy.h), resolves its agents from the
 // registry, records the run (with its agents, before anything is injected)
-// in the history and runs it on a thread of its own with Runner. Every runner event is appended to the run's journal
-// in the history and handed to the run's watchers, in order.
+// in the history and runs it on a thread of its own with Runner. Every
+// runner event is appended to the run's journal in the history and handed
+// to the run's watchers, in order.
 //
 // Abort() interrupts a live run (the Runner rolls back); aborting an ended
 // run is OK and returns it. HaltAll() refuses new runs, interrupts the live

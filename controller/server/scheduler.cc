@@ -72,8 +72,9 @@ absl::StatusOr<chaos::v1::Schedule> Scheduler::Create(chaos::v1::Schedule schedu
   absl::MutexLock lock(&mu_);
   ASSIGN_OR_RETURN(std::vector<HistoryStore::StoredSchedule> existing, history_->ListSchedules());
   if (existing.size() >= kMaxSchedules) {
-    return absl::ResourceExhaustedError(absl::StrCat(
-        "schedules: the controller holds ", existing.size(), " schedules, its limit; delete one first"));
+    return absl::ResourceExhaustedError(absl::StrCat("schedules: the controller holds ",
+                                                     existing.size(),
+                                                     " schedules, its limit; delete one first"));
   }
   const absl::Time now = clock_->Now();
   schedule.set_created_at_unix_ms(absl::ToUnixMillis(now));

@@ -122,7 +122,8 @@ TEST_F(CommandPolicyTest, MoreArgsTakesAnyNumberOfFurtherArguments) {
   EXPECT_THAT(Verdict(p, {"touch", "DIR/a", "/etc/passwd"}),
               HasSubstr(Here("argument 2 \"/etc/passwd\" does not match /DIR/[a-z]+/ (moreArgs) "
                              "of rule \"/usr/bin/touch\"")));
-  EXPECT_THAT(Verdict(p, {"true", "x"}), HasSubstr("rule \"/bin/true\" takes 0 argument(s), got 1"));
+  EXPECT_THAT(Verdict(p, {"true", "x"}),
+              HasSubstr("rule \"/bin/true\" takes 0 argument(s), got 1"));
 }
 
 TEST_F(CommandPolicyTest, SeveralRulesForOneExecutableAreAlternativesNamedByIndex) {

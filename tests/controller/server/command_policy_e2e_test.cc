@@ -94,7 +94,8 @@ class CommandPolicyE2E : public ::testing::Test {
     chaos::v1::ListFaultsRequest req;
     req.set_include_ended(true);
     chaos::v1::ListFaultsResponse resp;
-    grpc::Status s = agent_stub_->ListFaults(rpc::ContextWithTimeout(kCallTimeout).get(), req, &resp);
+    grpc::Status s =
+        agent_stub_->ListFaults(rpc::ContextWithTimeout(kCallTimeout).get(), req, &resp);
     EXPECT_TRUE(s.ok()) << s.error_message();
     return resp.faults_size();
   }
@@ -180,7 +181,8 @@ rollbackActions:
   EXPECT_THAT(r.output, HasSubstr(Here("argument 1 \"DIR/Bad_Name\" does not match "
                                        "/DIR/[a-z-]+/ of rule \"/usr/bin/touch\"")));
   // A command the policy does not list, in a rollback action.
-  r = Chaosctl({"run", Write("sh.yaml", Experiment("rollbackActions:\n  - {run: [sh, -c, id]}\n"))});
+  r = Chaosctl(
+      {"run", Write("sh.yaml", Experiment("rollbackActions:\n  - {run: [sh, -c, id]}\n"))});
   EXPECT_EQ(r.exit_code, 1) << r.output;
   EXPECT_THAT(r.output, HasSubstr("command \"sh\" (rollbackActions[0], resolved to "));
   EXPECT_THAT(r.output,
@@ -322,7 +324,8 @@ TEST_F(CommandPolicyE2E, OversizeRequestsAreRefusedNamingTheLimit) {
   req.clear_variables();
   (*req.mutable_variables())["LOAD"] = std::string(5000, '1');
   s = stub_->SubmitRun(rpc::ContextWithTimeout(kCallTimeout).get(), req, &run);
-  EXPECT_EQ(s.error_message(), "variables[\"LOAD\"]: 5000 bytes, more than the limit of 4096 bytes");
+  EXPECT_EQ(s.error_message(),
+            "variables[\"LOAD\"]: 5000 bytes, more than the limit of 4096 bytes");
 
   chaos::v1::AbortRunRequest abort;
   abort.set_run_id("x");
