@@ -2,6 +2,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "rpc/credentials.h"
+#include "rpc/limits.h"
 #include "base/status_macros.h"
 #include "grpcpp/server_builder.h"
 #include "spdlog/spdlog.h"
@@ -24,7 +25,7 @@ absl::StatusOr<std::unique_ptr<AgentServer>> AgentServer::Start(AgentOptions opt
   grpc::ServerBuilder builder;
   builder.AddListeningPort(listen, rpc::ServerCredentials(), &s->port_);
   builder.RegisterService(s->service_.get());
-  builder.SetMaxReceiveMessageSize(1 << 20);  // specs are small; refuse floods
+  builder.SetMaxReceiveMessageSize(rpc::kAgentMaxRequestBytes);
   s->server_ = builder.BuildAndStart();
   if (s->server_ == nullptr || s->port_ == 0) {
     return absl::UnavailableError(absl::StrCat("cannot listen on ", listen));

@@ -15,7 +15,9 @@
 #include "base/files.h"
 #include "base/interrupts.h"
 #include "controller/server/clock.h"
+#include "controller/policy/command_policy.h"
 #include "rpc/credentials.h"
+#include "rpc/limits.h"
 #include "controller/server/history.h"
 #include "controller/server/registry.h"
 #include "controller/server/run_manager.h"
@@ -38,6 +40,7 @@ struct Flags {
   int tick_ms = 1000;
   double lease_s = 15;
   size_t max_agents = 0;
+  std::string command_policy;
 };
 
 void DeclareFlags(CLI::App& app, Flags& f) {
@@ -57,12 +60,15 @@ void DeclareFlags(CLI::App& app, Flags& f) {
   app.add_option("--max-agents-per-run", f.max_agents,
                  "refuse a run that would inject on more agents than this (0: no limit)")
       ->capture_default_str();
+  app.add_option("--command-policy", f.command_policy,
+                 "YAML allow-list of the commands submitted experiments may run here "
+                 "(default: none may run)");
 }
 
 // The daemon's parts. Without a history (a corrupt database) it still
 // serves agent registration; runs and schedules answer with the error.
 struct Controller {
-  explicit Controller(const Flags& f)
+  Controller(const Flags& f, const CommandPolicy& commands)
       : history(HistoryStore::Open(f.state_dir + "/history.db")),
         registry(RealClock::Get(), absl::Milliseconds(f.heartbeat_ms), f.missed) {
     if (!history.ok()) {
@@ -73,6 +79,7 @@ struct Controller {
     RunManagerOptions ro;
     ro.lease = absl::Seconds(f.lease_s);
     ro.max_agents_per_run = f.max_agents;
+    ro.command_policy = commands;
     runs = std::make_unique<RunManager>(history->get(), &registry, ro);
     launcher = std::make_unique<ManagerLauncher>(runs.get());
     scheduler = std::make_unique<Scheduler>(history->get(), launcher.get(), RealClock::Get());
@@ -104,12 +111,20 @@ int main(int argc, char** argv) {
   Flags f;
   DeclareFlags(app, f);
   CLI11_PARSE(app, argc, argv);
+  absl::StatusOr<CommandPolicy> commands =
+      f.command_policy.empty() ? CommandPolicy() : CommandPolicy::Load(f.command_policy);
+  if (!commands.ok()) {
+    std::fprintf(stderr, "chaos-controller: --command-policy: %s\n",
+                 std::string(commands.status().message()).c_str());
+    return 2;
+  }
+  spdlog::info("{}", commands->Summary());
   // SIGINT and SIGTERM are taken by the main thread only; SIGPIPE is ignored.
   chaos::base::BlockInterrupts();
   signal(SIGPIPE, SIG_IGN);
   ::mkdir(f.state_dir.c_str(), 0700);
 
-  Controller c(f);
+  Controller c(f, *commands);
   ControllerService service(&c.registry, c.runs.get(), c.scheduler.get(),
                             c.history.ok() ? absl::OkStatus() : c.history.status());
   grpc::EnableDefaultHealthCheckService(true);
@@ -117,6 +132,7 @@ int main(int argc, char** argv) {
   int port = 0;
   builder.AddListeningPort(f.listen, chaos::rpc::ServerCredentials(), &port);
   builder.RegisterService(&service);
+  builder.SetMaxReceiveMessageSize(chaos::rpc::kControllerMaxRequestBytes);
   auto server = builder.BuildAndStart();
   if (!server || port == 0) {
     std::fprintf(stderr, "chaos-controller: cannot listen on %s\n", f.listen.c_str());
