@@ -246,6 +246,15 @@ absl::Status Policy::Check(const chaos::v1::FaultSpec& spec) const {
   return absl::OkStatus();
 }
 
+FactoryOptions Policy::ToFactoryOptions(const std::string& state_dir) const {
+  FactoryOptions f;
+  f.state_dir = state_dir;
+  f.fill_roots = fill_roots;
+  f.protected_names = protected_processes;
+  f.max_processes_per_fault = max_processes_per_fault;
+  return f;
+}
+
 absl::Status Policy::CheckProcessCount(size_t matched, size_t chosen) const {
   if (chosen <= max_processes_per_fault) return absl::OkStatus();
   return Deny("maxProcessesPerFault",
