@@ -1,6 +1,8 @@
 # Thin wrapper: install what the build needs, configure, build, test, demo.
 # Run as root on Debian 12 (bookworm). See README.md.
 BUILD ?= build
+# The unit suite under ASan and UBSan (gcc), part of `make test`.
+ASAN_BUILD ?= build-asan
 JOBS ?= $(shell nproc)
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
@@ -13,7 +15,7 @@ PACKAGES := cmake g++ make pkg-config \
   iproute2 nftables kmod procps user-mode-linux stress-ng chromium e2fsprogs util-linux \
   python3 redis-server redis-tools
 
-.PHONY: all deps build test demo clean
+.PHONY: all deps build test test-sanitized demo clean
 
 all: build
 
@@ -31,14 +33,24 @@ deps:
 $(BUILD)/CMakeCache.txt:
 	cmake -S . -B $(BUILD) -DCHAOS_WERROR=ON
 
+$(ASAN_BUILD)/CMakeCache.txt:
+	cmake -S . -B $(ASAN_BUILD) -DCHAOS_WERROR=ON -DCHAOS_SANITIZE=ON
+
 build: deps $(BUILD)/CMakeCache.txt
 	cmake --build $(BUILD) -j $(JOBS)
 
+# The whole suite, then the unit suite again under ASan and UBSan.
 test: build
 	cd $(BUILD) && ctest --output-on-failure -j 2 --timeout 600
+	$(MAKE) --no-print-directory test-sanitized
+
+# Only the tests labelled `unit` (tests/CMakeLists.txt) are built and run.
+test-sanitized: deps $(ASAN_BUILD)/CMakeCache.txt
+	cmake --build $(ASAN_BUILD) -j $(JOBS) --target unit_tests
+	cd $(ASAN_BUILD) && ctest -L unit --output-on-failure -j 2 --timeout 600
 
 demo: build
 	./deploy/demo.sh $(BUILD)
 
 clean:
-	rm -rf $(BUILD)
+	rm -rf $(BUILD) $(ASAN_BUILD)
