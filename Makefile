@@ -3,6 +3,9 @@
 BUILD ?= build
 # The unit suite under ASan and UBSan (gcc), part of `make test`.
 ASAN_BUILD ?= build-asan
+# The libFuzzer targets (clang), for `make fuzz` only.
+FUZZ_BUILD ?= build-fuzz
+FUZZ_SECONDS ?= 60
 JOBS ?= $(shell nproc)
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
@@ -13,9 +16,9 @@ PACKAGES := cmake g++ make pkg-config \
   libgtest-dev libgmock-dev googletest libyaml-cpp-dev libcli11-dev \
   libsqlite3-dev libcpp-httplib-dev libre2-dev zlib1g-dev nlohmann-json3-dev \
   iproute2 nftables kmod procps user-mode-linux stress-ng chromium e2fsprogs util-linux \
-  python3 redis-server redis-tools
+  python3 redis-server redis-tools clang-14 libclang-rt-14-dev
 
-.PHONY: all deps build test test-sanitized demo clean
+.PHONY: all deps build test test-sanitized fuzz demo clean
 
 all: build
 
@@ -36,6 +39,9 @@ $(BUILD)/CMakeCache.txt:
 $(ASAN_BUILD)/CMakeCache.txt:
 	cmake -S . -B $(ASAN_BUILD) -DCHAOS_WERROR=ON -DCHAOS_SANITIZE=ON
 
+$(FUZZ_BUILD)/CMakeCache.txt:
+	cmake -S . -B $(FUZZ_BUILD) -DCMAKE_CXX_COMPILER=clang++-14 -DCHAOS_FUZZ=ON
+
 build: deps $(BUILD)/CMakeCache.txt
 	cmake --build $(BUILD) -j $(JOBS)
 
@@ -49,8 +55,13 @@ test-sanitized: deps $(ASAN_BUILD)/CMakeCache.txt
 	cmake --build $(ASAN_BUILD) -j $(JOBS) --target unit_tests
 	cd $(ASAN_BUILD) && ctest -L unit --output-on-failure -j 2 --timeout 600
 
+# Each fuzz target for FUZZ_SECONDS on its corpus; fails on any crash.
+fuzz: deps $(FUZZ_BUILD)/CMakeCache.txt
+	cmake --build $(FUZZ_BUILD) -j $(JOBS) --target fuzz_targets
+	tests/fuzz/run.sh $(FUZZ_BUILD) $(FUZZ_SECONDS)
+
 demo: build
 	./deploy/demo.sh $(BUILD)
 
 clean:
-	rm -rf $(BUILD) $(ASAN_BUILD)
+	rm -rf $(BUILD) $(ASAN_BUILD) $(FUZZ_BUILD)
