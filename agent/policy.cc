@@ -79,7 +79,7 @@ absl::Status ParseFillRoots(const std::string& name, const YAML::Node& v, Policy
 
 absl::Status ParseMaxFillPercent(const std::string& name, const YAML::Node& v, Policy& p) {
   p.max_fill_percent = v.as<double>();
-  if (p.max_fill_percent < 0 || p.max_fill_percent > 100) {
+  if (!(p.max_fill_percent >= 0 && p.max_fill_percent <= 100)) {  // also rejects .nan
     return absl::InvalidArgumentError(Where(name, v) + "maxFillPercent: must be 0..100");
   }
   return absl::OkStatus();
