@@ -15,7 +15,8 @@
 #include "base/files.h"
 #include "base/interrupts.h"
 #include "controller/server/clock.h"
-#include "rpc/credentials.h"
+#include "rpc/listen_policy.h"
+#include "rpc/transport_flags.h"
 #include "controller/server/history.h"
 #include "controller/server/registry.h"
 #include "controller/server/run_manager.h"
@@ -38,6 +39,7 @@ struct Flags {
   int tick_ms = 1000;
   double lease_s = 15;
   size_t max_agents = 0;
+  chaos::rpc::TransportFlags transport;
 };
 
 void DeclareFlags(CLI::App& app, Flags& f) {
@@ -57,12 +59,13 @@ void DeclareFlags(CLI::App& app, Flags& f) {
   app.add_option("--max-agents-per-run", f.max_agents,
                  "refuse a run that would inject on more agents than this (0: no limit)")
       ->capture_default_str();
+  chaos::rpc::AddTransportFlags(app, f.transport, chaos::rpc::Role::kDaemon);
 }
 
 // The daemon's parts. Without a history (a corrupt database) it still
 // serves agent registration; runs and schedules answer with the error.
 struct Controller {
-  explicit Controller(const Flags& f)
+  Controller(const Flags& f, const chaos::rpc::TransportOptions& transport)
       : history(HistoryStore::Open(f.state_dir + "/history.db")),
         registry(RealClock::Get(), absl::Milliseconds(f.heartbeat_ms), f.missed) {
     if (!history.ok()) {
@@ -73,6 +76,7 @@ struct Controller {
     RunManagerOptions ro;
     ro.lease = absl::Seconds(f.lease_s);
     ro.max_agents_per_run = f.max_agents;
+    ro.transport = transport;
     runs = std::make_unique<RunManager>(history->get(), &registry, ro);
     launcher = std::make_unique<ManagerLauncher>(runs.get());
     scheduler = std::make_unique<Scheduler>(history->get(), launcher.get(), RealClock::Get());
@@ -84,6 +88,37 @@ struct Controller {
   std::unique_ptr<ManagerLauncher> launcher;
   std::unique_ptr<Scheduler> scheduler;
 };
+
+// The transport from the flags, checked against --listen: one line and
+// exit code 2 on any mistake, before the history is opened.
+absl::StatusOr<chaos::rpc::TransportOptions> LoadTransport(const Flags& f) {
+  auto transport = chaos::rpc::TransportFromFlags(f.transport);
+  if (!transport.ok()) return transport.status();
+  if (absl::Status s = chaos::rpc::CheckListen(f.listen, *transport); !s.ok()) return s;
+  return transport;
+}
+
+int Fail(int code, absl::string_view message) {
+  std::fprintf(stderr, "chaos-controller: %s\n", std::string(message).c_str());
+  return code;
+}
+
+// The gRPC server: the API and the standard health service on --listen.
+absl::StatusOr<std::unique_ptr<grpc::Server>> StartServer(
+    const Flags& f, const chaos::rpc::TransportOptions& transport, ControllerService* service,
+    int* port) {
+  grpc::EnableDefaultHealthCheckService(true);
+  grpc::ServerBuilder builder;
+  if (absl::Status s = chaos::rpc::AddListeningPort(builder, f.listen, transport, port); !s.ok()) {
+    return s;
+  }
+  builder.RegisterService(service);
+  std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
+  if (!server || *port == 0) {
+    return absl::UnavailableError(absl::StrCat("cannot listen on ", f.listen));
+  }
+  return server;
+}
 
 // Recovery runs beside the server: agents may be slow to answer, and
 // registration must work meanwhile.
@@ -104,26 +139,21 @@ int main(int argc, char** argv) {
   Flags f;
   DeclareFlags(app, f);
   CLI11_PARSE(app, argc, argv);
+  auto transport = LoadTransport(f);
+  if (!transport.ok()) return Fail(2, transport.status().message());
   // SIGINT and SIGTERM are taken by the main thread only; SIGPIPE is ignored.
   chaos::base::BlockInterrupts();
   signal(SIGPIPE, SIG_IGN);
   ::mkdir(f.state_dir.c_str(), 0700);
 
-  Controller c(f);
+  Controller c(f, *transport);
   ControllerService service(&c.registry, c.runs.get(), c.scheduler.get(),
                             c.history.ok() ? absl::OkStatus() : c.history.status());
-  grpc::EnableDefaultHealthCheckService(true);
-  grpc::ServerBuilder builder;
   int port = 0;
-  builder.AddListeningPort(f.listen, chaos::rpc::ServerCredentials(), &port);
-  builder.RegisterService(&service);
-  auto server = builder.BuildAndStart();
-  if (!server || port == 0) {
-    std::fprintf(stderr, "chaos-controller: cannot listen on %s\n", f.listen.c_str());
-    return 1;
-  }
-  spdlog::info("chaos-controller serving on port {} (history in {}/history.db)", port,
-               f.state_dir);
+  auto server = StartServer(f, *transport, &service, &port);
+  if (!server.ok()) return Fail(1, server.status().message());
+  spdlog::info("chaos-controller serving on port {} ({}; history in {}/history.db)", port,
+               transport->tls() ? "mutual TLS" : "plaintext", f.state_dir);
   std::thread recovery = StartRecoveryAndSchedules(c, f);
   if (!f.port_file.empty()) {
     absl::Status s = chaos::base::WriteFileAtomically(f.port_file, absl::StrCat(port, "\n"));
@@ -135,7 +165,7 @@ int main(int argc, char** argv) {
   if (recovery.joinable()) recovery.join();
   // Watch streams of live runs are cancelled after the deadline; then live
   // runs are interrupted and their rollback awaited.
-  server->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(2));
+  (*server)->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(2));
   c.runs.reset();
   return 0;
 }

@@ -36,6 +36,7 @@
 #include "controller/server/history.h"
 #include "controller/server/registry.h"
 #include "controller/engine/runner.h"
+#include "rpc/credentials.h"
 
 namespace chaos::controller {
 
@@ -55,6 +56,8 @@ struct RunManagerOptions {
   // --max-agents-per-run: a run that would inject on more agents is
   // refused (see ResolveTargets in registry.h); 0: no limit.
   size_t max_agents_per_run = 0;
+  // How agents are reached (runs, recovery, HaltAll, ResumeAll).
+  rpc::TransportOptions transport;
 };
 
 // Receives one run's events after the ones already journaled. Called with
