@@ -135,7 +135,26 @@ std::vector<pid_t> PidsNamed(const std::string& name) {
   return pids;
 }
 
+int WaitForPortFile(Subprocess& p, const std::string& port_file, int hang_guard_s) {
+  int port = 0;
+  for (int i = 0; i < hang_guard_s * 40 && port == 0 && p.running(); ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(25));
+    (void)absl::SimpleAtoi(absl::StripAsciiWhitespace(ReadFileOrEmpty(port_file)), &port);
+  }
+  return port;
+}
+
+std::vector<std::string> NonEmptyLines(const std::string& text) {
+  std::vector<std::string> lines;
+  std::istringstream in(text);
+  for (std::string line; std::getline(in, line);) {
+    if (!absl::StripAsciiWhitespace(line).empty()) lines.push_back(line);
+  }
+  return lines;
+}
+
 std::string AgentBinary() { return std::string(CHAOS_BINARY_DIR) + "/bin/chaos-agent"; }
 std::string ChaosctlBinary() { return std::string(CHAOS_BINARY_DIR) + "/bin/chaosctl"; }
+std::string ControllerBinary() { return std::string(CHAOS_BINARY_DIR) + "/bin/chaos-controller"; }
 
 }  // namespace chaos::testing

@@ -67,8 +67,17 @@ std::string ReadFileOrEmpty(const std::string& path);
 // Pids of processes whose comm is exactly `name`.
 std::vector<pid_t> PidsNamed(const std::string& name);
 
+// Waits until `p` has written its port to `port_file` (as --port-file
+// does); 0 when the process exits first or the hang guard of
+// `hang_guard_s` seconds passes.
+int WaitForPortFile(Subprocess& p, const std::string& port_file, int hang_guard_s = 60);
+
+// The lines of `text`, without empty ones.
+std::vector<std::string> NonEmptyLines(const std::string& text);
+
 std::string AgentBinary();
 std::string ChaosctlBinary();
+std::string ControllerBinary();
 
 }  // namespace chaos::testing
 
