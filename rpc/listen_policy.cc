@@ -49,7 +49,8 @@ class PlaintextPeerWarning : public grpc::experimental::Interceptor {
   }
 
  private:
-  // A bounded memory: past kMaxPeers hosts, every new one is still logged.
+  // Memory stays bounded: past kMaxPeers hosts the set starts afresh (and
+  // hosts seen before are warned about once more).
   static constexpr size_t kMaxPeers = 4096;
 
   void Warn(const std::string& peer) {

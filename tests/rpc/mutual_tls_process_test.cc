@@ -222,9 +222,12 @@ TEST_F(MutualTls, EveryHopWorksEndToEnd) {
   CommandResult run = chaosctl({"run", yaml, "--controller", controller->address()});
   EXPECT_EQ(run.exit_code, 0) << run.output << controller->log() << agent->log();
 
+  // chaosctl -> agent: a local run, then a direct command.
+  CommandResult local = chaosctl({"run", yaml, "--agent", agent->address()});
+  EXPECT_EQ(local.exit_code, 0) << local.output << agent->log();
   CommandResult direct = chaosctl({"faults", "--agent", agent->address(), "--all"});
   EXPECT_EQ(direct.exit_code, 0) << direct.output;
-  EXPECT_THAT(direct.output, HasSubstr("reverted"));
+  EXPECT_EQ(Count(direct.output, "reverted"), 2u) << direct.output;
 
   // Without a certificate chaosctl gets nowhere: unreachable (exit 4).
   CommandResult plain = RunCommand(
