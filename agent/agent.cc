@@ -8,6 +8,7 @@
 #include "agent/audit.h"
 #include "agent/host.h"
 #include "agent/recovery.h"
+#include "agent/sweep.h"
 #include "base/ids.h"
 #include "base/status_macros.h"
 #include "proto/duration.h"
@@ -67,9 +68,21 @@ size_t Agent::Recover() {
   return recovery.reverted;
 }
 
+size_t Agent::Sweep() {
+  std::vector<LedgerRecord> live;
+  for (const FaultTable::Ref& fault : faults_.Select(IsLive)) {
+    live.push_back(faults_.RecordOf(fault));
+  }
+  const SweepResult swept = SweepLeftovers(options_.policy.fill_roots, KeepFromRecords(live));
+  counters_.sweeps += swept.removed;
+  counters_.sweep_failures += swept.failed;
+  return swept.removed;
+}
+
 absl::StatusOr<absl::Duration> Agent::CheckInjectRequest(
     const chaos::v1::InjectRequest& request) {
   const chaos::v1::FaultSpec& spec = request.spec();
+  RETURN_IF_ERROR(ValidateDurations(request));
   RETURN_IF_ERROR(base::ValidateId("spec.fault_id", spec.fault_id()));
   RETURN_IF_ERROR(base::ValidateId("spec.experiment_id", spec.experiment_id()));
   if (FromProto(spec.duration()) <= absl::ZeroDuration()) {
@@ -144,7 +157,7 @@ absl::StatusOr<FaultStatus> Agent::Revert(const std::string& fault_id,
                                           const std::string& caller) {
   FaultTable::Ref fault = faults_.Get(fault_id);
   if (fault == nullptr) return NotFound(fault_id);
-  return RevertOne(fault, caller, "reverted by caller");
+  return RevertOne(fault, caller, absl::StrCat("reverted by ", caller));
 }
 
 absl::StatusOr<FaultStatus> Agent::Abandon(const std::string& fault_id,
@@ -183,7 +196,7 @@ absl::Status Agent::RevertExperiment(const std::string& experiment_id,
       [&](const LedgerRecord& r) {
         return r.status().spec().experiment_id() == experiment_id && IsLive(r);
       },
-      caller, "experiment reverted by caller", 1, outcome);
+      caller, absl::StrCat("experiment reverted by ", caller), 1, outcome);
 }
 
 std::vector<FaultStatus> Agent::List(const std::string& experiment_id, bool include_ended) {
@@ -201,6 +214,7 @@ absl::StatusOr<chaos::v1::KeepAliveResponse> Agent::KeepAlive(
     const chaos::v1::KeepAliveRequest& request) {
   const std::string& experiment = request.experiment_id();
   RETURN_IF_ERROR(base::ValidateId("experiment_id", experiment));
+  RETURN_IF_ERROR(ValidateDurations(request));
   const size_t active = faults_.Count([&](const LedgerRecord& r) {
     return r.status().spec().experiment_id() == experiment && IsActiveRecord(r);
   });
@@ -208,6 +222,10 @@ absl::StatusOr<chaos::v1::KeepAliveResponse> Agent::KeepAlive(
       absl::StrCat("experiment ", experiment, " has no active fault on this agent"));
   if (active == 0) return no_fault;
   auto deadline = leases_.Renew(experiment, FromProto(request.lease()), absl::Now());
+  if (absl::IsFailedPrecondition(deadline.status())) {
+    timer_.Schedule(absl::Now());  // the timer may not have woken yet
+    return absl::NotFoundError(deadline.status().message());
+  }
   if (!deadline.ok()) return no_fault;
   timer_.Schedule(*deadline);  // a shorter lease may end before the timer wakes
   chaos::v1::KeepAliveResponse response;

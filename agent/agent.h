@@ -5,6 +5,7 @@
 // - LeaseTable (lease_table.h): each experiment's lease;
 // - ExpiryTimer (expiry_timer.h): wakes at the next fault or lease deadline;
 // - recovery (recovery.h): reverts what an earlier run left behind;
+// - sweep (sweep.h): removes tagged leftovers no ledger record names;
 // - CapabilityCache (capability_cache.h): what this host can run, probed at
 //   start-up and on request, never per Describe.
 // Faults end when their caller reverts them, when their duration elapses
@@ -65,6 +66,11 @@ class Agent {
   // earlier run of this agent (see recovery.h). Returns the number
   // reverted; errors are logged and leave the record for the next start.
   size_t Recover();
+
+  // After Recover: removes tagged leftovers that no live record names (see
+  // sweep.h), fill files under the policy's fill roots included. Returns
+  // the number removed; failures are logged and counted.
+  size_t Sweep();
 
   // Probes the host's capabilities and starts the expiry timer (which
   // retries at once the reverts Recover could not finish).

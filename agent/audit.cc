@@ -37,4 +37,8 @@ void AuditResume(const std::string& caller) {
   spdlog::warn("audit action=resume caller={}", Who(caller));
 }
 
+void AuditSweep(const std::string& kind, const std::string& item, const std::string& result) {
+  spdlog::warn("audit action=sweep kind={} item=\"{}\" result=\"{}\"", kind, item, result);
+}
+
 }  // namespace chaos::agent

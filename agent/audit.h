@@ -28,6 +28,10 @@ void AuditLeaseExpiry(const chaos::v1::FaultSpec& spec, const std::string& reaso
 void AuditHalt(const std::string& caller, const std::string& reason);
 void AuditResume(const std::string& caller);
 
+// The start-up sweep found a leftover no ledger record names (see sweep.h)
+// and removed it or failed to (warning).
+void AuditSweep(const std::string& kind, const std::string& item, const std::string& result);
+
 }  // namespace chaos::agent
 
 #endif  // CHAOS_AGENT_AUDIT_H_

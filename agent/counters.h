@@ -14,6 +14,8 @@ struct AgentCounters {
   std::atomic<uint64_t> reverts{0};
   std::atomic<uint64_t> revert_failures{0};
   std::atomic<uint64_t> lease_expiries{0};
+  std::atomic<uint64_t> sweeps{0};          // leftovers the start-up sweep removed
+  std::atomic<uint64_t> sweep_failures{0};  // leftovers it found but could not remove
 };
 
 }  // namespace chaos::agent

@@ -21,6 +21,11 @@ absl::StatusOr<absl::Time> LeaseTable::Renew(const std::string& experiment,
   if (it == leases_.end()) {
     return absl::NotFoundError(absl::StrCat("experiment ", experiment, " holds no lease"));
   }
+  if (it->second.deadline <= now) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("the lease of experiment ", experiment, " lapsed at ",
+                     absl::FormatTime(it->second.deadline), "; its faults are being reverted"));
+  }
   if (length > absl::ZeroDuration()) it->second.length = length;
   it->second.deadline = now + it->second.length;
   return it->second.deadline;

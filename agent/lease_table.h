@@ -29,7 +29,9 @@ class LeaseTable {
 
   // Renews a lease: its deadline becomes now + length. A `length` > 0
   // replaces the lease's length (so it may also shorten it); 0 keeps it.
-  // Returns the new deadline; NOT_FOUND when the experiment holds no lease.
+  // Returns the new deadline; NOT_FOUND when the experiment holds no lease,
+  // FAILED_PRECONDITION when its deadline has passed: a lapsed lease stays
+  // lapsed even if the expiry timer has not acted on it yet.
   [[nodiscard]] absl::StatusOr<absl::Time> Renew(const std::string& experiment,
                                                  absl::Duration length, absl::Time now);
 

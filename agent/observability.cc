@@ -50,6 +50,10 @@ std::string RenderMetrics(Agent& agent) {
          "Faults reverted because their experiment's lease lapsed.", c.lease_expiries);
   Metric(&out, "chaos_agent_revert_retries_pending", "gauge",
          "Failed reverts the agent will retry on its own.", agent.revert_retries_pending());
+  Metric(&out, "chaos_agent_sweeps_total", "counter",
+         "Leftovers no ledger record named, removed by the start-up sweep.", c.sweeps);
+  Metric(&out, "chaos_agent_sweep_failures_total", "counter",
+         "Leftovers the start-up sweep found but could not remove.", c.sweep_failures);
   Metric(&out, "chaos_agent_halted", "gauge", "1 while the agent is halted.",
          agent.halted() ? 1 : 0);
   return out;

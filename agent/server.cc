@@ -1,8 +1,8 @@
 #include "agent/server.h"
 
 #include "absl/strings/str_cat.h"
+#include "rpc/limits.h"
 #include "rpc/listen_policy.h"
-#include "agent/sweep.h"
 #include "base/status_macros.h"
 #include "grpcpp/server_builder.h"
 #include "spdlog/spdlog.h"
@@ -15,18 +15,18 @@ absl::StatusOr<std::unique_ptr<AgentServer>> AgentServer::Start(
   std::unique_ptr<AgentServer> s(new AgentServer());
   ASSIGN_OR_RETURN(s->agent_, Agent::Create(std::move(options)));
   const size_t recovered = s->agent_->Recover();
-  for (const std::string& line : SweepOrphanedProcesses()) {
-    spdlog::warn("sweep: killed leftover {}", line);
-  }
   if (recovered > 0) {
     spdlog::warn("recovery: reverted {} fault(s) left by an earlier run", recovered);
+  }
+  if (const size_t swept = s->agent_->Sweep(); swept > 0) {
+    spdlog::warn("sweep: removed {} leftover(s) no ledger record named", swept);
   }
   s->agent_->Start();
   s->service_ = std::make_unique<AgentService>(s->agent_.get());
   grpc::ServerBuilder builder;
   RETURN_IF_ERROR(rpc::AddListeningPort(builder, listen, transport, &s->port_));
   builder.RegisterService(s->service_.get());
-  builder.SetMaxReceiveMessageSize(1 << 20);  // specs are small; refuse floods
+  builder.SetMaxReceiveMessageSize(rpc::kAgentMaxRequestBytes);
   s->server_ = builder.BuildAndStart();
   if (s->server_ == nullptr || s->port_ == 0) {
     return absl::UnavailableError(absl::StrCat("cannot listen on ", listen));

@@ -2,6 +2,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <fstream>
@@ -21,6 +22,31 @@ bool ReadTextFile(const std::string& path, std::string* out) {
   ss << in.rdbuf();
   *out = ss.str();
   return true;
+}
+
+absl::StatusOr<std::string> ReadFileUpTo(const std::string& path, size_t max_bytes) {
+  const int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return ErrnoToStatus(errno, path);
+  absl::Cleanup close_fd = [fd] { close(fd); };
+  std::string out;
+  char buf[65536];
+  for (;;) {
+    const ssize_t n = read(fd, buf, sizeof(buf));
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return ErrnoToStatus(errno, path);
+    }
+    if (n == 0) return out;
+    if (out.size() + static_cast<size_t>(n) > max_bytes) {
+      struct stat st;
+      const bool sized = fstat(fd, &st) == 0 && S_ISREG(st.st_mode);
+      return absl::InvalidArgumentError(
+          sized ? absl::StrCat(path, ": ", st.st_size, " bytes, more than the limit of ",
+                               max_bytes, " bytes")
+                : absl::StrCat(path, ": more than the limit of ", max_bytes, " bytes"));
+    }
+    out.append(buf, static_cast<size_t>(n));
+  }
 }
 
 absl::Status WriteAll(int fd, absl::string_view data, const std::string& path) {

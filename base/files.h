@@ -1,7 +1,8 @@
 // Small, exact file operations shared by every component: reading a small
-// text file, writing all of a buffer, and replacing a file atomically
-// (temporary file, fsync, rename, fsync of the directory), so a reader sees
-// the old content or the new, never a torn one.
+// text file (with or without a size limit), writing all of a buffer, and
+// replacing a file atomically (temporary file, fsync, rename, fsync of the
+// directory), so a reader sees the old content or the new, never a torn
+// one.
 //
 // Errors are canonical statuses naming the path ("create /x/y.tmp.12: No
 // space left on device"). Thread-safe.
@@ -11,6 +12,7 @@
 #include <string>
 
 #include "absl/status/status.h"
+#include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 
 namespace chaos::base {
@@ -18,6 +20,14 @@ namespace chaos::base {
 // The whole content of a small file (/proc, /sys, pidfiles). Returns false
 // when it cannot be opened.
 bool ReadTextFile(const std::string& path, std::string* out);
+
+// The whole content of a file that people or requests provide (policy,
+// experiment, inventory files), refused beyond `max_bytes` so that a huge
+// file is never read into memory: "PATH: 2000000 bytes, more than the limit
+// of 1048576 bytes" (INVALID_ARGUMENT); a file that cannot be opened or
+// read is the errno's code with "PATH: strerror" (NOT_FOUND, ...).
+[[nodiscard]] absl::StatusOr<std::string> ReadFileUpTo(const std::string& path,
+                                                       size_t max_bytes);
 
 // Writes every byte of `data` to `fd`, retrying on EINTR and short writes.
 // `path` only names the file in errors.

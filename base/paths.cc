@@ -1,6 +1,11 @@
 #include "base/paths.h"
 
+#include <errno.h>
+#include <limits.h>
+#include <stdlib.h>
+
 #include "absl/strings/str_split.h"
+#include "base/errno.h"
 
 namespace chaos::base {
 
@@ -9,6 +14,12 @@ bool HasDotDot(absl::string_view path) {
     if (part == "..") return true;
   }
   return false;
+}
+
+absl::StatusOr<std::string> RealPath(const std::string& path) {
+  char buf[PATH_MAX];
+  if (realpath(path.c_str(), buf) == nullptr) return ErrnoToStatus(errno, path);
+  return std::string(buf);
 }
 
 }  // namespace chaos::base

@@ -33,25 +33,6 @@ std::string ErrnoText(const char* what, int err) {
   return absl::StrCat(what, ": ", std::strerror(err));
 }
 
-// Where execve should look for argv[0]: as given when it has a '/', else
-// the first executable regular file along PATH. Done before fork, where
-// allocation is allowed.
-absl::StatusOr<std::string> ResolveExecutable(const std::string& name) {
-  if (name.empty()) return absl::InvalidArgumentError("empty command name");
-  if (name.find('/') != std::string::npos) return name;
-  const char* path_env = std::getenv("PATH");
-  const std::string path = path_env != nullptr ? path_env : "/usr/local/bin:/usr/bin:/bin";
-  for (absl::string_view dir : absl::StrSplit(path, ':')) {
-    const std::string candidate = absl::StrCat(dir.empty() ? "." : dir, "/", name);
-    struct stat st;
-    if (stat(candidate.c_str(), &st) == 0 && S_ISREG(st.st_mode) &&
-        access(candidate.c_str(), X_OK) == 0) {
-      return candidate;
-    }
-  }
-  return absl::NotFoundError(absl::StrCat(name, ": command not found in PATH"));
-}
-
 int WaitStatusToCode(int status) {
   if (WIFEXITED(status)) return WEXITSTATUS(status);
   if (WIFSIGNALED(status)) return 128 + WTERMSIG(status);
@@ -242,6 +223,23 @@ class ChildWatch {
 };
 
 }  // namespace
+
+// Done before fork (RunCommand), where allocation is allowed.
+absl::StatusOr<std::string> ResolveExecutable(const std::string& name) {
+  if (name.empty()) return absl::InvalidArgumentError("empty command name");
+  if (name.find('/') != std::string::npos) return name;
+  const char* path_env = std::getenv("PATH");
+  const std::string path = path_env != nullptr ? path_env : "/usr/local/bin:/usr/bin:/bin";
+  for (absl::string_view dir : absl::StrSplit(path, ':')) {
+    const std::string candidate = absl::StrCat(dir.empty() ? "." : dir, "/", name);
+    struct stat st;
+    if (stat(candidate.c_str(), &st) == 0 && S_ISREG(st.st_mode) &&
+        access(candidate.c_str(), X_OK) == 0) {
+      return candidate;
+    }
+  }
+  return absl::NotFoundError(absl::StrCat(name, ": command not found in PATH"));
+}
 
 CancelToken::CancelToken() : fd_(eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)) {}
 

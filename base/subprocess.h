@@ -16,6 +16,7 @@
 #include <string>
 #include <vector>
 
+#include "absl/status/statusor.h"
 #include "absl/time/time.h"
 
 namespace chaos::base {
@@ -54,6 +55,12 @@ struct CommandOutcome {
 };
 
 // `cancel` may be null. A token already cancelled starts nothing.
+// Where RunCommand finds argv[0] `name`: as given when it has a '/', else
+// the first executable regular file along PATH (a default path when PATH is
+// unset). NOT_FOUND "NAME: command not found in PATH" when there is none,
+// INVALID_ARGUMENT for an empty name.
+[[nodiscard]] absl::StatusOr<std::string> ResolveExecutable(const std::string& name);
+
 CommandOutcome RunCommand(const std::vector<std::string>& argv, absl::Duration timeout,
                           const CancelToken* cancel = nullptr);
 

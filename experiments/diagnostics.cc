@@ -1,6 +1,8 @@
 #include "experiments/diagnostics.h"
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/strip.h"
+#include "base/files.h"
 
 namespace chaos::experiments {
 
@@ -28,6 +30,17 @@ std::string Diagnostics::Format(const std::string& file) const {
     }
   }
   return out;
+}
+
+std::optional<std::string> ReadInputFile(const std::string& path, size_t max_bytes,
+                                         const std::string& what, Diagnostics* diags) {
+  absl::StatusOr<std::string> text = base::ReadFileUpTo(path, max_bytes);
+  if (text.ok()) return *std::move(text);
+  const absl::string_view why = absl::StripPrefix(text.status().message(), path + ": ");
+  diags->AddNoPosition(absl::IsInvalidArgument(text.status())
+                           ? std::string(why)
+                           : absl::StrCat("cannot read ", what, " file: ", why));
+  return std::nullopt;
 }
 
 }  // namespace chaos::experiments

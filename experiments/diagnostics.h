@@ -3,6 +3,8 @@
 #ifndef CHAOS_EXPERIMENTS_DIAGNOSTICS_H_
 #define CHAOS_EXPERIMENTS_DIAGNOSTICS_H_
 
+#include <cstddef>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -30,6 +32,13 @@ class Diagnostics {
  private:
   std::vector<Diagnostic> items_;
 };
+
+// The text of the input file `path` of at most `max_bytes`, or nullopt
+// after one diagnostic without a position: "cannot read WHAT file: No such
+// file or directory", or "2000000 bytes, more than the limit of 1048576
+// bytes" (Format prefixes the file's name).
+std::optional<std::string> ReadInputFile(const std::string& path, size_t max_bytes,
+                                         const std::string& what, Diagnostics* diags);
 
 }  // namespace chaos::experiments
 

@@ -1,7 +1,5 @@
 #include "experiments/inventory.h"
 
-#include <cerrno>
-#include <cstring>
 #include <set>
 
 #include "absl/strings/str_cat.h"
@@ -65,13 +63,10 @@ std::optional<std::vector<InventoryAgent>> ParseInventory(const YAML::Node& root
 
 std::optional<std::vector<InventoryAgent>> LoadInventory(const std::string& path,
                                                           Diagnostics* diags) {
-  std::string text;
-  if (!base::ReadTextFile(path, &text)) {
-    diags->AddNoPosition(absl::StrCat("cannot read inventory file: ", std::strerror(errno)));
-    return std::nullopt;
-  }
+  std::optional<std::string> text = ReadInputFile(path, kMaxInventoryBytes, "inventory", diags);
+  if (!text) return std::nullopt;
   std::optional<std::vector<InventoryAgent>> agents;
-  ParseYamlText(text, [&](const YAML::Node& root) { agents = ParseInventory(root, diags); },
+  ParseYamlText(*text, [&](const YAML::Node& root) { agents = ParseInventory(root, diags); },
                 diags);
   return agents;
 }

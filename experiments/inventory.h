@@ -4,10 +4,12 @@
 //     - address: 10.0.0.5:7070
 //       labels: {role: web, zone: a}
 //
-// Errors carry file:line:column; unknown fields are errors.
+// Errors carry file:line:column; unknown fields are errors. A file over
+// kMaxInventoryBytes is refused before it is parsed.
 #ifndef CHAOS_EXPERIMENTS_INVENTORY_H_
 #define CHAOS_EXPERIMENTS_INVENTORY_H_
 
+#include <cstddef>
 #include <map>
 #include <optional>
 #include <string>
@@ -16,6 +18,8 @@
 #include "experiments/diagnostics.h"
 
 namespace chaos::experiments {
+
+inline constexpr size_t kMaxInventoryBytes = size_t{1} << 20;  // 1 MiB
 
 struct InventoryAgent {
   std::string address;

@@ -1,6 +1,5 @@
 #include "experiments/variables.h"
 
-#include <cerrno>
 #include <cstdlib>
 #include <cstring>
 
@@ -97,12 +96,9 @@ std::optional<ExpandedText> ExpandVariables(const std::string& text, const Varia
 }
 
 std::optional<ExpandedText> ReadExperimentFile(const std::string& path, Diagnostics* diags) {
-  std::string text;
-  if (!base::ReadTextFile(path, &text)) {
-    diags->AddNoPosition(absl::StrCat("cannot read experiment file: ", std::strerror(errno)));
-    return std::nullopt;
-  }
-  return ExpandVariables(text, EnvironmentLookup(), diags);
+  std::optional<std::string> text = ReadInputFile(path, kMaxExperimentBytes, "experiment", diags);
+  if (!text) return std::nullopt;
+  return ExpandVariables(*text, EnvironmentLookup(), diags);
 }
 
 }  // namespace chaos::experiments

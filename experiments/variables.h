@@ -8,6 +8,7 @@
 #ifndef CHAOS_EXPERIMENTS_VARIABLES_H_
 #define CHAOS_EXPERIMENTS_VARIABLES_H_
 
+#include <cstddef>
 #include <functional>
 #include <map>
 #include <optional>
@@ -37,8 +38,13 @@ struct ExpandedText {
 std::optional<ExpandedText> ExpandVariables(const std::string& text, const VariableLookup& lookup,
                                             Diagnostics* diags);
 
+// The most an experiment's text may hold, as a file (ReadExperimentFile)
+// or as submitted to a controller (SubmitRun, CreateSchedule): 1 MiB.
+inline constexpr size_t kMaxExperimentBytes = size_t{1} << 20;
+
 // Reads `path` and expands it from the environment. A missing or
-// unreadable file is one diagnostic without a position.
+// unreadable file, or one over kMaxExperimentBytes, is one diagnostic
+// without a position.
 std::optional<ExpandedText> ReadExperimentFile(const std::string& path, Diagnostics* diags);
 
 }  // namespace chaos::experiments

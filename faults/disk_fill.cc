@@ -1,7 +1,14 @@
 #include "faults/disk_fill.h"
 
+#include <dirent.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include <cerrno>
+#include <climits>
 #include <cmath>
+#include <cstdlib>
 #include <random>
 
 #include "absl/cleanup/cleanup.h"
@@ -10,6 +17,7 @@
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
+#include "absl/strings/strip.h"
 #include "base/status_macros.h"
 #include "base/paths.h"
 #include "base/errno.h"
@@ -20,6 +28,10 @@ namespace {
 constexpr uint64_t kMaxChunk = uint64_t{1} << 30;  // 1 GiB per fallocate
 constexpr uint64_t kMinChunk = uint64_t{1} << 20;  // stop halving at 1 MiB
 constexpr char kPrefix[] = ".chaos-fill-";
+constexpr char kTagChars[] =
+    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._-";
+constexpr size_t kRandomDigits = 16;  // RandomHex
+constexpr int kMaxSweepDepth = 32;
 
 bool IsUnder(const std::string& path, const std::string& root) {
   if (root == "/") return true;
@@ -62,9 +74,7 @@ absl::Status DiskFillParams::Validate() const {
     case Size::kLeaveFreeBytes:
       break;
   }
-  if (tag.empty() || tag.size() > 64 ||
-      tag.find_first_not_of("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._-") !=
-          std::string::npos) {
+  if (tag.empty() || tag.size() > 64 || tag.find_first_not_of(kTagChars) != std::string::npos) {
     return absl::InvalidArgumentError(
         absl::StrCat("disk_fill.tag: must match [A-Za-z0-9._-]{1,64}, got \"", tag, "\""));
   }
@@ -238,6 +248,74 @@ FaultStatus DiskFill::Status() const {
   s.details["used_percent_before"] = Percent(before_);
   s.details["used_percent_after"] = Percent(after_);
   return s;
+}
+
+bool IsFillFileName(absl::string_view name) {
+  if (!absl::ConsumePrefix(&name, kPrefix) || name.size() < kRandomDigits + 2) return false;
+  const absl::string_view random = name.substr(name.size() - kRandomDigits);
+  const absl::string_view tag = name.substr(0, name.size() - kRandomDigits - 1);
+  return name[tag.size()] == '-' && tag.size() <= 64 &&
+         random.find_first_not_of("0123456789abcdef") == absl::string_view::npos &&
+         tag.find_first_not_of(kTagChars) == absl::string_view::npos;
+}
+
+namespace {
+
+// Sweeps the directory open as `fd` (named `path`) if it is on device
+// `dev` (a mount swapped in after the parent was read is not entered);
+// takes ownership of fd.
+void SweepFillDirectory(int fd, const std::string& path, dev_t dev, int depth,
+                        const std::set<std::string>& keep, std::vector<Leftover>* out) {
+  struct stat self;
+  DIR* dir = fstat(fd, &self) == 0 && self.st_dev == dev ? fdopendir(fd) : nullptr;
+  if (dir == nullptr) {
+    close(fd);
+    return;
+  }
+  std::vector<std::string> subdirs;
+  while (dirent* e = readdir(dir)) {
+    const std::string name = e->d_name;
+    if (name == "." || name == "..") continue;
+    struct stat st;
+    if (fstatat(fd, name.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0) continue;
+    const std::string full = absl::StrCat(path == "/" ? "" : path, "/", name);
+    if (S_ISDIR(st.st_mode) && st.st_dev == dev) {
+      subdirs.push_back(name);
+    } else if (S_ISREG(st.st_mode) && IsFillFileName(name) && !keep.contains(full)) {
+      absl::Status s;
+      if (unlinkat(fd, name.c_str(), 0) != 0 && errno != ENOENT) {
+        s = base::ErrnoToStatus(errno, absl::StrCat("disk_fill sweep: unlink ", full));
+      }
+      out->push_back({full, s});
+    }
+  }
+  if (depth < kMaxSweepDepth) {
+    for (const std::string& name : subdirs) {
+      const int sub = openat(fd, name.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+      if (sub >= 0) {
+        SweepFillDirectory(sub, absl::StrCat(path == "/" ? "" : path, "/", name), dev, depth + 1,
+                           keep, out);
+      }
+    }
+  }
+  closedir(dir);  // closes fd
+}
+
+}  // namespace
+
+std::vector<Leftover> RemoveLeftoverFills(const std::vector<std::string>& roots,
+                                          const std::set<std::string>& keep) {
+  std::vector<Leftover> out;
+  std::set<std::string> seen;
+  for (const std::string& root : roots) {
+    char resolved[PATH_MAX];
+    if (realpath(root.c_str(), resolved) == nullptr || !seen.insert(resolved).second) continue;
+    struct stat st;
+    if (stat(resolved, &st) != 0) continue;
+    const int fd = open(resolved, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd >= 0) SweepFillDirectory(fd, resolved, st.st_dev, 0, keep, &out);
+  }
+  return out;
 }
 
 }  // namespace chaos::faults

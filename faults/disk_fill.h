@@ -23,6 +23,7 @@
 #define CHAOS_FAULTS_DISK_FILL_H_
 
 #include <cstdint>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -78,6 +79,22 @@ class DiskFill final : public Fault {
   FsSpace before_, after_;
   bool reverted_ = false;
 };
+
+// True for the names DiskFill gives its files, and only those:
+// ".chaos-fill-<tag>-<16 lowercase hex digits>", tag [A-Za-z0-9._-]{1,64}.
+bool IsFillFileName(absl::string_view name);
+
+// Start-up sweep: deletes every regular file named as IsFillFileName says
+// under each of `roots` (resolved once; a root that is missing is skipped)
+// and its subdirectories, except the paths in `keep` (fill files a ledger
+// record still names). Never follows a symlink: directories are opened one
+// level at a time with O_NOFOLLOW and files are removed with unlinkat on
+// their directory, so nothing outside the roots is reached. Stays on each
+// root's filesystem (a filesystem mounted below a root is not entered) and
+// goes at most 32 directories deep. Returns one Leftover per file found;
+// a directory that cannot be read is skipped, not reported.
+std::vector<Leftover> RemoveLeftoverFills(const std::vector<std::string>& roots,
+                                          const std::set<std::string>& keep);
 
 }  // namespace chaos::faults
 

@@ -54,6 +54,14 @@ struct FaultStatus {
   std::map<std::string, std::string> details;  // pids, bytes, workers...
 };
 
+// One leftover a start-up sweep found and tried to remove (see
+// RemoveLeftoverFills, RemoveLeftoverNetem, RemoveLeftoverPartitions): what
+// it is, in words an operator recognizes, and how removing it went.
+struct Leftover {
+  std::string item;
+  absl::Status removed;
+};
+
 class Fault {
  public:
   virtual ~Fault() = default;

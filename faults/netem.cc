@@ -664,6 +664,38 @@ absl::Status Netem::Revert() {
   return absl::OkStatus();
 }
 
+std::vector<Leftover> RemoveLeftoverNetem(const std::set<int>& keep_ifindexes) {
+  auto sock = OpenRouteSocket();
+  if (!sock.ok()) return {{"qdiscs", sock.status()}};
+  nl_cache* raw = nullptr;
+  if (int err = rtnl_qdisc_alloc_cache(sock->get(), &raw); err < 0) {
+    return {{"qdiscs", NlError(err, "listing qdiscs")}};
+  }
+  Cache cache(raw);
+  std::vector<Leftover> out;
+  for (nl_object* o = nl_cache_get_first(raw); o != nullptr; o = nl_cache_get_next(o)) {
+    rtnl_tc* tc = TC_CAST(o);
+    const int ifindex = rtnl_tc_get_ifindex(tc);
+    if (rtnl_tc_get_parent(tc) != TC_H_ROOT || rtnl_tc_get_handle(tc) != kRoot ||
+        keep_ifindexes.contains(ifindex)) {
+      continue;
+    }
+    const char* kind = rtnl_tc_get_kind(tc);
+    auto link = GetLink(sock->get(), ifindex, "");
+    const std::string name = link.ok() ? link->name : absl::StrCat("ifindex ", ifindex);
+    Leftover item{absl::StrCat(name, " root ", kind ? kind : "?", " ", HandleText(kRoot)), {}};
+    Qdisc ours = NewQdisc(ifindex, TC_H_ROOT, kRoot, kind ? kind : "");
+    if (!ours) {
+      item.removed = absl::InternalError("netlink: cannot allocate a qdisc");
+    } else if (int err = rtnl_qdisc_delete(sock->get(), ours.get());
+               err < 0 && err != -NLE_OBJ_NOTFOUND) {
+      item.removed = NlError(err, absl::StrCat("deleting qdisc ", HandleText(kRoot), " on ", name));
+    }
+    out.push_back(std::move(item));
+  }
+  return out;
+}
+
 absl::Status Netem::Adopt(const UndoState& undo) {
   ASSIGN_OR_RETURN(interface_, UndoValue(undo, "netem", "interface"));
   ASSIGN_OR_RETURN(std::string ifindex, UndoValue(undo, "netem", "ifindex"));

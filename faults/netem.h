@@ -41,6 +41,7 @@
 #define CHAOS_FAULTS_NETEM_H_
 
 #include <cstdint>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -104,6 +105,15 @@ class Netem final : public Fault {
   bool injected_ = false;
   bool reverted_ = false;
 };
+
+// Start-up sweep: on every interface of the calling thread's network
+// namespace except those in `keep_ifindexes` (interfaces a ledger record
+// still names), deletes the root qdisc with our handle (Netem::kRootHandle),
+// which takes our children and filters with it, as Revert does; the
+// kernel's default root qdisc comes back. No other qdisc is touched. One
+// Leftover per qdisc found ("<interface> root <kind> ca05:"); an error
+// listing the qdiscs is returned as a single Leftover with item "qdiscs".
+std::vector<Leftover> RemoveLeftoverNetem(const std::set<int>& keep_ifindexes);
 
 // The interface's qdiscs and filters as sorted text lines, for comparing
 // states and for tests. INVALID_ARGUMENT if there is no such interface.

@@ -13,6 +13,9 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "absl/strings/str_split.h"
+#include "absl/strings/ascii.h"
+#include "absl/strings/strip.h"
 #include "faults/net_scope.h"
 #include "faults/netlink_util.h"
 #include "base/ids.h"
@@ -29,6 +32,7 @@ using Nft = std::unique_ptr<nft_ctx, NftDeleter>;
 struct NftResult {
   int rc = 0;
   std::string error;
+  std::string output;
 };
 
 // Runs one nftables script (one transaction) with buffered output.
@@ -50,6 +54,8 @@ absl::StatusOr<NftResult> RunNft(const std::string& script) {
   r.rc = nft_run_cmd_from_buffer(ctx.get(), script.c_str());
   const char* err = nft_ctx_get_error_buffer(ctx.get());
   r.error = err ? err : "";
+  const char* out = nft_ctx_get_output_buffer(ctx.get());
+  r.output = out ? out : "";
   while (!r.error.empty() && (r.error.back() == '\n' || r.error.back() == ' ')) r.error.pop_back();
   return r;
 }
@@ -216,6 +222,37 @@ absl::Status Partition::Revert() {
   }
   reverted_ = true;
   return absl::OkStatus();
+}
+
+std::vector<Leftover> RemoveLeftoverPartitions(const std::set<std::string>& keep) {
+  auto listed = RunNft("list tables inet\n");
+  if (absl::IsFailedPrecondition(listed.status())) return {};  // no nf_tables
+  if (!listed.ok()) return {{"nftables tables", listed.status()}};
+  if (listed->rc != 0) {
+    if (LooksUnsupported(listed->error)) return {};
+    return {{"nftables tables",
+             absl::InternalError(absl::StrCat("listing nftables tables: ", listed->error))}};
+  }
+  std::vector<Leftover> out;
+  for (absl::string_view line : absl::StrSplit(listed->output, '\n', absl::SkipEmpty())) {
+    // Lines read "table inet NAME".
+    if (!absl::ConsumePrefix(&line, "table inet ")) continue;
+    const std::string table(absl::StripAsciiWhitespace(line));
+    if (!absl::StartsWith(table, "chaos_") || !base::IsValidId(table, kTableNameRule) ||
+        keep.contains(table)) {
+      continue;
+    }
+    Leftover item{absl::StrCat("inet ", table), {}};
+    auto r = RunNft(absl::StrCat("delete table inet ", table, "\n"));
+    if (!r.ok()) {
+      item.removed = r.status();
+    } else if (r->rc != 0 && !absl::StrContains(r->error, "No such file or directory")) {
+      item.removed = absl::InternalError(
+          absl::StrCat("deleting nftables table inet ", table, ": ", r->error));
+    }
+    out.push_back(std::move(item));
+  }
+  return out;
 }
 
 absl::Status Partition::Adopt(const UndoState& undo) {

@@ -22,6 +22,7 @@
 #define CHAOS_FAULTS_PARTITION_H_
 
 #include <cstdint>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -53,6 +54,15 @@ std::string PartitionTableName(const std::string& fault_id);
 // throwaway network namespace after trying modprobe nf_tables);
 // FAILED_PRECONDITION naming what is missing otherwise.
 [[nodiscard]] absl::Status PartitionAvailable();
+
+// Start-up sweep: deletes every nftables table of the inet family in the
+// calling thread's network namespace whose name PartitionTableName could
+// have made ("chaos_" then only [A-Za-z0-9_]), except those in `keep`
+// (tables a ledger record still names). No other table is touched. One
+// Leftover per table found ("inet <name>"). A kernel without nf_tables has
+// nothing to sweep (empty result); another error listing the tables is one
+// Leftover with item "nftables tables".
+std::vector<Leftover> RemoveLeftoverPartitions(const std::set<std::string>& keep);
 
 class Partition final : public Fault {
  public:

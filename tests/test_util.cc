@@ -87,22 +87,29 @@ std::string ReadFileOrEmpty(const std::string& path) {
   return ss.str();
 }
 
-AgentProcess::AgentProcess(const std::string& state_dir, const std::vector<std::string>& extra) {
+DaemonProcess::DaemonProcess(const std::string& binary, const std::string& state_dir,
+                             const std::vector<std::string>& extra, const std::string& listen) {
+  const std::string name = std::filesystem::path(binary).filename().string();
+  std::filesystem::create_directories(state_dir);
   const std::string port_file = state_dir + "/port";
-  log_file_ = state_dir + "/agent.log";
+  log_file_ = state_dir + "/" + name + ".log";
   unlink(port_file.c_str());
-  std::vector<std::string> argv = {AgentBinary(), "--listen", "127.0.0.1:0", "--state-dir",
+  std::vector<std::string> argv = {binary,    "--listen",    listen,   "--state-dir",
                                    state_dir, "--port-file", port_file};
   argv.insert(argv.end(), extra.begin(), extra.end());
   process_ = std::make_unique<Subprocess>(argv, log_file_);
-  for (int i = 0; i < 200 && port_ == 0 && process_->running(); ++i) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(25));
-    (void)absl::SimpleAtoi(absl::StripAsciiWhitespace(ReadFileOrEmpty(port_file)), &port_);
-  }
-  if (port_ == 0) throw std::runtime_error("chaos-agent did not start: " + log());
+  port_ = WaitForPortFile(*process_, port_file);
+  if (port_ == 0) throw std::runtime_error(name + " did not start: " + log());
 }
 
-std::string AgentProcess::log() const { return ReadFileOrEmpty(log_file_); }
+std::string DaemonProcess::log() const { return ReadFileOrEmpty(log_file_); }
+
+AgentProcess::AgentProcess(const std::string& state_dir, const std::vector<std::string>& extra)
+    : DaemonProcess(AgentBinary(), state_dir, extra) {}
+
+ControllerProcess::ControllerProcess(const std::string& state_dir,
+                                     const std::vector<std::string>& extra)
+    : DaemonProcess(ControllerBinary(), state_dir, extra) {}
 
 CommandResult RunCommand(const std::vector<std::string>& argv, int timeout_s) {
   TempDir dir;
@@ -154,7 +161,9 @@ std::vector<std::string> NonEmptyLines(const std::string& text) {
 }
 
 std::string AgentBinary() { return std::string(CHAOS_BINARY_DIR) + "/bin/chaos-agent"; }
+std::string ControllerBinary() {
+  return std::string(CHAOS_BINARY_DIR) + "/bin/chaos-controller";
+}
 std::string ChaosctlBinary() { return std::string(CHAOS_BINARY_DIR) + "/bin/chaosctl"; }
-std::string ControllerBinary() { return std::string(CHAOS_BINARY_DIR) + "/bin/chaos-controller"; }
 
 }  // namespace chaos::testing

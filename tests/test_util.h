@@ -40,11 +40,15 @@ class Subprocess {
   int status_ = -1;
 };
 
-// Starts chaos-agent on 127.0.0.1 with an OS-chosen port and waits until it
-// serves. Extra flags are appended.
-class AgentProcess {
+// A daemon (`binary`: chaos-agent or chaos-controller) started on
+// `listen` (default 127.0.0.1 with an OS-chosen port) and its state in
+// `state_dir`; the constructor waits until it serves (its port file is
+// written) and throws with its log when it does not. Extra flags are
+// appended. address() is on 127.0.0.1 whatever `listen` is.
+class DaemonProcess {
  public:
-  AgentProcess(const std::string& state_dir, const std::vector<std::string>& extra = {});
+  DaemonProcess(const std::string& binary, const std::string& state_dir,
+                const std::vector<std::string>& extra, const std::string& listen = "127.0.0.1:0");
   std::string address() const { return "127.0.0.1:" + std::to_string(port_); }
   int port() const { return port_; }
   Subprocess& process() { return *process_; }
@@ -54,6 +58,17 @@ class AgentProcess {
   std::string log_file_;
   std::unique_ptr<Subprocess> process_;
   int port_ = 0;
+};
+
+class AgentProcess : public DaemonProcess {
+ public:
+  AgentProcess(const std::string& state_dir, const std::vector<std::string>& extra = {});
+};
+
+// The controller keeps its history in state_dir/history.db.
+class ControllerProcess : public DaemonProcess {
+ public:
+  ControllerProcess(const std::string& state_dir, const std::vector<std::string>& extra = {});
 };
 
 struct CommandResult {
@@ -76,8 +91,8 @@ int WaitForPortFile(Subprocess& p, const std::string& port_file, int hang_guard_
 std::vector<std::string> NonEmptyLines(const std::string& text);
 
 std::string AgentBinary();
-std::string ChaosctlBinary();
 std::string ControllerBinary();
+std::string ChaosctlBinary();
 
 }  // namespace chaos::testing
 

@@ -34,7 +34,16 @@ std::unique_ptr<Controller::Stub> Stub(const ControllerCommandArgs& a) {
 }
 
 int Fail(const ControllerCommandArgs& a, const grpc::Status& s) {
-  std::fprintf(stderr, "chaosctl: controller %s: %s\n", a.controller.c_str(),
+  // A refusal by the controller's command policy or its limits shows the
+  // code; the message names the rule.
+  std::string how = ":";
+  if (s.error_code() == grpc::StatusCode::PERMISSION_DENIED ||
+      s.error_code() == grpc::StatusCode::RESOURCE_EXHAUSTED) {
+    how = absl::StrCat(" refused (",
+                       absl::StatusCodeToString(static_cast<absl::StatusCode>(s.error_code())),
+                       "):");
+  }
+  std::fprintf(stderr, "chaosctl: controller %s%s %s\n", a.controller.c_str(), how.c_str(),
                s.error_message().c_str());
   switch (s.error_code()) {
     case grpc::StatusCode::INVALID_ARGUMENT: return 2;

@@ -64,6 +64,11 @@ RunReport RunWithProgress(const experiments::Experiment& exp, const RunOptions& 
       if (n == 1) {
         runner.Interrupt(sig == SIGINT ? "interrupted by the operator (SIGINT)"
                                        : "terminated (SIGTERM)");
+      } else if (n == 2) {
+        std::fprintf(stderr,
+                     "\nchaosctl: cancelling rollback actions; faults are still reverted\n");
+        runner.CancelRollbackActions(sig == SIGINT ? "interrupted again by the operator (SIGINT)"
+                                                   : "terminated again (SIGTERM)");
       } else {
         std::fprintf(stderr, "\nchaosctl: rollback in progress; waiting for it to finish\n");
       }

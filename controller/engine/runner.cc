@@ -43,6 +43,14 @@ JournalEvent Event(std::string type, std::string step, std::string agent, std::s
   return e;
 }
 
+// The heading of a fault that ended before its duration without the run
+// reverting it: a lapsed lease, or someone else's revert or halt.
+std::string EndedEarly(const std::string& address, const chaos::v1::FaultStatus& f) {
+  return absl::StartsWith(f.reason(), "lease expired")
+             ? absl::StrCat("lease lapsed on ", address)
+             : absl::StrCat("fault ended early on ", address);
+}
+
 }  // namespace
 
 std::string NewRunId(const std::string& name) {
@@ -630,10 +638,31 @@ void Runner::Rollback() {
   for (auto& t : threads) t.join();
 }
 
+void Runner::CancelRollbackActions(const std::string& reason) {
+  {
+    absl::MutexLock lock(&mu_);
+    if (!rollback_cancel_reason_.empty()) return;
+    rollback_cancel_reason_ = reason;
+  }
+  stop_rollback_actions_.Cancel();
+  Emit(Event("rollback", "", "", absl::StrCat("rollback actions cancelled: ", reason)));
+}
+
 void Runner::RollbackActions() {
   for (const CommandSpec& cmd : experiment_.rollback_actions) {
+    std::string cancelled;
+    {
+      absl::MutexLock lock(&mu_);
+      cancelled = rollback_cancel_reason_;
+    }
+    if (!cancelled.empty()) {
+      absl::MutexLock lock(&mu_);
+      report_.manual_undo.push_back(absl::StrCat(absl::StrJoin(cmd.argv, " "),
+                                                 "    # rollback action not run: ", cancelled));
+      continue;
+    }
     Emit(Event("rollback", "", "", absl::StrCat("action: ", absl::StrJoin(cmd.argv, " "))));
-    base::CommandOutcome out = base::RunCommand(cmd.argv, cmd.timeout);
+    base::CommandOutcome out = base::RunCommand(cmd.argv, cmd.timeout, &stop_rollback_actions_);
     const bool ok = out.ok();
     const std::string detail = out.Summary();
     Emit(Event("rollback", "", "", absl::StrCat("action ", ok ? "done" : "FAILED", ": ", detail)));
@@ -804,9 +833,22 @@ void Runner::KeepAliveOnce(Agent* agent) {
   grpc::Status s = agent->stub->KeepAlive(ctx.get(), req, &resp);
   // NOT_FOUND: the agent holds no active fault of this run.
   const bool none = s.error_code() == grpc::StatusCode::NOT_FOUND;
+  JournalKeepAliveReach(agent, s.ok() || none ? grpc::Status::OK : s);
   if (!s.ok() && !none) return;  // unreachable now: the next round tries again
   const size_t active = none ? 0 : resp.active_faults();
   if (active < held.size()) CheckLapsed(agent, held);
+}
+
+// Journals the first keep-alive that fails to reach an agent, and the
+// first that reaches it again: the run goes on meanwhile (the agent's own
+// lease is the backstop), but the operator sees the gap.
+void Runner::JournalKeepAliveReach(Agent* agent, const grpc::Status& s) {
+  if (s.ok() == !agent->keepalive_failing) return;
+  agent->keepalive_failing = !s.ok();
+  Emit(Event("lease", "", agent->address,
+             s.ok() ? absl::StrCat("keep-alive reaches ", agent->address, " again")
+                    : absl::StrCat("keep-alive to ", agent->address, " failed: ",
+                                   rpc::StatusText(s), "; retrying each round")));
 }
 
 // Asks the agent for this run's faults; one of `held` that has ended
@@ -830,14 +872,15 @@ void Runner::CheckLapsed(Agent* agent, const std::vector<size_t>& held) {
         const bool elapsed = f.expires_at_unix_ms() > 0 &&
                              f.reverted_at_unix_ms() >= f.expires_at_unix_ms();
         if (!elapsed && lapsed.empty()) {
-          lapsed = absl::StrCat(rec.fault_id, " (step ", rec.step, ") is ",
-                                chaos::v1::FaultState_Name(f.state()), ": ", f.reason());
+          lapsed = absl::StrCat(EndedEarly(agent->address, f), ": ", rec.fault_id, " (step ",
+                                rec.step, ") is ", chaos::v1::FaultState_Name(f.state()), ": ",
+                                f.reason());
         }
       }
     }
   }
   if (lapsed.empty()) return;
-  const std::string why = absl::StrCat("lease lapsed on ", agent->address, ": ", lapsed);
+  const std::string& why = lapsed;
   Emit(Event("lease", "", agent->address, why));
   Abort(RunOutcome::kFailed, why);
 }

@@ -99,6 +99,11 @@ class Runner {
 
   RunReport Run();
   void Interrupt(const std::string& reason);
+  // A second interrupt, while the run rolls back: the rollback action now
+  // running is killed (TERM, then KILL) and the rest are not started; each
+  // is listed as manual undo with `reason`. Fault reverts go on: they are
+  // never cancelled.
+  void CancelRollbackActions(const std::string& reason);
   // Answers the manual gate `step` while it waits: confirm lets the run go
   // on, !confirm fails the step. NOT_FOUND when the experiment has no such
   // manual step; FAILED_PRECONDITION when it is not waiting (not reached
@@ -118,6 +123,7 @@ class Runner {
     // Fault kind ("cpuBurn") -> "" when available, else why not.
     std::map<std::string, std::string> capabilities;
     std::unique_ptr<chaos::v1::Agent::Stub> stub;
+    bool keepalive_failing = false;  // only its KeepAliveLoop thread touches it
   };
 
   void Emit(JournalEvent event);
@@ -164,6 +170,7 @@ class Runner {
   // This run's faults on `agent` it injected and has not started to revert.
   std::vector<size_t> HeldFaults(const std::string& agent) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void CheckLapsed(Agent* agent, const std::vector<size_t>& held);
+  void JournalKeepAliveReach(Agent* agent, const grpc::Status& status);
   std::vector<Agent*> AgentsOf(const std::string& group);
 
   const Experiment experiment_;
@@ -190,6 +197,9 @@ class Runner {
   absl::Mutex emit_mu_;
   // Cancelled on abort: a command step still running is killed at once.
   base::CancelToken stop_commands_;
+  // Cancelled by CancelRollbackActions.
+  base::CancelToken stop_rollback_actions_;
+  std::string rollback_cancel_reason_ ABSL_GUARDED_BY(mu_);
 };
 
 }  // namespace chaos::controller

@@ -132,7 +132,9 @@ absl::StatusOr<std::unique_ptr<HistoryStore>> HistoryStore::Open(const std::stri
           "history database ", path, ": cannot switch to WAL mode: ", sqlite3_errmsg(db)));
     }
   }
-  RETURN_IF_ERROR(store->Exec("PRAGMA synchronous=NORMAL"));
+  // FULL: a commit is on disk before it returns, power loss included
+  // (NORMAL in WAL mode may lose the last commits on power loss).
+  RETURN_IF_ERROR(store->Exec("PRAGMA synchronous=FULL"));
   absl::Status s = store->Exec(kSchema);
   if (s.ok()) s = store->AddMissingColumns();
   if (!s.ok()) return corrupt(std::string(s.message()));

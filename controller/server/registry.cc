@@ -8,8 +8,21 @@
 
 namespace chaos::controller {
 
-AgentRegistry::AgentRegistry(Clock* clock, absl::Duration heartbeat_interval, int missed)
-    : clock_(clock), interval_(heartbeat_interval), missed_(missed) {}
+AgentRegistry::AgentRegistry(Clock* clock, absl::Duration heartbeat_interval, int missed,
+                             size_t capacity)
+    : clock_(clock), interval_(heartbeat_interval), missed_(missed), capacity_(capacity) {}
+
+absl::Status AgentRegistry::MakeRoom() {
+  if (agents_.size() < capacity_) return absl::OkStatus();
+  const absl::Time now = clock_->Now();
+  for (auto it = agents_.begin(); it != agents_.end();) {
+    if (now - it->second.last_seen > interval_ * missed_) it = agents_.erase(it);
+    else ++it;
+  }
+  if (agents_.size() < capacity_) return absl::OkStatus();
+  return absl::ResourceExhaustedError(absl::StrCat(
+      "address: the registry holds ", agents_.size(), " live agents, its limit; none is lost"));
+}
 
 absl::Status AgentRegistry::Register(const chaos::v1::RegisterAgentRequest& req) {
   const std::string& a = req.address();
@@ -21,6 +34,7 @@ absl::Status AgentRegistry::Register(const chaos::v1::RegisterAgentRequest& req)
         absl::StrCat("address: \"", a, "\" is not host:port with a port in 1-65535"));
   }
   absl::MutexLock lock(&mu_);
+  if (!agents_.contains(a)) RETURN_IF_ERROR(MakeRoom());
   Entry& e = agents_[a];
   e.info.set_address(a);
   e.info.set_hostname(req.hostname());

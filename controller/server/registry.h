@@ -4,7 +4,10 @@
 // address, hostname and labels. It is "lost" once no heartbeat arrived for
 // `missed_heartbeats` intervals; a lost agent that heartbeats again is
 // live again. The registry is in memory: after a controller restart agents
-// reappear with their next heartbeat.
+// reappear with their next heartbeat. It holds at most `capacity` agents
+// (request_limits.h kMaxAgents): a new agent beyond it makes the registry
+// forget its lost agents, and is refused RESOURCE_EXHAUSTED when none is
+// lost.
 //
 // ResolveTargets gives the agents a run may use: every live agent. The
 // experiment's own target groups (label selectors, count, percent) then
@@ -27,15 +30,18 @@
 #include "absl/time/time.h"
 #include "chaos/v1/controller.pb.h"
 #include "controller/server/clock.h"
+#include "controller/server/request_limits.h"
 #include "experiments/experiment.h"
 
 namespace chaos::controller {
 
 class AgentRegistry {
  public:
-  AgentRegistry(Clock* clock, absl::Duration heartbeat_interval, int missed_heartbeats = 3);
+  AgentRegistry(Clock* clock, absl::Duration heartbeat_interval, int missed_heartbeats = 3,
+                size_t capacity = kMaxAgents);
 
-  // INVALID_ARGUMENT when the address is not host:port.
+  // INVALID_ARGUMENT when the address is not host:port; RESOURCE_EXHAUSTED
+  // for a new agent when the registry is full of live ones.
   [[nodiscard]] absl::Status Register(const chaos::v1::RegisterAgentRequest& request);
   // Sorted by address; `lost` and `last_seen_unix_ms` as of now.
   std::vector<chaos::v1::AgentInfo> List();
@@ -52,8 +58,12 @@ class AgentRegistry {
   Clock* const clock_;
   const absl::Duration interval_;
   const int missed_;
+  const size_t capacity_;
   absl::Mutex mu_;
   std::map<std::string, Entry> agents_ ABSL_GUARDED_BY(mu_);
+
+  // Room for one more agent: forgets the lost ones when full.
+  absl::Status MakeRoom() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 };
 
 // The live agents `experiment` may run on, from the registry.

@@ -215,10 +215,24 @@ RunOptions RunManager::OptionsFor(const chaos::v1::Run& run) {
   return ro;
 }
 
+absl::StatusOr<experiments::Experiment> RunManager::Admit(
+    const SubmitArgs& args, std::map<std::string, std::string>* variables) {
+  ASSIGN_OR_RETURN(experiments::Experiment exp, ParseSubmitted(args, variables));
+  RETURN_IF_ERROR(options_.command_policy.Check(exp));
+  return exp;
+}
+
+absl::Status RunManager::Check(const SubmitArgs& args) {
+  std::map<std::string, std::string> variables;
+  return Admit(args, &variables).status();
+}
+
 absl::StatusOr<chaos::v1::Run> RunManager::Submit(const SubmitArgs& args) {
   Reap();
   std::map<std::string, std::string> variables;
-  ASSIGN_OR_RETURN(experiments::Experiment exp, ParseSubmitted(args, &variables));
+  // Before anything is recorded or injected, at every submit (a schedule's
+  // firing too: the policy may have changed since the schedule was made).
+  ASSIGN_OR_RETURN(experiments::Experiment exp, Admit(args, &variables));
   RETURN_IF_ERROR(CheckAccepting());
   ASSIGN_OR_RETURN(std::vector<std::string> agents,
                    ResolveTargets(exp, *registry_, options_.max_agents_per_run));
@@ -304,17 +318,22 @@ absl::StatusOr<chaos::v1::Run> RunManager::Abort(const std::string& run_id,
                                                  const std::string& reason) {
   if (run_id.empty()) return absl::InvalidArgumentError("run_id: required");
   std::shared_ptr<LiveRun> live;
+  bool again = false;
   {
     absl::MutexLock lock(&mu_);
     auto it = live_.find(run_id);
     if (it != live_.end() && !it->second->done) {
       live = it->second;
+      again = live->operator_abort;
       live->operator_abort = true;
     }
   }
-  if (live) {
-    live->runner->Interrupt(absl::StrCat("aborted by ", caller.empty() ? "an operator" : caller,
-                                         reason.empty() ? "" : ": ", reason));
+  const std::string why = absl::StrCat("aborted by ", caller.empty() ? "an operator" : caller,
+                                       reason.empty() ? "" : ": ", reason);
+  if (live && again) {
+    live->runner->CancelRollbackActions(absl::StrCat(why, " (second abort)"));
+  } else if (live) {
+    live->runner->Interrupt(why);
   }
   return history_->GetRun(run_id);  // NOT_FOUND for an unknown id
 }
@@ -450,9 +469,19 @@ std::vector<std::string> RunManager::RecoverRollbackActions(chaos::v1::Run* run,
     return {absl::StrCat("rollback actions (", exp.status().message(), ")")};
   }
   std::vector<std::string> failed;
-  for (const experiments::CommandSpec& cmd : exp->rollback_actions) {
-    const base::CommandOutcome out = base::RunCommand(cmd.argv, cmd.timeout);
+  for (size_t i = 0; i < exp->rollback_actions.size(); ++i) {
+    const experiments::CommandSpec& cmd = exp->rollback_actions[i];
     const std::string line = absl::StrJoin(cmd.argv, " ");
+    // The policy of this process decides, not the one the run started under.
+    absl::Status allowed =
+        options_.command_policy.CheckCommand(cmd.argv, absl::StrCat("rollbackActions[", i, "]"));
+    if (!allowed.ok()) {
+      Journal(run, seq, "rollback", "", absl::StrCat("action REFUSED: ", allowed.message()));
+      failed.push_back(absl::StrCat("rollback action `", line, "` (refused: ", allowed.message(),
+                                    ")"));
+      continue;
+    }
+    const base::CommandOutcome out = base::RunCommand(cmd.argv, cmd.timeout);
     Journal(run, seq, "rollback", "",
             absl::StrCat("action ", out.ok() ? "done" : "FAILED", ": ", line, ": ", out.Summary()));
     if (!out.ok()) {

@@ -1,8 +1,10 @@
-// RunManager: the controller's runs. Submit() parses an experiment,
-// resolves its agents from the registry, records the run (with its agents,
-// before anything is injected) in the history and runs it on a thread of
-// its own with Runner. Every runner event is appended to the run's journal
-// in the history and handed to the run's watchers, in order.
+// RunManager: the controller's runs. Submit() parses an experiment, checks
+// every command it holds against the controller's command policy
+// (controller/policy/command_policy.h), resolves its agents from the
+// registry, records the run (with its agents, before anything is injected)
+// in the history and runs it on a thread of its own with Runner. Every
+// runner event is appended to the run's journal in the history and handed
+// to the run's watchers, in order.
 //
 // Abort() interrupts a live run (the Runner rolls back); aborting an ended
 // run is OK and returns it. HaltAll() refuses new runs, interrupts the live
@@ -12,7 +14,8 @@
 // RUNNING or PENDING, calls RevertExperiment(run_id) on every agent the run
 // recorded, checks with ListFaults that none of the run's faults may still
 // affect the host (proto/fault_state.h MayAffectHost), runs the rollback
-// actions of the experiment text recorded with the run, journals each step,
+// actions of the experiment text recorded with the run (those the command
+// policy allows now; a refused one is left), journals each step,
 // and only then marks the run INTERRUPTED; otherwise ROLLBACK_INCOMPLETE,
 // its reason naming what is left (an agent not reached, a fault still on
 // the host, a rollback action that failed; the agents' leases and revert
@@ -36,6 +39,7 @@
 #include "controller/server/history.h"
 #include "controller/server/registry.h"
 #include "controller/engine/runner.h"
+#include "controller/policy/command_policy.h"
 #include "rpc/credentials.h"
 
 namespace chaos::controller {
@@ -58,6 +62,9 @@ struct RunManagerOptions {
   size_t max_agents_per_run = 0;
   // How agents are reached (runs, recovery, HaltAll, ResumeAll).
   rpc::TransportOptions transport;
+  // --command-policy: the commands a submitted experiment may run here.
+  // Default: none.
+  CommandPolicy command_policy;
 };
 
 // Receives one run's events after the ones already journaled. Called with
@@ -75,9 +82,15 @@ class RunManager {
   ~RunManager();
 
   // INVALID_ARGUMENT (experiment_yaml: line:column: message) for a bad file,
-  // FAILED_PRECONDITION when halted or no agent is live. A dry run parses
-  // and resolves agents, returns the run it would start, records nothing.
+  // PERMISSION_DENIED for a command the command policy does not allow,
+  // FAILED_PRECONDITION when halted or no agent is live; nothing is recorded
+  // then. A dry run parses, checks and resolves agents, returns the run it
+  // would start, records nothing.
   [[nodiscard]] absl::StatusOr<chaos::v1::Run> Submit(const SubmitArgs& args);
+  // What Submit refuses about the experiment itself, whatever the agents:
+  // a text that does not parse (INVALID_ARGUMENT), a command the command
+  // policy does not allow (PERMISSION_DENIED). Records nothing.
+  [[nodiscard]] absl::Status Check(const SubmitArgs& args);
   [[nodiscard]] absl::StatusOr<chaos::v1::Run> Get(const std::string& run_id);
   [[nodiscard]] absl::StatusOr<std::vector<chaos::v1::Run>> List(const RunFilter& filter);
   [[nodiscard]] absl::StatusOr<chaos::v1::Run> Abort(const std::string& run_id,
@@ -115,6 +128,9 @@ class RunManager {
   void Finish(const std::shared_ptr<LiveRun>& live, const RunReport& report);
   void Reap() ABSL_LOCKS_EXCLUDED(mu_);
   absl::Status CheckAccepting() ABSL_LOCKS_EXCLUDED(mu_);
+  // The submitted experiment, parsed and allowed by the command policy.
+  absl::StatusOr<experiments::Experiment> Admit(const SubmitArgs& args,
+                                                std::map<std::string, std::string>* variables);
   chaos::v1::Run NewRun(const experiments::Experiment& exp, const SubmitArgs& args,
                         const std::vector<std::string>& agents,
                         const std::map<std::string, std::string>& variables);

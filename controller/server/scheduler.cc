@@ -2,6 +2,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "controller/server/cron.h"
+#include "controller/server/request_limits.h"
 #include "experiments/experiment.h"
 #include "base/ids.h"
 #include "base/status_macros.h"
@@ -67,7 +68,14 @@ Scheduler::~Scheduler() { Stop(); }
 
 absl::StatusOr<chaos::v1::Schedule> Scheduler::Create(chaos::v1::Schedule schedule) {
   RETURN_IF_ERROR(Validate(schedule));
+  RETURN_IF_ERROR(launcher_->Check(schedule));
   absl::MutexLock lock(&mu_);
+  ASSIGN_OR_RETURN(std::vector<HistoryStore::StoredSchedule> existing, history_->ListSchedules());
+  if (existing.size() >= kMaxSchedules) {
+    return absl::ResourceExhaustedError(absl::StrCat("schedules: the controller holds ",
+                                                     existing.size(),
+                                                     " schedules, its limit; delete one first"));
+  }
   const absl::Time now = clock_->Now();
   schedule.set_created_at_unix_ms(absl::ToUnixMillis(now));
   schedule.clear_last_run_id();

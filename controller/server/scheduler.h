@@ -32,6 +32,11 @@ namespace chaos::controller {
 class RunLauncher {
  public:
   virtual ~RunLauncher() = default;
+  // What Launch would refuse about the schedule's experiment whatever the
+  // agents (it does not parse, the command policy does not allow one of
+  // its commands). Called when a schedule is created; Launch checks again
+  // at each firing.
+  virtual absl::Status Check(const chaos::v1::Schedule& schedule) = 0;
   // Starts a run of the schedule's experiment; returns its id.
   virtual absl::StatusOr<std::string> Launch(const chaos::v1::Schedule& schedule) = 0;
   virtual bool IsActive(const std::string& run_id) = 0;
@@ -43,7 +48,10 @@ class Scheduler {
   ~Scheduler();  // stops the thread if started
 
   // INVALID_ARGUMENT naming the field (name, cron, time_zone,
-  // experiment_yaml, blackouts[i].days/hours); ALREADY_EXISTS for a used name.
+  // experiment_yaml, blackouts[i].days/hours); what the launcher's Check
+  // refuses (PERMISSION_DENIED for a command the controller's command
+  // policy does not allow); ALREADY_EXISTS for a used name;
+  // RESOURCE_EXHAUSTED beyond kMaxSchedules (request_limits.h).
   [[nodiscard]] absl::StatusOr<chaos::v1::Schedule> Create(chaos::v1::Schedule schedule);
   [[nodiscard]] absl::StatusOr<std::vector<chaos::v1::Schedule>> List();
   [[nodiscard]] absl::StatusOr<chaos::v1::Schedule> SetPaused(const std::string& name, bool paused);

@@ -4,6 +4,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "base/status_macros.h"
+#include "controller/server/request_limits.h"
 #include "rpc/status.h"
 
 namespace chaos::controller {
@@ -113,13 +114,25 @@ class FailedWatch final : public grpc::ServerWriteReactor<chaos::v1::RunEvent> {
 
 }  // namespace
 
-absl::StatusOr<std::string> ManagerLauncher::Launch(const chaos::v1::Schedule& schedule) {
+namespace {
+
+SubmitArgs ScheduledRun(const chaos::v1::Schedule& schedule) {
   SubmitArgs args;
   args.experiment_yaml = schedule.experiment_yaml();
   args.variables.insert(schedule.variables().begin(), schedule.variables().end());
   args.caller = absl::StrCat("schedule ", schedule.name());
   args.schedule = schedule.name();
-  ASSIGN_OR_RETURN(chaos::v1::Run run, runs_->Submit(args));
+  return args;
+}
+
+}  // namespace
+
+absl::Status ManagerLauncher::Check(const chaos::v1::Schedule& schedule) {
+  return runs_->Check(ScheduledRun(schedule));
+}
+
+absl::StatusOr<std::string> ManagerLauncher::Launch(const chaos::v1::Schedule& schedule) {
+  ASSIGN_OR_RETURN(chaos::v1::Run run, runs_->Submit(ScheduledRun(schedule)));
   return run.run_id();
 }
 
@@ -137,6 +150,7 @@ grpc::ServerUnaryReactor* ControllerService::SubmitRun(grpc::CallbackServerConte
                                                        const chaos::v1::SubmitRunRequest* req,
                                                        chaos::v1::Run* resp) {
   return Done(ctx, [&]() -> absl::Status {
+    RETURN_IF_ERROR(CheckRequest(*req));
     RETURN_IF_ERROR(NeedHistory());
     if (req->experiment_yaml().empty()) {
       return absl::InvalidArgumentError("experiment_yaml: required");
@@ -190,6 +204,7 @@ grpc::ServerUnaryReactor* ControllerService::AbortRun(grpc::CallbackServerContex
                                                       const chaos::v1::AbortRunRequest* req,
                                                       chaos::v1::Run* resp) {
   return Done(ctx, [&]() -> absl::Status {
+    RETURN_IF_ERROR(CheckRequest(*req));
     RETURN_IF_ERROR(NeedHistory());
     ASSIGN_OR_RETURN(*resp, runs_->Abort(req->run_id(), req->caller(), req->reason()));
     return absl::OkStatus();
@@ -200,6 +215,7 @@ grpc::ServerUnaryReactor* ControllerService::AnswerGate(grpc::CallbackServerCont
                                                         const chaos::v1::AnswerGateRequest* req,
                                                         chaos::v1::Run* resp) {
   return Done(ctx, [&]() -> absl::Status {
+    RETURN_IF_ERROR(CheckRequest(*req));
     RETURN_IF_ERROR(NeedHistory());
     ASSIGN_OR_RETURN(*resp, runs_->AnswerGate(req->run_id(), req->step(), req->confirm(),
                                               req->caller(), req->reason()));
@@ -210,7 +226,8 @@ grpc::ServerUnaryReactor* ControllerService::AnswerGate(grpc::CallbackServerCont
 grpc::ServerUnaryReactor* ControllerService::RegisterAgent(
     grpc::CallbackServerContext* ctx, const chaos::v1::RegisterAgentRequest* req,
     chaos::v1::RegisterAgentResponse* resp) {
-  absl::Status s = registry_->Register(*req);
+  absl::Status s = CheckRequest(*req);
+  if (s.ok()) s = registry_->Register(*req);
   resp->set_heartbeat_interval_ms(
       static_cast<uint32_t>(absl::ToInt64Milliseconds(registry_->heartbeat_interval())));
   return Done(ctx, s);
@@ -227,6 +244,7 @@ grpc::ServerUnaryReactor* ControllerService::HaltAll(grpc::CallbackServerContext
                                                      const chaos::v1::HaltAllRequest* req,
                                                      chaos::v1::HaltAllResponse* resp) {
   return Done(ctx, [&]() -> absl::Status {
+    RETURN_IF_ERROR(CheckRequest(*req));
     RETURN_IF_ERROR(NeedHistory());
     *resp = runs_->HaltAll(req->caller(), req->reason());
     return absl::OkStatus();
@@ -237,6 +255,7 @@ grpc::ServerUnaryReactor* ControllerService::ResumeAll(grpc::CallbackServerConte
                                                        const chaos::v1::ResumeAllRequest* req,
                                                        chaos::v1::ResumeAllResponse* resp) {
   return Done(ctx, [&]() -> absl::Status {
+    RETURN_IF_ERROR(CheckRequest(*req));
     RETURN_IF_ERROR(NeedHistory());
     *resp = runs_->ResumeAll(req->caller());
     return absl::OkStatus();
@@ -247,6 +266,7 @@ grpc::ServerUnaryReactor* ControllerService::CreateSchedule(
     grpc::CallbackServerContext* ctx, const chaos::v1::CreateScheduleRequest* req,
     chaos::v1::Schedule* resp) {
   return Done(ctx, [&]() -> absl::Status {
+    RETURN_IF_ERROR(CheckRequest(*req));
     RETURN_IF_ERROR(NeedHistory());
     ASSIGN_OR_RETURN(*resp, scheduler_->Create(req->schedule()));
     return absl::OkStatus();

@@ -1,6 +1,7 @@
 // ControllerService: chaos.v1.Controller over gRPC's callback API. Handlers
-// are thin: wire type in, domain call (RunManager, AgentRegistry,
-// Scheduler), absl::Status out, mapped 1:1 onto grpc::Status.
+// are thin: wire type in, its size checked (request_limits.h), domain call
+// (RunManager, AgentRegistry, Scheduler), absl::Status out, mapped 1:1 onto
+// grpc::Status.
 //
 // When the history could not be opened (e.g. a corrupt database) the
 // service still serves: agent registration and listing work, and every RPC
@@ -81,6 +82,7 @@ class ControllerService final : public chaos::v1::Controller::CallbackService {
 class ManagerLauncher final : public RunLauncher {
  public:
   explicit ManagerLauncher(RunManager* runs) : runs_(runs) {}
+  absl::Status Check(const chaos::v1::Schedule& schedule) override;
   absl::StatusOr<std::string> Launch(const chaos::v1::Schedule& schedule) override;
   bool IsActive(const std::string& run_id) override { return runs_->IsActive(run_id); }
 

@@ -633,3 +633,180 @@ TEST(AgentProcessTest, PolicyFileRaisesTheProcessCapPerHost) {
 
 }  // namespace
 }  // namespace chaos::testing
+
+namespace chaos::testing {
+namespace {
+
+bool Exists(const std::string& path) {
+  struct stat st;
+  return lstat(path.c_str(), &st) == 0;
+}
+
+void WriteFile(const std::string& path) { std::ofstream(path) << "x"; }
+
+// The ledger is lost: kill -9 while a fill and a burn are active, then the
+// whole state directory is deleted. A new agent with a fresh state
+// directory and the same fill roots removes the fill file no record names
+// (in a subdirectory of the root), and only files with the fill tag's exact
+// name shape: near misses, and a fill-named file reached only through a
+// symlink, stay. No burner remains.
+TEST(AgentProcessTest, StartUpSweepRemovesTaggedFillsAfterTheLedgerIsLost) {
+  TempDir dir;
+  const std::string data = dir.path() + "/data";
+  ASSERT_EQ(mkdir(data.c_str(), 0755), 0);
+  ASSERT_EQ(mount("tmpfs", data.c_str(), "tmpfs", 0, "size=32m"), 0) << strerror(errno);
+  absl::Cleanup unmount = [&] { umount2(data.c_str(), MNT_DETACH); };
+  ASSERT_EQ(mkdir((data + "/sub").c_str(), 0755), 0);
+  const std::string outside = dir.path() + "/outside";
+  ASSERT_EQ(mkdir(outside.c_str(), 0755), 0);
+  ASSERT_EQ(symlink(outside.c_str(), (data + "/link").c_str()), 0);
+  const std::vector<std::string> decoys = {
+      data + "/.chaos-fill-notours",                   // no random suffix
+      data + "/chaos-fill-x-0123456789abcdef",         // no leading dot
+      data + "/.chaos-fill-x-0123456789ABCDEF",        // not our hex
+      data + "/sub/.chaos-fill-x-0123456789abcdef0",   // one digit too many
+      outside + "/.chaos-fill-x-0123456789abcdef",     // only through data/link
+  };
+  for (const std::string& d : decoys) WriteFile(d);
+  std::ofstream(dir.path() + "/policy.yaml") << "fillRoots: [" << data << "]\n";
+  const std::vector<std::string> flags = {"--policy", dir.path() + "/policy.yaml"};
+
+  const std::string state1 = dir.path() + "/state1";
+  ASSERT_EQ(mkdir(state1.c_str(), 0755), 0);
+  pid_t burner = 0;
+  std::string fill_path;
+  {
+    AgentProcess agent(state1, flags);
+    auto stub = Stub(agent);
+    auto inject = [&](chaos::v1::InjectRequest req, const std::string& id) {
+      req.mutable_spec()->set_fault_id(id);
+      req.mutable_spec()->set_experiment_id("lost");
+      req.mutable_spec()->mutable_duration()->set_seconds(600);
+      req.mutable_lease()->set_seconds(600);
+      grpc::ClientContext ctx;
+      chaos::v1::InjectResponse resp;
+      grpc::Status s = stub->Inject(&ctx, req, &resp);
+      EXPECT_TRUE(s.ok()) << id << ": " << s.error_message();
+      return resp.status();
+    };
+    auto burn = inject(Burn("b"), "burn");
+    ASSERT_TRUE(absl::SimpleAtoi(burn.details().at("pids"), &burner));
+    chaos::v1::InjectRequest fill;
+    fill.mutable_spec()->mutable_disk_fill()->set_directory(data + "/sub");
+    fill.mutable_spec()->mutable_disk_fill()->set_bytes(4 << 20);
+    fill_path = inject(fill, "fill").details().at("path");
+    ASSERT_TRUE(Exists(fill_path)) << fill_path;
+    agent.process().Signal(SIGKILL);
+    agent.process().Wait();
+  }
+  ASSERT_EQ(RunCommand({"/bin/rm", "-rf", state1}).exit_code, 0);
+  ASSERT_FALSE(Exists(state1));
+  ASSERT_TRUE(Exists(fill_path)) << "the fill vanished without a sweep: the test proves nothing";
+
+  const std::string state2 = dir.path() + "/state2";
+  ASSERT_EQ(mkdir(state2.c_str(), 0755), 0);
+  AgentProcess restarted(state2, flags);  // serves only once the sweep is done
+  EXPECT_FALSE(Exists(fill_path)) << restarted.log();
+  for (const std::string& d : decoys) EXPECT_TRUE(Exists(d)) << d << " was swept";
+  EXPECT_TRUE(Exists(data + "/link"));
+  EXPECT_TRUE(kill(burner, 0) != 0 || ProcessState(burner) == 'Z') << "burner " << burner;
+  for (pid_t pid : PidsNamed("chaos-burn")) {
+    EXPECT_EQ(ProcessState(pid), 'Z') << "a chaos-burn remains: pid " << pid;
+  }
+  const std::string log = restarted.log();
+  EXPECT_NE(log.find("sweep: removed leftover " + fill_path), std::string::npos) << log;
+  EXPECT_NE(log.find("audit action=sweep kind=disk_fill item=\"" + fill_path + "\""),
+            std::string::npos)
+      << log;
+  auto stub = Stub(restarted);
+  grpc::ClientContext ctx;
+  chaos::v1::ListFaultsRequest req;
+  req.set_include_ended(true);
+  chaos::v1::ListFaultsResponse list;
+  ASSERT_TRUE(stub->ListFaults(&ctx, req, &list).ok());
+  EXPECT_EQ(list.faults_size(), 0) << "the fresh ledger knows nothing";
+}
+
+// One agent per host is the model. A second copy of the agent started
+// while the first holds a fill cannot tell that fill from a leftover, so it
+// sweeps no fills (nor qdiscs, nor tables), says so, and the first agent's
+// fault keeps its file.
+TEST(AgentProcessTest, StartUpSweepLeavesAloneWhatAnotherRunningAgentHolds) {
+  TempDir dir;
+  const std::string data = dir.path() + "/data";
+  ASSERT_EQ(mkdir(data.c_str(), 0755), 0);
+  ASSERT_EQ(mount("tmpfs", data.c_str(), "tmpfs", 0, "size=8m"), 0) << strerror(errno);
+  absl::Cleanup unmount = [&] { umount2(data.c_str(), MNT_DETACH); };
+  std::ofstream(dir.path() + "/policy.yaml") << "fillRoots: [" << data << "]\n";
+  const std::vector<std::string> flags = {"--policy", dir.path() + "/policy.yaml"};
+  const std::string state1 = dir.path() + "/state1", state2 = dir.path() + "/state2";
+  ASSERT_EQ(mkdir(state1.c_str(), 0755), 0);
+  ASSERT_EQ(mkdir(state2.c_str(), 0755), 0);
+  AgentProcess first(state1, flags);
+  auto stub = Stub(first);
+  chaos::v1::InjectRequest fill;
+  fill.mutable_spec()->set_fault_id("held");
+  fill.mutable_spec()->set_experiment_id("first");
+  fill.mutable_spec()->mutable_duration()->set_seconds(600);
+  fill.mutable_lease()->set_seconds(600);
+  fill.mutable_spec()->mutable_disk_fill()->set_directory(data);
+  fill.mutable_spec()->mutable_disk_fill()->set_bytes(1 << 20);
+  grpc::ClientContext ctx;
+  chaos::v1::InjectResponse resp;
+  const grpc::Status injected = stub->Inject(&ctx, fill, &resp);
+  ASSERT_TRUE(injected.ok()) << injected.error_message();
+  const std::string path = resp.status().details().at("path");
+  ASSERT_TRUE(Exists(path)) << path;
+
+  AgentProcess second(state2, flags);  // serves only once its sweep is done
+  EXPECT_TRUE(Exists(path)) << second.log();
+  EXPECT_NE(second.log().find(absl::StrCat("not swept: another copy of this agent runs as pid ",
+                                           first.process().pid())),
+            std::string::npos)
+      << second.log();
+  EXPECT_NE(second.log().find("audit action=sweep kind=all"), std::string::npos) << second.log();
+}
+
+// An agent run inside a network namespace deletes the chaos_* inet tables
+// there that no ledger record names, and no other table.
+TEST(AgentProcessTest, StartUpSweepDeletesChaosNftTablesOfItsNamespace) {
+  const std::string ns = absl::StrCat("chaos-sweep-", getpid());
+  ASSERT_EQ(RunCommand({"/usr/sbin/ip", "netns", "add", ns}).exit_code, 0);
+  absl::Cleanup remove_ns = [&] { RunCommand({"/usr/sbin/ip", "netns", "del", ns}); };
+  auto in_ns = [&](std::vector<std::string> argv) {
+    argv.insert(argv.begin(), {"/usr/sbin/ip", "netns", "exec", ns});
+    return RunCommand(argv);
+  };
+  ASSERT_EQ(in_ns({"ip", "link", "set", "lo", "up"}).exit_code, 0);
+  for (const char* table : {"inet chaos_test_leftover", "inet keep_me", "ip chaos_ipfamily"}) {
+    CommandResult r = in_ns({"/bin/sh", "-c", absl::StrCat("nft add table ", table)});
+    ASSERT_EQ(r.exit_code, 0) << table << ": " << r.output;
+  }
+  TempDir dir;
+  const std::string state = dir.path() + "/state";
+  ASSERT_EQ(mkdir(state.c_str(), 0755), 0);
+  const std::string port_file = state + "/port";
+  Subprocess agent({"/usr/sbin/ip", "netns", "exec", ns, AgentBinary(), "--listen", "127.0.0.1:0",
+                    "--state-dir", state, "--port-file", port_file},
+                   state + "/agent.log");
+  // The port file is written once the sweep is done.
+  for (int i = 0; i < 400 && ReadFileOrEmpty(port_file).empty() && agent.running(); ++i) {
+    usleep(25000);
+  }
+  const std::string log = ReadFileOrEmpty(state + "/agent.log");
+  ASSERT_FALSE(ReadFileOrEmpty(port_file).empty()) << log;
+  const CommandResult tables = in_ns({"/usr/sbin/nft", "list", "tables"});
+  ASSERT_EQ(tables.exit_code, 0) << tables.output;
+  EXPECT_FALSE(absl::StrContains(tables.output, "chaos_test_leftover")) << tables.output;
+  EXPECT_TRUE(absl::StrContains(tables.output, "table inet keep_me")) << tables.output;
+  EXPECT_TRUE(absl::StrContains(tables.output, "table ip chaos_ipfamily")) << tables.output;
+  EXPECT_NE(log.find("audit action=sweep kind=partition item=\"inet chaos_test_leftover\" "
+                     "result=\"removed\""),
+            std::string::npos)
+      << log;
+  agent.Signal(SIGTERM);
+  EXPECT_EQ(agent.Wait(), 0) << log;
+}
+
+}  // namespace
+}  // namespace chaos::testing

@@ -132,6 +132,37 @@ TEST_F(AgentServiceTest, BadRequestsAreRefusedWithTheField) {
   EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
   EXPECT_NE(s.error_message().find("spec.duration"), std::string::npos);
 
+  // Durations outside protobuf's range, wherever they sit in the request.
+  auto bad_nanos = Burn("f6");
+  bad_nanos.mutable_spec()->mutable_duration()->set_nanos(2000000000);
+  s = Inject(bad_nanos, &resp);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_NE(s.error_message().find("spec.duration: not a valid duration"), std::string::npos)
+      << s.error_message();
+  auto mixed_signs = Burn("f7");
+  mixed_signs.mutable_spec()->mutable_cpu_burn()->mutable_ramp()->set_seconds(1);
+  mixed_signs.mutable_spec()->mutable_cpu_burn()->mutable_ramp()->set_nanos(-5);
+  s = Inject(mixed_signs, &resp);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_NE(s.error_message().find("spec.cpu_burn.ramp"), std::string::npos) << s.error_message();
+  auto huge_lease = Burn("f8");
+  huge_lease.mutable_lease()->set_seconds(int64_t{1} << 62);
+  s = Inject(huge_lease, &resp);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_NE(s.error_message().find("lease: not a valid duration"), std::string::npos)
+      << s.error_message();
+  {
+    grpc::ClientContext ctx;
+    chaos::v1::KeepAliveRequest keep;
+    keep.set_experiment_id("exp-1");
+    keep.mutable_lease()->set_nanos(-1000000000);
+    chaos::v1::KeepAliveResponse kresp;
+    s = stub_->KeepAlive(&ctx, keep, &kresp);
+    EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+    EXPECT_NE(s.error_message().find("lease: not a valid duration"), std::string::npos)
+        << s.error_message();
+  }
+
   auto too_long = Burn("f5", 3600);
   EXPECT_EQ(Inject(too_long, &resp).error_code(), grpc::StatusCode::PERMISSION_DENIED);
   grpc::ClientContext ctx;

@@ -39,27 +39,39 @@ TEST(LeaseTableTest, RenewKeepsOrReplacesTheLength) {
   d = leases.Renew("exp", absl::Seconds(1), kT0 + absl::Seconds(6));
   ASSERT_TRUE(d.ok());
   EXPECT_EQ(*d, kT0 + absl::Seconds(7));
-  d = leases.Renew("exp", absl::ZeroDuration(), kT0 + absl::Seconds(7));
+  d = leases.Renew("exp", absl::ZeroDuration(), kT0 + absl::Milliseconds(6500));
   ASSERT_TRUE(d.ok());
-  EXPECT_EQ(*d, kT0 + absl::Seconds(8)) << "the new length stays";
+  EXPECT_EQ(*d, kT0 + absl::Milliseconds(7500)) << "the new length stays";
   EXPECT_EQ(leases.Renew("nobody", absl::ZeroDuration(), kT0).status().code(),
             absl::StatusCode::kNotFound);
 }
 
-TEST(LeaseTableTest, DropIfLapsedKeepsALeaseRenewedSince) {
+TEST(LeaseTableTest, ALapsedLeaseCannotBeRenewedBeforeTheTimerActs) {
   LeaseTable leases;
   leases.Hold("a", absl::Seconds(1), kT0);
   leases.Hold("b", absl::Seconds(1), kT0);
   const absl::Time later = kT0 + absl::Seconds(2);
   EXPECT_EQ(leases.Lapsed(later), (std::vector<std::string>{"a", "b"}));
-  // "b" is renewed between the expiry check and the drop.
-  ASSERT_TRUE(leases.Renew("b", absl::ZeroDuration(), later).ok());
+  // A keep-alive for "b" arrives after its deadline, before the drop.
+  auto renewed = leases.Renew("b", absl::ZeroDuration(), later);
+  EXPECT_EQ(renewed.status().code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_NE(renewed.status().message().find("lease of experiment b lapsed"), std::string::npos);
   leases.DropIfLapsed("a", later);
   leases.DropIfLapsed("b", later);
   leases.DropIfLapsed("never-held", later);
   EXPECT_EQ(leases.Deadline("a"), std::nullopt);
-  EXPECT_EQ(leases.Deadline("b"), later + absl::Seconds(1));
-  EXPECT_EQ(leases.size(), 1u);
+  EXPECT_EQ(leases.Deadline("b"), std::nullopt);
+  EXPECT_EQ(leases.size(), 0u);
+}
+
+TEST(LeaseTableTest, DropIfLapsedKeepsALeaseRenewedInTime) {
+  LeaseTable leases;
+  leases.Hold("b", absl::Seconds(1), kT0);
+  // Renewed just before its deadline; a drop decided on an older reading
+  // of the clock must not take it.
+  ASSERT_TRUE(leases.Renew("b", absl::ZeroDuration(), kT0 + absl::Milliseconds(900)).ok());
+  leases.DropIfLapsed("b", kT0 + absl::Seconds(1));
+  EXPECT_EQ(leases.Deadline("b"), kT0 + absl::Milliseconds(1900));
 }
 
 }  // namespace

@@ -59,6 +59,14 @@ const std::vector<Rule> kRules = {
      "probes check the system under test: below the engine, apart from report"},
     {"controller/engine/", {"controller/server/"},
      "the engine runs one experiment; the server drives it, not the reverse"},
+    {"controller/policy/", {"controller/engine/", "controller/server/", "controller/probes/",
+                            "controller/report/"},
+     "the command policy judges an experiment's model; it knows nothing of who runs it"},
+    {"controller/policy/", {"grpcpp/", "grpc/", "*.grpc.pb.h", "rpc/"},
+     "the command policy is plain C++ over the experiment model, never gRPC"},
+    {"controller/engine/", {"controller/policy/"},
+     "the engine runs what it is given (a local run is the operator's own); the server "
+     "applies the command policy"},
     {"", {"controller/cli/"}, "chaosctl is the top: nothing outside controller/cli/ includes it"},
 };
 

@@ -54,15 +54,6 @@ size_t Count(const std::string& text, const std::string& what) {
   return n;
 }
 
-// A daemon started with --port-file; killed on destruction.
-struct Daemon {
-  std::unique_ptr<Subprocess> process;
-  std::string log_file;
-  int port = 0;
-  std::string address() const { return absl::StrCat("127.0.0.1:", port); }
-  std::string log() const { return ReadFileOrEmpty(log_file); }
-};
-
 class MutualTls : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
@@ -79,30 +70,21 @@ class MutualTls : public ::testing::Test {
     delete dir_;
   }
 
-  std::unique_ptr<Daemon> Start(const std::string& binary, const std::string& name,
-                                std::vector<std::string> args) {
-    auto d = std::make_unique<Daemon>();
+  // A daemon in a fresh state directory; DaemonProcess throws (failing
+  // the test with the daemon's log) when it does not start.
+  std::unique_ptr<DaemonProcess> Start(const std::string& binary, const std::string& name,
+                                       const std::vector<std::string>& extra,
+                                       const std::string& listen = "127.0.0.1:0") {
     const std::string state = absl::StrCat(dir_->path(), "/", name, "-", ++started_);
-    std::filesystem::create_directories(state);
-    const std::string port_file = state + "/port";
-    d->log_file = state + "/log";
-    std::vector<std::string> argv = {binary, "--state-dir", state, "--port-file", port_file};
-    argv.insert(argv.end(), args.begin(), args.end());
-    d->process = std::make_unique<Subprocess>(argv, d->log_file);
-    d->port = WaitForPortFile(*d->process, port_file, kHangGuardS);
-    EXPECT_GT(d->port, 0) << d->log();
-    return d;
+    return std::make_unique<DaemonProcess>(binary, state, extra, listen);
   }
-  std::unique_ptr<Daemon> StartAgent(const std::string& name, std::vector<std::string> extra) {
-    std::vector<std::string> args = {"--listen", "127.0.0.1:0"};
-    args.insert(args.end(), extra.begin(), extra.end());
-    return Start(AgentBinary(), "agent-" + name, args);
+  std::unique_ptr<DaemonProcess> StartAgent(const std::string& name,
+                                            const std::vector<std::string>& extra) {
+    return Start(AgentBinary(), "agent-" + name, extra);
   }
-  std::unique_ptr<Daemon> StartController(std::vector<std::string> extra) {
-    std::vector<std::string> args = {"--listen", "127.0.0.1:0", "--heartbeat-interval-ms",
-                                     "200"};
-    args.insert(args.end(), extra.begin(), extra.end());
-    return Start(ControllerBinary(), "controller", args);
+  std::unique_ptr<DaemonProcess> StartController(std::vector<std::string> extra) {
+    extra.insert(extra.end(), {"--heartbeat-interval-ms", "200"});
+    return Start(ControllerBinary(), "controller", extra);
   }
 
   static TempDir* dir_;
@@ -135,7 +117,7 @@ grpc::Status ListAgents(std::shared_ptr<grpc::Channel> channel) {
 // refuses at the handshake one without a certificate, one from another CA
 // and an expired one (gRPC logs each handshake failure with OpenSSL's
 // reason on the server's side), and plaintext; it answers afterwards.
-void ExpectHandshakeRefusals(const Daemon& daemon, const Call& call, const TestPki& pki,
+void ExpectHandshakeRefusals(const DaemonProcess& daemon, const Call& call, const TestPki& pki,
                              const TestPki& other, const rpc::TlsFiles& expired) {
   const std::string ca = pki.ca();
   const rpc::TlsFiles op = pki.Operator();
@@ -165,20 +147,17 @@ void ExpectHandshakeRefusals(const Daemon& daemon, const Call& call, const TestP
 
 TEST_F(MutualTls, AgentRefusesBadClientCertificatesAtTheHandshake) {
   auto agent = StartAgent("a1", TlsArgs(pki_->Agent("a1")));
-  ASSERT_GT(agent->port, 0);
   ExpectHandshakeRefusals(*agent, Describe, *pki_, *other_, *expired_);
   EXPECT_THAT(agent->log(), HasSubstr("mutual TLS"));
 }
 
 TEST_F(MutualTls, ControllerRefusesBadClientCertificatesAtTheHandshake) {
   auto controller = StartController(TlsArgs(pki_->Controller()));
-  ASSERT_GT(controller->port, 0);
   ExpectHandshakeRefusals(*controller, ListAgents, *pki_, *other_, *expired_);
 }
 
 TEST_F(MutualTls, ServersSpeakTls12AtLeast) {
   auto agent = StartAgent("a1", TlsArgs(pki_->Agent("a1")));
-  ASSERT_GT(agent->port, 0);
   const rpc::TlsFiles op = pki_->Operator();
   // The client offers TLS 1.1 only (its own floor lowered to allow that);
   // stdin from /dev/null, so s_client ends after the handshake.
@@ -196,12 +175,10 @@ TEST_F(MutualTls, ServersSpeakTls12AtLeast) {
 // agent (a run), chaosctl -> agent (direct), all over mutual TLS.
 TEST_F(MutualTls, EveryHopWorksEndToEnd) {
   auto controller = StartController(TlsArgs(pki_->Controller()));
-  ASSERT_GT(controller->port, 0);
   std::vector<std::string> agent_args = TlsArgs(pki_->Agent("a1"));
   agent_args.insert(agent_args.end(), {"--controller", controller->address(), "--label",
                                        "tier=demo"});
   auto agent = StartAgent("a1", agent_args);
-  ASSERT_GT(agent->port, 0);
   const std::vector<std::string> op = TlsArgs(pki_->Operator());
   auto chaosctl = [&](std::vector<std::string> args) {
     args.insert(args.begin(), ChaosctlBinary());
@@ -254,12 +231,9 @@ TEST_F(MutualTls, PlaintextOffLoopbackIsOneLineAndExitTwo) {
 }
 
 TEST_F(MutualTls, InsecureServesOffLoopbackAndWarnsOncePerPeer) {
-  auto agent = Start(AgentBinary(), "insecure-agent", {"--listen", "0.0.0.0:0", "--insecure"});
-  auto controller =
-      Start(ControllerBinary(), "insecure-controller", {"--listen", "0.0.0.0:0", "--insecure"});
-  ASSERT_GT(agent->port, 0);
-  ASSERT_GT(controller->port, 0);
-  for (Daemon* d : {agent.get(), controller.get()}) {
+  auto agent = Start(AgentBinary(), "insecure-agent", {"--insecure"}, "0.0.0.0:0");
+  auto controller = Start(ControllerBinary(), "insecure-controller", {"--insecure"}, "0.0.0.0:0");
+  for (DaemonProcess* d : {agent.get(), controller.get()}) {
     EXPECT_THAT(d->log(), HasSubstr("insecure: serving plaintext gRPC on 0.0.0.0:0"));
     EXPECT_EQ(Count(d->log(), "plaintext call from"), 0u);
   }
@@ -268,7 +242,7 @@ TEST_F(MutualTls, InsecureServesOffLoopbackAndWarnsOncePerPeer) {
     EXPECT_TRUE(
         ListAgents(FreshChannel(controller->address(), grpc::InsecureChannelCredentials())).ok());
   }
-  for (Daemon* d : {agent.get(), controller.get()}) {
+  for (DaemonProcess* d : {agent.get(), controller.get()}) {
     EXPECT_TRUE(Await([&] { return Count(d->log(), "plaintext call from ipv4:127.0.0.1") > 0; }))
         << d->log();
     EXPECT_EQ(Count(d->log(), "plaintext call from"), 1u) << d->log();
@@ -301,8 +275,7 @@ TEST_F(MutualTls, RotatedCertificateIsServedWithoutARestart) {
   auto agent = StartAgent("rotating", {"--tls-cert", cur + "/agent.crt", "--tls-key",
                                        cur + "/agent.key", "--tls-ca", cur + "/ca.crt",
                                        "--tls-reload-interval", "1"});
-  ASSERT_GT(agent->port, 0);
-  const pid_t pid = agent->process->pid();
+  const pid_t pid = agent->process().pid();
   auto served = [&] {
     auto channel = FreshChannel(agent->address(), RawTlsCredentials(pki_->Operator()));
     auto ctx = rpc::ContextWithTimeout(absl::Seconds(30));
@@ -317,8 +290,8 @@ TEST_F(MutualTls, RotatedCertificateIsServedWithoutARestart) {
   std::string last;
   EXPECT_TRUE(Await([&] { return (last = served()) == "spiffe://chaos/agent/a1-rotated"; }))
       << last << "\n" << agent->log();
-  EXPECT_TRUE(agent->process->running());
-  EXPECT_EQ(agent->process->pid(), pid);
+  EXPECT_TRUE(agent->process().running());
+  EXPECT_EQ(agent->process().pid(), pid);
 }
 
 // Malformed certificate, a key of another certificate, a missing CA, a

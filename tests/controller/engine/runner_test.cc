@@ -469,7 +469,12 @@ TEST(RunnerTest, RecoveryIsSeenWhileALaterStepStillRuns) {
   EXPECT_LT(recovered, later_ended);
 }
 
-TEST(RunnerTest, AFaultRevertedBehindTheRunnersBackFailsTheRunAsALapsedLease) {
+// Someone else ends the run's fault on the agent: a revert by another
+// caller, or a halt. The next keep-alive finds fewer faults than the run
+// holds and the run fails, naming who ended it.
+void ExpectEndedEarly(const std::function<void(const std::string& address,
+                                               const std::string& fault_id)>& end_it,
+                      const std::string& reason) {
   TempDir dir;
   TestAgent agent(dir.path());
   Experiment exp = Parse(R"(
@@ -483,20 +488,83 @@ method:
   Runner runner(exp, options, &rec);
   std::thread other([&] {
     ASSERT_TRUE(rec.WaitFor("inject", "worker", absl::Seconds(20)));
-    chaos::v1::RevertRequest req;
-    req.set_fault_id(runner.run_id() + ".burn");
-    req.set_caller("someone else");
-    chaos::v1::RevertResponse resp;
-    grpc::ClientContext ctx;
-    EXPECT_TRUE(Stub(agent.address())->Revert(&ctx, req, &resp).ok());
+    end_it(agent.address(), runner.run_id() + ".burn");
   });
   RunReport r = runner.Run();
   other.join();
   EXPECT_EQ(r.outcome, RunOutcome::kFailed);
+  const std::string ended =
+      "fault ended early on " + agent.address() + ": " + runner.run_id() + ".burn";
+  EXPECT_NE(r.reason.find(ended), std::string::npos) << r.reason;
+  EXPECT_NE(r.reason.find(reason), std::string::npos) << r.reason;
+  EXPECT_TRUE(rec.Saw("lease", ended));
+  EXPECT_EQ(agent.active(), 0u);
+}
+
+TEST(RunnerTest, AFaultRevertedBehindTheRunnersBackFailsTheRun) {
+  ExpectEndedEarly(
+      [](const std::string& address, const std::string& fault_id) {
+        chaos::v1::RevertRequest req;
+        req.set_fault_id(fault_id);
+        req.set_caller("someone else");
+        chaos::v1::RevertResponse resp;
+        grpc::ClientContext ctx;
+        EXPECT_TRUE(Stub(address)->Revert(&ctx, req, &resp).ok());
+      },
+      "reverted by someone else");
+}
+
+TEST(RunnerTest, AHaltOfTheAgentFailsTheRunNamingTheHalt) {
+  ExpectEndedEarly(
+      [](const std::string& address, const std::string&) {
+        chaos::v1::HaltRequest req;
+        req.set_caller("oncall");
+        req.set_reason("pager storm");
+        chaos::v1::HaltResponse resp;
+        grpc::ClientContext ctx;
+        EXPECT_TRUE(Stub(address)->Halt(&ctx, req, &resp).ok());
+      },
+      "halt: pager storm");
+}
+
+// The agent is frozen (SIGSTOP) longer than the run's lease: keep-alives
+// fail and the journal says so; once it runs again its timer reverts the
+// run's faults for the lapsed lease (a keep-alive arriving first cannot
+// revive it), and the run fails naming the lapse.
+TEST(RunnerTest, AnAgentUnreachablePastItsLeaseIsJournaledAndFailsTheRun) {
+  TempDir dir;
+  testing::AgentProcess agent(dir.path());
+  Experiment exp = Parse(R"(
+name: frozen
+method:
+  - {id: burn, duration: 60s, fault: {cpuBurn: {loadPercent: 5}}}
+)");
+  RunOptions options = Opts(agent.address());
+  options.lease = absl::Seconds(2);
+  options.rpc_timeout = absl::Milliseconds(500);
+  Recorder rec;
+  Runner runner(exp, options, &rec);
+  const std::string failed = "keep-alive to " + agent.address() + " failed";
+  std::thread other([&] {
+    ASSERT_TRUE(rec.WaitFor("inject", "worker", absl::Seconds(20)));
+    agent.process().Signal(SIGSTOP);
+    EXPECT_TRUE(rec.WaitFor("lease", failed, absl::Seconds(30)));
+    // Frozen past the 2 s lease for sure: the last renewal came before the
+    // stop, and the failed keep-alive came at least one round after it.
+    absl::SleepFor(absl::Seconds(3));
+    agent.process().Signal(SIGCONT);
+  });
+  RunReport r = runner.Run();
+  other.join();
+  EXPECT_EQ(r.outcome, RunOutcome::kFailed) << r.reason;
   const std::string lapse = "lease lapsed on " + agent.address() + ": " + runner.run_id() + ".burn";
   EXPECT_NE(r.reason.find(lapse), std::string::npos) << r.reason;
-  EXPECT_TRUE(rec.Saw("lease", lapse));
-  EXPECT_EQ(agent.active(), 0u);
+  EXPECT_NE(r.reason.find("lease expired"), std::string::npos) << r.reason;
+  EXPECT_TRUE(rec.Saw("lease", failed));
+  EXPECT_TRUE(rec.Saw("lease", "keep-alive reaches " + agent.address() + " again"));
+  auto fault = FaultOn(agent.address(), runner.run_id() + ".burn");
+  ASSERT_TRUE(fault.has_value());
+  EXPECT_FALSE(IsActive(fault->state()));
 }
 
 TEST(RunnerTest, RollbackNeverKeepsTheFaultForItsWholeDurationAfterTheRun) {

@@ -166,6 +166,13 @@ class ControllerE2E : public ::testing::Test {
     EXPECT_GT(port, 0) << ReadFile(dir_ + "/" + name + ".log");
     return absl::StrCat("127.0.0.1:", port);
   }
+  // The controller flags for a command policy file with `yaml` (commands
+  // run through the controller only when its policy allows them).
+  std::vector<std::string> CommandPolicyFlags(const std::string& yaml) {
+    const std::string file = dir_ + "/command-policy.yaml";
+    std::ofstream(file) << yaml;
+    return {"--command-policy", file};
+  }
   std::vector<chaos::v1::AgentInfo> Agents() {
     chaos::v1::ListAgentsResponse resp;
     grpc::Status s = stub_->ListAgents(Ctx().get(), {}, &resp);
@@ -313,13 +320,66 @@ TEST_F(ControllerE2E, TwoWatchersSeeTheSameEventsAndChaosctlAbortRollsBack) {
   }
 }
 
+// The controller's own cap on agents per run: a run whose target group
+// would choose more live agents is refused at submit, before anything is
+// recorded or injected; the same experiment with the group capped runs and
+// touches exactly that many agents.
+TEST_F(ControllerE2E, MaxAgentsPerRunRefusesAWideRunAndHonoursACappedGroup) {
+  StartController({"--max-agents-per-run", "1"});
+  const std::vector<std::string> agents = {StartAgent("a0"), StartAgent("a1")};
+  ASSERT_TRUE(Eventually([&] { return LiveAgents() == 2; }, absl::Seconds(5)));
+  const std::string wide = R"(
+name: wide
+method:
+  - {id: burn, duration: 30s, fault: {cpuBurn: {loadPercent: 5}}}
+)";
+  chaos::v1::SubmitRunRequest req;
+  req.set_experiment_yaml(wide);
+  chaos::v1::Run refused;
+  grpc::Status s = stub_->SubmitRun(Ctx().get(), req, &refused);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::FAILED_PRECONDITION);
+  EXPECT_NE(s.error_message().find("would choose 2 of 2 matching agents, more than the "
+                                   "controller's --max-agents-per-run 1"),
+            std::string::npos)
+      << s.error_message();
+  chaos::v1::ListRunsResponse runs;
+  ASSERT_TRUE(stub_->ListRuns(Ctx().get(), {}, &runs).ok());
+  EXPECT_EQ(runs.runs_size(), 0) << "a refused run is not recorded";
+  for (const std::string& a : agents) EXPECT_EQ(ActiveFaults(a, ""), 0) << a;
+
+  const chaos::v1::Run run = Submit(R"(
+name: capped
+targets:
+  half: {maxPercent: 50}
+method:
+  - {id: burn, duration: 30s, target: half, fault: {cpuBurn: {loadPercent: 5}}}
+)");
+  ASSERT_FALSE(run.run_id().empty());
+  ASSERT_TRUE(Eventually(
+      [&] {
+        return ActiveFaults(agents[0], run.run_id()) + ActiveFaults(agents[1], run.run_id()) == 1;
+      },
+      absl::Seconds(10)));
+  const std::string cmd =
+      absl::StrCat(Bin("bin/chaosctl"), " abort ", run.run_id(), " --controller ",
+                   controller_addr_, " --reason done >> ", dir_, "/chaosctl.log 2>&1");
+  ASSERT_EQ(std::system(cmd.c_str()), 0) << ReadFile(dir_ + "/chaosctl.log");
+  ASSERT_TRUE(Eventually([&] { return Get(run.run_id()).state() == chaos::v1::RUN_STATE_ABORTED; },
+                         absl::Seconds(10)));
+  for (const std::string& a : agents) EXPECT_EQ(ActiveFaults(a, run.run_id()), 0) << a;
+}
+
 TEST_F(ControllerE2E, SigkillMidRunIsRevertedAndMarkedInterruptedOnRestart) {
+  // A rollback action whose effect (a file) shows it ran after the restart;
+  // the controller's command policy allows exactly that command.
+  const std::string marker = dir_ + "/rolled-back";
+  std::vector<std::string> flags =
+      CommandPolicyFlags("commands:\n  - {path: /usr/bin/touch, args: [\"" + marker + "\"]}\n");
   // A lease far longer than the test: only the recovery can revert in time.
-  StartController({"--lease", "120"});
+  flags.insert(flags.end(), {"--lease", "120"});
+  StartController(flags);
   const std::string agent = StartAgent("a0");
   ASSERT_TRUE(Eventually([&] { return LiveAgents() == 1; }, absl::Seconds(5)));
-  // A rollback action whose effect (a file) shows it ran after the restart.
-  const std::string marker = dir_ + "/rolled-back";
   const chaos::v1::Run run = Submit(LongBurn(120) + "rollbackActions:\n  - {run: [touch, " +
                                     marker + "]}\n");
   ASSERT_TRUE(Eventually([&] { return ActiveFaults(agent, run.run_id()) == 1; },
@@ -344,7 +404,7 @@ TEST_F(ControllerE2E, SigkillMidRunIsRevertedAndMarkedInterruptedOnRestart) {
   absl::SleepFor(absl::Milliseconds(500));
   ASSERT_EQ(ActiveFaults(agent, run.run_id()), 1) << "nothing reverted before the restart";
   ASSERT_NE(access(marker.c_str(), F_OK), 0) << "the rollback action ran before the restart";
-  StartController({"--lease", "120"});
+  StartController(flags);
   ASSERT_TRUE(Eventually(
       [&] { return Get(run.run_id()).state() == chaos::v1::RUN_STATE_INTERRUPTED; },
       absl::Seconds(15)))
@@ -377,6 +437,35 @@ TEST_F(ControllerE2E, SigkillMidRunIsRevertedAndMarkedInterruptedOnRestart) {
   // The faults were checked gone through ListFaults, then the action ran.
   EXPECT_NE(verify.find("ListFaults: none of 1 fault(s)"), std::string::npos) << verify;
   EXPECT_EQ(access(marker.c_str(), F_OK), 0) << "the rollback action did not run";
+}
+
+// The rollback actions of a run recovered after a crash obey the command
+// policy of the controller that recovers it: restarted without the policy
+// that allowed the action, it does not run it, and says the rollback is
+// incomplete.
+TEST_F(ControllerE2E, RecoveryRunsNoRollbackActionTheRestartedControllersPolicyRefuses) {
+  const std::string marker = dir_ + "/rolled-back";
+  std::vector<std::string> flags =
+      CommandPolicyFlags("commands:\n  - {path: /usr/bin/touch, args: [\"" + marker + "\"]}\n");
+  flags.insert(flags.end(), {"--lease", "120"});
+  StartController(flags);
+  const std::string agent = StartAgent("a0");
+  ASSERT_TRUE(Eventually([&] { return LiveAgents() == 1; }, absl::Seconds(5)));
+  const chaos::v1::Run run = Submit(LongBurn(120) + "rollbackActions:\n  - {run: [touch, " +
+                                    marker + "]}\n");
+  ASSERT_TRUE(Eventually([&] { return ActiveFaults(agent, run.run_id()) == 1; },
+                         absl::Seconds(10)));
+  controller_->Stop(SIGKILL);
+  StartController({"--lease", "120"});  // no --command-policy now
+  ASSERT_TRUE(Eventually(
+      [&] { return Get(run.run_id()).state() == chaos::v1::RUN_STATE_ROLLBACK_INCOMPLETE; },
+      absl::Seconds(15)))
+      << ReadFile(dir_ + "/ctl.log");
+  EXPECT_EQ(ActiveFaults(agent, run.run_id()), 0);  // the faults were still reverted
+  const std::string reason = Get(run.run_id()).reason();
+  EXPECT_NE(reason.find("refused: command \"touch\" (rollbackActions[0])"), std::string::npos)
+      << reason;
+  EXPECT_NE(access(marker.c_str(), F_OK), 0) << "the refused rollback action ran";
 }
 
 TEST_F(ControllerE2E, BadInputGetsPreciseErrorsAndTheControllerKeepsServing) {
@@ -785,7 +874,7 @@ method:
 // the same fields, and the same values but for ids and times.
 TEST_F(ControllerE2E, LocalAndControllerRunsWriteTheSameJournal) {
   using namespace chaos_e2e_journal;
-  StartController();
+  StartController(CommandPolicyFlags("commands:\n  - path: /bin/true\n"));
   const std::string agent = StartAgent("a0");
   ASSERT_TRUE(Eventually([&] { return LiveAgents() == 1; }, absl::Seconds(5)));
   const std::string file = dir_ + "/same.yaml";

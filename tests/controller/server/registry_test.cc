@@ -48,6 +48,23 @@ TEST(RegistryTest, BadAddressesAreInvalidArgument) {
   EXPECT_TRUE(registry.List().empty());
 }
 
+// A full registry forgets its lost agents to make room, and refuses a new
+// agent only when every one it holds is live; known agents still heartbeat.
+TEST(RegistryTest, AFullRegistryForgetsLostAgentsAndRefusesBeyondItsCapacity) {
+  FakeClock clock(absl::FromUnixSeconds(1000));
+  AgentRegistry registry(&clock, absl::Seconds(1), 3, /*capacity=*/2);
+  ASSERT_TRUE(registry.Register(Req("10.0.0.1:1")).ok());
+  ASSERT_TRUE(registry.Register(Req("10.0.0.2:1")).ok());
+  absl::Status full = registry.Register(Req("10.0.0.3:1"));
+  EXPECT_EQ(full.code(), absl::StatusCode::kResourceExhausted);
+  EXPECT_EQ(full.message(), "address: the registry holds 2 live agents, its limit; none is lost");
+  EXPECT_TRUE(registry.Register(Req("10.0.0.2:1")).ok());  // a heartbeat of a known agent
+  clock.Advance(absl::Seconds(3) + absl::Milliseconds(1));  // both lost
+  ASSERT_TRUE(registry.Register(Req("10.0.0.3:1")).ok());
+  EXPECT_EQ(registry.LiveAddresses(), (std::vector<std::string>{"10.0.0.3:1"}));
+  EXPECT_EQ(registry.List().size(), 1u);
+}
+
 TEST(RegistryTest, TargetsAreTheLiveAgents) {
   FakeClock clock(absl::FromUnixSeconds(1000));
   AgentRegistry registry(&clock, absl::Seconds(1));

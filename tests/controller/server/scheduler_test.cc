@@ -31,6 +31,7 @@ method:
 class FakeLauncher : public RunLauncher {
  public:
   explicit FakeLauncher(HistoryStore* h) : history_(h) {}
+  absl::Status Check(const chaos::v1::Schedule&) override { return check_; }
   absl::StatusOr<std::string> Launch(const chaos::v1::Schedule& s) override {
     const std::string id = absl::StrCat(s.name(), "-run-", ++count_);
     chaos::v1::Run run;
@@ -55,6 +56,7 @@ class FakeLauncher : public RunLauncher {
     active_.clear();
   }
   int count_ = 0;
+  absl::Status check_;  // what Check answers
   std::set<std::string> active_;
   HistoryStore* history_;
 };
@@ -229,6 +231,19 @@ TEST_F(SchedulerTest, BadSchedulesNameTheField) {
   EXPECT_EQ(scheduler_->Delete("nope").code(), absl::StatusCode::kNotFound);
   EXPECT_EQ(scheduler_->SetPaused("nope", true).status().code(), absl::StatusCode::kNotFound);
   EXPECT_TRUE(scheduler_->Delete("dup").ok());
+}
+
+// What the launcher refuses about the experiment (the controller's command
+// policy) refuses the schedule: nothing is stored.
+TEST_F(SchedulerTest, WhatTheLauncherRefusesIsNotCreated) {
+  launcher_->check_ = absl::PermissionDeniedError("command \"sh\" (step \"x\"): no");
+  auto refused = scheduler_->Create(Every5("refused"));
+  EXPECT_EQ(refused.status(), launcher_->check_);
+  auto all = scheduler_->List();
+  ASSERT_TRUE(all.ok());
+  EXPECT_TRUE(all->empty());
+  launcher_->check_ = absl::OkStatus();
+  EXPECT_TRUE(scheduler_->Create(Every5("refused")).ok());
 }
 
 TEST(HistoryStoreTest, SurvivesReopenAndRefusesACorruptFile) {
