@@ -152,7 +152,7 @@ class ControllerE2E : public ::testing::Test {
     const int port = WaitPort(pf);
     ASSERT_GT(port, 0) << ReadFile(dir_ + "/ctl.log");
     controller_addr_ = absl::StrCat("127.0.0.1:", port);
-    stub_ = chaos::v1::Controller::NewStub(OpenChannel(controller_addr_));
+    stub_ = chaos::v1::Controller::NewStub(OpenChannel(controller_addr_, {}));
   }
   std::string StartAgent(const std::string& name) {
     const std::string pf = dir_ + "/" + name + ".port";
@@ -206,7 +206,7 @@ class ControllerE2E : public ::testing::Test {
     return run;
   }
   int ActiveFaults(const std::string& agent, const std::string& run_id) {
-    auto stub = chaos::v1::Agent::NewStub(OpenChannel(agent));
+    auto stub = chaos::v1::Agent::NewStub(OpenChannel(agent, {}));
     chaos::v1::ListFaultsRequest req;
     req.set_experiment_id(run_id);
     chaos::v1::ListFaultsResponse resp;
@@ -265,7 +265,7 @@ TEST_F(ControllerE2E, TwoWatchersSeeTheSameEventsAndChaosctlAbortRollsBack) {
   std::thread watchers[2];
   for (int i = 0; i < 2; ++i) {
     watchers[i] = std::thread([&, i] {
-      auto stub = chaos::v1::Controller::NewStub(OpenChannel(controller_addr_));
+      auto stub = chaos::v1::Controller::NewStub(OpenChannel(controller_addr_, {}));
       grpc::ClientContext ctx;
       ctx.set_deadline(absl::ToChronoTime(absl::Now() + absl::Seconds(60)));
       chaos::v1::WatchRunRequest req;
@@ -304,7 +304,7 @@ TEST_F(ControllerE2E, TwoWatchersSeeTheSameEventsAndChaosctlAbortRollsBack) {
   EXPECT_EQ(ActiveFaults(agent, run.run_id()), 0);
   EXPECT_TRUE(Eventually([&] { return BurnersOf(agents_[0]->pid()) == 0; }, absl::Seconds(3)));
   // A watcher arriving after the end gets the same journal from the history.
-  auto stub = chaos::v1::Controller::NewStub(OpenChannel(controller_addr_));
+  auto stub = chaos::v1::Controller::NewStub(OpenChannel(controller_addr_, {}));
   grpc::ClientContext ctx;
   chaos::v1::WatchRunRequest req;
   req.set_run_id(run.run_id());
@@ -661,7 +661,7 @@ TEST_F(ControllerE2E, ChaosctlControllerCommands) {
   EXPECT_TRUE(Eventually(
       [&] { return Get(run.run_id()).state() == chaos::v1::RUN_STATE_ABORTED; }, absl::Seconds(10)));
   EXPECT_EQ(ActiveFaults(agent, run.run_id()), 0);
-  auto agent_stub = chaos::v1::Agent::NewStub(OpenChannel(agent));
+  auto agent_stub = chaos::v1::Agent::NewStub(OpenChannel(agent, {}));
   chaos::v1::DescribeResponse d;
   ASSERT_TRUE(agent_stub->Describe(Ctx().get(), {}, &d).ok());
   EXPECT_TRUE(d.halted());
