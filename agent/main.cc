@@ -76,7 +76,7 @@ void AddFlags(CLI::App& app, Flags& f) {
   app.add_option("--advertise", f.advertise,
                  "host:port the controller reaches this agent at (default: the listen "
                  "host with the chosen port)");
-  rpc::AddTransportFlags(app, f.transport, rpc::Role::kDaemon);
+  rpc::AddTransportFlags(app, f.transport, rpc::Endpoint::kAgent);
 }
 
 // The agent's options from the flags and the policy file.
@@ -166,7 +166,7 @@ int Fail(int code, absl::string_view message) {
 // The transport from the flags, and the listen policy for both ports: one
 // line and exit code 2 on any mistake, before the ledger is touched.
 absl::StatusOr<rpc::TransportOptions> LoadTransport(const Flags& f) {
-  auto transport = rpc::TransportFromFlags(f.transport);
+  auto transport = rpc::TransportFromFlags(f.transport, rpc::Endpoint::kAgent);
   if (!transport.ok()) return transport.status();
   if (absl::Status s = rpc::CheckListen(f.listen, *transport); !s.ok()) return s;
   if (!f.metrics_listen.empty()) {

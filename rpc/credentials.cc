@@ -126,7 +126,10 @@ std::shared_ptr<grpc::ServerCredentials> ServerCredentials(const TransportOption
   options.watch_root_certs();
   options.watch_identity_key_cert_pairs();
   options.set_cert_request_type(GRPC_SSL_REQUEST_AND_REQUIRE_CLIENT_CERTIFICATE_AND_VERIFY);
-  return grpc::experimental::TlsServerCredentials(options);
+  auto credentials = grpc::experimental::TlsServerCredentials(options);
+  credentials->SetAuthMetadataProcessor(
+      NewAuthzProcessor(transport.roles() ? *transport.roles() : Roles()));
+  return credentials;
 }
 
 std::shared_ptr<grpc::ChannelCredentials> ChannelCredentials(const TransportOptions& transport) {

@@ -32,6 +32,7 @@
 #include "grpcpp/security/server_credentials.h"
 #include "grpcpp/security/tls_certificate_provider.h"
 #include "grpcpp/server_context.h"
+#include "rpc/authz.h"
 
 namespace chaos::rpc {
 
@@ -71,6 +72,11 @@ class TransportOptions {
   bool insecure() const { return insecure_; }
   void set_insecure(bool insecure) { insecure_ = insecure; }
 
+  // A TLS daemon's roles (rpc/authz.h), enforced on every call by
+  // ServerCredentials. A TLS server without roles refuses every call.
+  void set_roles(Roles roles) { roles_ = std::make_shared<const Roles>(std::move(roles)); }
+  const std::shared_ptr<const Roles>& roles() const { return roles_; }
+
   // The watcher of files(); null for plaintext.
   const std::shared_ptr<grpc::experimental::CertificateProviderInterface>& watcher() const {
     return watcher_;
@@ -80,10 +86,13 @@ class TransportOptions {
   TlsFiles files_;
   absl::Duration reload_interval_ = absl::Seconds(10);
   bool insecure_ = false;
+  std::shared_ptr<const Roles> roles_;
   std::shared_ptr<grpc::experimental::CertificateProviderInterface> watcher_;
 };
 
-// For a daemon's listening port (the agent's or the controller's).
+// For a daemon's listening port (the agent's or the controller's). With
+// TLS, every call is authorized by the transport's roles first (no roles:
+// every call is refused) and carries the caller's identity (CallerOf).
 std::shared_ptr<grpc::ServerCredentials> ServerCredentials(const TransportOptions& transport);
 
 // For a client channel: plaintext, or TLS presenting this process's

@@ -211,7 +211,7 @@ int main(int argc, char** argv) {
   app.add_option("--output,-o", a.output, "table (for people) or json (for scripts)")
       ->capture_default_str()
       ->check(CLI::IsMember({"table", "json"}));
-  chaos::rpc::AddTransportFlags(app, a.transport, chaos::rpc::Role::kClient);
+  chaos::rpc::AddTransportFlags(app, a.transport, chaos::rpc::Endpoint::kClient);
   auto need_controller = [&](CLI::App* cmd) {
     cmd->add_option("--controller", a.ctl.controller, "controller host:port")->required();
   };
@@ -226,7 +226,7 @@ int main(int argc, char** argv) {
     const int rc = app.exit(e);
     return rc == 0 ? 0 : 2;
   }
-  auto transport = chaos::rpc::TransportFromFlags(a.transport);
+  auto transport = chaos::rpc::TransportFromFlags(a.transport, chaos::rpc::Endpoint::kClient);
   if (!transport.ok()) {
     std::fprintf(stderr, "chaosctl: %s\n", std::string(transport.status().message()).c_str());
     return 2;

@@ -66,7 +66,7 @@ void DeclareFlags(CLI::App& app, Flags& f) {
   app.add_option("--command-policy", f.command_policy,
                  "YAML allow-list of the commands submitted experiments may run here "
                  "(default: none may run)");
-  chaos::rpc::AddTransportFlags(app, f.transport, chaos::rpc::Role::kDaemon);
+  chaos::rpc::AddTransportFlags(app, f.transport, chaos::rpc::Endpoint::kController);
 }
 
 // What the flags name, loaded and checked before anything starts: one
@@ -78,7 +78,7 @@ struct Config {
 
 absl::StatusOr<Config> LoadConfig(const Flags& f) {
   Config config;
-  ASSIGN_OR_RETURN(config.transport, chaos::rpc::TransportFromFlags(f.transport));
+  ASSIGN_OR_RETURN(config.transport, chaos::rpc::TransportFromFlags(f.transport, chaos::rpc::Endpoint::kController));
   RETURN_IF_ERROR(chaos::rpc::CheckListen(f.listen, config.transport));
   if (!f.command_policy.empty()) {
     absl::StatusOr<CommandPolicy> commands = CommandPolicy::Load(f.command_policy);

@@ -1,6 +1,7 @@
 // rpc/: the TLS start-up checks, the transport flags, the listen policy,
 // and PeerIdentity over real TLS connections on 127.0.0.1 (in-process
 // server), with certificates made by openssl at test time.
+#include "rpc/authz.h"
 #include "rpc/credentials.h"
 
 #include <fstream>
@@ -54,13 +55,13 @@ TEST(ListenPolicy, PlaintextOffLoopbackIsRefusedInOneLine) {
 
 TEST(TransportFlags, NoneIsPlaintextAndAPartialSetNamesWhatIsMissing) {
   TransportFlags none;
-  auto plaintext = TransportFromFlags(none);
+  auto plaintext = TransportFromFlags(none, Endpoint::kClient);
   ASSERT_TRUE(plaintext.ok()) << plaintext.status();
   EXPECT_FALSE(plaintext->tls());
 
   TransportFlags partial;
   partial.cert = "/x/agent.crt";
-  auto s = TransportFromFlags(partial);
+  auto s = TransportFromFlags(partial, Endpoint::kClient);
   EXPECT_EQ(s.status().code(), absl::StatusCode::kInvalidArgument);
   EXPECT_EQ(s.status().message(),
             "--tls-cert, --tls-key and --tls-ca go together: --tls-key and --tls-ca missing");
@@ -158,7 +159,12 @@ class WhoAmI final : public chaos::v1::Agent::CallbackService {
 
 class PeerIdentityTest : public TlsFilesTest {
  protected:
-  void Serve(const TransportOptions& transport) {
+  void Serve(TransportOptions transport) {
+    // Any authenticated identity may read (a TLS server without roles
+    // refuses every call).
+    auto roles = Roles::Parse("roles: {\"*\": viewer}", "test roles");
+    ASSERT_TRUE(roles.ok()) << roles.status();
+    transport.set_roles(*roles);
     grpc::ServerBuilder builder;
     ASSERT_TRUE(AddListeningPort(builder, "127.0.0.1:0", transport, &port_).ok());
     service_ = std::make_unique<WhoAmI>();  // one service per server

@@ -212,6 +212,108 @@ TEST_F(MutualTls, EveryHopWorksEndToEnd) {
   EXPECT_EQ(plain.exit_code, 4) << plain.output;
 }
 
+// Roles over real TLS: the controller with an authz file, the agent with
+// the default roles. A viewer reads but cannot run, abort or halt; an
+// operator runs and aborts but cannot halt all; an admin halts all. An
+// agent refuses inject from a valid certificate that has no role there.
+// Audit lines and the stored run carry the certificate's identity; the
+// request's caller only adds "on behalf of".
+TEST_F(MutualTls, RolesDecideWhatEachIdentityMayCallAndAuditNamesIt) {
+  const rpc::TlsFiles alice =
+      pki_->Issue("alice", "alice", "URI:spiffe://chaos/operator/alice");
+  const rpc::TlsFiles bob = pki_->Issue("bob", "bob", "URI:spiffe://chaos/operator/bob");
+  const rpc::TlsFiles root = pki_->Issue("root", "root", "URI:spiffe://chaos/operator/root");
+  const rpc::TlsFiles stranger = pki_->Issue("a9", "a9", "URI:spiffe://chaos/agent/a9");
+  const std::string authz = dir_->path() + "/authz.yaml";
+  std::ofstream(authz) << "roles:\n"
+                          "  \"spiffe://chaos/operator/alice\": operator\n"
+                          "  \"spiffe://chaos/operator/bob\": viewer\n"
+                          "  \"spiffe://chaos/operator/root\": admin\n"
+                          "  \"spiffe://chaos/agent/*\": agent\n";
+  std::vector<std::string> controller_args = TlsArgs(pki_->Controller());
+  controller_args.insert(controller_args.end(), {"--authz", authz});
+  auto controller = StartController(controller_args);
+  std::vector<std::string> agent_args = TlsArgs(pki_->Agent("a1"));
+  agent_args.insert(agent_args.end(), {"--controller", controller->address()});
+  auto agent = StartAgent("a1", agent_args);
+  auto stub = [&](const rpc::TlsFiles& who) {
+    return chaos::v1::Controller::NewStub(
+        FreshChannel(controller->address(), RawTlsCredentials(who)));
+  };
+  auto ctx = [] { return rpc::ContextWithTimeout(absl::Seconds(30)); };
+  ASSERT_TRUE(Await([&] {
+    chaos::v1::ListAgentsResponse agents;
+    return stub(bob)->ListAgents(ctx().get(), {}, &agents).ok() && agents.agents_size() == 1;
+  })) << controller->log() << agent->log();
+
+  chaos::v1::SubmitRunRequest submit;
+  submit.set_experiment_yaml(
+      "name: roles\nmethod:\n  - {id: burn, duration: 60s, fault: {cpuBurn: {loadPercent: 5}}}\n");
+  submit.set_caller("mallory");
+  chaos::v1::Run run;
+  grpc::Status s = stub(bob)->SubmitRun(ctx().get(), submit, &run);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::PERMISSION_DENIED);
+  EXPECT_THAT(s.error_message(),
+              HasSubstr("identity spiffe://chaos/operator/bob has role viewer; "
+                        "/chaos.v1.Controller/SubmitRun needs operator (" + authz + ")"));
+  chaos::v1::ListRunsResponse runs;
+  ASSERT_TRUE(stub(bob)->ListRuns(ctx().get(), {}, &runs).ok());
+  EXPECT_EQ(runs.runs_size(), 0);
+
+  s = stub(alice)->SubmitRun(ctx().get(), submit, &run);
+  ASSERT_TRUE(s.ok()) << rpc::StatusText(s);
+  EXPECT_EQ(run.caller(), "spiffe://chaos/operator/alice on behalf of mallory");
+  chaos::v1::GetRunRequest get;
+  get.set_run_id(run.run_id());
+  chaos::v1::Run stored;
+  ASSERT_TRUE(stub(bob)->GetRun(ctx().get(), get, &stored).ok());
+  EXPECT_EQ(stored.caller(), "spiffe://chaos/operator/alice on behalf of mallory");
+
+  chaos::v1::AbortRunRequest abort;
+  abort.set_run_id(run.run_id());
+  EXPECT_EQ(stub(bob)->AbortRun(ctx().get(), abort, &stored).error_code(),
+            grpc::StatusCode::PERMISSION_DENIED);
+  chaos::v1::HaltAllRequest halt;
+  chaos::v1::HaltAllResponse halted;
+  for (const rpc::TlsFiles* who : {&bob, &alice}) {
+    grpc::Status h = stub(*who)->HaltAll(ctx().get(), halt, &halted);
+    EXPECT_EQ(h.error_code(), grpc::StatusCode::PERMISSION_DENIED) << who->cert;
+    EXPECT_THAT(h.error_message(), HasSubstr("/chaos.v1.Controller/HaltAll needs admin"));
+  }
+  EXPECT_TRUE(stub(alice)->AbortRun(ctx().get(), abort, &stored).ok());
+  EXPECT_TRUE(Await([&] {
+    return stub(bob)->GetRun(ctx().get(), get, &stored).ok() &&
+           stored.state() == chaos::v1::RUN_STATE_ABORTED;
+  }));
+  s = stub(root)->HaltAll(ctx().get(), halt, &halted);
+  EXPECT_TRUE(s.ok()) << rpc::StatusText(s);
+  chaos::v1::ResumeAllResponse resumed;
+  EXPECT_TRUE(stub(root)->ResumeAll(ctx().get(), {}, &resumed).ok());
+
+  // The agent: a valid certificate with no role there cannot inject.
+  chaos::v1::InjectRequest inject;
+  inject.mutable_spec()->set_fault_id("f1");
+  inject.mutable_spec()->set_experiment_id("e1");
+  inject.mutable_spec()->mutable_duration()->set_seconds(5);
+  inject.mutable_spec()->mutable_cpu_burn()->set_load_percent(5);
+  chaos::v1::InjectResponse injected;
+  s = chaos::v1::Agent::NewStub(FreshChannel(agent->address(), RawTlsCredentials(stranger)))
+          ->Inject(ctx().get(), inject, &injected);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::PERMISSION_DENIED);
+  EXPECT_THAT(s.error_message(),
+              HasSubstr("identity spiffe://chaos/agent/a9 has no role; /chaos.v1.Agent/Inject "
+                        "needs operator"));
+
+  EXPECT_THAT(controller->log(),
+              HasSubstr("audit action=submit caller=\"spiffe://chaos/operator/alice on behalf of "
+                        "mallory\" target=\"" + run.run_id() + "\" result=\"ok\""));
+  EXPECT_THAT(controller->log(),
+              HasSubstr("audit action=halt_all caller=\"spiffe://chaos/operator/root\""));
+  EXPECT_THAT(agent->log(), HasSubstr("audit action=inject fault=" + run.run_id()));
+  EXPECT_THAT(agent->log(), HasSubstr("caller=\"spiffe://chaos/controller"));
+  EXPECT_THAT(agent->log(), HasSubstr("audit action=halt caller=\"spiffe://chaos/controller"));
+}
+
 TEST_F(MutualTls, PlaintextOffLoopbackIsOneLineAndExitTwo) {
   for (const std::string& binary : {AgentBinary(), ControllerBinary()}) {
     TempDir state;

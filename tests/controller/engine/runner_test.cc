@@ -511,7 +511,7 @@ TEST(RunnerTest, AFaultRevertedBehindTheRunnersBackFailsTheRun) {
         grpc::ClientContext ctx;
         EXPECT_TRUE(Stub(address)->Revert(&ctx, req, &resp).ok());
       },
-      "reverted by someone else");
+      "on behalf of someone else");
 }
 
 TEST(RunnerTest, AHaltOfTheAgentFailsTheRunNamingTheHalt) {

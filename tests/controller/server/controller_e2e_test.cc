@@ -293,7 +293,7 @@ TEST_F(ControllerE2E, TwoWatchersSeeTheSameEventsAndChaosctlAbortRollsBack) {
   }
   bool saw_abort = false, saw_revert = false;
   for (const auto& e : seen[0]) {
-    saw_abort |= e.type() == "abort" && e.message().find("aborted by chaosctl abort: e2e") !=
+    saw_abort |= e.type() == "abort" && e.message().find("on behalf of chaosctl abort: e2e") !=
                                             std::string::npos;
     saw_revert |= e.type() == "revert";
   }
@@ -826,7 +826,7 @@ method:
   EXPECT_EQ(Shell(ctl + " abort " + id + at, &out), 0) << out;
   first.join();
   EXPECT_EQ(run_rc, 130) << run_out;
-  EXPECT_NE(run_out.find("confirmed by chaosctl"), std::string::npos) << run_out;
+  EXPECT_NE(run_out.find("on behalf of chaosctl"), std::string::npos) << run_out;
   EXPECT_NE(run_out.find("dashboard red"), std::string::npos) << run_out;
   const chaos::v1::Run run = Get(id);
   EXPECT_EQ(run.experiment_name(), "gated-sre");
@@ -865,7 +865,9 @@ method:
   ASSERT_TRUE(Eventually([&] {
     return Get(run.run_id()).state() == chaos::v1::RUN_STATE_FAILED;
   }, absl::Seconds(20)));
-  EXPECT_NE(Get(run.run_id()).reason().find("step check: failed by e2e"), std::string::npos);
+  const std::string reason = Get(run.run_id()).reason();
+  EXPECT_NE(reason.find("step check: failed by "), std::string::npos) << reason;
+  EXPECT_NE(reason.find("on behalf of e2e"), std::string::npos) << reason;
   EXPECT_EQ(ActiveFaults(agent, run.run_id()), 0);
 }
 
