@@ -3,6 +3,7 @@
 // run, chaosctl aborts from another process, SIGKILL mid-run is recovered
 // on restart, history survives, and bad input gets precise errors while
 // the controller keeps serving.
+#include <errno.h>
 #include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -16,6 +17,8 @@
 #include <sstream>
 #include <thread>
 
+#include "absl/strings/ascii.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_replace.h"
 #include "absl/time/clock.h"
@@ -367,6 +370,57 @@ method:
   ASSERT_TRUE(Eventually([&] { return Get(run.run_id()).state() == chaos::v1::RUN_STATE_ABORTED; },
                          absl::Seconds(10)));
   for (const std::string& a : agents) EXPECT_EQ(ActiveFaults(a, run.run_id()), 0) << a;
+}
+
+// A second abort of a run that is rolling back cancels its rollback
+// actions: the 5-minute action's process group is killed, the next action
+// never starts, the fault is reverted all the same, and the run ends
+// rollback incomplete.
+TEST_F(ControllerE2E, ASecondAbortCancelsTheRunningRollbackAction) {
+  const std::string pgid_file = dir_ + "/pgid";
+  const std::string marker = dir_ + "/second-action-ran";
+  StartController(CommandPolicyFlags(
+      "commands:\n"
+      "  - {path: /bin/sh, args: [\"-c\", \"echo \\\\$\\\\$ > " + pgid_file +
+      "; sleep 300 & wait\"]}\n"
+      "  - {path: /usr/bin/touch, args: [\"" + marker + "\"]}\n"));
+  const std::string agent = StartAgent("a0");
+  ASSERT_TRUE(Eventually([&] { return LiveAgents() == 1; }, absl::Seconds(5)));
+  const chaos::v1::Run run = Submit(absl::StrCat(R"(
+name: long-rollback
+method:
+  - {id: burn, duration: 5m, fault: {cpuBurn: {loadPercent: 5}}}
+rollbackActions:
+  - {run: [/bin/sh, -c, 'echo $$ > )", pgid_file, R"(; sleep 300 & wait'], timeout: 5m}
+  - {run: [/usr/bin/touch, )", marker, R"(]}
+)"));
+  ASSERT_FALSE(run.run_id().empty());
+  ASSERT_TRUE(Eventually([&] { return ActiveFaults(agent, run.run_id()) == 1; },
+                         absl::Seconds(20)));
+  chaos::v1::AbortRunRequest abort;
+  abort.set_run_id(run.run_id());
+  abort.set_caller("e2e");
+  chaos::v1::Run answered;
+  ASSERT_TRUE(stub_->AbortRun(Ctx().get(), abort, &answered).ok());
+  int pgid = 0;
+  ASSERT_TRUE(Eventually(
+      [&] {
+        return absl::SimpleAtoi(absl::StripAsciiWhitespace(ReadFile(pgid_file)), &pgid) &&
+               pgid > 0;
+      },
+      absl::Seconds(60)))
+      << ReadFile(dir_ + "/ctl.log");
+  EXPECT_EQ(ActiveFaults(agent, run.run_id()), 0) << "faults are reverted before the actions";
+  ASSERT_TRUE(stub_->AbortRun(Ctx().get(), abort, &answered).ok());
+  ASSERT_TRUE(Eventually(
+      [&] { return Get(run.run_id()).state() == chaos::v1::RUN_STATE_ROLLBACK_INCOMPLETE; },
+      absl::Seconds(60)))
+      << chaos::v1::RunState_Name(Get(run.run_id()).state());
+  // Killed members may linger a moment as zombies for init to reap.
+  EXPECT_TRUE(Eventually([&] { return kill(-pgid, 0) != 0 && errno == ESRCH; },
+                         absl::Seconds(30)))
+      << "a process of the rollback action outlived the cancel";
+  EXPECT_NE(access(marker.c_str(), F_OK), 0) << "the next rollback action ran after the cancel";
 }
 
 TEST_F(ControllerE2E, SigkillMidRunIsRevertedAndMarkedInterruptedOnRestart) {
