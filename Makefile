@@ -14,7 +14,7 @@ PACKAGES := cmake g++ make pkg-config \
   libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler \
   libnl-3-dev libnl-route-3-dev libnftables-dev libabsl-dev libspdlog-dev \
   libgtest-dev libgmock-dev googletest libyaml-cpp-dev libcli11-dev \
-  libsqlite3-dev libcpp-httplib-dev libre2-dev zlib1g-dev nlohmann-json3-dev \
+  libsqlite3-dev libcpp-httplib-dev libre2-dev zlib1g-dev nlohmann-json3-dev libssl-dev openssl \
   iproute2 nftables kmod procps user-mode-linux stress-ng chromium e2fsprogs util-linux \
   python3 redis-server redis-tools clang-14 libclang-rt-14-dev
 

@@ -85,9 +85,8 @@ absl::Status Agent::CheckAdmission() {
 }
 
 absl::StatusOr<FaultStatus> Agent::Inject(const chaos::v1::InjectRequest& request,
-                                          const std::string& peer) {
+                                          const std::string& caller) {
   const chaos::v1::FaultSpec& spec = request.spec();
-  const std::string caller = request.caller().empty() ? peer : request.caller();
   ASSIGN_OR_RETURN(const absl::Duration lease,
                    CheckInjectRequest(request, options_.default_lease));
   ASSIGN_OR_RETURN(std::optional<FaultStatus> existing, faults_.Find(spec));

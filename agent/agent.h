@@ -76,8 +76,9 @@ class Agent {
   // retries at once the reverts Recover could not finish).
   void Start();
 
+  // `caller` is who asks (rpc::CallerOf), for the audit log; here and below.
   absl::StatusOr<chaos::v1::FaultStatus> Inject(const chaos::v1::InjectRequest& request,
-                                                const std::string& peer);
+                                                const std::string& caller);
   // See agent.proto: a failed revert returns its error and is retried.
   absl::StatusOr<chaos::v1::FaultStatus> Revert(const std::string& fault_id,
                                                 const std::string& caller);

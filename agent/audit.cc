@@ -12,14 +12,14 @@ std::string Who(const std::string& caller) { return caller.empty() ? "-" : calle
 
 void AuditFault(const std::string& action, const chaos::v1::FaultStatus& status,
                 const std::string& caller, const std::string& result) {
-  spdlog::info("audit action={} fault={} experiment={} kind={} caller={} result=\"{}\"", action,
+  spdlog::info("audit action={} fault={} experiment={} kind={} caller=\"{}\" result=\"{}\"", action,
                status.spec().fault_id(), status.spec().experiment_id(), KindName(status.spec()),
                Who(caller), result);
 }
 
 void AuditRefusal(const chaos::v1::FaultSpec& spec, const std::string& caller,
                   const absl::Status& why) {
-  spdlog::warn("audit action=refuse fault={} experiment={} kind={} caller={} result=\"{}\"",
+  spdlog::warn("audit action=refuse fault={} experiment={} kind={} caller=\"{}\" result=\"{}\"",
                spec.fault_id(), spec.experiment_id(), KindName(spec), caller,
                std::string(why.message()));
 }
@@ -30,11 +30,11 @@ void AuditLeaseExpiry(const chaos::v1::FaultSpec& spec, const std::string& reaso
 }
 
 void AuditHalt(const std::string& caller, const std::string& reason) {
-  spdlog::warn("audit action=halt caller={} reason=\"{}\"", Who(caller), reason);
+  spdlog::warn("audit action=halt caller=\"{}\" reason=\"{}\"", Who(caller), reason);
 }
 
 void AuditResume(const std::string& caller) {
-  spdlog::warn("audit action=resume caller={}", Who(caller));
+  spdlog::warn("audit action=resume caller=\"{}\"", Who(caller));
 }
 
 void AuditSweep(const std::string& kind, const std::string& item, const std::string& result) {

@@ -22,6 +22,8 @@
 #include "agent/registration.h"
 #include "agent/server.h"
 #include "faults/net_scope.h"
+#include "rpc/listen_policy.h"
+#include "rpc/transport_flags.h"
 #include "spdlog/spdlog.h"
 
 namespace chaos::agent {
@@ -36,6 +38,7 @@ struct Flags {
   size_t max_active = 64, keep_ended = 1000;
   std::string controller, advertise;
   std::vector<std::string> control_cidrs;
+  rpc::TransportFlags transport;
 };
 
 void AddFlags(CLI::App& app, Flags& f) {
@@ -73,6 +76,7 @@ void AddFlags(CLI::App& app, Flags& f) {
   app.add_option("--advertise", f.advertise,
                  "host:port the controller reaches this agent at (default: the listen "
                  "host with the chosen port)");
+  rpc::AddTransportFlags(app, f.transport, rpc::Endpoint::kAgent);
 }
 
 // The agent's options from the flags and the policy file.
@@ -120,6 +124,11 @@ absl::Status ExcludeControlChannel(const Flags& f) {
 
 absl::StatusOr<std::unique_ptr<MetricsServer>> StartMetrics(const Flags& f, Agent* agent) {
   if (f.metrics_listen.empty()) return nullptr;
+  if (!rpc::IsLoopbackAddress(f.metrics_listen)) {
+    spdlog::warn("insecure: serving /metrics over plaintext HTTP on {}: anyone who can reach it "
+                 "reads the agent's fault counters",
+                 f.metrics_listen);
+  }
   auto metrics = MetricsServer::Start(agent, f.metrics_listen);
   if (metrics.ok()) spdlog::info("metrics on {}", (*metrics)->port());
   return metrics;
@@ -136,13 +145,14 @@ std::string AdvertiseAddress(const Flags& f, int port) {
 }
 
 std::unique_ptr<Registration> StartRegistration(const Flags& f, const AgentOptions& options,
-                                                int port) {
+                                                const rpc::TransportOptions& transport, int port) {
   if (f.controller.empty()) return nullptr;
   RegistrationOptions ro;
   ro.controller = f.controller;
   ro.advertise = AdvertiseAddress(f, port);
   ro.hostname = HostName();
   ro.labels = options.labels;
+  ro.transport = transport;
   auto registration = std::make_unique<Registration>(std::move(ro));
   registration->Start();
   return registration;
@@ -153,25 +163,39 @@ int Fail(int code, absl::string_view message) {
   return code;
 }
 
+// The transport from the flags, and the listen policy for both ports: one
+// line and exit code 2 on any mistake, before the ledger is touched.
+absl::StatusOr<rpc::TransportOptions> LoadTransport(const Flags& f) {
+  auto transport = rpc::TransportFromFlags(f.transport, rpc::Endpoint::kAgent);
+  if (!transport.ok()) return transport.status();
+  if (absl::Status s = rpc::CheckListen(f.listen, *transport); !s.ok()) return s;
+  if (!f.metrics_listen.empty()) {
+    absl::Status s = rpc::CheckPlaintextListen("--metrics-listen", f.metrics_listen,
+                                               transport->insecure(), /*tls_helps=*/false);
+    if (!s.ok()) return s;
+  }
+  return transport;
+}
+
 // Serves until SIGINT or SIGTERM, then reverts every fault and stops.
-int Serve(const Flags& f, AgentOptions options) {
+int Serve(const Flags& f, AgentOptions options, const rpc::TransportOptions& transport) {
   // SIGINT and SIGTERM are taken by the main thread only; SIGPIPE is ignored.
   base::BlockInterrupts();
   signal(SIGPIPE, SIG_IGN);
   if (absl::Status s = ExcludeControlChannel(f); !s.ok()) return Fail(2, s.ToString());
-  auto server = AgentServer::Start(options, f.listen);
+  auto server = AgentServer::Start(options, f.listen, transport);
   if (!server.ok()) return Fail(1, server.status().ToString());
   auto metrics = StartMetrics(f, &(*server)->agent());
   if (!metrics.ok()) return Fail(1, metrics.status().message());
   const int port = (*server)->port();
   SetControlChannel({f.control_cidrs, {static_cast<uint32_t>(port)}});
-  spdlog::info("chaos-agent {} serving on port {} (state in {})", CHAOS_VERSION, port,
-               f.state_dir);
+  spdlog::info("chaos-agent {} serving on port {} ({}; state in {})", CHAOS_VERSION, port,
+               transport.tls() ? "mutual TLS" : "plaintext", f.state_dir);
   if (!f.port_file.empty()) {
     absl::Status s = base::WriteFileAtomically(f.port_file, absl::StrCat(port, "\n"));
     if (!s.ok()) return Fail(1, s.ToString());
   }
-  std::unique_ptr<Registration> registration = StartRegistration(f, options, port);
+  std::unique_ptr<Registration> registration = StartRegistration(f, options, transport, port);
   const int sig = base::WaitForInterrupt();
   registration.reset();
   spdlog::info("signal {}: reverting every fault and stopping", sig);
@@ -193,5 +217,7 @@ int main(int argc, char** argv) {
   }
   auto options = chaos::agent::LoadOptions(flags);
   if (!options.ok()) return chaos::agent::Fail(2, options.status().message());
-  return chaos::agent::Serve(flags, *std::move(options));
+  auto transport = chaos::agent::LoadTransport(flags);
+  if (!transport.ok()) return chaos::agent::Fail(2, transport.status().message());
+  return chaos::agent::Serve(flags, *std::move(options), *transport);
 }

@@ -27,7 +27,7 @@ int Registration::accepted() {
 }
 
 void Registration::Loop() {
-  auto stub = chaos::v1::Controller::NewStub(rpc::OpenChannel(options_.controller));
+  auto stub = chaos::v1::Controller::NewStub(rpc::OpenChannel(options_.controller, options_.transport));
   absl::Duration interval = options_.initial_interval;
   bool warned = false;
   for (;;) {

@@ -14,6 +14,7 @@
 
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
+#include "rpc/credentials.h"
 
 namespace chaos::agent {
 
@@ -22,6 +23,8 @@ struct RegistrationOptions {
   std::string advertise;   // host:port the controller uses to reach this agent
   std::string hostname;
   std::map<std::string, std::string> labels;
+  // How to reach the controller: the agent's own certificate with TLS.
+  rpc::TransportOptions transport;
   // Until the controller says otherwise.
   absl::Duration initial_interval = absl::Seconds(1);
 };

@@ -1,16 +1,17 @@
 #include "agent/server.h"
 
 #include "absl/strings/str_cat.h"
-#include "rpc/credentials.h"
 #include "rpc/limits.h"
+#include "rpc/listen_policy.h"
 #include "base/status_macros.h"
 #include "grpcpp/server_builder.h"
 #include "spdlog/spdlog.h"
 
 namespace chaos::agent {
 
-absl::StatusOr<std::unique_ptr<AgentServer>> AgentServer::Start(AgentOptions options,
-                                                                const std::string& listen) {
+absl::StatusOr<std::unique_ptr<AgentServer>> AgentServer::Start(
+    AgentOptions options, const std::string& listen, const rpc::TransportOptions& transport) {
+  RETURN_IF_ERROR(rpc::CheckListen(listen, transport));
   std::unique_ptr<AgentServer> s(new AgentServer());
   ASSIGN_OR_RETURN(s->agent_, Agent::Create(std::move(options)));
   const size_t recovered = s->agent_->Recover();
@@ -23,7 +24,7 @@ absl::StatusOr<std::unique_ptr<AgentServer>> AgentServer::Start(AgentOptions opt
   s->agent_->Start();
   s->service_ = std::make_unique<AgentService>(s->agent_.get());
   grpc::ServerBuilder builder;
-  builder.AddListeningPort(listen, rpc::ServerCredentials(), &s->port_);
+  RETURN_IF_ERROR(rpc::AddListeningPort(builder, listen, transport, &s->port_));
   builder.RegisterService(s->service_.get());
   builder.SetMaxReceiveMessageSize(rpc::kAgentMaxRequestBytes);
   s->server_ = builder.BuildAndStart();

@@ -10,6 +10,7 @@
 #include "agent/agent.h"
 #include "agent/service.h"
 #include "grpcpp/server.h"
+#include "rpc/credentials.h"
 
 namespace chaos::agent {
 
@@ -17,9 +18,12 @@ class AgentServer {
  public:
   // Creates the Agent, reverts what the ledger says an earlier run left
   // behind, sweeps tagged leftovers no ledger record names (sweep.h),
-  // starts the expiry timer, and listens on `listen` (host:port).
-  static absl::StatusOr<std::unique_ptr<AgentServer>> Start(AgentOptions options,
-                                                            const std::string& listen);
+  // starts the expiry timer, and listens on `listen` (host:port) with
+  // `transport`'s credentials. FAILED_PRECONDITION, before anything else,
+  // for plaintext off loopback without --insecure (rpc/listen_policy.h);
+  // UNAVAILABLE when it cannot listen.
+  static absl::StatusOr<std::unique_ptr<AgentServer>> Start(
+      AgentOptions options, const std::string& listen, const rpc::TransportOptions& transport);
   // Orderly stop: stops serving, then reverts every fault.
   ~AgentServer();
 

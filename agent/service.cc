@@ -1,4 +1,5 @@
 #include "agent/service.h"
+#include "rpc/authz.h"
 #include "rpc/status.h"
 
 #include <string>
@@ -19,7 +20,7 @@ grpc::ServerUnaryReactor* Done(grpc::CallbackServerContext* ctx, const absl::Sta
 grpc::ServerUnaryReactor* AgentService::Inject(grpc::CallbackServerContext* ctx,
                                                const chaos::v1::InjectRequest* request,
                                                chaos::v1::InjectResponse* response) {
-  auto status = agent_->Inject(*request, ctx->peer());
+  auto status = agent_->Inject(*request, rpc::CallerOf(*ctx, request->caller()));
   if (status.ok()) *response->mutable_status() = *std::move(status);
   return Done(ctx, status.status());
 }
@@ -27,7 +28,7 @@ grpc::ServerUnaryReactor* AgentService::Inject(grpc::CallbackServerContext* ctx,
 grpc::ServerUnaryReactor* AgentService::Revert(grpc::CallbackServerContext* ctx,
                                                const chaos::v1::RevertRequest* request,
                                                chaos::v1::RevertResponse* response) {
-  const std::string caller = request->caller().empty() ? ctx->peer() : request->caller();
+  const std::string caller = rpc::CallerOf(*ctx, request->caller());
   auto status = request->abandon()
                     ? agent_->Abandon(request->fault_id(), caller,
                                       "the operator gave up on its failed revert")
@@ -41,7 +42,7 @@ grpc::ServerUnaryReactor* AgentService::RevertExperiment(
     chaos::v1::RevertExperimentResponse* response) {
   std::vector<chaos::v1::FaultStatus> outcome;
   const absl::Status s = agent_->RevertExperiment(
-      request->experiment_id(), request->caller().empty() ? ctx->peer() : request->caller(),
+      request->experiment_id(), rpc::CallerOf(*ctx, request->caller()),
       &outcome);
   for (auto& f : outcome) *response->add_reverted() = std::move(f);
   return Done(ctx, s);  // a non-OK answer carries no body: its message names the faults
@@ -76,7 +77,7 @@ grpc::ServerUnaryReactor* AgentService::Halt(grpc::CallbackServerContext* ctx,
                                              chaos::v1::HaltResponse* response) {
   std::vector<chaos::v1::FaultStatus> outcome;
   const absl::Status s = agent_->Halt(
-      request->caller().empty() ? ctx->peer() : request->caller(), request->reason(), &outcome);
+      rpc::CallerOf(*ctx, request->caller()), request->reason(), &outcome);
   for (auto& f : outcome) *response->add_reverted() = std::move(f);
   return Done(ctx, s);
 }
@@ -84,7 +85,7 @@ grpc::ServerUnaryReactor* AgentService::Halt(grpc::CallbackServerContext* ctx,
 grpc::ServerUnaryReactor* AgentService::Resume(grpc::CallbackServerContext* ctx,
                                                const chaos::v1::ResumeRequest* request,
                                                chaos::v1::ResumeResponse*) {
-  agent_->Resume(request->caller().empty() ? ctx->peer() : request->caller());
+  agent_->Resume(rpc::CallerOf(*ctx, request->caller()));
   return Done(ctx, absl::OkStatus());
 }
 

@@ -88,20 +88,17 @@ std::string ReadFileOrEmpty(const std::string& path) {
 }
 
 DaemonProcess::DaemonProcess(const std::string& binary, const std::string& state_dir,
-                             const std::vector<std::string>& extra) {
+                             const std::vector<std::string>& extra, const std::string& listen) {
   const std::string name = std::filesystem::path(binary).filename().string();
   std::filesystem::create_directories(state_dir);
   const std::string port_file = state_dir + "/port";
   log_file_ = state_dir + "/" + name + ".log";
   unlink(port_file.c_str());
-  std::vector<std::string> argv = {binary, "--listen", "127.0.0.1:0", "--state-dir",
+  std::vector<std::string> argv = {binary,    "--listen",    listen,   "--state-dir",
                                    state_dir, "--port-file", port_file};
   argv.insert(argv.end(), extra.begin(), extra.end());
   process_ = std::make_unique<Subprocess>(argv, log_file_);
-  for (int i = 0; i < 200 && port_ == 0 && process_->running(); ++i) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(25));
-    (void)absl::SimpleAtoi(absl::StripAsciiWhitespace(ReadFileOrEmpty(port_file)), &port_);
-  }
+  port_ = WaitForPortFile(*process_, port_file);
   if (port_ == 0) throw std::runtime_error(name + " did not start: " + log());
 }
 
@@ -143,6 +140,24 @@ std::vector<pid_t> PidsNamed(const std::string& name) {
   }
   closedir(d);
   return pids;
+}
+
+int WaitForPortFile(Subprocess& p, const std::string& port_file, int hang_guard_s) {
+  int port = 0;
+  for (int i = 0; i < hang_guard_s * 40 && port == 0 && p.running(); ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(25));
+    (void)absl::SimpleAtoi(absl::StripAsciiWhitespace(ReadFileOrEmpty(port_file)), &port);
+  }
+  return port;
+}
+
+std::vector<std::string> NonEmptyLines(const std::string& text) {
+  std::vector<std::string> lines;
+  std::istringstream in(text);
+  for (std::string line; std::getline(in, line);) {
+    if (!absl::StripAsciiWhitespace(line).empty()) lines.push_back(line);
+  }
+  return lines;
 }
 
 std::string AgentBinary() { return std::string(CHAOS_BINARY_DIR) + "/bin/chaos-agent"; }

@@ -41,13 +41,14 @@ class Subprocess {
 };
 
 // A daemon (`binary`: chaos-agent or chaos-controller) started on
-// 127.0.0.1 with an OS-chosen port and its state in `state_dir`; the
-// constructor waits until it serves (its port file is written) and throws
-// with its log when it does not. Extra flags are appended.
+// `listen` (default 127.0.0.1 with an OS-chosen port) and its state in
+// `state_dir`; the constructor waits until it serves (its port file is
+// written) and throws with its log when it does not. Extra flags are
+// appended. address() is on 127.0.0.1 whatever `listen` is.
 class DaemonProcess {
  public:
   DaemonProcess(const std::string& binary, const std::string& state_dir,
-                const std::vector<std::string>& extra);
+                const std::vector<std::string>& extra, const std::string& listen = "127.0.0.1:0");
   std::string address() const { return "127.0.0.1:" + std::to_string(port_); }
   int port() const { return port_; }
   Subprocess& process() { return *process_; }
@@ -80,6 +81,14 @@ CommandResult RunCommand(const std::vector<std::string>& argv, int timeout_s = 6
 std::string ReadFileOrEmpty(const std::string& path);
 // Pids of processes whose comm is exactly `name`.
 std::vector<pid_t> PidsNamed(const std::string& name);
+
+// Waits until `p` has written its port to `port_file` (as --port-file
+// does); 0 when the process exits first or the hang guard of
+// `hang_guard_s` seconds passes.
+int WaitForPortFile(Subprocess& p, const std::string& port_file, int hang_guard_s = 60);
+
+// The lines of `text`, without empty ones.
+std::vector<std::string> NonEmptyLines(const std::string& text);
 
 std::string AgentBinary();
 std::string ControllerBinary();

@@ -55,7 +55,7 @@ void PrintFault(const chaos::v1::FaultStatus& f) {
 }  // namespace
 
 int RevertCommand(const AgentCommandArgs& args) {
-  auto stub = chaos::v1::Agent::NewStub(rpc::OpenChannel(args.agent));
+  auto stub = chaos::v1::Agent::NewStub(rpc::OpenChannel(args.agent, args.transport));
   int rc = 0;
   for (const std::string& id : args.ids) {
     chaos::v1::RevertRequest req;
@@ -74,7 +74,7 @@ int RevertCommand(const AgentCommandArgs& args) {
 }
 
 int FaultsCommand(const AgentCommandArgs& args) {
-  auto stub = chaos::v1::Agent::NewStub(rpc::OpenChannel(args.agent));
+  auto stub = chaos::v1::Agent::NewStub(rpc::OpenChannel(args.agent, args.transport));
   chaos::v1::ListFaultsRequest req;
   req.set_experiment_id(args.experiment);
   req.set_include_ended(args.all);
@@ -87,7 +87,7 @@ int FaultsCommand(const AgentCommandArgs& args) {
 }
 
 int DescribeCommand(const AgentCommandArgs& args) {
-  auto stub = chaos::v1::Agent::NewStub(rpc::OpenChannel(args.agent));
+  auto stub = chaos::v1::Agent::NewStub(rpc::OpenChannel(args.agent, args.transport));
   chaos::v1::DescribeResponse resp;
   grpc::Status s = stub->Describe(rpc::ContextWithTimeout(kCallTimeout).get(), {}, &resp);
   if (!s.ok()) return Fail(args.agent, s);
@@ -100,7 +100,7 @@ int DescribeCommand(const AgentCommandArgs& args) {
 }
 
 int HaltCommand(const AgentCommandArgs& args) {
-  auto stub = chaos::v1::Agent::NewStub(rpc::OpenChannel(args.agent));
+  auto stub = chaos::v1::Agent::NewStub(rpc::OpenChannel(args.agent, args.transport));
   chaos::v1::HaltRequest req;
   req.set_caller("chaosctl halt");
   req.set_reason(args.reason);
@@ -114,7 +114,7 @@ int HaltCommand(const AgentCommandArgs& args) {
 }
 
 int ResumeCommand(const AgentCommandArgs& args) {
-  auto stub = chaos::v1::Agent::NewStub(rpc::OpenChannel(args.agent));
+  auto stub = chaos::v1::Agent::NewStub(rpc::OpenChannel(args.agent, args.transport));
   chaos::v1::ResumeResponse resp;
   grpc::Status s = stub->Resume(rpc::ContextWithTimeout(kCallTimeout).get(), {}, &resp);
   if (!s.ok()) return Fail(args.agent, s);

@@ -7,6 +7,8 @@
 #include <string>
 #include <vector>
 
+#include "rpc/credentials.h"
+
 namespace chaos::controller {
 
 struct AgentCommandArgs {
@@ -16,6 +18,7 @@ struct AgentCommandArgs {
   std::string reason;
   bool all = false;
   bool abandon = false;  // revert --abandon: give up on failed reverts
+  rpc::TransportOptions transport;
 };
 
 int RevertCommand(const AgentCommandArgs& args);

@@ -30,7 +30,7 @@ constexpr absl::Duration kCallTimeout = absl::Seconds(30);
 using chaos::v1::Controller;
 
 std::unique_ptr<Controller::Stub> Stub(const ControllerCommandArgs& a) {
-  return Controller::NewStub(rpc::OpenChannel(a.controller));
+  return Controller::NewStub(rpc::OpenChannel(a.controller, a.transport));
 }
 
 int Fail(const ControllerCommandArgs& a, const grpc::Status& s) {

@@ -16,6 +16,8 @@
 #include <string>
 #include <vector>
 
+#include "rpc/credentials.h"
+
 namespace chaos::controller {
 
 struct ControllerCommandArgs {
@@ -40,6 +42,7 @@ struct ControllerCommandArgs {
   std::vector<std::string> blackouts;  // "DAYS HOURS", e.g. "Sat,Sun *" or "Mon-Fri 9-17"
   uint32_t starting_deadline_s = 0;
   uint32_t history_limit = 0;
+  rpc::TransportOptions transport;
 };
 
 int SubmitCommand(const ControllerCommandArgs& args);

@@ -48,6 +48,7 @@ std::optional<RunOptions> OptionsFrom(const LocalRunArgs& args) {
   options.seed = args.seed;
   options.dry_run = args.dry_run;
   options.operator_fd = STDIN_FILENO;
+  options.transport = args.transport;
   return options;
 }
 

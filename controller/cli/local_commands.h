@@ -9,6 +9,8 @@
 #include <string>
 #include <vector>
 
+#include "rpc/credentials.h"
+
 namespace chaos::controller {
 
 struct LocalRunArgs {
@@ -20,6 +22,7 @@ struct LocalRunArgs {
   std::string output;  // directory for the JSON journal and HTML report
   uint64_t seed = 0;
   bool dry_run = false;
+  rpc::TransportOptions transport;  // how agents are reached
 };
 
 // 0 when the file is valid, 2 (errors printed as file:line:col) otherwise.

@@ -8,6 +8,7 @@
 #include "controller/cli/agent_commands.h"
 #include "controller/cli/controller_commands.h"
 #include "controller/cli/local_commands.h"
+#include "rpc/transport_flags.h"
 
 namespace {
 
@@ -21,6 +22,7 @@ struct Args {
   LocalRunArgs run;
   AgentCommandArgs agent;
   ControllerCommandArgs ctl;
+  chaos::rpc::TransportFlags transport;
 };
 
 // The parsed subcommands, to dispatch on.
@@ -209,6 +211,7 @@ int main(int argc, char** argv) {
   app.add_option("--output,-o", a.output, "table (for people) or json (for scripts)")
       ->capture_default_str()
       ->check(CLI::IsMember({"table", "json"}));
+  chaos::rpc::AddTransportFlags(app, a.transport, chaos::rpc::Endpoint::kClient);
   auto need_controller = [&](CLI::App* cmd) {
     cmd->add_option("--controller", a.ctl.controller, "controller host:port")->required();
   };
@@ -223,6 +226,12 @@ int main(int argc, char** argv) {
     const int rc = app.exit(e);
     return rc == 0 ? 0 : 2;
   }
+  auto transport = chaos::rpc::TransportFromFlags(a.transport, chaos::rpc::Endpoint::kClient);
+  if (!transport.ok()) {
+    std::fprintf(stderr, "chaosctl: %s\n", std::string(transport.status().message()).c_str());
+    return 2;
+  }
+  a.run.transport = a.agent.transport = a.ctl.transport = *transport;
   a.ctl.json = a.output == "json";
   if (a.ctl.reason.empty()) a.ctl.reason = a.agent.reason;
   return Dispatch(c, a);

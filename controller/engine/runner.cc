@@ -74,7 +74,7 @@ Runner::Runner(Experiment experiment, RunOptions options, RunObserver* observer)
   for (const std::string& address : options_.agents) {
     Agent a;
     a.address = address;
-    a.stub = chaos::v1::Agent::NewStub(rpc::OpenChannel(address));
+    a.stub = chaos::v1::Agent::NewStub(rpc::OpenChannel(address, options_.transport));
     agents_.push_back(std::move(a));
   }
   report_.run_id = options_.run_id;

@@ -43,6 +43,7 @@
 #include "controller/probes/probe.h"
 #include "controller/report/run_report.h"
 #include "experiments/experiment.h"
+#include "rpc/credentials.h"
 
 namespace chaos::controller {
 
@@ -86,6 +87,9 @@ struct RunOptions {
   // together choose more distinct agents is refused in preflight (outcome
   // unavailable, nothing injected); 0: no limit.
   size_t max_agents_per_run = 0;
+  // How agents are reached: plaintext, or mutual TLS with this process's
+  // certificate.
+  rpc::TransportOptions transport;
 };
 
 class Runner {

@@ -481,7 +481,9 @@ ProbeResult RunGrpcHealth(const GrpcHealthCheck& check, absl::Duration timeout, 
     r.detail = std::string(s.message());
     return r;
   }
-  auto stub = grpc::health::v1::Health::NewStub(rpc::OpenChannel(check.address));
+  // The system under test's health service, not a chaos hop: plaintext.
+  auto stub =
+      grpc::health::v1::Health::NewStub(rpc::OpenChannel(check.address, rpc::TransportOptions()));
   grpc::ClientContext ctx;
   ctx.set_deadline(absl::ToChronoTime(start + timeout));
   grpc::health::v1::HealthCheckRequest req;

@@ -14,10 +14,12 @@
 #include "absl/strings/str_cat.h"
 #include "base/files.h"
 #include "base/interrupts.h"
+#include "base/status_macros.h"
 #include "controller/server/clock.h"
 #include "controller/policy/command_policy.h"
-#include "rpc/credentials.h"
 #include "rpc/limits.h"
+#include "rpc/listen_policy.h"
+#include "rpc/transport_flags.h"
 #include "controller/server/history.h"
 #include "controller/server/registry.h"
 #include "controller/server/run_manager.h"
@@ -41,6 +43,7 @@ struct Flags {
   double lease_s = 15;
   size_t max_agents = 0;
   std::string command_policy;
+  chaos::rpc::TransportFlags transport;
 };
 
 void DeclareFlags(CLI::App& app, Flags& f) {
@@ -63,12 +66,35 @@ void DeclareFlags(CLI::App& app, Flags& f) {
   app.add_option("--command-policy", f.command_policy,
                  "YAML allow-list of the commands submitted experiments may run here "
                  "(default: none may run)");
+  chaos::rpc::AddTransportFlags(app, f.transport, chaos::rpc::Endpoint::kController);
+}
+
+// What the flags name, loaded and checked before anything starts: one
+// line and exit code 2 on any mistake.
+struct Config {
+  chaos::rpc::TransportOptions transport;
+  CommandPolicy commands;  // none may run without --command-policy
+};
+
+absl::StatusOr<Config> LoadConfig(const Flags& f) {
+  Config config;
+  ASSIGN_OR_RETURN(config.transport, chaos::rpc::TransportFromFlags(f.transport, chaos::rpc::Endpoint::kController));
+  RETURN_IF_ERROR(chaos::rpc::CheckListen(f.listen, config.transport));
+  if (!f.command_policy.empty()) {
+    absl::StatusOr<CommandPolicy> commands = CommandPolicy::Load(f.command_policy);
+    if (!commands.ok()) {
+      return absl::Status(commands.status().code(),
+                          absl::StrCat("--command-policy: ", commands.status().message()));
+    }
+    config.commands = *std::move(commands);
+  }
+  return config;
 }
 
 // The daemon's parts. Without a history (a corrupt database) it still
 // serves agent registration; runs and schedules answer with the error.
 struct Controller {
-  Controller(const Flags& f, const CommandPolicy& commands)
+  Controller(const Flags& f, const Config& config)
       : history(HistoryStore::Open(f.state_dir + "/history.db")),
         registry(RealClock::Get(), absl::Milliseconds(f.heartbeat_ms), f.missed) {
     if (!history.ok()) {
@@ -79,7 +105,8 @@ struct Controller {
     RunManagerOptions ro;
     ro.lease = absl::Seconds(f.lease_s);
     ro.max_agents_per_run = f.max_agents;
-    ro.command_policy = commands;
+    ro.command_policy = config.commands;
+    ro.transport = config.transport;
     runs = std::make_unique<RunManager>(history->get(), &registry, ro);
     launcher = std::make_unique<ManagerLauncher>(runs.get());
     scheduler = std::make_unique<Scheduler>(history->get(), launcher.get(), RealClock::Get());
@@ -91,6 +118,29 @@ struct Controller {
   std::unique_ptr<ManagerLauncher> launcher;
   std::unique_ptr<Scheduler> scheduler;
 };
+
+int Fail(int code, absl::string_view message) {
+  std::fprintf(stderr, "chaos-controller: %s\n", std::string(message).c_str());
+  return code;
+}
+
+// The gRPC server: the API and the standard health service on --listen.
+absl::StatusOr<std::unique_ptr<grpc::Server>> StartServer(
+    const Flags& f, const chaos::rpc::TransportOptions& transport, ControllerService* service,
+    int* port) {
+  grpc::EnableDefaultHealthCheckService(true);
+  grpc::ServerBuilder builder;
+  if (absl::Status s = chaos::rpc::AddListeningPort(builder, f.listen, transport, port); !s.ok()) {
+    return s;
+  }
+  builder.RegisterService(service);
+  builder.SetMaxReceiveMessageSize(chaos::rpc::kControllerMaxRequestBytes);
+  std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
+  if (!server || *port == 0) {
+    return absl::UnavailableError(absl::StrCat("cannot listen on ", f.listen));
+  }
+  return server;
+}
 
 // Recovery runs beside the server: agents may be slow to answer, and
 // registration must work meanwhile.
@@ -111,35 +161,22 @@ int main(int argc, char** argv) {
   Flags f;
   DeclareFlags(app, f);
   CLI11_PARSE(app, argc, argv);
-  absl::StatusOr<CommandPolicy> commands =
-      f.command_policy.empty() ? CommandPolicy() : CommandPolicy::Load(f.command_policy);
-  if (!commands.ok()) {
-    std::fprintf(stderr, "chaos-controller: --command-policy: %s\n",
-                 std::string(commands.status().message()).c_str());
-    return 2;
-  }
-  spdlog::info("{}", commands->Summary());
+  auto config = LoadConfig(f);
+  if (!config.ok()) return Fail(2, config.status().message());
+  spdlog::info("{}", config->commands.Summary());
   // SIGINT and SIGTERM are taken by the main thread only; SIGPIPE is ignored.
   chaos::base::BlockInterrupts();
   signal(SIGPIPE, SIG_IGN);
   ::mkdir(f.state_dir.c_str(), 0700);
 
-  Controller c(f, *commands);
+  Controller c(f, *config);
   ControllerService service(&c.registry, c.runs.get(), c.scheduler.get(),
                             c.history.ok() ? absl::OkStatus() : c.history.status());
-  grpc::EnableDefaultHealthCheckService(true);
-  grpc::ServerBuilder builder;
   int port = 0;
-  builder.AddListeningPort(f.listen, chaos::rpc::ServerCredentials(), &port);
-  builder.RegisterService(&service);
-  builder.SetMaxReceiveMessageSize(chaos::rpc::kControllerMaxRequestBytes);
-  auto server = builder.BuildAndStart();
-  if (!server || port == 0) {
-    std::fprintf(stderr, "chaos-controller: cannot listen on %s\n", f.listen.c_str());
-    return 1;
-  }
-  spdlog::info("chaos-controller serving on port {} (history in {}/history.db)", port,
-               f.state_dir);
+  auto server = StartServer(f, config->transport, &service, &port);
+  if (!server.ok()) return Fail(1, server.status().message());
+  spdlog::info("chaos-controller serving on port {} ({}; history in {}/history.db)", port,
+               config->transport.tls() ? "mutual TLS" : "plaintext", f.state_dir);
   std::thread recovery = StartRecoveryAndSchedules(c, f);
   if (!f.port_file.empty()) {
     absl::Status s = chaos::base::WriteFileAtomically(f.port_file, absl::StrCat(port, "\n"));
@@ -151,7 +188,7 @@ int main(int argc, char** argv) {
   if (recovery.joinable()) recovery.join();
   // Watch streams of live runs are cancelled after the deadline; then live
   // runs are interrupted and their rollback awaited.
-  server->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(2));
+  (*server)->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(2));
   c.runs.reset();
   return 0;
 }

@@ -210,6 +210,7 @@ RunOptions RunManager::OptionsFor(const chaos::v1::Run& run) {
   ro.lease = options_.lease;
   ro.rpc_timeout = options_.rpc_timeout;
   ro.max_agents_per_run = options_.max_agents_per_run;
+  ro.transport = options_.transport;
   ro.caller = run.caller().empty() ? "chaos-controller" : "chaos-controller for " + run.caller();
   return ro;
 }
@@ -377,7 +378,7 @@ chaos::v1::HaltAllResponse RunManager::HaltAll(const std::string& caller,
   for (auto& l : live) l->runner->Interrupt(absl::StrCat("halt all by ", caller, ": ", reason));
   chaos::v1::HaltAllResponse resp;
   for (const auto& agent : registry_->List()) {
-    auto stub = chaos::v1::Agent::NewStub(rpc::OpenChannel(agent.address()));
+    auto stub = chaos::v1::Agent::NewStub(rpc::OpenChannel(agent.address(), options_.transport));
     chaos::v1::HaltRequest req;
     req.set_caller(absl::StrCat("chaos-controller halt all for ", caller));
     req.set_reason(reason);
@@ -396,7 +397,7 @@ chaos::v1::ResumeAllResponse RunManager::ResumeAll(const std::string& caller) {
   }
   chaos::v1::ResumeAllResponse resp;
   for (const auto& agent : registry_->List()) {
-    auto stub = chaos::v1::Agent::NewStub(rpc::OpenChannel(agent.address()));
+    auto stub = chaos::v1::Agent::NewStub(rpc::OpenChannel(agent.address(), options_.transport));
     chaos::v1::ResumeRequest req;
     req.set_caller(absl::StrCat("chaos-controller resume all for ", caller));
     chaos::v1::ResumeResponse r;
@@ -408,7 +409,7 @@ chaos::v1::ResumeAllResponse RunManager::ResumeAll(const std::string& caller) {
 }
 
 std::string RunManager::RecoverRevert(chaos::v1::Run* run, int* seq, const std::string& agent) {
-  auto stub = chaos::v1::Agent::NewStub(rpc::OpenChannel(agent));
+  auto stub = chaos::v1::Agent::NewStub(rpc::OpenChannel(agent, options_.transport));
   grpc::Status s;
   chaos::v1::RevertExperimentResponse resp;
   for (int attempt = 1; attempt <= 3; ++attempt) {
@@ -431,7 +432,7 @@ std::string RunManager::RecoverRevert(chaos::v1::Run* run, int* seq, const std::
 
 std::vector<std::string> RunManager::RecoverVerify(chaos::v1::Run* run, int* seq,
                                                    const std::string& agent) {
-  auto stub = chaos::v1::Agent::NewStub(rpc::OpenChannel(agent));
+  auto stub = chaos::v1::Agent::NewStub(rpc::OpenChannel(agent, options_.transport));
   chaos::v1::ListFaultsRequest req;
   req.set_experiment_id(run->run_id());
   req.set_include_ended(true);

@@ -40,6 +40,7 @@
 #include "controller/server/registry.h"
 #include "controller/engine/runner.h"
 #include "controller/policy/command_policy.h"
+#include "rpc/credentials.h"
 
 namespace chaos::controller {
 
@@ -59,6 +60,8 @@ struct RunManagerOptions {
   // --max-agents-per-run: a run that would inject on more agents is
   // refused (see ResolveTargets in registry.h); 0: no limit.
   size_t max_agents_per_run = 0;
+  // How agents are reached (runs, recovery, HaltAll, ResumeAll).
+  rpc::TransportOptions transport;
   // --command-policy: the commands a submitted experiment may run here.
   // Default: none.
   CommandPolicy command_policy;

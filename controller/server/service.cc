@@ -5,7 +5,9 @@
 #include "absl/strings/str_cat.h"
 #include "base/status_macros.h"
 #include "controller/server/request_limits.h"
+#include "rpc/authz.h"
 #include "rpc/status.h"
+#include "spdlog/spdlog.h"
 
 namespace chaos::controller {
 namespace {
@@ -16,12 +18,22 @@ grpc::ServerUnaryReactor* Done(grpc::CallbackServerContext* ctx, const absl::Sta
   return reactor;
 }
 
+// Answers a state-changing call, after one audit line naming who made it
+// (rpc::CallerOf: the certificate's identity, never only the request's
+// `caller`), what, on what, and how it went.
+grpc::ServerUnaryReactor* Audited(grpc::CallbackServerContext* ctx, const std::string& claimed,
+                                  const char* action, const std::string& target,
+                                  const absl::Status& s) {
+  spdlog::warn("audit action={} caller=\"{}\" target=\"{}\" result=\"{}\"", action,
+               rpc::CallerOf(*ctx, claimed), target, s.ok() ? "ok" : s.ToString());
+  return Done(ctx, s);
+}
+
 // Streams one run's journal: what is recorded, then live events until the
 // run ends. Lock order: the manager's lock, then mu_ (OnEvent/OnEnd are
 // called under the manager's lock); nothing here calls the manager while
 // holding mu_.
-class WatchReactor final : public grpc::ServerWriteReactor<chaos::v1::RunEvent>,
-                           public RunWatcher {
+class WatchReactor final : public grpc::ServerWriteReactor<chaos::v1::RunEvent>, public RunWatcher {
  public:
   WatchReactor(RunManager* runs, const std::string& run_id) : runs_(runs), run_id_(run_id) {
     std::vector<chaos::v1::RunEvent> past;
@@ -149,7 +161,7 @@ absl::Status ControllerService::NeedHistory() const {
 grpc::ServerUnaryReactor* ControllerService::SubmitRun(grpc::CallbackServerContext* ctx,
                                                        const chaos::v1::SubmitRunRequest* req,
                                                        chaos::v1::Run* resp) {
-  return Done(ctx, [&]() -> absl::Status {
+  const absl::Status s = [&]() -> absl::Status {
     RETURN_IF_ERROR(CheckRequest(*req));
     RETURN_IF_ERROR(NeedHistory());
     if (req->experiment_yaml().empty()) {
@@ -159,11 +171,12 @@ grpc::ServerUnaryReactor* ControllerService::SubmitRun(grpc::CallbackServerConte
     args.experiment_yaml = req->experiment_yaml();
     args.seed = req->seed();
     args.dry_run = req->dry_run();
-    args.caller = req->caller();
+    args.caller = rpc::CallerOf(*ctx, req->caller());
     args.variables.insert(req->variables().begin(), req->variables().end());
     ASSIGN_OR_RETURN(*resp, runs_->Submit(args));
     return absl::OkStatus();
-  }());
+  }();
+  return Audited(ctx, req->caller(), "submit", resp->run_id(), s);
 }
 
 grpc::ServerUnaryReactor* ControllerService::GetRun(grpc::CallbackServerContext* ctx,
@@ -203,24 +216,29 @@ grpc::ServerWriteReactor<chaos::v1::RunEvent>* ControllerService::WatchRun(
 grpc::ServerUnaryReactor* ControllerService::AbortRun(grpc::CallbackServerContext* ctx,
                                                       const chaos::v1::AbortRunRequest* req,
                                                       chaos::v1::Run* resp) {
-  return Done(ctx, [&]() -> absl::Status {
+  const absl::Status s = [&]() -> absl::Status {
     RETURN_IF_ERROR(CheckRequest(*req));
     RETURN_IF_ERROR(NeedHistory());
-    ASSIGN_OR_RETURN(*resp, runs_->Abort(req->run_id(), req->caller(), req->reason()));
+    ASSIGN_OR_RETURN(
+        *resp, runs_->Abort(req->run_id(), rpc::CallerOf(*ctx, req->caller()), req->reason()));
     return absl::OkStatus();
-  }());
+  }();
+  return Audited(ctx, req->caller(), "abort", req->run_id(), s);
 }
 
 grpc::ServerUnaryReactor* ControllerService::AnswerGate(grpc::CallbackServerContext* ctx,
                                                         const chaos::v1::AnswerGateRequest* req,
                                                         chaos::v1::Run* resp) {
-  return Done(ctx, [&]() -> absl::Status {
+  const absl::Status s = [&]() -> absl::Status {
     RETURN_IF_ERROR(CheckRequest(*req));
     RETURN_IF_ERROR(NeedHistory());
     ASSIGN_OR_RETURN(*resp, runs_->AnswerGate(req->run_id(), req->step(), req->confirm(),
-                                              req->caller(), req->reason()));
+                                              rpc::CallerOf(*ctx, req->caller()), req->reason()));
     return absl::OkStatus();
-  }());
+  }();
+  return Audited(
+      ctx, req->caller(), "gate",
+      absl::StrCat(req->run_id(), " ", req->step(), req->confirm() ? " confirm" : " fail"), s);
 }
 
 grpc::ServerUnaryReactor* ControllerService::RegisterAgent(
@@ -243,39 +261,42 @@ grpc::ServerUnaryReactor* ControllerService::ListAgents(grpc::CallbackServerCont
 grpc::ServerUnaryReactor* ControllerService::HaltAll(grpc::CallbackServerContext* ctx,
                                                      const chaos::v1::HaltAllRequest* req,
                                                      chaos::v1::HaltAllResponse* resp) {
-  return Done(ctx, [&]() -> absl::Status {
+  const absl::Status s = [&]() -> absl::Status {
     RETURN_IF_ERROR(CheckRequest(*req));
     RETURN_IF_ERROR(NeedHistory());
-    *resp = runs_->HaltAll(req->caller(), req->reason());
+    *resp = runs_->HaltAll(rpc::CallerOf(*ctx, req->caller()), req->reason());
     return absl::OkStatus();
-  }());
+  }();
+  return Audited(ctx, req->caller(), "halt_all", "every agent", s);
 }
 
 grpc::ServerUnaryReactor* ControllerService::ResumeAll(grpc::CallbackServerContext* ctx,
                                                        const chaos::v1::ResumeAllRequest* req,
                                                        chaos::v1::ResumeAllResponse* resp) {
-  return Done(ctx, [&]() -> absl::Status {
+  const absl::Status s = [&]() -> absl::Status {
     RETURN_IF_ERROR(CheckRequest(*req));
     RETURN_IF_ERROR(NeedHistory());
-    *resp = runs_->ResumeAll(req->caller());
+    *resp = runs_->ResumeAll(rpc::CallerOf(*ctx, req->caller()));
     return absl::OkStatus();
-  }());
+  }();
+  return Audited(ctx, req->caller(), "resume_all", "every agent", s);
 }
 
 grpc::ServerUnaryReactor* ControllerService::CreateSchedule(
     grpc::CallbackServerContext* ctx, const chaos::v1::CreateScheduleRequest* req,
     chaos::v1::Schedule* resp) {
-  return Done(ctx, [&]() -> absl::Status {
+  const absl::Status s = [&]() -> absl::Status {
     RETURN_IF_ERROR(CheckRequest(*req));
     RETURN_IF_ERROR(NeedHistory());
     ASSIGN_OR_RETURN(*resp, scheduler_->Create(req->schedule()));
     return absl::OkStatus();
-  }());
+  }();
+  return Audited(ctx, "", "schedule_create", req->schedule().name(), s);
 }
 
-grpc::ServerUnaryReactor* ControllerService::ListSchedules(
-    grpc::CallbackServerContext* ctx, const chaos::v1::ListSchedulesRequest*,
-    chaos::v1::ListSchedulesResponse* resp) {
+grpc::ServerUnaryReactor* ControllerService::ListSchedules(grpc::CallbackServerContext* ctx,
+                                                           const chaos::v1::ListSchedulesRequest*,
+                                                           chaos::v1::ListSchedulesResponse* resp) {
   return Done(ctx, [&]() -> absl::Status {
     RETURN_IF_ERROR(NeedHistory());
     ASSIGN_OR_RETURN(std::vector<chaos::v1::Schedule> all, scheduler_->List());
@@ -287,20 +308,23 @@ grpc::ServerUnaryReactor* ControllerService::ListSchedules(
 grpc::ServerUnaryReactor* ControllerService::SetSchedulePaused(
     grpc::CallbackServerContext* ctx, const chaos::v1::SetSchedulePausedRequest* req,
     chaos::v1::Schedule* resp) {
-  return Done(ctx, [&]() -> absl::Status {
+  const absl::Status s = [&]() -> absl::Status {
     RETURN_IF_ERROR(NeedHistory());
     ASSIGN_OR_RETURN(*resp, scheduler_->SetPaused(req->name(), req->paused()));
     return absl::OkStatus();
-  }());
+  }();
+  return Audited(ctx, "", "schedule_pause",
+                 absl::StrCat(req->name(), req->paused() ? " paused" : " resumed"), s);
 }
 
 grpc::ServerUnaryReactor* ControllerService::DeleteSchedule(
     grpc::CallbackServerContext* ctx, const chaos::v1::DeleteScheduleRequest* req,
     chaos::v1::DeleteScheduleResponse*) {
-  return Done(ctx, [&]() -> absl::Status {
+  const absl::Status s = [&]() -> absl::Status {
     RETURN_IF_ERROR(NeedHistory());
     return scheduler_->Delete(req->name());
-  }());
+  }();
+  return Audited(ctx, "", "schedule_delete", req->name(), s);
 }
 
 }  // namespace chaos::controller

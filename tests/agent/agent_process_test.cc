@@ -525,7 +525,7 @@ TEST(AgentProcessTest, HaltReportsAFailedRevertAndAbandonStopsItsRetries) {
   const chaos::v1::FaultStatus abandoned = FaultNamed(*stub, "fill");
   EXPECT_TRUE(abandoned.abandoned());
   EXPECT_EQ(abandoned.next_retry_unix_ms(), 0);
-  EXPECT_NE(abandoned.reason().find("abandoned by chaosctl"), std::string::npos)
+  EXPECT_NE(abandoned.reason().find("on behalf of chaosctl"), std::string::npos)
       << abandoned.reason();
   EXPECT_NE(agent.log().find("audit action=abandon fault=fill"), std::string::npos)
       << agent.log();

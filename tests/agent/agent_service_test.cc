@@ -56,7 +56,7 @@ class AgentServiceTest : public ::testing::Test {
     AgentOptions options;
     options.state_dir = dir_.path() + "/state";
     options.policy.max_duration = absl::Minutes(5);
-    auto server = AgentServer::Start(options, "127.0.0.1:0");
+    auto server = AgentServer::Start(options, "127.0.0.1:0", rpc::TransportOptions());
     ASSERT_TRUE(server.ok()) << server.status();
     server_ = std::move(*server);
     stub_ = chaos::v1::Agent::NewStub(grpc::CreateChannel(

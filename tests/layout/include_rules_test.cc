@@ -45,6 +45,8 @@ const std::vector<Rule> kRules = {
      "faults/ knows nothing of protobuf: parameter structs in, absl::Status out"},
     {"faults/", {"rpc/", "agent/", "experiments/", "controller/"},
      "faults/ is a leaf: the agent and the controller use it, never the reverse"},
+    {"rpc/", {"agent/", "faults/", "proto/", "chaos/", "experiments/", "controller/"},
+     "rpc/ is the gRPC plumbing under all three binaries: of ours it includes base/ only"},
     {"agent/", {"controller/", "experiments/"},
      "the agent runs faults on its host; experiments and the controller drive it over RPC"},
     {"experiments/", {"grpcpp/", "grpc/", "*.grpc.pb.h"},

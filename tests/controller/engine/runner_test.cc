@@ -27,7 +27,7 @@ using chaos::testing::TempDir;
 
 // A stub to talk to an agent behind the runner's back.
 std::unique_ptr<chaos::v1::Agent::Stub> Stub(const std::string& address) {
-  return chaos::v1::Agent::NewStub(rpc::OpenChannel(address));
+  return chaos::v1::Agent::NewStub(rpc::OpenChannel(address, rpc::TransportOptions()));
 }
 
 // The agent's record of one fault (ended ones too); nullopt when unknown.
@@ -51,7 +51,7 @@ struct TestAgent {
     options.state_dir = dir;
     options.labels = std::move(labels);
     if (policy) options.policy = *policy;
-    auto s = agent::AgentServer::Start(options, "127.0.0.1:0");
+    auto s = agent::AgentServer::Start(options, "127.0.0.1:0", rpc::TransportOptions());
     if (!s.ok()) throw std::runtime_error(std::string(s.status().message()));
     server = std::move(*s);
   }
@@ -511,7 +511,7 @@ TEST(RunnerTest, AFaultRevertedBehindTheRunnersBackFailsTheRun) {
         grpc::ClientContext ctx;
         EXPECT_TRUE(Stub(address)->Revert(&ctx, req, &resp).ok());
       },
-      "reverted by someone else");
+      "on behalf of someone else");
 }
 
 TEST(RunnerTest, AHaltOfTheAgentFailsTheRunNamingTheHalt) {

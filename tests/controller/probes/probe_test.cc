@@ -503,7 +503,7 @@ TEST(GrpcHealthProbeTest, ServingAgainstChaosController) {
   EXPECT_THAT(r.detail, HasSubstr("NOT_FOUND"));
 
   // The same server answers the chaos.v1.Controller service.
-  auto stub = chaos::v1::Controller::NewStub(rpc::OpenChannel(address));
+  auto stub = chaos::v1::Controller::NewStub(rpc::OpenChannel(address, rpc::TransportOptions()));
   grpc::ClientContext ctx;
   ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(5));
   chaos::v1::ListAgentsRequest req;

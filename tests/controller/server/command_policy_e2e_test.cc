@@ -56,11 +56,11 @@ class CommandPolicyE2E : public ::testing::Test {
   void Start(std::vector<std::string> flags) {
     flags.insert(flags.end(), {"--heartbeat-interval-ms", "200"});
     controller_ = std::make_unique<ControllerProcess>(dir_.path() + "/ctl", flags);
-    stub_ = chaos::v1::Controller::NewStub(rpc::OpenChannel(controller_->address()));
+    stub_ = chaos::v1::Controller::NewStub(rpc::OpenChannel(controller_->address(), rpc::TransportOptions()));
     agent_ = std::make_unique<AgentProcess>(dir_.path() + "/agent",
                                             std::vector<std::string>{
                                                 "--controller", controller_->address()});
-    agent_stub_ = chaos::v1::Agent::NewStub(rpc::OpenChannel(agent_->address()));
+    agent_stub_ = chaos::v1::Agent::NewStub(rpc::OpenChannel(agent_->address(), rpc::TransportOptions()));
     for (int i = 0; i < 1200 && LiveAgents() == 0; ++i) absl::SleepFor(absl::Milliseconds(25));
     ASSERT_EQ(LiveAgents(), 1) << agent_->log();
   }

@@ -3,6 +3,7 @@
 // run, chaosctl aborts from another process, SIGKILL mid-run is recovered
 // on restart, history survives, and bad input gets precise errors while
 // the controller keeps serving.
+#include <errno.h>
 #include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -16,6 +17,8 @@
 #include <sstream>
 #include <thread>
 
+#include "absl/strings/ascii.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_replace.h"
 #include "absl/time/clock.h"
@@ -152,7 +155,7 @@ class ControllerE2E : public ::testing::Test {
     const int port = WaitPort(pf);
     ASSERT_GT(port, 0) << ReadFile(dir_ + "/ctl.log");
     controller_addr_ = absl::StrCat("127.0.0.1:", port);
-    stub_ = chaos::v1::Controller::NewStub(OpenChannel(controller_addr_));
+    stub_ = chaos::v1::Controller::NewStub(OpenChannel(controller_addr_, {}));
   }
   std::string StartAgent(const std::string& name) {
     const std::string pf = dir_ + "/" + name + ".port";
@@ -206,7 +209,7 @@ class ControllerE2E : public ::testing::Test {
     return run;
   }
   int ActiveFaults(const std::string& agent, const std::string& run_id) {
-    auto stub = chaos::v1::Agent::NewStub(OpenChannel(agent));
+    auto stub = chaos::v1::Agent::NewStub(OpenChannel(agent, {}));
     chaos::v1::ListFaultsRequest req;
     req.set_experiment_id(run_id);
     chaos::v1::ListFaultsResponse resp;
@@ -265,7 +268,7 @@ TEST_F(ControllerE2E, TwoWatchersSeeTheSameEventsAndChaosctlAbortRollsBack) {
   std::thread watchers[2];
   for (int i = 0; i < 2; ++i) {
     watchers[i] = std::thread([&, i] {
-      auto stub = chaos::v1::Controller::NewStub(OpenChannel(controller_addr_));
+      auto stub = chaos::v1::Controller::NewStub(OpenChannel(controller_addr_, {}));
       grpc::ClientContext ctx;
       ctx.set_deadline(absl::ToChronoTime(absl::Now() + absl::Seconds(60)));
       chaos::v1::WatchRunRequest req;
@@ -293,7 +296,7 @@ TEST_F(ControllerE2E, TwoWatchersSeeTheSameEventsAndChaosctlAbortRollsBack) {
   }
   bool saw_abort = false, saw_revert = false;
   for (const auto& e : seen[0]) {
-    saw_abort |= e.type() == "abort" && e.message().find("aborted by chaosctl abort: e2e") !=
+    saw_abort |= e.type() == "abort" && e.message().find("on behalf of chaosctl abort: e2e") !=
                                             std::string::npos;
     saw_revert |= e.type() == "revert";
   }
@@ -304,7 +307,7 @@ TEST_F(ControllerE2E, TwoWatchersSeeTheSameEventsAndChaosctlAbortRollsBack) {
   EXPECT_EQ(ActiveFaults(agent, run.run_id()), 0);
   EXPECT_TRUE(Eventually([&] { return BurnersOf(agents_[0]->pid()) == 0; }, absl::Seconds(3)));
   // A watcher arriving after the end gets the same journal from the history.
-  auto stub = chaos::v1::Controller::NewStub(OpenChannel(controller_addr_));
+  auto stub = chaos::v1::Controller::NewStub(OpenChannel(controller_addr_, {}));
   grpc::ClientContext ctx;
   chaos::v1::WatchRunRequest req;
   req.set_run_id(run.run_id());
@@ -367,6 +370,57 @@ method:
   ASSERT_TRUE(Eventually([&] { return Get(run.run_id()).state() == chaos::v1::RUN_STATE_ABORTED; },
                          absl::Seconds(10)));
   for (const std::string& a : agents) EXPECT_EQ(ActiveFaults(a, run.run_id()), 0) << a;
+}
+
+// A second abort of a run that is rolling back cancels its rollback
+// actions: the 5-minute action's process group is killed, the next action
+// never starts, the fault is reverted all the same, and the run ends
+// rollback incomplete.
+TEST_F(ControllerE2E, ASecondAbortCancelsTheRunningRollbackAction) {
+  const std::string pgid_file = dir_ + "/pgid";
+  const std::string marker = dir_ + "/second-action-ran";
+  StartController(CommandPolicyFlags(
+      "commands:\n"
+      "  - {path: /bin/sh, args: [\"-c\", \"echo \\\\$\\\\$ > " + pgid_file +
+      "; sleep 300 & wait\"]}\n"
+      "  - {path: /usr/bin/touch, args: [\"" + marker + "\"]}\n"));
+  const std::string agent = StartAgent("a0");
+  ASSERT_TRUE(Eventually([&] { return LiveAgents() == 1; }, absl::Seconds(5)));
+  const chaos::v1::Run run = Submit(absl::StrCat(R"(
+name: long-rollback
+method:
+  - {id: burn, duration: 5m, fault: {cpuBurn: {loadPercent: 5}}}
+rollbackActions:
+  - {run: [/bin/sh, -c, 'echo $$ > )", pgid_file, R"(; sleep 300 & wait'], timeout: 5m}
+  - {run: [/usr/bin/touch, )", marker, R"(]}
+)"));
+  ASSERT_FALSE(run.run_id().empty());
+  ASSERT_TRUE(Eventually([&] { return ActiveFaults(agent, run.run_id()) == 1; },
+                         absl::Seconds(20)));
+  chaos::v1::AbortRunRequest abort;
+  abort.set_run_id(run.run_id());
+  abort.set_caller("e2e");
+  chaos::v1::Run answered;
+  ASSERT_TRUE(stub_->AbortRun(Ctx().get(), abort, &answered).ok());
+  int pgid = 0;
+  ASSERT_TRUE(Eventually(
+      [&] {
+        return absl::SimpleAtoi(absl::StripAsciiWhitespace(ReadFile(pgid_file)), &pgid) &&
+               pgid > 0;
+      },
+      absl::Seconds(60)))
+      << ReadFile(dir_ + "/ctl.log");
+  EXPECT_EQ(ActiveFaults(agent, run.run_id()), 0) << "faults are reverted before the actions";
+  ASSERT_TRUE(stub_->AbortRun(Ctx().get(), abort, &answered).ok());
+  ASSERT_TRUE(Eventually(
+      [&] { return Get(run.run_id()).state() == chaos::v1::RUN_STATE_ROLLBACK_INCOMPLETE; },
+      absl::Seconds(60)))
+      << chaos::v1::RunState_Name(Get(run.run_id()).state());
+  // Killed members may linger a moment as zombies for init to reap.
+  EXPECT_TRUE(Eventually([&] { return kill(-pgid, 0) != 0 && errno == ESRCH; },
+                         absl::Seconds(30)))
+      << "a process of the rollback action outlived the cancel";
+  EXPECT_NE(access(marker.c_str(), F_OK), 0) << "the next rollback action ran after the cancel";
 }
 
 TEST_F(ControllerE2E, SigkillMidRunIsRevertedAndMarkedInterruptedOnRestart) {
@@ -661,7 +715,7 @@ TEST_F(ControllerE2E, ChaosctlControllerCommands) {
   EXPECT_TRUE(Eventually(
       [&] { return Get(run.run_id()).state() == chaos::v1::RUN_STATE_ABORTED; }, absl::Seconds(10)));
   EXPECT_EQ(ActiveFaults(agent, run.run_id()), 0);
-  auto agent_stub = chaos::v1::Agent::NewStub(OpenChannel(agent));
+  auto agent_stub = chaos::v1::Agent::NewStub(OpenChannel(agent, {}));
   chaos::v1::DescribeResponse d;
   ASSERT_TRUE(agent_stub->Describe(Ctx().get(), {}, &d).ok());
   EXPECT_TRUE(d.halted());
@@ -826,7 +880,7 @@ method:
   EXPECT_EQ(Shell(ctl + " abort " + id + at, &out), 0) << out;
   first.join();
   EXPECT_EQ(run_rc, 130) << run_out;
-  EXPECT_NE(run_out.find("confirmed by chaosctl"), std::string::npos) << run_out;
+  EXPECT_NE(run_out.find("on behalf of chaosctl"), std::string::npos) << run_out;
   EXPECT_NE(run_out.find("dashboard red"), std::string::npos) << run_out;
   const chaos::v1::Run run = Get(id);
   EXPECT_EQ(run.experiment_name(), "gated-sre");
@@ -865,7 +919,9 @@ method:
   ASSERT_TRUE(Eventually([&] {
     return Get(run.run_id()).state() == chaos::v1::RUN_STATE_FAILED;
   }, absl::Seconds(20)));
-  EXPECT_NE(Get(run.run_id()).reason().find("step check: failed by e2e"), std::string::npos);
+  const std::string reason = Get(run.run_id()).reason();
+  EXPECT_NE(reason.find("step check: failed by "), std::string::npos) << reason;
+  EXPECT_NE(reason.find("on behalf of e2e"), std::string::npos) << reason;
   EXPECT_EQ(ActiveFaults(agent, run.run_id()), 0);
 }
 
