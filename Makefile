@@ -1,6 +1,11 @@
 # Thin wrapper: install what the build needs, configure, build, test, demo.
 # Run as root on Debian 12 (bookworm). See README.md.
 BUILD ?= build
+# The unit suite under ASan and UBSan (gcc), part of `make test`.
+ASAN_BUILD ?= build-asan
+# The libFuzzer targets (clang), for `make fuzz` only.
+FUZZ_BUILD ?= build-fuzz
+FUZZ_SECONDS ?= 60
 JOBS ?= $(shell nproc)
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
@@ -11,9 +16,9 @@ PACKAGES := cmake g++ make pkg-config \
   libgtest-dev libgmock-dev googletest libyaml-cpp-dev libcli11-dev \
   libsqlite3-dev libcpp-httplib-dev libre2-dev zlib1g-dev nlohmann-json3-dev libssl-dev openssl \
   iproute2 nftables kmod procps user-mode-linux stress-ng chromium e2fsprogs util-linux \
-  python3 redis-server redis-tools
+  python3 redis-server redis-tools clang-14 libclang-rt-14-dev
 
-.PHONY: all deps build test demo clean
+.PHONY: all deps build test test-sanitized fuzz demo clean
 
 all: build
 
@@ -31,14 +36,32 @@ deps:
 $(BUILD)/CMakeCache.txt:
 	cmake -S . -B $(BUILD) -DCHAOS_WERROR=ON
 
+$(ASAN_BUILD)/CMakeCache.txt:
+	cmake -S . -B $(ASAN_BUILD) -DCHAOS_WERROR=ON -DCHAOS_SANITIZE=ON
+
+$(FUZZ_BUILD)/CMakeCache.txt:
+	cmake -S . -B $(FUZZ_BUILD) -DCMAKE_CXX_COMPILER=clang++-14 -DCHAOS_FUZZ=ON
+
 build: deps $(BUILD)/CMakeCache.txt
 	cmake --build $(BUILD) -j $(JOBS)
 
+# The whole suite, then the unit suite again under ASan and UBSan.
 test: build
 	cd $(BUILD) && ctest --output-on-failure -j 2 --timeout 600
+	$(MAKE) --no-print-directory test-sanitized
+
+# Only the tests labelled `unit` (tests/CMakeLists.txt) are built and run.
+test-sanitized: deps $(ASAN_BUILD)/CMakeCache.txt
+	cmake --build $(ASAN_BUILD) -j $(JOBS) --target unit_tests
+	cd $(ASAN_BUILD) && ctest -L unit --output-on-failure -j 2 --timeout 600
+
+# Each fuzz target for FUZZ_SECONDS on its corpus; fails on any crash.
+fuzz: deps $(FUZZ_BUILD)/CMakeCache.txt
+	cmake --build $(FUZZ_BUILD) -j $(JOBS) --target fuzz_targets
+	tests/fuzz/run.sh $(FUZZ_BUILD) $(FUZZ_SECONDS)
 
 demo: build
 	./deploy/demo.sh $(BUILD)
 
 clean:
-	rm -rf $(BUILD)
+	rm -rf $(BUILD) $(ASAN_BUILD) $(FUZZ_BUILD)

@@ -8,8 +8,8 @@
 #include "agent/audit.h"
 #include "agent/host.h"
 #include "agent/recovery.h"
+#include "agent/request_check.h"
 #include "agent/sweep.h"
-#include "base/ids.h"
 #include "base/status_macros.h"
 #include "proto/duration.h"
 #include "proto/fault_state.h"
@@ -30,12 +30,7 @@ bool Contains(const std::vector<std::string>& sorted, const std::string& s) {
 }  // namespace
 
 FactoryOptions Agent::factory_options() const {
-  FactoryOptions f;
-  f.state_dir = options_.state_dir;
-  f.fill_roots = options_.policy.fill_roots;
-  f.protected_names = options_.policy.protected_processes;
-  f.max_processes_per_fault = options_.policy.max_processes_per_fault;
-  return f;
+  return options_.policy.ToFactoryOptions(options_.state_dir);
 }
 
 Agent::Agent(AgentOptions options, std::unique_ptr<FaultLedger> ledger)
@@ -79,22 +74,6 @@ size_t Agent::Sweep() {
   return swept.removed;
 }
 
-absl::StatusOr<absl::Duration> Agent::CheckInjectRequest(
-    const chaos::v1::InjectRequest& request) {
-  const chaos::v1::FaultSpec& spec = request.spec();
-  RETURN_IF_ERROR(ValidateDurations(request));
-  RETURN_IF_ERROR(base::ValidateId("spec.fault_id", spec.fault_id()));
-  RETURN_IF_ERROR(base::ValidateId("spec.experiment_id", spec.experiment_id()));
-  if (FromProto(spec.duration()) <= absl::ZeroDuration()) {
-    return absl::InvalidArgumentError("spec.duration: required and must be > 0");
-  }
-  const absl::Duration lease = FromProto(request.lease());
-  if (lease < absl::ZeroDuration()) {
-    return absl::InvalidArgumentError("lease: must not be negative");
-  }
-  return lease == absl::ZeroDuration() ? options_.default_lease : lease;
-}
-
 absl::Status Agent::CheckAdmission() {
   if (halted_) return absl::FailedPreconditionError("agent is halted: Resume before injecting");
   const size_t active = faults_.Count(IsActiveRecord);
@@ -108,7 +87,8 @@ absl::Status Agent::CheckAdmission() {
 absl::StatusOr<FaultStatus> Agent::Inject(const chaos::v1::InjectRequest& request,
                                           const std::string& caller) {
   const chaos::v1::FaultSpec& spec = request.spec();
-  ASSIGN_OR_RETURN(const absl::Duration lease, CheckInjectRequest(request));
+  ASSIGN_OR_RETURN(const absl::Duration lease,
+                   CheckInjectRequest(request, options_.default_lease));
   ASSIGN_OR_RETURN(std::optional<FaultStatus> existing, faults_.Find(spec));
   if (existing) return *std::move(existing);  // idempotent by fault id
   RETURN_IF_ERROR(CheckAdmission());
@@ -211,9 +191,8 @@ std::vector<FaultStatus> Agent::List(const std::string& experiment_id, bool incl
 
 absl::StatusOr<chaos::v1::KeepAliveResponse> Agent::KeepAlive(
     const chaos::v1::KeepAliveRequest& request) {
+  RETURN_IF_ERROR(CheckKeepAliveRequest(request));
   const std::string& experiment = request.experiment_id();
-  RETURN_IF_ERROR(base::ValidateId("experiment_id", experiment));
-  RETURN_IF_ERROR(ValidateDurations(request));
   const size_t active = faults_.Count([&](const LedgerRecord& r) {
     return r.status().spec().experiment_id() == experiment && IsActiveRecord(r);
   });

@@ -119,8 +119,6 @@ class Agent {
  private:
   Agent(AgentOptions options, std::unique_ptr<FaultLedger> ledger);
 
-  // The request's lease, or INVALID_ARGUMENT naming the bad field.
-  absl::StatusOr<absl::Duration> CheckInjectRequest(const chaos::v1::InjectRequest& request);
   // Halt and the cap on active faults, checked before anything is built.
   absl::Status CheckAdmission();
   // Reverts one fault and schedules the timer for its retry when it fails.

@@ -79,7 +79,7 @@ absl::Status ParseFillRoots(const std::string& name, const YAML::Node& v, Policy
 
 absl::Status ParseMaxFillPercent(const std::string& name, const YAML::Node& v, Policy& p) {
   p.max_fill_percent = v.as<double>();
-  if (p.max_fill_percent < 0 || p.max_fill_percent > 100) {
+  if (!(p.max_fill_percent >= 0 && p.max_fill_percent <= 100)) {  // also rejects .nan
     return absl::InvalidArgumentError(Where(name, v) + "maxFillPercent: must be 0..100");
   }
   return absl::OkStatus();
@@ -244,6 +244,15 @@ absl::Status Policy::Check(const chaos::v1::FaultSpec& spec) const {
       break;
   }
   return absl::OkStatus();
+}
+
+FactoryOptions Policy::ToFactoryOptions(const std::string& state_dir) const {
+  FactoryOptions f;
+  f.state_dir = state_dir;
+  f.fill_roots = fill_roots;
+  f.protected_names = protected_processes;
+  f.max_processes_per_fault = max_processes_per_fault;
+  return f;
 }
 
 absl::Status Policy::CheckProcessCount(size_t matched, size_t chosen) const {

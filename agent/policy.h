@@ -29,6 +29,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
+#include "agent/fault_factory.h"
 #include "chaos/v1/faults.pb.h"
 
 namespace chaos::agent {
@@ -52,6 +53,9 @@ struct Policy {
   static absl::StatusOr<Policy> Parse(const std::string& yaml, const std::string& name);
 
   absl::Status Check(const chaos::v1::FaultSpec& spec) const;
+  // What faults built under this policy must respect (MakeFault), on an
+  // agent whose state lives in `state_dir`.
+  FactoryOptions ToFactoryOptions(const std::string& state_dir) const;
   // `matched` processes match a kill/pause selector, `chosen` of them would
   // be signalled: PERMISSION_DENIED when chosen exceeds the cap.
   absl::Status CheckProcessCount(size_t matched, size_t chosen) const;

@@ -10,7 +10,6 @@
 namespace chaos::experiments {
 namespace {
 
-
 // One entry of `agents:`; its address is checked by the caller.
 InventoryAgent ParseAgent(const YAML::Node& node, const std::string& path, Diagnostics* diags) {
   InventoryAgent agent;
@@ -30,8 +29,8 @@ InventoryAgent ParseAgent(const YAML::Node& node, const std::string& path, Diagn
   return agent;
 }
 
-std::optional<std::vector<InventoryAgent>> ParseInventory(const YAML::Node& root,
-                                                          Diagnostics* diags) {
+std::optional<std::vector<InventoryAgent>> ParseDocument(const YAML::Node& root,
+                                                         Diagnostics* diags) {
   if (!root.IsMap() || !root["agents"] || !root["agents"].IsSequence()) {
     diags->Add(root, "an inventory is a mapping with an `agents` list");
     return std::nullopt;
@@ -65,8 +64,13 @@ std::optional<std::vector<InventoryAgent>> LoadInventory(const std::string& path
                                                           Diagnostics* diags) {
   std::optional<std::string> text = ReadInputFile(path, kMaxInventoryBytes, "inventory", diags);
   if (!text) return std::nullopt;
+  return ParseInventory(*text, diags);
+}
+
+std::optional<std::vector<InventoryAgent>> ParseInventory(const std::string& text,
+                                                           Diagnostics* diags) {
   std::optional<std::vector<InventoryAgent>> agents;
-  ParseYamlText(*text, [&](const YAML::Node& root) { agents = ParseInventory(root, diags); },
+  ParseYamlText(text, [&](const YAML::Node& root) { agents = ParseDocument(root, diags); },
                 diags);
   return agents;
 }

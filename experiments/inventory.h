@@ -5,7 +5,8 @@
 //       labels: {role: web, zone: a}
 //
 // Errors carry file:line:column; unknown fields are errors. A file over
-// kMaxInventoryBytes is refused before it is parsed.
+// kMaxInventoryBytes is refused before it is parsed. Stateless: safe to
+// call from any thread.
 #ifndef CHAOS_EXPERIMENTS_INVENTORY_H_
 #define CHAOS_EXPERIMENTS_INVENTORY_H_
 
@@ -26,8 +27,14 @@ struct InventoryAgent {
   std::map<std::string, std::string> labels;
 };
 
+// Reads and parses the file `path`; nullopt after adding every error to
+// `diags`.
 std::optional<std::vector<InventoryAgent>> LoadInventory(const std::string& path,
                                                           Diagnostics* diags);
+
+// The same for the text of a file (no size limit of its own).
+std::optional<std::vector<InventoryAgent>> ParseInventory(const std::string& text,
+                                                           Diagnostics* diags);
 
 }  // namespace chaos::experiments
 

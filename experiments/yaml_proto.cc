@@ -35,6 +35,12 @@ absl::StatusOr<absl::Duration> ParseDuration(const std::string& text) {
   if (d < absl::ZeroDuration()) {
     return absl::InvalidArgumentError(absl::StrCat("duration \"", text, "\" is negative"));
   }
+  // Longer would not fit the wire (google.protobuf.Duration): the agent
+  // would refuse the fault that the file was said to allow.
+  if (d > absl::Seconds(kMaxDurationSeconds)) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("duration \"", text, "\" is longer than 10000 years"));
+  }
   return d;
 }
 

@@ -31,8 +31,9 @@ void YamlToProto(const YAML::Node& node, const std::string& path,
 const google::protobuf::FieldDescriptor* FindFieldByYamlName(
     const google::protobuf::Descriptor& message, const std::string& key);
 
-// "150ms", "30s", "5m", "1h30m" -> duration >= 0. A bare number is an error
-// (the unit must be written) except "0".
+// "150ms", "30s", "5m", "1h30m" -> duration >= 0 and at most 10000 years
+// (what google.protobuf.Duration holds). A bare number is an error (the
+// unit must be written) except "0".
 absl::StatusOr<absl::Duration> ParseDuration(const std::string& text);
 
 }  // namespace chaos::experiments

@@ -83,7 +83,8 @@ int64_t NowNs(clockid_t clock) {
 absl::StatusOr<CpuSample> SampleHost() {
   std::string stat;
   if (!base::ReadTextFile("/proc/stat", &stat)) return absl::UnavailableError("cannot read /proc/stat");
-  absl::string_view line = stat.substr(0, stat.find('\n'));
+  // A view of `stat` itself: a view of a temporary substr() would dangle.
+  absl::string_view line = absl::string_view(stat).substr(0, stat.find('\n'));
   if (!absl::ConsumePrefix(&line, "cpu ")) return absl::InternalError("unparsable /proc/stat");
   std::vector<uint64_t> v;
   for (absl::string_view f : absl::StrSplit(line, ' ', absl::SkipEmpty())) {

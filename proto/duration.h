@@ -28,12 +28,15 @@ inline void ToProto(absl::Duration d, google::protobuf::Duration* out) {
   out->set_nanos(static_cast<int32_t>(absl::ToInt64Nanoseconds(d - absl::Seconds(seconds))));
 }
 
+// The longest google.protobuf.Duration: 10000 years, in seconds.
+inline constexpr int64_t kMaxDurationSeconds = 315576000000;
+
 // OK when `d` is a Duration protobuf defines: |seconds| <= 10000 years,
 // |nanos| < 1e9, and seconds and nanos never of opposite signs.
 // INVALID_ARGUMENT naming `field` otherwise.
 inline absl::Status ValidateDuration(const std::string& field, const google::protobuf::Duration& d) {
-  constexpr int64_t kMaxSeconds = 315576000000;
-  const bool valid = std::llabs(d.seconds()) <= kMaxSeconds && std::abs(d.nanos()) < 1000000000 &&
+  const bool valid = std::llabs(d.seconds()) <= kMaxDurationSeconds &&
+                     std::abs(d.nanos()) < 1000000000 &&
                      !(d.seconds() > 0 && d.nanos() < 0) && !(d.seconds() < 0 && d.nanos() > 0);
   if (valid) return absl::OkStatus();
   return absl::InvalidArgumentError(absl::StrCat(

@@ -67,6 +67,10 @@ TEST(PolicyTest, BadFilesNameTheFieldAndPosition) {
   EXPECT_NE(p.status().message().find("fillRoots"), std::string::npos);
   p = Policy::Parse("maxCpuPercent: lots\n", "p.yaml");
   EXPECT_FALSE(p.ok());
+  // NaN passed both range comparisons (agent_policy_fuzzer's range check
+  // fails on it).
+  p = Policy::Parse("maxFillPercent: .nan\n", "p.yaml");
+  EXPECT_EQ(p.status().message(), "p.yaml:1:17: maxFillPercent: must be 0..100");
   EXPECT_FALSE(Policy::Load("/nonexistent/policy.yaml").ok());
 }
 

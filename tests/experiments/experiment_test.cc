@@ -190,6 +190,25 @@ TEST(DurationTest, NeedsAUnitAndRejectsNegatives) {
   EXPECT_FALSE(ParseDuration("soon").ok());
 }
 
+// "100000000h" parsed, and a fault step with it became a
+// google.protobuf.Duration over the 10000 years it holds, which the agent
+// refuses as invalid after the file was validated. experiment_fuzzer's
+// check that every fault's durations are valid on the wire fails on it.
+TEST(DurationTest, NothingLongerThanTheWireHolds) {
+  EXPECT_EQ(*ParseDuration("87660000h"), absl::Hours(87660000));  // 10000 years
+  EXPECT_EQ(ParseDuration("100000000h").status().message(),
+            "duration \"100000000h\" is longer than 10000 years");
+  Diagnostics diags;
+  EXPECT_FALSE(ParseExperiment("name: x\nmethod:\n"
+                               "  - {id: a, duration: 1s, fault: {cpuBurn: {ramp: 100000000h}}}\n"
+                               "  - {id: b, duration: 100000000h, fault: {cpuBurn: {}}}\n",
+                               &diags));
+  EXPECT_EQ(diags.Format("f"),
+            "f:3:51: method[0].fault.cpuBurn.ramp: duration \"100000000h\" is longer than "
+            "10000 years\n"
+            "f:4:23: method[1].duration: duration \"100000000h\" is longer than 10000 years\n");
+}
+
 }  // namespace
 }  // namespace chaos::experiments
 

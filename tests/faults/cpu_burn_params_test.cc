@@ -114,6 +114,16 @@ TEST(NextWorkerLoad, ConvergesOnAPlantAndClamps) {
   EXPECT_EQ(NextWorkerLoad(99, 100, 10, 4, 1), 100);
 }
 
+// The host's /proc/stat, read the way the closed loop reads it. Its parser
+// once kept a view of a temporary string (use after free): the ASan build
+// of this test (make test, build-asan) is what catches that.
+TEST(RealBurnerOs, SamplesTheHostsCpuTime) {
+  absl::StatusOr<CpuSample> sample = RealBurnerOs().Sample("");
+  ASSERT_TRUE(sample.ok()) << sample.status();
+  EXPECT_GT(sample->total_ns, 0);
+  EXPECT_LE(sample->busy_ns, sample->total_ns);
+}
+
 TEST(CpuBurn, RecordsEachBurnerAndRevertStopsExactlyThem) {
   FakeBurnerOs os;
   CpuBurnParams p;

@@ -1,0 +1,32 @@
+// Request checks: what the agent verifies in an Inject or KeepAlive request
+// before it reads a field for use, records anything or touches the host.
+// Pure functions of the request: Agent calls them first, and the fuzz
+// target tests/fuzz/agent_request_fuzzer.cc calls the very same ones.
+//
+// Each answers OK or INVALID_ARGUMENT naming the first bad field: every
+// google.protobuf.Duration anywhere in the request must be one protobuf
+// defines (ValidateDurations), ids must follow base::kFaultIdRule. Thread-safe.
+#ifndef CHAOS_AGENT_REQUEST_CHECK_H_
+#define CHAOS_AGENT_REQUEST_CHECK_H_
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "chaos/v1/agent.pb.h"
+
+namespace chaos::agent {
+
+// The durations, spec.fault_id and spec.experiment_id, a duration > 0 and a
+// lease >= 0. Returns the lease the fault gets: the request's, or
+// `default_lease` when the request leaves it 0. The spec's kind and its
+// parameters are MakeFault's to check (fault_factory.h), the host's rules
+// Policy::Check's (policy.h).
+[[nodiscard]] absl::StatusOr<absl::Duration> CheckInjectRequest(
+    const chaos::v1::InjectRequest& request, absl::Duration default_lease);
+
+// experiment_id and the durations (the lease; 0 keeps the current one).
+[[nodiscard]] absl::Status CheckKeepAliveRequest(const chaos::v1::KeepAliveRequest& request);
+
+}  // namespace chaos::agent
+
+#endif  // CHAOS_AGENT_REQUEST_CHECK_H_
