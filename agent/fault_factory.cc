@@ -9,6 +9,7 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "faults/cpu_burn.h"
+#include "faults/data_loss.h"
 #include "faults/disk_fill.h"
 #include "faults/memory_pressure.h"
 #include "faults/netem.h"
@@ -145,7 +146,8 @@ absl::StatusOr<std::unique_ptr<faults::Fault>> MakeProcessPause(const FaultSpec&
   return std::make_unique<faults::ProcessPause>(std::move(params));
 }
 
-// The fault id, reduced to the characters a fill file name may carry.
+// The fault id, reduced to the characters a file name of ours may carry
+// (fill files, quarantine directories).
 std::string FillTag(const std::string& fault_id) {
   std::string tag;
   for (char c : fault_id) {
@@ -185,6 +187,28 @@ absl::StatusOr<std::unique_ptr<faults::Fault>> MakeDiskFill(const FaultSpec& spe
   params.allow_state_filesystem = p.allow_agent_state_filesystem();
   RETURN_IF_ERROR(params.Validate());
   return std::make_unique<faults::DiskFill>(std::move(params));
+}
+
+faults::DataLossParams::WhenRestored ToWhenRestored(chaos::v1::DataLoss::WhenRestored w) {
+  using W = faults::DataLossParams::WhenRestored;
+  switch (w) {
+    case chaos::v1::DataLoss::WHEN_RESTORED_DISCARD_ORIGINAL: return W::kDiscardOriginal;
+    case chaos::v1::DataLoss::WHEN_RESTORED_PUT_ORIGINAL_BACK: return W::kPutOriginalBack;
+    default: return W::kKeepOriginalAside;
+  }
+}
+
+absl::StatusOr<std::unique_ptr<faults::Fault>> MakeDataLoss(const FaultSpec& spec,
+                                                            const FactoryOptions& options) {
+  const chaos::v1::DataLoss& p = spec.data_loss();
+  faults::DataLossParams params;
+  params.paths.assign(p.paths().begin(), p.paths().end());
+  params.tag = FillTag(spec.fault_id());
+  params.allowed_roots = options.data_roots;
+  params.state_dir = options.state_dir;
+  params.when_restored = ToWhenRestored(p.when_restored());
+  RETURN_IF_ERROR(params.Validate());
+  return std::make_unique<faults::DataLoss>(std::move(params));
 }
 
 absl::StatusOr<std::unique_ptr<faults::Fault>> MakeMemoryPressure(
@@ -267,6 +291,8 @@ absl::StatusOr<std::unique_ptr<faults::Fault>> MakeFault(const FaultSpec& spec,
       return MakeNetem(spec.netem());
     case FaultSpec::kPartition:
       return MakePartition(spec.fault_id(), spec.partition());
+    case FaultSpec::kDataLoss:
+      return MakeDataLoss(spec, options);
     case FaultSpec::KIND_NOT_SET:
       return absl::InvalidArgumentError("spec.kind: no fault kind is set");
     default:
@@ -305,7 +331,7 @@ std::vector<chaos::v1::FaultCapability> Capabilities() {
   add("netem", netem.ok(), std::string(netem.message()));
   const absl::Status partition = faults::PartitionAvailable();
   add("partition", partition.ok(), std::string(partition.message()));
-  for (const char* kind : {"process_kill", "process_pause", "disk_fill", "memory_pressure"}) {
+  for (const char* kind : {"process_kill", "process_pause", "disk_fill", "memory_pressure", "data_loss"}) {
     add(kind, true, "");
   }
   return caps;

@@ -41,6 +41,8 @@ struct FactoryOptions {
   std::string state_dir = "/var/lib/chaos-agent";
   // Disk fill only fills directories under these roots.
   std::vector<std::string> fill_roots = {"/tmp", "/var/tmp", "/mnt", "/srv"};
+  // Data loss only moves paths below these roots; empty refuses it.
+  std::vector<std::string> data_roots;
   // Process kill/pause never signal processes with these names (comm).
   std::vector<std::string> protected_names = {
       "chaos-agent", "systemd", "systemd-journal", "systemd-logind", "sshd", "dbus-daemon",

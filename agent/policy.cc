@@ -64,15 +64,17 @@ absl::Status ParseKinds(const std::string& name, const YAML::Node& v, Policy& p)
   return absl::OkStatus();
 }
 
-absl::Status ParseFillRoots(const std::string& name, const YAML::Node& v, Policy& p) {
-  ASSIGN_OR_RETURN(std::vector<std::string> roots, StringList(name, "fillRoots", v));
-  p.fill_roots.clear();
+// fillRoots, dataRoots: absolute directories without "..".
+absl::Status ParseRoots(const std::string& name, const std::string& key, const YAML::Node& v,
+                        std::vector<std::string>* out) {
+  ASSIGN_OR_RETURN(std::vector<std::string> roots, StringList(name, key, v));
+  out->clear();
   for (const std::string& r : roots) {
     if (r.empty() || r[0] != '/' || absl::StrContains(r, "..")) {
       return absl::InvalidArgumentError(absl::StrCat(
-          Where(name, v), "fillRoots: \"", r, "\" must be an absolute path without .."));
+          Where(name, v), key, ": \"", r, "\" must be an absolute path without .."));
     }
-    p.fill_roots.push_back(Clean(r));
+    out->push_back(Clean(r));
   }
   return absl::OkStatus();
 }
@@ -132,7 +134,8 @@ absl::Status ParseField(const std::string& name, const YAML::Node& key_node,
   if (key == "kinds") return ParseKinds(name, v, p);
   if (key == "protectedProcesses") return ParseList(name, key, v, &p.protected_processes);
   if (key == "interfaces") return ParseInterfaces(name, v, p);
-  if (key == "fillRoots") return ParseFillRoots(name, v, p);
+  if (key == "fillRoots") return ParseRoots(name, key, v, &p.fill_roots);
+  if (key == "dataRoots") return ParseRoots(name, key, v, &p.data_roots);
   if (key == "maxFillPercent") return ParseMaxFillPercent(name, v, p);
   if (key == "maxCpuPercent") return ParseMaxCpuPercent(name, v, p);
   if (key == "maxDuration") return ParseMaxDuration(name, v, p);
@@ -141,7 +144,24 @@ absl::Status ParseField(const std::string& name, const YAML::Node& key_node,
   return absl::InvalidArgumentError(absl::StrCat(
       Where(name, key_node), key,
       ": unknown policy field (known: kinds, protectedProcesses, interfaces, fillRoots, "
-      "maxFillPercent, maxCpuPercent, maxDuration, commands, maxProcessesPerFault)"));
+      "dataRoots, maxFillPercent, maxCpuPercent, maxDuration, commands, maxProcessesPerFault)"));
+}
+
+// Data loss paths strictly below a data root, lexically, before the fault resolves symbolic links and checks again.
+absl::Status CheckDataPaths(const std::vector<std::string>& data_roots,
+                            const chaos::v1::DataLoss& loss) {
+  for (const std::string& path : loss.paths()) {
+    if (path.empty() || path[0] != '/' || absl::StrContains(path, "..")) continue;  // Validate()
+    const std::string clean = Clean(path);
+    bool allowed = false;
+    for (const std::string& root : data_roots) allowed |= clean != root && Under(clean, root);
+    if (!allowed) {
+      return Deny("dataRoots", absl::StrCat("path ", clean, " is not below ",
+                                            data_roots.empty() ? std::string("any data root")
+                                                               : absl::StrJoin(data_roots, ", ")));
+    }
+  }
+  return absl::OkStatus();
 }
 
 }  // namespace
@@ -234,6 +254,8 @@ absl::Status Policy::Check(const chaos::v1::FaultSpec& spec) const {
       }
       break;
     }
+    case chaos::v1::FaultSpec::kDataLoss:
+      return CheckDataPaths(data_roots, spec.data_loss());
     case chaos::v1::FaultSpec::kNetem:
       if (interfaces && !interfaces->contains(spec.netem().interface())) {
         return Deny("interfaces", absl::StrCat("interface ", spec.netem().interface(),
@@ -250,6 +272,7 @@ FactoryOptions Policy::ToFactoryOptions(const std::string& state_dir) const {
   FactoryOptions f;
   f.state_dir = state_dir;
   f.fill_roots = fill_roots;
+  f.data_roots = data_roots;
   f.protected_names = protected_processes;
   f.max_processes_per_fault = max_processes_per_fault;
   return f;

@@ -4,6 +4,7 @@
 //   protectedProcesses: [sshd, systemd]     # names never signalled
 //   interfaces: [eth0]                      # allowed for netem/partition; absent: all
 //   fillRoots: [/var/tmp, /data]            # directories disk fill may use; absent: none
+//   dataRoots: [/srv/pg]                   # directories data loss may empty; absent: none
 //   maxFillPercent: 90                      # disk fill may not push usage above this
 //   maxCpuPercent: 100                      # per-worker load cap
 //   maxDuration: 1h                         # longest fault
@@ -39,6 +40,7 @@ struct Policy {
   std::vector<std::string> protected_processes;
   std::optional<std::set<std::string>> interfaces;  // nullopt: every interface
   std::vector<std::string> fill_roots;              // empty: disk fill refused
+  std::vector<std::string> data_roots;              // empty: data loss refused
   double max_fill_percent = 95;
   uint32_t max_cpu_percent = 100;
   absl::Duration max_duration = absl::Hours(1);

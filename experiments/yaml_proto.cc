@@ -87,12 +87,24 @@ std::string StoreBool(const std::string& s, Message* msg, const FieldDescriptor*
   return "";
 }
 
+// "WhenRestored" -> "WHEN_RESTORED": the prefix of the enum's value names.
+std::string UpperSnake(const std::string& camel) {
+  std::string out;
+  for (size_t i = 0; i < camel.size(); ++i) {
+    if (i > 0 && absl::ascii_isupper(camel[i]) && !absl::ascii_isupper(camel[i - 1])) {
+      out.push_back('_');
+    }
+    out.push_back(absl::ascii_toupper(camel[i]));
+  }
+  return out;
+}
+
 // Accepts FULL_NAME, or the part after the enum's prefix, any case, dashes
 // for underscores.
 std::string StoreEnum(const std::string& s, Message* msg, const FieldDescriptor* f) {
   const EnumDescriptor* e = f->enum_type();
   const std::string want = absl::AsciiStrToUpper(absl::StrReplaceAll(s, {{"-", "_"}}));
-  const std::string prefix = absl::AsciiStrToUpper(e->name()) + "_";
+  const std::string prefix = UpperSnake(e->name()) + "_";
   std::vector<std::string> names;
   for (int i = 0; i < e->value_count(); ++i) {
     const std::string& full = e->value(i)->name();

@@ -2,6 +2,7 @@
 // paused process and a fill file; the next agent on the same state dir
 // finds them in its ledger and reverts them through Adopt() + Revert().
 #include <dirent.h>
+#include <sys/stat.h>
 #include <stdlib.h>
 #include <unistd.h>
 
@@ -60,6 +61,45 @@ TEST(AgentRecoveryReal, NextAgentResumesPausedProcessAndDeletesFillFile) {
   EXPECT_EQ((*next)->Recover(), 2u);
   EXPECT_TRUE(WaitState(victim, 'S'));
   EXPECT_EQ(FillFiles(scratch.dir()), 0);
+  next->reset();
+  std::system(absl::StrCat("rm -rf ", state).c_str());
+}
+
+// Data loss journals its moves before it renames anything, so the agent
+// that follows a crash puts the original data back.
+TEST(AgentRecoveryReal, NextAgentPutsQuarantinedDataBack) {
+  char tmpl[] = "/var/tmp/chaos-agent-state-XXXXXX";
+  ASSERT_NE(mkdtemp(tmpl), nullptr);
+  const std::string state = tmpl;
+  ScratchMount scratch("size=8m");
+  ASSERT_TRUE(scratch.ok());
+  const std::string data = scratch.dir() + "/pgdata";
+  ASSERT_EQ(mkdir(data.c_str(), 0700), 0);
+  ASSERT_EQ(std::system(absl::StrCat("echo rows > ", data, "/table").c_str()), 0);
+
+  AgentOptions options;
+  options.state_dir = state;
+  options.policy.data_roots = {scratch.dir()};
+  {
+    auto agent = Agent::Create(options);
+    ASSERT_TRUE(agent.ok()) << agent.status();
+    chaos::v1::InjectRequest loss;
+    loss.mutable_spec()->set_fault_id("loss-1");
+    loss.mutable_spec()->set_experiment_id("exp");
+    loss.mutable_spec()->mutable_duration()->set_seconds(600);
+    loss.mutable_spec()->mutable_data_loss()->add_paths(data);
+    loss.mutable_lease()->set_seconds(600);
+    auto s = (*agent)->Inject(loss, "test");
+    ASSERT_TRUE(s.ok()) << s.status();
+    EXPECT_EQ(s->details().at("quarantine.0"), scratch.dir() + "/.chaos-quarantine-loss-1/0-pgdata");
+  }  // the agent "crashes"
+  ASSERT_NE(access(data.c_str(), F_OK), 0);
+
+  auto next = Agent::Create(options);
+  ASSERT_TRUE(next.ok()) << next.status();
+  EXPECT_EQ((*next)->Recover(), 1u);
+  EXPECT_EQ(access((data + "/table").c_str(), R_OK), 0);
+  EXPECT_NE(access((scratch.dir() + "/.chaos-quarantine-loss-1").c_str(), F_OK), 0);
   next->reset();
   std::system(absl::StrCat("rm -rf ", state).c_str());
 }

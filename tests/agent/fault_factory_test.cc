@@ -95,7 +95,7 @@ TEST(FaultFactory, CapabilitiesListTheNewKinds) {
   // Host faults are always available to root; network kinds as the kernel says.
   std::map<std::string, bool> want = {
       {"cpu_burn", true},         {"process_kill", true}, {"process_pause", true},
-      {"disk_fill", true},        {"memory_pressure", true},
+      {"disk_fill", true},        {"memory_pressure", true}, {"data_loss", true},
       {"netem", faults::NetemAvailable().ok()},
       {"partition", faults::PartitionAvailable().ok()}};
   std::map<std::string, bool> got;

@@ -55,6 +55,28 @@ protectedProcesses: [postgres]
   EXPECT_NE(p->Check(kill).message().find("policy protectedProcesses"), std::string::npos);
 }
 
+TEST(PolicyTest, DataLossOnlyBelowADataRoot) {
+  auto loss = Spec();
+  loss.mutable_data_loss()->add_paths("/srv/pg/main");
+  // The default policy names no data root: data loss is refused.
+  EXPECT_NE(Policy::Default().Check(loss).message().find(
+                "policy dataRoots: path /srv/pg/main is not below any data root"),
+            std::string::npos);
+  auto p = Policy::Parse("dataRoots: [/srv/pg/, /var/lib/redis]\n", "p.yaml");
+  ASSERT_TRUE(p.ok()) << p.status();
+  EXPECT_TRUE(p->Check(loss).ok());
+  EXPECT_EQ(p->ToFactoryOptions("/state").data_roots,
+            (std::vector<std::string>{"/srv/pg", "/var/lib/redis"}));
+  loss.mutable_data_loss()->add_paths("/srv/pg");  // the root itself
+  EXPECT_NE(p->Check(loss).message().find("policy dataRoots: path /srv/pg is not below"),
+            std::string::npos);
+  loss.mutable_data_loss()->set_paths(1, "/srv/pgx");  // a prefix, not a child
+  EXPECT_EQ(p->Check(loss).code(), absl::StatusCode::kPermissionDenied);
+  EXPECT_NE(Policy::Parse("dataRoots: [srv]\n", "p.yaml").status().message().find(
+                "p.yaml:1:12: dataRoots: \"srv\" must be an absolute path"),
+            std::string::npos);
+}
+
 TEST(PolicyTest, BadFilesNameTheFieldAndPosition) {
   auto p = Policy::Parse("kinds: [cpu_burn]\nmaxCpu: 3\n", "p.yaml");
   EXPECT_EQ(p.status().code(), absl::StatusCode::kInvalidArgument);

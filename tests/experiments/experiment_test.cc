@@ -317,6 +317,23 @@ TEST(ExperimentTest, FaultKindKeysAreTheFilesNamesOfTheProtocolsKinds) {
   EXPECT_EQ(FaultKindKey(spec), "partition");
 }
 
+TEST(ExperimentTest, ADataLossStepNamesItsPathsAndWhatTheRevertKeeps) {
+  Diagnostics diags;
+  auto e = ParseExperiment(R"(name: d
+method:
+  - id: disaster
+    duration: 30s
+    fault:
+      dataLoss: {paths: [/srv/pg/main, /srv/pg/wal], whenRestored: put-original-back}
+)",
+                           &diags);
+  ASSERT_TRUE(e) << diags.Format("d");
+  const chaos::v1::DataLoss& loss = e->method[0].fault->data_loss();
+  EXPECT_EQ(loss.paths_size(), 2);
+  EXPECT_EQ(loss.paths(1), "/srv/pg/wal");
+  EXPECT_EQ(loss.when_restored(), chaos::v1::DataLoss::WHEN_RESTORED_PUT_ORIGINAL_BACK);
+}
+
 YAML::Node Yaml(const std::string& text) { return YAML::Load(text); }
 
 TEST(YamlFieldsTest, ForFieldsCallsKnownFieldsInTheFilesOrderAndReportsTheRest) {
