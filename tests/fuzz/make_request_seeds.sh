@@ -26,6 +26,7 @@ seed disk_fill_bytes InjectRequest "spec { $ids $dur disk_fill { directory: \"/v
 seed memory_pressure InjectRequest "spec { $ids $dur memory_pressure { percent_of_available: 75 lock: true } }"
 seed netem InjectRequest "spec { $ids $dur netem { interface: \"eth0\" delay { nanos: 100000000 } jitter { nanos: 20000000 } distribution: \"normal\" loss_percent: 1.5 reorder_percent: 10 reorder_gap: 3 rate_bytes_per_second: 125000 destination_cidrs: [\"10.0.0.0/8\", \"2001:db8::/32\"] ports: [5432, 6379] } }"
 seed partition InjectRequest "spec { $ids $dur partition { cidrs: [\"10.1.2.3/32\"] ports: [443] direction: DIRECTION_INGRESS } }"
+seed data_loss InjectRequest "spec { $ids $dur data_loss { paths: [\"/srv/pg/main\", \"/srv/pg/wal\"] when_restored: WHEN_RESTORED_PUT_ORIGINAL_BACK } }"
 seed bad_duration InjectRequest "spec { $ids duration { seconds: -1 nanos: 5 } cpu_burn { } }"
 seed bad_id InjectRequest "spec { fault_id: \"../etc\" experiment_id: \"e\" $dur cpu_burn { } }"
 seed no_kind InjectRequest "spec { $ids $dur }"
