@@ -3,8 +3,11 @@
 BUILD ?= build
 # The unit suite under ASan and UBSan (gcc), part of `make test`.
 ASAN_BUILD ?= build-asan
-# The libFuzzer targets (clang), for `make fuzz` only.
+# The libFuzzer targets (clang), for `make fuzz` and `make fuzz-campaign` only;
+# the campaign's YAML targets run in a build with UBSan only (docs/SECURITY.md).
 FUZZ_BUILD ?= build-fuzz
+FUZZ_UB_BUILD ?= build-fuzz-ub
+FUZZ_RUNS ?= 10000000
 FUZZ_SECONDS ?= 60
 JOBS ?= $(shell nproc)
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
@@ -18,7 +21,7 @@ PACKAGES := cmake g++ make pkg-config \
   iproute2 nftables kmod procps user-mode-linux stress-ng chromium e2fsprogs util-linux \
   python3 redis-server redis-tools clang-14 libclang-rt-14-dev
 
-.PHONY: all deps build test test-sanitized fuzz demo clean
+.PHONY: all deps build test test-sanitized fuzz fuzz-campaign demo clean
 
 all: build
 
@@ -42,6 +45,10 @@ $(ASAN_BUILD)/CMakeCache.txt:
 $(FUZZ_BUILD)/CMakeCache.txt:
 	cmake -S . -B $(FUZZ_BUILD) -DCMAKE_CXX_COMPILER=clang++-14 -DCHAOS_FUZZ=ON
 
+$(FUZZ_UB_BUILD)/CMakeCache.txt:
+	cmake -S . -B $(FUZZ_UB_BUILD) -DCMAKE_CXX_COMPILER=clang++-14 -DCHAOS_FUZZ=ON \
+	  -DCHAOS_FUZZ_SANITIZE=undefined
+
 build: deps $(BUILD)/CMakeCache.txt
 	cmake --build $(BUILD) -j $(JOBS)
 
@@ -60,8 +67,19 @@ fuzz: deps $(FUZZ_BUILD)/CMakeCache.txt
 	cmake --build $(FUZZ_BUILD) -j $(JOBS) --target fuzz_targets
 	tests/fuzz/run.sh $(FUZZ_BUILD) $(FUZZ_SECONDS)
 
+# The long campaign: FUZZ_RUNS inputs per target, one target after another
+# (hours on 2 cores). The fast targets under ASan and UBSan, the YAML ones
+# under UBSan only and inputs up to 2 KiB: docs/SECURITY.md, "The long campaign".
+fuzz-campaign: deps $(FUZZ_BUILD)/CMakeCache.txt $(FUZZ_UB_BUILD)/CMakeCache.txt
+	cmake --build $(FUZZ_BUILD) -j $(JOBS) --target cron_fuzzer agent_request_fuzzer
+	cmake --build $(FUZZ_UB_BUILD) -j $(JOBS) --target fuzz_targets
+	FUZZ_FLAGS="-runs=$(FUZZ_RUNS)" tests/fuzz/run.sh $(FUZZ_BUILD) 86400 \
+	  cron_fuzzer agent_request_fuzzer
+	FUZZ_FLAGS="-runs=$(FUZZ_RUNS) -max_len=2048" tests/fuzz/run.sh $(FUZZ_UB_BUILD) 86400 \
+	  experiment_fuzzer inventory_fuzzer agent_policy_fuzzer command_policy_fuzzer
+
 demo: build
 	./deploy/demo.sh $(BUILD)
 
 clean:
-	rm -rf $(BUILD) $(ASAN_BUILD) $(FUZZ_BUILD)
+	rm -rf $(BUILD) $(ASAN_BUILD) $(FUZZ_BUILD) $(FUZZ_UB_BUILD)
