@@ -9,6 +9,7 @@
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "agent/fault_factory.h"
+#include "base/paths.h"
 #include "base/status_macros.h"
 #include "proto/duration.h"
 #include "yaml-cpp/yaml.h"
@@ -22,11 +23,6 @@ absl::Status Deny(const std::string& rule, const std::string& why) {
 
 std::string Where(const std::string& name, const YAML::Node& n) {
   return absl::StrCat(name, ":", n.Mark().line + 1, ":", n.Mark().column + 1, ": ");
-}
-
-bool Under(const std::string& path, const std::string& root) {
-  if (root == "/") return !path.empty() && path[0] == '/';
-  return path == root || absl::StartsWith(path, root + "/");
 }
 
 // Normalizes "a//b/./c/" lexically; ".." is refused by the caller.
@@ -154,7 +150,7 @@ absl::Status CheckDataPaths(const std::vector<std::string>& data_roots,
     if (path.empty() || path[0] != '/' || absl::StrContains(path, "..")) continue;  // Validate()
     const std::string clean = Clean(path);
     bool allowed = false;
-    for (const std::string& root : data_roots) allowed |= clean != root && Under(clean, root);
+    for (const std::string& root : data_roots) allowed |= clean != root && base::IsWithin(clean, root);
     if (!allowed) {
       return Deny("dataRoots", absl::StrCat("path ", clean, " is not below ",
                                             data_roots.empty() ? std::string("any data root")
@@ -241,7 +237,7 @@ absl::Status Policy::Check(const chaos::v1::FaultSpec& spec) const {
       if (dir.empty() || dir[0] != '/' || absl::StrContains(dir, "..")) break;  // Validate() says why
       const std::string clean = Clean(dir);
       bool allowed = false;
-      for (const std::string& root : fill_roots) allowed |= Under(clean, root);
+      for (const std::string& root : fill_roots) allowed |= base::IsWithin(clean, root);
       if (!allowed) {
         return Deny("fillRoots", absl::StrCat("directory ", clean, " is not under ",
                                               fill_roots.empty() ? std::string("any fill root")

@@ -4,6 +4,7 @@
 #include <limits.h>
 #include <stdlib.h>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_split.h"
 #include "base/errno.h"
 
@@ -14,6 +15,12 @@ bool HasDotDot(absl::string_view path) {
     if (part == "..") return true;
   }
   return false;
+}
+
+bool IsWithin(absl::string_view path, absl::string_view root) {
+  if (root == "/") return absl::StartsWith(path, "/");
+  return path == root || (absl::StartsWith(path, root) && path.size() > root.size() &&
+                          path[root.size()] == '/');
 }
 
 absl::StatusOr<std::string> RealPath(const std::string& path) {

@@ -14,6 +14,11 @@ namespace chaos::base {
 // True when some '/'-separated component of `path` is exactly "..".
 bool HasDotDot(absl::string_view path);
 
+// True when `path` is `root` or lies below it, for clean absolute paths
+// compared as strings: "/srv/a/b" is within "/srv/a", "/srv/ab" is not, and
+// every absolute path is within "/".
+bool IsWithin(absl::string_view path, absl::string_view root);
+
 // The absolute path of `path` with every symbolic link, "." and ".."
 // resolved (realpath(3)), relative paths against the working directory.
 // The errno's code with "PATH: strerror" when it cannot be resolved (a

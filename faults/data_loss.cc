@@ -26,10 +26,6 @@ constexpr size_t kMaxPaths = 64;
 
 using WhenRestored = DataLossParams::WhenRestored;
 
-bool IsUnder(const std::string& path, const std::string& root) {
-  return root == "/" ? path != "/" : absl::StartsWith(path, root + "/");
-}
-
 std::string Dirname(const std::string& path) {
   const size_t slash = path.find_last_of('/');
   return slash == 0 ? "/" : path.substr(0, slash);
@@ -113,7 +109,7 @@ absl::Status CheckPath(size_t i, const std::string& path, std::set<std::string>&
                      "\""));
   }
   for (const std::string& other : seen) {
-    if (path == other || IsUnder(path, other) || IsUnder(other, path)) {
+    if (base::IsWithin(path, other) || base::IsWithin(other, path)) {
       return absl::InvalidArgumentError(
           absl::StrCat(field, ": ", path, " repeats or overlaps ", other));
     }
@@ -158,14 +154,16 @@ absl::Status DataLoss::Plan() {
                                           Basename(params_.paths[i]));
     const std::string* root = nullptr;
     for (const std::string& r : roots) {
-      if (IsUnder(path, r) && (root == nullptr || r.size() > root->size())) root = &r;
+      if (path != r && base::IsWithin(path, r) && (root == nullptr || r.size() > root->size())) {
+        root = &r;
+      }
     }
     if (root == nullptr) {
       return absl::PermissionDeniedError(absl::StrCat(
           field, ": ", path, " is not below a data root (",
           roots.empty() ? std::string("none is configured") : absl::StrJoin(roots, ", "), ")"));
     }
-    if (!state.empty() && (path == state || IsUnder(path, state) || IsUnder(state, path))) {
+    if (!state.empty() && (base::IsWithin(path, state) || base::IsWithin(state, path))) {
       return absl::PermissionDeniedError(
           absl::StrCat(field, ": ", path, " is, holds or lies in the agent's state ", state));
     }
@@ -179,7 +177,7 @@ absl::Status DataLoss::Plan() {
           " (a mount point?); a rename cannot move it"));
     }
     const std::string quarantine = absl::StrCat(*root, "/", kQuarantinePrefix, params_.tag);
-    if (path == quarantine || IsUnder(path, quarantine)) {
+    if (base::IsWithin(path, quarantine)) {
       return absl::PermissionDeniedError(absl::StrCat(field, ": ", path, " is in quarantine"));
     }
     moves_.push_back({path, absl::StrCat(quarantine, "/", i, "-", Basename(path)), false, ""});

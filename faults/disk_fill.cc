@@ -33,11 +33,6 @@ constexpr char kTagChars[] =
 constexpr size_t kRandomDigits = 16;  // RandomHex
 constexpr int kMaxSweepDepth = 32;
 
-bool IsUnder(const std::string& path, const std::string& root) {
-  if (root == "/") return true;
-  return path == root || absl::StartsWith(path, root + "/");
-}
-
 std::string Percent(const FsSpace& s) {
   return s.total == 0 ? "0" : absl::StrFormat("%.2f", 100.0 * s.used() / s.total);
 }
@@ -105,7 +100,7 @@ absl::Status DiskFill::Inject(const UndoRecorder& record) {
   bool allowed = false;
   for (const std::string& root : params_.allowed_roots) {
     auto real_root = os_.RealPath(root);
-    if (real_root.ok() && IsUnder(*real, *real_root)) allowed = true;
+    if (real_root.ok() && base::IsWithin(*real, *real_root)) allowed = true;
   }
   if (!allowed) {
     return absl::PermissionDeniedError(absl::StrCat(
