@@ -48,6 +48,18 @@ const char* RollbackStateName(RollbackState state) {
   return "?";
 }
 
+std::string DrillResult::IntegrityState() const {
+  if (!integrity_checked) return "not checked";
+  if (!integrity_error.empty()) return "error";
+  return backup_digest == restored_digest ? "ok" : "mismatch";
+}
+
+bool DrillResult::ObjectivesMet() const {
+  if (rto_objective && (!rto || *rto > *rto_objective)) return false;
+  if (rpo_objective && (!rpo || *rpo > *rpo_objective)) return false;
+  return !integrity_required || IntegrityState() == "ok";
+}
+
 namespace report_format {
 
 std::string Rfc3339(absl::Time t) {

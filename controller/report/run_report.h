@@ -107,6 +107,42 @@ struct RecoveryResult {
   bool objective_met = true;
 };
 
+// What a drill measured (experiments' `drill:` section; docs/EXPERIMENTS.md).
+// Times are those of the controller's clock; InfinitePast() when the phase
+// was never reached.
+struct DrillResult {
+  bool present = false;  // the experiment has a drill section
+  std::string disaster_step;
+  std::string restore_step;
+  // RTO: from the disaster (its fault's first inject) to fully healthy, by
+  // phase.
+  absl::Time disaster_at = absl::InfinitePast();
+  absl::Time restore_started_at = absl::InfinitePast();
+  absl::Time restore_ended_at = absl::InfinitePast();
+  absl::Time first_probe_ok_at = absl::InfinitePast();  // every recovery probe held once
+  absl::Time healthy_at = absl::InfinitePast();         // the final streak began
+  std::optional<absl::Duration> rto;                    // healthy_at - disaster_at
+  std::optional<absl::Duration> rto_objective;
+  // RPO: canary markers are the controller's clock when each write began.
+  int canaries_written = 0;       // acknowledged (exit 0) before the disaster
+  int canaries_failed = 0;        // writes that failed before the disaster
+  absl::Time last_acknowledged = absl::InfinitePast();  // newest marker acknowledged
+  absl::Time newest_present = absl::InfinitePast();     // newest marker after the restore
+  std::optional<absl::Duration> rpo;  // last_acknowledged - newest_present, at least 0
+  std::optional<absl::Duration> rpo_objective;
+  std::string rpo_error;          // why the RPO could not be measured
+  // Integrity: the manifest's digest after the backup and after the restore.
+  bool integrity_checked = false;  // the drill has a manifest
+  bool integrity_required = false;
+  std::string backup_digest;
+  std::string restored_digest;
+  std::string integrity_error;     // a manifest command that failed, or never ran
+  // "ok", "mismatch", "error" or "not checked".
+  std::string IntegrityState() const;
+  // Every objective set was measured and met.
+  bool ObjectivesMet() const;
+};
+
 struct RunReport {
   std::string run_id;
   std::string experiment;
@@ -124,6 +160,7 @@ struct RunReport {
   std::vector<FaultRecord> faults;
   std::vector<ProbeSample> probes;
   RecoveryResult recovery;
+  DrillResult drill;
   RollbackState rollback = RollbackState::kNotNeeded;
   std::vector<JournalEvent> events;
   // Exact commands that undo what could not be reverted.
