@@ -1,12 +1,15 @@
 // Formatting shared by the report's views (JSON journal, HTML, text):
-// times, durations and the names of the model's enums. Internal to
-// controller/report.
+// times, durations, the names of the model's enums and the drill's phases.
+// Internal to controller/report.
 #ifndef CHAOS_CONTROLLER_REPORT_FORMAT_H_
 #define CHAOS_CONTROLLER_REPORT_FORMAT_H_
 
+#include <array>
+#include <optional>
 #include <string>
 
 #include "absl/time/time.h"
+#include "controller/report/run_report.h"
 
 namespace chaos::controller::report_format {
 
@@ -15,6 +18,35 @@ inline bool Finite(absl::Time t) {
 }
 inline bool FiniteDuration(absl::Duration d) {
   return d != absl::InfiniteDuration() && d != -absl::InfiniteDuration();
+}
+
+// From `from` to `to`; nullopt when either never happened.
+inline std::optional<absl::Duration> Elapsed(absl::Time from, absl::Time to) {
+  if (!Finite(from) || !Finite(to)) return std::nullopt;
+  return to - from;
+}
+
+// An objective's verdict: nullopt when none was set; false when the figure
+// was never measured or exceeds the objective.
+inline std::optional<bool> ObjectiveMet(const std::optional<absl::Duration>& measured,
+                                        const std::optional<absl::Duration>& objective) {
+  if (!objective) return std::nullopt;
+  return measured && *measured <= *objective;
+}
+
+// A phase of a drill's RTO, after the disaster.
+struct DrillPhase {
+  const char* key;    // JSON: "<key>_at" and "<key>_ms"
+  const char* label;  // text and HTML
+  absl::Time at;
+};
+
+// The RTO's phases after the disaster, in the order they happen.
+inline std::array<DrillPhase, 4> DrillPhases(const DrillResult& d) {
+  return {{{"restore_started", "restore started", d.restore_started_at},
+           {"restore_ended", "restore ended", d.restore_ended_at},
+           {"first_probe_ok", "first probe ok", d.first_probe_ok_at},
+           {"healthy", "healthy", d.healthy_at}}};
 }
 
 // RFC 3339, UTC, milliseconds: 2026-11-24T07:45:32.123Z.

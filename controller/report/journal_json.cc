@@ -1,5 +1,6 @@
 // The JSON journal of a run (docs/REPORT.md), written with nlohmann::json.
 #include <cmath>
+#include <optional>
 
 #include "absl/strings/str_cat.h"
 #include "base/utf8.h"
@@ -11,8 +12,10 @@ namespace chaos::controller {
 namespace {
 
 using Json = nlohmann::ordered_json;
+using report_format::Elapsed;
 using report_format::Finite;
 using report_format::FiniteDuration;
+using report_format::ObjectiveMet;
 
 Json Text(const std::string& s) { return base::SanitizeUtf8(s); }
 
@@ -23,6 +26,12 @@ Json Millis(absl::Duration d) {
   if (ms == std::floor(ms)) return static_cast<int64_t>(ms);
   return ms;
 }
+
+// Millis(*d); null when d is unknown.
+Json Millis(const std::optional<absl::Duration>& d) { return d ? Millis(*d) : Json(nullptr); }
+
+// An objective's verdict; null when none was set.
+Json Met(const std::optional<bool>& met) { return met ? Json(*met) : Json(nullptr); }
 
 // "key": "<RFC 3339>", "key_unix_ms": <ms>; both null when t is infinite.
 void PutTime(Json& j, const std::string& key, absl::Time t) {
@@ -84,9 +93,59 @@ Json RecoveryJson(const RecoveryResult& rec) {
   Json per_probe = Json::object();
   for (const auto& [probe, d] : rec.per_probe) per_probe[base::SanitizeUtf8(probe)] = Millis(d);
   j["per_probe_ms"] = per_probe;
-  j["objective_ms"] = rec.objective ? Millis(*rec.objective) : Json(nullptr);
+  j["objective_ms"] = Millis(rec.objective);
   j["objective_met"] = rec.objective_met;
   return j;
+}
+
+// The instants of the RTO's phases, then the time of each from the disaster.
+Json DrillPhasesJson(const DrillResult& d) {
+  Json j = Json::object();
+  PutTime(j, "disaster_at", d.disaster_at);
+  for (const auto& phase : report_format::DrillPhases(d)) {
+    PutTime(j, absl::StrCat(phase.key, "_at"), phase.at);
+  }
+  for (const auto& phase : report_format::DrillPhases(d)) {
+    j[absl::StrCat(phase.key, "_ms")] = Millis(Elapsed(d.disaster_at, phase.at));
+  }
+  return j;
+}
+
+Json RtoJson(const DrillResult& d) {
+  return Json{{"ms", Millis(d.rto)},
+              {"objective_ms", Millis(d.rto_objective)},
+              {"met", Met(ObjectiveMet(d.rto, d.rto_objective))},
+              {"phases", DrillPhasesJson(d)}};
+}
+
+Json RpoJson(const DrillResult& d) {
+  Json j{{"ms", Millis(d.rpo)},
+         {"objective_ms", Millis(d.rpo_objective)},
+         {"met", Met(ObjectiveMet(d.rpo, d.rpo_objective))},
+         {"canaries_written", d.canaries_written},
+         {"canaries_failed", d.canaries_failed}};
+  PutTime(j, "last_acknowledged", d.last_acknowledged);
+  PutTime(j, "newest_present", d.newest_present);
+  j["error"] = Text(d.rpo_error);
+  return j;
+}
+
+Json IntegrityJson(const DrillResult& d) {
+  return Json{{"state", d.IntegrityState()},
+              {"required", d.integrity_required},
+              {"backup_digest", Text(d.backup_digest)},
+              {"restored_digest", Text(d.restored_digest)},
+              {"error", Text(d.integrity_error)}};
+}
+
+Json DrillJson(const DrillResult& d) {
+  if (!d.present) return nullptr;
+  return Json{{"disaster_step", Text(d.disaster_step)},
+              {"restore_step", Text(d.restore_step)},
+              {"rto", RtoJson(d)},
+              {"rpo", RpoJson(d)},
+              {"integrity", IntegrityJson(d)},
+              {"objectives_met", d.ObjectivesMet()}};
 }
 
 Json EventJson(const JournalEvent& e) {
@@ -131,6 +190,7 @@ std::string ReportJson(const RunReport& r) {
   j["faults"] = Each(r.faults, FaultJson);
   j["probes"] = Each(r.probes, ProbeJson);
   j["recovery"] = RecoveryJson(r.recovery);
+  j["drill"] = DrillJson(r.drill);
   j["rollback"] = RollbackStateName(r.rollback);
   j["events"] = Each(r.events, EventJson);
   j["manual_undo"] = Texts(r.manual_undo);

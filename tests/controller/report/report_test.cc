@@ -37,8 +37,36 @@ absl::Time At(double seconds) { return kT0 + absl::Seconds(seconds); }
 
 constexpr int kProbeSamples = 14;
 
+constexpr char kDigest[] = "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08";
+
+// A drill that measured everything and met every objective: disaster at
+// +2.5s, healthy 4.2s later; RPO 2s; the restored data is the backup's.
+DrillResult MetDrill() {
+  DrillResult d;
+  d.present = true;
+  d.disaster_step = "wipe";
+  d.restore_step = "restore";
+  d.disaster_at = At(2.5);
+  d.restore_started_at = At(3.5);
+  d.restore_ended_at = At(5.6);
+  d.first_probe_ok_at = At(5.8);
+  d.healthy_at = At(6.7);
+  d.rto = absl::Milliseconds(4200);
+  d.rto_objective = absl::Seconds(30);
+  d.canaries_written = 12;
+  d.last_acknowledged = At(2);
+  d.newest_present = kT0;
+  d.rpo = absl::Seconds(2);
+  d.rpo_objective = absl::Seconds(10);
+  d.integrity_checked = true;
+  d.integrity_required = true;
+  d.backup_digest = kDigest;
+  d.restored_digest = kDigest;
+  return d;
+}
+
 // Two agents, two faults (one reverted, one not), probe samples ok and
-// failing, an abort, measured recovery.
+// failing, an abort, measured recovery, a drill.
 RunReport SampleReport() {
   RunReport r;
   r.run_id = "run-7f3a";
@@ -107,6 +135,7 @@ RunReport SampleReport() {
                           {"health", absl::Milliseconds(4250)}};
   r.recovery.objective = absl::Seconds(10);
   r.recovery.objective_met = true;
+  r.drill = MetDrill();
 
   r.rollback = RollbackState::kIncomplete;
   r.events.push_back({kT0, "run", "", "", "run run-7f3a of web"});
@@ -241,6 +270,7 @@ TEST(ReportJsonTest, UnmeasuredRecoveryEmptyListsAndBadUtf8) {
   const std::string json = ReportJson(r);
   const Struct j = ParseJson(json);
   EXPECT_TRUE(Field(j, "recovery").has_null_value());
+  EXPECT_TRUE(Field(j, "drill").has_null_value());
   EXPECT_EQ(Field(j, "exit_code").number_value(), 4);
   EXPECT_EQ(Field(j, "faults").list_value().values_size(), 0);
   EXPECT_EQ(Field(j, "manual_undo").list_value().values_size(), 0);
@@ -262,6 +292,106 @@ TEST(ReportJsonTest, UnmeasuredRecoveryEmptyListsAndBadUtf8) {
   EXPECT_TRUE(Field(rec, "time_ms").has_null_value());
   EXPECT_TRUE(Field(rec, "objective_ms").has_null_value());
   EXPECT_FALSE(Field(rec, "objective_met").bool_value());
+}
+
+// The drill object of a report's JSON journal.
+Struct DrillJson(const DrillResult& drill) {
+  RunReport r;
+  r.run_id = "drill";
+  r.drill = drill;
+  const Struct j = ParseJson(ReportJson(r));
+  return Field(j, "drill").struct_value();
+}
+
+TEST(ReportJsonTest, DrillAllMeasuredAndMet) {
+  const Struct d = DrillJson(MetDrill());
+  EXPECT_EQ(Field(d, "disaster_step").string_value(), "wipe");
+  EXPECT_EQ(Field(d, "restore_step").string_value(), "restore");
+  EXPECT_TRUE(Field(d, "objectives_met").bool_value());
+
+  const Struct& rto = Field(d, "rto").struct_value();
+  EXPECT_EQ(Field(rto, "ms").number_value(), 4200);
+  EXPECT_EQ(Field(rto, "objective_ms").number_value(), 30000);
+  EXPECT_TRUE(Field(rto, "met").bool_value());
+  const Struct& phases = Field(rto, "phases").struct_value();
+  EXPECT_EQ(Field(phases, "disaster_at").string_value(), "2025-11-24T16:00:02.623Z");
+  EXPECT_EQ(Field(phases, "disaster_at_unix_ms").number_value(), 1764000002623.0);
+  EXPECT_EQ(Field(phases, "restore_started_at").string_value(), "2025-11-24T16:00:03.623Z");
+  EXPECT_EQ(Field(phases, "restore_ended_at_unix_ms").number_value(), 1764000005723.0);
+  EXPECT_EQ(Field(phases, "first_probe_ok_at_unix_ms").number_value(), 1764000005923.0);
+  EXPECT_EQ(Field(phases, "healthy_at_unix_ms").number_value(), 1764000006823.0);
+  EXPECT_EQ(Field(phases, "restore_started_ms").number_value(), 1000);
+  EXPECT_EQ(Field(phases, "restore_ended_ms").number_value(), 3100);
+  EXPECT_EQ(Field(phases, "first_probe_ok_ms").number_value(), 3300);
+  EXPECT_EQ(Field(phases, "healthy_ms").number_value(), 4200);
+
+  const Struct& rpo = Field(d, "rpo").struct_value();
+  EXPECT_EQ(Field(rpo, "ms").number_value(), 2000);
+  EXPECT_EQ(Field(rpo, "objective_ms").number_value(), 10000);
+  EXPECT_TRUE(Field(rpo, "met").bool_value());
+  EXPECT_EQ(Field(rpo, "canaries_written").number_value(), 12);
+  EXPECT_EQ(Field(rpo, "canaries_failed").number_value(), 0);
+  EXPECT_EQ(Field(rpo, "last_acknowledged").string_value(), "2025-11-24T16:00:02.123Z");
+  EXPECT_EQ(Field(rpo, "newest_present_unix_ms").number_value(), 1764000000123.0);
+  EXPECT_EQ(Field(rpo, "error").string_value(), "");
+
+  const Struct& integrity = Field(d, "integrity").struct_value();
+  EXPECT_EQ(Field(integrity, "state").string_value(), "ok");
+  EXPECT_TRUE(Field(integrity, "required").bool_value());
+  EXPECT_EQ(Field(integrity, "backup_digest").string_value(), kDigest);
+  EXPECT_EQ(Field(integrity, "restored_digest").string_value(), kDigest);
+  EXPECT_EQ(Field(integrity, "error").string_value(), "");
+}
+
+// The canary check failed after the restore, which never became healthy; no
+// RTO objective was set.
+DrillResult RpoNotMeasuredDrill() {
+  DrillResult drill = MetDrill();
+  drill.healthy_at = absl::InfinitePast();
+  drill.rto.reset();
+  drill.rto_objective.reset();
+  drill.canaries_failed = 1;
+  drill.newest_present = absl::InfinitePast();
+  drill.rpo.reset();
+  drill.rpo_error = "canary check exited 2: no such table";
+  return drill;
+}
+
+TEST(ReportJsonTest, DrillRpoNotMeasuredAndPhasesNotReached) {
+  const Struct d = DrillJson(RpoNotMeasuredDrill());
+  EXPECT_FALSE(Field(d, "objectives_met").bool_value());
+  const Struct& rto = Field(d, "rto").struct_value();
+  EXPECT_TRUE(Field(rto, "ms").has_null_value());
+  EXPECT_TRUE(Field(rto, "objective_ms").has_null_value());
+  EXPECT_TRUE(Field(rto, "met").has_null_value());
+  const Struct& phases = Field(rto, "phases").struct_value();
+  EXPECT_TRUE(Field(phases, "healthy_at").has_null_value());
+  EXPECT_TRUE(Field(phases, "healthy_at_unix_ms").has_null_value());
+  EXPECT_TRUE(Field(phases, "healthy_ms").has_null_value());
+  EXPECT_EQ(Field(phases, "first_probe_ok_ms").number_value(), 3300);
+
+  const Struct& rpo = Field(d, "rpo").struct_value();
+  EXPECT_TRUE(Field(rpo, "ms").has_null_value());
+  EXPECT_EQ(Field(rpo, "objective_ms").number_value(), 10000);
+  EXPECT_FALSE(Field(rpo, "met").bool_value());
+  EXPECT_EQ(Field(rpo, "canaries_failed").number_value(), 1);
+  EXPECT_TRUE(Field(rpo, "newest_present").has_null_value());
+  EXPECT_EQ(Field(rpo, "error").string_value(), "canary check exited 2: no such table");
+}
+
+DrillResult MismatchDrill() {
+  DrillResult drill = MetDrill();
+  drill.restored_digest = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855";
+  return drill;
+}
+
+TEST(ReportJsonTest, DrillIntegrityMismatchMissesTheObjectives) {
+  const Struct d = DrillJson(MismatchDrill());
+  EXPECT_FALSE(Field(d, "objectives_met").bool_value());
+  EXPECT_TRUE(Field(Field(d, "rto").struct_value(), "met").bool_value());
+  const Struct& integrity = Field(d, "integrity").struct_value();
+  EXPECT_EQ(Field(integrity, "state").string_value(), "mismatch");
+  EXPECT_EQ(Field(integrity, "restored_digest").string_value(), MismatchDrill().restored_digest);
 }
 
 TEST(WriteReportsTest, WritesBothFilesAndCreatesTheDirectory) {
