@@ -49,6 +49,11 @@ inline std::array<DrillPhase, 4> DrillPhases(const DrillResult& d) {
            {"healthy", "healthy", d.healthy_at}}};
 }
 
+// A digest cut to its first 12 characters and "…" when longer.
+inline std::string ShortDigest(const std::string& digest) {
+  return digest.size() > 12 ? digest.substr(0, 12) + "…" : digest;
+}
+
 // RFC 3339, UTC, milliseconds: 2026-11-24T07:45:32.123Z.
 std::string Rfc3339(absl::Time t);
 // "4.2s": seconds with one decimal (the text summary).

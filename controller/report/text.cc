@@ -1,4 +1,7 @@
 // The summary chaosctl prints after a run.
+#include <optional>
+#include <string>
+
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "controller/report/format.h"
@@ -6,7 +9,67 @@
 
 namespace chaos::controller {
 
+using report_format::Elapsed;
+using report_format::ObjectiveMet;
 using report_format::Secs;
+
+namespace {
+
+// " (objective 30.0s: met)"; empty when there is no objective.
+std::string ObjectiveNote(const std::optional<absl::Duration>& objective,
+                          const std::optional<bool>& met) {
+  if (!objective || !met) return "";
+  return absl::StrCat(" (objective ", Secs(*objective), *met ? ": met)" : ": MISSED)");
+}
+
+// "drill: RTO 4.2s (objective 30.0s: met); restore started +1.0s, ..."
+std::string RtoLine(const DrillResult& d) {
+  std::string out =
+      absl::StrCat("drill: RTO ", d.rto ? Secs(*d.rto) : "not measured",
+                   ObjectiveNote(d.rto_objective, ObjectiveMet(d.rto, d.rto_objective)));
+  const char* sep = "; ";
+  for (const auto& phase : report_format::DrillPhases(d)) {
+    const std::optional<absl::Duration> since = Elapsed(d.disaster_at, phase.at);
+    absl::StrAppend(&out, sep, phase.label, " ", since ? "+" + Secs(*since) : "not reached");
+    sep = ", ";
+  }
+  return out + "\n";
+}
+
+// "drill: RPO 2.0s (objective 10.0s: met), 12 canaries acknowledged"
+std::string RpoLine(const DrillResult& d) {
+  std::string out = "drill: RPO ";
+  if (d.rpo) {
+    absl::StrAppend(&out, Secs(*d.rpo));
+  } else {
+    absl::StrAppend(&out, "not measured", d.rpo_error.empty() ? "" : ": ", d.rpo_error);
+  }
+  absl::StrAppend(&out, ObjectiveNote(d.rpo_objective, ObjectiveMet(d.rpo, d.rpo_objective)), ", ",
+                  d.canaries_written, " canaries acknowledged");
+  if (d.canaries_failed > 0) absl::StrAppend(&out, ", ", d.canaries_failed, " failed");
+  return out + "\n";
+}
+
+// "drill: integrity ok", "... MISMATCH (backup abc…, restored def…)",
+// "... error: <why>" or "... not checked"; "(required: ...)" when required.
+std::string IntegrityLine(const DrillResult& d) {
+  const std::string state = d.IntegrityState();
+  std::string out = "drill: integrity ";
+  if (state == "mismatch") {
+    absl::StrAppend(&out, "MISMATCH (backup ", report_format::ShortDigest(d.backup_digest),
+                    ", restored ", report_format::ShortDigest(d.restored_digest), ")");
+  } else if (state == "error") {
+    absl::StrAppend(&out, "error: ", d.integrity_error);
+  } else {
+    absl::StrAppend(&out, state);
+  }
+  if (d.integrity_required) {
+    absl::StrAppend(&out, state == "ok" ? " (required: met)" : " (required: MISSED)");
+  }
+  return out + "\n";
+}
+
+}  // namespace
 
 std::string ReportText(const RunReport& r) {
   std::string out = absl::StrCat("\n== ", r.experiment, " (run ", r.run_id, "): ",
@@ -48,16 +111,16 @@ std::string ReportText(const RunReport& r) {
     const RecoveryResult& rec = r.recovery;
     if (rec.recovered) {
       absl::StrAppend(&out, "recovery: ", Secs(rec.time), " from ", rec.from);
-      if (rec.objective) {
-        absl::StrAppend(&out, " (objective ", Secs(*rec.objective),
-                        rec.objective_met ? ": met)" : ": MISSED)");
-      }
+      absl::StrAppend(&out, ObjectiveNote(rec.objective, rec.objective_met));
       for (const auto& [probe, d] : rec.per_probe) absl::StrAppend(&out, "; ", probe, " ", Secs(d));
       absl::StrAppend(&out, "\n");
     } else {
       absl::StrAppend(&out, "recovery: NOT recovered (from ", rec.from, ", gave up after ",
                       Secs(rec.ended_at - rec.started_at), ")\n");
     }
+  }
+  if (r.drill.present) {
+    absl::StrAppend(&out, RtoLine(r.drill), RpoLine(r.drill), IntegrityLine(r.drill));
   }
   absl::StrAppend(&out, "rollback: ", RollbackStateName(r.rollback), "\n");
   if (!r.manual_undo.empty()) {

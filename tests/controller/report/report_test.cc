@@ -394,6 +394,71 @@ TEST(ReportJsonTest, DrillIntegrityMismatchMissesTheObjectives) {
   EXPECT_EQ(Field(integrity, "restored_digest").string_value(), MismatchDrill().restored_digest);
 }
 
+// ----------------------------------------------------------------------------
+// Text
+
+// The lines of ReportText that start with `prefix`.
+std::string LinesStartingWith(const std::string& text, const std::string& prefix) {
+  std::string out;
+  size_t at = 0;
+  while (at < text.size()) {
+    size_t end = text.find('\n', at);
+    if (end == std::string::npos) end = text.size();
+    const std::string line = text.substr(at, end - at);
+    if (line.rfind(prefix, 0) == 0) out += line + "\n";
+    at = end + 1;
+  }
+  return out;
+}
+
+std::string DrillText(const DrillResult& drill) {
+  RunReport r;
+  r.drill = drill;
+  return LinesStartingWith(ReportText(r), "drill: ");
+}
+
+TEST(ReportTextTest, DrillAllMeasuredAndMet) {
+  const std::string text = ReportText(SampleReport());
+  EXPECT_EQ(LinesStartingWith(text, "drill: "),
+            "drill: RTO 4.2s (objective 30.0s: met); restore started +1.0s, restore ended "
+            "+3.1s, first probe ok +3.3s, healthy +4.2s\n"
+            "drill: RPO 2.0s (objective 10.0s: met), 12 canaries acknowledged\n"
+            "drill: integrity ok (required: met)\n");
+  // After the recovery line, before the rollback line.
+  EXPECT_LT(text.find("recovery: 4.2s from rollback (objective 10.0s: met)"), text.find("drill: "));
+  EXPECT_LT(text.find("drill: integrity"), text.find("rollback: "));
+}
+
+TEST(ReportTextTest, DrillRpoNotMeasured) {
+  EXPECT_EQ(DrillText(RpoNotMeasuredDrill()),
+            "drill: RTO not measured; restore started +1.0s, restore ended +3.1s, first probe "
+            "ok +3.3s, healthy not reached\n"
+            "drill: RPO not measured: canary check exited 2: no such table (objective 10.0s: "
+            "MISSED), 12 canaries acknowledged, 1 failed\n"
+            "drill: integrity ok (required: met)\n");
+}
+
+TEST(ReportTextTest, DrillIntegrityMismatchAndError) {
+  EXPECT_THAT(DrillText(MismatchDrill()),
+              HasSubstr("drill: integrity MISMATCH (backup 9f86d081884c…, restored "
+                        "e3b0c44298fc…) (required: MISSED)\n"));
+  DrillResult error = MetDrill();
+  error.integrity_required = false;
+  error.restored_digest.clear();
+  error.integrity_error = "manifest command exited 1";
+  EXPECT_THAT(DrillText(error), HasSubstr("drill: integrity error: manifest command exited 1\n"));
+  DrillResult unchecked = MetDrill();
+  unchecked.integrity_checked = false;
+  unchecked.integrity_required = false;
+  EXPECT_THAT(DrillText(unchecked), HasSubstr("drill: integrity not checked\n"));
+}
+
+TEST(ReportTextTest, NoDrillNoDrillLines) {
+  RunReport r = SampleReport();
+  r.drill = DrillResult();
+  EXPECT_EQ(LinesStartingWith(ReportText(r), "drill"), "");
+}
+
 TEST(WriteReportsTest, WritesBothFilesAndCreatesTheDirectory) {
   TempDir dir;
   const RunReport report = SampleReport();
