@@ -1,6 +1,7 @@
 // The self-contained HTML page of a run, with its SVG timeline.
 #include <algorithm>
 #include <cmath>
+#include <optional>
 #include <set>
 #include <string>
 #include <vector>
@@ -16,9 +17,11 @@
 namespace chaos::controller {
 namespace {
 
+using report_format::Elapsed;
 using report_format::Finite;
 using report_format::FiniteDuration;
 using report_format::HumanDuration;
+using report_format::ObjectiveMet;
 using report_format::Rfc3339;
 
 std::string Esc(absl::string_view raw) {
@@ -85,6 +88,7 @@ svg .probe-fail { fill: #cf222e; }
 svg .abort-mark { fill: #cf222e; }
 svg .recovery-mark { fill: #0969da; }
 svg .recovery-window { fill: #0969da; fill-opacity: .08; }
+svg .drill-mark { fill: #8250df; }
 .legend span { display: inline-block; margin-right: 14px; }
 .legend i { display: inline-block; width: 12px; height: 12px; margin-right: 4px; vertical-align: -2px; }
 )css";
@@ -109,6 +113,7 @@ window.addEventListener('load', function () {
   b.setAttribute('data-rendered-probe-fail', count('svg .probe-fail'));
   b.setAttribute('data-rendered-abort-marks', count('svg .abort-mark'));
   b.setAttribute('data-rendered-recovery-marks', count('svg .recovery-mark'));
+  b.setAttribute('data-rendered-drill-marks', count('svg .drill-mark'));
   b.setAttribute('data-rendered-step-bars', count('svg .step-bar'));
   b.setAttribute('data-rendered', 'done');
 });
@@ -146,6 +151,8 @@ class Timeline {
     for (const auto& e : r.events) times.push_back(e.at);
     times.push_back(r.recovery.started_at);
     times.push_back(r.recovery.ended_at);
+    times.push_back(r.drill.disaster_at);
+    times.push_back(r.drill.healthy_at);
     times.push_back(r.started_at);
     times.push_back(r.ended_at);
     absl::Time first = absl::InfiniteFuture(), last = absl::InfinitePast();
@@ -281,8 +288,17 @@ class Timeline {
     *y += kLane;
   }
 
-  // Recovery and abort marks across all lanes.
+  // Recovery, drill and abort marks across all lanes.
   void Marks(std::string* s, int top, int height) const {
+    RecoveryMarks(s, top, height);
+    DrillMarks(s, top, height);
+    for (const auto& e : r_.events) {
+      if (e.type != "abort" || !Finite(e.at)) continue;
+      Mark(s, "abort-mark", e.at, top, height, absl::StrCat("abort: ", e.message));
+    }
+  }
+
+  void RecoveryMarks(std::string* s, int top, int height) const {
     const RecoveryResult& rec = r_.recovery;
     if (rec.measured && Finite(rec.started_at)) {
       const absl::Time end = Finite(rec.ended_at) ? rec.ended_at : t1_;
@@ -295,9 +311,20 @@ class Timeline {
                            : std::string("recovery window ended without recovering"));
       }
     }
-    for (const auto& e : r_.events) {
-      if (e.type != "abort" || !Finite(e.at)) continue;
-      Mark(s, "abort-mark", e.at, top, height, absl::StrCat("abort: ", e.message));
+  }
+
+  // The drill's disaster and the moment it was healthy again.
+  void DrillMarks(std::string* s, int top, int height) const {
+    const DrillResult& d = r_.drill;
+    if (!d.present) return;
+    if (Finite(d.disaster_at)) {
+      Mark(s, "drill-mark", d.disaster_at, top, height,
+           absl::StrCat("drill: disaster (step ", d.disaster_step, ")"));
+    }
+    if (Finite(d.healthy_at)) {
+      Mark(s, "drill-mark", d.healthy_at, top, height,
+           d.rto ? absl::StrCat("drill: healthy, RTO ", HumanDuration(*d.rto))
+                 : std::string("drill: healthy"));
     }
   }
 
@@ -350,6 +377,11 @@ const char* OutcomeClass(RunOutcome o) {
   return "outcome-unknown";
 }
 
+// "met" or "not met", coloured.
+std::string Verdict(bool met) {
+  return met ? "<span class=\"met\">met</span>" : "<span class=\"unmet\">not met</span>";
+}
+
 std::string TimeCell(absl::Time t, const Timeline& tl) {
   if (!Finite(t)) return "<span class=\"muted\">—</span>";
   return absl::StrCat("<span title=\"", Esc(Rfc3339(t)), "\">", Esc(tl.Offset(t)), "</span>");
@@ -392,7 +424,8 @@ void AppendTimeline(const RunReport& /*r*/, const Timeline& tl, std::string& h) 
            "<span><i style=\"background:#f4a261\"></i>fault window</span>"
            "<span><i style=\"background:#cf222e\"></i>fault not reverted / probe failed / abort</span>"
            "<span><i style=\"background:#1a7f37\"></i>probe ok</span>"
-           "<span><i style=\"background:#0969da\"></i>recovery start / end</span></p>\n");
+           "<span><i style=\"background:#0969da\"></i>recovery start / end</span>"
+           "<span><i style=\"background:#8250df\"></i>drill disaster / healthy</span></p>\n");
   h.append(tl.Svg());
   h.append("</section>\n");
 }
@@ -438,8 +471,7 @@ void AppendRecovery(const RunReport& r, const Timeline& tl, std::string& h) {
     }
     if (rec.objective.has_value()) {
       absl::StrAppend(&h, "<p id=\"objective\">Objective ", Esc(HumanDuration(*rec.objective)),
-                      ": <span class=\"", rec.objective_met ? "met\">met" : "unmet\">not met",
-                      "</span></p>\n");
+                      ": ", Verdict(rec.objective_met), "</p>\n");
     } else {
       h.append("<p id=\"objective\" class=\"muted\">No recovery objective set.</p>\n");
     }
@@ -452,6 +484,78 @@ void AppendRecovery(const RunReport& r, const Timeline& tl, std::string& h) {
       h.append("</tbody>\n</table>\n");
     }
   }
+  h.append("</section>\n");
+}
+
+// "objective 30s: met" with the verdict coloured; "no objective set" when
+// there is none.
+std::string ObjectiveHtml(const std::optional<absl::Duration>& objective,
+                          const std::optional<bool>& met) {
+  if (!objective || !met) return "<span class=\"muted\">no objective set</span>";
+  return absl::StrCat("objective ", Esc(HumanDuration(*objective)), ": ", Verdict(*met));
+}
+
+// A digest, shortened, in full on hover.
+std::string DigestCode(const std::string& digest) {
+  return absl::StrCat("<code title=\"", Esc(digest), "\">",
+                      Esc(report_format::ShortDigest(digest)), "</code>");
+}
+
+// Time from the disaster, the instant on hover; "not reached" when unknown.
+std::string SinceDisasterCell(const DrillResult& d, absl::Time t) {
+  const std::optional<absl::Duration> since = Elapsed(d.disaster_at, t);
+  if (!since) return "<span class=\"muted\">not reached</span>";
+  return absl::StrCat("<span title=\"", Esc(Rfc3339(t)), "\">+", Esc(HumanDuration(*since)),
+                      "</span>");
+}
+
+void AppendDrillRto(const DrillResult& d, std::string& h) {
+  absl::StrAppend(&h, "<p>RTO <strong id=\"drill-rto\">",
+                  d.rto ? Esc(HumanDuration(*d.rto)) : "not measured", "</strong> — ",
+                  ObjectiveHtml(d.rto_objective, ObjectiveMet(d.rto, d.rto_objective)),
+                  "</p>\n<table id=\"drill-phases\">\n<thead><tr><th>Phase</th>"
+                  "<th>From the disaster</th></tr></thead>\n<tbody>\n<tr><td>disaster (step ",
+                  Esc(d.disaster_step), ")</td><td>", SinceDisasterCell(d, d.disaster_at),
+                  "</td></tr>\n");
+  for (const auto& phase : report_format::DrillPhases(d)) {
+    absl::StrAppend(&h, "<tr><td>", phase.label, "</td><td>", SinceDisasterCell(d, phase.at),
+                    "</td></tr>\n");
+  }
+  h.append("</tbody>\n</table>\n");
+}
+
+void AppendDrillRpo(const DrillResult& d, std::string& h) {
+  absl::StrAppend(&h, "<p>RPO <strong id=\"drill-rpo\">",
+                  d.rpo ? Esc(HumanDuration(*d.rpo)) : "not measured", "</strong>",
+                  d.rpo_error.empty() ? "" : ": ", Esc(d.rpo_error), " — ",
+                  ObjectiveHtml(d.rpo_objective, ObjectiveMet(d.rpo, d.rpo_objective)), ". ",
+                  d.canaries_written, " canaries acknowledged before the disaster, ",
+                  d.canaries_failed, " failed.</p>\n");
+}
+
+void AppendDrillIntegrity(const DrillResult& d, std::string& h) {
+  const std::string state = d.IntegrityState();
+  const char* cls = state == "ok" ? "met" : state == "not checked" ? "muted" : "unmet";
+  absl::StrAppend(&h, "<p>Integrity <strong id=\"drill-integrity\" class=\"", cls, "\">",
+                  Esc(state), "</strong>");
+  if (d.integrity_required) absl::StrAppend(&h, " — required: ", Verdict(state == "ok"));
+  if (!d.backup_digest.empty() || !d.restored_digest.empty()) {
+    absl::StrAppend(&h, ". Backup ", DigestCode(d.backup_digest), ", restored ",
+                    DigestCode(d.restored_digest));
+  }
+  if (!d.integrity_error.empty()) absl::StrAppend(&h, ". ", Esc(d.integrity_error));
+  h.append(".</p>\n");
+}
+
+void AppendDrill(const RunReport& r, const Timeline& /*tl*/, std::string& h) {
+  const DrillResult& d = r.drill;
+  if (!d.present) return;
+  absl::StrAppend(&h, "<section id=\"drill\">\n<h2>Drill</h2>\n<p>Disaster: step <code>",
+                  Esc(d.disaster_step), "</code>; restore: step <code>", Esc(d.restore_step),
+                  "</code>. Objectives: ", Verdict(d.ObjectivesMet()), ".</p>\n");
+  AppendDrillRto(d, h);
+  AppendDrillRpo(d, h);
+  AppendDrillIntegrity(d, h);
   h.append("</section>\n");
 }
 
@@ -512,7 +616,7 @@ std::string ReportHtml(const RunReport& r) {
                   "\">\n");
   // Manual undo first among the sections when present: it is what needs doing.
   for (auto* append : {AppendHeader, AppendManualUndo, AppendTimeline, AppendFaults,
-                       AppendRecovery, AppendSteps, AppendTargets, AppendEvents}) {
+                       AppendRecovery, AppendDrill, AppendSteps, AppendTargets, AppendEvents}) {
     append(r, tl, h);
   }
   absl::StrAppend(&h, "<script>", kScript, "</script>\n</body>\n</html>\n");

@@ -497,6 +497,47 @@ TEST(ReportHtmlTest, EscapesTextAndIsSelfContained) {
   }
 }
 
+TEST(ReportHtmlTest, DrillSection) {
+  const std::string html = ReportHtml(SampleReport());
+  EXPECT_THAT(html, HasSubstr("<section id=\"drill\">"));
+  EXPECT_THAT(html, HasSubstr("<strong id=\"drill-rto\">4.2s</strong> — objective 30s: "
+                              "<span class=\"met\">met</span>"));
+  EXPECT_THAT(html, HasSubstr("<td>first probe ok</td><td><span title=\"2025-11-24T16:00:05.923Z\">"
+                              "+3.3s</span></td>"));
+  EXPECT_THAT(html, HasSubstr("<strong id=\"drill-rpo\">2s</strong> — objective 10s: "
+                              "<span class=\"met\">met</span>"));
+  EXPECT_THAT(html, HasSubstr("<strong id=\"drill-integrity\" class=\"met\">ok</strong>"));
+  EXPECT_THAT(html, HasSubstr("class=\"drill-mark\""));
+
+  RunReport missed = SampleReport();
+  missed.drill = RpoNotMeasuredDrill();
+  missed.drill.restored_digest = "<b>";
+  const std::string h2 = ReportHtml(missed);
+  EXPECT_THAT(h2, HasSubstr("<strong id=\"drill-rto\">not measured</strong> — "
+                            "<span class=\"muted\">no objective set</span>"));
+  EXPECT_THAT(h2, HasSubstr("<td>healthy</td><td><span class=\"muted\">not reached</span>"));
+  EXPECT_THAT(h2, HasSubstr("<strong id=\"drill-rpo\">not measured</strong>: canary check "
+                            "exited 2: no such table — objective 10s: "
+                            "<span class=\"unmet\">not met</span>"));
+  EXPECT_THAT(h2, HasSubstr("<strong id=\"drill-integrity\" class=\"unmet\">mismatch</strong>"
+                            " — required: <span class=\"unmet\">not met</span>"));
+  EXPECT_THAT(h2, HasSubstr("<code title=\"&lt;b&gt;\">&lt;b&gt;</code>"));
+
+  // The axis stretches to a drill that became healthy after the run ended.
+  RunReport late;
+  late.run_id = "late";
+  late.started_at = kT0;
+  late.ended_at = At(5);
+  late.drill = MetDrill();
+  late.drill.healthy_at = At(40);
+  EXPECT_THAT(ReportHtml(late), HasSubstr(">40s</text>"));
+
+  RunReport none = SampleReport();
+  none.drill = DrillResult();
+  EXPECT_THAT(ReportHtml(none), ::testing::Not(HasSubstr("<section id=\"drill\">")));
+  EXPECT_THAT(ReportHtml(none), ::testing::Not(HasSubstr("class=\"drill-mark\"")));
+}
+
 TEST(ReportHtmlTest, MissingTimesKeepTheScaleFinite) {
   RunReport r = SampleReport();
   r.started_at = absl::InfinitePast();
@@ -586,6 +627,7 @@ TEST(ReportHtmlTest, ChromiumRendersTheTimeline) {
   EXPECT_EQ(BodyAttr(dom, "data-rendered-probe-fail"), "5");
   EXPECT_EQ(BodyAttr(dom, "data-rendered-abort-marks"), "1");
   EXPECT_EQ(BodyAttr(dom, "data-rendered-recovery-marks"), "2");
+  EXPECT_EQ(BodyAttr(dom, "data-rendered-drill-marks"), "2");
   // The skipped step never started, so it has no bar.
   EXPECT_EQ(BodyAttr(dom, "data-rendered-step-bars"), "1");
 
@@ -629,6 +671,7 @@ TEST(ReportHtmlTest, ChromiumShowsNothingThatDidNotHappen) {
   EXPECT_EQ(BodyAttr(dom, "data-rendered-probe-marks"), "0");
   EXPECT_EQ(BodyAttr(dom, "data-rendered-abort-marks"), "0");
   EXPECT_EQ(BodyAttr(dom, "data-rendered-recovery-marks"), "0");
+  EXPECT_EQ(BodyAttr(dom, "data-rendered-drill-marks"), "0");
   EXPECT_THAT(dom, HasSubstr("Recovery was not measured."));
 }
 
