@@ -43,19 +43,26 @@ const ProbeSpec* Experiment::FindProbe(const std::string& name) const {
   return nullptr;
 }
 
+const Step* Experiment::FindStep(const std::string& id) const {
+  for (const Step& s : method) {
+    if (s.id == id) return &s;
+  }
+  return nullptr;
+}
+
 absl::Duration Experiment::PlannedDuration() const {
   std::map<std::string, absl::Duration> end;
+  auto length = [](const Step& s) {
+    return s.fault ? FromProto(s.fault->duration()) : s.wait;
+  };
   std::function<absl::Duration(const Step&)> finish = [&](const Step& s) {
     if (auto it = end.find(s.id); it != end.end()) return it->second;
     absl::Duration start = absl::ZeroDuration();
     for (const std::string& a : s.after) {
-      for (const Step& o : method) {
-        if (o.id == a) start = std::max(start, finish(o));
-      }
+      if (const Step* o = FindStep(a)) start = std::max(start, finish(*o));
     }
-    absl::Duration len = s.wait;
-    if (s.fault) len = FromProto(s.fault->duration());
-    return end[s.id] = start + len;
+    if (const Step* o = FindStep(s.during)) start = std::max(start, finish(*o) - length(*o));
+    return end[s.id] = start + length(s);
   };
   absl::Duration total = absl::ZeroDuration();
   for (const Step& s : method) total = std::max(total, finish(s));

@@ -61,6 +61,12 @@ struct Step {
   std::optional<CommandSpec> command;
   std::optional<ManualGate> manual;
   std::vector<std::string> after;  // ids of steps that must end first
+  // A fault step that starts this one once it has injected on every agent
+  // (the step starts while the fault holds); "" = none.
+  std::string during;
+  // Fault steps only: the fault is reverted as soon as this step ends, its
+  // duration being the longest it holds; "" = at the end of its duration.
+  std::string until;
   int line = 0;
 
   std::string Kind() const;  // fault kind key, "wait", "command" or "manual"
@@ -81,6 +87,33 @@ struct Recovery {
   std::optional<absl::Duration> objective;  // fail the run when exceeded
 };
 
+// A canary writer and reader, for the drill's measured RPO. `write` runs
+// every `interval` from the start of the method until the disaster, with
+// the marker (milliseconds since the Unix epoch, the controller's clock when
+// the write began) appended as its last argument; exit 0 acknowledges it.
+// After the restore, `read` prints the newest marker present.
+struct Canary {
+  CommandSpec write;
+  CommandSpec read;
+  absl::Duration interval = absl::Seconds(1);
+};
+
+// A disaster-recovery drill: what the disaster is, what restores, and the
+// objectives its figures must meet (docs/EXPERIMENTS.md, "Drills").
+struct Drill {
+  bool present = false;
+  std::string disaster;  // a fault step: its first inject starts the RTO clock
+  std::string restore;   // a command step: the restore
+  std::string backup;    // the step that takes the backup; "" = none
+  std::optional<Canary> canary;
+  // Prints a digest of the dataset (canaries excluded), run when `backup`
+  // ends and again once recovered; the two must match.
+  std::optional<CommandSpec> manifest;
+  std::optional<absl::Duration> rto;  // objective: disaster to fully healthy
+  std::optional<absl::Duration> rpo;  // objective: data lost, measured by the canary
+  bool integrity_required = false;    // objective: the digests match
+};
+
 enum class RollbackPolicy { kAlways, kOnAbort, kNever };
 
 struct Experiment {
@@ -96,6 +129,7 @@ struct Experiment {
   std::vector<ProbeGuard> guards;
   std::optional<absl::Duration> max_duration;  // guard on the whole run
   Recovery recovery;
+  Drill drill;
   RollbackPolicy rollback = RollbackPolicy::kAlways;
   std::vector<CommandSpec> rollback_actions;
 
@@ -103,6 +137,7 @@ struct Experiment {
   // durations; commands and gates count as zero).
   absl::Duration PlannedDuration() const;
   const ProbeSpec* FindProbe(const std::string& name) const;
+  const Step* FindStep(const std::string& id) const;
 };
 
 // Parses YAML text. Returns nullopt and fills `diags` on any error.

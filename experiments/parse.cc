@@ -31,6 +31,7 @@ struct References {
 struct Document {
   Experiment exp;
   std::optional<YAML::Node> method;  // read after every other section
+  std::optional<YAML::Node> drill;   // checked once the method is read
   References refs;
 };
 
@@ -169,6 +170,10 @@ FieldTable SectionFields(Document* doc, Diagnostics* diags) {
          ForItems(v, p, [=](NodeRef g, PathRef gp) { ParseGuard(g, gp, doc, diags); }, diags);
        }},
       {"recovery", [=](NodeRef v, PathRef p) { ParseRecovery(v, p, doc, diags); }},
+      {"drill", [=](NodeRef v, PathRef p) {
+         doc->drill.emplace(v);
+         ParseDrill(v, p, &exp->drill, diags);
+       }},
       {"rollback", FieldInto(&GetRollbackPolicy, &exp->rollback, diags)},
       {"rollbackActions", [=](NodeRef v, PathRef p) { ParseRollbackActions(v, p, exp, diags); }},
   };
@@ -211,6 +216,7 @@ std::optional<Experiment> ParseDocument(const YAML::Node& root, Diagnostics* dia
   if (!root["method"]) diags->Add(root, "method: required (a list of steps)");
   if (doc.method) ParseMethod(*doc.method, &doc.exp, diags);
   CheckReferences(doc.exp, doc.refs, diags);
+  if (doc.drill && doc.method) CheckDrill(doc.exp, *doc.drill, diags);
   if (!diags->empty()) return std::nullopt;
   return std::move(doc.exp);
 }

@@ -91,6 +91,8 @@ FieldTable StepFields(Step* step, StepExtras* extras, Diagnostics* diags) {
          ParseManual(v, p, &step->manual.emplace(), diags);
        })},
       {"after", FieldInto(&GetStringList, &step->after, diags)},
+      {"during", FieldInto(&GetString, &step->during, diags)},
+      {"until", FieldInto(&GetString, &step->until, diags)},
   };
 }
 
@@ -115,6 +117,9 @@ void CheckStepShape(const YAML::Node& node, const std::string& path, const StepE
   }
   if (!has_fault && node["target"]) {
     diags->Add(node["target"], absl::StrCat(path, ".target: only a fault step has a target"));
+  }
+  if (!has_fault && node["until"]) {
+    diags->Add(node["until"], absl::StrCat(path, ".until: only a fault step ends with another"));
   }
   if (extras.duration && *extras.duration <= absl::ZeroDuration()) {
     diags->Add(*extras.duration_node, absl::StrCat(path, ".duration: must be greater than 0"));
@@ -145,23 +150,52 @@ std::map<std::string, size_t> IndexStepIds(const std::vector<Step>& steps,
   return index;
 }
 
-// False, with an error for each, when an `after` names no step.
-bool CheckAfterIds(const std::vector<Step>& steps, const std::map<std::string, size_t>& index,
-                   const YAML::Node& method, Diagnostics* diags) {
+// One error for a link naming no step, or naming its own step.
+bool CheckLinkId(const std::string& id, size_t i, const std::string& field,
+                 const std::map<std::string, size_t>& index, const YAML::Node& method,
+                 Diagnostics* diags) {
+  auto it = index.find(id);
+  if (it != index.end() && it->second != i) return true;
+  diags->Add(method[i][field],
+             absl::StrCat("method[", i, "].", field, ": ",
+                          it == index.end() ? absl::StrCat("no step has id \"", id, "\"")
+                                            : std::string("names its own step")));
+  return false;
+}
+
+// False, with an error for each, when an `after`, `during` or `until`
+// names no step (or its own), or `during` names a step that is no fault.
+bool CheckLinkIds(const std::vector<Step>& steps, const std::map<std::string, size_t>& index,
+                  const YAML::Node& method, Diagnostics* diags) {
   bool ok = true;
   for (size_t i = 0; i < steps.size(); ++i) {
     for (const std::string& a : steps[i].after) {
-      if (!index.contains(a)) {
-        ok = false;
-        diags->Add(method[i]["after"], absl::StrCat("method[", i, "].after: no step has id \"",
-                                                    a, "\""));
-      }
+      ok &= CheckLinkId(a, i, "after", index, method, diags);
+    }
+    if (!steps[i].until.empty()) ok &= CheckLinkId(steps[i].until, i, "until", index, method, diags);
+    if (steps[i].during.empty()) continue;
+    if (!CheckLinkId(steps[i].during, i, "during", index, method, diags)) {
+      ok = false;
+    } else if (!method[index.at(steps[i].during)]["fault"]) {
+      ok = false;
+      diags->Add(method[i]["during"],
+                 absl::StrCat("method[", i, "].during: \"", steps[i].during,
+                              "\" is not a fault step"));
     }
   }
   return ok;
 }
 
-// Depth-first search along `after` links, which all name a step.
+// The steps whose start or end a step waits for before it starts: its
+// `after` steps (their end) and its `during` step (its start).
+std::vector<std::string> StartWaits(const Step& step) {
+  std::vector<std::string> waits = step.after;
+  if (!step.during.empty()) waits.push_back(step.during);
+  return waits;
+}
+
+// Depth-first search along `after` and `during` links, which all name a
+// step: a cycle among them is a deadlock.
 class CycleSearch {
  public:
   CycleSearch(const std::vector<Step>& steps, const std::map<std::string, size_t>& index)
@@ -181,7 +215,7 @@ class CycleSearch {
   bool Visit(size_t i) {
     color_[i] = kOnTrail;
     trail_.push_back(steps_[i].id);
-    for (const std::string& a : steps_[i].after) {
+    for (const std::string& a : StartWaits(steps_[i])) {
       const size_t j = index_.at(a);
       if (color_[j] == kOnTrail) {
         trail_.push_back(a);
@@ -200,10 +234,40 @@ class CycleSearch {
   std::vector<std::string> trail_;
 };
 
-// Unique ids, `after` naming known ids, and no cycle (reported once).
+// Whether step `from` cannot start before step `fault` ends: along `after`
+// links (an end) and `during` links (a start, which a step's end follows).
+bool WaitsForEnd(const std::vector<Step>& steps, const std::map<std::string, size_t>& index,
+                 size_t from, size_t fault, std::vector<bool>* seen) {
+  if ((*seen)[from]) return false;
+  (*seen)[from] = true;
+  for (const std::string& a : steps[from].after) {
+    const size_t j = index.at(a);
+    if (j == fault || WaitsForEnd(steps, index, j, fault, seen)) return true;
+  }
+  const auto d = index.find(steps[from].during);
+  return d != index.end() && d->second != fault &&
+         WaitsForEnd(steps, index, d->second, fault, seen);
+}
+
+// A fault step's `until` step must not wait for the fault to end.
+void CheckUntil(const std::vector<Step>& steps, const std::map<std::string, size_t>& index,
+                const YAML::Node& method, Diagnostics* diags) {
+  for (size_t i = 0; i < steps.size(); ++i) {
+    if (steps[i].until.empty()) continue;
+    std::vector<bool> seen(steps.size(), false);
+    if (WaitsForEnd(steps, index, index.at(steps[i].until), i, &seen)) {
+      diags->Add(method[i]["until"],
+                 absl::StrCat("method[", i, "].until: step \"", steps[i].until,
+                              "\" waits for this step to end, so it cannot end it"));
+    }
+  }
+}
+
+// Unique ids, links naming known ids, and no cycle (reported once).
 void CheckOrder(const std::vector<Step>& steps, const YAML::Node& method, Diagnostics* diags) {
   const std::map<std::string, size_t> index = IndexStepIds(steps, method, diags);
-  if (!CheckAfterIds(steps, index, method, diags)) return;
+  if (!CheckLinkIds(steps, index, method, diags)) return;
+  CheckUntil(steps, index, method, diags);
   CycleSearch search(steps, index);
   for (size_t i = 0; i < steps.size(); ++i) {
     const std::vector<std::string> cycle = search.From(i);

@@ -29,6 +29,15 @@ void ParseMethod(const YAML::Node& method, Experiment* exp, Diagnostics* diags);
 void ParseCommand(const YAML::Node& node, const std::string& path, CommandSpec* cmd,
                   Diagnostics* diags);
 
+// `drill:` (parse_drill.cc): its fields, into *drill.
+void ParseDrill(const YAML::Node& node, const std::string& path, Drill* drill,
+                Diagnostics* diags);
+
+// The drill's rules across sections, once the method is read: the steps it
+// names exist and have the right kind, each objective has what measures it,
+// and the recovery section is there without its own clock or objective.
+void CheckDrill(const Experiment& exp, const YAML::Node& node, Diagnostics* diags);
+
 }  // namespace chaos::experiments
 
 #endif  // CHAOS_EXPERIMENTS_PARSE_SECTIONS_H_

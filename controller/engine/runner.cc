@@ -83,6 +83,7 @@ Runner::Runner(Experiment experiment, RunOptions options, RunObserver* observer)
   report_.hypothesis = experiment_.hypothesis;
   report_.seed = options_.seed;
   report_.variables = options_.variables;
+  InitDrill();
   for (const Step& step : experiment_.method) {
     StepRecord rec;
     rec.id = step.id;
@@ -94,6 +95,7 @@ Runner::Runner(Experiment experiment, RunOptions options, RunObserver* observer)
 
 Runner::~Runner() {
   if (recovery_thread_.joinable()) recovery_thread_.join();
+  if (canary_thread_.joinable()) canary_thread_.join();
 }
 
 RunReport Runner::Snapshot() {
@@ -143,7 +145,9 @@ void Runner::SetStep(size_t index, StepState state, const std::string& detail) {
   StepRecord& rec = report_.steps[index];
   rec.state = state;
   if (!detail.empty()) rec.detail = detail;
-  if (state == StepState::kRunning) rec.started_at = absl::Now();
+  if (state == StepState::kRunning && rec.started_at == absl::InfinitePast()) {
+    rec.started_at = absl::Now();
+  }
   if (state == StepState::kDone || state == StepState::kFailed) rec.ended_at = absl::Now();
 }
 
@@ -300,6 +304,8 @@ void Runner::PrintPlan() {
       absl::StrAppend(&plan, " ", absl::FormatDuration(step.wait));
     }
     if (!step.after.empty()) absl::StrAppend(&plan, " after ", absl::StrJoin(step.after, ", "));
+    if (!step.during.empty()) absl::StrAppend(&plan, " during ", step.during);
+    if (!step.until.empty()) absl::StrAppend(&plan, " until ", step.until, " ends");
   }
   absl::StrAppend(&plan, "\n  nothing was injected");
   Emit(Event("plan", "", "", plan));
@@ -388,12 +394,16 @@ void Runner::RunFaultStep(size_t index) {
   const Step& step = experiment_.method[index];
   std::vector<size_t> mine;
   const std::vector<Agent*> targets = AgentsOf(step.target);
+  const bool disaster = step.id == experiment_.drill.disaster;
   if (targets.empty()) {
     SetStep(index, StepState::kSkipped, "no agent matched its target group");
+    MarkInjected(step.id);
     return;
   }
+  if (disaster && !AwaitFirstCanary()) return;
   for (Agent* agent : targets) {
     if (Aborted()) return;
+    if (disaster && agent == targets.front()) MarkDisaster();
     chaos::v1::InjectRequest req;
     *req.mutable_spec() = *step.fault;
     req.mutable_spec()->set_fault_id(absl::StrCat(options_.run_id, ".", step.id));
@@ -436,11 +446,25 @@ void Runner::RunFaultStep(size_t index) {
     mine.push_back(fault_index);
     Emit(Event("inject", step.id, agent->address, resp.status().summary()));
   }
-  WaitFor(FromProto(step.fault->duration()));
-  // At the end of its duration a fault is reverted (its normal end). When
-  // the run was stopped early, Rollback() handles what remains.
+  MarkInjected(step.id);
+  if (disaster) StartDrillClock();
+  HoldFault(step);
+  // At the end of its duration (or of its `until` step) a fault is
+  // reverted: its normal end. When the run was stopped early, Rollback()
+  // handles what remains.
   if (Aborted()) return;
   for (auto it = mine.rbegin(); it != mine.rend(); ++it) RevertFault(*it);
+}
+
+std::string CommandDetail(const base::CommandOutcome& out, absl::Duration timeout) {
+  std::string last_line(absl::StripTrailingAsciiWhitespace(out.output));
+  if (size_t nl = last_line.rfind('\n'); nl != std::string::npos) last_line = last_line.substr(nl + 1);
+  return !out.error.empty() ? out.error
+         : out.cancelled    ? std::string("cancelled: the run is stopping")
+         : out.timed_out    ? absl::StrCat("timed out after ", absl::FormatDuration(timeout))
+                            : absl::StrCat("exit ", out.exit_code, " after ",
+                                           absl::FormatDuration(absl::Trunc(out.took, absl::Milliseconds(1))),
+                                           last_line.empty() ? "" : ": ", last_line);
 }
 
 void Runner::RunCommandStep(size_t index) {
@@ -448,15 +472,7 @@ void Runner::RunCommandStep(size_t index) {
   Emit(Event("command", step.id, "", absl::StrJoin(step.command->argv, " ")));
   base::CommandOutcome out =
       base::RunCommand(step.command->argv, step.command->timeout, &stop_commands_);
-  std::string last_line(absl::StripTrailingAsciiWhitespace(out.output));
-  if (size_t nl = last_line.rfind('\n'); nl != std::string::npos) last_line = last_line.substr(nl + 1);
-  const std::string detail =
-      !out.error.empty() ? out.error
-      : out.cancelled    ? std::string("cancelled: the run is stopping")
-      : out.timed_out    ? absl::StrCat("timed out after ", absl::FormatDuration(step.command->timeout))
-                         : absl::StrCat("exit ", out.exit_code, " after ",
-                                        absl::FormatDuration(absl::Trunc(out.took, absl::Milliseconds(1))),
-                                        last_line.empty() ? "" : ": ", last_line);
+  const std::string detail = CommandDetail(out, step.command->timeout);
   Emit(Event("command", step.id, "", detail));
   if (!out.ok()) {
     SetStep(index, StepState::kFailed, detail);
@@ -708,7 +724,9 @@ void Runner::MeasureRecovery() {
     if (!recovery_start_) return;  // its step never ended
     start = *recovery_start_;
     report_.recovery.measured = true;
-    report_.recovery.from = rec.from_step.empty() ? "rollback" : "step:" + rec.from_step;
+    report_.recovery.from = experiment_.drill.present ? "disaster:" + experiment_.drill.disaster
+                            : rec.from_step.empty()    ? "rollback"
+                                                       : "step:" + rec.from_step;
     report_.recovery.started_at = start;
     report_.recovery.objective = rec.objective;
   }
@@ -723,19 +741,18 @@ void Runner::MeasureRecovery() {
   std::optional<absl::Time> all_start;
   int streak = 0;
   const absl::Time deadline = start + rec.timeout;
-  while (absl::Now() < deadline) {
-    if (Aborted()) {
-      absl::MutexLock lock(&mu_);
-      if (report_.outcome == RunOutcome::kInterrupted) break;  // the operator wants out
-    }
+  while (absl::Now() < deadline && !StopMeasuringRecovery()) {
     const absl::Time round = absl::Now();
-    bool all_ok = true;
+    // In a drill, rounds before the restore starts only show the loss.
+    const bool counts = RestoreStarted();
+    bool all_ok = counts;
     for (const std::string& name : rec.probes) {
       ProbeResult r = Probe(*experiment_.FindProbe(name), "recovery");
-      if (r.ok && !streak_start[name]) streak_start[name] = round;
+      if (r.ok && counts && !streak_start[name]) streak_start[name] = round;
       if (!r.ok) streak_start[name].reset();
       all_ok &= r.ok;
     }
+    if (all_ok) NoteFirstProbeOk(round);
     if (all_ok) {
       if (streak++ == 0) all_start = round;
       if (streak >= rec.successes) {
@@ -774,11 +791,43 @@ void Runner::MeasureRecovery() {
   }
 }
 
-// Starts measuring recovery `from: STEP` now, beside the rest of the method.
-void Runner::StartRecoveryClock() {
+bool Runner::StopMeasuringRecovery() {
+  absl::MutexLock lock(&mu_);
+  return aborted_ && (experiment_.drill.present || report_.outcome == RunOutcome::kInterrupted);
+}
+
+void Runner::MarkInjected(const std::string& step) {
+  absl::MutexLock lock(&mu_);
+  injected_steps_.insert(step);
+}
+
+void Runner::HoldFault(const Step& step) {
+  const absl::Duration duration = FromProto(step.fault->duration());
+  const Step* until = experiment_.FindStep(step.until);
+  if (until == nullptr) {
+    WaitFor(duration);
+    return;
+  }
+  const size_t index = until - experiment_.method.data();
+  bool ended;
   {
     absl::MutexLock lock(&mu_);
-    recovery_start_ = absl::Now();
+    auto end = [&]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+      const StepState state = report_.steps[index].state;
+      return aborted_ || state == StepState::kDone || state == StepState::kFailed ||
+             state == StepState::kSkipped;
+    };
+    ended = mu_.AwaitWithTimeout(absl::Condition(&end), duration) && !aborted_;
+  }
+  if (ended) Emit(Event("step", step.id, "", absl::StrCat(step.until, " ended: reverting")));
+}
+
+// Starts measuring recovery from `start` (the end of a `from: STEP` step,
+// or a drill's disaster), beside the rest of the method.
+void Runner::StartRecoveryClock(absl::Time start) {
+  {
+    absl::MutexLock lock(&mu_);
+    recovery_start_ = start;
   }
   recovery_thread_ = std::thread([this] { MeasureRecovery(); });
 }
@@ -891,6 +940,7 @@ void Runner::RunStep(size_t index) {
     absl::MutexLock lock(&mu_);
     auto ready = [&]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
       if (aborted_) return true;
+      if (!step.during.empty() && !injected_steps_.contains(step.during)) return false;
       for (const std::string& a : step.after) {
         for (size_t j = 0; j < experiment_.method.size(); ++j) {
           const StepState st = report_.steps[j].state;
@@ -921,11 +971,12 @@ void Runner::RunStep(size_t index) {
     absl::MutexLock lock(&mu_);
     ended_normally = report_.steps[index].state == StepState::kRunning && !aborted_;
   }
+  if (ended_normally && step.id == experiment_.drill.backup) ended_normally = RecordBackupDigest();
   if (ended_normally) {
     SetStep(index, StepState::kDone, "");
     Emit(Event("step", step.id, "", "ended"));
     if (experiment_.recovery.present && experiment_.recovery.from_step == step.id) {
-      StartRecoveryClock();
+      StartRecoveryClock(absl::Now());
     }
   } else {
     Emit(Event("step", step.id, "", "stopped"));
@@ -937,6 +988,7 @@ void Runner::RunStep(size_t index) {
 // experiment says. Returns whether faults were reverted.
 bool Runner::RunMethodAndRollback() {
   std::thread guards([this] { GuardLoop(); });
+  if (experiment_.drill.canary) canary_thread_ = std::thread([this] { CanaryLoop(); });
   std::vector<std::thread> threads;
   for (size_t i = 0; i < experiment_.method.size(); ++i) {
     threads.emplace_back([this, i] { RunStep(i); });
@@ -963,14 +1015,17 @@ bool Runner::RunMethodAndRollback() {
 // Measures recovery, then judges the hypothesis: recovered in time, within
 // the objective, steady state after.
 void Runner::JudgeAfterMethod() {
-  if (experiment_.recovery.present && experiment_.recovery.from_step.empty()) {
+  if (experiment_.recovery.present && experiment_.recovery.from_step.empty() &&
+      !experiment_.drill.present) {
     {
       absl::MutexLock lock(&mu_);
       recovery_start_ = absl::Now();
     }
     MeasureRecovery();
   }
-  if (recovery_thread_.joinable()) recovery_thread_.join();  // from: STEP
+  if (recovery_thread_.joinable()) recovery_thread_.join();  // from: STEP, or a drill
+  if (canary_thread_.joinable()) canary_thread_.join();
+  RecordDrillPhases();
   if (Aborted()) return;
   RecoveryResult recovery;
   {
@@ -984,6 +1039,8 @@ void Runner::JudgeAfterMethod() {
           absl::StrCat("recovery took ", absl::FormatDuration(recovery.time),
                        ", over the objective of ",
                        absl::FormatDuration(*experiment_.recovery.objective)));
+  } else if (experiment_.drill.present && !JudgeDrill()) {
+    return;
   } else if (!SteadyState(experiment_.steady_after, "steady-state-after")) {
     Abort(RunOutcome::kFailed, "hypothesis not met: steady state does not hold after the method");
   }

@@ -40,6 +40,7 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "chaos/v1/agent.grpc.pb.h"
+#include "base/subprocess.h"
 #include "controller/probes/probe.h"
 #include "controller/report/run_report.h"
 #include "experiments/experiment.h"
@@ -47,6 +48,7 @@
 
 namespace chaos::controller {
 
+using experiments::Canary;
 using experiments::CommandSpec;
 using experiments::Experiment;
 using experiments::FaultKindKey;
@@ -58,6 +60,11 @@ using experiments::TargetGroup;
 
 // "<experiment-name-slug>-<UTC yyyymmddThhmmss>-<6 random hex digits>".
 std::string NewRunId(const std::string& name);
+
+// One line on how a command ended: "exit 0 after 1.2s: its last line",
+// "timed out after 5s", "cancelled: the run is stopping", or why it could
+// not start.
+std::string CommandDetail(const base::CommandOutcome& out, absl::Duration timeout);
 
 // Receives events as they happen, on the runner's threads (serialized).
 class RunObserver {
@@ -164,7 +171,37 @@ class Runner {
   void RollbackActions();
   void Verify();
   void MeasureRecovery();
-  void StartRecoveryClock();
+  void StartRecoveryClock(absl::Time start);
+  // In a drill, an abort ends the measurement; otherwise only Interrupt().
+  bool StopMeasuringRecovery();
+  // A fault step holds for its duration, or until its `until` step ends.
+  void HoldFault(const Step& step);
+  void MarkInjected(const std::string& step);
+
+  // The drill (drill.cc). Its figures live in report_.drill.
+  void InitDrill();
+  // Writes a canary every interval until the disaster (or the method's end).
+  void CanaryLoop();
+  // Before the disaster: waits for the first canary write; false (and the
+  // run is aborted, nothing destroyed) when none was acknowledged.
+  bool AwaitFirstCanary();
+  void MarkDisaster();      // just before the disaster's first inject
+  void StartDrillClock();   // once the disaster has injected everywhere
+  bool RestoreStarted();    // true outside a drill
+  void NoteFirstProbeOk(absl::Time round);
+  // Runs the manifest when the backup step ends; false (run aborted) on error.
+  bool RecordBackupDigest();
+  void RecordDrillPhases();
+  void MeasureRpo();
+  void CheckIntegrity();
+  // RPO and integrity once recovered, then the objectives; false (run
+  // failed with the figures) when one is missed.
+  bool JudgeDrill();
+  // A drill command's output, trimmed; nullopt with *error when it fails or
+  // prints nothing.
+  std::optional<std::string> DrillCommand(const CommandSpec& cmd,
+                                          const std::vector<std::string>& extra_args,
+                                          std::string* error);
   void KeepAliveLoop(Agent* agent);
   void KeepAliveOnce(Agent* agent);
   // This run's faults on `agent` it injected and has not started to revert.
@@ -190,6 +227,11 @@ class Runner {
   std::optional<absl::Time> recovery_start_ ABSL_GUARDED_BY(mu_);
   // Measures recovery `from: STEP` once that step ends; joined before judging.
   std::thread recovery_thread_;
+  // The drill's canary writer, from the method's start to the disaster.
+  std::thread canary_thread_;
+  std::string canary_error_ ABSL_GUARDED_BY(mu_);  // the last failed write
+  // Fault steps whose injects have all returned (or that were skipped).
+  std::set<std::string> injected_steps_ ABSL_GUARDED_BY(mu_);
   // Faults (index into report_.faults) whose revert the run has started.
   std::set<size_t> reverting_ ABSL_GUARDED_BY(mu_);
   // When each injected fault's duration ends, by this runner's clock.
