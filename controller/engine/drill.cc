@@ -116,8 +116,8 @@ void Runner::CanaryLoop() {
   }
 }
 
-bool Runner::AwaitFirstCanary() {
-  if (!experiment_.drill.canary) return true;
+void Runner::AwaitFirstCanary() {
+  if (!experiment_.drill.canary) return;
   std::string error;
   {
     absl::MutexLock lock(&mu_);
@@ -125,14 +125,12 @@ bool Runner::AwaitFirstCanary() {
       return aborted_ || report_.drill.canaries_written + report_.drill.canaries_failed > 0;
     };
     mu_.Await(absl::Condition(&tried));
-    if (aborted_) return false;
-    if (report_.drill.canaries_written > 0) return true;
+    if (aborted_ || report_.drill.canaries_written > 0) return;
     error = canary_error_;
   }
   Abort(RunOutcome::kFailed,
-        absl::StrCat("drill.canary.write: no canary was acknowledged, so the disaster (",
-                     experiment_.drill.disaster, ") was not started: ", error));
-  return false;
+        absl::StrCat("drill.canary.write: the first canary was not acknowledged, so the "
+                     "method did not start: ", error));
 }
 
 void Runner::MarkDisaster() {

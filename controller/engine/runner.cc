@@ -400,7 +400,6 @@ void Runner::RunFaultStep(size_t index) {
     MarkInjected(step.id);
     return;
   }
-  if (disaster && !AwaitFirstCanary()) return;
   for (Agent* agent : targets) {
     if (Aborted()) return;
     if (disaster && agent == targets.front()) MarkDisaster();
@@ -989,6 +988,7 @@ void Runner::RunStep(size_t index) {
 bool Runner::RunMethodAndRollback() {
   std::thread guards([this] { GuardLoop(); });
   if (experiment_.drill.canary) canary_thread_ = std::thread([this] { CanaryLoop(); });
+  AwaitFirstCanary();  // on failure the run is aborted: no step starts
   std::vector<std::thread> threads;
   for (size_t i = 0; i < experiment_.method.size(); ++i) {
     threads.emplace_back([this, i] { RunStep(i); });

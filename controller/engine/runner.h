@@ -182,9 +182,9 @@ class Runner {
   void InitDrill();
   // Writes a canary every interval until the disaster (or the method's end).
   void CanaryLoop();
-  // Before the disaster: waits for the first canary write; false (and the
-  // run is aborted, nothing destroyed) when none was acknowledged.
-  bool AwaitFirstCanary();
+  // Before the method: waits for the first canary write, and aborts the run
+  // before any step when it was not acknowledged.
+  void AwaitFirstCanary();
   void MarkDisaster();      // just before the disaster's first inject
   void StartDrillClock();   // once the disaster has injected everywhere
   bool RestoreStarted();    // true outside a drill

@@ -10,6 +10,8 @@
 
 #include <cstdlib>
 #include <fstream>
+#include <map>
+#include <memory>
 #include <thread>
 
 #include "absl/cleanup/cleanup.h"
@@ -57,8 +59,8 @@ struct RunResult {
 RunResult RunExperiment(const std::string& file, const std::vector<std::string>& args,
                         const std::map<std::string, std::string>& env, const std::string& out) {
   for (const auto& [k, v] : env) setenv(k.c_str(), v.c_str(), 1);
-  std::vector<std::string> argv = {ChaosctlBinary(), "run", kExperiments + "/" + file,
-                                   "--output", out};
+  const std::string path = file.starts_with('/') ? file : kExperiments + "/" + file;
+  std::vector<std::string> argv = {ChaosctlBinary(), "run", path, "--output", out};
   argv.insert(argv.end(), args.begin(), args.end());
   RunResult r;
   r.command = RunCommand(argv, 180);
@@ -87,6 +89,7 @@ TEST(ExamplesTest, EveryBundledExperimentValidates) {
   setenv("VICTIM_PIDFILE", "/tmp/pid", 1);
   setenv("REDIS_DIR", "/tmp/redis", 1);
   setenv("BACKUP", "/tmp/backup.rdb", 1);
+  setenv("REDIS_RUN", "/tmp/redis-run", 1);
   DIR* d = opendir(kExperiments.c_str());
   ASSERT_NE(d, nullptr);
   int n = 0;
@@ -161,49 +164,185 @@ TEST(ExamplesTest, DiskFillIsGuardedAndAlwaysCleanedUp) {
   EXPECT_LT(used_percent(), 1.0) << "the fill file was left behind after the abort";
 }
 
-TEST(ExamplesTest, BackupRestoreDrillReportsTimeToRestoreAndIntactData) {
-  TempDir dir;
-  const int port = FreePort();
-  const std::string redis_dir = dir.path() + "/redis";
-  const std::string backup = dir.path() + "/backup.rdb";
-  const std::string restore = kExperiments + "/scripts/redis-restore.sh";
-  // Start Redis with 1000 keys and take a backup (the "last good backup").
-  ASSERT_EQ(mkdir(redis_dir.c_str(), 0755), 0);
-  CommandResult start = RunCommand({"/usr/bin/redis-server", "--port", std::to_string(port),
-                                    "--bind", "127.0.0.1", "--dir", redis_dir, "--daemonize",
-                                    "yes", "--pidfile", redis_dir + "/redis.pid", "--save", "",
-                                    "--appendonly", "no", "--logfile", redis_dir + "/redis.log"});
-  ASSERT_EQ(start.exit_code, 0) << start.output;
-  const std::string cli = "/usr/bin/redis-cli";
-  ASSERT_TRUE(WaitFor([&] {
-    return absl::StrContains(RunCommand({cli, "-p", std::to_string(port), "ping"}).output, "PONG");
-  }, 10));
-  CommandResult fill = RunCommand(
-      {cli, "-p", std::to_string(port), "eval",
-       "for i=0,999 do redis.call('set','key:'..i,'value-'..i) end return 1", "0"});
-  ASSERT_EQ(fill.exit_code, 0) << fill.output;
-  ASSERT_EQ(RunCommand({cli, "-p", std::to_string(port), "save"}).exit_code, 0);
-  ASSERT_EQ(RunCommand({"/bin/cp", redis_dir + "/dump.rdb", backup}).exit_code, 0);
-
-  AgentProcess agent(dir.path());
-  RunResult r = RunExperiment("backup-restore.yaml", {"--agent", agent.address()},
-                              {{"REDIS_PORT", std::to_string(port)}, {"REDIS_DIR", redis_dir},
-                               {"BACKUP", backup}, {"CHAOS_EXPERIMENTS", kExperiments}},
-                              dir.path() + "/out");
-  RunCommand({cli, "-p", std::to_string(port), "shutdown", "nosave"});
-  EXPECT_EQ(r.command.exit_code, 0) << r.command.output;
-  const auto& recovery = Field(r.report, "recovery").struct_value();
-  EXPECT_TRUE(Field(recovery, "recovered").bool_value()) << r.command.output;
-  EXPECT_GT(Field(recovery, "time_ms").number_value(), 0) << r.command.output;
-  // The data came back intact: the steady state after the restore holds.
-  int after_ok = 0;
-  for (const auto& p : Field(r.report, "probes").list_value().values()) {
-    const auto& s = p.struct_value();
-    if (Field(s, "phase").string_value() == "steady-state-after" && Field(s, "ok").bool_value()) {
-      ++after_ok;
-    }
+// A Redis server with 1000 keys whose data directory is below the agent's
+// data root, the agent, and the variables of redis-drill.yaml.
+class RedisDrill {
+ public:
+  RedisDrill()
+      : port_(std::to_string(FreePort())),
+        redis_dir_(dir_.path() + "/data/redis"),
+        run_dir_(dir_.path() + "/run") {
+    EXPECT_EQ(RunCommand({"/bin/mkdir", "-p", redis_dir_, run_dir_}).exit_code, 0);
+    std::ofstream(dir_.path() + "/policy.yaml") << "dataRoots: [" << dir_.path() << "/data]\n";
+    CommandResult start = RunCommand({"/usr/bin/redis-server", "--port", port_, "--bind",
+                                      "127.0.0.1", "--dir", redis_dir_, "--daemonize", "yes",
+                                      "--pidfile", run_dir_ + "/redis.pid", "--save", "",
+                                      "--appendonly", "no", "--logfile", run_dir_ + "/redis.log"});
+    EXPECT_EQ(start.exit_code, 0) << start.output;
+    EXPECT_TRUE(WaitFor([&] { return absl::StrContains(Cli({"ping"}).output, "PONG"); }, 10));
+    EXPECT_EQ(Cli({"eval", "for i=0,999 do redis.call('set','key:'..i,'value-'..i) end return 1",
+                   "0"}).exit_code, 0);
+    agent_ = std::make_unique<AgentProcess>(dir_.path() + "/agent-state",
+                                            std::vector<std::string>{
+                                                "--policy", dir_.path() + "/policy.yaml"});
   }
-  EXPECT_EQ(after_ok, 3) << r.command.output;
+  ~RedisDrill() { Cli({"shutdown", "nosave"}); }
+
+  CommandResult Cli(const std::vector<std::string>& args) {
+    std::vector<std::string> argv = {"/usr/bin/redis-cli", "-p", port_};
+    argv.insert(argv.end(), args.begin(), args.end());
+    return RunCommand(argv);
+  }
+  RunResult Run(const std::string& file, std::map<std::string, std::string> env = {}) {
+    env.insert({{"REDIS_PORT", port_}, {"REDIS_DIR", redis_dir_}, {"REDIS_RUN", run_dir_},
+                {"BACKUP", backup()}, {"CHAOS_EXPERIMENTS", kExperiments}});
+    return RunExperiment(file, {"--agent", agent_->address()}, env, dir_.path() + "/out");
+  }
+  // The data directory's dump loads into a fresh server with every key.
+  int KeysInDataDir() {
+    const std::string port = std::to_string(FreePort());
+    RunCommand({"/usr/bin/redis-server", "--port", port, "--bind", "127.0.0.1", "--dir",
+                redis_dir_, "--daemonize", "yes", "--pidfile", run_dir_ + "/check.pid",
+                "--save", "", "--appendonly", "no", "--logfile", run_dir_ + "/check.log"});
+    int keys = -1;
+    WaitFor([&] {
+      CommandResult r = RunCommand({"/usr/bin/redis-cli", "-p", port, "eval",
+                                    "return #redis.call('keys', 'key:*')", "0"});
+      return r.exit_code == 0 && absl::SimpleAtoi(absl::StripAsciiWhitespace(r.output), &keys);
+    }, 10);
+    RunCommand({"/usr/bin/redis-cli", "-p", port, "shutdown", "nosave"});
+    return keys;
+  }
+  const std::string& path() const { return dir_.path(); }
+  const std::string& redis_dir() const { return redis_dir_; }
+  std::string backup() const { return dir_.path() + "/backup.rdb"; }
+
+ private:
+  TempDir dir_;
+  std::string port_;
+  std::string redis_dir_;
+  std::string run_dir_;
+  std::unique_ptr<AgentProcess> agent_;
+};
+
+double Number(const google::protobuf::Struct& s, const std::string& key) {
+  return Field(s, key).number_value();
+}
+
+const google::protobuf::Struct& Object(const google::protobuf::Struct& s, const std::string& key) {
+  return Field(s, key).struct_value();
+}
+
+// The JSON journal's record of step `id`.
+google::protobuf::Struct StepOf(const google::protobuf::Struct& report, const std::string& id) {
+  for (const auto& v : Field(report, "steps").list_value().values()) {
+    if (Field(v.struct_value(), "id").string_value() == id) return v.struct_value();
+  }
+  ADD_FAILURE() << "no step " << id;
+  return {};
+}
+
+TEST(ExamplesTest, RedisDrillMeasuresRtoByPhaseRpoFromCanariesAndIntegrity) {
+  RedisDrill redis;
+  RunResult r = redis.Run("redis-drill.yaml");
+  ASSERT_EQ(r.command.exit_code, 0) << r.command.output;
+  EXPECT_NE(r.command.output.find("drill: RTO "), std::string::npos) << r.command.output;
+  const auto& drill = Object(r.report, "drill");
+  // RTO, from the disaster through each phase to healthy, in order.
+  const auto& rto = Object(drill, "rto");
+  const auto& at = Object(rto, "phases");
+  EXPECT_GT(Number(rto, "ms"), 0);
+  EXPECT_TRUE(Field(rto, "met").bool_value());
+  EXPECT_LE(Number(at, "disaster_at_unix_ms"), Number(at, "restore_started_at_unix_ms"));
+  EXPECT_LE(Number(at, "restore_started_at_unix_ms"), Number(at, "restore_ended_at_unix_ms"));
+  EXPECT_LE(Number(at, "restore_started_at_unix_ms"), Number(at, "first_probe_ok_at_unix_ms"));
+  EXPECT_LE(Number(at, "first_probe_ok_at_unix_ms"), Number(at, "healthy_at_unix_ms"));
+  EXPECT_EQ(Number(at, "healthy_ms"), Number(rto, "ms"));
+  // RPO: the newest canary present is one the backup holds (written before
+  // it ended), and the figure is the acknowledged writes after it.
+  const auto& rpo = Object(drill, "rpo");
+  const auto backup = StepOf(r.report, "backup");
+  EXPECT_GT(Number(rpo, "canaries_written"), 0);
+  EXPECT_LE(Number(rpo, "newest_present_unix_ms"), Number(backup, "ended_at_unix_ms"));
+  EXPECT_GE(Number(rpo, "newest_present_unix_ms"), Number(r.report, "started_at_unix_ms"));
+  EXPECT_GE(Number(rpo, "last_acknowledged_unix_ms"), Number(backup, "ended_at_unix_ms"))
+      << "the drill waits a second after the backup, writing canaries";
+  EXPECT_EQ(Number(rpo, "ms"),
+            Number(rpo, "last_acknowledged_unix_ms") - Number(rpo, "newest_present_unix_ms"));
+  // Integrity: the same digest after the backup and after the restore.
+  const auto& integrity = Object(drill, "integrity");
+  EXPECT_EQ(Field(integrity, "state").string_value(), "ok");
+  EXPECT_EQ(Field(integrity, "backup_digest").string_value().size(), 40u);
+  EXPECT_TRUE(Field(drill, "objectives_met").bool_value());
+  // The restored server serves; the original data directory was kept aside,
+  // byte for byte what the backup copied.
+  EXPECT_EQ(absl::StripAsciiWhitespace(
+                redis.Cli({"eval", "return #redis.call('keys', 'key:*')", "0"}).output),
+            "1000");
+  CommandResult kept = RunCommand(
+      {"/bin/sh", "-c", "cmp \"$0\" " + redis.path() + "/data/.chaos-quarantine-*/0-redis/dump.rdb",
+       redis.backup()});
+  EXPECT_EQ(kept.exit_code, 0) << kept.output;
+}
+
+TEST(ExamplesTest, RedisDrillWithACorruptedBackupFailsAndPutsTheOriginalDataBack) {
+  RedisDrill redis;
+  // The bundled drill, with a step that flips bytes in the backup before
+  // the restore reads it.
+  std::string text = ReadFileOrEmpty(kExperiments + "/redis-drill.yaml");
+  const std::string restore_after = "    after: [lose-server]\n    command:\n";
+  ASSERT_NE(text.find(restore_after), std::string::npos);
+  text.replace(text.find(restore_after), restore_after.size(),
+               "    after: [lose-server, corrupt-backup]\n    command:\n");
+  text += "  - id: corrupt-backup\n    after: [backup]\n    command: {run: [sh, -c, "
+          "\"printf XXXXXXXX | dd of=${BACKUP} bs=1 seek=2000 conv=notrunc\"]}\n";
+  const std::string file = redis.path() + "/corrupted-drill.yaml";
+  std::ofstream(file) << text;
+  RunResult r = redis.Run(file);
+  EXPECT_EQ(r.command.exit_code, 1) << r.command.output;
+  EXPECT_NE(r.command.output.find("step restore: command failed"), std::string::npos)
+      << r.command.output;
+  EXPECT_NE(r.command.output.find("is damaged"), std::string::npos) << r.command.output;
+  EXPECT_EQ(Field(r.report, "rollback").string_value(), "complete") << r.command.output;
+  // The data-loss fault's revert put the original directory back, whole.
+  EXPECT_EQ(redis.KeysInDataDir(), 1000) << r.command.output;
+  CommandResult left = RunCommand(
+      {"/bin/sh", "-c", "ls -A " + redis.path() + "/data/.chaos-quarantine-*/ 2>/dev/null"});
+  EXPECT_EQ(left.output, "") << "nothing should stay in quarantine";
+}
+
+TEST(ExamplesTest, RedisDrillWhoseCanaryFailsStopsBeforeAnythingIsLost) {
+  RedisDrill redis;
+  std::string text = ReadFileOrEmpty(kExperiments + "/redis-drill.yaml");
+  const std::string write = "write: {run: [redis-cli, -p, \"${REDIS_PORT:-6379}\"";
+  ASSERT_NE(text.find(write), std::string::npos);
+  text.replace(text.find(write), write.size(), "write: {run: [redis-cli, -p, \"1\"");
+  const std::string file = redis.path() + "/broken-canary.yaml";
+  std::ofstream(file) << text;
+  RunResult r = redis.Run(file);
+  EXPECT_EQ(r.command.exit_code, 1) << r.command.output;
+  EXPECT_NE(r.command.output.find("drill.canary.write: the first canary was not acknowledged, "
+                                  "so the method did not start: exit 1"),
+            std::string::npos)
+      << r.command.output;
+  EXPECT_EQ(Field(r.report, "faults").list_value().values_size(), 0) << r.command.output;
+  EXPECT_EQ(absl::StripAsciiWhitespace(
+                redis.Cli({"eval", "return #redis.call('keys', 'key:*')", "0"}).output),
+            "1000");
+}
+
+TEST(ExamplesTest, RedisDrillSlowerThanItsRtoFailsWithTheMeasuredFigure) {
+  RedisDrill redis;
+  RunResult r = redis.Run("redis-drill.yaml", {{"RTO", "1ms"}});
+  EXPECT_EQ(r.command.exit_code, 1) << r.command.output;
+  EXPECT_NE(r.command.output.find("drill objectives missed: RTO "), std::string::npos)
+      << r.command.output;
+  EXPECT_NE(r.command.output.find("over the objective of 1ms"), std::string::npos)
+      << r.command.output;
+  const auto& rto = Object(Object(r.report, "drill"), "rto");
+  EXPECT_GT(Number(rto, "ms"), 1);
+  EXPECT_FALSE(Field(rto, "met").bool_value());
+  EXPECT_EQ(Field(Object(Object(r.report, "drill"), "integrity"), "state").string_value(), "ok");
 }
 
 TEST(ExamplesTest, MakeDemoRunsAndLeavesNothingBehind) {

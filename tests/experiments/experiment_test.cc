@@ -6,6 +6,7 @@
 #include "experiments/inventory.h"
 #include "experiments/yaml_fields.h"
 #include "experiments/yaml_proto.h"
+#include "absl/strings/str_cat.h"
 #include "gtest/gtest.h"
 
 namespace chaos::experiments {
@@ -332,6 +333,135 @@ method:
   EXPECT_EQ(loss.paths_size(), 2);
   EXPECT_EQ(loss.paths(1), "/srv/pg/wal");
   EXPECT_EQ(loss.when_restored(), chaos::v1::DataLoss::WHEN_RESTORED_PUT_ORIGINAL_BACK);
+}
+
+// A drill's method: a backup, a disaster that holds until the restore
+// ends, a kill while it holds, the restore.
+constexpr char kDrillMethod[] = R"(
+probes:
+  up: {tcp: {address: "127.0.0.1:6379"}}
+recovery: {probes: [up], successes: 2}
+method:
+  - {id: backup, command: {run: [backup.sh]}}
+  - id: lose-data
+    after: [backup]
+    duration: 5m
+    until: restore
+    fault: {dataLoss: {paths: [/srv/redis]}}
+  - id: kill
+    during: lose-data
+    duration: 10ms
+    fault: {processKill: {target: {pidfile: /run/redis.pid}}}
+  - {id: restore, after: [kill], command: {run: [restore.sh]}}
+)";
+
+TEST(ExperimentTest, ADrillNamesItsDisasterRestoreCanaryManifestAndObjectives) {
+  Diagnostics diags;
+  auto e = ParseExperiment(absl::StrCat(R"(name: d
+drill:
+  disaster: lose-data
+  restore: restore
+  backup: backup
+  canary:
+    write: {run: [redis-cli, set, canary]}
+    read: {run: [redis-cli, get, canary], timeout: 3s}
+    interval: 250ms
+  manifest: {run: [digest.sh]}
+  objectives: {rto: 30s, rpo: 5s, integrity: required}
+)", kDrillMethod), &diags);
+  ASSERT_TRUE(e) << diags.Format("d");
+  const Drill& d = e->drill;
+  EXPECT_TRUE(d.present);
+  EXPECT_EQ(d.disaster, "lose-data");
+  EXPECT_EQ(d.restore, "restore");
+  EXPECT_EQ(d.backup, "backup");
+  ASSERT_TRUE(d.canary);
+  EXPECT_EQ(d.canary->interval, absl::Milliseconds(250));
+  EXPECT_EQ(d.canary->write.timeout, absl::Seconds(10));  // a canary's default
+  EXPECT_EQ(d.canary->read.timeout, absl::Seconds(3));
+  ASSERT_TRUE(d.manifest);
+  EXPECT_EQ(d.manifest->argv, std::vector<std::string>{"digest.sh"});
+  EXPECT_EQ(d.rto, absl::Seconds(30));
+  EXPECT_EQ(d.rpo, absl::Seconds(5));
+  EXPECT_TRUE(d.integrity_required);
+  EXPECT_EQ(e->FindStep("lose-data")->until, "restore");
+  EXPECT_EQ(e->FindStep("kill")->during, "lose-data");
+}
+
+TEST(ExperimentTest, ADrillRefusesWhatCouldNotMeasureItsObjectives) {
+  Diagnostics diags;
+  EXPECT_FALSE(ParseExperiment(R"(name: d
+drill:
+  disaster: restore
+  restore: lose-data
+  manifest: {run: [digest.sh]}
+  objectives: {rpo: 5s, integrity: maybe}
+probes:
+  up: {tcp: {address: "127.0.0.1:6379"}}
+recovery: {probes: [up], from: restore, objective: 10s}
+method:
+  - {id: lose-data, duration: 1m, fault: {dataLoss: {paths: [/srv/redis]}}}
+  - {id: restore, command: {run: [restore.sh]}}
+)", &diags));
+  const std::string text = diags.Format("d");
+  for (const char* want : {
+           "drill.disaster: \"restore\" must be a fault step",
+           "drill.restore: \"lose-data\" must be a command step",
+           "drill.manifest: needs drill.backup",
+           "drill.objectives.rpo: needs drill.canary",
+           "drill.objectives.integrity: \"maybe\" is not one of: ",
+           "recovery.from: a drill measures recovery from drill.disaster",
+       }) {
+    EXPECT_NE(text.find(want), std::string::npos) << want << "\n" << text;
+  }
+  Diagnostics no_recovery;
+  EXPECT_FALSE(ParseExperiment(R"(name: d
+drill: {disaster: lose-data, restore: restore, canary: {write: {run: [w]}}}
+method:
+  - {id: lose-data, duration: 1m, fault: {dataLoss: {paths: [/srv/redis]}}}
+  - {id: restore, command: {run: [restore.sh]}}
+)", &no_recovery));
+  EXPECT_NE(no_recovery.Format("d").find("drill: needs a recovery section"), std::string::npos)
+      << no_recovery.Format("d");
+  EXPECT_NE(no_recovery.Format("d").find("drill.canary.read: required"), std::string::npos)
+      << no_recovery.Format("d");
+}
+
+TEST(ExperimentTest, DuringAndUntilLinkStepsWithoutDeadlock) {
+  Diagnostics diags;
+  EXPECT_FALSE(ParseExperiment(R"(name: d
+method:
+  - {id: hold, duration: 1m, until: after-hold, fault: {cpuBurn: {workers: 1}}}
+  - {id: after-hold, wait: 1s, after: [hold]}
+  - {id: wait, wait: 1s, until: hold}
+)", &diags));
+  Diagnostics links;
+  EXPECT_FALSE(ParseExperiment(R"(name: d
+method:
+  - {id: wait, wait: 1s}
+  - {id: on-wait, wait: 1s, during: wait}
+  - {id: self, wait: 1s, during: self}
+)", &links));
+  const std::string text = diags.Format("d") + links.Format("d");
+  for (const char* want : {
+           "method[0].until: step \"after-hold\" waits for this step to end, so it cannot end it",
+           "method[2].until: only a fault step ends with another",
+           "method[1].during: \"wait\" is not a fault step",
+           "method[2].during: names its own step",
+       }) {
+    EXPECT_NE(text.find(want), std::string::npos) << want << "\n" << text;
+  }
+  Diagnostics cycle;
+  EXPECT_FALSE(ParseExperiment(R"(name: d
+method:
+  - {id: hold, duration: 1m, after: [step], fault: {cpuBurn: {workers: 1}}}
+  - {id: step, wait: 1s, during: hold}
+)", &cycle));
+  EXPECT_NE(cycle.Format("d").find("cycle: hold -> step -> hold"), std::string::npos)
+      << cycle.Format("d");
+  // A step that starts while the fault holds ends it: no deadlock.
+  Diagnostics ok;
+  EXPECT_TRUE(ParseExperiment(absl::StrCat("name: d\n", kDrillMethod), &ok)) << ok.Format("d");
 }
 
 YAML::Node Yaml(const std::string& text) { return YAML::Load(text); }
