@@ -23,6 +23,7 @@
 #include "google/protobuf/struct.pb.h"
 #include "google/protobuf/util/json_util.h"
 #include "gtest/gtest.h"
+#include "tests/chromium.h"
 #include "tests/test_util.h"
 
 namespace chaos::testing {
@@ -242,6 +243,25 @@ google::protobuf::Struct StepOf(const google::protobuf::Struct& report, const st
   return {};
 }
 
+// The run's page, rendered by headless Chromium, marks the disaster and
+// the return to health and shows the failed probe checks.
+void ExpectPageShows(const RedisDrill& redis, const RunResult& r, int failing) {
+  ASSERT_FALSE(FindChromium().empty()) << "chromium is not installed (`make deps` does it)";
+  const std::string html = absl::StrCat(redis.path(), "/out/",
+                                        Field(r.report, "run_id").string_value(), ".html");
+  TempDir browser;
+  base::CommandOutcome dump =
+      RunChromium(browser, {"--dump-dom"}, html, browser.path() + "/dom.html");
+  ASSERT_EQ(dump.exit_code, 0) << ReadFileOrEmpty(browser.path() + "/chromium.err");
+  const std::string dom = ReadFileOrEmpty(browser.path() + "/dom.html");
+  ASSERT_EQ(BodyAttr(dom, "data-rendered"), "done") << dom.substr(0, 2000);
+  EXPECT_EQ(BodyAttr(dom, "data-rendered-drill-marks"), "2");
+  int shown = 0;
+  EXPECT_TRUE(absl::SimpleAtoi(BodyAttr(dom, "data-rendered-probe-fail"), &shown));
+  EXPECT_GE(shown, failing);
+  EXPECT_NE(dom.find("id=\"drill-integrity\""), std::string::npos);
+}
+
 TEST(ExamplesTest, RedisDrillMeasuresRtoByPhaseRpoFromCanariesAndIntegrity) {
   RedisDrill redis;
   RunResult r = redis.Run("redis-drill.yaml");
@@ -274,6 +294,22 @@ TEST(ExamplesTest, RedisDrillMeasuresRtoByPhaseRpoFromCanariesAndIntegrity) {
   EXPECT_EQ(Field(integrity, "state").string_value(), "ok");
   EXPECT_EQ(Field(integrity, "backup_digest").string_value().size(), 40u);
   EXPECT_TRUE(Field(drill, "objectives_met").bool_value());
+  // The probes were watched from the disaster: they failed while Redis was
+  // gone and held again after the restore, in the journal and on the page.
+  int failing = 0, ok_after = 0;
+  for (const auto& p : Field(r.report, "probes").list_value().values()) {
+    const auto& sample = p.struct_value();
+    if (Field(sample, "phase").string_value() != "recovery") continue;
+    const double t = Number(sample, "at_unix_ms");
+    if (!Field(sample, "ok").bool_value() && t >= Number(at, "disaster_at_unix_ms") &&
+        t < Number(at, "healthy_at_unix_ms")) {
+      ++failing;
+    }
+    if (Field(sample, "ok").bool_value() && t >= Number(at, "healthy_at_unix_ms")) ++ok_after;
+  }
+  EXPECT_GT(failing, 0) << r.command.output;
+  EXPECT_GT(ok_after, 0) << r.command.output;
+  ExpectPageShows(redis, r, failing);
   // The restored server serves; the original data directory was kept aside,
   // byte for byte what the backup copied.
   EXPECT_EQ(absl::StripAsciiWhitespace(

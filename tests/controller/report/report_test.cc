@@ -19,12 +19,16 @@
 #include "google/protobuf/struct.pb.h"
 #include "google/protobuf/util/json_util.h"
 #include "gtest/gtest.h"
+#include "tests/chromium.h"
 #include "tests/test_util.h"
 
 namespace chaos::controller {
 namespace {
 
+using ::chaos::testing::BodyAttr;
+using ::chaos::testing::FindChromium;
 using ::chaos::testing::ReadFileOrEmpty;
+using ::chaos::testing::RunChromium;
 using ::chaos::testing::TempDir;
 using ::google::protobuf::ListValue;
 using ::google::protobuf::Struct;
@@ -561,48 +565,6 @@ TEST(ReportHtmlTest, MissingTimesKeepTheScaleFinite) {
 
 // ----------------------------------------------------------------------------
 // Headless Chromium
-
-std::string FindChromium() {
-  for (const char* p : {"/usr/bin/chromium", "/usr/bin/chromium-browser"}) {
-    if (access(p, X_OK) == 0) return p;
-  }
-  return "";
-}
-
-// Runs Chromium on a file:// URL with networking disabled by flags, and, when
-// this process may create one, inside an empty network namespace as well.
-// Its stdout goes to `out`, its stderr to <dir>/chromium.err.
-base::CommandOutcome RunChromium(const TempDir& dir, const std::vector<std::string>& extra,
-                           const std::string& file, const std::string& out) {
-  const std::string profile = dir.path() + "/profile-" + std::to_string(extra.size());
-  mkdir(profile.c_str(), 0700);
-  std::vector<std::string> argv;
-  if (base::RunCommand({"unshare", "-n", "true"}, absl::Seconds(10)).exit_code == 0) {
-    argv = {"unshare", "-n"};
-  }
-  // sh only redirects; the arguments pass through "$@" untouched.
-  std::vector<std::string> cmd = {
-      "sh", "-c", "out=$1; shift; HOME=\"$0\" exec \"$@\" >\"$out\" 2>>\"$0/chromium.err\"",
-      dir.path(), out,
-      FindChromium(), "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
-      "--no-first-run", "--disable-background-networking", "--disable-component-update",
-      "--disable-sync", "--user-data-dir=" + profile, "--virtual-time-budget=2000"};
-  cmd.insert(cmd.end(), extra.begin(), extra.end());
-  cmd.push_back("file://" + file);
-  argv.insert(argv.end(), cmd.begin(), cmd.end());
-  return base::RunCommand(argv, absl::Seconds(120));
-}
-
-std::string BodyAttr(const std::string& dom, const std::string& name) {
-  const std::string key = name + "=\"";
-  const size_t body = dom.find("<body");
-  if (body == std::string::npos) return "<no body>";
-  const size_t end = dom.find('>', body);
-  const size_t at = dom.find(key, body);
-  if (at == std::string::npos || at > end) return "<missing>";
-  const size_t v = at + key.size();
-  return dom.substr(v, dom.find('"', v) - v);
-}
 
 TEST(ReportHtmlTest, ChromiumRendersTheTimeline) {
   const std::string chromium = FindChromium();
