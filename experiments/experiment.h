@@ -39,10 +39,16 @@ struct TargetGroup {
   size_t Chosen(size_t matching) const;
 };
 
-// A command run on the controller's machine (no shell).
+// A command (no shell): run where the experiment runs (chaosctl's or the
+// controller's machine), or, with a target, on each agent of that group
+// through the agent's RunCommand RPC, under the agent's policy.
 struct CommandSpec {
   std::vector<std::string> argv;
   absl::Duration timeout = absl::Minutes(5);
+  // A target group; "" runs it where the experiment runs. A command step's
+  // is the step's `target`, a rollback action's its own; drill canaries and
+  // manifests have none.
+  std::string target;
 };
 
 // A game-day gate: the operator confirms (y) or fails (n) the step.
@@ -56,7 +62,9 @@ struct Step {
   // Exactly one of: a fault (spec with its kind and duration set; ids are
   // filled in at run time), a wait, a command, or a manual gate.
   std::optional<chaos::v1::FaultSpec> fault;
-  std::string target;  // target group of a fault step; "" = every agent
+  // Target group: of a fault step, "" = every agent; of a command step, ""
+  // = where the experiment runs (the same as command->target).
+  std::string target;
   absl::Duration wait = absl::ZeroDuration();
   std::optional<CommandSpec> command;
   std::optional<ManualGate> manual;

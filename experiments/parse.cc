@@ -4,6 +4,7 @@
 // parse_probes.cc, the method and commands in parse_method.cc.
 #include <optional>
 #include <string>
+#include <variant>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
@@ -147,7 +148,8 @@ bool GetRollbackPolicy(const YAML::Node& node, const std::string& path, Rollback
 void ParseRollbackActions(const YAML::Node& node, const std::string& path, Experiment* exp,
                           Diagnostics* diags) {
   ForItems(node, path, [&](NodeRef item, PathRef item_path) {
-    ParseCommand(item, item_path, &exp->rollback_actions.emplace_back(), diags);
+    ParseCommand(item, item_path, &exp->rollback_actions.emplace_back(), diags,
+                 CommandTarget::kOwn);
   }, diags);
 }
 
@@ -205,6 +207,25 @@ void CheckReferences(const Experiment& exp, const References& refs, Diagnostics*
                           "\" is neither rollback nor a step id"));
 }
 
+// The target groups that command probes and rollback actions name must
+// exist (command steps are checked with the method).
+void CheckCommandTargets(const Experiment& exp, const YAML::Node& root, Diagnostics* diags) {
+  auto check = [&](const std::string& target, const YAML::Node& node, const std::string& path) {
+    if (target.empty() || exp.targets.contains(target)) return;
+    diags->Add(node, absl::StrCat(path, ": no target group named \"", target, "\""));
+  };
+  for (const ProbeSpec& probe : exp.probes) {
+    const auto* c = std::get_if<CommandCheck>(&probe.check);
+    if (c == nullptr) continue;
+    check(c->target, root["probes"][probe.name]["command"]["target"],
+          absl::StrCat("probes.", probe.name, ".command.target"));
+  }
+  for (size_t i = 0; i < exp.rollback_actions.size(); ++i) {
+    check(exp.rollback_actions[i].target, root["rollbackActions"][i]["target"],
+          absl::StrCat("rollbackActions[", i, "].target"));
+  }
+}
+
 std::optional<Experiment> ParseDocument(const YAML::Node& root, Diagnostics* diags) {
   if (!root.IsMap()) {
     diags->Add(root, "an experiment file must be a mapping with name and method");
@@ -216,6 +237,7 @@ std::optional<Experiment> ParseDocument(const YAML::Node& root, Diagnostics* dia
   if (!root["method"]) diags->Add(root, "method: required (a list of steps)");
   if (doc.method) ParseMethod(*doc.method, &doc.exp, diags);
   CheckReferences(doc.exp, doc.refs, diags);
+  CheckCommandTargets(doc.exp, root, diags);
   if (doc.drill && doc.method) CheckDrill(doc.exp, *doc.drill, diags);
   if (!diags->empty()) return std::nullopt;
   return std::move(doc.exp);

@@ -96,8 +96,8 @@ FieldTable StepFields(Step* step, StepExtras* extras, Diagnostics* diags) {
   };
 }
 
-// The rules across a step's fields: an id, one body, and a duration and a
-// target for a fault step only.
+// The rules across a step's fields: an id, one body, a duration for a
+// fault step only, and a target for a fault or command step only.
 void CheckStepShape(const YAML::Node& node, const std::string& path, const StepExtras& extras,
                     Diagnostics* diags) {
   RequireField(node, path, "id", diags);
@@ -115,8 +115,9 @@ void CheckStepShape(const YAML::Node& node, const std::string& path, const StepE
     diags->Add(*extras.duration_node,
                absl::StrCat(path, ".duration: only a fault step has a duration"));
   }
-  if (!has_fault && node["target"]) {
-    diags->Add(node["target"], absl::StrCat(path, ".target: only a fault step has a target"));
+  if (!has_fault && !node["command"] && node["target"]) {
+    diags->Add(node["target"],
+               absl::StrCat(path, ".target: only a fault or command step has a target"));
   }
   if (!has_fault && node["until"]) {
     diags->Add(node["until"], absl::StrCat(path, ".until: only a fault step ends with another"));
@@ -134,6 +135,7 @@ void ParseStep(const YAML::Node& node, size_t index, Step* step, Diagnostics* di
   if (!node.IsMap()) return;
   CheckStepShape(node, path, extras, diags);
   if (step->fault && extras.duration) ToProto(*extras.duration, step->fault->mutable_duration());
+  if (step->command) step->command->target = step->target;
 }
 
 // Each step id and its index; a step whose id is taken is an error.
@@ -282,18 +284,21 @@ void CheckOrder(const std::vector<Step>& steps, const YAML::Node& method, Diagno
 }  // namespace
 
 void ParseCommand(const YAML::Node& node, const std::string& path, CommandSpec* cmd,
-                  Diagnostics* diags) {
-  ForFields(node, path,
-            {{"run", [&](const YAML::Node& v, const std::string& p) {
-                if (!v.IsSequence() || v.size() == 0) {
-                  diags->Add(v, absl::StrCat(p, ": expected a non-empty list: [program, args...] "
-                                                "(no shell)"));
-                  return;
-                }
-                GetStringList(v, p, &cmd->argv, diags);
-              }},
-             {"timeout", FieldInto(&GetDuration, &cmd->timeout, diags)}},
-            diags);
+                  Diagnostics* diags, CommandTarget target) {
+  FieldTable fields = {
+      {"run", [&](const YAML::Node& v, const std::string& p) {
+         if (!v.IsSequence() || v.size() == 0) {
+           diags->Add(v, absl::StrCat(p, ": expected a non-empty list: [program, args...] "
+                                         "(no shell)"));
+           return;
+         }
+         GetStringList(v, p, &cmd->argv, diags);
+       }},
+      {"timeout", FieldInto(&GetDuration, &cmd->timeout, diags)}};
+  if (target == CommandTarget::kOwn) {
+    fields.push_back({"target", FieldInto(&GetString, &cmd->target, diags)});
+  }
+  ForFields(node, path, fields, diags);
   RequireField(node, path, "run", diags);
 }
 

@@ -51,7 +51,8 @@ CommandCheck ParseCommandCheck(const YAML::Node& node, const std::string& path,
   ForFields(node, path,
             {{"run", FieldInto(&GetStringList, &c.argv, diags)},
              {"exitCode", IntFieldInto(0, 255, &c.exit_code, diags)},
-             {"output", FieldInto(&GetString, &c.output_regex, diags)}},
+             {"output", FieldInto(&GetString, &c.output_regex, diags)},
+             {"target", FieldInto(&GetString, &c.target, diags)}},
             diags);
   RequireField(node, path, "run", diags);
   if (RegexError(c.output_regex)) {

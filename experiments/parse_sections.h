@@ -24,10 +24,15 @@ void ParseProbes(const YAML::Node& node, std::vector<ProbeSpec>* probes, Diagnos
 // their ids, targets and `after` order (unique ids, known ids, no cycle).
 void ParseMethod(const YAML::Node& method, Experiment* exp, Diagnostics* diags);
 
-// {run: [program, args...], timeout: 5m}: a command step or rollback action
-// (parse_method.cc).
+// Whether a command's own fields may name its target group: a rollback
+// action's do; a command step's target is the step's, and a drill's
+// canaries and manifest run where the experiment runs.
+enum class CommandTarget { kNone, kOwn };
+
+// {run: [program, args...], timeout: 5m}, and with kOwn `target: GROUP`: a
+// command step, rollback action or drill command (parse_method.cc).
 void ParseCommand(const YAML::Node& node, const std::string& path, CommandSpec* cmd,
-                  Diagnostics* diags);
+                  Diagnostics* diags, CommandTarget target = CommandTarget::kNone);
 
 // `drill:` (parse_drill.cc): its fields, into *drill.
 void ParseDrill(const YAML::Node& node, const std::string& path, Drill* drill,

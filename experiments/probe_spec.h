@@ -26,6 +26,9 @@ struct CommandCheck {
   std::vector<std::string> argv;  // run directly, no shell; argv[0] looked up in PATH
   int exit_code = 0;
   std::string output_regex;  // RE2 over stdout+stderr; empty: any
+  // A target group: the check runs on each of its agents (RunCommand) and
+  // holds when it holds on every one; "" runs it where the experiment runs.
+  std::string target;
 };
 
 struct GrpcHealthCheck {

@@ -2,6 +2,7 @@
 #include "experiments/experiment.h"
 
 #include <fstream>
+#include <variant>
 
 #include "experiments/inventory.h"
 #include "experiments/yaml_fields.h"
@@ -292,6 +293,57 @@ recovery: {from: zzz, probes: [api]}
 
 namespace chaos::experiments {
 namespace {
+
+// `target: GROUP` on a command step, a command probe and a rollback action
+// runs the command on that group's agents; without it, where the
+// experiment runs. Drill commands and other step kinds have no target.
+TEST(ExperimentTest, CommandsTakeATargetGroupToRunOnItsAgents) {
+  Diagnostics diags;
+  std::optional<Experiment> exp = ParseExperiment(R"(name: remote
+targets: {db: {selector: {role: db}}}
+probes:
+  ready: {command: {run: [pg_isready], target: db, exitCode: 0}}
+  local: {command: {run: ["true"]}}
+method:
+  - {id: stop, target: db, command: {run: [systemctl, stop, postgresql], timeout: 1m}}
+  - {id: here, command: {run: ["true"]}}
+rollbackActions:
+  - {run: [systemctl, start, postgresql], target: db}
+  - {run: ["true"]}
+)", &diags);
+  ASSERT_TRUE(exp.has_value()) << diags.Format("r");
+  EXPECT_EQ(std::get<CommandCheck>(exp->FindProbe("ready")->check).target, "db");
+  EXPECT_EQ(std::get<CommandCheck>(exp->FindProbe("local")->check).target, "");
+  EXPECT_EQ(exp->method[0].target, "db");
+  EXPECT_EQ(exp->method[0].command->target, "db");
+  EXPECT_EQ(exp->method[0].command->timeout, absl::Minutes(1));
+  EXPECT_EQ(exp->method[1].command->target, "");
+  EXPECT_EQ(exp->rollback_actions[0].target, "db");
+  EXPECT_EQ(exp->rollback_actions[1].target, "");
+
+  Diagnostics bad;
+  EXPECT_FALSE(ParseExperiment(R"(name: bad
+targets: {db: {}}
+probes:
+  p: {command: {run: ["true"], target: nowhere}}
+method:
+  - {id: s, target: ghost, command: {run: ["true"]}}
+  - {id: w, target: db, wait: 1s}
+  - {id: t, command: {run: ["true"], target: db}}
+rollbackActions:
+  - {run: ["true"], target: elsewhere}
+)", &bad));
+  const std::string text = bad.Format("b");
+  for (const char* want : {
+           "b:4:40: probes.p.command.target: no target group named \"nowhere\"",
+           "method[0].target: no target group named \"ghost\"",
+           "method[1].target: only a fault or command step has a target",
+           "method[2].command.target: unknown field (known: run, timeout)",
+           "rollbackActions[0].target: no target group named \"elsewhere\"",
+       }) {
+    EXPECT_NE(text.find(want), std::string::npos) << want << "\n" << text;
+  }
+}
 
 TEST(ExperimentTest, AGuardOnAMissingProbeIsReportedOnceWhereItStands) {
   Diagnostics diags;
