@@ -1,7 +1,8 @@
 // CommandPolicy: which commands an experiment submitted to the controller
 // may run on the controller's machine (command probes, command steps and
-// rollback actions), read from the YAML file of `chaos-controller
-// --command-policy FILE` (see docs/CONTROLLER.md, "Command policy"):
+// rollback actions without a `target`), read from the YAML file of
+// `chaos-controller --command-policy FILE` (see docs/CONTROLLER.md,
+// "Command policy"):
 //
 //   commands:
 //     - path: /usr/bin/pg_ctl        # absolute; symbolic links resolved at load
@@ -10,19 +11,16 @@
 //       moreArgs: "/var/tmp/chaos/[a-z.-]+"            # each further argument
 //     - path: /usr/bin/true          # neither: no arguments at all
 //
-// A command is allowed when its argv[0], found the way the run engine finds
-// it (PATH when it has no '/') and resolved to its real path, is the real
-// path of a rule, it is run under the name the rule's path ends with (a
-// program may act on the name it is run as), and its arguments match that
-// rule: exactly one argument per `args` pattern, in order, then as many
-// more as match `moreArgs` (none without it). Patterns are RE2, matched
-// against the whole argument. A path may have several rules; a command
-// needs to match one of them.
+// The rules and how a command matches them are policy::CommandAllowList's
+// (policy/command_allow_list.h), the same the agent's policy uses for the
+// commands it runs on its host.
 //
 // Without a file (the default-constructed policy) every command is
 // refused, and the refusal says how to allow it: the controller runs no
 // command from a request unless its operator listed it. Local runs by
-// chaosctl do not consult this policy (the operator's own machine).
+// chaosctl do not consult this policy (the operator's own machine). A
+// command with a `target` runs on the agents of that group, through their
+// RunCommand RPC and under their own policies: Check() leaves it out.
 //
 // Check() answers OK or PERMISSION_DENIED naming the command, where the
 // experiment holds it and the rule that failed:
@@ -42,13 +40,13 @@
 #define CHAOS_CONTROLLER_POLICY_COMMAND_POLICY_H_
 
 #include <cstddef>
-#include <memory>
 #include <string>
 #include <vector>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "experiments/experiment.h"
+#include "policy/command_allow_list.h"
 
 namespace chaos::controller {
 
@@ -66,8 +64,9 @@ class CommandPolicy {
   [[nodiscard]] static absl::StatusOr<CommandPolicy> Parse(const std::string& text,
                                                           const std::string& name);
 
-  // Every command `experiment` holds: each probe's, each command step's and
-  // each rollback action's. OK, or PERMISSION_DENIED for the first refused.
+  // Every command `experiment` runs on this machine: each probe's, each
+  // command step's and each rollback action's that has no target. OK, or
+  // PERMISSION_DENIED for the first refused.
   [[nodiscard]] absl::Status Check(const experiments::Experiment& experiment) const;
   // One command; `where` says where it is ("step \"x\"") in the refusal.
   [[nodiscard]] absl::Status CheckCommand(const std::vector<std::string>& argv,
@@ -77,12 +76,10 @@ class CommandPolicy {
   // "no command policy: ...".
   std::string Summary() const;
 
-  struct Rule;  // one entry of `commands` (defined in the .cc)
-
  private:
   bool configured_ = false;  // false: no file was given
   std::string file_;
-  std::shared_ptr<const std::vector<Rule>> rules_;
+  policy::CommandAllowList rules_;
 };
 
 }  // namespace chaos::controller

@@ -47,6 +47,12 @@ const std::vector<Rule> kRules = {
      "faults/ is a leaf: the agent and the controller use it, never the reverse"},
     {"rpc/", {"agent/", "faults/", "proto/", "chaos/", "experiments/", "controller/"},
      "rpc/ is the gRPC plumbing under all three binaries: of ours it includes base/ only"},
+    {"policy/", {"agent/", "faults/", "proto/", "rpc/", "experiments/", "controller/", "chaos/",
+                 "tests/", "bench/"},
+     "policy/ is the command allow-list the agent and the controller share: of ours it "
+     "includes base/ only"},
+    {"policy/", {"grpcpp/", "grpc/", "google/protobuf/", "*.pb.h", "yaml-cpp/"},
+     "policy/ is plain C++: each user reads its own file and builds the rules"},
     {"agent/", {"controller/", "experiments/"},
      "the agent runs faults on its host; experiments and the controller drive it over RPC"},
     {"experiments/", {"grpcpp/", "grpc/", "*.grpc.pb.h"},
@@ -72,8 +78,9 @@ const std::vector<Rule> kRules = {
 
 // The components walked, relative to the root; tests/ and bench/ only for
 // the last rule. Directories skipped: build trees and the bad sample.
-const std::vector<std::string_view> kRoots = {"base", "agent", "faults", "proto", "rpc",
-                                              "experiments", "controller", "tests", "bench"};
+const std::vector<std::string_view> kRoots = {"base",        "agent",      "faults", "proto",
+                                              "rpc",         "policy",     "experiments",
+                                              "controller", "tests",      "bench"};
 
 struct Violation {
   std::string file;  // relative to the root, with '/'

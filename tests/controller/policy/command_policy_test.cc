@@ -202,6 +202,35 @@ method:
               StartsWith("command \"touch\" (rollbackActions[1], resolved to "));
 }
 
+// A command with a target runs on that group's agents, under their own
+// policies: the controller's policy leaves it out, and judges the rest.
+TEST_F(CommandPolicyTest, CommandsWithATargetRunOnTheAgentsAndAreNotTheControllers) {
+  auto check = [](const CommandPolicy& p, const std::string& yaml) {
+    experiments::Diagnostics diags;
+    std::optional<experiments::Experiment> exp = experiments::ParseExperiment(yaml, &diags);
+    EXPECT_TRUE(exp.has_value()) << diags.Format("x");
+    absl::Status s = p.Check(*exp);
+    return s.ok() ? std::string("allowed") : std::string(s.message());
+  };
+  const std::string remote = R"(name: e
+targets: {db: {selector: {role: db}}}
+probes:
+  alive: {command: {run: [pg_isready], target: db}}
+steadyState: {before: [alive]}
+method:
+  - {id: s1, target: db, command: {run: [rm, -rf, /srv/pg]}}
+rollbackActions:
+  - {run: [systemctl, start, postgresql], target: db}
+)";
+  EXPECT_EQ(check(CommandPolicy(), remote), "allowed");
+  EXPECT_EQ(check(Policy(""), remote), "allowed");
+  EXPECT_THAT(check(Policy("commands:\n  - path: /bin/true\n"),
+                    remote + "  - {run: [touch, x]}\n"),
+              StartsWith("command \"touch\" (rollbackActions[1], resolved to "));
+  EXPECT_THAT(check(CommandPolicy(), "name: e\nmethod:\n  - {id: s1, command: {run: [\"true\"]}}\n"),
+              HasSubstr("give the command a target group"));
+}
+
 TEST_F(CommandPolicyTest, BadFilesAreOneLineNamingTheFileAndTheField) {
   EXPECT_THAT(LoadError("command:\n  - path: /bin/true\n"),
               HasSubstr(":1:1: command: unknown field (known: commands)"));
