@@ -6,6 +6,7 @@
 #include <poll.h>
 #include <signal.h>
 #include <sys/eventfd.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -15,6 +16,8 @@
 #include <cstdlib>
 #include <cstring>
 #include <optional>
+#include <string>
+#include <vector>
 
 #include "absl/status/statusor.h"
 #include "absl/strings/str_cat.h"
@@ -25,7 +28,6 @@ extern char** environ;
 namespace chaos::base {
 namespace {
 
-constexpr size_t kMaxOutput = 64 * 1024;
 // How long a cancelled command has between SIGTERM and SIGKILL.
 constexpr absl::Duration kCancelGrace = absl::Seconds(2);
 
@@ -70,9 +72,35 @@ void CloseFd(int* fd) {
   *fd = -1;
 }
 
+// What the child needs, all allocated before fork.
+struct ChildPlan {
+  std::string exe;
+  std::vector<char*> args;  // null-terminated
+  std::vector<std::string> env_strings;
+  std::vector<char*> env;  // null-terminated; empty: this process's environ
+  std::string working_dir;
+  pid_t parent = 0;
+};
+
+// Why the child did not exec: the step that failed and its errno.
+struct ChildFailure {
+  int chdir_failed = 0;  // 1: chdir, 0: execve
+  int err = 0;
+};
+
+[[noreturn]] void ChildFailed(const ChildPipes& p, bool chdir_failed) {
+  const ChildFailure f{chdir_failed ? 1 : 0, errno};
+  (void)!write(p.err[1], &f, sizeof(f));
+  _exit(127);
+}
+
 // In the child after fork: async-signal-safe calls only. Never returns.
-[[noreturn]] void ExecChild(const char* exe, char* const* args, const ChildPipes& p) {
+[[noreturn]] void ExecChild(const ChildPlan& plan, const ChildPipes& p) {
   setpgid(0, 0);
+  // Dies with the thread that waits for it, and not after: if that thread
+  // is already gone, do not start at all.
+  prctl(PR_SET_PDEATHSIG, SIGKILL);
+  if (getppid() != plan.parent) _exit(127);
   sigset_t none;
   sigemptyset(&none);
   sigprocmask(SIG_SETMASK, &none, nullptr);
@@ -87,29 +115,57 @@ void CloseFd(int* fd) {
     // Kernels before 5.11 lack the flag; the command then inherits what
     // was opened without O_CLOEXEC.
     syscall(SYS_close_range, 3U, ~0U, CLOSE_RANGE_CLOEXEC);
-    execve(exe, args, environ);
+    if (!plan.working_dir.empty() && chdir(plan.working_dir.c_str()) != 0) ChildFailed(p, true);
+    execve(plan.exe.c_str(), plan.args.data(), plan.env.empty() ? environ : plan.env.data());
   }
-  int e = errno;
-  (void)!write(p.err[1], &e, sizeof(e));
-  _exit(127);
+  ChildFailed(p, false);
+}
+
+// The environment of the command: ours, with `env` set over it.
+std::vector<std::string> MergedEnvironment(const std::map<std::string, std::string>& env) {
+  std::vector<std::string> out;
+  for (char** e = environ; *e != nullptr; ++e) {
+    const absl::string_view entry(*e);
+    const absl::string_view name = entry.substr(0, entry.find('='));
+    if (!env.contains(std::string(name))) out.emplace_back(entry);
+  }
+  for (const auto& [name, value] : env) out.push_back(absl::StrCat(name, "=", value));
+  return out;
+}
+
+// The plan for `argv`, or sets out->error.
+std::optional<ChildPlan> MakePlan(const std::vector<std::string>& argv,
+                                  const CommandOptions& options, CommandOutcome* out) {
+  auto exe = ResolveExecutable(argv[0]);
+  if (!exe.ok()) {
+    out->error = std::string(exe.status().message());
+    return std::nullopt;
+  }
+  ChildPlan plan;
+  plan.exe = *std::move(exe);
+  for (const std::string& a : argv) plan.args.push_back(const_cast<char*>(a.c_str()));
+  plan.args.push_back(nullptr);
+  if (!options.env.empty()) {
+    plan.env_strings = MergedEnvironment(options.env);
+    for (std::string& e : plan.env_strings) plan.env.push_back(e.data());
+    plan.env.push_back(nullptr);
+  }
+  plan.working_dir = options.working_dir;
+  plan.parent = getpid();
+  return plan;
 }
 
 // Forks and execs; returns the child's pid with its exec confirmed, or
 // sets out->error.
-pid_t Spawn(const std::vector<std::string>& argv, ChildPipes& pipes, CommandOutcome* out) {
-  auto exe = ResolveExecutable(argv[0]);
-  if (!exe.ok()) {
-    out->error = std::string(exe.status().message());
-    return -1;
-  }
+pid_t Spawn(const std::vector<std::string>& argv, const CommandOptions& options,
+            ChildPipes& pipes, CommandOutcome* out) {
+  // Everything the child needs is allocated here, before fork.
+  const std::optional<ChildPlan> plan = MakePlan(argv, options, out);
+  if (!plan) return -1;
   out->error = pipes.Open();
   if (!out->error.empty()) return -1;
-  // Everything the child needs is allocated here, before fork.
-  std::vector<char*> args;
-  for (const std::string& a : argv) args.push_back(const_cast<char*>(a.c_str()));
-  args.push_back(nullptr);
   const pid_t pid = fork();
-  if (pid == 0) ExecChild(exe->c_str(), args.data(), pipes);
+  if (pid == 0) ExecChild(*plan, pipes);
   CloseFd(&pipes.devnull);
   CloseFd(&pipes.out[1]);
   CloseFd(&pipes.err[1]);
@@ -120,15 +176,18 @@ pid_t Spawn(const std::vector<std::string>& argv, ChildPipes& pipes, CommandOutc
   // Also from the parent, so the group exists before any kill. Fails
   // harmlessly (EACCES) once the child has already exec'd.
   setpgid(pid, pid);
-  int exec_errno = 0;
+  ChildFailure failure;
   ssize_t n;
-  while ((n = read(pipes.err[0], &exec_errno, sizeof(exec_errno))) < 0 && errno == EINTR) {
+  while ((n = read(pipes.err[0], &failure, sizeof(failure))) < 0 && errno == EINTR) {
   }
-  if (n != static_cast<ssize_t>(sizeof(exec_errno))) return pid;
+  if (n != static_cast<ssize_t>(sizeof(failure))) return pid;
   int st = 0;
   while (waitpid(pid, &st, 0) < 0 && errno == EINTR) {
   }
-  out->error = absl::StrCat("exec ", argv[0], ": ", std::strerror(exec_errno));
+  out->error = failure.chdir_failed ? absl::StrCat("chdir ", plan->working_dir, ": ",
+                                                   std::strerror(failure.err))
+                                    : absl::StrCat("exec ", argv[0], ": ",
+                                                   std::strerror(failure.err));
   return -1;
 }
 
@@ -189,8 +248,9 @@ class ChildWatch {
     while (pipe_open_) {
       const ssize_t got = read(out_fd_, buf, sizeof(buf));
       if (got > 0) {
-        const size_t room = kMaxOutput - std::min(kMaxOutput, out_->output.size());
+        const size_t room = kMaxCommandOutput - std::min(kMaxCommandOutput, out_->output.size());
         out_->output.append(buf, std::min<size_t>(got, room));
+        if (static_cast<size_t>(got) > room) out_->output_truncated = true;
         continue;
       }
       if (got == 0) pipe_open_ = false;
@@ -266,16 +326,24 @@ std::string CommandOutcome::Summary() const {
 
 CommandOutcome RunCommand(const std::vector<std::string>& argv, absl::Duration timeout,
                           const CancelToken* cancel) {
+  CommandOptions options;
+  options.timeout = timeout;
+  options.cancel = cancel;
+  return RunCommand(argv, options);
+}
+
+CommandOutcome RunCommand(const std::vector<std::string>& argv, const CommandOptions& options) {
   CommandOutcome out;
   const absl::Time start = absl::Now();
+  const CancelToken* cancel = options.cancel;
   if (argv.empty()) {
     out.error = "empty command";
   } else if (cancel != nullptr && cancel->cancelled()) {
     out.cancelled = true;
   } else {
     ChildPipes pipes;
-    const pid_t pid = Spawn(argv, pipes, &out);
-    if (pid > 0) ChildWatch(pid, pipes.out[0], &out).Run(start + timeout, cancel);
+    const pid_t pid = Spawn(argv, options, pipes, &out);
+    if (pid > 0) ChildWatch(pid, pipes.out[0], &out).Run(start + options.timeout, cancel);
   }
   out.took = absl::Now() - start;
   return out;

@@ -6,13 +6,18 @@
 // group outlives it.
 //
 // The command gets /dev/null on stdin, its own process group, default
-// signal dispositions and no descriptor of ours beyond 0-2. argv[0] is
-// looked up in PATH when it has no '/'. At most 64 KiB of output is kept.
+// signal dispositions, SIGKILL when the thread that started it dies (so a
+// caller killed outright does not leave it behind; what it started in its
+// group is another matter) and no descriptor of ours beyond 0-2. argv[0]
+// is looked up in PATH when it has no '/'. At most 64 KiB of output is
+// kept (kMaxCommandOutput), and the outcome says when more was dropped.
 // RunCommand never throws: a command that cannot be started is an outcome
 // with `error` set. Thread-safe: commands may run concurrently.
 #ifndef CHAOS_BASE_SUBPROCESS_H_
 #define CHAOS_BASE_SUBPROCESS_H_
 
+#include <cstddef>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -40,11 +45,15 @@ class CancelToken {
   int fd_;
 };
 
+// The most output a command's outcome keeps: its first 64 KiB.
+inline constexpr size_t kMaxCommandOutput = 64 * 1024;
+
 struct CommandOutcome {
   int exit_code = -1;      // exit status, or 128 + signal
   bool timed_out = false;  // killed because the time ran out
   bool cancelled = false;  // killed because the token was cancelled
-  std::string output;      // stdout and stderr interleaved, at most 64 KiB
+  std::string output;      // stdout and stderr interleaved, at most kMaxCommandOutput
+  bool output_truncated = false;  // the command wrote more than `output` holds
   absl::Duration took;
   std::string error;  // set when the command could not be started
 
@@ -63,6 +72,18 @@ struct CommandOutcome {
 
 CommandOutcome RunCommand(const std::vector<std::string>& argv, absl::Duration timeout,
                           const CancelToken* cancel = nullptr);
+
+// Where and with what a command runs, beyond its argv.
+struct CommandOptions {
+  absl::Duration timeout = absl::Minutes(5);
+  const CancelToken* cancel = nullptr;  // may be null
+  // Set in the command's environment over this process's own.
+  std::map<std::string, std::string> env;
+  // The command's working directory; "" keeps this process's. A directory
+  // it cannot change into is an outcome with `error` "chdir DIR: strerror".
+  std::string working_dir;
+};
+CommandOutcome RunCommand(const std::vector<std::string>& argv, const CommandOptions& options);
 
 }  // namespace chaos::base
 
