@@ -4,6 +4,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
@@ -116,6 +117,80 @@ absl::Status ParseList(const std::string& name, const std::string& key, const YA
   return absl::OkStatus();
 }
 
+// One RE2 pattern of a command rule, at `field`.
+absl::StatusOr<policy::CommandPattern> ParsePattern(const std::string& name,
+                                                    const std::string& field,
+                                                    const YAML::Node& v) {
+  if (!v.IsScalar()) return absl::InvalidArgumentError(Where(name, v) + field + ": expected a string");
+  absl::StatusOr<policy::CommandPattern> pattern = policy::CompileCommandPattern(v.Scalar());
+  if (!pattern.ok()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(Where(name, v), field, ": ", pattern.status().message()));
+  }
+  return pattern;
+}
+
+// One field of a command rule into *rule.
+absl::Status ParseRuleField(const std::string& name, const std::string& path,
+                            const YAML::Node& key, const YAML::Node& v, policy::CommandRule* rule) {
+  const std::string field = absl::StrCat(path, ".", key.Scalar());
+  if (key.Scalar() == "path") {
+    if (!v.IsScalar()) return absl::InvalidArgumentError(Where(name, v) + field + ": expected a string");
+    rule->path = v.Scalar();
+    absl::StatusOr<std::string> real = policy::ResolveRuleExecutable(rule->path);
+    if (!real.ok()) {
+      return absl::InvalidArgumentError(absl::StrCat(Where(name, v), field, ": ", real.status().message()));
+    }
+    rule->real = *std::move(real);
+  } else if (key.Scalar() == "args") {
+    if (!v.IsSequence()) return absl::InvalidArgumentError(Where(name, v) + field + ": expected a list");
+    for (size_t i = 0; i < v.size(); ++i) {
+      ASSIGN_OR_RETURN(policy::CommandPattern p, ParsePattern(name, absl::StrCat(field, "[", i, "]"), v[i]));
+      rule->args.push_back(std::move(p));
+    }
+  } else if (key.Scalar() == "moreArgs") {
+    ASSIGN_OR_RETURN(rule->more_args, ParsePattern(name, field, v));
+  } else {
+    return absl::InvalidArgumentError(
+        absl::StrCat(Where(name, key), field, ": unknown field (known: path, args, moreArgs)"));
+  }
+  return absl::OkStatus();
+}
+
+// commands: the host's command allow-list (see policy/command_allow_list.h).
+absl::Status ParseCommands(const std::string& name, const YAML::Node& v, Policy& p) {
+  if (!v.IsSequence()) {
+    return absl::InvalidArgumentError(Where(name, v) +
+                                      "commands: expected a list of rules (path, args, moreArgs)");
+  }
+  std::vector<policy::CommandRule> rules;
+  for (size_t i = 0; i < v.size(); ++i) {
+    const std::string path = absl::StrCat("commands[", i, "]");
+    if (!v[i].IsMap()) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          Where(name, v[i]), path, ": expected a mapping (fields: path, args, moreArgs)"));
+    }
+    policy::CommandRule& rule = rules.emplace_back();
+    for (const auto& kv : v[i]) RETURN_IF_ERROR(ParseRuleField(name, path, kv.first, kv.second, &rule));
+    if (rule.real.empty()) return absl::InvalidArgumentError(Where(name, v[i]) + path + ".path: required");
+  }
+  p.commands = policy::CommandAllowList(std::move(rules));
+  return absl::OkStatus();
+}
+
+// commandEnv: names of environment variables a RunCommand may set.
+absl::Status ParseCommandEnv(const std::string& name, const YAML::Node& v, Policy& p) {
+  ASSIGN_OR_RETURN(std::vector<std::string> names, StringList(name, "commandEnv", v));
+  for (const std::string& n : names) {
+    if (!IsEnvName(n)) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          Where(name, v), "commandEnv: \"", n, "\" is not a variable name ([A-Za-z_][A-Za-z0-9_]*)"));
+    }
+  }
+  p.command_env = std::set<std::string>(names.begin(), names.end());
+  return absl::OkStatus();
+}
+
 absl::Status ParseInterfaces(const std::string& name, const YAML::Node& v, Policy& p) {
   ASSIGN_OR_RETURN(std::vector<std::string> interfaces, StringList(name, "interfaces", v));
   p.interfaces.emplace(interfaces.begin(), interfaces.end());
@@ -135,12 +210,14 @@ absl::Status ParseField(const std::string& name, const YAML::Node& key_node,
   if (key == "maxFillPercent") return ParseMaxFillPercent(name, v, p);
   if (key == "maxCpuPercent") return ParseMaxCpuPercent(name, v, p);
   if (key == "maxDuration") return ParseMaxDuration(name, v, p);
-  if (key == "commands") return ParseList(name, key, v, &p.commands);
+  if (key == "commands") return ParseCommands(name, v, p);
+  if (key == "commandEnv") return ParseCommandEnv(name, v, p);
   if (key == "maxProcessesPerFault") return ParseMaxProcesses(name, v, p);
   return absl::InvalidArgumentError(absl::StrCat(
       Where(name, key_node), key,
       ": unknown policy field (known: kinds, protectedProcesses, interfaces, fillRoots, "
-      "dataRoots, maxFillPercent, maxCpuPercent, maxDuration, commands, maxProcessesPerFault)"));
+      "dataRoots, maxFillPercent, maxCpuPercent, maxDuration, commands, commandEnv, "
+      "maxProcessesPerFault)"));
 }
 
 // Data loss paths strictly below a data root, lexically, before the fault resolves symbolic links and checks again.
@@ -279,6 +356,41 @@ absl::Status Policy::CheckProcessCount(size_t matched, size_t chosen) const {
   return Deny("maxProcessesPerFault",
               absl::StrCat("selector matches ", matched, " processes and would signal ", chosen,
                            ", cap is ", max_processes_per_fault));
+}
+
+}  // namespace chaos::agent
+
+namespace chaos::agent {
+
+bool IsEnvName(absl::string_view name) {
+  if (name.empty() || name.size() > kMaxEnvNameLength || absl::ascii_isdigit(name[0])) return false;
+  for (char c : name) {
+    if (!absl::ascii_isalnum(c) && c != '_') return false;
+  }
+  return true;
+}
+
+absl::Status Policy::CheckCommand(const std::vector<std::string>& argv,
+                                  const std::map<std::string, std::string>& env) const {
+  if (commands.empty()) {
+    return Deny("commands",
+                "this agent runs no command: its policy allows none (list the executable and "
+                "patterns for its arguments under commands: in the agent's --policy file, "
+                "docs/AGENT.md)");
+  }
+  absl::Status allowed = commands.Check(
+      argv, "", {"this host", "the agent's policy (commands: in its --policy file)"});
+  if (!allowed.ok()) return Deny("commands", std::string(allowed.message()));
+  for (const auto& [name, value] : env) {
+    if (command_env.contains(name)) continue;
+    return Deny("commandEnv",
+                absl::StrCat("variable ", name, " may not be set (",
+                             command_env.empty() ? std::string("the policy allows none")
+                                                 : absl::StrCat("allowed: ",
+                                                                absl::StrJoin(command_env, ", ")),
+                             ")"));
+  }
+  return absl::OkStatus();
 }
 
 }  // namespace chaos::agent

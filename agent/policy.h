@@ -7,21 +7,36 @@
 //   dataRoots: [/srv/pg]                   # directories data loss may empty; absent: none
 //   maxFillPercent: 90                      # disk fill may not push usage above this
 //   maxCpuPercent: 100                      # per-worker load cap
-//   maxDuration: 1h                         # longest fault
-//   commands: []                            # host commands experiments may run (none)
+//   maxDuration: 1h                         # longest fault, and longest command
 //   maxProcessesPerFault: 5                 # processes one kill/pause may signal
+//   commands:                               # what RunCommand may run; absent or []: nothing
+//     - path: /usr/bin/systemctl            # absolute; symbolic links resolved at load
+//       args: ["restart", "nginx|redis"]    # argument i full-matches RE2 pattern i
+//     - path: /usr/bin/touch
+//       moreArgs: "/var/tmp/chaos/[a-z]+"   # each further argument
+//   commandEnv: [LANG, PGDATA]              # variables a RunCommand may set; absent: none
 //
 // Check() answers PERMISSION_DENIED naming the rule that refused, e.g.
 // "policy maxCpuPercent: load 90% exceeds 50%". CheckProcessCount() holds a
 // process kill/pause to maxProcessesPerFault once the agent has counted what
 // its selector would signal on this host (count/percent of the matches, or
 // all of them), before anything is recorded: "policy maxProcessesPerFault:
-// selector matches 12 processes and would signal 12, cap is 5". Unknown
-// keys in the file are errors. Immutable after loading; safe for concurrent
-// use.
+// selector matches 12 processes and would signal 12, cap is 5".
+//
+// `commands` is the host's command allow-list, the rule format and
+// matching of policy::CommandAllowList (policy/command_allow_list.h), the
+// same as the controller's --command-policy file. CheckCommand() judges a
+// RunCommand's argv and environment by it: with no rule every command is
+// refused, and the refusal says how to allow one; otherwise the refusal
+// names the rule that failed: policy commands: command "touch" (resolved
+// to /usr/bin/touch): argument 1 "/etc/x" does not match /[a-z]+/ of rule
+// "/usr/bin/touch".
+// Unknown keys in the file are errors. Immutable after loading; safe for
+// concurrent use.
 #ifndef CHAOS_AGENT_POLICY_H_
 #define CHAOS_AGENT_POLICY_H_
 
+#include <map>
 #include <optional>
 #include <set>
 #include <string>
@@ -29,11 +44,19 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
 #include "absl/time/time.h"
 #include "agent/fault_factory.h"
 #include "chaos/v1/faults.pb.h"
+#include "policy/command_allow_list.h"
 
 namespace chaos::agent {
+
+// The longest environment variable name commandEnv and RunCommand take.
+inline constexpr size_t kMaxEnvNameLength = 128;
+
+// [A-Za-z_][A-Za-z0-9_]*, at most kMaxEnvNameLength characters.
+bool IsEnvName(absl::string_view name);
 
 struct Policy {
   std::optional<std::set<std::string>> kinds;       // nullopt: every kind
@@ -44,7 +67,8 @@ struct Policy {
   double max_fill_percent = 95;
   uint32_t max_cpu_percent = 100;
   absl::Duration max_duration = absl::Hours(1);
-  std::vector<std::string> commands;
+  policy::CommandAllowList commands;     // empty: RunCommand refused
+  std::set<std::string> command_env;     // variables a RunCommand may set
   uint32_t max_processes_per_fault = 5;  // >= 1
 
   // The built-in policy when no file is given: every kind, fills only under
@@ -61,6 +85,10 @@ struct Policy {
   // `matched` processes match a kill/pause selector, `chosen` of them would
   // be signalled: PERMISSION_DENIED when chosen exceeds the cap.
   absl::Status CheckProcessCount(size_t matched, size_t chosen) const;
+  // A command and the variables it would set: PERMISSION_DENIED naming the
+  // rule (commands, commandEnv) that refused.
+  absl::Status CheckCommand(const std::vector<std::string>& argv,
+                            const std::map<std::string, std::string>& env) const;
 };
 
 }  // namespace chaos::agent

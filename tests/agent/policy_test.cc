@@ -1,6 +1,7 @@
 // Policy: parsing with positions, and each rule refusing with its name.
 #include "agent/policy.h"
 
+#include "gmock/gmock.h"
 #include "gtest/gtest.h"
 
 namespace chaos::agent {
@@ -117,6 +118,74 @@ TEST(PolicyTest, MaxProcessesPerFaultDefaultsToFiveAndIsRaisedPerHost) {
   EXPECT_NE(p.status().message().find("maxProcessesPerFault: must be 1..100000"),
             std::string::npos)
       << p.status();
+}
+
+// `commands` is the same allow-list as the controller's command policy:
+// nothing without rules, and a refusal that names the rule.
+TEST(PolicyTest, CommandsAreRefusedUntilARuleAllowsThemAndTheRefusalNamesTheRule) {
+  absl::Status s = Policy::Default().CheckCommand({"/bin/true"}, {});
+  EXPECT_EQ(s.code(), absl::StatusCode::kPermissionDenied);
+  EXPECT_THAT(std::string(s.message()),
+              testing::StartsWith("policy commands: this agent runs no command: its policy "
+                                  "allows none (list the executable"));
+  EXPECT_FALSE(Policy::Parse("commands: []\n", "p.yaml")->CheckCommand({"/bin/true"}, {}).ok());
+
+  auto p = Policy::Parse(R"(commands:
+  - path: /usr/bin/touch
+    args: ["-c"]
+    moreArgs: "/var/tmp/[a-z]+"
+  - path: /bin/true
+commandEnv: [LANG]
+)",
+                         "p.yaml");
+  ASSERT_TRUE(p.ok()) << p.status();
+  EXPECT_TRUE(p->CheckCommand({"touch", "-c", "/var/tmp/a", "/var/tmp/b"}, {}).ok());
+  EXPECT_TRUE(p->CheckCommand({"true"}, {{"LANG", "C"}}).ok());
+  s = p->CheckCommand({"touch", "-c", "/etc/passwd"}, {});
+  EXPECT_EQ(s.code(), absl::StatusCode::kPermissionDenied);
+  EXPECT_THAT(std::string(s.message()),
+              testing::AllOf(testing::StartsWith("policy commands: command \"touch\""),
+                             testing::HasSubstr("argument 2 \"/etc/passwd\" does not match "
+                                                "//var/tmp/[a-z]+/ (moreArgs) of rule "
+                                                "\"/usr/bin/touch\"")));
+  EXPECT_THAT(std::string(p->CheckCommand({"/bin/sh", "-c", "id"}, {}).message()),
+              testing::HasSubstr("): not in the agent's policy (commands: in its --policy file)"));
+  EXPECT_THAT(std::string(p->CheckCommand({"no-such-program-here"}, {}).message()),
+              testing::HasSubstr("not found on this host"));
+  s = p->CheckCommand({"true"}, {{"LD_PRELOAD", "/tmp/x.so"}});
+  EXPECT_EQ(s.message(), "policy commandEnv: variable LD_PRELOAD may not be set (allowed: LANG)");
+  EXPECT_EQ(Policy::Parse("commands: [{path: /bin/true}]\n", "p.yaml")
+                ->CheckCommand({"true"}, {{"LANG", "C"}})
+                .message(),
+            "policy commandEnv: variable LANG may not be set (the policy allows none)");
+}
+
+TEST(PolicyTest, BadCommandRulesNameTheFieldAndPosition) {
+  auto error = [](const std::string& yaml) {
+    absl::StatusOr<Policy> p = Policy::Parse(yaml, "p.yaml");
+    EXPECT_EQ(p.status().code(), absl::StatusCode::kInvalidArgument) << yaml;
+    return std::string(p.status().message());
+  };
+  EXPECT_EQ(error("commands: /bin/true\n"),
+            "p.yaml:1:11: commands: expected a list of rules (path, args, moreArgs)");
+  EXPECT_EQ(error("commands:\n  - path: bin/true\n"),
+            "p.yaml:2:11: commands[0].path: \"bin/true\" is not an absolute path");
+  EXPECT_EQ(error("commands:\n  - path: /no/such/tool\n"),
+            "p.yaml:2:11: commands[0].path: /no/such/tool: No such file or directory");
+  EXPECT_EQ(error("commands:\n  - path: /etc/passwd\n"),
+            "p.yaml:2:11: commands[0].path: /etc/passwd is not an executable file");
+  EXPECT_EQ(error("commands:\n  - args: [x]\n"), "p.yaml:2:5: commands[0].path: required");
+  EXPECT_EQ(error("commands:\n  - path: /bin/true\n    arg: [x]\n"),
+            "p.yaml:3:5: commands[0].arg: unknown field (known: path, args, moreArgs)");
+  EXPECT_EQ(error("commands:\n  - path: /bin/true\n    args: [\"(\"]\n"),
+            "p.yaml:3:12: commands[0].args[0]: bad pattern \"(\": missing ): (");
+  EXPECT_THAT(error("commands:\n  - path: /bin/true\n    moreArgs: [x]\n"),
+              testing::HasSubstr("commands[0].moreArgs: expected a string"));
+  EXPECT_EQ(error("commands: [/bin/true]\n"),
+            "p.yaml:1:12: commands[0]: expected a mapping (fields: path, args, moreArgs)");
+  EXPECT_EQ(error("commandEnv: [LD-PRELOAD]\n"),
+            "p.yaml:1:13: commandEnv: \"LD-PRELOAD\" is not a variable name "
+            "([A-Za-z_][A-Za-z0-9_]*)");
 }
 
 TEST(PolicyTest, DefaultAllowsEveryKindButFillsOnlyVarTmp) {

@@ -54,5 +54,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     FUZZ_CHECK(s.ok() || absl::IsPermissionDenied(s));
   }
   FUZZ_CHECK(policy->CheckProcessCount(0, 0).ok());
+  const absl::Status command = policy->CheckCommand({"/bin/true", "x"}, {{"LANG", "C"}});
+  FUZZ_CHECK(command.ok() || absl::IsPermissionDenied(command));
   return 0;
 }
