@@ -1,8 +1,10 @@
 #include "agent/agent.h"
 
 #include <algorithm>
+#include <map>
 #include <utility>
 
+#include "absl/cleanup/cleanup.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "agent/audit.h"
@@ -11,6 +13,7 @@
 #include "agent/request_check.h"
 #include "agent/sweep.h"
 #include "base/status_macros.h"
+#include "spdlog/spdlog.h"
 #include "proto/duration.h"
 #include "proto/fault_state.h"
 
@@ -27,6 +30,10 @@ bool Contains(const std::vector<std::string>& sorted, const std::string& s) {
   return std::binary_search(sorted.begin(), sorted.end(), s);
 }
 
+// How long Halt, RevertExperiment and a stop wait for killed commands to
+// end: base::RunCommand gives a command 2 s between SIGTERM and SIGKILL.
+constexpr absl::Duration kCommandStopWait = absl::Seconds(5);
+
 }  // namespace
 
 FactoryOptions Agent::factory_options() const {
@@ -38,6 +45,7 @@ Agent::Agent(AgentOptions options, std::unique_ptr<FaultLedger> ledger)
       ledger_(std::move(ledger)),
       faults_(ledger_.get(), options_.max_ended_faults, &counters_, options_.revert_retry),
       capabilities_(options_.probe_capabilities),
+      commands_(options_.max_running_commands),
       timer_([this](absl::Time now) { return Expire(now); }) {}
 
 absl::StatusOr<std::unique_ptr<Agent>> Agent::Create(AgentOptions options) {
@@ -170,7 +178,12 @@ absl::Status Agent::RevertAll(const FaultTable::Predicate& pred, const std::stri
 
 absl::Status Agent::RevertExperiment(const std::string& experiment_id,
                                      const std::string& caller,
-                                     std::vector<FaultStatus>* outcome) {
+                                     std::vector<FaultStatus>* outcome,
+                                     std::vector<std::string>* stopped_commands) {
+  std::vector<std::string> stopped = StopCommandsOf(
+      [&](const RunningCommand& c) { return c.experiment_id == experiment_id; },
+      absl::StrCat("experiment reverted by ", caller), kCommandStopWait);
+  if (stopped_commands != nullptr) *stopped_commands = std::move(stopped);
   return RevertAll(
       [&](const LedgerRecord& r) {
         return r.status().spec().experiment_id() == experiment_id && IsLive(r);
@@ -196,9 +209,10 @@ absl::StatusOr<chaos::v1::KeepAliveResponse> Agent::KeepAlive(
   const size_t active = faults_.Count([&](const LedgerRecord& r) {
     return r.status().spec().experiment_id() == experiment && IsActiveRecord(r);
   });
-  const auto no_fault = absl::NotFoundError(
-      absl::StrCat("experiment ", experiment, " has no active fault on this agent"));
-  if (active == 0) return no_fault;
+  const size_t commands = commands_.Count(experiment);
+  const auto no_fault = absl::NotFoundError(absl::StrCat(
+      "experiment ", experiment, " has no active fault and runs no command on this agent"));
+  if (active == 0 && commands == 0) return no_fault;
   auto deadline = leases_.Renew(experiment, FromProto(request.lease()), absl::Now());
   if (absl::IsFailedPrecondition(deadline.status())) {
     timer_.Schedule(absl::Now());  // the timer may not have woken yet
@@ -209,6 +223,7 @@ absl::StatusOr<chaos::v1::KeepAliveResponse> Agent::KeepAlive(
   chaos::v1::KeepAliveResponse response;
   response.set_lease_expires_at_unix_ms(absl::ToUnixMillis(*deadline));
   response.set_active_faults(static_cast<uint32_t>(active));
+  response.set_running_commands(static_cast<uint32_t>(commands));
   return response;
 }
 
@@ -226,19 +241,105 @@ chaos::v1::DescribeResponse Agent::Describe(bool refresh_capabilities) {
 }
 
 absl::Status Agent::Halt(const std::string& caller, const std::string& reason,
-                         std::vector<FaultStatus>* outcome) {
+                         std::vector<FaultStatus>* outcome,
+                         std::vector<std::string>* stopped_commands) {
   halted_ = true;
+  commands_.Close(absl::FailedPreconditionError(
+      "agent is halted: Resume before running commands"));
   AuditHalt(caller, reason);
+  std::vector<std::string> stopped =
+      StopCommandsOf([](const RunningCommand&) { return true; },
+                     absl::StrCat("halt by ", caller, ": ", reason), kCommandStopWait);
+  if (stopped_commands != nullptr) *stopped_commands = std::move(stopped);
   return RevertAll(IsLive, caller, absl::StrCat("halt: ", reason), 2, outcome);
 }
 
 void Agent::Resume(const std::string& caller) {
   halted_ = false;
+  commands_.Reopen();
   AuditResume(caller);
   timer_.Schedule(NextDeadline());  // failed reverts are retried again
 }
 
+namespace {
+
+// What base::RunCommand needs from the request.
+base::CommandOptions CommandOptionsOf(const chaos::v1::RunCommandRequest& request,
+                                      const CommandSwitch& stop) {
+  base::CommandOptions options;
+  options.timeout = FromProto(request.timeout());
+  options.cancel = &stop.token();
+  options.env.insert(request.env().begin(), request.env().end());
+  options.working_dir = request.working_dir().empty() ? "/" : request.working_dir();
+  return options;
+}
+
+chaos::v1::RunCommandResponse ToResponse(const base::CommandOutcome& out,
+                                         const std::string& stop_reason) {
+  chaos::v1::RunCommandResponse response;
+  response.set_exit_code(out.exit_code);
+  response.set_timed_out(out.timed_out);
+  response.set_cancelled(out.cancelled);
+  if (out.cancelled) response.set_stop_reason(stop_reason);
+  response.set_output(out.output);
+  response.set_output_truncated(out.output_truncated);
+  ToProto(out.took, response.mutable_duration());
+  return response;
+}
+
+// The audit line's result: "exit 0 after 1.2s", "timed out after 5s",
+// "killed after 3s: halt by ...", or why it did not start.
+std::string EndOf(const base::CommandOutcome& out, const std::string& stop_reason) {
+  const std::string took = absl::FormatDuration(absl::Trunc(out.took, absl::Milliseconds(1)));
+  if (!out.error.empty()) return absl::StrCat("not started: ", out.error);
+  if (out.cancelled) return absl::StrCat("killed after ", took, ": ", stop_reason);
+  if (out.timed_out) return absl::StrCat("timed out after ", took);
+  return absl::StrCat("exit ", out.exit_code, " after ", took);
+}
+
+}  // namespace
+
+absl::StatusOr<chaos::v1::RunCommandResponse> Agent::RunCommand(
+    const chaos::v1::RunCommandRequest& request, const std::string& caller,
+    std::shared_ptr<CommandSwitch> stop) {
+  ASSIGN_OR_RETURN(const absl::Duration lease,
+                   CheckRunCommandRequest(request, options_.policy.max_duration,
+                                          options_.default_lease));
+  const std::vector<std::string> argv(request.argv().begin(), request.argv().end());
+  const std::map<std::string, std::string> env(request.env().begin(), request.env().end());
+  if (absl::Status allowed = options_.policy.CheckCommand(argv, env); !allowed.ok()) {
+    AuditCommand("command-refuse", request, caller, std::string(allowed.message()));
+    return allowed;
+  }
+  RETURN_IF_ERROR(commands_.Add({request.command_id(), request.experiment_id(), caller, stop}));
+  absl::Cleanup forget = [&] { commands_.Remove(request.command_id()); };
+  timer_.Schedule(leases_.Hold(request.experiment_id(), lease, absl::Now()));
+  AuditCommand("command-start", request, caller, "starting");
+  const base::CommandOutcome out = base::RunCommand(argv, CommandOptionsOf(request, *stop));
+  AuditCommand("command-end", request, caller, EndOf(out, stop->reason()));
+  if (!out.error.empty()) {
+    return absl::FailedPreconditionError(absl::StrCat("the command did not start: ", out.error));
+  }
+  return ToResponse(out, stop->reason());
+}
+
+void Agent::StopCommands(const std::string& reason) {
+  commands_.Close(absl::UnavailableError("the agent is stopping"), /*for_good=*/true);
+  (void)StopCommandsOf([](const RunningCommand&) { return true; }, reason, kCommandStopWait);
+}
+
+std::vector<std::string> Agent::StopCommandsOf(const CommandTable::Predicate& pred,
+                                               const std::string& reason, absl::Duration wait) {
+  std::vector<std::string> stopped = commands_.Stop(pred, reason, wait);
+  if (!stopped.empty()) {
+    spdlog::warn("stopped {} command(s) ({}): {}", stopped.size(), reason,
+                 absl::StrJoin(stopped, ", "));
+  }
+  return stopped;
+}
+
 void Agent::Shutdown() {
+  StopCommands("agent shutting down");
   timer_.Stop();
   std::vector<FaultStatus> outcome;
   (void)RevertAll(IsLive, "agent", "agent shutting down", 1, &outcome);
@@ -246,6 +347,14 @@ void Agent::Shutdown() {
 
 void Agent::Tick(absl::Time now) {
   const std::vector<std::string> lapsed = leases_.Lapsed(now);
+  // A lapsed lease kills the experiment's commands too; the timer does not
+  // wait for them to end.
+  for (const std::string& experiment : lapsed) {
+    (void)StopCommandsOf(
+        [&](const RunningCommand& c) { return c.experiment_id == experiment; },
+        absl::StrCat("lease expired: no keep-alive for experiment ", experiment),
+        absl::ZeroDuration());
+  }
   const auto due = faults_.Select([&](const LedgerRecord& r) {
     return r.status().state() == chaos::v1::FAULT_STATE_ACTIVE &&
            (Contains(lapsed, r.status().spec().experiment_id()) ||
@@ -279,6 +388,9 @@ void Agent::Tick(absl::Time now) {
 
 absl::Time Agent::NextDeadline() {
   absl::Time next = absl::InfiniteFuture();
+  for (const std::string& experiment : commands_.Experiments()) {
+    if (auto lease = leases_.Deadline(experiment)) next = std::min(next, *lease);
+  }
   for (const FaultTable::Ref& fault : faults_.Select([](const LedgerRecord& r) {
          return r.status().state() == chaos::v1::FAULT_STATE_ACTIVE;
        })) {
@@ -306,6 +418,8 @@ absl::Time Agent::Expire(absl::Time now) {
 bool Agent::halted() { return halted_; }
 
 size_t Agent::active_faults() { return faults_.Count(IsActiveRecord); }
+
+size_t Agent::running_commands() { return commands_.Count(); }
 
 size_t Agent::revert_retries_pending() {
   // Also while a retry runs (REVERTING): only a revert that holds clears it.

@@ -7,10 +7,17 @@
 // - recovery (recovery.h): reverts what an earlier run left behind;
 // - sweep (sweep.h): removes tagged leftovers no ledger record names;
 // - CapabilityCache (capability_cache.h): what this host can run, probed at
-//   start-up and on request, never per Describe.
+//   start-up and on request, never per Describe;
+// - CommandTable (command_table.h): the commands RunCommand runs now, each
+//   holding its experiment's lease like a fault.
 // Faults end when their caller reverts them, when their duration elapses
 // (the agent's own timer, whatever the caller does), when their
-// experiment's lease lapses without a KeepAlive, on Halt, and on Shutdown.
+// experiment's lease lapses without a KeepAlive, on Halt, and on Shutdown;
+// so do running commands (their process groups are killed), and on a
+// RevertExperiment of their experiment too. Commands are not journaled in
+// the ledger: a command's start and end are audited, and a command outlives
+// an agent killed outright only as far as its own children do (its leader
+// dies with the agent, see base::RunCommand).
 // A revert that fails is retried by the same timer with capped exponential
 // backoff (AgentOptions::revert_retry) until it holds, an operator abandons
 // the fault (Abandon), or the agent is halted (Halt tries once more; no
@@ -30,6 +37,7 @@
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "agent/capability_cache.h"
+#include "agent/command_table.h"
 #include "agent/counters.h"
 #include "agent/expiry_timer.h"
 #include "agent/fault_factory.h"
@@ -46,6 +54,8 @@ struct AgentOptions {
   absl::Duration default_lease = absl::Seconds(15);
   Policy policy = Policy::Default();  // its max_duration caps every fault
   size_t max_active_faults = 64;
+  // Cap on commands RunCommand runs at once.
+  size_t max_running_commands = 16;
   // Ended faults remembered (so a late revert answers "already reverted").
   size_t max_ended_faults = 1000;
   std::map<std::string, std::string> labels;
@@ -86,23 +96,43 @@ class Agent {
   absl::StatusOr<chaos::v1::FaultStatus> Abandon(const std::string& fault_id,
                                                  const std::string& caller,
                                                  const std::string& reason);
-  // Reverts the experiment's live faults; *outcome gets each one's status.
-  // FAILED_PRECONDITION naming every fault whose revert failed.
+  // Kills the experiment's running commands (waiting until they are gone;
+  // their ids into *stopped_commands when given), then reverts its live
+  // faults; *outcome gets each one's status. FAILED_PRECONDITION naming
+  // every fault whose revert failed.
   absl::Status RevertExperiment(const std::string& experiment_id, const std::string& caller,
-                                std::vector<chaos::v1::FaultStatus>* outcome);
+                                std::vector<chaos::v1::FaultStatus>* outcome,
+                                std::vector<std::string>* stopped_commands = nullptr);
   std::vector<chaos::v1::FaultStatus> List(const std::string& experiment_id,
                                            bool include_ended);
   absl::StatusOr<chaos::v1::KeepAliveResponse> KeepAlive(
       const chaos::v1::KeepAliveRequest& request);
   // Capabilities come from the cache; refresh_capabilities probes again.
   chaos::v1::DescribeResponse Describe(bool refresh_capabilities = false);
-  // Halts, then reverts every live fault, trying a failed one once more;
-  // *outcome and the status as RevertExperiment's.
+  // Halts (no inject and no command until Resume), kills every running
+  // command, then reverts every live fault, trying a failed one once more;
+  // *outcome, *stopped_commands and the status as RevertExperiment's.
   absl::Status Halt(const std::string& caller, const std::string& reason,
-                    std::vector<chaos::v1::FaultStatus>* outcome);
+                    std::vector<chaos::v1::FaultStatus>* outcome,
+                    std::vector<std::string>* stopped_commands = nullptr);
   void Resume(const std::string& caller);
 
-  // Reverts everything and stops the timer (orderly exit).
+  // Runs one command the policy allows to its end (agent.proto,
+  // RunCommand): checks the request and the policy (refusals audited),
+  // holds the experiment's lease, audits the start and the end. `stop`
+  // kills it early: the caller flips it when the call is cancelled, and
+  // Halt, RevertExperiment, a lapsed lease and StopCommands do through the
+  // command table. Blocks for as long as the command runs.
+  absl::StatusOr<chaos::v1::RunCommandResponse> RunCommand(
+      const chaos::v1::RunCommandRequest& request, const std::string& caller,
+      std::shared_ptr<CommandSwitch> stop);
+  // Refuses new commands for good and kills the running ones, waiting
+  // until they are gone: the first step of an orderly exit, before the
+  // server waits for its calls to end.
+  void StopCommands(const std::string& reason);
+
+  // Kills the running commands, reverts everything and stops the timer
+  // (orderly exit).
   void Shutdown();
 
   // Runs the expiry checks once at `now` (the timer calls this): reverts
@@ -111,6 +141,7 @@ class Agent {
   void Tick(absl::Time now);
 
   size_t active_faults();
+  size_t running_commands();
   // Failed reverts the timer will retry (next_retry_unix_ms set).
   size_t revert_retries_pending();
   bool halted();
@@ -136,6 +167,9 @@ class Agent {
   absl::Time NextDeadline();
   // What the faults must respect on this host, from the policy.
   FactoryOptions factory_options() const;
+  // Kills the commands `pred` selects (see CommandTable::Stop).
+  std::vector<std::string> StopCommandsOf(const CommandTable::Predicate& pred,
+                                          const std::string& reason, absl::Duration wait);
 
   const AgentOptions options_;
   std::unique_ptr<FaultLedger> ledger_;
@@ -143,6 +177,7 @@ class Agent {
   FaultTable faults_;
   LeaseTable leases_;
   CapabilityCache capabilities_;
+  CommandTable commands_;
   std::atomic<bool> halted_{false};
   ExpiryTimer timer_;  // last: its thread uses everything above
 };

@@ -1,5 +1,7 @@
 #include "agent/audit.h"
 
+#include "absl/strings/escaping.h"
+#include "absl/strings/str_join.h"
 #include "agent/fault_factory.h"
 #include "spdlog/spdlog.h"
 
@@ -35,6 +37,16 @@ void AuditHalt(const std::string& caller, const std::string& reason) {
 
 void AuditResume(const std::string& caller) {
   spdlog::warn("audit action=resume caller=\"{}\"", Who(caller));
+}
+
+void AuditCommand(const std::string& action, const chaos::v1::RunCommandRequest& request,
+                  const std::string& caller, const std::string& result) {
+  constexpr size_t kShown = 512;
+  std::string argv = absl::CHexEscape(absl::StrJoin(request.argv(), " "));
+  if (argv.size() > kShown) argv = argv.substr(0, kShown) + "...";
+  const auto level = action == "command-refuse" ? spdlog::level::warn : spdlog::level::info;
+  spdlog::log(level, "audit action={} command={} experiment={} caller=\"{}\" argv=\"{}\" result=\"{}\"",
+              action, request.command_id(), request.experiment_id(), Who(caller), argv, result);
 }
 
 void AuditSweep(const std::string& kind, const std::string& item, const std::string& result) {

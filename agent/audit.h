@@ -28,6 +28,12 @@ void AuditLeaseExpiry(const chaos::v1::FaultSpec& spec, const std::string& reaso
 void AuditHalt(const std::string& caller, const std::string& reason);
 void AuditResume(const std::string& caller);
 
+// A RunCommand: action is command-refuse (the policy said no; warning),
+// command-start (before it starts) or command-end (with how it ended), with
+// the command's argv C-escaped and cut at 512 bytes.
+void AuditCommand(const std::string& action, const chaos::v1::RunCommandRequest& request,
+                  const std::string& caller, const std::string& result);
+
 // The start-up sweep found a leftover no ledger record names (see sweep.h)
 // and removed it or failed to (warning).
 void AuditSweep(const std::string& kind, const std::string& item, const std::string& result);

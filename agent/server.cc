@@ -35,6 +35,9 @@ absl::StatusOr<std::unique_ptr<AgentServer>> AgentServer::Start(
 }
 
 AgentServer::~AgentServer() {
+  // The server waits for every call to end, and a RunCommand ends when its
+  // command does: kill the commands first.
+  if (agent_) agent_->StopCommands("agent shutting down");
   if (server_) server_->Shutdown();
   if (agent_) agent_->Shutdown();
 }

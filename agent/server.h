@@ -24,7 +24,8 @@ class AgentServer {
   // UNAVAILABLE when it cannot listen.
   static absl::StatusOr<std::unique_ptr<AgentServer>> Start(
       AgentOptions options, const std::string& listen, const rpc::TransportOptions& transport);
-  // Orderly stop: stops serving, then reverts every fault.
+  // Orderly stop: kills the running commands, stops serving, then reverts
+  // every fault.
   ~AgentServer();
 
   int port() const { return port_; }

@@ -1,9 +1,13 @@
 #include "agent/service.h"
+
+#include <memory>
+#include <string>
+#include <thread>
+#include <utility>
+#include <vector>
+
 #include "rpc/authz.h"
 #include "rpc/status.h"
-
-#include <string>
-#include <vector>
 
 namespace chaos::agent {
 
@@ -14,6 +18,32 @@ grpc::ServerUnaryReactor* Done(grpc::CallbackServerContext* ctx, const absl::Sta
   reactor->Finish(rpc::ToGrpc(s));
   return reactor;
 }
+
+// One RunCommand call: runs the command on a thread of its own and stops it
+// when the call is cancelled. Deletes itself when gRPC is done with it.
+class CommandReactor final : public grpc::ServerUnaryReactor {
+ public:
+  CommandReactor(Agent* agent, std::string caller, const chaos::v1::RunCommandRequest* request,
+                 chaos::v1::RunCommandResponse* response)
+      : stop_(std::make_shared<CommandSwitch>()) {
+    // The thread touches the reactor only through Finish(), its last act:
+    // OnDone() may delete the reactor right after.
+    std::thread([this, agent, caller = std::move(caller), request, response,
+                 stop = stop_] {
+      auto result = agent->RunCommand(*request, caller, stop);
+      if (result.ok()) *response = *std::move(result);
+      Finish(rpc::ToGrpc(result.status()));
+    }).detach();
+  }
+
+  void OnCancel() override {
+    stop_->Stop("the call was cancelled (by its caller, its deadline or a lost connection)");
+  }
+  void OnDone() override { delete this; }
+
+ private:
+  const std::shared_ptr<CommandSwitch> stop_;
+};
 
 }  // namespace
 
@@ -41,10 +71,11 @@ grpc::ServerUnaryReactor* AgentService::RevertExperiment(
     grpc::CallbackServerContext* ctx, const chaos::v1::RevertExperimentRequest* request,
     chaos::v1::RevertExperimentResponse* response) {
   std::vector<chaos::v1::FaultStatus> outcome;
+  std::vector<std::string> stopped;
   const absl::Status s = agent_->RevertExperiment(
-      request->experiment_id(), rpc::CallerOf(*ctx, request->caller()),
-      &outcome);
+      request->experiment_id(), rpc::CallerOf(*ctx, request->caller()), &outcome, &stopped);
   for (auto& f : outcome) *response->add_reverted() = std::move(f);
+  for (auto& id : stopped) response->add_stopped_commands(std::move(id));
   return Done(ctx, s);  // a non-OK answer carries no body: its message names the faults
 }
 
@@ -76,9 +107,11 @@ grpc::ServerUnaryReactor* AgentService::Halt(grpc::CallbackServerContext* ctx,
                                              const chaos::v1::HaltRequest* request,
                                              chaos::v1::HaltResponse* response) {
   std::vector<chaos::v1::FaultStatus> outcome;
-  const absl::Status s = agent_->Halt(
-      rpc::CallerOf(*ctx, request->caller()), request->reason(), &outcome);
+  std::vector<std::string> stopped;
+  const absl::Status s = agent_->Halt(rpc::CallerOf(*ctx, request->caller()), request->reason(),
+                                      &outcome, &stopped);
   for (auto& f : outcome) *response->add_reverted() = std::move(f);
+  for (auto& id : stopped) response->add_stopped_commands(std::move(id));
   return Done(ctx, s);
 }
 
@@ -87,6 +120,16 @@ grpc::ServerUnaryReactor* AgentService::Resume(grpc::CallbackServerContext* ctx,
                                                chaos::v1::ResumeResponse*) {
   agent_->Resume(rpc::CallerOf(*ctx, request->caller()));
   return Done(ctx, absl::OkStatus());
+}
+
+}  // namespace chaos::agent
+
+namespace chaos::agent {
+
+grpc::ServerUnaryReactor* AgentService::RunCommand(grpc::CallbackServerContext* ctx,
+                                                   const chaos::v1::RunCommandRequest* request,
+                                                   chaos::v1::RunCommandResponse* response) {
+  return new CommandReactor(agent_, rpc::CallerOf(*ctx, request->caller()), request, response);
 }
 
 }  // namespace chaos::agent

@@ -1,6 +1,13 @@
 // AgentService: the chaos.v1.Agent gRPC service (callback API) over an
 // Agent. Handlers only convert and map absl::Status to grpc::Status; the
 // canonical codes are the same numbers.
+//
+// RunCommand blocks for as long as its command runs, so it runs on a thread
+// of its own, never on gRPC's; its reactor flips the command's switch when
+// the call is cancelled (the caller cancelled it, its deadline passed, the
+// connection was lost), which kills the command's process group. The
+// server waits for every such call to finish when it shuts down: stop the
+// commands first (Agent::StopCommands).
 #ifndef CHAOS_AGENT_SERVICE_H_
 #define CHAOS_AGENT_SERVICE_H_
 
@@ -37,6 +44,9 @@ class AgentService final : public chaos::v1::Agent::CallbackService {
   grpc::ServerUnaryReactor* Resume(grpc::CallbackServerContext* ctx,
                                    const chaos::v1::ResumeRequest* request,
                                    chaos::v1::ResumeResponse* response) override;
+  grpc::ServerUnaryReactor* RunCommand(grpc::CallbackServerContext* ctx,
+                                       const chaos::v1::RunCommandRequest* request,
+                                       chaos::v1::RunCommandResponse* response) override;
 
  private:
   Agent* agent_;

@@ -35,6 +35,8 @@ const std::map<std::string, Role>& MethodTable() {
       {"/chaos.v1.Agent/KeepAlive", Role::kOperator},
       {"/chaos.v1.Agent/Halt", Role::kOperator},
       {"/chaos.v1.Agent/Resume", Role::kOperator},
+      // A command runs on the host like a fault: whoever may inject.
+      {"/chaos.v1.Agent/RunCommand", Role::kOperator},
       {"/chaos.v1.Controller/GetRun", Role::kViewer},
       {"/chaos.v1.Controller/ListRuns", Role::kViewer},
       {"/chaos.v1.Controller/WatchRun", Role::kViewer},

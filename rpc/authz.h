@@ -15,7 +15,9 @@
 // - viewer: read (ListRuns, GetRun, WatchRun, ListAgents, ListSchedules;
 //   an agent's ListFaults and Describe);
 // - operator: a viewer's calls, plus run, abort, gate, schedule; on an
-//   agent inject, revert, keep-alive, halt and resume of that agent;
+//   agent inject, revert, keep-alive, halt and resume of that agent, and
+//   RunCommand (what may inject may run the commands the agent's policy
+//   allows);
 // - admin: everything, HaltAll and ResumeAll included;
 // - agent: only RegisterAgent (an agent announcing itself).
 // Health checks need any authenticated identity. A method the table does

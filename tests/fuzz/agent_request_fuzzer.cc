@@ -1,5 +1,6 @@
 // Fuzz target: the agent's checks of what a peer sends, on arbitrary bytes
-// read as a serialized chaos.v1.InjectRequest and as a KeepAliveRequest.
+// read as a serialized chaos.v1.InjectRequest, a KeepAliveRequest and a
+// RunCommandRequest (its checks and the policy's allow-list; nothing runs).
 // The Inject path runs what Agent::Inject runs before it records anything,
 // in its order: CheckInjectRequest (request_check.h), MakeFault
 // (fault_factory.h: the kind's parameters into a fault object, built and
@@ -12,8 +13,10 @@
 // sanitizer report or a hang.
 #include <cstddef>
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "agent/fault_factory.h"
 #include "agent/policy.h"
@@ -60,6 +63,26 @@ void CheckKeepAlive(const chaos::v1::KeepAliveRequest& request) {
   FUZZ_CHECK(s.ok() || absl::IsInvalidArgument(s));
 }
 
+// What Agent::RunCommand checks before anything runs: the request, then
+// the policy's allow-list (a policy without rules and one with a rule).
+void CheckRunCommand(const chaos::v1::RunCommandRequest& request) {
+  static const Policy kWithRule = *Policy::Parse(
+      "commands: [{path: /bin/true, moreArgs: \"[a-z]+\"}]\ncommandEnv: [LANG]\n", "fuzz.yaml");
+  absl::StatusOr<absl::Duration> lease =
+      CheckRunCommandRequest(request, absl::Hours(1), absl::Seconds(15));
+  if (!lease.ok()) {
+    FUZZ_CHECK(absl::IsInvalidArgument(lease.status()));
+    return;
+  }
+  FUZZ_CHECK(*lease > absl::ZeroDuration());
+  const std::vector<std::string> argv(request.argv().begin(), request.argv().end());
+  const std::map<std::string, std::string> env(request.env().begin(), request.env().end());
+  for (const Policy& policy : {Policy::Default(), kWithRule}) {
+    const absl::Status allowed = policy.CheckCommand(argv, env);
+    FUZZ_CHECK(allowed.ok() || absl::IsPermissionDenied(allowed));
+  }
+}
+
 }  // namespace
 }  // namespace chaos::agent
 
@@ -78,6 +101,10 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   chaos::v1::KeepAliveRequest keep_alive;
   if (keep_alive.ParseFromArray(data, static_cast<int>(size))) {
     chaos::agent::CheckKeepAlive(keep_alive);
+  }
+  chaos::v1::RunCommandRequest run_command;
+  if (run_command.ParseFromArray(data, static_cast<int>(size))) {
+    chaos::agent::CheckRunCommand(run_command);
   }
   return 0;
 }

@@ -40,7 +40,8 @@ TEST(AuthzTest, EachRoleCallsWhatItMayAndTheRefusalNamesIdentityAndRole) {
   EXPECT_TRUE(roles.Check(bob, "/chaos.v1.Controller/WatchRun").ok());
   for (const char* m :
        {"/chaos.v1.Controller/SubmitRun", "/chaos.v1.Controller/AbortRun",
-        "/chaos.v1.Controller/HaltAll", "/chaos.v1.Agent/Inject", "/chaos.v1.Agent/Halt"}) {
+        "/chaos.v1.Controller/HaltAll", "/chaos.v1.Agent/Inject", "/chaos.v1.Agent/Halt",
+        "/chaos.v1.Agent/RunCommand"}) {
     absl::Status s = roles.Check(bob, m);
     EXPECT_EQ(s.code(), absl::StatusCode::kPermissionDenied) << m;
     EXPECT_THAT(s.message(), HasSubstr("identity " + bob + " has role viewer; " + m + " needs"));
@@ -68,6 +69,9 @@ TEST(AuthzTest, DefaultRolesTrustTheControllerOnAgentsAndOperatorsEverywhere) {
   EXPECT_TRUE(agent.Check("spiffe://chaos/controller", "/chaos.v1.Agent/Inject").ok());
   EXPECT_TRUE(agent.Check("spiffe://chaos/operator/x", "/chaos.v1.Agent/Inject").ok());
   EXPECT_FALSE(agent.Check("spiffe://chaos/agent/a2", "/chaos.v1.Agent/Inject").ok());
+  // Running a command needs what injecting needs.
+  EXPECT_TRUE(agent.Check("spiffe://chaos/operator/x", "/chaos.v1.Agent/RunCommand").ok());
+  EXPECT_FALSE(agent.Check("spiffe://chaos/agent/a2", "/chaos.v1.Agent/RunCommand").ok());
   const Roles controller = DefaultRoles(Daemon::kController);
   EXPECT_TRUE(
       controller.Check("spiffe://chaos/agent/a2", "/chaos.v1.Controller/RegisterAgent").ok());
