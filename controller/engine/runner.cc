@@ -15,6 +15,7 @@
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/strip.h"
+#include "controller/engine/remote_command.h"
 #include "rpc/credentials.h"
 #include "google/protobuf/descriptor.h"
 #include "proto/duration.h"
@@ -34,15 +35,6 @@ std::string ModeText(const TargetGroup& g) {
   return mode;
 }
 
-JournalEvent Event(std::string type, std::string step, std::string agent, std::string message) {
-  JournalEvent e;
-  e.type = std::move(type);
-  e.step = std::move(step);
-  e.agent = std::move(agent);
-  e.message = std::move(message);
-  return e;
-}
-
 // The heading of a fault that ended before its duration without the run
 // reverting it: a lapsed lease, or someone else's revert or halt.
 std::string EndedEarly(const std::string& address, const chaos::v1::FaultStatus& f) {
@@ -52,6 +44,15 @@ std::string EndedEarly(const std::string& address, const chaos::v1::FaultStatus&
 }
 
 }  // namespace
+
+JournalEvent Event(std::string type, std::string step, std::string agent, std::string message) {
+  JournalEvent e;
+  e.type = std::move(type);
+  e.step = std::move(step);
+  e.agent = std::move(agent);
+  e.message = std::move(message);
+  return e;
+}
 
 std::string NewRunId(const std::string& name) {
   std::string slug;
@@ -88,7 +89,7 @@ Runner::Runner(Experiment experiment, RunOptions options, RunObserver* observer)
     StepRecord rec;
     rec.id = step.id;
     rec.kind = step.Kind();
-    rec.target = step.fault ? (step.target.empty() ? "all" : step.target) : "";
+    rec.target = step.fault ? (step.target.empty() ? "all" : step.target) : step.target;
     report_.steps.push_back(rec);
   }
 }
@@ -241,6 +242,7 @@ bool Runner::ResolveTargets() {
     for (const Step& s : experiment_.method) {
       used |= s.fault && (s.target.empty() ? "all" : s.target) == name;
     }
+    used |= RunsCommandsOn(experiment_, name);
     if (!used) continue;
     {
       absl::MutexLock lock(&mu_);
@@ -298,6 +300,7 @@ void Runner::PrintPlan() {
                       " on ", addrs.empty() ? "no agent (skipped)" : absl::StrJoin(addrs, ", "));
     } else if (step.command) {
       absl::StrAppend(&plan, " ", absl::StrJoin(step.command->argv, " "));
+      if (!step.target.empty()) absl::StrAppend(&plan, " on target group ", step.target);
     } else if (step.manual) {
       absl::StrAppend(&plan, " \"", step.manual->prompt, "\"");
     } else {
@@ -314,7 +317,7 @@ void Runner::PrintPlan() {
 ProbeResult Runner::Probe(const ProbeSpec& probe, const std::string& phase,
                           const base::CancelToken* cancel) {
   const absl::Time at = absl::Now();
-  ProbeResult r = RunProbe(probe, cancel);
+  ProbeResult r = IsRemoteProbe(probe) ? RunRemoteProbe(probe, cancel) : RunProbe(probe, cancel);
   ProbeSample sample;
   sample.at = at;
   sample.probe = probe.name;
@@ -468,6 +471,10 @@ std::string CommandDetail(const base::CommandOutcome& out, absl::Duration timeou
 
 void Runner::RunCommandStep(size_t index) {
   const Step& step = experiment_.method[index];
+  if (!step.command->target.empty()) {
+    RunRemoteCommandStep(index);
+    return;
+  }
   Emit(Event("command", step.id, "", absl::StrJoin(step.command->argv, " ")));
   base::CommandOutcome out =
       base::RunCommand(step.command->argv, step.command->timeout, &stop_commands_);
@@ -674,6 +681,10 @@ void Runner::RollbackActions() {
       absl::MutexLock lock(&mu_);
       report_.manual_undo.push_back(absl::StrCat(absl::StrJoin(cmd.argv, " "),
                                                  "    # rollback action not run: ", cancelled));
+      continue;
+    }
+    if (!cmd.target.empty()) {
+      RunRemoteRollbackAction(cmd, &cmd - experiment_.rollback_actions.data());
       continue;
     }
     Emit(Event("rollback", "", "", absl::StrCat("action: ", absl::StrJoin(cmd.argv, " "))));

@@ -28,6 +28,7 @@
 #ifndef CHAOS_CONTROLLER_ENGINE_RUNNER_H_
 #define CHAOS_CONTROLLER_ENGINE_RUNNER_H_
 
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
@@ -60,6 +61,9 @@ using experiments::TargetGroup;
 
 // "<experiment-name-slug>-<UTC yyyymmddThhmmss>-<6 random hex digits>".
 std::string NewRunId(const std::string& name);
+
+// A journal event; its time is set when the runner emits it.
+JournalEvent Event(std::string type, std::string step, std::string agent, std::string message);
 
 // One line on how a command ended: "exit 0 after 1.2s: its last line",
 // "timed out after 5s", "cancelled: the run is stopping", or why it could
@@ -202,6 +206,22 @@ class Runner {
   std::optional<std::string> DrillCommand(const CommandSpec& cmd,
                                           const std::vector<std::string>& extra_args,
                                           std::string* error);
+  // Commands with a target, on the agents of their group (remote_command.cc).
+  struct AgentOutcome {
+    std::string address;
+    base::CommandOutcome out;
+  };
+  using OnAgentDone = std::function<void(const AgentOutcome&)>;
+  // Runs `cmd` on every agent of its target group in parallel, `id` naming
+  // it there; `on_done` (may be empty) sees each outcome as it comes, on
+  // that agent's thread. `margin`: see RemoteCall.
+  std::vector<AgentOutcome> RunOnGroup(const CommandSpec& cmd, const std::string& id,
+                                       absl::Duration margin, const base::CancelToken* cancel,
+                                       const OnAgentDone& on_done);
+  void RunRemoteCommandStep(size_t index);
+  ProbeResult RunRemoteProbe(const ProbeSpec& probe, const base::CancelToken* cancel);
+  void RunRemoteRollbackAction(const CommandSpec& cmd, size_t index);
+
   void KeepAliveLoop(Agent* agent);
   void KeepAliveOnce(Agent* agent);
   // This run's faults on `agent` it injected and has not started to revert.

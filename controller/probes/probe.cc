@@ -437,12 +437,13 @@ ProbeResult RunHttp(const HttpCheck& check, absl::Duration timeout, absl::Time s
   return r;
 }
 
-ProbeResult RunCommandProbe(const CommandCheck& check, absl::Duration timeout,
-                            const base::CancelToken* cancel) {
+}  // namespace
+
+ProbeResult JudgeCommandProbe(const CommandCheck& check, const base::CommandOutcome& out,
+                              absl::Duration timeout) {
   ProbeResult r;
   std::unique_ptr<RE2> re;
   if (!CompileOptionalRegex(check.output_regex, "output", &re, &r)) return r;
-  base::CommandOutcome out = base::RunCommand(check.argv, timeout, cancel);
   r.latency = out.took;
   if (!out.error.empty()) {
     r.detail = out.error;
@@ -460,6 +461,13 @@ ProbeResult RunCommandProbe(const CommandCheck& check, absl::Duration timeout,
     r.detail = absl::StrCat("exit ", out.exit_code);
   }
   return r;
+}
+
+namespace {
+
+ProbeResult RunCommandProbe(const CommandCheck& check, absl::Duration timeout,
+                            const base::CancelToken* cancel) {
+  return JudgeCommandProbe(check, base::RunCommand(check.argv, timeout, cancel), timeout);
 }
 
 const char* ServingStatusName(grpc::health::v1::HealthCheckResponse::ServingStatus s) {
@@ -520,7 +528,12 @@ ProbeResult RunProbe(const ProbeSpec& probe, const base::CancelToken* cancel) {
   } else if (const auto* tcp = std::get_if<TcpCheck>(&probe.check)) {
     r = RunTcp(*tcp, timeout, start);
   } else if (const auto* cmd = std::get_if<CommandCheck>(&probe.check)) {
-    r = RunCommandProbe(*cmd, timeout, cancel);
+    if (!cmd->target.empty()) {
+      r.detail = absl::StrCat("runs on the agents of target group ", cmd->target,
+                              ", through the run engine");
+    } else {
+      r = RunCommandProbe(*cmd, timeout, cancel);
+    }
   } else if (const auto* grpc_check = std::get_if<GrpcHealthCheck>(&probe.check)) {
     r = RunGrpcHealth(*grpc_check, timeout, start);
   }

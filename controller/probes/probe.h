@@ -31,7 +31,15 @@ struct ProbeResult {
   std::string detail;      // why it failed, or a short note on success
 };
 
+// A command check with a target runs on that group's agents, which the run
+// engine reaches: RunProbe() runs none here and fails it.
 ProbeResult RunProbe(const ProbeSpec& probe, const base::CancelToken* cancel = nullptr);
+
+// How a command check judges a command's outcome (exit code, output
+// pattern, timeout, cancel), wherever the command ran: RunProbe() runs it
+// here, the engine on an agent. `timeout` is the probe's, for the detail.
+ProbeResult JudgeCommandProbe(const CommandCheck& check, const base::CommandOutcome& out,
+                              absl::Duration timeout);
 
 }  // namespace chaos::controller
 

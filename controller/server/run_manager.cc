@@ -472,6 +472,16 @@ std::vector<std::string> RunManager::RecoverRollbackActions(chaos::v1::Run* run,
   for (size_t i = 0; i < exp->rollback_actions.size(); ++i) {
     const experiments::CommandSpec& cmd = exp->rollback_actions[i];
     const std::string line = absl::StrJoin(cmd.argv, " ");
+    if (!cmd.target.empty()) {
+      // Its group was resolved by the run that died (labels, count, seed);
+      // running it on a guess could hit hosts the run never touched.
+      const std::string why = absl::StrCat("runs on target group ", cmd.target,
+                                           ", which a restarted controller does not resolve "
+                                           "again: run it on that group's agents by hand");
+      Journal(run, seq, "rollback", "", absl::StrCat("action NOT RUN: ", line, ": ", why));
+      failed.push_back(absl::StrCat("rollback action `", line, "` (", why, ")"));
+      continue;
+    }
     // The policy of this process decides, not the one the run started under.
     absl::Status allowed =
         options_.command_policy.CheckCommand(cmd.argv, absl::StrCat("rollbackActions[", i, "]"));

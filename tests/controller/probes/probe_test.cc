@@ -433,7 +433,7 @@ ProbeSpec Command(std::vector<std::string> argv, int exit_code = 0,
                   const std::string& regex = "") {
   ProbeSpec p;
   p.name = "cmd";
-  p.check = CommandCheck{std::move(argv), exit_code, regex};
+  p.check = CommandCheck{std::move(argv), exit_code, regex, /*target=*/""};
   p.timeout = absl::Seconds(10);
   return p;
 }
@@ -459,6 +459,23 @@ TEST(CommandProbeTest, ExitCodeRegexAndTimeout) {
   EXPECT_FALSE(r.ok);
   EXPECT_THAT(r.detail, HasSubstr("timed out after 200ms"));
   EXPECT_TRUE(OwnChildren().empty());
+}
+
+// A command check with a target runs on its group's agents, which only the
+// run engine reaches: RunProbe runs nothing here, and the same judgement
+// applies to the agent's answer.
+TEST(CommandProbeTest, WithATargetItRunsNothingHereAndItsOutcomeIsJudgedAlike) {
+  ProbeSpec remote = Command({"sh", "-c", "exit 0"});
+  std::get<CommandCheck>(remote.check).target = "db";
+  ProbeResult r = RunProbe(remote);
+  EXPECT_FALSE(r.ok);
+  EXPECT_EQ(r.detail, "runs on the agents of target group db, through the run engine");
+  base::CommandOutcome out;
+  out.exit_code = 1;
+  r = JudgeCommandProbe(std::get<CommandCheck>(remote.check), out, absl::Seconds(1));
+  EXPECT_EQ(r.detail, "exit 1 (want 0)");
+  out.exit_code = 0;
+  EXPECT_TRUE(JudgeCommandProbe(std::get<CommandCheck>(remote.check), out, absl::Seconds(1)).ok);
 }
 
 class ControllerProcess {
