@@ -303,6 +303,25 @@ TEST_F(MutualTls, RolesDecideWhatEachIdentityMayCallAndAuditNamesIt) {
   EXPECT_THAT(s.error_message(),
               HasSubstr("identity spiffe://chaos/agent/a9 has no role; /chaos.v1.Agent/Inject "
                         "needs operator"));
+  // Running a command needs what injecting needs; past that, the agent's
+  // policy decides (this one allows no command), and the audit names the
+  // certificate's identity.
+  chaos::v1::RunCommandRequest command;
+  command.add_argv("/bin/true");
+  command.set_command_id("c1");
+  command.set_experiment_id("e1");
+  command.mutable_timeout()->set_seconds(5);
+  chaos::v1::RunCommandResponse ran;
+  s = chaos::v1::Agent::NewStub(FreshChannel(agent->address(), RawTlsCredentials(stranger)))
+          ->RunCommand(ctx().get(), command, &ran);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::PERMISSION_DENIED);
+  EXPECT_THAT(s.error_message(), HasSubstr("/chaos.v1.Agent/RunCommand needs operator"));
+  s = chaos::v1::Agent::NewStub(FreshChannel(agent->address(), RawTlsCredentials(alice)))
+          ->RunCommand(ctx().get(), command, &ran);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::PERMISSION_DENIED);
+  EXPECT_THAT(s.error_message(), HasSubstr("policy commands: this agent runs no command"));
+  EXPECT_THAT(agent->log(), HasSubstr("audit action=command-refuse command=c1 experiment=e1 "
+                                      "caller=\"spiffe://chaos/operator/alice\""));
 
   EXPECT_THAT(controller->log(),
               HasSubstr("audit action=submit caller=\"spiffe://chaos/operator/alice on behalf of "
