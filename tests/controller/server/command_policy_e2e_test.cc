@@ -52,14 +52,14 @@ method:
 
 class CommandPolicyE2E : public ::testing::Test {
  protected:
-  // A controller with `flags` and one agent registered with it.
-  void Start(std::vector<std::string> flags) {
+  // A controller with `flags` and one agent registered with it (with
+  // `agent_flags` too).
+  void Start(std::vector<std::string> flags, std::vector<std::string> agent_flags = {}) {
     flags.insert(flags.end(), {"--heartbeat-interval-ms", "200"});
     controller_ = std::make_unique<ControllerProcess>(dir_.path() + "/ctl", flags);
     stub_ = chaos::v1::Controller::NewStub(rpc::OpenChannel(controller_->address(), rpc::TransportOptions()));
-    agent_ = std::make_unique<AgentProcess>(dir_.path() + "/agent",
-                                            std::vector<std::string>{
-                                                "--controller", controller_->address()});
+    agent_flags.insert(agent_flags.end(), {"--controller", controller_->address()});
+    agent_ = std::make_unique<AgentProcess>(dir_.path() + "/agent", agent_flags);
     agent_stub_ = chaos::v1::Agent::NewStub(rpc::OpenChannel(agent_->address(), rpc::TransportOptions()));
     for (int i = 0; i < 1200 && LiveAgents() == 0; ++i) absl::SleepFor(absl::Milliseconds(25));
     ASSERT_EQ(LiveAgents(), 1) << agent_->log();
@@ -197,6 +197,38 @@ rollbackActions:
 
   EXPECT_EQ(Runs().size(), 1u) << "a refused run was recorded";
   EXPECT_EQ(FaultsEver(), 1) << "a refused run injected";
+}
+
+// A command with a target runs on the agents, under their policy: the
+// controller's (none here) does not apply to it, and the agent's refusal
+// names its rule.
+TEST_F(CommandPolicyE2E, CommandsWithATargetRunOnTheAgentsUnderTheirPolicy) {
+  Start({}, {"--policy", Write("agent-policy.yaml", R"(commands:
+  - path: /usr/bin/touch
+    args: ["DIR/on-agent-[a-z]+"]
+)")});
+  const std::string remote = R"(name: remote
+targets: {hosts: {}}
+method:
+  - {id: mark, target: hosts, command: {run: [/usr/bin/touch, DIR/on-agent-step]}}
+rollbackActions:
+  - {run: [/usr/bin/touch, DIR/on-agent-rollback], target: hosts}
+)";
+  CommandResult r = Chaosctl({"run", Write("remote.yaml", remote)});
+  ASSERT_EQ(r.exit_code, 0) << r.output << controller_->log() << agent_->log();
+  EXPECT_EQ(access((dir_.path() + "/on-agent-step").c_str(), F_OK), 0);
+  EXPECT_EQ(access((dir_.path() + "/on-agent-rollback").c_str(), F_OK), 0);
+  EXPECT_THAT(agent_->log(), HasSubstr("audit action=command-end command="));
+
+  r = Chaosctl({"run", Write("refused.yaml", R"(name: refused
+targets: {hosts: {}}
+method:
+  - {id: mark, target: hosts, command: {run: [/usr/bin/touch, DIR/elsewhere]}}
+)")});
+  EXPECT_EQ(r.exit_code, 1) << r.output;
+  EXPECT_THAT(r.output, HasSubstr("PERMISSION_DENIED: policy commands: command "
+                                  "\"/usr/bin/touch\": argument 1"));
+  EXPECT_NE(access((dir_.path() + "/elsewhere").c_str(), F_OK), 0);
 }
 
 // A schedule is checked when it is created, not only when it fires.
