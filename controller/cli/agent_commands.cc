@@ -110,6 +110,9 @@ int HaltCommand(const AgentCommandArgs& args) {
   std::printf("agent %s halted; %d fault(s) reverted\n", args.agent.c_str(),
               resp.reverted_size());
   for (const auto& f : resp.reverted()) PrintFault(f);
+  for (const std::string& id : resp.stopped_commands()) {
+    std::printf("  command %s killed\n", id.c_str());
+  }
   return 0;
 }
 
