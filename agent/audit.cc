@@ -45,7 +45,8 @@ void AuditCommand(const std::string& action, const chaos::v1::RunCommandRequest&
   std::string argv = absl::CHexEscape(absl::StrJoin(request.argv(), " "));
   if (argv.size() > kShown) argv = argv.substr(0, kShown) + "...";
   const auto level = action == "command-refuse" ? spdlog::level::warn : spdlog::level::info;
-  spdlog::log(level, "audit action={} command={} experiment={} caller=\"{}\" argv=\"{}\" result=\"{}\"",
+  spdlog::log(level,
+              "audit action={} command={} experiment={} caller=\"{}\" argv=\"{}\" result=\"{}\"",
               action, request.command_id(), request.experiment_id(), Who(caller), argv, result);
 }
 

@@ -117,42 +117,50 @@ absl::Status ParseList(const std::string& name, const std::string& key, const YA
   return absl::OkStatus();
 }
 
+// INVALID_ARGUMENT "FILE:LINE:COL: what" at `node`.
+absl::Status Bad(const std::string& name, const YAML::Node& node, const std::string& what) {
+  return absl::InvalidArgumentError(Where(name, node) + what);
+}
+
 // One RE2 pattern of a command rule, at `field`.
 absl::StatusOr<policy::CommandPattern> ParsePattern(const std::string& name,
                                                     const std::string& field,
                                                     const YAML::Node& v) {
-  if (!v.IsScalar()) return absl::InvalidArgumentError(Where(name, v) + field + ": expected a string");
+  if (!v.IsScalar()) return Bad(name, v, field + ": expected a string");
   absl::StatusOr<policy::CommandPattern> pattern = policy::CompileCommandPattern(v.Scalar());
-  if (!pattern.ok()) {
-    return absl::InvalidArgumentError(
-        absl::StrCat(Where(name, v), field, ": ", pattern.status().message()));
-  }
+  if (!pattern.ok()) return Bad(name, v, absl::StrCat(field, ": ", pattern.status().message()));
   return pattern;
+}
+
+// A command rule's path, resolved (see policy::ResolveRuleExecutable).
+absl::Status ParseRulePath(const std::string& name, const std::string& field, const YAML::Node& v,
+                           policy::CommandRule* rule) {
+  if (!v.IsScalar()) return Bad(name, v, field + ": expected a string");
+  rule->path = v.Scalar();
+  absl::StatusOr<std::string> real = policy::ResolveRuleExecutable(rule->path);
+  if (!real.ok()) return Bad(name, v, absl::StrCat(field, ": ", real.status().message()));
+  rule->real = *std::move(real);
+  return absl::OkStatus();
 }
 
 // One field of a command rule into *rule.
 absl::Status ParseRuleField(const std::string& name, const std::string& path,
-                            const YAML::Node& key, const YAML::Node& v, policy::CommandRule* rule) {
+                            const YAML::Node& key, const YAML::Node& v,
+                            policy::CommandRule* rule) {
   const std::string field = absl::StrCat(path, ".", key.Scalar());
-  if (key.Scalar() == "path") {
-    if (!v.IsScalar()) return absl::InvalidArgumentError(Where(name, v) + field + ": expected a string");
-    rule->path = v.Scalar();
-    absl::StatusOr<std::string> real = policy::ResolveRuleExecutable(rule->path);
-    if (!real.ok()) {
-      return absl::InvalidArgumentError(absl::StrCat(Where(name, v), field, ": ", real.status().message()));
-    }
-    rule->real = *std::move(real);
-  } else if (key.Scalar() == "args") {
-    if (!v.IsSequence()) return absl::InvalidArgumentError(Where(name, v) + field + ": expected a list");
-    for (size_t i = 0; i < v.size(); ++i) {
-      ASSIGN_OR_RETURN(policy::CommandPattern p, ParsePattern(name, absl::StrCat(field, "[", i, "]"), v[i]));
-      rule->args.push_back(std::move(p));
-    }
-  } else if (key.Scalar() == "moreArgs") {
+  if (key.Scalar() == "path") return ParseRulePath(name, field, v, rule);
+  if (key.Scalar() == "moreArgs") {
     ASSIGN_OR_RETURN(rule->more_args, ParsePattern(name, field, v));
-  } else {
-    return absl::InvalidArgumentError(
-        absl::StrCat(Where(name, key), field, ": unknown field (known: path, args, moreArgs)"));
+    return absl::OkStatus();
+  }
+  if (key.Scalar() != "args") {
+    return Bad(name, key, field + ": unknown field (known: path, args, moreArgs)");
+  }
+  if (!v.IsSequence()) return Bad(name, v, field + ": expected a list");
+  for (size_t i = 0; i < v.size(); ++i) {
+    ASSIGN_OR_RETURN(policy::CommandPattern pattern,
+                     ParsePattern(name, absl::StrCat(field, "[", i, "]"), v[i]));
+    rule->args.push_back(std::move(pattern));
   }
   return absl::OkStatus();
 }
@@ -160,19 +168,19 @@ absl::Status ParseRuleField(const std::string& name, const std::string& path,
 // commands: the host's command allow-list (see policy/command_allow_list.h).
 absl::Status ParseCommands(const std::string& name, const YAML::Node& v, Policy& p) {
   if (!v.IsSequence()) {
-    return absl::InvalidArgumentError(Where(name, v) +
-                                      "commands: expected a list of rules (path, args, moreArgs)");
+    return Bad(name, v, "commands: expected a list of rules (path, args, moreArgs)");
   }
   std::vector<policy::CommandRule> rules;
   for (size_t i = 0; i < v.size(); ++i) {
     const std::string path = absl::StrCat("commands[", i, "]");
     if (!v[i].IsMap()) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          Where(name, v[i]), path, ": expected a mapping (fields: path, args, moreArgs)"));
+      return Bad(name, v[i], path + ": expected a mapping (fields: path, args, moreArgs)");
     }
     policy::CommandRule& rule = rules.emplace_back();
-    for (const auto& kv : v[i]) RETURN_IF_ERROR(ParseRuleField(name, path, kv.first, kv.second, &rule));
-    if (rule.real.empty()) return absl::InvalidArgumentError(Where(name, v[i]) + path + ".path: required");
+    for (const auto& kv : v[i]) {
+      RETURN_IF_ERROR(ParseRuleField(name, path, kv.first, kv.second, &rule));
+    }
+    if (rule.real.empty()) return Bad(name, v[i], path + ".path: required");
   }
   p.commands = policy::CommandAllowList(std::move(rules));
   return absl::OkStatus();
@@ -183,8 +191,8 @@ absl::Status ParseCommandEnv(const std::string& name, const YAML::Node& v, Polic
   ASSIGN_OR_RETURN(std::vector<std::string> names, StringList(name, "commandEnv", v));
   for (const std::string& n : names) {
     if (!IsEnvName(n)) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          Where(name, v), "commandEnv: \"", n, "\" is not a variable name ([A-Za-z_][A-Za-z0-9_]*)"));
+      return Bad(name, v, absl::StrCat("commandEnv: \"", n,
+                                       "\" is not a variable name ([A-Za-z_][A-Za-z0-9_]*)"));
     }
   }
   p.command_env = std::set<std::string>(names.begin(), names.end());

@@ -123,7 +123,8 @@ absl::StatusOr<absl::Duration> CheckRunCommandRequest(const chaos::v1::RunComman
   }
   RETURN_IF_ERROR(CheckCommandTimes(request, max_duration));
   if (request.caller().size() > kMaxCallerBytes) {
-    return absl::InvalidArgumentError(absl::StrCat("caller: longer than ", kMaxCallerBytes, " bytes"));
+    return absl::InvalidArgumentError(
+        absl::StrCat("caller: longer than ", kMaxCallerBytes, " bytes"));
   }
   const absl::Duration lease = FromProto(request.lease());
   return lease == absl::ZeroDuration() ? default_lease : lease;

@@ -158,8 +158,9 @@ void Runner::RunRemoteCommandStep(size_t index) {
     Emit(Event("command", step.id, agent->address, absl::StrJoin(cmd.argv, " ")));
   }
   const auto outcomes = RunOnGroup(
-      cmd, absl::StrCat(options_.run_id, ".", step.id), std::max(options_.rpc_timeout, absl::Seconds(5)),
-      &stop_commands_, [&](const AgentOutcome& a) {
+      cmd, absl::StrCat(options_.run_id, ".", step.id),
+      std::max(options_.rpc_timeout, absl::Seconds(5)), &stop_commands_,
+      [&](const AgentOutcome& a) {
         const std::string detail = CommandDetail(a.out, cmd.timeout);
         Emit(Event("command", step.id, a.address, detail));
         if (!a.out.ok()) {

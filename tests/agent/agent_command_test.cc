@@ -199,7 +199,8 @@ TEST_F(AgentCommandTest, AnAllowedCommandRunsOnTheAgentAndItsOutputComesBack) {
     EXPECT_TRUE(Exists(dir_.path() + "/allowed-file"));
   }
   {
-    chaos::v1::RunCommandRequest req = Request("greet", {"/bin/sh", "-c", "pwd; echo \"$GREETING\""});
+    chaos::v1::RunCommandRequest req =
+        Request("greet", {"/bin/sh", "-c", "pwd; echo \"$GREETING\""});
     (*req.mutable_env())["GREETING"] = "hello from the agent";
     req.set_working_dir(dir_.path());
     grpc::ClientContext ctx;
@@ -270,14 +271,10 @@ TEST_F(AgentCommandTest, HaltKillsARunningCommandAndRefusesNewOnesUntilResume) {
   const pid_t pid = AwaitPid(PidFile("halt"));
   ASSERT_GT(pid, 0);
   ASSERT_TRUE(Running(pid));
-  {
-    grpc::ClientContext ctx;
-    chaos::v1::HaltRequest req;
-    req.set_reason("drill over");
-    chaos::v1::HaltResponse resp;
-    ASSERT_TRUE(stub->Halt(&ctx, req, &resp).ok());
-    EXPECT_THAT(resp.stopped_commands(), ::testing::ElementsAre("halt"));
-  }
+  const CommandResult halt = RunCommand(
+      {ChaosctlBinary(), "halt", "--agent", agent->address(), "--reason", "drill over"});
+  ASSERT_EQ(halt.exit_code, 0) << halt.output;
+  EXPECT_THAT(halt.output, HasSubstr("  command halt killed\n"));
   EXPECT_TRUE(GoneWithin(pid, absl::Seconds(5))) << "halt left the command running";
   ASSERT_TRUE(sleeper.status().ok()) << sleeper.status().error_message();
   EXPECT_TRUE(sleeper.response().cancelled());
@@ -286,7 +283,9 @@ TEST_F(AgentCommandTest, HaltKillsARunningCommandAndRefusesNewOnesUntilResume) {
 
   grpc::ClientContext ctx;
   chaos::v1::RunCommandResponse resp;
-  grpc::Status s = stub->RunCommand(&ctx, Request("later", {"/usr/bin/touch", "DIR/allowed-later"}), &resp);
+  const chaos::v1::RunCommandRequest later =
+      Request("later", {"/usr/bin/touch", "DIR/allowed-later"});
+  grpc::Status s = stub->RunCommand(&ctx, later, &resp);
   EXPECT_EQ(s.error_code(), grpc::StatusCode::FAILED_PRECONDITION);
   EXPECT_THAT(s.error_message(), HasSubstr("agent is halted"));
   EXPECT_FALSE(Exists(dir_.path() + "/allowed-later"));
@@ -296,7 +295,7 @@ TEST_F(AgentCommandTest, HaltKillsARunningCommandAndRefusesNewOnesUntilResume) {
     ASSERT_TRUE(stub->Resume(&rctx, {}, &rresp).ok());
   }
   grpc::ClientContext ctx2;
-  ASSERT_TRUE(stub->RunCommand(&ctx2, Request("later", {"/usr/bin/touch", "DIR/allowed-later"}), &resp).ok());
+  ASSERT_TRUE(stub->RunCommand(&ctx2, later, &resp).ok());
   EXPECT_TRUE(Exists(dir_.path() + "/allowed-later"));
 }
 
@@ -402,7 +401,9 @@ class ChaosctlRunTest : public AgentCommandTest {
     }
     return argv;
   }
-  std::string Out(const std::string& name) const { return absl::StrCat(dir_.path(), "/out-", name); }
+  std::string Out(const std::string& name) const {
+    return absl::StrCat(dir_.path(), "/out-", name);
+  }
   nlohmann::json Report(const std::string& name) const {
     DIR* d = opendir(Out(name).c_str());
     nlohmann::json report;
@@ -477,7 +478,8 @@ rollbackActions:
   }
   EXPECT_TRUE(AnyContains(commands, ": hello-from-the-agent")) << r.command.output;
   EXPECT_TRUE(AnyContains(Events(r.report, "rollback"), a2->address() + ": action done: exit 0"));
-  EXPECT_TRUE(AnyContains(Events(r.report, "probe"), "steady-state-before: said-hello holds: exit 0 on 2 agent(s)"))
+  EXPECT_TRUE(AnyContains(Events(r.report, "probe"),
+                          "steady-state-before: said-hello holds: exit 0 on 2 agent(s)"))
       << r.command.output;
 }
 

@@ -227,8 +227,9 @@ rollbackActions:
   EXPECT_THAT(check(Policy("commands:\n  - path: /bin/true\n"),
                     remote + "  - {run: [touch, x]}\n"),
               StartsWith("command \"touch\" (rollbackActions[1], resolved to "));
-  EXPECT_THAT(check(CommandPolicy(), "name: e\nmethod:\n  - {id: s1, command: {run: [\"true\"]}}\n"),
-              HasSubstr("give the command a target group"));
+  EXPECT_THAT(
+      check(CommandPolicy(), "name: e\nmethod:\n  - {id: s1, command: {run: [\"true\"]}}\n"),
+      HasSubstr("give the command a target group"));
 }
 
 TEST_F(CommandPolicyTest, BadFilesAreOneLineNamingTheFileAndTheField) {
