@@ -13,6 +13,7 @@
 #include "agent/request_check.h"
 #include "agent/sweep.h"
 #include "base/status_macros.h"
+#include "faults/process.h"
 #include "spdlog/spdlog.h"
 #include "proto/duration.h"
 #include "proto/fault_state.h"
@@ -40,9 +41,11 @@ FactoryOptions Agent::factory_options() const {
   return options_.policy.ToFactoryOptions(options_.state_dir);
 }
 
-Agent::Agent(AgentOptions options, std::unique_ptr<FaultLedger> ledger)
+Agent::Agent(AgentOptions options, std::unique_ptr<FaultLedger> ledger,
+             std::unique_ptr<CommandJournal> journal)
     : options_(std::move(options)),
       ledger_(std::move(ledger)),
+      journal_(std::move(journal)),
       faults_(ledger_.get(), options_.max_ended_faults, &counters_, options_.revert_retry),
       capabilities_(options_.probe_capabilities),
       commands_(options_.max_running_commands),
@@ -50,7 +53,9 @@ Agent::Agent(AgentOptions options, std::unique_ptr<FaultLedger> ledger)
 
 absl::StatusOr<std::unique_ptr<Agent>> Agent::Create(AgentOptions options) {
   ASSIGN_OR_RETURN(auto ledger, FaultLedger::Open(options.state_dir));
-  return std::unique_ptr<Agent>(new Agent(std::move(options), std::move(ledger)));
+  ASSIGN_OR_RETURN(auto journal, CommandJournal::Open(options.state_dir));
+  return std::unique_ptr<Agent>(
+      new Agent(std::move(options), std::move(ledger), std::move(journal)));
 }
 
 Agent::~Agent() { timer_.Stop(); }
@@ -69,6 +74,10 @@ size_t Agent::Recover() {
   }
   faults_.PruneEnded();
   return recovery.reverted;
+}
+
+size_t Agent::RecoverCommands() {
+  return chaos::agent::RecoverCommands(*journal_, faults::RealProcessOs());
 }
 
 size_t Agent::Sweep() {
@@ -287,6 +296,30 @@ chaos::v1::RunCommandResponse ToResponse(const base::CommandOutcome& out,
   return response;
 }
 
+chaos::v1::CommandRecord RecordOf(const chaos::v1::RunCommandRequest& request,
+                                  const std::string& caller) {
+  chaos::v1::CommandRecord record;
+  record.set_command_id(request.command_id());
+  record.set_experiment_id(request.experiment_id());
+  record.set_caller(caller);
+  *record.mutable_argv() = request.argv();
+  return record;
+}
+
+// Once the command has started: its process group and the start time of
+// its first process, in its journal record.
+void JournalStarted(CommandJournal& journal, chaos::v1::CommandRecord* record, pid_t pid) {
+  record->set_process_group(pid);
+  record->set_started_at_unix_ms(absl::ToUnixMillis(absl::Now()));
+  if (auto info = faults::ReadProcessInfo(pid); info.ok()) {
+    record->set_leader_start_ticks(info->id.start_ticks);
+  }
+  if (absl::Status s = journal.Put(*record); !s.ok()) {
+    spdlog::error("command {}: cannot journal its process group {}: {}", record->command_id(),
+                  pid, s.ToString());
+  }
+}
+
 // The audit line's result: "exit 0 after 1.2s", "timed out after 5s",
 // "killed after 3s: halt by ...", or why it did not start.
 std::string EndOf(const base::CommandOutcome& out, const std::string& stop_reason) {
@@ -313,9 +346,21 @@ absl::StatusOr<chaos::v1::RunCommandResponse> Agent::RunCommand(
   }
   RETURN_IF_ERROR(commands_.Add({request.command_id(), request.experiment_id(), caller, stop}));
   absl::Cleanup forget = [&] { commands_.Remove(request.command_id()); };
+  // Journaled before it starts, so that an agent killed from here on finds
+  // what the command left at its next start.
+  chaos::v1::CommandRecord record = RecordOf(request, caller);
+  RETURN_IF_ERROR(journal_->Put(record));
+  absl::Cleanup unjournal = [&] {
+    if (absl::Status s = journal_->Remove(request.command_id()); !s.ok()) {
+      spdlog::error("command {}: cannot remove its journal record: {}", request.command_id(),
+                    s.ToString());
+    }
+  };
   timer_.Schedule(leases_.Hold(request.experiment_id(), lease, absl::Now()));
   AuditCommand("command-start", request, caller, "starting");
-  const base::CommandOutcome out = base::RunCommand(argv, CommandOptionsOf(request, *stop));
+  base::CommandOptions options = CommandOptionsOf(request, *stop);
+  options.on_start = [&](pid_t pid) { JournalStarted(*journal_, &record, pid); };
+  const base::CommandOutcome out = base::RunCommand(argv, options);
   AuditCommand("command-end", request, caller, EndOf(out, stop->reason()));
   if (!out.error.empty()) {
     return absl::FailedPreconditionError(absl::StrCat("the command did not start: ", out.error));

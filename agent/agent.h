@@ -9,15 +9,15 @@
 // - CapabilityCache (capability_cache.h): what this host can run, probed at
 //   start-up and on request, never per Describe;
 // - CommandTable (command_table.h): the commands RunCommand runs now, each
-//   holding its experiment's lease like a fault.
+//   holding its experiment's lease like a fault, and each journaled in the
+//   CommandJournal (command_journal.h) from before it starts until it ends.
 // Faults end when their caller reverts them, when their duration elapses
 // (the agent's own timer, whatever the caller does), when their
 // experiment's lease lapses without a KeepAlive, on Halt, and on Shutdown;
 // so do running commands (their process groups are killed), and on a
-// RevertExperiment of their experiment too. Commands are not journaled in
-// the ledger: a command's start and end are audited, and a command outlives
-// an agent killed outright only as far as its own children do (its leader
-// dies with the agent, see base::RunCommand).
+// RevertExperiment of their experiment too; what commands of an agent
+// killed outright left running is killed at the next start
+// (RecoverCommands).
 // A revert that fails is retried by the same timer with capped exponential
 // backoff (AgentOptions::revert_retry) until it holds, an operator abandons
 // the fault (Abandon), or the agent is halted (Halt tries once more; no
@@ -37,6 +37,7 @@
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "agent/capability_cache.h"
+#include "agent/command_journal.h"
 #include "agent/command_table.h"
 #include "agent/counters.h"
 #include "agent/expiry_timer.h"
@@ -67,8 +68,8 @@ struct AgentOptions {
 
 class Agent {
  public:
-  // Opens the ledger in options.state_dir. Starts no timer and probes
-  // nothing until Start().
+  // Opens the ledger and the command journal in options.state_dir. Starts
+  // no timer and probes nothing until Start().
   static absl::StatusOr<std::unique_ptr<Agent>> Create(AgentOptions options);
   ~Agent();  // stops the timer; reverts nothing (see Shutdown)
 
@@ -76,6 +77,10 @@ class Agent {
   // earlier run of this agent (see recovery.h). Returns the number
   // reverted; errors are logged and leave the record for the next start.
   size_t Recover();
+
+  // Kills what commands of an earlier run of this agent left running (see
+  // recovery.h, RecoverCommands). Returns the number of processes killed.
+  size_t RecoverCommands();
 
   // After Recover: removes tagged leftovers that no live record names (see
   // sweep.h), fill files under the policy's fill roots included. Returns
@@ -148,7 +153,8 @@ class Agent {
   const AgentCounters& counters() const { return counters_; }
 
  private:
-  Agent(AgentOptions options, std::unique_ptr<FaultLedger> ledger);
+  Agent(AgentOptions options, std::unique_ptr<FaultLedger> ledger,
+        std::unique_ptr<CommandJournal> journal);
 
   // Halt and the cap on active faults, checked before anything is built.
   absl::Status CheckAdmission();
@@ -173,6 +179,7 @@ class Agent {
 
   const AgentOptions options_;
   std::unique_ptr<FaultLedger> ledger_;
+  std::unique_ptr<CommandJournal> journal_;
   AgentCounters counters_;
   FaultTable faults_;
   LeaseTable leases_;

@@ -1,10 +1,8 @@
 #include "agent/ledger.h"
 
-#include <dirent.h>
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
-#include <zlib.h>
 
 #include <cerrno>
 #include <cstring>
@@ -13,6 +11,7 @@
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "agent/record_file.h"
 #include "base/errno.h"
 #include "base/files.h"
 #include "base/ids.h"
@@ -21,8 +20,6 @@
 namespace chaos::agent {
 namespace {
 
-constexpr char kMagic[8] = {'C', 'H', 'A', 'O', 'S', 'L', 'G', '1'};
-constexpr size_t kHeader = sizeof(kMagic) + 8;  // magic, u32 length, u32 crc
 constexpr char kSuffix[] = ".rec";
 
 absl::Status MakeDir(const std::string& path) {
@@ -31,15 +28,6 @@ absl::Status MakeDir(const std::string& path) {
         absl::StrCat("cannot create state directory ", path, ": ", std::strerror(errno)));
   }
   return absl::OkStatus();
-}
-
-void PutU32(std::string* out, uint32_t v) {
-  for (int i = 0; i < 4; ++i) out->push_back(static_cast<char>((v >> (8 * i)) & 0xff));
-}
-uint32_t GetU32(const char* p) {
-  uint32_t v = 0;
-  for (int i = 0; i < 4; ++i) v |= uint32_t{static_cast<unsigned char>(p[i])} << (8 * i);
-  return v;
 }
 
 }  // namespace
@@ -76,14 +64,8 @@ absl::Status FaultLedger::Put(const chaos::v1::LedgerRecord& record) {
   if (!record.SerializeToString(&payload)) {
     return absl::InternalError("cannot serialize ledger record");
   }
-  std::string data(kMagic, sizeof(kMagic));
-  PutU32(&data, static_cast<uint32_t>(payload.size()));
-  PutU32(&data, static_cast<uint32_t>(
-                    crc32(0L, reinterpret_cast<const Bytef*>(payload.data()), payload.size())));
-  data += payload;
-
   absl::MutexLock lock(&mu_);
-  return base::WriteFileAtomically(PathFor(id), data, 0600);
+  return base::WriteFileAtomically(PathFor(id), FrameRecord(payload), 0600);
 }
 
 absl::Status FaultLedger::Remove(const std::string& fault_id) {
@@ -98,15 +80,7 @@ absl::Status FaultLedger::Remove(const std::string& fault_id) {
 absl::StatusOr<FaultLedger::Loaded> FaultLedger::Load() {
   absl::MutexLock lock(&mu_);
   Loaded loaded;
-  DIR* dir = opendir(ledger_dir_.c_str());
-  if (dir == nullptr) return base::ErrnoToStatus(errno, absl::StrCat("opendir ", ledger_dir_));
-  std::vector<std::string> names;
-  while (dirent* e = readdir(dir)) {
-    std::string name = e->d_name;
-    if (name == "." || name == "..") continue;
-    names.push_back(name);
-  }
-  closedir(dir);
+  ASSIGN_OR_RETURN(const std::vector<std::string> names, base::ListDirectory(ledger_dir_));
   for (const std::string& name : names) {
     const std::string path = absl::StrCat(ledger_dir_, "/", name);
     // An interrupted write ("<id>.rec.tmp.<pid>", or "<id>.rec.tmp" from
@@ -121,23 +95,15 @@ absl::StatusOr<FaultLedger::Loaded> FaultLedger::Load() {
     std::ostringstream ss;
     ss << in.rdbuf();
     const std::string data = ss.str();
+    const absl::StatusOr<std::string> payload = UnframeRecord(data);
     if (!absl::EndsWith(name, kSuffix)) {
       why = "not a ledger record name";
-    } else if (data.size() < kHeader || std::memcmp(data.data(), kMagic, sizeof(kMagic)) != 0) {
-      why = "bad magic or truncated header";
-    } else {
-      const uint32_t len = GetU32(data.data() + sizeof(kMagic));
-      const uint32_t crc = GetU32(data.data() + sizeof(kMagic) + 4);
-      if (data.size() != kHeader + len) {
-        why = absl::StrCat("length mismatch (header says ", len, ", file has ",
-                           data.size() - kHeader, ")");
-      } else if (crc32(0L, reinterpret_cast<const Bytef*>(data.data() + kHeader), len) != crc) {
-        why = "checksum mismatch";
-      } else if (!record.ParseFromArray(data.data() + kHeader, static_cast<int>(len))) {
-        why = "payload does not parse";
-      } else if (absl::StrCat(record.status().spec().fault_id(), kSuffix) != name) {
-        why = "fault id does not match file name";
-      }
+    } else if (!payload.ok()) {
+      why = std::string(payload.status().message());
+    } else if (!record.ParseFromString(*payload)) {
+      why = "payload does not parse";
+    } else if (absl::StrCat(record.status().spec().fault_id(), kSuffix) != name) {
+      why = "fault id does not match file name";
     }
     if (why.empty()) {
       loaded.records.push_back(std::move(record));

@@ -1,5 +1,7 @@
 #include "agent/recovery.h"
 
+#include <signal.h>
+
 #include <string>
 #include <utility>
 
@@ -63,7 +65,69 @@ void MarkFailed(FaultLedger& ledger, LedgerRecord& record, const absl::Status& w
   (void)ledger.Put(record);
 }
 
+// The processes of `record`'s command still in its process group: those
+// of the group that started no earlier than its first process.
+std::vector<faults::ProcessId> LeftInGroup(const chaos::v1::CommandRecord& record,
+                                           faults::ProcessOs& os) {
+  std::vector<faults::ProcessId> left;
+  absl::StatusOr<std::vector<pid_t>> pids = os.ListPids();
+  if (!pids.ok()) {
+    spdlog::error("recovery: cannot list processes: {}", pids.status().ToString());
+    return left;
+  }
+  for (pid_t pid : *pids) {
+    absl::StatusOr<faults::ProcessInfo> info = os.ReadInfo(pid);
+    if (!info.ok() || info->pgrp != record.process_group() || info->state == 'Z') continue;
+    if (info->id.start_ticks < record.leader_start_ticks()) continue;
+    left.push_back(info->id);
+  }
+  return left;
+}
+
+// Kills what one command left; returns how many processes.
+size_t KillLeftovers(const chaos::v1::CommandRecord& record, faults::ProcessOs& os) {
+  size_t killed = 0;
+  for (const faults::ProcessId& id : LeftInGroup(record, os)) {
+    if (absl::Status s = os.Signal(id, SIGKILL); s.ok()) {
+      ++killed;
+    } else if (!absl::IsNotFound(s)) {
+      spdlog::error("recovery: command {}: cannot kill pid {}: {}", record.command_id(), id.pid,
+                    s.ToString());
+    }
+  }
+  return killed;
+}
+
 }  // namespace
+
+size_t RecoverCommands(CommandJournal& journal, faults::ProcessOs& os) {
+  auto loaded = journal.Load();
+  if (!loaded.ok()) {
+    spdlog::error("recovery: cannot read the command journal: {}", loaded.status().ToString());
+    return 0;
+  }
+  for (const std::string& d : loaded->dropped) {
+    spdlog::error("recovery: dropped a damaged command record {}", d);
+  }
+  size_t total = 0;
+  for (const chaos::v1::CommandRecord& record : loaded->records) {
+    const size_t killed = record.process_group() > 0 ? KillLeftovers(record, os) : 0;
+    total += killed;
+    chaos::v1::RunCommandRequest request;  // what the audit line shows
+    request.set_command_id(record.command_id());
+    request.set_experiment_id(record.experiment_id());
+    *request.mutable_argv() = record.argv();
+    AuditCommand("command-recover", request, record.caller(),
+                 record.process_group() > 0
+                     ? absl::StrCat("killed ", killed, " process(es) left in process group ",
+                                    record.process_group())
+                     : "had not started when the agent stopped");
+    if (absl::Status s = journal.Remove(record.command_id()); !s.ok()) {
+      spdlog::error("recovery: command {}: {}", record.command_id(), s.ToString());
+    }
+  }
+  return total;
+}
 
 Recovery RecoverFromLedger(FaultLedger& ledger, const FactoryOptions& options) {
   Recovery out;

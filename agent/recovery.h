@@ -20,10 +20,12 @@
 #include <memory>
 #include <vector>
 
+#include "agent/command_journal.h"
 #include "agent/fault_factory.h"
 #include "agent/ledger.h"
 #include "chaos/v1/ledger.pb.h"
 #include "faults/fault.h"
+#include "faults/host_os.h"
 
 namespace chaos::agent {
 
@@ -39,6 +41,19 @@ struct Recovery {
 };
 
 Recovery RecoverFromLedger(FaultLedger& ledger, const FactoryOptions& options);
+
+// What commands of an earlier run of the agent left running, from their
+// journal records (command_journal.h): a command whose record names its
+// process group had started, and every process still in that group that
+// started no earlier than its first process gets SIGKILL through
+// `os.Signal` (pid and start time: a reused pid is never signalled). Its
+// first process died with that agent (parent-death signal); what it started
+// in the background may not have. A record without a process group (the
+// agent died before the command started) has nothing to kill. Every record
+// is removed and audited ("audit action=command-recover"); returns how many
+// processes were killed. Never fails; errors are logged. Not thread-safe:
+// run it once, before serving.
+size_t RecoverCommands(CommandJournal& journal, faults::ProcessOs& os);
 
 }  // namespace chaos::agent
 

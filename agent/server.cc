@@ -18,6 +18,9 @@ absl::StatusOr<std::unique_ptr<AgentServer>> AgentServer::Start(
   if (recovered > 0) {
     spdlog::warn("recovery: reverted {} fault(s) left by an earlier run", recovered);
   }
+  if (const size_t killed = s->agent_->RecoverCommands(); killed > 0) {
+    spdlog::warn("recovery: killed {} process(es) left by commands of an earlier run", killed);
+  }
   if (const size_t swept = s->agent_->Sweep(); swept > 0) {
     spdlog::warn("sweep: removed {} leftover(s) no ledger record named", swept);
   }

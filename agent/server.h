@@ -17,7 +17,8 @@ namespace chaos::agent {
 class AgentServer {
  public:
   // Creates the Agent, reverts what the ledger says an earlier run left
-  // behind, sweeps tagged leftovers no ledger record names (sweep.h),
+  // behind, kills what the command journal says its commands left running,
+  // sweeps tagged leftovers no ledger record names (sweep.h),
   // starts the expiry timer, and listens on `listen` (host:port) with
   // `transport`'s credentials. FAILED_PRECONDITION, before anything else,
   // for plaintext off loopback without --insecure (rpc/listen_policy.h);

@@ -10,6 +10,7 @@
 #define CHAOS_BASE_FILES_H_
 
 #include <string>
+#include <vector>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
@@ -32,6 +33,10 @@ bool ReadTextFile(const std::string& path, std::string* out);
 // Writes every byte of `data` to `fd`, retrying on EINTR and short writes.
 // `path` only names the file in errors.
 [[nodiscard]] absl::Status WriteAll(int fd, absl::string_view data, const std::string& path);
+
+// The names in a directory, "." and ".." left out, in no order; the
+// errno's code with "opendir DIR: strerror" when it cannot be read.
+[[nodiscard]] absl::StatusOr<std::vector<std::string>> ListDirectory(const std::string& dir);
 
 // Flushes a directory's entries (after a rename or unlink inside it).
 [[nodiscard]] absl::Status FsyncDir(const std::string& dir);

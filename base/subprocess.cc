@@ -343,6 +343,7 @@ CommandOutcome RunCommand(const std::vector<std::string>& argv, const CommandOpt
   } else {
     ChildPipes pipes;
     const pid_t pid = Spawn(argv, options, pipes, &out);
+    if (pid > 0 && options.on_start) options.on_start(pid);
     if (pid > 0) ChildWatch(pid, pipes.out[0], &out).Run(start + options.timeout, cancel);
   }
   out.took = absl::Now() - start;

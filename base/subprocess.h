@@ -16,7 +16,10 @@
 #ifndef CHAOS_BASE_SUBPROCESS_H_
 #define CHAOS_BASE_SUBPROCESS_H_
 
+#include <sys/types.h>
+
 #include <cstddef>
+#include <functional>
 #include <map>
 #include <string>
 #include <vector>
@@ -82,6 +85,10 @@ struct CommandOptions {
   // The command's working directory; "" keeps this process's. A directory
   // it cannot change into is an outcome with `error` "chdir DIR: strerror".
   std::string working_dir;
+  // Called once the command has started (its exec succeeded), with its pid,
+  // which is also its process group, before RunCommand waits for it. May
+  // be empty.
+  std::function<void(pid_t)> on_start;
 };
 CommandOutcome RunCommand(const std::vector<std::string>& argv, const CommandOptions& options);
 

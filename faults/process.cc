@@ -61,13 +61,15 @@ absl::StatusOr<ProcessInfo> ReadProcessInfo(pid_t pid) {
   }
   info.state = f[0].empty() ? '?' : f[0][0];
   uint64_t utime = 0, stime = 0, flags = 0;
-  int ppid = 0;
-  if (!absl::SimpleAtoi(f[1], &ppid) || !absl::SimpleAtoi(f[6], &flags) ||
+  int ppid = 0, pgrp = 0;
+  if (!absl::SimpleAtoi(f[1], &ppid) || !absl::SimpleAtoi(f[2], &pgrp) ||
+      !absl::SimpleAtoi(f[6], &flags) ||
       !absl::SimpleAtoi(f[11], &utime) || !absl::SimpleAtoi(f[12], &stime) ||
       !absl::SimpleAtoi(f[19], &info.id.start_ticks)) {
     return absl::InternalError(absl::StrCat("unparsable fields in ", dir, "/stat"));
   }
   info.ppid = ppid;
+  info.pgrp = pgrp;
   info.cpu_ticks = utime + stime;
   constexpr uint64_t kPfKthread = 0x00200000;
   info.kernel_thread = (flags & kPfKthread) != 0;

@@ -31,6 +31,7 @@ struct ProcessId {
 struct ProcessInfo {
   ProcessId id;
   pid_t ppid = 0;
+  pid_t pgrp = 0;          // its process group
   char state = '?';        // R, S, D, T (stopped), Z (zombie), ...
   std::string comm;        // /proc/<pid>/comm, at most 15 characters
   std::string cmdline;     // arguments joined by single spaces

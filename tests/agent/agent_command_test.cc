@@ -53,6 +53,8 @@ commands:
     args: ["-c", 'echo \$\$ > DIR/pid-[a-z]+; exec sleep 300']
   - path: /bin/sh
     args: ["-c", 'echo \$PPID >> DIR/ran']
+  - path: /bin/sh
+    args: ["-c", 'sleep 300 & echo \$! > DIR/pid-[a-z]+; wait']
 commandEnv: [GREETING]
 )";
 
@@ -377,6 +379,33 @@ TEST_F(AgentCommandTest, StoppingTheAgentKillsItsCommands) {
   agent->process().Signal(SIGTERM);
   EXPECT_EQ(agent->process().Wait(), 0) << agent->log();
   EXPECT_FALSE(Running(pid)) << "the agent stopped and left its command running";
+}
+
+// An agent killed outright takes its command's first process with it, but
+// not what that process started in the background; the command's journal
+// record lets the next start of the agent kill that too.
+TEST_F(AgentCommandTest, WhatACommandLeftBehindAnAgentKilledOutrightIsKilledAtItsNextStart) {
+  const std::string state = dir_.path() + "/state";
+  const std::string policy = dir_.path() + "/policy.yaml";
+  std::ofstream(policy) << Here(kPolicy);
+  auto agent = std::make_unique<AgentProcess>(state, std::vector<std::string>{"--policy", policy});
+  auto stub = Stub(*agent);
+  AsyncCall call(stub.get(), Request("bg", {"/bin/sh", "-c",
+                                            "sleep 300 & echo $! > DIR/pid-bg; wait"}));
+  const pid_t sleeper = AwaitPid(PidFile("bg"));
+  ASSERT_GT(sleeper, 0);
+  agent->process().Signal(SIGKILL);
+  agent->process().Wait();
+  EXPECT_FALSE(call.status().ok());
+  absl::SleepFor(absl::Milliseconds(200));
+  ASSERT_TRUE(Running(sleeper)) << "the background process died with the agent: nothing to test";
+
+  auto restarted =
+      std::make_unique<AgentProcess>(state, std::vector<std::string>{"--policy", policy});
+  EXPECT_TRUE(GoneWithin(sleeper, absl::Seconds(5))) << restarted->log();
+  EXPECT_THAT(restarted->log(), HasSubstr("audit action=command-recover command=bg experiment=exp"));
+  EXPECT_THAT(restarted->log(),
+              HasSubstr("recovery: killed 1 process(es) left by commands of an earlier run"));
 }
 
 // chaosctl runs: commands with a target run on the agents, through RunCommand.
