@@ -173,7 +173,12 @@ class Agent {
   absl::Time NextDeadline();
   // What the faults must respect on this host, from the policy.
   FactoryOptions factory_options() const;
-  // Kills the commands `pred` selects (see CommandTable::Stop).
+  // How long Halt, RevertExperiment and StopCommands wait for the commands
+  // they kill to end: base::RunCommand gives one 2 s between SIGTERM and
+  // SIGKILL.
+  static constexpr absl::Duration kCommandStopWait = absl::Seconds(5);
+  // Kills the commands `pred` selects (see CommandTable::Stop); the agent's
+  // side of RunCommand is in agent_commands.cc.
   std::vector<std::string> StopCommandsOf(const CommandTable::Predicate& pred,
                                           const std::string& reason, absl::Duration wait);
 
