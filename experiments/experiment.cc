@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <functional>
+#include <variant>
 
 #include "google/protobuf/descriptor.h"
 #include "proto/duration.h"
@@ -41,6 +42,21 @@ const ProbeSpec* Experiment::FindProbe(const std::string& name) const {
     if (p.name == name) return &p;
   }
   return nullptr;
+}
+
+std::set<std::string> Experiment::CommandTargets() const {
+  std::set<std::string> out;
+  for (const Step& s : method) {
+    if (s.command && !s.command->target.empty()) out.insert(s.command->target);
+  }
+  for (const ProbeSpec& p : probes) {
+    const auto* check = std::get_if<CommandCheck>(&p.check);
+    if (check != nullptr && !check->target.empty()) out.insert(check->target);
+  }
+  for (const CommandSpec& c : rollback_actions) {
+    if (!c.target.empty()) out.insert(c.target);
+  }
+  return out;
 }
 
 const Step* Experiment::FindStep(const std::string& id) const {

@@ -8,6 +8,7 @@
 
 #include <map>
 #include <optional>
+#include <set>
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -145,6 +146,9 @@ struct Experiment {
   // durations; commands and gates count as zero).
   absl::Duration PlannedDuration() const;
   const ProbeSpec* FindProbe(const std::string& name) const;
+  // The target groups commands run on: those a command step, command probe
+  // or rollback action names.
+  std::set<std::string> CommandTargets() const;
   const Step* FindStep(const std::string& id) const;
 };
 

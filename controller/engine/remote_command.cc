@@ -75,18 +75,6 @@ bool IsRemoteProbe(const experiments::ProbeSpec& probe) {
   return check != nullptr && !check->target.empty();
 }
 
-bool RunsCommandsOn(const experiments::Experiment& exp, const std::string& group) {
-  for (const experiments::Step& s : exp.method) {
-    if (s.command && s.command->target == group) return true;
-  }
-  for (const experiments::ProbeSpec& p : exp.probes) {
-    const auto* check = std::get_if<experiments::CommandCheck>(&p.check);
-    if (check != nullptr && check->target == group) return true;
-  }
-  return std::any_of(exp.rollback_actions.begin(), exp.rollback_actions.end(),
-                     [&](const experiments::CommandSpec& c) { return c.target == group; });
-}
-
 std::string NewCommandId(const std::string& run_id, const std::string& what) {
   absl::BitGen gen;
   return absl::StrCat(run_id, ".", what, "-",

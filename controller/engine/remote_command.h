@@ -25,10 +25,6 @@
 
 namespace chaos::controller {
 
-// Whether a command of `exp` (a step, a probe or a rollback action) names
-// target group `group`: the run must then resolve that group.
-bool RunsCommandsOn(const experiments::Experiment& exp, const std::string& group);
-
 // Whether `probe` is a command check with a target.
 bool IsRemoteProbe(const experiments::ProbeSpec& probe);
 

@@ -242,7 +242,6 @@ bool Runner::ResolveTargets() {
     for (const Step& s : experiment_.method) {
       used |= s.fault && (s.target.empty() ? "all" : s.target) == name;
     }
-    used |= RunsCommandsOn(experiment_, name);
     if (!used) continue;
     {
       absl::MutexLock lock(&mu_);

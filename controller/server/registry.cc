@@ -67,11 +67,11 @@ std::vector<std::string> AgentRegistry::LiveAddresses() {
 
 namespace {
 
-// FAILED_PRECONDITION naming the first group a fault step uses that would
-// choose more than `limit` of the live agents.
+// FAILED_PRECONDITION naming the first group a fault step or a command
+// uses that would choose more than `limit` of the live agents.
 absl::Status CheckAgentLimit(const experiments::Experiment& experiment,
                              const std::vector<chaos::v1::AgentInfo>& live, size_t limit) {
-  std::set<std::string> used;
+  std::set<std::string> used = experiment.CommandTargets();
   for (const experiments::Step& s : experiment.method) {
     if (s.fault) used.insert(s.target.empty() ? "all" : s.target);
   }

@@ -110,6 +110,20 @@ method:
   EXPECT_NE(refused.status().message().find("target group zone would choose 2 of 3"),
             std::string::npos)
       << refused.status();
+  // Commands with a target touch their group's agents too.
+  auto commands = experiments::ParseExperiment(R"(name: c
+targets:
+  every: {}
+method:
+  - {id: w, wait: 1s}
+rollbackActions:
+  - {run: ["true"], target: every}
+)",
+                                               &diags);
+  ASSERT_TRUE(commands) << diags.Format("c");
+  EXPECT_NE(ResolveTargets(*commands, registry, 2).status().message().find(
+                "target group every would choose 3 of 3"),
+            std::string::npos);
 }
 
 }  // namespace
