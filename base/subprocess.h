@@ -8,7 +8,9 @@
 // The command gets /dev/null on stdin, its own process group, default
 // signal dispositions, SIGKILL when the thread that started it dies (so a
 // caller killed outright does not leave it behind; what it started in its
-// group is another matter) and no descriptor of ours beyond 0-2. argv[0]
+// group is another matter, and the kernel drops this for a set-user-ID
+// program or one with file capabilities) and no descriptor of ours beyond
+// 0-2. argv[0]
 // is looked up in PATH when it has no '/'. At most 64 KiB of output is
 // kept (kMaxCommandOutput), and the outcome says when more was dropped.
 // RunCommand never throws: a command that cannot be started is an outcome
