@@ -7,7 +7,10 @@
 // the steady state. While the method runs, guard probes are polled and a
 // guard that trips aborts the run. Steps run as soon as the steps in
 // their `after` list have ended (independent steps in parallel). A fault
-// step injects on every agent, holds for its duration and reverts. Leases
+// step injects on every agent, holds for its duration and reverts. A
+// command (step, probe, rollback action) with a target runs on every agent
+// of its group through RunCommand (remote_command.h), killed there when
+// the run aborts. Leases
 // are renewed with KeepAlive for the whole run, one thread per agent (a slow
 // agent never delays another's renewal), so a runner that dies leaves the
 // cleanup to the agents; a renewal that finds a fault of this run ended
