@@ -784,6 +784,8 @@ void Runner::MeasureRecovery() {
                             rec.objective ? absl::StrCat(" (objective ", absl::FormatDuration(*rec.objective),
                                                          result.objective_met ? ": met)" : ": MISSED)")
                                           : "")));
+  } else if (StopMeasuringRecovery()) {
+    Emit(Event("recovery", "", "", "stopped measuring: the run is stopping, not recovered"));
   } else {
     Emit(Event("recovery", "", "",
                absl::StrCat("NOT recovered within ", absl::FormatDuration(rec.timeout))));

@@ -51,6 +51,7 @@ const char* RollbackStateName(RollbackState state) {
 std::string DrillResult::IntegrityState() const {
   if (!integrity_checked) return "not checked";
   if (!integrity_error.empty()) return "error";
+  if (backup_digest.empty() || restored_digest.empty()) return "not measured";
   return backup_digest == restored_digest ? "ok" : "mismatch";
 }
 

@@ -137,7 +137,9 @@ struct DrillResult {
   std::string backup_digest;
   std::string restored_digest;
   std::string integrity_error;     // a manifest command that failed, or never ran
-  // "ok", "mismatch", "error" or "not checked".
+  // "ok", "mismatch", "error" (a manifest command failed), "not measured"
+  // (the run ended before both digests were taken) or "not checked" (no
+  // manifest).
   std::string IntegrityState() const;
   // Every objective set was measured and met.
   bool ObjectivesMet() const;
