@@ -83,6 +83,18 @@ Json ProbeJson(const ProbeSample& p) {
   return j;
 }
 
+Json ProbeSummaryJson(const ProbeSummary& p) {
+  Json j{{"probe", Text(p.probe)},
+         {"samples", p.samples},
+         {"failures", p.failures},
+         {"during_faults", p.during_faults},
+         {"ok_during_faults", p.ok_during_faults}};
+  j["availability_during_faults"] =
+      p.availability_during_faults ? Json(*p.availability_during_faults) : Json(nullptr);
+  j["time_to_detect_ms"] = Millis(p.time_to_detect);
+  return j;
+}
+
 Json RecoveryJson(const RecoveryResult& rec) {
   if (!rec.measured) return nullptr;
   Json j{{"from", Text(rec.from)}};
@@ -189,6 +201,7 @@ std::string ReportJson(const RunReport& r) {
   j["steps"] = Each(r.steps, StepJson);
   j["faults"] = Each(r.faults, FaultJson);
   j["probes"] = Each(r.probes, ProbeJson);
+  j["probe_summary"] = Each(SummarizeProbes(r), ProbeSummaryJson);
   j["recovery"] = RecoveryJson(r.recovery);
   j["drill"] = DrillJson(r.drill);
   j["rollback"] = RollbackStateName(r.rollback);

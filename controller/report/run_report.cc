@@ -1,5 +1,9 @@
 #include "controller/report/run_report.h"
 
+#include <algorithm>
+#include <map>
+#include <utility>
+
 #include "absl/strings/str_format.h"
 #include "controller/report/format.h"
 
@@ -59,6 +63,53 @@ bool DrillResult::ObjectivesMet() const {
   if (rto_objective && (!rto || *rto > *rto_objective)) return false;
   if (rpo_objective && (!rpo || *rpo > *rpo_objective)) return false;
   return !integrity_required || IntegrityState() == "ok";
+}
+
+namespace {
+
+// The span faults were in place: the first inject to the last revert, or
+// to the run's end (or forever) when one was never reverted. Empty when
+// nothing was injected.
+std::pair<absl::Time, absl::Time> FaultSpan(const RunReport& r) {
+  absl::Time first = absl::InfiniteFuture();
+  absl::Time last = absl::InfinitePast();
+  for (const FaultRecord& f : r.faults) {
+    if (f.injected_at == absl::InfinitePast()) continue;
+    first = std::min(first, f.injected_at);
+    const absl::Time end = f.reverted_at != absl::InfinitePast() ? f.reverted_at
+                           : r.ended_at != absl::InfinitePast()  ? r.ended_at
+                                                                 : absl::InfiniteFuture();
+    last = std::max(last, end);
+  }
+  return {first, last};
+}
+
+}  // namespace
+
+std::vector<ProbeSummary> SummarizeProbes(const RunReport& report) {
+  const auto [first, last] = FaultSpan(report);
+  std::vector<ProbeSummary> out;
+  std::map<std::string, size_t> index;
+  for (const ProbeSample& s : report.probes) {
+    auto [it, added] = index.emplace(s.probe, out.size());
+    if (added) out.emplace_back().probe = s.probe;
+    ProbeSummary& p = out[it->second];
+    ++p.samples;
+    p.failures += s.ok ? 0 : 1;
+    if (s.at >= first && s.at <= last) {
+      ++p.during_faults;
+      p.ok_during_faults += s.ok ? 1 : 0;
+    }
+    if (!s.ok && s.at >= first) {  // samples are not in time order: keep the earliest
+      p.time_to_detect = std::min(p.time_to_detect.value_or(absl::InfiniteDuration()), s.at - first);
+    }
+  }
+  for (ProbeSummary& p : out) {
+    if (p.during_faults > 0) {
+      p.availability_during_faults = static_cast<double>(p.ok_during_faults) / p.during_faults;
+    }
+  }
+  return out;
 }
 
 namespace report_format {

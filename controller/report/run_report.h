@@ -70,7 +70,8 @@ struct FaultRecord {
 struct ProbeSample {
   absl::Time at;
   std::string probe;
-  // "steady-state-before", "guard", "recovery" or "steady-state-after".
+  // "steady-state-before", "guard", "watch" (observed through the run),
+  // "recovery" or "steady-state-after".
   std::string phase;
   bool ok = false;
   absl::Duration latency;
@@ -168,6 +169,26 @@ struct RunReport {
   // Exact commands that undo what could not be reverted.
   std::vector<std::string> manual_undo;
 };
+
+// What a run's samples say about one probe, every phase together.
+struct ProbeSummary {
+  std::string probe;
+  int samples = 0;
+  int failures = 0;
+  // Samples taken while faults were in place: from the first inject to the
+  // last revert (to the run's end when one was never reverted).
+  int during_faults = 0;
+  int ok_during_faults = 0;
+  // ok_during_faults / during_faults; nullopt when no sample fell there.
+  std::optional<double> availability_during_faults;
+  // From the first inject to the first failed sample after it: how long
+  // the loss of health took to show; nullopt when it never failed.
+  std::optional<absl::Duration> time_to_detect;
+};
+
+// One summary per probe that has samples, in the order probes first
+// appear in the samples.
+std::vector<ProbeSummary> SummarizeProbes(const RunReport& report);
 
 }  // namespace chaos::controller
 

@@ -311,6 +311,10 @@ TEST(ExamplesTest, RedisDrillMeasuresRtoByPhaseRpoFromCanariesAndIntegrity) {
   }
   EXPECT_GT(failing, 0) << r.command.output;
   EXPECT_GT(ok_after, 0) << r.command.output;
+  const auto& answers = Field(r.report, "probe_summary").list_value().values(0).struct_value();
+  EXPECT_EQ(Field(answers, "probe").string_value(), "answers");
+  EXPECT_LT(Number(answers, "ok_during_faults"), Number(answers, "during_faults"));
+  EXPECT_GE(Number(answers, "time_to_detect_ms"), 0);
   ExpectPageShows(redis, r, failing);
   // The restored server serves; the original data directory was kept aside,
   // byte for byte what the backup copied.

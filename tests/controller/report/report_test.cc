@@ -9,6 +9,7 @@
 #include <cstdlib>
 #include <fstream>
 #include <string>
+#include <tuple>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
@@ -461,6 +462,62 @@ TEST(ReportTextTest, NoDrillNoDrillLines) {
   RunReport r = SampleReport();
   r.drill = DrillResult();
   EXPECT_EQ(LinesStartingWith(ReportText(r), "drill"), "");
+}
+
+// A fault from 10 s to 20 s; probe a fails at 12 s and 15 s (listed out of
+// time order, as threads append them), probe b never fails.
+RunReport WatchedReport() {
+  RunReport r;
+  r.started_at = kT0;
+  r.ended_at = At(30);
+  FaultRecord f;
+  f.injected_at = At(10);
+  f.reverted_at = At(20);
+  f.reverted = true;
+  r.faults.push_back(f);
+  for (auto [t, probe, ok] : std::vector<std::tuple<double, std::string, bool>>{
+           {5, "a", true}, {15, "a", false}, {12, "a", false}, {11, "b", true},
+           {18, "a", true}, {25, "a", true}}) {
+    ProbeSample s;
+    s.at = At(t);
+    s.probe = probe;
+    s.phase = "watch";
+    s.ok = ok;
+    r.probes.push_back(s);
+  }
+  return r;
+}
+
+TEST(ProbeSummaryTest, AvailabilityWhileFaultsHoldAndTimeToDetect) {
+  const std::vector<ProbeSummary> summary = SummarizeProbes(WatchedReport());
+  ASSERT_EQ(summary.size(), 2u);
+  EXPECT_EQ(summary[0].probe, "a");
+  EXPECT_EQ(summary[0].samples, 5);
+  EXPECT_EQ(summary[0].failures, 2);
+  EXPECT_EQ(summary[0].during_faults, 3);
+  EXPECT_EQ(summary[0].ok_during_faults, 1);
+  EXPECT_DOUBLE_EQ(*summary[0].availability_during_faults, 1.0 / 3);
+  EXPECT_EQ(summary[0].time_to_detect, absl::Seconds(2)) << "the earliest failure, not the first listed";
+  EXPECT_EQ(summary[1].probe, "b");
+  EXPECT_DOUBLE_EQ(*summary[1].availability_during_faults, 1.0);
+  EXPECT_FALSE(summary[1].time_to_detect);
+  // Nothing injected: no availability, no detection.
+  RunReport quiet = WatchedReport();
+  quiet.faults.clear();
+  EXPECT_FALSE(SummarizeProbes(quiet)[0].availability_during_faults);
+  EXPECT_FALSE(SummarizeProbes(quiet)[0].time_to_detect);
+
+  const Struct j = ParseJson(ReportJson(WatchedReport()));
+  const Struct& a = Field(j, "probe_summary").list_value().values(0).struct_value();
+  EXPECT_EQ(Field(a, "probe").string_value(), "a");
+  EXPECT_EQ(Field(a, "during_faults").number_value(), 3);
+  EXPECT_EQ(Field(a, "ok_during_faults").number_value(), 1);
+  EXPECT_NEAR(Field(a, "availability_during_faults").number_value(), 1.0 / 3, 1e-9);
+  EXPECT_EQ(Field(a, "time_to_detect_ms").number_value(), 2000);
+  EXPECT_THAT(ReportText(WatchedReport()),
+              HasSubstr("probe a: 1/3 ok while faults were in place (33%), failing 2.0s after "
+                        "the first inject\n"));
+  EXPECT_THAT(ReportHtml(WatchedReport()), HasSubstr("<section id=\"probes\">"));
 }
 
 TEST(WriteReportsTest, WritesBothFilesAndCreatesTheDirectory) {
