@@ -1019,7 +1019,10 @@ void Runner::RunStep(size_t index) {
     absl::MutexLock lock(&mu_);
     ended_normally = report_.steps[index].state == StepState::kRunning && !aborted_;
   }
-  if (ended_normally && step.id == experiment_.drill.backup) ended_normally = RecordBackupDigest();
+  if (ended_normally && step.id == experiment_.drill.backup) {
+    RecordBackupSize();
+    ended_normally = RecordBackupDigest();
+  }
   if (ended_normally) {
     SetStep(index, StepState::kDone, "");
     Emit(Event("step", step.id, "", "ended"));

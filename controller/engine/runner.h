@@ -198,6 +198,8 @@ class Runner {
   void NoteFirstProbeOk(absl::Time round);
   // Runs the manifest when the backup step ends; false (run aborted) on error.
   bool RecordBackupDigest();
+  // Runs backupSize when the backup step ends; a failure is recorded, not fatal.
+  void RecordBackupSize();
   void RecordDrillPhases();
   void MeasureRpo();
   void CheckIntegrity();

@@ -556,6 +556,8 @@ void AppendDrill(const RunReport& r, const Timeline& /*tl*/, std::string& h) {
   AppendDrillRto(d, h);
   AppendDrillRpo(d, h);
   AppendDrillIntegrity(d, h);
+  const std::string size = report_format::DrillSizeText(d);
+  if (!size.empty()) absl::StrAppend(&h, "<p id=\"drill-size\">", Esc(size), ".</p>\n");
   h.append("</section>\n");
 }
 

@@ -150,12 +150,20 @@ Json IntegrityJson(const DrillResult& d) {
               {"error", Text(d.integrity_error)}};
 }
 
+Json SizeJson(const DrillResult& d) {
+  return Json{{"backup_bytes", d.backup_bytes ? Json(*d.backup_bytes) : Json(nullptr)},
+              {"restore_bytes_per_second",
+               d.restore_bytes_per_second ? Json(*d.restore_bytes_per_second) : Json(nullptr)},
+              {"error", Text(d.size_error)}};
+}
+
 Json DrillJson(const DrillResult& d) {
   if (!d.present) return nullptr;
   return Json{{"disaster_step", Text(d.disaster_step)},
               {"restore_step", Text(d.restore_step)},
               {"rto", RtoJson(d)},
               {"rpo", RpoJson(d)},
+              {"size", SizeJson(d)},
               {"integrity", IntegrityJson(d)},
               {"objectives_met", d.ObjectivesMet()}};
 }

@@ -1,6 +1,7 @@
 #include "controller/report/run_report.h"
 
 #include <algorithm>
+#include <iterator>
 #include <map>
 #include <utility>
 
@@ -123,6 +124,31 @@ std::string Secs(absl::Duration d) { return absl::StrFormat("%.1fs", absl::ToDou
 std::string HumanDuration(absl::Duration d) {
   if (!FiniteDuration(d)) return "n/a";
   return absl::FormatDuration(absl::Milliseconds(absl::ToInt64Milliseconds(d)));
+}
+
+namespace {
+
+// "18.9 kB", "40.1 MB": decimal units, one decimal.
+std::string Bytes(double n) {
+  const char* units[] = {"B", "kB", "MB", "GB", "TB"};
+  size_t u = 0;
+  while (n >= 1000 && u + 1 < std::size(units)) {
+    n /= 1000;
+    ++u;
+  }
+  return u == 0 ? absl::StrFormat("%.0f B", n) : absl::StrFormat("%.1f %s", n, units[u]);
+}
+
+}  // namespace
+
+std::string DrillSizeText(const DrillResult& d) {
+  if (!d.size_error.empty()) return "backup size not known: " + d.size_error;
+  if (!d.backup_bytes) return "";
+  std::string out = "backup " + Bytes(static_cast<double>(*d.backup_bytes));
+  if (d.restore_bytes_per_second) {
+    out += ", restored at " + Bytes(*d.restore_bytes_per_second) + "/s";
+  }
+  return out;
 }
 
 }  // namespace report_format

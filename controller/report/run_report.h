@@ -132,6 +132,11 @@ struct DrillResult {
   std::optional<absl::Duration> rpo;  // last_acknowledged - newest_present, at least 0
   std::optional<absl::Duration> rpo_objective;
   std::string rpo_error;          // why the RPO could not be measured
+  // Size and throughput: the backup's size (drill.backupSize) over the
+  // restore step's time.
+  std::optional<uint64_t> backup_bytes;
+  std::optional<double> restore_bytes_per_second;
+  std::string size_error;  // a backupSize command that failed or printed no number
   // Integrity: the manifest's digest after the backup and after the restore.
   bool integrity_checked = false;  // the drill has a manifest
   bool integrity_required = false;

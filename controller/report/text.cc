@@ -141,6 +141,8 @@ std::string ReportText(const RunReport& r) {
   }
   if (r.drill.present) {
     absl::StrAppend(&out, RtoLine(r.drill), RpoLine(r.drill), IntegrityLine(r.drill));
+    const std::string size = report_format::DrillSizeText(r.drill);
+    if (!size.empty()) absl::StrAppend(&out, "drill: ", size, "\n");
   }
   for (const ProbeSummary& p : SummarizeProbes(r)) absl::StrAppend(&out, ProbeLine(p));
   absl::StrAppend(&out, "rollback: ", RollbackStateName(r.rollback), "\n");

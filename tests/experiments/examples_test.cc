@@ -296,6 +296,12 @@ TEST(ExamplesTest, RedisDrillMeasuresRtoByPhaseRpoFromCanariesAndIntegrity) {
   EXPECT_EQ(Field(integrity, "state").string_value(), "ok");
   EXPECT_EQ(Field(integrity, "backup_digest").string_value().size(), 40u);
   EXPECT_TRUE(Field(drill, "objectives_met").bool_value());
+  // Size: the backup file's, and the restore's throughput from it.
+  struct stat backup_stat {};
+  ASSERT_EQ(stat(redis.backup().c_str(), &backup_stat), 0);
+  const auto& size = Object(drill, "size");
+  EXPECT_EQ(Number(size, "backup_bytes"), backup_stat.st_size);
+  EXPECT_GT(Number(size, "restore_bytes_per_second"), 0);
   // The probes were watched from the disaster: they failed while Redis was
   // gone and held again after the restore, in the journal and on the page.
   int failing = 0, ok_after = 0;

@@ -67,6 +67,8 @@ DrillResult MetDrill() {
   d.integrity_required = true;
   d.backup_digest = kDigest;
   d.restored_digest = kDigest;
+  d.backup_bytes = 40145125;
+  d.restore_bytes_per_second = 8.3e6;
   return d;
 }
 
@@ -346,6 +348,11 @@ TEST(ReportJsonTest, DrillAllMeasuredAndMet) {
   EXPECT_EQ(Field(integrity, "backup_digest").string_value(), kDigest);
   EXPECT_EQ(Field(integrity, "restored_digest").string_value(), kDigest);
   EXPECT_EQ(Field(integrity, "error").string_value(), "");
+
+  const Struct& size = Field(d, "size").struct_value();
+  EXPECT_EQ(Field(size, "backup_bytes").number_value(), 40145125);
+  EXPECT_EQ(Field(size, "restore_bytes_per_second").number_value(), 8.3e6);
+  EXPECT_EQ(Field(size, "error").string_value(), "");
 }
 
 // The canary check failed after the restore, which never became healthy; no
@@ -359,6 +366,9 @@ DrillResult RpoNotMeasuredDrill() {
   drill.newest_present = absl::InfinitePast();
   drill.rpo.reset();
   drill.rpo_error = "canary check exited 2: no such table";
+  drill.backup_bytes.reset();
+  drill.restore_bytes_per_second.reset();
+  drill.size_error = "du -sb /backup: exit 1 after 2ms: no such file";
   return drill;
 }
 
@@ -428,7 +438,8 @@ TEST(ReportTextTest, DrillAllMeasuredAndMet) {
             "drill: RTO 4.2s (objective 30.0s: met); restore started +1.0s, restore ended "
             "+3.1s, first probe ok +3.3s, healthy +4.2s\n"
             "drill: RPO 2.0s (objective 10.0s: met), 12 canaries acknowledged\n"
-            "drill: integrity ok (required: met)\n");
+            "drill: integrity ok (required: met)\n"
+            "drill: backup 40.1 MB, restored at 8.3 MB/s\n");
   // After the recovery line, before the rollback line.
   EXPECT_LT(text.find("recovery: 4.2s from rollback (objective 10.0s: met)"), text.find("drill: "));
   EXPECT_LT(text.find("drill: integrity"), text.find("rollback: "));
@@ -440,7 +451,8 @@ TEST(ReportTextTest, DrillRpoNotMeasured) {
             "ok +3.3s, healthy not reached\n"
             "drill: RPO not measured: canary check exited 2: no such table (objective 10.0s: "
             "MISSED), 12 canaries acknowledged, 1 failed\n"
-            "drill: integrity ok (required: met)\n");
+            "drill: integrity ok (required: met)\n"
+            "drill: backup size not known: du -sb /backup: exit 1 after 2ms: no such file\n");
 }
 
 TEST(ReportTextTest, DrillIntegrityMismatchAndError) {
