@@ -118,6 +118,10 @@ struct Drill {
   // Prints a digest of the dataset (canaries excluded), run when `backup`
   // ends and again once recovered; the two must match.
   std::optional<CommandSpec> manifest;
+  // Prints the backup's size in bytes (the first number of its output), run
+  // when `backup` ends: the restore's throughput is that size over the
+  // restore step's time.
+  std::optional<CommandSpec> backup_size;
   std::optional<absl::Duration> rto;  // objective: disaster to fully healthy
   std::optional<absl::Duration> rpo;  // objective: data lost, measured by the canary
   bool integrity_required = false;    // objective: the digests match

@@ -69,6 +69,10 @@ void CheckDrillNeeds(const Experiment& exp, const YAML::Node& node, Diagnostics*
     diags->Add(node["manifest"], "drill.manifest: needs drill.backup, the step after which "
                                  "the backup's digest is taken");
   }
+  if (d.backup_size && d.backup.empty()) {
+    diags->Add(node["backupSize"], "drill.backupSize: needs drill.backup, the step after which "
+                                   "the backup's size is taken");
+  }
   if (d.rpo && !d.canary) {
     diags->Add(node, "drill.objectives.rpo: needs drill.canary, which measures the data lost");
   }
@@ -97,6 +101,9 @@ void ParseDrill(const YAML::Node& node, const std::string& path, Drill* drill,
              {"canary", [=](NodeRef v, PathRef p) { ParseCanary(v, p, &drill->canary.emplace(), diags); }},
              {"manifest", [=](NodeRef v, PathRef p) {
                 ParseCommand(v, p, &drill->manifest.emplace(), diags);
+              }},
+             {"backupSize", [=](NodeRef v, PathRef p) {
+                ParseCommand(v, p, &drill->backup_size.emplace(), diags);
               }},
              {"objectives", [=](NodeRef v, PathRef p) { ParseObjectives(v, p, drill, diags); }}},
             diags);

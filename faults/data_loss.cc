@@ -249,11 +249,9 @@ absl::Status DataLoss::RevertOne(size_t i, Move& m) {
 }
 
 absl::Status DataLoss::Revert() {
-  absl::Status first;
-  for (size_t i = 0; i < moves_.size(); ++i) first.Update(RevertOne(i, moves_[i]));
-  for (const Move& m : moves_) rmdir(Dirname(m.dest).c_str());  // only when empty
-  if (first.ok()) reverted_ = true;
-  return first;
+  absl::Status s = MoveBack(moves_.size());
+  if (s.ok()) reverted_ = true;
+  return s;
 }
 
 absl::Status DataLoss::Adopt(const UndoState& undo) {

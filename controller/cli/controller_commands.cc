@@ -3,6 +3,8 @@
 #include <signal.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <array>
 #include <atomic>
 #include <cstdio>
 #include <fstream>
@@ -54,11 +56,14 @@ int Fail(const ControllerCommandArgs& a, const grpc::Status& s) {
   }
 }
 
-void PrintJson(const google::protobuf::Message& m) {
+// every_field: fields at their default value too (0, false, ""), which
+// proto3 JSON leaves out otherwise.
+void PrintJson(const google::protobuf::Message& m, bool every_field = false) {
   std::string json;
   google::protobuf::util::JsonPrintOptions opts;
   opts.add_whitespace = true;
   opts.preserve_proto_field_names = true;
+  opts.always_print_primitive_fields = every_field;
   (void)google::protobuf::util::MessageToJsonString(m, &json, opts);
   std::fputs(json.c_str(), stdout);
 }
@@ -97,6 +102,35 @@ void PrintEvent(const chaos::v1::RunEvent& e) {
   std::fflush(stdout);
 }
 
+// "4.807s", "1m", "0s": a drill's figure in milliseconds.
+std::string DrillMillis(int64_t ms) {
+  return ms == 0 ? "0s" : absl::FormatDuration(absl::Milliseconds(ms));
+}
+
+// An RTO or RPO against its objective: "4.807s ok", "1.2s MISSED>1s",
+// "unmeasured MISSED"; only the figure when no objective was set.
+std::string DrillFigure(int64_t ms, int64_t objective_ms) {
+  const std::string figure = ms < 0 ? "unmeasured" : DrillMillis(ms);
+  if (objective_ms < 0) return figure;
+  if (ms < 0) return figure + " MISSED";
+  if (ms <= objective_ms) return figure + " ok";
+  return absl::StrCat(figure, " MISSED>", DrillMillis(objective_ms));
+}
+
+// The integrity state, "MISSED" after it when required and not "ok".
+std::string DrillIntegrity(const chaos::v1::DrillSummary& d) {
+  if (!d.integrity_required() || d.integrity() == "ok") return d.integrity();
+  return d.integrity() + " MISSED";
+}
+
+// A run's RTO, RPO and integrity cells; "-" each without a drill.
+std::array<std::string, 3> DrillCells(const chaos::v1::Run& r) {
+  if (!r.has_drill()) return {"-", "-", "-"};
+  const chaos::v1::DrillSummary& d = r.drill();
+  return {DrillFigure(d.rto_ms(), d.rto_objective_ms()),
+          DrillFigure(d.rpo_ms(), d.rpo_objective_ms()), DrillIntegrity(d)};
+}
+
 void PrintRun(const chaos::v1::Run& r) {
   std::printf("run        %s\nexperiment %s\nstate      %s\nstarted    %s\nended      %s\n",
               r.run_id().c_str(), r.experiment_name().c_str(), StateName(r.state()).c_str(),
@@ -110,6 +144,11 @@ void PrintRun(const chaos::v1::Run& r) {
   for (const auto& [name, value] : r.variables()) variables.push_back(name + "=" + value);
   std::sort(variables.begin(), variables.end());
   if (!variables.empty()) std::printf("variables  %s\n", absl::StrJoin(variables, ", ").c_str());
+  if (r.has_drill()) {
+    const std::array<std::string, 3> cells = DrillCells(r);
+    std::printf("drill      RTO %s, RPO %s, integrity %s: objectives %s\n", cells[0].c_str(),
+                cells[1].c_str(), cells[2].c_str(), r.drill().objectives_met() ? "met" : "MISSED");
+  }
   std::printf("journal    chaosctl show %s -o json\n", r.run_id().c_str());
 }
 
@@ -159,6 +198,25 @@ std::optional<experiments::ExpandedText> ReadExpanded(const std::string& file) {
     return std::nullopt;
   }
   return std::move(loaded->source);
+}
+
+// The runs, one a line; with RTO, RPO and INTEGRITY columns when any is a
+// drill.
+void PrintRunsTable(const chaos::v1::ListRunsResponse& resp) {
+  const bool drills = std::any_of(resp.runs().begin(), resp.runs().end(),
+                                  [](const chaos::v1::Run& r) { return r.has_drill(); });
+  std::printf("%-48s %-20s %-20s %-19s ", "RUN", "EXPERIMENT", "STATE", "STARTED");
+  if (drills) std::printf("%-20s %-20s %-20s ", "RTO", "RPO", "INTEGRITY");
+  std::printf("SCHEDULE\n");
+  for (const auto& r : resp.runs()) {
+    std::printf("%-48s %-20s %-20s %-19s ", r.run_id().c_str(), r.experiment_name().c_str(),
+                StateName(r.state()).c_str(), When(r.started_at_unix_ms()).c_str());
+    if (drills) {
+      const std::array<std::string, 3> cells = DrillCells(r);
+      std::printf("%-20s %-20s %-20s ", cells[0].c_str(), cells[1].c_str(), cells[2].c_str());
+    }
+    std::printf("%s\n", r.schedule().c_str());
+  }
 }
 
 // "chaosctl (alice)": who asks, for the controller's journal.
@@ -259,15 +317,10 @@ int RunsCommand(const ControllerCommandArgs& a) {
   grpc::Status s = Stub(a)->ListRuns(rpc::ContextWithTimeout(kCallTimeout).get(), req, &resp);
   if (!s.ok()) return Fail(a, s);
   if (a.json) {
-    PrintJson(resp);
+    PrintJson(resp, /*every_field=*/true);
     return 0;
   }
-  std::printf("%-48s %-20s %-20s %-19s %s\n", "RUN", "EXPERIMENT", "STATE", "STARTED", "SCHEDULE");
-  for (const auto& r : resp.runs()) {
-    std::printf("%-48s %-20s %-20s %-19s %s\n", r.run_id().c_str(), r.experiment_name().c_str(),
-                StateName(r.state()).c_str(), When(r.started_at_unix_ms()).c_str(),
-                r.schedule().c_str());
-  }
+  PrintRunsTable(resp);
   return 0;
 }
 

@@ -1,5 +1,6 @@
 // chaosctl's commands against a controller (--controller ADDR): run (submit
-// and follow), watch, abort, gate confirm|fail, runs, show, agents, halt,
+// and follow), watch, abort, gate confirm|fail, runs (also named history;
+// drills with their RTO, RPO and integrity), show, agents, halt,
 // resume and schedule add|list|pause|resume|rm. Experiment files are read
 // as a local run reads them (${VARIABLES} expanded here, from this
 // environment). Output is a human table by default and JSON with --output

@@ -105,8 +105,12 @@ void DeclareRuns(CLI::App& app, Args& a, Commands& c,
     g->add_option("step", a.ctl.step, "the manual step's id")->required();
     g->add_option("--reason", a.ctl.reason, "why, for the journal");
   }
-  c.runs = app.add_subcommand("runs", "list runs, newest first");
-  c.runs->add_option("--experiment", a.ctl.experiment, "only this experiment");
+  c.runs = app.add_subcommand(
+      "runs", "list runs, newest first; drills with their RTO, RPO and integrity, met or MISSED");
+  c.runs->alias("history");  // `chaosctl history EXPERIMENT`
+  auto* experiment = c.runs->add_option("experiment", a.ctl.experiment, "only this experiment");
+  c.runs->add_option("--experiment", a.ctl.experiment, "only this experiment")
+      ->excludes(experiment);
   c.runs->add_option("--state", a.ctl.state, "only this state (passed, failed, running, ...)");
   c.runs->add_option("--schedule", a.ctl.schedule_filter, "only runs of this schedule");
   c.runs->add_option("--limit", a.ctl.limit, "at most this many")->capture_default_str();

@@ -183,6 +183,34 @@ bool Runner::RecordBackupDigest() {
   return true;
 }
 
+void Runner::RecordBackupSize() {
+  if (!experiment_.drill.backup_size) return;
+  std::string error;
+  const std::optional<std::string> text = DrillCommand(*experiment_.drill.backup_size, {}, &error);
+  uint64_t bytes = 0;
+  if (text) {
+    const size_t start = text->find_first_of("0123456789");
+    const std::string digits =
+        start == std::string::npos ? "" : text->substr(start, text->find_first_not_of("0123456789", start) - start);
+    if (!absl::SimpleAtoi(digits, &bytes)) {
+      error = absl::StrCat("drill.backupSize printed \"", *text, "\", not a size in bytes");
+    }
+  }
+  if (!error.empty()) {
+    {
+      absl::MutexLock lock(&mu_);
+      report_.drill.size_error = error;
+    }
+    Emit(DrillEvent(absl::StrCat("backup size not known: ", error)));
+    return;
+  }
+  {
+    absl::MutexLock lock(&mu_);
+    report_.drill.backup_bytes = bytes;
+  }
+  Emit(DrillEvent(absl::StrCat("backup size: ", bytes, " bytes")));
+}
+
 void Runner::RecordDrillPhases() {
   if (!experiment_.drill.present) return;
   const Step* restore = experiment_.FindStep(experiment_.drill.restore);
@@ -191,6 +219,10 @@ void Runner::RecordDrillPhases() {
   const StepRecord& rec = report_.steps[restore - experiment_.method.data()];
   d.restore_started_at = rec.started_at;
   d.restore_ended_at = rec.ended_at;
+  const absl::Duration took = d.restore_ended_at - d.restore_started_at;
+  if (d.backup_bytes && rec.state == StepState::kDone && took > absl::ZeroDuration()) {
+    d.restore_bytes_per_second = *d.backup_bytes / absl::ToDoubleSeconds(took);
+  }
   if (report_.recovery.recovered) {
     d.healthy_at = report_.recovery.ended_at;
     d.rto = d.healthy_at - d.disaster_at;

@@ -95,6 +95,7 @@ Runner::Runner(Experiment experiment, RunOptions options, RunObserver* observer)
 }
 
 Runner::~Runner() {
+  StopWatching();
   if (recovery_thread_.joinable()) recovery_thread_.join();
   if (canary_thread_.joinable()) canary_thread_.join();
 }
@@ -390,6 +391,50 @@ void Runner::GuardLoop() {
       }
     }
   }
+}
+
+// Whether the watch should leave probe `p` to another loop now: the guard
+// loop polls guard probes during the method, the recovery measurement polls
+// recovery probes while it runs.
+bool Runner::PolledElsewhere(const ProbeSpec& p) {
+  const auto named = [&p](const std::vector<std::string>& names) {
+    return std::find(names.begin(), names.end(), p.name) != names.end();
+  };
+  bool guard = false;
+  for (const ProbeGuard& g : experiment_.guards) guard |= g.probe == p.name;
+  absl::MutexLock lock(&mu_);
+  return (guard && !method_done_ && !aborted_) ||
+         (recovery_measuring_ && named(experiment_.recovery.probes));
+}
+
+void Runner::WatchLoop() {
+  std::vector<std::pair<const ProbeSpec*, absl::Time>> watched;
+  for (const ProbeSpec& p : experiment_.probes) watched.emplace_back(&p, absl::Now());
+  for (;;) {
+    absl::Time next = absl::InfiniteFuture();
+    for (const auto& [probe, at] : watched) next = std::min(next, at);
+    {
+      absl::MutexLock lock(&mu_);
+      auto done = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return watch_done_; };
+      if (mu_.AwaitWithDeadline(absl::Condition(&done), next)) return;
+    }
+    const absl::Time now = absl::Now();
+    for (auto& [probe, at] : watched) {
+      if (now < at) continue;
+      at = now + probe->interval;
+      if (!PolledElsewhere(*probe)) Probe(*probe, "watch");
+    }
+  }
+}
+
+void Runner::StopWatching() {
+  {
+    absl::MutexLock lock(&mu_);
+    watch_done_ = true;
+  }
+  // A probe under way finishes (within its timeout): cut short, it would
+  // record a failure that did not happen.
+  if (watch_thread_.joinable()) watch_thread_.join();
 }
 
 void Runner::RunFaultStep(size_t index) {
@@ -738,6 +783,7 @@ void Runner::MeasureRecovery() {
                                                        : "step:" + rec.from_step;
     report_.recovery.started_at = start;
     report_.recovery.objective = rec.objective;
+    recovery_measuring_ = true;
   }
   Emit(Event("recovery", "", "",
              absl::StrCat("waiting for ", absl::StrJoin(rec.probes, ", "), " to hold ",
@@ -782,6 +828,7 @@ void Runner::MeasureRecovery() {
   RecoveryResult result;
   {
     absl::MutexLock lock(&mu_);
+    recovery_measuring_ = false;
     result = report_.recovery;
     if (!result.recovered) {
       report_.recovery.ended_at = absl::Now();
@@ -794,6 +841,8 @@ void Runner::MeasureRecovery() {
                             rec.objective ? absl::StrCat(" (objective ", absl::FormatDuration(*rec.objective),
                                                          result.objective_met ? ": met)" : ": MISSED)")
                                           : "")));
+  } else if (StopMeasuringRecovery()) {
+    Emit(Event("recovery", "", "", "stopped measuring: the run is stopping, not recovered"));
   } else {
     Emit(Event("recovery", "", "",
                absl::StrCat("NOT recovered within ", absl::FormatDuration(rec.timeout))));
@@ -980,7 +1029,10 @@ void Runner::RunStep(size_t index) {
     absl::MutexLock lock(&mu_);
     ended_normally = report_.steps[index].state == StepState::kRunning && !aborted_;
   }
-  if (ended_normally && step.id == experiment_.drill.backup) ended_normally = RecordBackupDigest();
+  if (ended_normally && step.id == experiment_.drill.backup) {
+    RecordBackupSize();
+    ended_normally = RecordBackupDigest();
+  }
   if (ended_normally) {
     SetStep(index, StepState::kDone, "");
     Emit(Event("step", step.id, "", "ended"));
@@ -997,6 +1049,7 @@ void Runner::RunStep(size_t index) {
 // experiment says. Returns whether faults were reverted.
 bool Runner::RunMethodAndRollback() {
   std::thread guards([this] { GuardLoop(); });
+  watch_thread_ = std::thread([this] { WatchLoop(); });
   if (experiment_.drill.canary) canary_thread_ = std::thread([this] { CanaryLoop(); });
   AwaitFirstCanary();  // on failure the run is aborted: no step starts
   std::vector<std::thread> threads;
@@ -1035,6 +1088,7 @@ void Runner::JudgeAfterMethod() {
   }
   if (recovery_thread_.joinable()) recovery_thread_.join();  // from: STEP, or a drill
   if (canary_thread_.joinable()) canary_thread_.join();
+  StopWatching();
   RecordDrillPhases();
   if (Aborted()) return;
   RecoveryResult recovery;

@@ -156,6 +156,13 @@ class Runner {
   ProbeResult Probe(const ProbeSpec& probe, const std::string& phase,
                     const base::CancelToken* cancel = nullptr);
   void GuardLoop();
+  // Polls every probe at its interval from the method's start until
+  // StopWatching() (once recovery is measured), phase "watch", leaving a
+  // probe to the guard or recovery loop while that one polls it: each
+  // probe's state is known through the whole run.
+  void WatchLoop();
+  bool PolledElsewhere(const ProbeSpec& probe);
+  void StopWatching();  // idempotent
   void RunStep(size_t index);
   void RunFaultStep(size_t index);
   void RunCommandStep(size_t index);
@@ -198,6 +205,8 @@ class Runner {
   void NoteFirstProbeOk(absl::Time round);
   // Runs the manifest when the backup step ends; false (run aborted) on error.
   bool RecordBackupDigest();
+  // Runs backupSize when the backup step ends; a failure is recorded, not fatal.
+  void RecordBackupSize();
   void RecordDrillPhases();
   void MeasureRpo();
   void CheckIntegrity();
@@ -250,6 +259,10 @@ class Runner {
   std::optional<absl::Time> recovery_start_ ABSL_GUARDED_BY(mu_);
   // Measures recovery `from: STEP` once that step ends; joined before judging.
   std::thread recovery_thread_;
+  // The watch of every probe (WatchLoop), stopped by StopWatching().
+  std::thread watch_thread_;
+  bool watch_done_ ABSL_GUARDED_BY(mu_) = false;
+  bool recovery_measuring_ ABSL_GUARDED_BY(mu_) = false;
   // The drill's canary writer, from the method's start to the disaster.
   std::thread canary_thread_;
   std::string canary_error_ ABSL_GUARDED_BY(mu_);  // the last failed write

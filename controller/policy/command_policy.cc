@@ -7,6 +7,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "base/files.h"
+#include "base/status_macros.h"
 #include "experiments/yaml_fields.h"
 
 namespace chaos::controller {
@@ -136,6 +137,21 @@ absl::Status CommandPolicy::Check(const experiments::Experiment& experiment) con
     if (!action.target.empty()) continue;
     absl::Status s = CheckCommand(action.argv, absl::StrCat("rollbackActions[", i, "]"));
     if (!s.ok()) return s;
+  }
+  return CheckDrill(experiment.drill);
+}
+
+absl::Status CommandPolicy::CheckDrill(const experiments::Drill& drill) const {
+  if (drill.canary) {
+    // The write runs with a marker appended: checked with one.
+    std::vector<std::string> write = drill.canary->write.argv;
+    write.push_back(kSampleCanaryMarker);
+    RETURN_IF_ERROR(CheckCommand(write, "drill.canary.write"));
+    RETURN_IF_ERROR(CheckCommand(drill.canary->read.argv, "drill.canary.read"));
+  }
+  if (drill.manifest) RETURN_IF_ERROR(CheckCommand(drill.manifest->argv, "drill.manifest"));
+  if (drill.backup_size) {
+    RETURN_IF_ERROR(CheckCommand(drill.backup_size->argv, "drill.backupSize"));
   }
   return absl::OkStatus();
 }

@@ -53,6 +53,10 @@ namespace chaos::controller {
 // The largest command policy file Load() reads: 1 MiB.
 inline constexpr size_t kMaxCommandPolicyBytes = size_t{1} << 20;
 
+// The marker a drill's canary write is checked with: the milliseconds
+// since the Unix epoch the run appends have this shape.
+inline constexpr char kSampleCanaryMarker[] = "1764000000000";
+
 class CommandPolicy {
  public:
   // No policy file: every command is refused.
@@ -65,8 +69,10 @@ class CommandPolicy {
                                                           const std::string& name);
 
   // Every command `experiment` runs on this machine: each probe's, each
-  // command step's and each rollback action's that has no target. OK, or
-  // PERMISSION_DENIED for the first refused.
+  // command step's and each rollback action's that has no target, and its
+  // drill's (canary write, with a sample marker appended as the run appends
+  // one, and read, manifest, backupSize). OK, or PERMISSION_DENIED for the
+  // first refused.
   [[nodiscard]] absl::Status Check(const experiments::Experiment& experiment) const;
   // One command; `where` says where it is ("step \"x\"") in the refusal.
   [[nodiscard]] absl::Status CheckCommand(const std::vector<std::string>& argv,
@@ -77,6 +83,8 @@ class CommandPolicy {
   std::string Summary() const;
 
  private:
+  [[nodiscard]] absl::Status CheckDrill(const experiments::Drill& drill) const;
+
   bool configured_ = false;  // false: no file was given
   std::string file_;
   policy::CommandAllowList rules_;

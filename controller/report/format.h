@@ -60,6 +60,10 @@ std::string Rfc3339(absl::Time t);
 std::string Secs(absl::Duration d);
 // "4.25s", "n/a" when infinite: whole milliseconds (the HTML page).
 std::string HumanDuration(absl::Duration d);
+// A drill's backup size and restore throughput: "backup 40.1 MB, restored
+// at 8.3 MB/s", "backup 18.9 kB" (no throughput), "backup size not known:
+// <why>", or "" when the drill does not measure it. Decimal units.
+std::string DrillSizeText(const DrillResult& d);
 
 }  // namespace chaos::controller::report_format
 

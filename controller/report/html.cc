@@ -556,7 +556,32 @@ void AppendDrill(const RunReport& r, const Timeline& /*tl*/, std::string& h) {
   AppendDrillRto(d, h);
   AppendDrillRpo(d, h);
   AppendDrillIntegrity(d, h);
+  const std::string size = report_format::DrillSizeText(d);
+  if (!size.empty()) absl::StrAppend(&h, "<p id=\"drill-size\">", Esc(size), ".</p>\n");
   h.append("</section>\n");
+}
+
+// Each probe through the run: how often it held while faults were in
+// place, and how long after the first inject it first failed.
+void AppendProbeSummary(const RunReport& r, const Timeline& /*tl*/, std::string& h) {
+  const std::vector<ProbeSummary> summary = SummarizeProbes(r);
+  if (summary.empty()) return;
+  h.append("<section id=\"probes\">\n<h2>Probes</h2>\n<table>\n<thead><tr><th>Probe</th>"
+           "<th>Checks</th><th>Failed</th><th>Available while faults were in place</th>"
+           "<th>Failing after the first inject</th></tr></thead>\n<tbody>\n");
+  for (const ProbeSummary& p : summary) {
+    const std::string available =
+        p.availability_during_faults
+            ? absl::StrFormat("%.0f%% (%d/%d)", *p.availability_during_faults * 100,
+                              p.ok_during_faults, p.during_faults)
+            : std::string("no check then");
+    absl::StrAppend(&h, "<tr><td>", Esc(p.probe), "</td><td>", p.samples, "</td><td>",
+                    p.failures, "</td><td class=\"availability\">", available, "</td><td>",
+                    p.time_to_detect ? report_format::HumanDuration(*p.time_to_detect)
+                                     : std::string("never failed"),
+                    "</td></tr>\n");
+  }
+  h.append("</tbody>\n</table>\n</section>\n");
 }
 
 void AppendSteps(const RunReport& r, const Timeline& tl, std::string& h) {
@@ -616,7 +641,8 @@ std::string ReportHtml(const RunReport& r) {
                   "\">\n");
   // Manual undo first among the sections when present: it is what needs doing.
   for (auto* append : {AppendHeader, AppendManualUndo, AppendTimeline, AppendFaults,
-                       AppendRecovery, AppendDrill, AppendSteps, AppendTargets, AppendEvents}) {
+                       AppendRecovery, AppendDrill, AppendProbeSummary, AppendSteps, AppendTargets,
+                       AppendEvents}) {
     append(r, tl, h);
   }
   absl::StrAppend(&h, "<script>", kScript, "</script>\n</body>\n</html>\n");

@@ -83,6 +83,18 @@ Json ProbeJson(const ProbeSample& p) {
   return j;
 }
 
+Json ProbeSummaryJson(const ProbeSummary& p) {
+  Json j{{"probe", Text(p.probe)},
+         {"samples", p.samples},
+         {"failures", p.failures},
+         {"during_faults", p.during_faults},
+         {"ok_during_faults", p.ok_during_faults}};
+  j["availability_during_faults"] =
+      p.availability_during_faults ? Json(*p.availability_during_faults) : Json(nullptr);
+  j["time_to_detect_ms"] = Millis(p.time_to_detect);
+  return j;
+}
+
 Json RecoveryJson(const RecoveryResult& rec) {
   if (!rec.measured) return nullptr;
   Json j{{"from", Text(rec.from)}};
@@ -138,12 +150,20 @@ Json IntegrityJson(const DrillResult& d) {
               {"error", Text(d.integrity_error)}};
 }
 
+Json SizeJson(const DrillResult& d) {
+  return Json{{"backup_bytes", d.backup_bytes ? Json(*d.backup_bytes) : Json(nullptr)},
+              {"restore_bytes_per_second",
+               d.restore_bytes_per_second ? Json(*d.restore_bytes_per_second) : Json(nullptr)},
+              {"error", Text(d.size_error)}};
+}
+
 Json DrillJson(const DrillResult& d) {
   if (!d.present) return nullptr;
   return Json{{"disaster_step", Text(d.disaster_step)},
               {"restore_step", Text(d.restore_step)},
               {"rto", RtoJson(d)},
               {"rpo", RpoJson(d)},
+              {"size", SizeJson(d)},
               {"integrity", IntegrityJson(d)},
               {"objectives_met", d.ObjectivesMet()}};
 }
@@ -189,6 +209,7 @@ std::string ReportJson(const RunReport& r) {
   j["steps"] = Each(r.steps, StepJson);
   j["faults"] = Each(r.faults, FaultJson);
   j["probes"] = Each(r.probes, ProbeJson);
+  j["probe_summary"] = Each(SummarizeProbes(r), ProbeSummaryJson);
   j["recovery"] = RecoveryJson(r.recovery);
   j["drill"] = DrillJson(r.drill);
   j["rollback"] = RollbackStateName(r.rollback);

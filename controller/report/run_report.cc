@@ -1,5 +1,10 @@
 #include "controller/report/run_report.h"
 
+#include <algorithm>
+#include <iterator>
+#include <map>
+#include <utility>
+
 #include "absl/strings/str_format.h"
 #include "controller/report/format.h"
 
@@ -51,6 +56,7 @@ const char* RollbackStateName(RollbackState state) {
 std::string DrillResult::IntegrityState() const {
   if (!integrity_checked) return "not checked";
   if (!integrity_error.empty()) return "error";
+  if (backup_digest.empty() || restored_digest.empty()) return "not measured";
   return backup_digest == restored_digest ? "ok" : "mismatch";
 }
 
@@ -58,6 +64,53 @@ bool DrillResult::ObjectivesMet() const {
   if (rto_objective && (!rto || *rto > *rto_objective)) return false;
   if (rpo_objective && (!rpo || *rpo > *rpo_objective)) return false;
   return !integrity_required || IntegrityState() == "ok";
+}
+
+namespace {
+
+// The span faults were in place: the first inject to the last revert, or
+// to the run's end (or forever) when one was never reverted. Empty when
+// nothing was injected.
+std::pair<absl::Time, absl::Time> FaultSpan(const RunReport& r) {
+  absl::Time first = absl::InfiniteFuture();
+  absl::Time last = absl::InfinitePast();
+  for (const FaultRecord& f : r.faults) {
+    if (f.injected_at == absl::InfinitePast()) continue;
+    first = std::min(first, f.injected_at);
+    const absl::Time end = f.reverted_at != absl::InfinitePast() ? f.reverted_at
+                           : r.ended_at != absl::InfinitePast()  ? r.ended_at
+                                                                 : absl::InfiniteFuture();
+    last = std::max(last, end);
+  }
+  return {first, last};
+}
+
+}  // namespace
+
+std::vector<ProbeSummary> SummarizeProbes(const RunReport& report) {
+  const auto [first, last] = FaultSpan(report);
+  std::vector<ProbeSummary> out;
+  std::map<std::string, size_t> index;
+  for (const ProbeSample& s : report.probes) {
+    auto [it, added] = index.emplace(s.probe, out.size());
+    if (added) out.emplace_back().probe = s.probe;
+    ProbeSummary& p = out[it->second];
+    ++p.samples;
+    p.failures += s.ok ? 0 : 1;
+    if (s.at >= first && s.at <= last) {
+      ++p.during_faults;
+      p.ok_during_faults += s.ok ? 1 : 0;
+    }
+    if (!s.ok && s.at >= first) {  // samples are not in time order: keep the earliest
+      p.time_to_detect = std::min(p.time_to_detect.value_or(absl::InfiniteDuration()), s.at - first);
+    }
+  }
+  for (ProbeSummary& p : out) {
+    if (p.during_faults > 0) {
+      p.availability_during_faults = static_cast<double>(p.ok_during_faults) / p.during_faults;
+    }
+  }
+  return out;
 }
 
 namespace report_format {
@@ -71,6 +124,31 @@ std::string Secs(absl::Duration d) { return absl::StrFormat("%.1fs", absl::ToDou
 std::string HumanDuration(absl::Duration d) {
   if (!FiniteDuration(d)) return "n/a";
   return absl::FormatDuration(absl::Milliseconds(absl::ToInt64Milliseconds(d)));
+}
+
+namespace {
+
+// "18.9 kB", "40.1 MB": decimal units, one decimal.
+std::string Bytes(double n) {
+  const char* units[] = {"B", "kB", "MB", "GB", "TB"};
+  size_t u = 0;
+  while (n >= 1000 && u + 1 < std::size(units)) {
+    n /= 1000;
+    ++u;
+  }
+  return u == 0 ? absl::StrFormat("%.0f B", n) : absl::StrFormat("%.1f %s", n, units[u]);
+}
+
+}  // namespace
+
+std::string DrillSizeText(const DrillResult& d) {
+  if (!d.size_error.empty()) return "backup size not known: " + d.size_error;
+  if (!d.backup_bytes) return "";
+  std::string out = "backup " + Bytes(static_cast<double>(*d.backup_bytes));
+  if (d.restore_bytes_per_second) {
+    out += ", restored at " + Bytes(*d.restore_bytes_per_second) + "/s";
+  }
+  return out;
 }
 
 }  // namespace report_format

@@ -70,7 +70,8 @@ struct FaultRecord {
 struct ProbeSample {
   absl::Time at;
   std::string probe;
-  // "steady-state-before", "guard", "recovery" or "steady-state-after".
+  // "steady-state-before", "guard", "watch" (observed through the run),
+  // "recovery" or "steady-state-after".
   std::string phase;
   bool ok = false;
   absl::Duration latency;
@@ -131,13 +132,20 @@ struct DrillResult {
   std::optional<absl::Duration> rpo;  // last_acknowledged - newest_present, at least 0
   std::optional<absl::Duration> rpo_objective;
   std::string rpo_error;          // why the RPO could not be measured
+  // Size and throughput: the backup's size (drill.backupSize) over the
+  // restore step's time.
+  std::optional<uint64_t> backup_bytes;
+  std::optional<double> restore_bytes_per_second;
+  std::string size_error;  // a backupSize command that failed or printed no number
   // Integrity: the manifest's digest after the backup and after the restore.
   bool integrity_checked = false;  // the drill has a manifest
   bool integrity_required = false;
   std::string backup_digest;
   std::string restored_digest;
   std::string integrity_error;     // a manifest command that failed, or never ran
-  // "ok", "mismatch", "error" or "not checked".
+  // "ok", "mismatch", "error" (a manifest command failed), "not measured"
+  // (the run ended before both digests were taken) or "not checked" (no
+  // manifest).
   std::string IntegrityState() const;
   // Every objective set was measured and met.
   bool ObjectivesMet() const;
@@ -166,6 +174,26 @@ struct RunReport {
   // Exact commands that undo what could not be reverted.
   std::vector<std::string> manual_undo;
 };
+
+// What a run's samples say about one probe, every phase together.
+struct ProbeSummary {
+  std::string probe;
+  int samples = 0;
+  int failures = 0;
+  // Samples taken while faults were in place: from the first inject to the
+  // last revert (to the run's end when one was never reverted).
+  int during_faults = 0;
+  int ok_during_faults = 0;
+  // ok_during_faults / during_faults; nullopt when no sample fell there.
+  std::optional<double> availability_during_faults;
+  // From the first inject to the first failed sample after it: how long
+  // the loss of health took to show; nullopt when it never failed.
+  std::optional<absl::Duration> time_to_detect;
+};
+
+// One summary per probe that has samples, in the order probes first
+// appear in the samples.
+std::vector<ProbeSummary> SummarizeProbes(const RunReport& report);
 
 }  // namespace chaos::controller
 

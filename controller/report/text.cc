@@ -3,6 +3,7 @@
 #include <string>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
 #include "controller/report/format.h"
 #include "controller/report/report.h"
@@ -47,6 +48,25 @@ std::string RpoLine(const DrillResult& d) {
   absl::StrAppend(&out, ObjectiveNote(d.rpo_objective, ObjectiveMet(d.rpo, d.rpo_objective)), ", ",
                   d.canaries_written, " canaries acknowledged");
   if (d.canaries_failed > 0) absl::StrAppend(&out, ", ", d.canaries_failed, " failed");
+  return out + "\n";
+}
+
+// "probe api: 7/10 ok while faults were in place (70%), failing 1.2s after
+// the first inject"; "probe api: 12 checks, 0 failed" when no fault was in
+// place.
+std::string ProbeLine(const ProbeSummary& p) {
+  std::string out = absl::StrCat("probe ", p.probe, ": ");
+  if (p.availability_during_faults) {
+    absl::StrAppend(&out, p.ok_during_faults, "/", p.during_faults,
+                    " ok while faults were in place (",
+                    absl::StrFormat("%.0f%%", *p.availability_during_faults * 100), ")");
+  } else {
+    absl::StrAppend(&out, p.samples, " checks, ", p.failures, " failed");
+  }
+  if (p.time_to_detect) {
+    absl::StrAppend(&out, ", failing ", report_format::Secs(*p.time_to_detect),
+                    " after the first inject");
+  }
   return out + "\n";
 }
 
@@ -121,7 +141,10 @@ std::string ReportText(const RunReport& r) {
   }
   if (r.drill.present) {
     absl::StrAppend(&out, RtoLine(r.drill), RpoLine(r.drill), IntegrityLine(r.drill));
+    const std::string size = report_format::DrillSizeText(r.drill);
+    if (!size.empty()) absl::StrAppend(&out, "drill: ", size, "\n");
   }
+  for (const ProbeSummary& p : SummarizeProbes(r)) absl::StrAppend(&out, ProbeLine(p));
   absl::StrAppend(&out, "rollback: ", RollbackStateName(r.rollback), "\n");
   if (!r.manual_undo.empty()) {
     absl::StrAppend(&out, "\n!! Rollback incomplete. Undo by hand:\n");

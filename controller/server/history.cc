@@ -2,6 +2,9 @@
 
 #include <sqlite3.h>
 
+#include <set>
+#include <utility>
+
 #include "absl/cleanup/cleanup.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
@@ -26,7 +29,14 @@ CREATE TABLE IF NOT EXISTS runs (
   schedule TEXT NOT NULL,
   caller TEXT NOT NULL,
   experiment_yaml TEXT NOT NULL,
-  variables BLOB NOT NULL DEFAULT x'');
+  variables BLOB NOT NULL DEFAULT x'',
+  drill_rto_ms INTEGER,
+  drill_rto_objective_ms INTEGER,
+  drill_rpo_ms INTEGER,
+  drill_rpo_objective_ms INTEGER,
+  drill_integrity TEXT,
+  drill_integrity_required INTEGER,
+  drill_objectives_met INTEGER);
 CREATE INDEX IF NOT EXISTS runs_by_start ON runs(started_ms);
 CREATE TABLE IF NOT EXISTS events (
   run_id TEXT NOT NULL,
@@ -51,9 +61,26 @@ CREATE TABLE IF NOT EXISTS schedule_events (
 CREATE INDEX IF NOT EXISTS schedule_events_by_name ON schedule_events(schedule, id);
 )sql";
 
+// Columns added after the first release, with their types: a database
+// written by an older controller gains them on open, its runs taking the
+// default. The drill's columns are NULL for a run without a drill, and a
+// figure's when it was not measured (or no objective was set).
+constexpr std::pair<const char*, const char*> kAddedColumns[] = {
+    {"variables", "BLOB NOT NULL DEFAULT x''"},
+    {"drill_rto_ms", "INTEGER"},
+    {"drill_rto_objective_ms", "INTEGER"},
+    {"drill_rpo_ms", "INTEGER"},
+    {"drill_rpo_objective_ms", "INTEGER"},
+    {"drill_integrity", "TEXT"},
+    {"drill_integrity_required", "INTEGER"},
+    {"drill_objectives_met", "INTEGER"},
+};
+
 constexpr const char* kRunColumns =
     "run_id, experiment, state, started_ms, ended_ms, seed, recovery_ms, reason, report_json, "
-    "agents, schedule, caller, variables";
+    "agents, schedule, caller, variables, drill_rto_ms, drill_rto_objective_ms, drill_rpo_ms, "
+    "drill_rpo_objective_ms, drill_integrity, drill_integrity_required, drill_objectives_met";
+constexpr int kDrillColumns = 7;
 
 // A run's variables as one column: a Run message holding only them.
 std::string EncodeVariables(const chaos::v1::Run& run) {
@@ -79,6 +106,47 @@ std::string Blob(sqlite3_stmt* s, int col) {
   const void* b = sqlite3_column_blob(s, col);
   return b == nullptr ? std::string()
                       : std::string(static_cast<const char*>(b), sqlite3_column_bytes(s, col));
+}
+
+// A figure in milliseconds, NULL for -1 (not measured, or no objective).
+void BindMillis(sqlite3_stmt* s, int i, int64_t ms) {
+  if (ms < 0) {
+    sqlite3_bind_null(s, i);
+  } else {
+    sqlite3_bind_int64(s, i, ms);
+  }
+}
+int64_t Millis(sqlite3_stmt* s, int col) {
+  return sqlite3_column_type(s, col) == SQLITE_NULL ? -1 : sqlite3_column_int64(s, col);
+}
+
+// The kDrillColumns drill columns from `first` on; all NULL without a drill.
+void BindDrill(sqlite3_stmt* s, int first, const chaos::v1::Run& run) {
+  if (!run.has_drill()) {
+    for (int i = 0; i < kDrillColumns; ++i) sqlite3_bind_null(s, first + i);
+    return;
+  }
+  const chaos::v1::DrillSummary& d = run.drill();
+  BindMillis(s, first, d.rto_ms());
+  BindMillis(s, first + 1, d.rto_objective_ms());
+  BindMillis(s, first + 2, d.rpo_ms());
+  BindMillis(s, first + 3, d.rpo_objective_ms());
+  Bind(s, first + 4, d.integrity());
+  Bind(s, first + 5, int64_t{d.integrity_required()});
+  Bind(s, first + 6, int64_t{d.objectives_met()});
+}
+
+// The drill read back from columns `first` on; a NULL verdict means none.
+void ReadDrill(sqlite3_stmt* s, int first, chaos::v1::Run* run) {
+  if (sqlite3_column_type(s, first + 6) == SQLITE_NULL) return;
+  chaos::v1::DrillSummary* d = run->mutable_drill();
+  d->set_rto_ms(Millis(s, first));
+  d->set_rto_objective_ms(Millis(s, first + 1));
+  d->set_rpo_ms(Millis(s, first + 2));
+  d->set_rpo_objective_ms(Millis(s, first + 3));
+  d->set_integrity(Text(s, first + 4));
+  d->set_integrity_required(sqlite3_column_int64(s, first + 5) != 0);
+  d->set_objectives_met(sqlite3_column_int64(s, first + 6) != 0);
 }
 
 // Resets a cached statement when it goes out of scope.
@@ -148,17 +216,18 @@ HistoryStore::~HistoryStore() {
 }
 
 absl::Status HistoryStore::AddMissingColumns() {
-  // Columns added after the first release: a database written by an older
-  // controller gains them on open, its runs taking the default.
   sqlite3_stmt* info = nullptr;
   if (sqlite3_prepare_v2(db_, "PRAGMA table_info(runs)", -1, &info, nullptr) != SQLITE_OK) {
     return Error("read the runs table's columns");
   }
-  bool has_variables = false;
-  while (sqlite3_step(info) == SQLITE_ROW) has_variables |= Text(info, 1) == "variables";
+  std::set<std::string> present;
+  while (sqlite3_step(info) == SQLITE_ROW) present.insert(Text(info, 1));
   sqlite3_finalize(info);
-  if (has_variables) return absl::OkStatus();
-  return Exec("ALTER TABLE runs ADD COLUMN variables BLOB NOT NULL DEFAULT x''");
+  for (const auto& [name, type] : kAddedColumns) {
+    if (present.count(name) != 0) continue;
+    RETURN_IF_ERROR(Exec(absl::StrCat("ALTER TABLE runs ADD COLUMN ", name, " ", type).c_str()));
+  }
+  return absl::OkStatus();
 }
 
 absl::Status HistoryStore::Error(const std::string& what) {
@@ -190,7 +259,8 @@ absl::StatusOr<sqlite3_stmt*> HistoryStore::Prepare(const char* sql) {
 absl::Status HistoryStore::InsertRun(const chaos::v1::Run& run, const std::string& yaml) {
   absl::MutexLock lock(&mu_);
   static const std::string sql = absl::StrCat("INSERT INTO runs (", kRunColumns,
-                                              ", experiment_yaml) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)");
+                                              ", experiment_yaml) VALUES "
+                                              "(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)");
   ASSIGN_OR_RETURN(sqlite3_stmt * s, Prepare(sql.c_str()));
   Reset reset{s};
   Bind(s, 1, run.run_id());
@@ -206,7 +276,8 @@ absl::Status HistoryStore::InsertRun(const chaos::v1::Run& run, const std::strin
   Bind(s, 11, run.schedule());
   Bind(s, 12, run.caller());
   BindBlob(s, 13, EncodeVariables(run));
-  Bind(s, 14, yaml);
+  BindDrill(s, 14, run);
+  Bind(s, 21, yaml);
   const int rc = sqlite3_step(s);
   if (rc == SQLITE_CONSTRAINT) {
     return absl::AlreadyExistsError(absl::StrCat("run_id: run ", run.run_id(), " exists"));
@@ -220,7 +291,10 @@ absl::Status HistoryStore::UpdateRun(const chaos::v1::Run& run) {
   ASSIGN_OR_RETURN(sqlite3_stmt * s,
                    Prepare("UPDATE runs SET experiment=?, state=?, started_ms=?, ended_ms=?, "
                            "seed=?, recovery_ms=?, reason=?, report_json=?, agents=?, "
-                           "schedule=?, caller=?, variables=? WHERE run_id=?"));
+                           "schedule=?, caller=?, variables=?, drill_rto_ms=?, "
+                           "drill_rto_objective_ms=?, drill_rpo_ms=?, drill_rpo_objective_ms=?, "
+                           "drill_integrity=?, drill_integrity_required=?, "
+                           "drill_objectives_met=? WHERE run_id=?"));
   Reset reset{s};
   Bind(s, 1, run.experiment_name());
   Bind(s, 2, static_cast<int64_t>(run.state()));
@@ -234,7 +308,8 @@ absl::Status HistoryStore::UpdateRun(const chaos::v1::Run& run) {
   Bind(s, 10, run.schedule());
   Bind(s, 11, run.caller());
   BindBlob(s, 12, EncodeVariables(run));
-  Bind(s, 13, run.run_id());
+  BindDrill(s, 13, run);
+  Bind(s, 20, run.run_id());
   if (sqlite3_step(s) != SQLITE_DONE) return Error("update run");
   if (sqlite3_changes(db_) == 0) {
     return absl::NotFoundError(absl::StrCat("run_id: no run ", run.run_id()));
@@ -264,6 +339,7 @@ absl::StatusOr<std::vector<chaos::v1::Run>> HistoryStore::QueryRuns(sqlite3_stmt
     chaos::v1::Run variables;
     if (!variables.ParseFromString(Blob(s, 12))) return Error("decode a run's variables");
     *r.mutable_variables() = variables.variables();
+    ReadDrill(s, 13, &r);
     out.push_back(std::move(r));
   }
   if (rc != SQLITE_DONE) return Error("query runs");

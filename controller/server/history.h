@@ -1,6 +1,9 @@
 // HistoryStore: the controller's durable memory in SQLite (WAL mode,
 // prepared statements): runs with their agents, journal events and report,
-// schedules and what each schedule did (started, skipped, missed).
+// and a drill's figures (Run.drill, in columns of their own, NULL for a run
+// without one); schedules and what each schedule did (started, skipped,
+// missed). A database written by an older controller gains the newer
+// columns on Open(), its runs reading as before.
 //
 // Records are the chaos.v1 wire messages (Run, RunEvent, Schedule): they are
 // plain data and are what every reader wants.

@@ -31,6 +31,26 @@ chaos::v1::RunEvent ToProto(const std::string& run_id, int seq, const JournalEve
   return out;
 }
 
+// Milliseconds, rounded up: a figure is within a whole-millisecond
+// objective exactly when its rounded value is. -1 for nullopt.
+int64_t CeilMillis(const std::optional<absl::Duration>& d) {
+  if (!d) return -1;
+  return absl::ToInt64Milliseconds(absl::Ceil(*d, absl::Milliseconds(1)));
+}
+
+// What the history keeps of a drill (DrillSummary in controller.proto).
+chaos::v1::DrillSummary DrillSummaryOf(const DrillResult& d) {
+  chaos::v1::DrillSummary out;
+  out.set_rto_ms(CeilMillis(d.rto));
+  out.set_rto_objective_ms(CeilMillis(d.rto_objective));
+  out.set_rpo_ms(CeilMillis(d.rpo));
+  out.set_rpo_objective_ms(CeilMillis(d.rpo_objective));
+  out.set_integrity(d.IntegrityState());
+  out.set_integrity_required(d.integrity_required);
+  out.set_objectives_met(d.ObjectivesMet());
+  return out;
+}
+
 }  // namespace
 
 chaos::v1::RunState StateOf(RunOutcome outcome, bool operator_abort) {
@@ -262,6 +282,7 @@ void RunManager::Finish(const std::shared_ptr<LiveRun>& live, const RunReport& r
   if (report.recovery.measured && report.recovery.recovered) {
     run.set_recovery_ms(absl::ToInt64Milliseconds(report.recovery.time));
   }
+  if (report.drill.present) *run.mutable_drill() = DrillSummaryOf(report.drill);
   run.set_report_json(ReportJson(report));
   absl::Status s = history_->UpdateRun(run);
   if (!s.ok()) spdlog::error("run {}: cannot record its end: {}", run.run_id(), s.ToString());

@@ -5,6 +5,7 @@
 #include <signal.h>
 #include <sys/mount.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/statvfs.h>
 #include <unistd.h>
 
@@ -91,6 +92,7 @@ TEST(ExamplesTest, EveryBundledExperimentValidates) {
   setenv("REDIS_DIR", "/tmp/redis", 1);
   setenv("BACKUP", "/tmp/backup.rdb", 1);
   setenv("REDIS_RUN", "/tmp/redis-run", 1);
+  for (const char* v : {"PG_SOCKET", "PG_DATA", "PG_ARCHIVE", "PG_RUN"}) setenv(v, "/tmp/pg", 1);
   DIR* d = opendir(kExperiments.c_str());
   ASSERT_NE(d, nullptr);
   int n = 0;
@@ -294,6 +296,12 @@ TEST(ExamplesTest, RedisDrillMeasuresRtoByPhaseRpoFromCanariesAndIntegrity) {
   EXPECT_EQ(Field(integrity, "state").string_value(), "ok");
   EXPECT_EQ(Field(integrity, "backup_digest").string_value().size(), 40u);
   EXPECT_TRUE(Field(drill, "objectives_met").bool_value());
+  // Size: the backup file's, and the restore's throughput from it.
+  struct stat backup_stat {};
+  ASSERT_EQ(stat(redis.backup().c_str(), &backup_stat), 0);
+  const auto& size = Object(drill, "size");
+  EXPECT_EQ(Number(size, "backup_bytes"), backup_stat.st_size);
+  EXPECT_GT(Number(size, "restore_bytes_per_second"), 0);
   // The probes were watched from the disaster: they failed while Redis was
   // gone and held again after the restore, in the journal and on the page.
   int failing = 0, ok_after = 0;
@@ -309,6 +317,10 @@ TEST(ExamplesTest, RedisDrillMeasuresRtoByPhaseRpoFromCanariesAndIntegrity) {
   }
   EXPECT_GT(failing, 0) << r.command.output;
   EXPECT_GT(ok_after, 0) << r.command.output;
+  const auto& answers = Field(r.report, "probe_summary").list_value().values(0).struct_value();
+  EXPECT_EQ(Field(answers, "probe").string_value(), "answers");
+  EXPECT_LT(Number(answers, "ok_during_faults"), Number(answers, "during_faults"));
+  EXPECT_GE(Number(answers, "time_to_detect_ms"), 0);
   ExpectPageShows(redis, r, failing);
   // The restored server serves; the original data directory was kept aside,
   // byte for byte what the backup copied.
@@ -321,19 +333,26 @@ TEST(ExamplesTest, RedisDrillMeasuresRtoByPhaseRpoFromCanariesAndIntegrity) {
   EXPECT_EQ(kept.exit_code, 0) << kept.output;
 }
 
-TEST(ExamplesTest, RedisDrillWithACorruptedBackupFailsAndPutsTheOriginalDataBack) {
-  RedisDrill redis;
-  // The bundled drill, with a step that flips bytes in the backup before
-  // the restore reads it.
-  std::string text = ReadFileOrEmpty(kExperiments + "/redis-drill.yaml");
+// Writes to `file` a bundled drill with one more step, which runs the
+// shell command `corrupt` once the backup is taken and before the restore
+// starts.
+void WriteWithCorruptingStep(const std::string& drill, const std::string& corrupt,
+                             const std::string& file) {
+  std::string text = ReadFileOrEmpty(kExperiments + "/" + drill);
   const std::string restore_after = "    after: [lose-server]\n    command:\n";
   ASSERT_NE(text.find(restore_after), std::string::npos);
   text.replace(text.find(restore_after), restore_after.size(),
                "    after: [lose-server, corrupt-backup]\n    command:\n");
-  text += "  - id: corrupt-backup\n    after: [backup]\n    command: {run: [sh, -c, "
-          "\"printf XXXXXXXX | dd of=${BACKUP} bs=1 seek=2000 conv=notrunc\"]}\n";
-  const std::string file = redis.path() + "/corrupted-drill.yaml";
+  text += absl::StrCat("  - id: corrupt-backup\n    after: [backup]\n    command: {run: [sh, -c, \"",
+                       corrupt, "\"]}\n");
   std::ofstream(file) << text;
+}
+
+TEST(ExamplesTest, RedisDrillWithACorruptedBackupFailsAndPutsTheOriginalDataBack) {
+  RedisDrill redis;
+  const std::string file = redis.path() + "/corrupted-drill.yaml";
+  WriteWithCorruptingStep("redis-drill.yaml",
+                          "printf XXXXXXXX | dd of=${BACKUP} bs=1 seek=2000 conv=notrunc", file);
   RunResult r = redis.Run(file);
   EXPECT_EQ(r.command.exit_code, 1) << r.command.output;
   EXPECT_NE(r.command.output.find("step restore: command failed"), std::string::npos)
@@ -379,6 +398,129 @@ TEST(ExamplesTest, RedisDrillSlowerThanItsRtoFailsWithTheMeasuredFigure) {
   EXPECT_GT(Number(rto, "ms"), 1);
   EXPECT_FALSE(Field(rto, "met").bool_value());
   EXPECT_EQ(Field(Object(Object(r.report, "drill"), "integrity"), "state").string_value(), "ok");
+}
+
+// A PostgreSQL 15 server run by the postgres user in a scratch directory,
+// with WAL archiving, an `accounts` table of 1000 rows, its data directory
+// below the agent's data root, the agent, and the variables of
+// postgres-drill.yaml.
+class PostgresDrill {
+ public:
+  PostgresDrill() : port_(std::to_string(FreePort())) {
+    chmod(dir_.path().c_str(), 0755);  // the postgres user works below it
+    for (const char* d : {"data", "archive", "run", "sock"}) {
+      const std::string path = dir_.path() + "/" + d;
+      mkdir(path.c_str(), 0700);
+      EXPECT_EQ(RunCommand({"/bin/chown", "postgres:postgres", path}).exit_code, 0);
+    }
+    CommandResult init = AsPostgres({Bin("initdb"), "-D", data(), "-A", "trust", "-U", "postgres"});
+    EXPECT_EQ(init.exit_code, 0) << init.output;
+    std::ofstream(data() + "/postgresql.auto.conf", std::ios::app)
+        << "port = " << port_ << "\nlisten_addresses = ''\nunix_socket_directories = '"
+        << socket() << "'\nwal_level = replica\narchive_mode = on\n"
+        << "archive_command = 'test ! -f " << archive() << "/%f && cp %p " << archive() << "/%f'\n"
+        << "external_pid_file = '" << run() << "/postgres.pid'\n";
+    CommandResult start = AsPostgres({Bin("pg_ctl"), "-D", data(), "-l", run() + "/postgres.log",
+                                      "-w", "-t", "60", "start"});
+    EXPECT_EQ(start.exit_code, 0) << start.output << ReadFileOrEmpty(run() + "/postgres.log");
+    CommandResult fill = Sql({"-c", "create table accounts (id int primary key, balance int)",
+                              "-c", "insert into accounts select g, g * 10 "
+                                    "from generate_series(1, 1000) g"});
+    EXPECT_EQ(fill.exit_code, 0) << fill.output;
+    std::ofstream(dir_.path() + "/policy.yaml") << "dataRoots: [" << dir_.path() << "/data]\n";
+    agent_ = std::make_unique<AgentProcess>(dir_.path() + "/agent-state",
+                                            std::vector<std::string>{
+                                                "--policy", dir_.path() + "/policy.yaml"});
+  }
+  ~PostgresDrill() {
+    AsPostgres({Bin("pg_ctl"), "-D", data(), "-m", "immediate", "stop"});
+  }
+
+  static std::string Bin(const std::string& name) { return "/usr/lib/postgresql/15/bin/" + name; }
+  static CommandResult AsPostgres(const std::vector<std::string>& argv) {
+    std::vector<std::string> full = {"/usr/sbin/runuser", "-u", "postgres", "--"};
+    full.insert(full.end(), argv.begin(), argv.end());
+    return RunCommand(full, 120);
+  }
+  CommandResult Sql(const std::vector<std::string>& args) {
+    std::vector<std::string> argv = {Bin("psql"), "-h", socket(), "-p", port_, "-U", "postgres",
+                                     "-qAt", "-v", "ON_ERROR_STOP=1"};
+    argv.insert(argv.end(), args.begin(), args.end());
+    return RunCommand(argv);
+  }
+  RunResult Run(const std::string& file) {
+    return RunExperiment(file, {"--agent", agent_->address()},
+                         {{"PG_SOCKET", socket()}, {"PG_PORT", port_}, {"PG_DATA", data()},
+                          {"PG_ARCHIVE", archive()}, {"PG_RUN", run()},
+                          {"BACKUP", dir_.path() + "/backup"},
+                          {"CHAOS_EXPERIMENTS", kExperiments}},
+                         dir_.path() + "/out");
+  }
+  const std::string& path() const { return dir_.path(); }
+  std::string data() const { return dir_.path() + "/data/pg"; }
+  std::string archive() const { return dir_.path() + "/archive"; }
+  std::string run() const { return dir_.path() + "/run"; }
+  std::string socket() const { return dir_.path() + "/sock"; }
+
+ private:
+  TempDir dir_;
+  std::string port_;
+  std::unique_ptr<AgentProcess> agent_;
+};
+
+TEST(ExamplesTest, PostgresDrillRestoresTheBaseBackupAndArchivedWal) {
+  PostgresDrill pg;
+  RunResult r = pg.Run("postgres-drill.yaml");
+  ASSERT_EQ(r.command.exit_code, 0) << r.command.output
+                                    << ReadFileOrEmpty(pg.run() + "/postgres.log");
+  const auto& drill = Object(r.report, "drill");
+  const auto& rto = Object(drill, "rto");
+  const auto& at = Object(rto, "phases");
+  EXPECT_GT(Number(rto, "ms"), 0);
+  EXPECT_LE(Number(at, "disaster_at_unix_ms"), Number(at, "restore_started_at_unix_ms"));
+  EXPECT_LE(Number(at, "restore_started_at_unix_ms"), Number(at, "restore_ended_at_unix_ms"));
+  EXPECT_LE(Number(at, "first_probe_ok_at_unix_ms"), Number(at, "healthy_at_unix_ms"));
+  EXPECT_EQ(Number(at, "healthy_ms"), Number(rto, "ms"));
+  // The archive holds every transaction committed before archive-wal began:
+  // the data lost is what was acknowledged between then and the disaster,
+  // plus at most one canary interval (500ms) and the write under way then.
+  const auto& rpo = Object(drill, "rpo");
+  const auto archived = StepOf(r.report, "archive-wal");
+  const double allowed = Number(at, "disaster_at_unix_ms") - Number(archived, "started_at_unix_ms");
+  EXPECT_GE(Number(rpo, "ms"), 0);
+  EXPECT_LE(Number(rpo, "ms"), allowed + 2 * 500) << r.command.output;
+  EXPECT_GE(Number(rpo, "newest_present_unix_ms"), Number(StepOf(r.report, "backup"),
+                                                          "ended_at_unix_ms"))
+      << "canaries written after the base backup came back from the WAL archive";
+  EXPECT_EQ(Field(Object(drill, "integrity"), "state").string_value(), "ok");
+  EXPECT_TRUE(Field(drill, "objectives_met").bool_value());
+  EXPECT_EQ(absl::StripAsciiWhitespace(pg.Sql({"-c", "select count(*) from accounts"}).output),
+            "1000");
+}
+
+TEST(ExamplesTest, PostgresDrillWithACorruptedBackupFailsAndPutsTheOriginalDataBack) {
+  PostgresDrill pg;
+  const std::string file = pg.path() + "/corrupted-drill.yaml";
+  WriteWithCorruptingStep("postgres-drill.yaml",
+                          "f=$(ls -S ${BACKUP}/base/*/* | head -n1) && "
+                          "printf XXXXXXXX | dd of=$f bs=1 seek=100 conv=notrunc",
+                          file);
+  RunResult r = pg.Run(file);
+  EXPECT_EQ(r.command.exit_code, 1) << r.command.output;
+  EXPECT_NE(r.command.output.find("is damaged"), std::string::npos) << r.command.output;
+  EXPECT_EQ(Field(r.report, "rollback").string_value(), "complete") << r.command.output;
+  // The original data directory is back: once the killed server is gone,
+  // a server starts on it with every row.
+  int old_pid = 0;
+  ASSERT_TRUE(absl::SimpleAtoi(NonEmptyLines(ReadFileOrEmpty(pg.data() + "/postmaster.pid"))[0],
+                               &old_pid));
+  EXPECT_TRUE(WaitFor([&] { return kill(old_pid, 0) != 0; }, 30));
+  CommandResult start = PostgresDrill::AsPostgres(
+      {PostgresDrill::Bin("pg_ctl"), "-D", pg.data(), "-l", pg.run() + "/postgres.log", "-w",
+       "-t", "60", "start"});
+  ASSERT_EQ(start.exit_code, 0) << start.output << ReadFileOrEmpty(pg.run() + "/postgres.log");
+  EXPECT_EQ(absl::StripAsciiWhitespace(pg.Sql({"-c", "select count(*) from accounts"}).output),
+            "1000");
 }
 
 TEST(ExamplesTest, MakeDemoRunsAndLeavesNothingBehind) {

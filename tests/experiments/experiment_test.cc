@@ -419,6 +419,7 @@ drill:
     read: {run: [redis-cli, get, canary], timeout: 3s}
     interval: 250ms
   manifest: {run: [digest.sh]}
+  backupSize: {run: [du, -sb, /backup]}
   objectives: {rto: 30s, rpo: 5s, integrity: required}
 )", kDrillMethod), &diags);
   ASSERT_TRUE(e) << diags.Format("d");
@@ -433,6 +434,8 @@ drill:
   EXPECT_EQ(d.canary->read.timeout, absl::Seconds(3));
   ASSERT_TRUE(d.manifest);
   EXPECT_EQ(d.manifest->argv, std::vector<std::string>{"digest.sh"});
+  ASSERT_TRUE(d.backup_size);
+  EXPECT_EQ(d.backup_size->argv.back(), "/backup");
   EXPECT_EQ(d.rto, absl::Seconds(30));
   EXPECT_EQ(d.rpo, absl::Seconds(5));
   EXPECT_TRUE(d.integrity_required);
@@ -447,6 +450,7 @@ drill:
   disaster: restore
   restore: lose-data
   manifest: {run: [digest.sh]}
+  backupSize: {run: [du, -sb, /backup]}
   objectives: {rpo: 5s, integrity: maybe}
 probes:
   up: {tcp: {address: "127.0.0.1:6379"}}
@@ -460,6 +464,7 @@ method:
            "drill.disaster: \"restore\" must be a fault step",
            "drill.restore: \"lose-data\" must be a command step",
            "drill.manifest: needs drill.backup",
+           "drill.backupSize: needs drill.backup",
            "drill.objectives.rpo: needs drill.canary",
            "drill.objectives.integrity: \"maybe\" is not one of: ",
            "recovery.from: a drill measures recovery from drill.disaster",

@@ -11,6 +11,11 @@ if ! check=$(redis-check-rdb "$backup" 2>&1); then
   echo "the backup $backup is damaged: $(grep -m1 -E '^\[offset [0-9]+\]' <<<"$check" || echo "redis-check-rdb failed")" >&2
   exit 1
 fi
+# A server killed a moment ago may still hold the port: wait until it is gone.
+if [ -f "$run/redis.pid" ]; then
+  old=$(cat "$run/redis.pid")
+  for _ in $(seq 600); do kill -0 "$old" 2>/dev/null || break; sleep 0.05; done
+fi
 mkdir -p "$dir"
 cp "$backup" "$dir/dump.rdb.tmp"
 mv "$dir/dump.rdb.tmp" "$dir/dump.rdb"

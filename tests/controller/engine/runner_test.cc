@@ -366,6 +366,53 @@ recovery:
   }
 }
 
+TEST(RunnerTest, ProbesAreWatchedThroughTheWholeRun) {
+  TempDir dir;
+  TestAgent agent(dir.path());
+  const std::string healthy = dir.path() + "/healthy";
+  std::ofstream(healthy) << "ok";
+  Recorder rec;
+  // The "service" is down while the fault holds, and back once it ends; no
+  // guard and no recovery section polls `up`: only the watch does.
+  Runner runner(Parse(absl::StrCat(R"(
+name: watch
+probes:
+  up:
+    command: {run: [test, -e, )", healthy, R"(]}
+    interval: 50ms
+method:
+  - {id: burn, duration: 600ms, fault: {cpuBurn: {loadPercent: 5}}}
+  - {id: settle, wait: 600ms, after: [burn]}
+)")), Opts(agent.address()), &rec);
+  std::thread service([&] {
+    rec.WaitFor("inject", "", absl::Seconds(10));
+    unlink(healthy.c_str());
+    rec.WaitFor("revert", "", absl::Seconds(10));
+    std::ofstream(healthy) << "ok";
+  });
+  RunReport r = runner.Run();
+  service.join();
+  ASSERT_EQ(r.outcome, RunOutcome::kPassed) << r.reason;
+  ASSERT_EQ(r.faults.size(), 1u);
+  const FaultRecord& f = r.faults[0];
+  int failed_during = 0, ok_after = 0;
+  for (const ProbeSample& s : r.probes) {
+    EXPECT_EQ(s.phase, "watch");
+    EXPECT_LE(s.at, r.ended_at);
+    if (!s.ok && s.at >= f.injected_at && s.at <= f.reverted_at) ++failed_during;
+    if (s.ok && s.at > f.reverted_at) ++ok_after;
+  }
+  EXPECT_GT(failed_during, 0);
+  EXPECT_GT(ok_after, 0) << "the watch goes on after the fault, through the rest of the method";
+  const std::vector<ProbeSummary> summary = SummarizeProbes(r);
+  ASSERT_EQ(summary.size(), 1u);
+  EXPECT_EQ(summary[0].probe, "up");
+  EXPECT_GT(summary[0].during_faults, 0);
+  EXPECT_LT(summary[0].ok_during_faults, summary[0].during_faults);
+  ASSERT_TRUE(summary[0].time_to_detect);
+  EXPECT_GE(*summary[0].time_to_detect, absl::ZeroDuration());
+}
+
 TEST(RunnerTest, RollbackNeverLeavesTheFaultForInvestigation) {
   TempDir dir;
   TestAgent agent(dir.path());

@@ -232,6 +232,38 @@ rollbackActions:
       HasSubstr("give the command a target group"));
 }
 
+TEST_F(CommandPolicyTest, CheckCoversADrillsCommandsWithTheCanarysMarker) {
+  // /bin/echo takes one numeric argument: the canary's marker.
+  const CommandPolicy p = Policy("commands:\n  - path: /bin/true\n"
+                                 "  - path: /bin/echo\n    args: [\"[0-9]{13}\"]\n");
+  auto check = [&](const std::string& drill) {
+    experiments::Diagnostics diags;
+    std::optional<experiments::Experiment> exp = experiments::ParseExperiment(
+        absl::StrCat("name: d\nprobes:\n  up: {command: {run: [\"true\"]}}\n"
+                     "recovery: {probes: [up]}\nmethod:\n"
+                     "  - {id: b, command: {run: [\"true\"]}}\n"
+                     "  - {id: f, duration: 1s, fault: {cpuBurn: {workers: 1}}}\n"
+                     "  - {id: r, command: {run: [\"true\"]}}\n"
+                     "drill:\n  disaster: f\n  restore: r\n  backup: b\n",
+                     drill),
+        &diags);
+    EXPECT_TRUE(exp.has_value()) << diags.Format("x");
+    absl::Status s = p.Check(*exp);
+    return s.ok() ? std::string("allowed") : std::string(s.message());
+  };
+  EXPECT_EQ(check("  canary: {write: {run: [echo]}, read: {run: [\"true\"]}}\n"
+                  "  manifest: {run: [\"true\"]}\n  backupSize: {run: [\"true\"]}\n"),
+            "allowed");
+  EXPECT_THAT(check("  canary: {write: {run: [echo, extra]}, read: {run: [\"true\"]}}\n"),
+              StartsWith("command \"echo\" (drill.canary.write, resolved to "));
+  EXPECT_THAT(check("  canary: {write: {run: [echo]}, read: {run: [touch, x]}}\n"),
+              StartsWith("command \"touch\" (drill.canary.read, resolved to "));
+  EXPECT_THAT(check("  manifest: {run: [touch, x]}\n"),
+              StartsWith("command \"touch\" (drill.manifest, resolved to "));
+  EXPECT_THAT(check("  backupSize: {run: [touch, x]}\n"),
+              StartsWith("command \"touch\" (drill.backupSize, resolved to "));
+}
+
 TEST_F(CommandPolicyTest, BadFilesAreOneLineNamingTheFileAndTheField) {
   EXPECT_THAT(LoadError("command:\n  - path: /bin/true\n"),
               HasSubstr(":1:1: command: unknown field (known: commands)"));

@@ -9,6 +9,7 @@
 #include <cstdlib>
 #include <fstream>
 #include <string>
+#include <tuple>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
@@ -66,6 +67,8 @@ DrillResult MetDrill() {
   d.integrity_required = true;
   d.backup_digest = kDigest;
   d.restored_digest = kDigest;
+  d.backup_bytes = 40145125;
+  d.restore_bytes_per_second = 8.3e6;
   return d;
 }
 
@@ -345,6 +348,11 @@ TEST(ReportJsonTest, DrillAllMeasuredAndMet) {
   EXPECT_EQ(Field(integrity, "backup_digest").string_value(), kDigest);
   EXPECT_EQ(Field(integrity, "restored_digest").string_value(), kDigest);
   EXPECT_EQ(Field(integrity, "error").string_value(), "");
+
+  const Struct& size = Field(d, "size").struct_value();
+  EXPECT_EQ(Field(size, "backup_bytes").number_value(), 40145125);
+  EXPECT_EQ(Field(size, "restore_bytes_per_second").number_value(), 8.3e6);
+  EXPECT_EQ(Field(size, "error").string_value(), "");
 }
 
 // The canary check failed after the restore, which never became healthy; no
@@ -358,6 +366,9 @@ DrillResult RpoNotMeasuredDrill() {
   drill.newest_present = absl::InfinitePast();
   drill.rpo.reset();
   drill.rpo_error = "canary check exited 2: no such table";
+  drill.backup_bytes.reset();
+  drill.restore_bytes_per_second.reset();
+  drill.size_error = "du -sb /backup: exit 1 after 2ms: no such file";
   return drill;
 }
 
@@ -427,7 +438,8 @@ TEST(ReportTextTest, DrillAllMeasuredAndMet) {
             "drill: RTO 4.2s (objective 30.0s: met); restore started +1.0s, restore ended "
             "+3.1s, first probe ok +3.3s, healthy +4.2s\n"
             "drill: RPO 2.0s (objective 10.0s: met), 12 canaries acknowledged\n"
-            "drill: integrity ok (required: met)\n");
+            "drill: integrity ok (required: met)\n"
+            "drill: backup 40.1 MB, restored at 8.3 MB/s\n");
   // After the recovery line, before the rollback line.
   EXPECT_LT(text.find("recovery: 4.2s from rollback (objective 10.0s: met)"), text.find("drill: "));
   EXPECT_LT(text.find("drill: integrity"), text.find("rollback: "));
@@ -439,7 +451,8 @@ TEST(ReportTextTest, DrillRpoNotMeasured) {
             "ok +3.3s, healthy not reached\n"
             "drill: RPO not measured: canary check exited 2: no such table (objective 10.0s: "
             "MISSED), 12 canaries acknowledged, 1 failed\n"
-            "drill: integrity ok (required: met)\n");
+            "drill: integrity ok (required: met)\n"
+            "drill: backup size not known: du -sb /backup: exit 1 after 2ms: no such file\n");
 }
 
 TEST(ReportTextTest, DrillIntegrityMismatchAndError) {
@@ -461,6 +474,62 @@ TEST(ReportTextTest, NoDrillNoDrillLines) {
   RunReport r = SampleReport();
   r.drill = DrillResult();
   EXPECT_EQ(LinesStartingWith(ReportText(r), "drill"), "");
+}
+
+// A fault from 10 s to 20 s; probe a fails at 12 s and 15 s (listed out of
+// time order, as threads append them), probe b never fails.
+RunReport WatchedReport() {
+  RunReport r;
+  r.started_at = kT0;
+  r.ended_at = At(30);
+  FaultRecord f;
+  f.injected_at = At(10);
+  f.reverted_at = At(20);
+  f.reverted = true;
+  r.faults.push_back(f);
+  for (auto [t, probe, ok] : std::vector<std::tuple<double, std::string, bool>>{
+           {5, "a", true}, {15, "a", false}, {12, "a", false}, {11, "b", true},
+           {18, "a", true}, {25, "a", true}}) {
+    ProbeSample s;
+    s.at = At(t);
+    s.probe = probe;
+    s.phase = "watch";
+    s.ok = ok;
+    r.probes.push_back(s);
+  }
+  return r;
+}
+
+TEST(ProbeSummaryTest, AvailabilityWhileFaultsHoldAndTimeToDetect) {
+  const std::vector<ProbeSummary> summary = SummarizeProbes(WatchedReport());
+  ASSERT_EQ(summary.size(), 2u);
+  EXPECT_EQ(summary[0].probe, "a");
+  EXPECT_EQ(summary[0].samples, 5);
+  EXPECT_EQ(summary[0].failures, 2);
+  EXPECT_EQ(summary[0].during_faults, 3);
+  EXPECT_EQ(summary[0].ok_during_faults, 1);
+  EXPECT_DOUBLE_EQ(*summary[0].availability_during_faults, 1.0 / 3);
+  EXPECT_EQ(summary[0].time_to_detect, absl::Seconds(2)) << "the earliest failure, not the first listed";
+  EXPECT_EQ(summary[1].probe, "b");
+  EXPECT_DOUBLE_EQ(*summary[1].availability_during_faults, 1.0);
+  EXPECT_FALSE(summary[1].time_to_detect);
+  // Nothing injected: no availability, no detection.
+  RunReport quiet = WatchedReport();
+  quiet.faults.clear();
+  EXPECT_FALSE(SummarizeProbes(quiet)[0].availability_during_faults);
+  EXPECT_FALSE(SummarizeProbes(quiet)[0].time_to_detect);
+
+  const Struct j = ParseJson(ReportJson(WatchedReport()));
+  const Struct& a = Field(j, "probe_summary").list_value().values(0).struct_value();
+  EXPECT_EQ(Field(a, "probe").string_value(), "a");
+  EXPECT_EQ(Field(a, "during_faults").number_value(), 3);
+  EXPECT_EQ(Field(a, "ok_during_faults").number_value(), 1);
+  EXPECT_NEAR(Field(a, "availability_during_faults").number_value(), 1.0 / 3, 1e-9);
+  EXPECT_EQ(Field(a, "time_to_detect_ms").number_value(), 2000);
+  EXPECT_THAT(ReportText(WatchedReport()),
+              HasSubstr("probe a: 1/3 ok while faults were in place (33%), failing 2.0s after "
+                        "the first inject\n"));
+  EXPECT_THAT(ReportHtml(WatchedReport()), HasSubstr("<section id=\"probes\">"));
 }
 
 TEST(WriteReportsTest, WritesBothFilesAndCreatesTheDirectory) {

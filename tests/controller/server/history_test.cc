@@ -1,14 +1,17 @@
 // HistoryStore against real SQLite files: a database written by an older
-// controller (before runs recorded their variables) opens, keeps its runs,
-// and gains the new column.
+// controller (before runs recorded their variables or drill figures) opens,
+// keeps its runs, and gains the new columns; a drill's figures go in and
+// come back, and a run without a drill stores none.
 #include "controller/server/history.h"
 
 #include <sqlite3.h>
 #include <stdlib.h>
 
 #include <cstdlib>
+#include <set>
 #include <string>
 
+#include "google/protobuf/util/message_differencer.h"
 #include "gtest/gtest.h"
 
 namespace chaos::controller {
@@ -32,28 +35,131 @@ INSERT INTO runs VALUES ('old-run', 'cpu-burn', 3, 1000, 2000, 7, -1, '', '{}',
   sqlite3_close(db);
 }
 
-TEST(HistoryStoreTest, AnOlderDatabaseKeepsItsRunsAndGainsTheVariablesColumn) {
-  char tmpl[] = "/tmp/history-XXXXXX";
-  const std::string dir = mkdtemp(tmpl);
-  const std::string path = dir + "/history.db";
-  WriteOldDatabase(path);
+// The names of the runs table's columns.
+std::set<std::string> RunColumns(const std::string& path) {
+  sqlite3* db = nullptr;
+  std::set<std::string> out;
+  EXPECT_EQ(sqlite3_open(path.c_str(), &db), SQLITE_OK);
+  sqlite3_stmt* s = nullptr;
+  EXPECT_EQ(sqlite3_prepare_v2(db, "PRAGMA table_info(runs)", -1, &s, nullptr), SQLITE_OK);
+  while (sqlite3_step(s) == SQLITE_ROW) {
+    out.insert(reinterpret_cast<const char*>(sqlite3_column_text(s, 1)));
+  }
+  sqlite3_finalize(s);
+  sqlite3_close(db);
+  return out;
+}
+
+// One SQL value of the history as text ("NULL" for NULL), to see what is
+// stored, not what the store makes of it.
+std::string Value(const std::string& path, const std::string& sql) {
+  sqlite3* db = nullptr;
+  EXPECT_EQ(sqlite3_open(path.c_str(), &db), SQLITE_OK);
+  sqlite3_stmt* s = nullptr;
+  EXPECT_EQ(sqlite3_prepare_v2(db, sql.c_str(), -1, &s, nullptr), SQLITE_OK) << sql;
+  std::string out = "no row";
+  if (sqlite3_step(s) == SQLITE_ROW) {
+    const unsigned char* t = sqlite3_column_text(s, 0);
+    out = t == nullptr ? "NULL" : reinterpret_cast<const char*>(t);
+  }
+  sqlite3_finalize(s);
+  sqlite3_close(db);
+  return out;
+}
+
+class HistoryStoreTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    char tmpl[] = "/tmp/history-XXXXXX";
+    dir_ = mkdtemp(tmpl);
+    path_ = dir_ + "/history.db";
+  }
+  void TearDown() override { std::system(("rm -rf " + dir_).c_str()); }
+
+  std::string dir_;
+  std::string path_;
+};
+
+TEST_F(HistoryStoreTest, AnOlderDatabaseKeepsItsRunsAndGainsTheNewColumns) {
+  WriteOldDatabase(path_);
   {
-    auto store = HistoryStore::Open(path);
+    auto store = HistoryStore::Open(path_);
     ASSERT_TRUE(store.ok()) << store.status();
     auto run = (*store)->GetRun("old-run");
     ASSERT_TRUE(run.ok()) << run.status();
     EXPECT_EQ(run->experiment_name(), "cpu-burn");
     EXPECT_EQ(run->seed(), 7u);
     EXPECT_TRUE(run->variables().empty());
+    EXPECT_FALSE(run->has_drill());
     (*run->mutable_variables())["TEAM"] = "sre";
+    run->mutable_drill()->set_rto_ms(1500);
+    run->mutable_drill()->set_rto_objective_ms(-1);
+    run->mutable_drill()->set_rpo_ms(-1);
+    run->mutable_drill()->set_rpo_objective_ms(-1);
+    run->mutable_drill()->set_integrity("not checked");
+    run->mutable_drill()->set_objectives_met(true);
     ASSERT_TRUE((*store)->UpdateRun(*run).ok());
   }
-  auto reopened = HistoryStore::Open(path);  // the column is there now
+  for (const char* column : {"variables", "drill_rto_ms", "drill_rto_objective_ms",
+                             "drill_rpo_ms", "drill_rpo_objective_ms", "drill_integrity",
+                             "drill_integrity_required", "drill_objectives_met"}) {
+    EXPECT_EQ(RunColumns(path_).count(column), 1u) << column;
+  }
+  auto reopened = HistoryStore::Open(path_);  // the columns are there now
   ASSERT_TRUE(reopened.ok()) << reopened.status();
   auto run = (*reopened)->GetRun("old-run");
   ASSERT_TRUE(run.ok()) << run.status();
   EXPECT_EQ(run->variables().at("TEAM"), "sre");
-  std::system(("rm -rf " + dir).c_str());
+  EXPECT_EQ(run->drill().rto_ms(), 1500);
+  EXPECT_EQ(run->drill().integrity(), "not checked");
+}
+
+// A drill's figures are stored as they are, -1 as NULL; a run without a
+// drill stores NULL in every drill column and reads back without one.
+TEST_F(HistoryStoreTest, ADrillsFiguresComeBackAndARunWithoutADrillStoresNone) {
+  auto store = HistoryStore::Open(path_);
+  ASSERT_TRUE(store.ok()) << store.status();
+  chaos::v1::Run plain;
+  plain.set_run_id("plain");
+  plain.set_experiment_name("burn");
+  plain.set_recovery_ms(-1);
+  ASSERT_TRUE((*store)->InsertRun(plain, "name: burn").ok());
+  chaos::v1::Run drill = plain;
+  drill.set_run_id("drill");
+  drill.set_experiment_name("restore");
+  ASSERT_TRUE((*store)->InsertRun(drill, "name: restore").ok());
+  EXPECT_EQ(Value(path_, "SELECT drill_objectives_met FROM runs WHERE run_id='drill'"), "NULL")
+      << "a drill's figures exist only once the run has ended";
+  chaos::v1::DrillSummary* d = drill.mutable_drill();
+  d->set_rto_ms(4807);
+  d->set_rto_objective_ms(1);
+  d->set_rpo_ms(0);
+  d->set_rpo_objective_ms(-1);
+  d->set_integrity("mismatch");
+  d->set_integrity_required(true);
+  d->set_objectives_met(false);
+  drill.set_state(chaos::v1::RUN_STATE_FAILED);
+  ASSERT_TRUE((*store)->UpdateRun(drill).ok());
+  plain.set_state(chaos::v1::RUN_STATE_PASSED);
+  ASSERT_TRUE((*store)->UpdateRun(plain).ok());
+
+  auto got = (*store)->GetRun("drill");
+  ASSERT_TRUE(got.ok()) << got.status();
+  EXPECT_TRUE(google::protobuf::util::MessageDifferencer::Equals(got->drill(), drill.drill()))
+      << got->drill().DebugString();
+  auto listed = (*store)->ListRuns(RunFilter{});
+  ASSERT_TRUE(listed.ok()) << listed.status();
+  ASSERT_EQ(listed->size(), 2u);
+  for (const chaos::v1::Run& r : *listed) EXPECT_EQ(r.has_drill(), r.run_id() == "drill");
+  EXPECT_EQ(Value(path_, "SELECT drill_rto_ms FROM runs WHERE run_id='drill'"), "4807");
+  EXPECT_EQ(Value(path_, "SELECT drill_rpo_ms FROM runs WHERE run_id='drill'"), "0");
+  EXPECT_EQ(Value(path_, "SELECT drill_rpo_objective_ms FROM runs WHERE run_id='drill'"), "NULL");
+  EXPECT_EQ(Value(path_, "SELECT drill_integrity_required FROM runs WHERE run_id='drill'"), "1");
+  EXPECT_EQ(Value(path_, "SELECT count(*) FROM runs WHERE run_id='plain' AND drill_rto_ms IS NULL "
+                         "AND drill_rto_objective_ms IS NULL AND drill_rpo_ms IS NULL AND "
+                         "drill_rpo_objective_ms IS NULL AND drill_integrity IS NULL AND "
+                         "drill_integrity_required IS NULL AND drill_objectives_met IS NULL"),
+            "1");
 }
 
 }  // namespace
