@@ -797,9 +797,10 @@ void Runner::MeasureRecovery() {
   int streak = 0;
   const absl::Time deadline = start + rec.timeout;
   while (absl::Now() < deadline && !StopMeasuringRecovery()) {
-    const absl::Time round = absl::Now();
-    // In a drill, rounds before the restore starts only show the loss.
+    // In a drill, rounds before the restore starts only show the loss
+    // (asked first: a round that counts starts after the restore).
     const bool counts = RestoreStarted();
+    const absl::Time round = absl::Now();
     bool all_ok = counts;
     for (const std::string& name : rec.probes) {
       ProbeResult r = Probe(*experiment_.FindProbe(name), "recovery");

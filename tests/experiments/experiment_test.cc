@@ -2,6 +2,7 @@
 #include "experiments/experiment.h"
 
 #include <fstream>
+#include <initializer_list>
 #include <variant>
 
 #include "experiments/inventory.h"
@@ -387,6 +388,13 @@ method:
   EXPECT_EQ(loss.when_restored(), chaos::v1::DataLoss::WHEN_RESTORED_PUT_ORIGINAL_BACK);
 }
 
+// Each of `wants` is somewhere in `text` (diagnostics, one per line).
+void ExpectEach(const std::string& text, std::initializer_list<const char*> wants) {
+  for (const char* want : wants) {
+    EXPECT_NE(text.find(want), std::string::npos) << want << "\n" << text;
+  }
+}
+
 // A drill's method: a backup, a disaster that holds until the restore
 // ends, a kill while it holds, the restore.
 constexpr char kDrillMethod[] = R"(
@@ -459,18 +467,16 @@ method:
   - {id: lose-data, duration: 1m, fault: {dataLoss: {paths: [/srv/redis]}}}
   - {id: restore, command: {run: [restore.sh]}}
 )", &diags));
-  const std::string text = diags.Format("d");
-  for (const char* want : {
-           "drill.disaster: \"restore\" must be a fault step",
-           "drill.restore: \"lose-data\" must be a command step",
-           "drill.manifest: needs drill.backup",
-           "drill.backupSize: needs drill.backup",
-           "drill.objectives.rpo: needs drill.canary",
-           "drill.objectives.integrity: \"maybe\" is not one of: ",
-           "recovery.from: a drill measures recovery from drill.disaster",
-       }) {
-    EXPECT_NE(text.find(want), std::string::npos) << want << "\n" << text;
-  }
+  ExpectEach(diags.Format("d"),
+             {
+                 "drill.disaster: \"restore\" must be a fault step",
+                 "drill.restore: \"lose-data\" must be a command step",
+                 "drill.manifest: needs drill.backup",
+                 "drill.backupSize: needs drill.backup",
+                 "drill.objectives.rpo: needs drill.canary",
+                 "drill.objectives.integrity: \"maybe\" is not one of: ",
+                 "recovery.from: a drill measures recovery from drill.disaster",
+             });
   Diagnostics no_recovery;
   EXPECT_FALSE(ParseExperiment(R"(name: d
 drill: {disaster: lose-data, restore: restore, canary: {write: {run: [w]}}}
@@ -499,15 +505,14 @@ method:
   - {id: on-wait, wait: 1s, during: wait}
   - {id: self, wait: 1s, during: self}
 )", &links));
-  const std::string text = diags.Format("d") + links.Format("d");
-  for (const char* want : {
-           "method[0].until: step \"after-hold\" waits for this step to end, so it cannot end it",
-           "method[2].until: only a fault step ends with another",
-           "method[1].during: \"wait\" is not a fault step",
-           "method[2].during: names its own step",
-       }) {
-    EXPECT_NE(text.find(want), std::string::npos) << want << "\n" << text;
-  }
+  ExpectEach(diags.Format("d") + links.Format("d"),
+             {
+                 "method[0].until: step \"after-hold\" waits for this step to end, so it cannot "
+                 "end it",
+                 "method[2].until: only a fault step ends with another",
+                 "method[1].during: \"wait\" is not a fault step",
+                 "method[2].during: names its own step",
+             });
   Diagnostics cycle;
   EXPECT_FALSE(ParseExperiment(R"(name: d
 method:
