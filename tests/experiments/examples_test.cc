@@ -167,6 +167,17 @@ TEST(ExamplesTest, DiskFillIsGuardedAndAlwaysCleanedUp) {
   EXPECT_LT(used_percent(), 1.0) << "the fill file was left behind after the abort";
 }
 
+// Writes DIR/policy.yaml for a drill's agent: DIR/data is its data root,
+// and it may run the example scripts `rules` name, each rule written
+// "SCRIPT, ARGUMENT PATTERNS" as the example's header documents.
+void WriteDrillPolicy(const std::string& dir, const std::vector<std::string>& rules) {
+  std::ofstream policy(dir + "/policy.yaml");
+  policy << "dataRoots: [" << dir << "/data]\ncommands:\n";
+  for (const std::string& rule : rules) {
+    policy << "  - {path: " << kExperiments << "/scripts/" << rule << "}\n";
+  }
+}
+
 // A Redis server with 1000 keys whose data directory is below the agent's
 // data root, the agent, and the variables of redis-drill.yaml.
 class RedisDrill {
@@ -176,7 +187,9 @@ class RedisDrill {
         redis_dir_(dir_.path() + "/data/redis"),
         run_dir_(dir_.path() + "/run") {
     EXPECT_EQ(RunCommand({"/bin/mkdir", "-p", redis_dir_, run_dir_}).exit_code, 0);
-    std::ofstream(dir_.path() + "/policy.yaml") << "dataRoots: [" << dir_.path() << "/data]\n";
+    WriteDrillPolicy(dir_.path(),
+                     {R"(redis-backup.sh, args: ["[0-9]+", "/[^ ]+", "/[^ ]+"])",
+                      R"(redis-restore.sh, args: ["/[^ ]+", "/[^ ]+", "[0-9]+", "/[^ ]+"])"});
     CommandResult start = RunCommand({"/usr/bin/redis-server", "--port", port_, "--bind",
                                       "127.0.0.1", "--dir", redis_dir_, "--daemonize", "yes",
                                       "--pidfile", run_dir_ + "/redis.pid", "--save", "",
@@ -218,6 +231,7 @@ class RedisDrill {
   }
   const std::string& path() const { return dir_.path(); }
   const std::string& redis_dir() const { return redis_dir_; }
+  std::string agent() const { return agent_->address(); }
   std::string backup() const { return dir_.path() + "/backup.rdb"; }
 
  private:
@@ -243,6 +257,21 @@ google::protobuf::Struct StepOf(const google::protobuf::Struct& report, const st
   }
   ADD_FAILURE() << "no step " << id;
   return {};
+}
+
+// Whether the journal says `script` ran on `agent` (a `command` event of
+// that agent naming it), as a command step with a target does.
+bool RanOnAgent(const google::protobuf::Struct& report, const std::string& agent,
+                const std::string& script) {
+  for (const auto& e : Field(report, "events").list_value().values()) {
+    const auto& event = e.struct_value();
+    if (Field(event, "type").string_value() == "command" &&
+        Field(event, "agent").string_value() == agent &&
+        absl::StrContains(Field(event, "message").string_value(), script)) {
+      return true;
+    }
+  }
+  return false;
 }
 
 // A drill's RTO: measured, and its phases in the order they happen, the
@@ -281,6 +310,9 @@ TEST(ExamplesTest, RedisDrillMeasuresRtoByPhaseRpoFromCanariesAndIntegrity) {
   RunResult r = redis.Run("redis-drill.yaml");
   ASSERT_EQ(r.command.exit_code, 0) << r.command.output;
   EXPECT_NE(r.command.output.find("drill: RTO "), std::string::npos) << r.command.output;
+  // The backup and the restore ran on the agent, under its policy.
+  EXPECT_TRUE(RanOnAgent(r.report, redis.agent(), "redis-backup.sh"));
+  EXPECT_TRUE(RanOnAgent(r.report, redis.agent(), "redis-restore.sh"));
   const auto& drill = Object(r.report, "drill");
   // RTO, from the disaster through each phase to healthy, in order.
   const auto& rto = Object(drill, "rto");
@@ -434,7 +466,10 @@ class PostgresDrill {
                               "-c", "insert into accounts select g, g * 10 "
                                     "from generate_series(1, 1000) g"});
     EXPECT_EQ(fill.exit_code, 0) << fill.output;
-    std::ofstream(dir_.path() + "/policy.yaml") << "dataRoots: [" << dir_.path() << "/data]\n";
+    WriteDrillPolicy(dir_.path(),
+                     {R"(pg-backup.sh, args: ["/[^ ]+", "[0-9]+", "/[^ ]+"])",
+                      R"(pg-archive-now.sh, args: ["/[^ ]+", "[0-9]+"])",
+                      R"(pg-restore.sh, moreArgs: "/[^ ]+|[0-9]+")"});
     agent_ = std::make_unique<AgentProcess>(dir_.path() + "/agent-state",
                                             std::vector<std::string>{
                                                 "--policy", dir_.path() + "/policy.yaml"});
@@ -468,6 +503,7 @@ class PostgresDrill {
   std::string archive() const { return dir_.path() + "/archive"; }
   std::string run() const { return dir_.path() + "/run"; }
   std::string socket() const { return dir_.path() + "/sock"; }
+  std::string agent() const { return agent_->address(); }
 
  private:
   TempDir dir_;
@@ -480,6 +516,9 @@ TEST(ExamplesTest, PostgresDrillRestoresTheBaseBackupAndArchivedWal) {
   RunResult r = pg.Run("postgres-drill.yaml");
   ASSERT_EQ(r.command.exit_code, 0) << r.command.output
                                     << ReadFileOrEmpty(pg.run() + "/postgres.log");
+  for (const char* script : {"pg-backup.sh", "pg-archive-now.sh", "pg-restore.sh"}) {
+    EXPECT_TRUE(RanOnAgent(r.report, pg.agent(), script)) << script;
+  }
   const auto& drill = Object(r.report, "drill");
   const auto& rto = Object(drill, "rto");
   const auto& at = Object(rto, "phases");
