@@ -11,9 +11,11 @@ namespace chaos::rpc {
 
 void AddTransportFlags(CLI::App& app, TransportFlags& flags, Endpoint endpoint) {
   app.add_option("--tls-cert", flags.cert,
-                 "PEM certificate this process presents (mutual TLS with --tls-key, --tls-ca)");
-  app.add_option("--tls-key", flags.key, "PEM private key of --tls-cert");
-  app.add_option("--tls-ca", flags.ca, "PEM CA bundle every peer's certificate must chain to");
+                 "PEM certificate this process presents (mutual TLS with --tls-key, --tls-ca)")
+      ->type_name("FILE");
+  app.add_option("--tls-key", flags.key, "PEM private key of --tls-cert")->type_name("FILE");
+  app.add_option("--tls-ca", flags.ca, "PEM CA bundle every peer's certificate must chain to")
+      ->type_name("FILE");
   app.add_option("--tls-reload-interval", flags.reload_interval_s,
                  "seconds between re-reads of the TLS files (rotation without a restart)")
       ->capture_default_str()

@@ -324,6 +324,17 @@ int RunsCommand(const ControllerCommandArgs& a) {
   return 0;
 }
 
+std::vector<std::string> RecentRunIds(const ControllerCommandArgs& a) {
+  chaos::v1::ListRunsRequest req;
+  req.set_limit(50);
+  chaos::v1::ListRunsResponse resp;
+  grpc::Status s = Stub(a)->ListRuns(rpc::ContextWithTimeout(absl::Seconds(1)).get(), req, &resp);
+  std::vector<std::string> ids;
+  if (!s.ok()) return ids;
+  for (const chaos::v1::Run& run : resp.runs()) ids.push_back(run.run_id());
+  return ids;
+}
+
 int ShowCommand(const ControllerCommandArgs& a) {
   chaos::v1::GetRunRequest req;
   req.set_run_id(a.run_id);

@@ -61,6 +61,10 @@ int ScheduleListCommand(const ControllerCommandArgs& args);
 int SchedulePauseCommand(const ControllerCommandArgs& args, bool paused);
 int ScheduleRemoveCommand(const ControllerCommandArgs& args);
 
+// For completion: the ids of the controller's 50 newest runs, newest
+// first; empty when it does not answer within a second.
+std::vector<std::string> RecentRunIds(const ControllerCommandArgs& args);
+
 }  // namespace chaos::controller
 
 #endif  // CHAOS_CONTROLLER_CONTROLLER_COMMANDS_H_

@@ -6,6 +6,7 @@
 
 #include "CLI/CLI.hpp"
 #include "controller/cli/agent_commands.h"
+#include "controller/cli/completion.h"
 #include "controller/cli/controller_commands.h"
 #include "controller/cli/local_commands.h"
 #include "rpc/transport_flags.h"
@@ -34,16 +35,17 @@ struct Commands {
 
 void DeclareLocal(CLI::App& app, Args& a, Commands& c) {
   c.validate = app.add_subcommand("validate", "check an experiment file; exit 2 on errors");
-  c.validate->add_option("file", a.file, "experiment file (YAML)")->required();
+  c.validate->add_option("file", a.file, "experiment file (YAML)")->required()->type_name("FILE");
   c.run = app.add_subcommand(
       "run", "run an experiment; exit 0 passed, 1 failed or hypothesis not met, 2 invalid "
              "input, 3 rollback incomplete, 4 agent unreachable or unable (nothing injected), "
              "130 interrupted (rolled back)");
-  c.run->add_option("file", a.run.file, "experiment file (YAML)")->required();
+  c.run->add_option("file", a.run.file, "experiment file (YAML)")->required()->type_name("FILE");
   auto* agent = c.run->add_option("--agent", a.run.agents,
                                   "agent address host:port (repeatable): run from here");
   auto* inventory =
-      c.run->add_option("--agents", a.run.inventory, "inventory file listing agents and labels");
+      c.run->add_option("--agents", a.run.inventory, "inventory file listing agents and labels")
+          ->type_name("FILE");
   auto* ctl = c.run->add_option("--controller", a.ctl.controller,
                                 "controller host:port: submit there and follow the run");
   agent->excludes(ctl);
@@ -56,7 +58,8 @@ void DeclareLocal(CLI::App& app, Args& a, Commands& c) {
                     "seed for random target choice (default: random, reported)");
   c.run->add_option("--output", a.run.output,
                     "without --controller: write the JSON journal and HTML report into this "
-                    "directory");
+                    "directory")
+      ->type_name("DIR");
   c.run->add_flag("--dry-run", a.run.dry_run,
                   "resolve targets, check agents, print the plan; inject nothing");
 }
@@ -128,7 +131,9 @@ void DeclareSchedules(CLI::App& app, Args& a, Commands& c,
   schedule->require_subcommand(1);
   c.schedule_add = schedule->add_subcommand("add", "add a schedule");
   c.schedule_add->add_option("name", a.ctl.name, "schedule name")->required();
-  c.schedule_add->add_option("file", a.ctl.file, "experiment file (YAML)")->required();
+  c.schedule_add->add_option("file", a.ctl.file, "experiment file (YAML)")
+      ->required()
+      ->type_name("FILE");
   c.schedule_add->add_option("--cron", a.ctl.cron, "five-field cron expression")->required();
   c.schedule_add->add_option("--time-zone,--tz", a.ctl.time_zone, "IANA zone (default UTC)");
   c.schedule_add->add_flag("--allow-concurrent", a.ctl.allow_concurrent,
@@ -224,6 +229,9 @@ int main(int argc, char** argv) {
   DeclareAgent(app, a, c);
   DeclareRuns(app, a, c, need_controller);
   DeclareSchedules(app, a, c, need_controller);
+  if (chaos::controller::IsCompletionRequest(argc, argv)) {
+    return chaos::controller::CompleteCommand(app, argc, argv);
+  }
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
