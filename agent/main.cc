@@ -11,6 +11,7 @@
 #include "CLI/CLI.hpp"
 #include "base/files.h"
 #include "base/interrupts.h"
+#include "base/prometheus.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
@@ -22,6 +23,7 @@
 #include "agent/registration.h"
 #include "agent/server.h"
 #include "faults/net_scope.h"
+#include "rpc/http_server.h"
 #include "rpc/listen_policy.h"
 #include "rpc/transport_flags.h"
 #include "spdlog/spdlog.h"
@@ -122,14 +124,16 @@ absl::Status ExcludeControlChannel(const Flags& f) {
   return absl::OkStatus();
 }
 
-absl::StatusOr<std::unique_ptr<MetricsServer>> StartMetrics(const Flags& f, Agent* agent) {
+absl::StatusOr<std::unique_ptr<rpc::HttpServer>> StartMetrics(const Flags& f, Agent* agent) {
   if (f.metrics_listen.empty()) return nullptr;
   if (!rpc::IsLoopbackAddress(f.metrics_listen)) {
     spdlog::warn("insecure: serving /metrics over plaintext HTTP on {}: anyone who can reach it "
                  "reads the agent's fault counters",
                  f.metrics_listen);
   }
-  auto metrics = MetricsServer::Start(agent, f.metrics_listen);
+  auto metrics = rpc::HttpServer::Start(
+      "--metrics-listen", f.metrics_listen,
+      {{"/metrics", base::kPrometheusContentType, [agent] { return RenderMetrics(*agent); }}});
   if (metrics.ok()) spdlog::info("metrics on {}", (*metrics)->port());
   return metrics;
 }
