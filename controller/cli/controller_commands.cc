@@ -22,6 +22,7 @@
 #include "base/interrupts.h"
 #include "experiments/experiment.h"
 #include "google/protobuf/util/json_util.h"
+#include "proto/run_state.h"
 #include "rpc/status.h"
 
 namespace chaos::controller {
@@ -66,12 +67,6 @@ void PrintJson(const google::protobuf::Message& m, bool every_field = false) {
   opts.always_print_primitive_fields = every_field;
   (void)google::protobuf::util::MessageToJsonString(m, &json, opts);
   std::fputs(json.c_str(), stdout);
-}
-
-std::string StateName(chaos::v1::RunState s) {
-  std::string n = chaos::v1::RunState_Name(s);
-  if (absl::StartsWith(n, "RUN_STATE_")) n = n.substr(10);
-  return absl::AsciiStrToLower(n);
 }
 
 std::string When(int64_t ms) {
@@ -133,7 +128,7 @@ std::array<std::string, 3> DrillCells(const chaos::v1::Run& r) {
 
 void PrintRun(const chaos::v1::Run& r) {
   std::printf("run        %s\nexperiment %s\nstate      %s\nstarted    %s\nended      %s\n",
-              r.run_id().c_str(), r.experiment_name().c_str(), StateName(r.state()).c_str(),
+              r.run_id().c_str(), r.experiment_name().c_str(), RunStateName(r.state()).c_str(),
               When(r.started_at_unix_ms()).c_str(), When(r.ended_at_unix_ms()).c_str());
   std::printf("seed       %llu\nagents     %s\n", static_cast<unsigned long long>(r.seed()),
               absl::StrJoin(r.agents(), ", ").c_str());
@@ -180,7 +175,7 @@ int Follow(const ControllerCommandArgs& a, const std::string& run_id) {
   s = stub->GetRun(rpc::ContextWithTimeout(kCallTimeout).get(), g, &run);
   if (!s.ok()) return Fail(a, s);
   if (!a.json) {
-    std::printf("run %s: %s%s%s\n", run.run_id().c_str(), StateName(run.state()).c_str(),
+    std::printf("run %s: %s%s%s\n", run.run_id().c_str(), RunStateName(run.state()).c_str(),
                 run.reason().empty() ? "" : " -- ", run.reason().c_str());
   }
   return ExitFor(run.state());
@@ -210,7 +205,7 @@ void PrintRunsTable(const chaos::v1::ListRunsResponse& resp) {
   std::printf("SCHEDULE\n");
   for (const auto& r : resp.runs()) {
     std::printf("%-48s %-20s %-20s %-19s ", r.run_id().c_str(), r.experiment_name().c_str(),
-                StateName(r.state()).c_str(), When(r.started_at_unix_ms()).c_str());
+                RunStateName(r.state()).c_str(), When(r.started_at_unix_ms()).c_str());
     if (drills) {
       const std::array<std::string, 3> cells = DrillCells(r);
       std::printf("%-20s %-20s %-20s ", cells[0].c_str(), cells[1].c_str(), cells[2].c_str());
@@ -295,7 +290,7 @@ int AbortCommand(const ControllerCommandArgs& a) {
   if (!s.ok()) return Fail(a, s);
   if (a.json) PrintJson(run);
   else std::printf("run %s: abort requested (state now %s)\n", run.run_id().c_str(),
-                   StateName(run.state()).c_str());
+                   RunStateName(run.state()).c_str());
   return 0;
 }
 
