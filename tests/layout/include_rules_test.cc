@@ -73,6 +73,12 @@ const std::vector<Rule> kRules = {
     {"controller/engine/", {"controller/policy/"},
      "the engine runs what it is given (a local run is the operator's own); the server "
      "applies the command policy"},
+    {"controller/metrics/", {"controller/engine/", "controller/server/", "controller/probes/",
+                             "controller/report/", "controller/policy/", "experiments/", "rpc/"},
+     "the controller's metrics are plain counters below the engine: the engine and the server "
+     "update them"},
+    {"controller/metrics/", {"grpcpp/", "grpc/", "google/protobuf/", "*.pb.h", "proto/"},
+     "the controller's metrics know nothing of gRPC or protobuf"},
     {"", {"controller/cli/"}, "chaosctl is the top: nothing outside controller/cli/ includes it"},
 };
 
