@@ -474,7 +474,9 @@ void Runner::RunFaultStep(size_t index) {
     }
     chaos::v1::InjectResponse resp;
     auto ctx = rpc::ContextWithTimeout(options_.rpc_timeout);
+    const absl::Time sent = absl::Now();
     grpc::Status s = agent->stub->Inject(ctx.get(), req, &resp);
+    if (options_.metrics) options_.metrics->ObserveInject(absl::Now() - sent);
     if (!s.ok()) {
       Emit(Event("inject", step.id, agent->address, absl::StrCat("FAILED: ", rpc::StatusText(s))));
       SetStep(index, StepState::kFailed, rpc::StatusText(s));
@@ -489,6 +491,7 @@ void Runner::RunFaultStep(size_t index) {
           absl::FromUnixMillis(resp.status().injected_at_unix_ms());
       fault_ends_[fault_index] = absl::Now() + FromProto(step.fault->duration());
     }
+    MetricsHold(fault_index);
     mine.push_back(fault_index);
     Emit(Event("inject", step.id, agent->address, resp.status().summary()));
   }
@@ -650,12 +653,8 @@ bool Runner::RevertFault(size_t index) {
   }
   std::string error;
   for (int attempt = 1; attempt <= options_.revert_attempts; ++attempt) {
-    chaos::v1::RevertRequest req;
-    req.set_fault_id(rec.fault_id);
-    req.set_caller(options_.caller);
     chaos::v1::RevertResponse resp;
-    auto ctx = rpc::ContextWithTimeout(options_.rpc_timeout);
-    grpc::Status s = agent->stub->Revert(ctx.get(), req, &resp);
+    grpc::Status s = RevertOnce(agent, rec, &resp);
     // NOT_FOUND for a fault whose inject never answered means it never
     // reached the agent; for one that was injected it is an error.
     const bool unknown = s.error_code() == grpc::StatusCode::NOT_FOUND && rec.summary.empty();
@@ -666,6 +665,7 @@ bool Runner::RevertFault(size_t index) {
         report_.faults[index].reverted_at = absl::Now();
         report_.faults[index].error.clear();
       }
+      MetricsRelease(index);
       Emit(Event("revert", rec.step, rec.agent,
                  unknown ? "never reached the agent" : resp.status().reason()));
       return true;
@@ -673,11 +673,53 @@ bool Runner::RevertFault(size_t index) {
     error = rpc::StatusText(s);
     Emit(Event("revert", rec.step, rec.agent,
                absl::StrCat("attempt ", attempt, " failed: ", error)));
-    if (attempt < options_.revert_attempts) absl::SleepFor(absl::Milliseconds(200 * attempt));
+    if (attempt < options_.revert_attempts) {
+      if (options_.metrics) options_.metrics->RevertRetryWaiting();
+      absl::SleepFor(absl::Milliseconds(200 * attempt));
+      if (options_.metrics) options_.metrics->RevertRetryStarted();
+    }
   }
+  if (options_.metrics) options_.metrics->RollbackFailed(RollbackPart::kRevert);
   absl::MutexLock lock(&mu_);
   report_.faults[index].error = error;
   return false;
+}
+
+grpc::Status Runner::RevertOnce(Agent* agent, const FaultRecord& rec,
+                                chaos::v1::RevertResponse* resp) {
+  chaos::v1::RevertRequest req;
+  req.set_fault_id(rec.fault_id);
+  req.set_caller(options_.caller);
+  auto ctx = rpc::ContextWithTimeout(options_.rpc_timeout);
+  const absl::Time sent = absl::Now();
+  grpc::Status s = agent->stub->Revert(ctx.get(), req, resp);
+  if (options_.metrics) options_.metrics->ObserveRevert(absl::Now() - sent);
+  return s;
+}
+
+void Runner::MetricsHold(size_t index) {
+  if (!options_.metrics) return;
+  absl::MutexLock lock(&mu_);
+  if (!metrics_held_.insert(index).second) return;
+  options_.metrics->FaultInjected(report_.faults[index].kind, report_.faults[index].agent);
+}
+
+void Runner::MetricsRelease(size_t index) {
+  if (!options_.metrics) return;
+  absl::MutexLock lock(&mu_);
+  if (metrics_held_.erase(index) == 0) return;
+  options_.metrics->FaultReleased(report_.faults[index].kind, report_.faults[index].agent);
+}
+
+// The run has ended: what it still holds (a revert that failed, `rollback:
+// never`) is no longer a live run's.
+void Runner::MetricsReleaseAll() {
+  if (!options_.metrics) return;
+  absl::MutexLock lock(&mu_);
+  for (size_t index : metrics_held_) {
+    options_.metrics->FaultReleased(report_.faults[index].kind, report_.faults[index].agent);
+  }
+  metrics_held_.clear();
 }
 
 void Runner::Rollback() {
@@ -737,6 +779,7 @@ void Runner::RollbackActions() {
     const std::string detail = out.Summary();
     Emit(Event("rollback", "", "", absl::StrCat("action ", ok ? "done" : "FAILED", ": ", detail)));
     if (!ok) {
+      if (options_.metrics) options_.metrics->RollbackFailed(RollbackPart::kAction);
       absl::MutexLock lock(&mu_);
       report_.manual_undo.push_back(absl::StrCat(absl::StrJoin(cmd.argv, " "),
                                                  "    # rollback action failed: ", detail));
@@ -1170,6 +1213,7 @@ RunReport Runner::Run() {
       RunExperiment();
     }
   }
+  MetricsReleaseAll();
   absl::MutexLock lock(&mu_);
   finished_ = true;
   report_.ended_at = absl::Now();

@@ -45,6 +45,7 @@
 #include "absl/time/time.h"
 #include "chaos/v1/agent.grpc.pb.h"
 #include "base/subprocess.h"
+#include "controller/metrics/metrics.h"
 #include "controller/probes/probe.h"
 #include "controller/report/run_report.h"
 #include "experiments/experiment.h"
@@ -104,6 +105,9 @@ struct RunOptions {
   // How agents are reached: plaintext, or mutual TLS with this process's
   // certificate.
   rpc::TransportOptions transport;
+  // The controller's metrics (its Inject and Revert RPCs, the faults its
+  // runs hold, rollback failures); null for a local run.
+  ControllerMetrics* metrics = nullptr;
 };
 
 class Runner {
@@ -181,6 +185,12 @@ class Runner {
   bool Aborted();
   void Abort(RunOutcome outcome, const std::string& reason);
   bool RevertFault(size_t index);   // index into report_.faults
+  // One Revert RPC attempt, timed for the metrics.
+  grpc::Status RevertOnce(Agent* agent, const FaultRecord& rec, chaos::v1::RevertResponse* resp);
+  // The metrics' count of faults this run holds (options_.metrics).
+  void MetricsHold(size_t index);
+  void MetricsRelease(size_t index);
+  void MetricsReleaseAll();
   void Rollback();
   void RollbackActions();
   void Verify();
@@ -270,6 +280,8 @@ class Runner {
   std::set<std::string> injected_steps_ ABSL_GUARDED_BY(mu_);
   // Faults (index into report_.faults) whose revert the run has started.
   std::set<size_t> reverting_ ABSL_GUARDED_BY(mu_);
+  // Faults counted as held in options_.metrics: injected, not yet reverted.
+  std::set<size_t> metrics_held_ ABSL_GUARDED_BY(mu_);
   // When each injected fault's duration ends, by this runner's clock.
   std::map<size_t, absl::Time> fault_ends_ ABSL_GUARDED_BY(mu_);
   absl::Mutex emit_mu_;

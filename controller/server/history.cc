@@ -394,6 +394,19 @@ absl::StatusOr<std::vector<chaos::v1::Run>> HistoryStore::ListUnfinishedRuns() {
   return QueryRuns(s);
 }
 
+absl::StatusOr<std::map<chaos::v1::RunState, int64_t>> HistoryStore::CountRunsByState() {
+  absl::MutexLock lock(&mu_);
+  ASSIGN_OR_RETURN(sqlite3_stmt * s, Prepare("SELECT state, COUNT(*) FROM runs GROUP BY state"));
+  Reset reset{s};
+  std::map<chaos::v1::RunState, int64_t> out;
+  int rc;
+  while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+    out[static_cast<chaos::v1::RunState>(sqlite3_column_int(s, 0))] = sqlite3_column_int64(s, 1);
+  }
+  if (rc != SQLITE_DONE) return Error("count runs");
+  return out;
+}
+
 absl::Status HistoryStore::AppendEvent(const chaos::v1::RunEvent& e) {
   absl::MutexLock lock(&mu_);
   ASSIGN_OR_RETURN(sqlite3_stmt * s,

@@ -53,6 +53,9 @@ class HistoryStore {
   [[nodiscard]] absl::StatusOr<std::vector<chaos::v1::Run>> ListRuns(const RunFilter& filter);
   // Runs whose state is PENDING or RUNNING: the ones a crash left behind.
   [[nodiscard]] absl::StatusOr<std::vector<chaos::v1::Run>> ListUnfinishedRuns();
+  // How many runs the history holds in each state (states without runs
+  // are absent).
+  [[nodiscard]] absl::StatusOr<std::map<chaos::v1::RunState, int64_t>> CountRunsByState();
   [[nodiscard]] absl::Status AppendEvent(const chaos::v1::RunEvent& event);
   [[nodiscard]] absl::StatusOr<std::vector<chaos::v1::RunEvent>> ListEvents(const std::string& run_id);
 

@@ -1,6 +1,7 @@
 // chaos-controller: the central service. Serves chaos.v1.Controller (runs,
 // agent registry, schedules; see docs/CONTROLLER.md) and the standard gRPC
-// health-checking protocol. History lives in STATE_DIR/history.db.
+// health-checking protocol, and with --http-listen its metrics over HTTP.
+// History lives in STATE_DIR/history.db.
 // On start it completes the rollback of runs a killed predecessor left
 // running; on SIGINT/SIGTERM it interrupts live runs, waits for their
 // rollback and exits.
@@ -14,9 +15,13 @@
 #include "absl/strings/str_cat.h"
 #include "base/files.h"
 #include "base/interrupts.h"
+#include "base/prometheus.h"
 #include "base/status_macros.h"
 #include "controller/server/clock.h"
 #include "controller/policy/command_policy.h"
+#include "controller/metrics/metrics.h"
+#include "controller/server/metrics_page.h"
+#include "rpc/http_server.h"
 #include "rpc/limits.h"
 #include "rpc/listen_policy.h"
 #include "rpc/transport_flags.h"
@@ -43,6 +48,7 @@ struct Flags {
   double lease_s = 15;
   size_t max_agents = 0;
   std::string command_policy;
+  std::string http_listen;
   chaos::rpc::TransportFlags transport;
 };
 
@@ -66,6 +72,9 @@ void DeclareFlags(CLI::App& app, Flags& f) {
   app.add_option("--command-policy", f.command_policy,
                  "YAML allow-list of the commands submitted experiments may run here "
                  "(default: none may run)");
+  app.add_option("--http-listen", f.http_listen,
+                 "host:port to serve HTTP on: GET /metrics (off when empty; port 0: let the "
+                 "OS choose)");
   chaos::rpc::AddTransportFlags(app, f.transport, chaos::rpc::Endpoint::kController);
 }
 
@@ -80,6 +89,12 @@ absl::StatusOr<Config> LoadConfig(const Flags& f) {
   Config config;
   ASSIGN_OR_RETURN(config.transport, chaos::rpc::TransportFromFlags(f.transport, chaos::rpc::Endpoint::kController));
   RETURN_IF_ERROR(chaos::rpc::CheckListen(f.listen, config.transport));
+  if (!f.http_listen.empty()) {
+    // Plain HTTP without authentication: TLS flags do not help it.
+    RETURN_IF_ERROR(chaos::rpc::CheckPlaintextListen("--http-listen", f.http_listen,
+                                                     config.transport.insecure(),
+                                                     /*tls_helps=*/false));
+  }
   if (!f.command_policy.empty()) {
     absl::StatusOr<CommandPolicy> commands = CommandPolicy::Load(f.command_policy);
     if (!commands.ok()) {
@@ -107,13 +122,16 @@ struct Controller {
     ro.max_agents_per_run = f.max_agents;
     ro.command_policy = config.commands;
     ro.transport = config.transport;
+    ro.metrics = &metrics;
     runs = std::make_unique<RunManager>(history->get(), &registry, ro);
     launcher = std::make_unique<ManagerLauncher>(runs.get());
-    scheduler = std::make_unique<Scheduler>(history->get(), launcher.get(), RealClock::Get());
+    scheduler = std::make_unique<Scheduler>(history->get(), launcher.get(), RealClock::Get(),
+                                            &metrics);
   }
 
   absl::StatusOr<std::unique_ptr<HistoryStore>> history;
   AgentRegistry registry;
+  ControllerMetrics metrics;
   std::unique_ptr<RunManager> runs;
   std::unique_ptr<ManagerLauncher> launcher;
   std::unique_ptr<Scheduler> scheduler;
@@ -140,6 +158,25 @@ absl::StatusOr<std::unique_ptr<grpc::Server>> StartServer(
     return absl::UnavailableError(absl::StrCat("cannot listen on ", f.listen));
   }
   return server;
+}
+
+// --http-listen: GET /metrics, or nothing when the flag is empty.
+absl::StatusOr<std::unique_ptr<chaos::rpc::HttpServer>> StartHttp(const Flags& f, Controller& c) {
+  if (f.http_listen.empty()) return nullptr;
+  if (!chaos::rpc::IsLoopbackAddress(f.http_listen)) {
+    spdlog::warn("insecure: serving HTTP without authentication on {}: anyone who can reach it "
+                 "reads the controller's metrics",
+                 f.http_listen);
+  }
+  HistoryStore* history = c.history.ok() ? c.history->get() : nullptr;
+  auto http = chaos::rpc::HttpServer::Start(
+      "--http-listen", f.http_listen,
+      {{"/metrics", chaos::base::kPrometheusContentType,
+        [&c, history] { return RenderMetricsPage(c.metrics, history, c.registry); }}});
+  if (http.ok()) {
+    spdlog::info("chaos-controller serving HTTP (/metrics) on port {}", (*http)->port());
+  }
+  return http;
 }
 
 // Recovery runs beside the server: agents may be slow to answer, and
@@ -175,6 +212,12 @@ int main(int argc, char** argv) {
   int port = 0;
   auto server = StartServer(f, config->transport, &service, &port);
   if (!server.ok()) return Fail(1, server.status().message());
+  auto http = StartHttp(f, c);
+  if (!http.ok()) {
+    // A malformed --http-listen is the operator's to fix (2); a port in use, not (1).
+    const bool invalid = http.status().code() == absl::StatusCode::kInvalidArgument;
+    return Fail(invalid ? 2 : 1, http.status().message());
+  }
   spdlog::info("chaos-controller serving on port {} ({}; history in {}/history.db)", port,
                config->transport.tls() ? "mutual TLS" : "plaintext", f.state_dir);
   std::thread recovery = StartRecoveryAndSchedules(c, f);
@@ -190,5 +233,6 @@ int main(int argc, char** argv) {
   // runs are interrupted and their rollback awaited.
   (*server)->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(2));
   c.runs.reset();
+  http->reset();
   return 0;
 }

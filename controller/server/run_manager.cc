@@ -231,6 +231,7 @@ RunOptions RunManager::OptionsFor(const chaos::v1::Run& run) {
   ro.rpc_timeout = options_.rpc_timeout;
   ro.max_agents_per_run = options_.max_agents_per_run;
   ro.transport = options_.transport;
+  ro.metrics = options_.metrics;
   ro.caller = run.caller().empty() ? "chaos-controller" : "chaos-controller for " + run.caller();
   return ro;
 }
@@ -443,6 +444,7 @@ std::string RunManager::RecoverRevert(chaos::v1::Run* run, int* seq, const std::
     absl::SleepFor(absl::Milliseconds(200 * attempt));
   }
   if (!s.ok()) {
+    if (options_.metrics) options_.metrics->RollbackFailed(RollbackPart::kRevert);
     Journal(run, seq, "revert", agent, absl::StrCat("recovery FAILED: ", s.error_message()));
     return absl::StrCat(agent, " (revert: ", s.error_message(), ")");
   }
@@ -507,6 +509,7 @@ std::vector<std::string> RunManager::RecoverRollbackActions(chaos::v1::Run* run,
     absl::Status allowed =
         options_.command_policy.CheckCommand(cmd.argv, absl::StrCat("rollbackActions[", i, "]"));
     if (!allowed.ok()) {
+      if (options_.metrics) options_.metrics->RollbackFailed(RollbackPart::kAction);
       Journal(run, seq, "rollback", "", absl::StrCat("action REFUSED: ", allowed.message()));
       failed.push_back(absl::StrCat("rollback action `", line, "` (refused: ", allowed.message(),
                                     ")"));
@@ -516,6 +519,7 @@ std::vector<std::string> RunManager::RecoverRollbackActions(chaos::v1::Run* run,
     Journal(run, seq, "rollback", "",
             absl::StrCat("action ", out.ok() ? "done" : "FAILED", ": ", line, ": ", out.Summary()));
     if (!out.ok()) {
+      if (options_.metrics) options_.metrics->RollbackFailed(RollbackPart::kAction);
       failed.push_back(absl::StrCat("rollback action `", line, "` (", out.Summary(), ")"));
     }
   }

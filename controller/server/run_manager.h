@@ -39,6 +39,7 @@
 #include "controller/server/history.h"
 #include "controller/server/registry.h"
 #include "controller/engine/runner.h"
+#include "controller/metrics/metrics.h"
 #include "controller/policy/command_policy.h"
 #include "rpc/credentials.h"
 
@@ -65,6 +66,9 @@ struct RunManagerOptions {
   // --command-policy: the commands a submitted experiment may run here.
   // Default: none.
   CommandPolicy command_policy;
+  // Updated by the runs and by Recover() (its failed reverts and rollback
+  // actions); null: none kept.
+  ControllerMetrics* metrics = nullptr;
 };
 
 // Receives one run's events after the ones already journaled. Called with

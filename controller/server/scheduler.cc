@@ -61,8 +61,9 @@ bool InBlackout(const chaos::v1::Schedule& s, absl::Time t) {
   return false;
 }
 
-Scheduler::Scheduler(HistoryStore* history, RunLauncher* launcher, Clock* clock)
-    : history_(history), launcher_(launcher), clock_(clock) {}
+Scheduler::Scheduler(HistoryStore* history, RunLauncher* launcher, Clock* clock,
+                     ControllerMetrics* metrics)
+    : history_(history), launcher_(launcher), clock_(clock), metrics_(metrics) {}
 
 Scheduler::~Scheduler() { Stop(); }
 
@@ -143,6 +144,10 @@ void Scheduler::Record(const std::string& name, absl::Time at, const std::string
   spdlog::info("schedule {}: {} {} {}", name, kind, run_id, message);
 }
 
+void Scheduler::CountSkip(SkipReason reason, uint64_t firings) {
+  if (metrics_) metrics_->ScheduleSkipped(reason, firings);
+}
+
 void Scheduler::Tick() {
   absl::MutexLock lock(&mu_);
   auto stored = history_->ListSchedules();
@@ -173,6 +178,7 @@ void Scheduler::TickOne(HistoryStore::StoredSchedule st, absl::Time now) {
   if (due.empty()) return;
   const absl::Time fire = due.back();
   if (due.size() > 1) {
+    CountSkip(SkipReason::kMissed, due.size() - 1);
     Record(s.name(), now, "missed", "",
            absl::StrCat(due.size() - 1, " firing(s) from ", Fmt(due.front(), *tz), " to ",
                         Fmt(due[due.size() - 2], *tz), " passed while the controller was down"));
@@ -180,21 +186,25 @@ void Scheduler::TickOne(HistoryStore::StoredSchedule st, absl::Time now) {
   const absl::Duration deadline =
       absl::Seconds(s.starting_deadline_seconds() ? s.starting_deadline_seconds() : 60);
   if (now - fire > deadline) {
+    CountSkip(SkipReason::kMissed);
     Record(s.name(), now, "missed", "",
            absl::StrCat("firing at ", Fmt(fire, *tz), " is ", absl::FormatDuration(now - fire),
                         " late, beyond the starting deadline of ",
                         absl::FormatDuration(deadline)));
   } else if (InBlackout(s, fire)) {
+    CountSkip(SkipReason::kBlackout);
     Record(s.name(), now, "blackout", "",
            absl::StrCat("firing at ", Fmt(fire, *tz), " falls in a blackout window"));
   } else if (s.concurrency_policy() != chaos::v1::CONCURRENCY_POLICY_ALLOW &&
              !s.last_run_id().empty() && launcher_->IsActive(s.last_run_id())) {
+    CountSkip(SkipReason::kConcurrency);
     Record(s.name(), now, "skipped", s.last_run_id(),
            absl::StrCat("firing at ", Fmt(fire, *tz), " skipped: previous run ", s.last_run_id(),
                         " is still running (concurrency policy forbid)"));
   } else {
     auto id = launcher_->Launch(s);
     if (id.ok()) {
+      if (metrics_) metrics_->ScheduleFired();
       s.set_last_run_id(*id);
       Record(s.name(), now, "started", *id, absl::StrCat("firing at ", Fmt(fire, *tz)));
       if (s.history_limit() > 0) {
@@ -202,6 +212,7 @@ void Scheduler::TickOne(HistoryStore::StoredSchedule st, absl::Time now) {
         if (!pruned.ok()) spdlog::error("schedule {}: prune: {}", s.name(), pruned.status().ToString());
       }
     } else {
+      CountSkip(SkipReason::kFailed);
       Record(s.name(), now, "failed", "",
              absl::StrCat("firing at ", Fmt(fire, *tz), ": ", id.status().ToString()));
     }

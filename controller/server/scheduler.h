@@ -12,7 +12,10 @@
 // deleted. A paused schedule lets its firings pass without records.
 //
 // Time comes from the injected Clock and Tick() does all the work, so tests
-// drive it by hand. Thread safety: safe for concurrent use.
+// drive it by hand. With metrics, each started firing counts as fired and
+// each other one as skipped, by reason: "missed" (each missed firing),
+// "blackout", "concurrency" (FORBID) or "failed" (the launcher refused).
+// Thread safety: safe for concurrent use.
 #ifndef CHAOS_CONTROLLER_SCHEDULER_H_
 #define CHAOS_CONTROLLER_SCHEDULER_H_
 
@@ -24,6 +27,7 @@
 #include "absl/synchronization/mutex.h"
 #include "chaos/v1/controller.pb.h"
 #include "controller/server/clock.h"
+#include "controller/metrics/metrics.h"
 #include "controller/server/history.h"
 
 namespace chaos::controller {
@@ -44,7 +48,9 @@ class RunLauncher {
 
 class Scheduler {
  public:
-  Scheduler(HistoryStore* history, RunLauncher* launcher, Clock* clock);
+  // `metrics` may be null.
+  Scheduler(HistoryStore* history, RunLauncher* launcher, Clock* clock,
+            ControllerMetrics* metrics = nullptr);
   ~Scheduler();  // stops the thread if started
 
   // INVALID_ARGUMENT naming the field (name, cron, time_zone,
@@ -69,10 +75,12 @@ class Scheduler {
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void Record(const std::string& name, absl::Time at, const std::string& kind,
               const std::string& run_id, const std::string& message);
+  void CountSkip(SkipReason reason, uint64_t firings = 1);
 
   HistoryStore* const history_;
   RunLauncher* const launcher_;
   Clock* const clock_;
+  ControllerMetrics* const metrics_;
   absl::Mutex mu_;  // serializes ticks and changes
   absl::Mutex stop_mu_;
   bool stop_ ABSL_GUARDED_BY(stop_mu_) = false;

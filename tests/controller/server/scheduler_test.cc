@@ -2,15 +2,18 @@
 // double: firings start runs, FORBID skips and records overlaps, ALLOW
 // does not, blackouts and missed firings are recorded, history is pruned,
 // and bad schedules are refused with the field named. Also HistoryStore on
-// its own: survives reopening, refuses a corrupt file.
+// its own: survives reopening, refuses a corrupt file, counts runs by state.
+// Firings are counted in the controller's metrics, skips by reason.
 #include <unistd.h>
 
 #include <cstdlib>
 #include <fstream>
 #include <set>
 
+#include "controller/metrics/metrics.h"
 #include "controller/server/history.h"
 #include "controller/server/scheduler.h"
+#include "gmock/gmock.h"
 #include "gtest/gtest.h"
 
 namespace chaos::controller {
@@ -70,7 +73,7 @@ class SchedulerTest : public ::testing::Test {
     ASSERT_TRUE(h.ok()) << h.status();
     history_ = std::move(*h);
     launcher_ = std::make_unique<FakeLauncher>(history_.get());
-    scheduler_ = std::make_unique<Scheduler>(history_.get(), launcher_.get(), &clock_);
+    scheduler_ = std::make_unique<Scheduler>(history_.get(), launcher_.get(), &clock_, &metrics_);
   }
   void TearDown() override {
     scheduler_.reset();
@@ -96,6 +99,7 @@ class SchedulerTest : public ::testing::Test {
   std::string dir_;
   // 2026-01-05 (a Monday) 10:01 UTC = 11:01 in Berlin.
   FakeClock clock_{absl::FromUnixSeconds(1767607260)};
+  ControllerMetrics metrics_;
   std::unique_ptr<HistoryStore> history_;
   std::unique_ptr<FakeLauncher> launcher_;
   std::unique_ptr<Scheduler> scheduler_;
@@ -128,6 +132,31 @@ TEST_F(SchedulerTest, FiresAtCronTimesAndForbidSkipsOverlap) {
   auto runs = history_->ListRuns({.experiment = "", .state = chaos::v1::RUN_STATE_UNSPECIFIED, .schedule = "burn", .limit = 100});
   ASSERT_TRUE(runs.ok());
   EXPECT_EQ(runs->size(), 2u);  // each started run is an ordinary run in the history
+}
+
+TEST_F(SchedulerTest, FiringsAreCountedInTheMetricsSkipsByReason) {
+  ASSERT_TRUE(scheduler_->Create(Every5("burn")).ok());
+  clock_.Advance(absl::Minutes(4) + absl::Seconds(1));  // 10:05:01: started
+  scheduler_->Tick();
+  clock_.Advance(absl::Minutes(5));  // 10:10:01: the first run is still active
+  scheduler_->Tick();
+  launcher_->EndAll();
+  // Down for three hours: 10:15 to 13:05 are missed, 13:10 starts.
+  clock_.Advance(absl::Hours(3));
+  scheduler_->Tick();
+  ASSERT_EQ(launcher_->count_, 2);
+  const std::string page = metrics_.Render({});
+  EXPECT_THAT(page, ::testing::HasSubstr("chaos_controller_schedule_fires_total 2\n"));
+  EXPECT_THAT(page, ::testing::HasSubstr(
+                        "chaos_controller_schedule_skips_total{reason=\"missed\"} 35\n"
+                        "chaos_controller_schedule_skips_total{reason=\"blackout\"} 0\n"
+                        "chaos_controller_schedule_skips_total{reason=\"concurrency\"} 1\n"
+                        "chaos_controller_schedule_skips_total{reason=\"failed\"} 0\n"));
+  // The history counts the runs by state: one ended, one still running.
+  auto counts = history_->CountRunsByState();
+  ASSERT_TRUE(counts.ok()) << counts.status();
+  EXPECT_EQ(*counts, (std::map<chaos::v1::RunState, int64_t>{
+                         {chaos::v1::RUN_STATE_RUNNING, 1}, {chaos::v1::RUN_STATE_PASSED, 1}}));
 }
 
 TEST_F(SchedulerTest, AllowStartsOverlappingRuns) {
