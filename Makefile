@@ -19,9 +19,9 @@ PACKAGES := cmake g++ make pkg-config \
   libgtest-dev libgmock-dev googletest libyaml-cpp-dev libcli11-dev \
   libsqlite3-dev libcpp-httplib-dev libre2-dev zlib1g-dev nlohmann-json3-dev libssl-dev openssl \
   iproute2 nftables kmod procps user-mode-linux stress-ng chromium e2fsprogs util-linux \
-  python3 zsh redis-server redis-tools postgresql clang-14 libclang-rt-14-dev
+  python3 zsh redis-server redis-tools postgresql clang-14 libclang-rt-14-dev prometheus
 
-.PHONY: all deps build test test-sanitized fuzz fuzz-campaign demo clean
+.PHONY: all deps stop-prometheus build test test-sanitized fuzz fuzz-campaign demo clean
 
 all: build
 
@@ -33,7 +33,17 @@ deps:
 	if [ -n "$$missing" ]; then \
 	  echo "installing:" $$missing; \
 	  $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get update -qq && \
-	  $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing; \
+	  $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing && \
+	  case " $$missing " in *" prometheus "*) $(MAKE) --no-print-directory stop-prometheus;; esac; \
+	fi
+
+# The tests need only promtool from the prometheus package: the server its
+# installation may have started is stopped and kept from starting at boot.
+stop-prometheus:
+	-@if [ -d /run/systemd/system ]; then \
+	  $(SUDO) systemctl disable --now prometheus.service; \
+	elif [ -x /etc/init.d/prometheus ]; then \
+	  $(SUDO) /etc/init.d/prometheus stop; $(SUDO) update-rc.d prometheus disable; \
 	fi
 
 $(BUILD)/CMakeCache.txt:
