@@ -3,12 +3,14 @@
 // with it, and chaosctl running an experiment that injects and reverts a
 // light CPU burn through the controller. The page then shows the passed
 // run, the live agent, the Inject and Revert RPCs in their histograms and
-// the fault no longer held; promtool (Debian's prometheus package, which
-// the Makefile installs) accepts it; other paths are 404; and a
-// non-loopback --http-listen is refused at start.
+// the fault no longer held, and promtool (Debian's prometheus package,
+// which the Makefile installs) accepts it. While a longer run holds its
+// fault the page counts it by kind and agent, and an abort releases it.
+// Other paths are 404, and a non-loopback --http-listen is refused at start.
 #include <fstream>
 #include <memory>
 
+#include "absl/strings/ascii.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
@@ -32,6 +34,12 @@ using chaos::testing::TempDir;
 constexpr char kBurn[] = R"(name: metrics-burn
 method:
   - {id: burn, duration: 300ms, fault: {cpuBurn: {workers: 1, loadPercent: 5}}}
+)";
+
+// Holds its fault until aborted.
+constexpr char kLongBurn[] = R"(name: metrics-long-burn
+method:
+  - {id: burn, duration: 5m, fault: {cpuBurn: {workers: 1, loadPercent: 5}}}
 )";
 
 // The value of the sample line starting with `series` (name and labels),
@@ -146,6 +154,29 @@ TEST_F(MetricsE2E, RunMovesTheFiguresAndPromtoolAcceptsThePage) {
       RunCommand({"/bin/sh", "-c", absl::StrCat("promtool check metrics < '", scraped, "'")});
   EXPECT_EQ(check.exit_code, 0) << check.output << "\n" << page;
   EXPECT_EQ(check.output, "") << page;
+}
+
+TEST_F(MetricsE2E, AHeldFaultIsCountedByKindAndAgentUntilTheAbortRevertsIt) {
+  ASSERT_TRUE(MetricReaches("chaos_controller_agents{state=\"live\"}", 1)) << Metrics();
+  const std::string file = dir_.path() + "/long.yaml";
+  std::ofstream(file) << kLongBurn;
+  const CommandResult submitted = Chaosctl({"run", file, "--detach"});
+  ASSERT_EQ(submitted.exit_code, 0) << submitted.output;
+  const std::string run_id(absl::StripTrailingAsciiWhitespace(submitted.output));
+  const std::string held = absl::StrCat("chaos_controller_active_faults{kind=\"cpuBurn\",agent=\"",
+                                        agent_->address(), "\"}");
+  ASSERT_TRUE(MetricReaches(held, 1)) << Metrics();
+  EXPECT_EQ(SampleValue(Metrics(), "chaos_controller_runs{state=\"running\"}"), 1);
+
+  const CommandResult aborted = Chaosctl({"abort", run_id});
+  ASSERT_EQ(aborted.exit_code, 0) << aborted.output;
+  ASSERT_TRUE(MetricReaches("chaos_controller_runs{state=\"aborted\"}", 1)) << Metrics();
+  const std::string page = Metrics();
+  EXPECT_EQ(SampleValue(page, held), 0) << page;
+  EXPECT_EQ(SampleValue(page, "chaos_controller_runs{state=\"running\"}"), 0) << page;
+  EXPECT_GE(SampleValue(page, "chaos_controller_revert_duration_seconds_count"), 1) << page;
+  EXPECT_EQ(SampleValue(page, "chaos_controller_rollback_failures_total{part=\"revert\"}"), 0)
+      << page;
 }
 
 TEST_F(MetricsE2E, ServesThePrometheusContentTypeAnd404Elsewhere) {
