@@ -158,6 +158,7 @@ std::thread StartRecoveryAndSchedules(Controller& c, const Flags& f) {
 
 int main(int argc, char** argv) {
   CLI::App app{"chaos-controller: runs experiments against chaos agents"};
+  app.set_version_flag("--version", CHAOS_VERSION);
   Flags f;
   DeclareFlags(app, f);
   CLI11_PARSE(app, argc, argv);
