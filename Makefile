@@ -19,7 +19,7 @@ PACKAGES := cmake g++ make pkg-config \
   libgtest-dev libgmock-dev googletest libyaml-cpp-dev libcli11-dev \
   libsqlite3-dev libcpp-httplib-dev libre2-dev zlib1g-dev nlohmann-json3-dev libssl-dev openssl \
   iproute2 nftables kmod procps user-mode-linux stress-ng chromium e2fsprogs util-linux \
-  python3 zsh redis-server redis-tools postgresql clang-14 libclang-rt-14-dev prometheus
+  python3 zsh help2man man-db redis-server redis-tools postgresql clang-14 libclang-rt-14-dev prometheus
 
 .PHONY: all deps stop-prometheus build test test-sanitized fuzz fuzz-campaign demo clean
 

@@ -213,6 +213,7 @@ int Serve(const Flags& f, AgentOptions options, const rpc::TransportOptions& tra
 
 int main(int argc, char** argv) {
   CLI::App app{"chaos-agent: injects and reverts faults on this host"};
+  app.set_version_flag("--version", CHAOS_VERSION);
   chaos::agent::Flags flags;
   chaos::agent::AddFlags(app, flags);
   CLI11_PARSE(app, argc, argv);

@@ -60,10 +60,15 @@ std::set<std::string> Experiment::CommandTargets() const {
 }
 
 const Step* Experiment::FindStep(const std::string& id) const {
-  for (const Step& s : method) {
-    if (s.id == id) return &s;
+  const std::optional<size_t> index = StepIndex(id);
+  return index ? &method[*index] : nullptr;
+}
+
+std::optional<size_t> Experiment::StepIndex(const std::string& id) const {
+  for (size_t i = 0; i < method.size(); ++i) {
+    if (method[i].id == id) return i;
   }
-  return nullptr;
+  return std::nullopt;
 }
 
 absl::Duration Experiment::PlannedDuration() const {

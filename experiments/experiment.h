@@ -154,6 +154,8 @@ struct Experiment {
   // or rollback action names.
   std::set<std::string> CommandTargets() const;
   const Step* FindStep(const std::string& id) const;
+  // The index in `method` of step `id`; nullopt when there is none.
+  std::optional<size_t> StepIndex(const std::string& id) const;
 };
 
 // Parses YAML text. Returns nullopt and fills `diags` on any error.

@@ -214,6 +214,7 @@ int Dispatch(const Commands& c, Args& a) {
 
 int main(int argc, char** argv) {
   CLI::App app{"chaosctl: run chaos experiments and manage agents"};
+  app.set_version_flag("--version", CHAOS_VERSION);
   app.require_subcommand(1);
   app.fallthrough();  // --output may follow the subcommand
   Args a;

@@ -152,9 +152,9 @@ void Runner::StartDrillClock() {
 
 bool Runner::RestoreStarted() {
   if (!experiment_.drill.present) return true;
-  const Step* restore = experiment_.FindStep(experiment_.drill.restore);
+  const size_t restore = experiment_.StepIndex(experiment_.drill.restore).value();
   absl::MutexLock lock(&mu_);
-  return report_.steps[restore - experiment_.method.data()].started_at != absl::InfinitePast();
+  return report_.steps[restore].started_at != absl::InfinitePast();
 }
 
 void Runner::NoteFirstProbeOk(absl::Time round) {
@@ -213,10 +213,10 @@ void Runner::RecordBackupSize() {
 
 void Runner::RecordDrillPhases() {
   if (!experiment_.drill.present) return;
-  const Step* restore = experiment_.FindStep(experiment_.drill.restore);
+  const size_t restore = experiment_.StepIndex(experiment_.drill.restore).value();
   absl::MutexLock lock(&mu_);
   DrillResult& d = report_.drill;
-  const StepRecord& rec = report_.steps[restore - experiment_.method.data()];
+  const StepRecord& rec = report_.steps[restore];
   d.restore_started_at = rec.started_at;
   d.restore_ended_at = rec.ended_at;
   const absl::Duration took = d.restore_ended_at - d.restore_started_at;

@@ -905,12 +905,12 @@ void Runner::MarkInjected(const std::string& step) {
 
 void Runner::HoldFault(const Step& step) {
   const absl::Duration duration = FromProto(step.fault->duration());
-  const Step* until = experiment_.FindStep(step.until);
-  if (until == nullptr) {
+  const std::optional<size_t> until = experiment_.StepIndex(step.until);
+  if (!until) {
     WaitFor(duration);
     return;
   }
-  const size_t index = until - experiment_.method.data();
+  const size_t index = *until;
   bool ended;
   {
     absl::MutexLock lock(&mu_);

@@ -47,6 +47,7 @@ struct Flags {
   int tick_ms = 1000;
   double lease_s = 15;
   size_t max_agents = 0;
+  size_t fan_out = 64;
   std::string command_policy;
   std::string http_listen;
   chaos::rpc::TransportFlags transport;
@@ -69,6 +70,8 @@ void DeclareFlags(CLI::App& app, Flags& f) {
   app.add_option("--max-agents-per-run", f.max_agents,
                  "refuse a run that would inject on more agents than this (0: no limit)")
       ->capture_default_str();
+  app.add_option("--fan-out", f.fan_out, "how many agents halt and resume all call at once")
+      ->capture_default_str()->check(CLI::Range(1, 4096));
   app.add_option("--command-policy", f.command_policy,
                  "YAML allow-list of the commands submitted experiments may run here "
                  "(default: none may run)");
@@ -120,6 +123,7 @@ struct Controller {
     RunManagerOptions ro;
     ro.lease = absl::Seconds(f.lease_s);
     ro.max_agents_per_run = f.max_agents;
+    ro.fan_out = f.fan_out;
     ro.command_policy = config.commands;
     ro.transport = config.transport;
     ro.metrics = &metrics;
@@ -195,6 +199,7 @@ std::thread StartRecoveryAndSchedules(Controller& c, const Flags& f) {
 
 int main(int argc, char** argv) {
   CLI::App app{"chaos-controller: runs experiments against chaos agents"};
+  app.set_version_flag("--version", CHAOS_VERSION);
   Flags f;
   DeclareFlags(app, f);
   CLI11_PARSE(app, argc, argv);

@@ -11,6 +11,7 @@
 #include "experiments/variables.h"
 #include "proto/fault_state.h"
 #include "rpc/credentials.h"
+#include "base/fan_out.h"
 #include "base/subprocess.h"
 #include "base/status_macros.h"
 #include "spdlog/spdlog.h"
@@ -398,16 +399,16 @@ chaos::v1::HaltAllResponse RunManager::HaltAll(const std::string& caller,
     }
   }
   for (auto& l : live) l->runner->Interrupt(absl::StrCat("halt all by ", caller, ": ", reason));
+  chaos::v1::HaltRequest req;
+  req.set_caller(absl::StrCat("chaos-controller halt all for ", caller));
+  req.set_reason(reason);
   chaos::v1::HaltAllResponse resp;
-  for (const auto& agent : registry_->List()) {
-    auto stub = chaos::v1::Agent::NewStub(rpc::OpenChannel(agent.address(), options_.transport));
-    chaos::v1::HaltRequest req;
-    req.set_caller(absl::StrCat("chaos-controller halt all for ", caller));
-    req.set_reason(reason);
-    chaos::v1::HaltResponse r;
-    grpc::Status s = stub->Halt(rpc::ContextWithTimeout(absl::Seconds(5)).get(), req, &r);
-    if (s.ok()) resp.add_halted(agent.address());
-    else resp.add_failed(absl::StrCat(agent.address(), ": ", s.error_message()));
+  for (const auto& [address, s] : CallEveryAgent([&](chaos::v1::Agent::Stub& stub) {
+         chaos::v1::HaltResponse r;
+         return stub.Halt(rpc::ContextWithTimeout(absl::Seconds(5)).get(), req, &r);
+       })) {
+    if (s.ok()) resp.add_halted(address);
+    else resp.add_failed(absl::StrCat(address, ": ", s.error_message()));
   }
   return resp;
 }
@@ -417,17 +418,29 @@ chaos::v1::ResumeAllResponse RunManager::ResumeAll(const std::string& caller) {
     absl::MutexLock lock(&mu_);
     halted_ = false;
   }
+  chaos::v1::ResumeRequest req;
+  req.set_caller(absl::StrCat("chaos-controller resume all for ", caller));
   chaos::v1::ResumeAllResponse resp;
-  for (const auto& agent : registry_->List()) {
-    auto stub = chaos::v1::Agent::NewStub(rpc::OpenChannel(agent.address(), options_.transport));
-    chaos::v1::ResumeRequest req;
-    req.set_caller(absl::StrCat("chaos-controller resume all for ", caller));
-    chaos::v1::ResumeResponse r;
-    grpc::Status s = stub->Resume(rpc::ContextWithTimeout(absl::Seconds(5)).get(), req, &r);
-    if (s.ok()) resp.add_resumed(agent.address());
-    else resp.add_failed(absl::StrCat(agent.address(), ": ", s.error_message()));
+  for (const auto& [address, s] : CallEveryAgent([&](chaos::v1::Agent::Stub& stub) {
+         chaos::v1::ResumeResponse r;
+         return stub.Resume(rpc::ContextWithTimeout(absl::Seconds(5)).get(), req, &r);
+       })) {
+    if (s.ok()) resp.add_resumed(address);
+    else resp.add_failed(absl::StrCat(address, ": ", s.error_message()));
   }
   return resp;
+}
+
+std::vector<std::pair<std::string, grpc::Status>> RunManager::CallEveryAgent(
+    const AgentCall& call) {
+  const std::vector<chaos::v1::AgentInfo> agents = registry_->List();
+  std::vector<std::pair<std::string, grpc::Status>> out(agents.size());
+  base::FanOut(agents.size(), options_.fan_out, [&](size_t i) {
+    auto stub =
+        chaos::v1::Agent::NewStub(rpc::OpenChannel(agents[i].address(), options_.transport));
+    out[i] = {agents[i].address(), call(*stub)};
+  });
+  return out;
 }
 
 std::string RunManager::RecoverRevert(chaos::v1::Run* run, int* seq, const std::string& agent) {

@@ -26,15 +26,18 @@
 #ifndef CHAOS_CONTROLLER_RUN_MANAGER_H_
 #define CHAOS_CONTROLLER_RUN_MANAGER_H_
 
+#include <functional>
 #include <map>
 #include <memory>
 #include <set>
 #include <string>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
+#include "chaos/v1/agent.grpc.pb.h"
 #include "chaos/v1/controller.pb.h"
 #include "controller/server/history.h"
 #include "controller/server/registry.h"
@@ -63,6 +66,8 @@ struct RunManagerOptions {
   size_t max_agents_per_run = 0;
   // How agents are reached (runs, recovery, HaltAll, ResumeAll).
   rpc::TransportOptions transport;
+  // --fan-out: how many agents HaltAll and ResumeAll call at once.
+  size_t fan_out = 64;
   // --command-policy: the commands a submitted experiment may run here.
   // Default: none.
   CommandPolicy command_policy;
@@ -149,6 +154,10 @@ class RunManager {
   std::string RecoverRevert(chaos::v1::Run* run, int* seq, const std::string& agent);
   std::vector<std::string> RecoverVerify(chaos::v1::Run* run, int* seq, const std::string& agent);
   std::vector<std::string> RecoverRollbackActions(chaos::v1::Run* run, int* seq);
+  // Makes `call` to every registered agent, options_.fan_out at once;
+  // returns each agent's address and status, in the registry's order.
+  using AgentCall = std::function<grpc::Status(chaos::v1::Agent::Stub&)>;
+  std::vector<std::pair<std::string, grpc::Status>> CallEveryAgent(const AgentCall& call);
 
   HistoryStore* const history_;
   AgentRegistry* const registry_;

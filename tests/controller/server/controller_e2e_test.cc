@@ -8,6 +8,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cstdlib>
 #include <dirent.h>
@@ -18,6 +19,7 @@
 #include <thread>
 
 #include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_replace.h"
@@ -255,6 +257,53 @@ TEST_F(ControllerE2E, ThreeAgentsRegisterAndAStoppedOneIsLost) {
   // The other two keep heartbeating.
   absl::SleepFor(absl::Milliseconds(800));
   EXPECT_EQ(LiveAgents(), 2);
+}
+
+// HaltAll calls the agents at once: an agent that does not answer (stopped
+// with SIGSTOP, and first in the registry's order, so that calling one
+// agent after another would wait for it) holds only its own call, until
+// its deadline. The others are halted while that call still waits, and
+// the answer names the stopped one.
+TEST_F(ControllerE2E, HaltAllHaltsTheOthersWhileAStoppedAgentHoldsItsOwnCall) {
+  StartController();
+  std::vector<std::string> addresses;
+  for (const char* name : {"a0", "a1", "a2"}) addresses.push_back(StartAgent(name));
+  ASSERT_TRUE(Eventually([&] { return LiveAgents() == 3; }, absl::Seconds(5)));
+  const std::string first = Agents()[0].address();
+  const size_t stopped = std::find(addresses.begin(), addresses.end(), first) - addresses.begin();
+  ASSERT_LT(stopped, addresses.size());
+  ASSERT_EQ(kill(agents_[stopped]->pid(), SIGSTOP), 0);
+  auto halted = [&](const std::string& agent) {
+    auto stub = chaos::v1::Agent::NewStub(OpenChannel(agent, {}));
+    chaos::v1::DescribeResponse d;
+    return stub->Describe(Ctx().get(), {}, &d).ok() && d.halted();
+  };
+  std::atomic<bool> returned{false};
+  chaos::v1::HaltAllResponse resp;
+  grpc::Status status;
+  std::thread halt([&] {
+    chaos::v1::HaltAllRequest req;
+    req.set_reason("fan-out test");
+    grpc::ClientContext ctx;  // no deadline: the stopped agent's call has one
+    status = stub_->HaltAll(&ctx, req, &resp);
+    returned = true;
+  });
+  bool others_first = Eventually(
+      [&] {
+        for (size_t i = 0; i < addresses.size(); ++i) {
+          if (i != stopped && !halted(addresses[i])) return false;
+        }
+        return true;
+      },
+      absl::Seconds(4));
+  others_first = others_first && !returned;
+  halt.join();
+  kill(agents_[stopped]->pid(), SIGCONT);
+  EXPECT_TRUE(others_first) << "the others were halted only once the stopped agent's call ended";
+  ASSERT_TRUE(status.ok()) << status.error_message();
+  EXPECT_EQ(resp.halted_size(), 2);
+  ASSERT_EQ(resp.failed_size(), 1);
+  EXPECT_TRUE(absl::StartsWith(resp.failed(0), first + ": ")) << resp.failed(0);
 }
 
 TEST_F(ControllerE2E, TwoWatchersSeeTheSameEventsAndChaosctlAbortRollsBack) {
