@@ -205,6 +205,7 @@ void Runner::RunRemoteRollbackAction(const CommandSpec& cmd, size_t index) {
                Emit(Event("rollback", "", a.address,
                           absl::StrCat("action ", a.out.ok() ? "done" : "FAILED", ": ", detail)));
                if (a.out.ok()) return;
+               if (options_.metrics) options_.metrics->RollbackFailed(RollbackPart::kAction);
                absl::MutexLock lock(&mu_);
                report_.manual_undo.push_back(absl::StrCat(
                    line, "    # rollback action failed on ", a.address, ": ", detail));
