@@ -15,13 +15,16 @@
 //    the controller runs as a non-root user with no capability; each
 //    container's --flags are flags its binary's --help lists; each file a
 //    flag names lies in a mounted volume, and one from a ConfigMap is a key
-//    of it; each Service reaches a named port of pods it selects.
+//    of it that the binary loads (the agent's --policy, the controller's
+//    --command-policy); each Service reaches a named port of pods it
+//    selects.
 //
 // Exit code 0 when all hold, 1 with one line per problem otherwise, each
 // naming the file, the object (Kind/name) and the path in it.
 import fs from "node:fs";
+import os from "node:os";
 import path from "node:path";
-import { execFileSync } from "node:child_process";
+import { execFileSync, spawnSync } from "node:child_process";
 import { pathToFileURL } from "node:url";
 import { parseAllDocuments } from "yaml";
 
@@ -281,10 +284,46 @@ function containerProblems(where, spec, i, configMaps, flagCache, binaries) {
       if (!data) problems.push(`${at}/args/${index}: ConfigMap ${volume.configMap.name} is in no manifest`);
       else if (!(key in data)) {
         problems.push(`${at}/args/${index}: ${flag} ${value}: ConfigMap ${volume.configMap.name} has no key ${key}`);
+      } else {
+        const refusal = policyRefusal(program, binary, flag, data[key]);
+        if (refusal) {
+          problems.push(`${at}/args/${index}: ${flag}: ConfigMap ${volume.configMap.name} key ${key}: ` +
+                        `${program} refuses it: ${refusal}`);
+        }
       }
     }
   }
   return problems;
+}
+
+// What the binary says of a policy file from a ConfigMap: null when it
+// loads. Nothing is served and nothing on the host is touched: the agent
+// loads --policy before its TLS flags, so a lone --tls-cert stops it right
+// after the policy loaded; the controller loads --command-policy and is
+// stopped (SIGTERM) on loopback, its history in a scratch directory.
+function policyRefusal(program, binary, flag, text) {
+  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "chaos-k8s-policy-"));
+  try {
+    const file = path.join(tmp, "policy.yaml");
+    fs.writeFileSync(file, text);
+    let argv;
+    let loaded;
+    if (program === "chaos-agent" && flag === "--policy") {
+      argv = ["--policy", file, "--tls-cert", path.join(tmp, "none.crt")];
+      loaded = (out) => out.includes("--tls-cert, --tls-key and --tls-ca go together");
+    } else if (program === "chaos-controller" && flag === "--command-policy") {
+      argv = ["--command-policy", file, "--listen", "127.0.0.1:0", "--state-dir", tmp];
+      loaded = (out) => out.includes(`command policy ${file}:`);
+    } else {
+      return null;
+    }
+    const r = spawnSync(binary, argv, { encoding: "utf8", timeout: 2000, killSignal: "SIGTERM" });
+    const out = `${r.stdout}${r.stderr}`;
+    if (loaded(out)) return null;
+    return out.split("\n").find((l) => l.trim() !== "") || `exit ${r.status}, no output`;
+  } finally {
+    fs.rmSync(tmp, { recursive: true, force: true });
+  }
 }
 
 function serviceProblems(where, service, workloads) {

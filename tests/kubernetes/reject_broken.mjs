@@ -52,6 +52,12 @@ const cases = [
   { name: "a policy file the ConfigMap lacks", file: kAgent,
     from: "--policy=/etc/chaos/policy/policy.yaml", to: "--policy=/etc/chaos/policy/agent.yaml",
     want: "ConfigMap chaos-agent-policy has no key agent.yaml" },
+  { name: "an agent policy the agent refuses", file: kAgent,
+    from: "maxFillPercent: 90", to: "maxFillPercents: 90",
+    want: "ConfigMap chaos-agent-policy key policy.yaml: chaos-agent refuses it" },
+  { name: "a command policy the controller refuses", file: kController,
+    from: "commands: []", to: "commands: [{args: [x]}]",
+    want: "ConfigMap chaos-controller-command-policy key command-policy.yaml: chaos-controller refuses it" },
 ];
 
 function runChecker(dir) {
