@@ -20,6 +20,12 @@ PACKAGES := cmake g++ make pkg-config \
   libsqlite3-dev libcpp-httplib-dev libre2-dev zlib1g-dev nlohmann-json3-dev libssl-dev openssl \
   iproute2 nftables kmod procps user-mode-linux stress-ng chromium e2fsprogs util-linux \
   python3 zsh help2man man-db redis-server redis-tools postgresql clang-14 libclang-rt-14-dev prometheus
+# Node.js and npm run the Kubernetes manifests' check (tests/kubernetes).
+# They are installed only where the node or npm command is missing: a
+# nodejs package from elsewhere may bundle npm and conflict with Debian's.
+NODE_PACKAGES := nodejs npm
+# The check's npm packages, pinned by tests/kubernetes/package-lock.json.
+NODE_MODULES := tests/kubernetes/node_modules/.package-lock.json
 
 .PHONY: all deps stop-prometheus build test test-sanitized fuzz fuzz-campaign demo clean
 
@@ -30,6 +36,9 @@ deps:
 	@missing=$$(for p in $(PACKAGES); do \
 	  dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q 'install ok installed' || echo $$p; \
 	done); \
+	if ! command -v node >/dev/null || ! command -v npm >/dev/null; then \
+	  missing="$$missing $(NODE_PACKAGES)"; \
+	fi; \
 	if [ -n "$$missing" ]; then \
 	  echo "installing:" $$missing; \
 	  $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get update -qq && \
@@ -59,8 +68,12 @@ $(FUZZ_UB_BUILD)/CMakeCache.txt:
 	cmake -S . -B $(FUZZ_UB_BUILD) -DCMAKE_CXX_COMPILER=clang++-14 -DCHAOS_FUZZ=ON \
 	  -DCHAOS_FUZZ_SANITIZE=undefined
 
-build: deps $(BUILD)/CMakeCache.txt
+build: deps $(BUILD)/CMakeCache.txt $(NODE_MODULES)
 	cmake --build $(BUILD) -j $(JOBS)
+
+# Exactly what the lock file names (npm ci), again whenever it changes.
+$(NODE_MODULES): tests/kubernetes/package-lock.json | deps
+	cd tests/kubernetes && npm ci --no-audit --no-fund
 
 # The whole suite, then the unit suite again under ASan and UBSan.
 test: build
@@ -92,4 +105,4 @@ demo: build
 	./deploy/demo.sh $(BUILD)
 
 clean:
-	rm -rf $(BUILD) $(ASAN_BUILD) $(FUZZ_BUILD) $(FUZZ_UB_BUILD)
+	rm -rf $(BUILD) $(ASAN_BUILD) $(FUZZ_BUILD) $(FUZZ_UB_BUILD) tests/kubernetes/node_modules
