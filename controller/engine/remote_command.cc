@@ -4,7 +4,6 @@
 
 #include <algorithm>
 #include <functional>
-#include <thread>
 #include <utility>
 #include <variant>
 
@@ -13,6 +12,7 @@
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
 #include "absl/synchronization/mutex.h"
+#include "base/fan_out.h"
 #include "controller/engine/runner.h"
 #include "proto/duration.h"
 #include "rpc/status.h"
@@ -121,15 +121,12 @@ std::vector<Runner::AgentOutcome> Runner::RunOnGroup(const CommandSpec& cmd, con
   const std::vector<Agent*> agents = AgentsOf(cmd.target);
   const RemoteCall call{options_.run_id, id, options_.caller, options_.lease, margin};
   std::vector<AgentOutcome> outcomes(agents.size());
-  std::vector<std::thread> threads;
-  for (size_t i = 0; i < agents.size(); ++i) {
+  // Every agent at once: a command may run for as long as its timeout.
+  base::FanOut(agents.size(), agents.size(), [&](size_t i) {
     outcomes[i].address = agents[i]->address;
-    threads.emplace_back([&, i] {
-      outcomes[i].out = RunOnAgent(agents[i]->stub.get(), cmd.argv, cmd.timeout, call, cancel);
-      if (on_done) on_done(outcomes[i]);
-    });
-  }
-  for (std::thread& t : threads) t.join();
+    outcomes[i].out = RunOnAgent(agents[i]->stub.get(), cmd.argv, cmd.timeout, call, cancel);
+    if (on_done) on_done(outcomes[i]);
+  });
   return outcomes;
 }
 
