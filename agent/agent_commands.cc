@@ -57,8 +57,9 @@ chaos::v1::CommandRecord RecordOf(const chaos::v1::RunCommandRequest& request,
   return record;
 }
 
-// Once the command has started: its process group and the start time of
-// its first process, in its journal record.
+// Once the command's process exists, before it execs (base::RunCommand
+// waits for this): its process group and the start time of its first
+// process, in its journal record.
 void JournalStarted(CommandJournal& journal, chaos::v1::CommandRecord* record, pid_t pid) {
   record->set_process_group(pid);
   record->set_started_at_unix_ms(absl::ToUnixMillis(absl::Now()));

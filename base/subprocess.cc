@@ -7,6 +7,7 @@
 #include <signal.h>
 #include <sys/eventfd.h>
 #include <sys/prctl.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -47,21 +48,27 @@ int PollMillis(absl::Time deadline) {
   return static_cast<int>(std::min<int64_t>(absl::ToInt64Milliseconds(left) + 1, 60'000));
 }
 
-// The three pipes and /dev/null a child needs, opened before fork.
+// The pipes and /dev/null a child needs, opened before fork.
 struct ChildPipes {
   int out[2] = {-1, -1};  // stdout and stderr
   int err[2] = {-1, -1};  // carries the child's exec errno; closed by exec
+  // The parent's go-ahead: the child execs once it reads a byte. A socket
+  // pair, so the parent's send to a child that died first is no SIGPIPE.
+  int go[2] = {-1, -1};
   int devnull = -1;
 
   std::string Open() {
     if (pipe2(out, O_CLOEXEC) < 0) return ErrnoText("pipe", errno);
     if (pipe2(err, O_CLOEXEC) < 0) return ErrnoText("pipe", errno);
+    if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, go) < 0) {
+      return ErrnoText("socketpair", errno);
+    }
     devnull = open("/dev/null", O_RDONLY | O_CLOEXEC);
     if (devnull < 0) return ErrnoText("open /dev/null", errno);
     return "";
   }
   ~ChildPipes() {
-    for (int fd : {out[0], out[1], err[0], err[1], devnull}) {
+    for (int fd : {out[0], out[1], err[0], err[1], go[0], go[1], devnull}) {
       if (fd >= 0) close(fd);
     }
   }
@@ -101,6 +108,14 @@ struct ChildFailure {
   // is already gone, do not start at all.
   prctl(PR_SET_PDEATHSIG, SIGKILL);
   if (getppid() != plan.parent) _exit(127);
+  // Nothing runs before the parent says so (after on_start); without its
+  // byte (the parent failed) nothing runs at all.
+  close(p.go[1]);
+  char go = 0;
+  ssize_t n;
+  while ((n = read(p.go[0], &go, 1)) < 0 && errno == EINTR) {
+  }
+  if (n != 1) _exit(127);
   sigset_t none;
   sigemptyset(&none);
   sigprocmask(SIG_SETMASK, &none, nullptr);
@@ -169,13 +184,19 @@ pid_t Spawn(const std::vector<std::string>& argv, const CommandOptions& options,
   CloseFd(&pipes.devnull);
   CloseFd(&pipes.out[1]);
   CloseFd(&pipes.err[1]);
+  CloseFd(&pipes.go[0]);
   if (pid < 0) {
+    CloseFd(&pipes.go[1]);
     out->error = ErrnoText("fork", errno);
     return -1;
   }
-  // Also from the parent, so the group exists before any kill. Fails
-  // harmlessly (EACCES) once the child has already exec'd.
+  // Also from the parent, so the group exists before any kill (the child
+  // has not exec'd: it waits for the go-ahead).
   setpgid(pid, pid);
+  if (options.on_start) options.on_start(pid);
+  const char go = 1;
+  (void)!send(pipes.go[1], &go, 1, MSG_NOSIGNAL);
+  CloseFd(&pipes.go[1]);
   ChildFailure failure;
   ssize_t n;
   while ((n = read(pipes.err[0], &failure, sizeof(failure))) < 0 && errno == EINTR) {
@@ -343,7 +364,6 @@ CommandOutcome RunCommand(const std::vector<std::string>& argv, const CommandOpt
   } else {
     ChildPipes pipes;
     const pid_t pid = Spawn(argv, options, pipes, &out);
-    if (pid > 0 && options.on_start) options.on_start(pid);
     if (pid > 0) ChildWatch(pid, pipes.out[0], &out).Run(start + options.timeout, cancel);
   }
   out.took = absl::Now() - start;

@@ -87,9 +87,11 @@ struct CommandOptions {
   // The command's working directory; "" keeps this process's. A directory
   // it cannot change into is an outcome with `error` "chdir DIR: strerror".
   std::string working_dir;
-  // Called once the command has started (its exec succeeded), with its pid,
-  // which is also its process group, before RunCommand waits for it. May
-  // be empty.
+  // Called with the command's pid, which is also its process group, once
+  // its process exists and before it execs: the command does not start
+  // until on_start returns, so whatever on_start records (a journal) is
+  // there before the command can act. If the exec then fails, the outcome
+  // has `error`. May be empty.
   std::function<void(pid_t)> on_start;
 };
 CommandOutcome RunCommand(const std::vector<std::string>& argv, const CommandOptions& options);

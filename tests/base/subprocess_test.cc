@@ -99,5 +99,29 @@ TEST(SubprocessTest, CancelKillsTheCommandsWholeProcessGroup) {
   EXPECT_FALSE(Alive(sleeper)) << "the background sleep " << sleeper << " outlived the cancel";
 }
 
+// What on_start records is there before the command can act: the command
+// (which would create a file at once) has not run while on_start holds it,
+// even well after the fork, and runs once on_start returns.
+TEST(SubprocessTest, TheCommandWaitsForOnStartBeforeItRuns) {
+  chaos::testing::TempDir dir;
+  const std::string marker = dir.path() + "/ran";
+  CommandOptions options;
+  options.timeout = absl::Seconds(30);
+  bool ran_before = true;
+  pid_t started = 0, group = 0;
+  options.on_start = [&](pid_t pid) {
+    started = pid;
+    group = getpgid(pid);
+    absl::SleepFor(absl::Milliseconds(300));  // ample time for the touch
+    ran_before = access(marker.c_str(), F_OK) == 0;
+  };
+  const CommandOutcome out = RunCommand({"/usr/bin/touch", marker}, options);
+  EXPECT_EQ(out.exit_code, 0) << out.error << out.output;
+  EXPECT_FALSE(ran_before) << "the command ran before on_start returned";
+  EXPECT_GT(started, 0);
+  EXPECT_EQ(group, started) << "its process group did not exist yet";
+  EXPECT_EQ(access(marker.c_str(), F_OK), 0);
+}
+
 }  // namespace
 }  // namespace chaos::base
