@@ -108,6 +108,7 @@ void RunManager::OnRunnerEvent(LiveRun* live, const JournalEvent& event) {
   if (!s.ok()) spdlog::error("run {}: cannot journal event: {}", live->run.run_id(), s.ToString());
   live->events.push_back(e);
   for (RunWatcher* w : live->watchers) w->OnEvent(e);
+  for (RunsWatcher* w : all_watchers_) w->OnRunEvent(e);
 }
 
 void RunManager::Journal(chaos::v1::Run* run, int* seq, const std::string& type,
@@ -271,6 +272,7 @@ absl::StatusOr<chaos::v1::Run> RunManager::Submit(const SubmitArgs& args) {
   live->runner = std::make_unique<Runner>(exp, OptionsFor(run), live.get());
   absl::MutexLock lock(&mu_);
   live_[run.run_id()] = live;
+  for (RunsWatcher* w : all_watchers_) w->OnRunStarted(run);
   live->thread = std::thread([this, live] { Finish(live, live->runner->Run()); });
   return run;
 }
@@ -292,6 +294,11 @@ void RunManager::Finish(const std::shared_ptr<LiveRun>& live, const RunReport& r
   live->done = true;
   for (RunWatcher* w : live->watchers) w->OnEnd();
   live->watchers.clear();
+  if (!all_watchers_.empty()) {
+    chaos::v1::Run summary = run;
+    summary.clear_report_json();
+    for (RunsWatcher* w : all_watchers_) w->OnRunEnded(summary);
+  }
 }
 
 std::shared_ptr<RunManager::LiveRun> RunManager::FindLive(const std::string& run_id) {
@@ -385,6 +392,33 @@ void RunManager::Unsubscribe(const std::string& run_id, RunWatcher* watcher) {
   if (it != live_.end()) it->second->watchers.erase(watcher);
 }
 
+void RunManager::WatchAll(RunsWatcher* watcher) {
+  absl::MutexLock lock(&mu_);
+  all_watchers_.insert(watcher);
+}
+
+void RunManager::UnwatchAll(RunsWatcher* watcher) {
+  absl::MutexLock lock(&mu_);
+  all_watchers_.erase(watcher);
+}
+
+std::vector<AgentDescription> RunManager::DescribeEveryAgent(absl::Duration timeout) {
+  absl::Mutex mu;
+  std::map<size_t, chaos::v1::DescribeResponse> described;
+  const chaos::v1::DescribeRequest req;
+  std::vector<AgentDescription> out;
+  for (auto& [address, s] : CallEveryAgent([&](chaos::v1::Agent::Stub& stub, size_t i) {
+         chaos::v1::DescribeResponse r;
+         grpc::Status s = stub.Describe(rpc::ContextWithTimeout(timeout).get(), req, &r);
+         absl::MutexLock lock(&mu);
+         described[i] = std::move(r);
+         return s;
+       })) {
+    out.push_back({address, s, std::move(described[out.size()])});
+  }
+  return out;
+}
+
 chaos::v1::HaltAllResponse RunManager::HaltAll(const std::string& caller,
                                                const std::string& reason) {
   std::vector<std::shared_ptr<LiveRun>> live;
@@ -403,7 +437,7 @@ chaos::v1::HaltAllResponse RunManager::HaltAll(const std::string& caller,
   req.set_caller(absl::StrCat("chaos-controller halt all for ", caller));
   req.set_reason(reason);
   chaos::v1::HaltAllResponse resp;
-  for (const auto& [address, s] : CallEveryAgent([&](chaos::v1::Agent::Stub& stub) {
+  for (const auto& [address, s] : CallEveryAgent([&](chaos::v1::Agent::Stub& stub, size_t) {
          chaos::v1::HaltResponse r;
          return stub.Halt(rpc::ContextWithTimeout(absl::Seconds(5)).get(), req, &r);
        })) {
@@ -421,7 +455,7 @@ chaos::v1::ResumeAllResponse RunManager::ResumeAll(const std::string& caller) {
   chaos::v1::ResumeRequest req;
   req.set_caller(absl::StrCat("chaos-controller resume all for ", caller));
   chaos::v1::ResumeAllResponse resp;
-  for (const auto& [address, s] : CallEveryAgent([&](chaos::v1::Agent::Stub& stub) {
+  for (const auto& [address, s] : CallEveryAgent([&](chaos::v1::Agent::Stub& stub, size_t) {
          chaos::v1::ResumeResponse r;
          return stub.Resume(rpc::ContextWithTimeout(absl::Seconds(5)).get(), req, &r);
        })) {
@@ -438,7 +472,7 @@ std::vector<std::pair<std::string, grpc::Status>> RunManager::CallEveryAgent(
   base::FanOut(agents.size(), options_.fan_out, [&](size_t i) {
     auto stub =
         chaos::v1::Agent::NewStub(rpc::OpenChannel(agents[i].address(), options_.transport));
-    out[i] = {agents[i].address(), call(*stub)};
+    out[i] = {agents[i].address(), call(*stub, i)};
   });
   return out;
 }

@@ -85,6 +85,25 @@ class RunWatcher {
   virtual void OnEnd() = 0;  // the run ended; no more events
 };
 
+// Receives every run's start, events and end while registered (the
+// dashboard's stream). Called with the manager's lock held: must not block
+// nor call back into the manager.
+class RunsWatcher {
+ public:
+  virtual ~RunsWatcher() = default;
+  virtual void OnRunStarted(const chaos::v1::Run& run) = 0;
+  virtual void OnRunEvent(const chaos::v1::RunEvent& event) = 0;
+  virtual void OnRunEnded(const chaos::v1::Run& run) = 0;  // report_json left empty
+};
+
+// One registered agent as it describes itself (without probing its
+// capabilities again); `status` is the Describe call's.
+struct AgentDescription {
+  std::string address;
+  grpc::Status status;
+  chaos::v1::DescribeResponse description;
+};
+
 class RunManager {
  public:
   RunManager(HistoryStore* history, AgentRegistry* registry, RunManagerOptions options);
@@ -122,6 +141,15 @@ class RunManager {
                                                std::vector<chaos::v1::RunEvent>* past);
   void Unsubscribe(const std::string& run_id, RunWatcher* watcher);
 
+  // Every run this process starts from now on, until UnwatchAll.
+  void WatchAll(RunsWatcher* watcher);
+  void UnwatchAll(RunsWatcher* watcher);
+
+  // Describe on every registered agent, --fan-out at once, each waited for
+  // up to `timeout`, in the registry's order: its active faults and
+  // whether it is halted.
+  std::vector<AgentDescription> DescribeEveryAgent(absl::Duration timeout);
+
   chaos::v1::HaltAllResponse HaltAll(const std::string& caller, const std::string& reason);
   chaos::v1::ResumeAllResponse ResumeAll(const std::string& caller);
 
@@ -155,8 +183,9 @@ class RunManager {
   std::vector<std::string> RecoverVerify(chaos::v1::Run* run, int* seq, const std::string& agent);
   std::vector<std::string> RecoverRollbackActions(chaos::v1::Run* run, int* seq);
   // Makes `call` to every registered agent, options_.fan_out at once;
-  // returns each agent's address and status, in the registry's order.
-  using AgentCall = std::function<grpc::Status(chaos::v1::Agent::Stub&)>;
+  // returns each agent's address and status, in the registry's order (the
+  // call's index is the agent's in that order).
+  using AgentCall = std::function<grpc::Status(chaos::v1::Agent::Stub&, size_t index)>;
   std::vector<std::pair<std::string, grpc::Status>> CallEveryAgent(const AgentCall& call);
 
   HistoryStore* const history_;
@@ -167,6 +196,7 @@ class RunManager {
   std::map<std::string, std::shared_ptr<LiveRun>> live_ ABSL_GUARDED_BY(mu_);
   bool halted_ ABSL_GUARDED_BY(mu_) = false;
   bool shutting_down_ ABSL_GUARDED_BY(mu_) = false;
+  std::set<RunsWatcher*> all_watchers_ ABSL_GUARDED_BY(mu_);
 };
 
 chaos::v1::RunState StateOf(RunOutcome outcome, bool operator_abort);

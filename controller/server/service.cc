@@ -4,10 +4,10 @@
 
 #include "absl/strings/str_cat.h"
 #include "base/status_macros.h"
+#include "controller/server/audit.h"
 #include "controller/server/request_limits.h"
 #include "rpc/authz.h"
 #include "rpc/status.h"
-#include "spdlog/spdlog.h"
 
 namespace chaos::controller {
 namespace {
@@ -24,8 +24,7 @@ grpc::ServerUnaryReactor* Done(grpc::CallbackServerContext* ctx, const absl::Sta
 grpc::ServerUnaryReactor* Audited(grpc::CallbackServerContext* ctx, const std::string& claimed,
                                   const char* action, const std::string& target,
                                   const absl::Status& s) {
-  spdlog::warn("audit action={} caller=\"{}\" target=\"{}\" result=\"{}\"", action,
-               rpc::CallerOf(*ctx, claimed), target, s.ok() ? "ok" : s.ToString());
+  Audit(action, rpc::CallerOf(*ctx, claimed), target, s);
   return Done(ctx, s);
 }
 
