@@ -1,6 +1,7 @@
 // chaos-controller: the central service. Serves chaos.v1.Controller (runs,
 // agent registry, schedules; see docs/CONTROLLER.md) and the standard gRPC
-// health-checking protocol, and with --http-listen its metrics over HTTP.
+// health-checking protocol, and with --http-listen its metrics and the
+// game-day dashboard over HTTP (HTTPS with client certificates under TLS).
 // History lives in STATE_DIR/history.db.
 // On start it completes the rollback of runs a killed predecessor left
 // running; on SIGINT/SIGTERM it interrupts live runs, waits for their
@@ -18,6 +19,7 @@
 #include "base/prometheus.h"
 #include "base/status_macros.h"
 #include "controller/server/clock.h"
+#include "controller/dashboard/dashboard.h"
 #include "controller/policy/command_policy.h"
 #include "controller/metrics/metrics.h"
 #include "controller/server/metrics_page.h"
@@ -76,8 +78,9 @@ void DeclareFlags(CLI::App& app, Flags& f) {
                  "YAML allow-list of the commands submitted experiments may run here "
                  "(default: none may run)");
   app.add_option("--http-listen", f.http_listen,
-                 "host:port to serve HTTP on: GET /metrics (off when empty; port 0: let the "
-                 "OS choose)");
+                 "host:port to serve HTTP on: GET /metrics and the dashboard at / (off when "
+                 "empty; port 0: let the OS choose); HTTPS requiring a client certificate "
+                 "when the TLS flags are given");
   chaos::rpc::AddTransportFlags(app, f.transport, chaos::rpc::Endpoint::kController);
 }
 
@@ -92,11 +95,11 @@ absl::StatusOr<Config> LoadConfig(const Flags& f) {
   Config config;
   ASSIGN_OR_RETURN(config.transport, chaos::rpc::TransportFromFlags(f.transport, chaos::rpc::Endpoint::kController));
   RETURN_IF_ERROR(chaos::rpc::CheckListen(f.listen, config.transport));
-  if (!f.http_listen.empty()) {
-    // Plain HTTP without authentication: TLS flags do not help it.
+  if (!f.http_listen.empty() && !config.transport.tls()) {
+    // Without TLS the dashboard has no identities: loopback only.
     RETURN_IF_ERROR(chaos::rpc::CheckPlaintextListen("--http-listen", f.http_listen,
                                                      config.transport.insecure(),
-                                                     /*tls_helps=*/false));
+                                                     /*tls_helps=*/true));
   }
   if (!f.command_policy.empty()) {
     absl::StatusOr<CommandPolicy> commands = CommandPolicy::Load(f.command_policy);
@@ -164,21 +167,50 @@ absl::StatusOr<std::unique_ptr<grpc::Server>> StartServer(
   return server;
 }
 
-// --http-listen: GET /metrics, or nothing when the flag is empty.
-absl::StatusOr<std::unique_ptr<chaos::rpc::HttpServer>> StartHttp(const Flags& f, Controller& c) {
+// Who may use the dashboard: under TLS the roles of the gRPC API (none
+// configured: every request is refused, as on the gRPC port).
+DashboardAccess AccessFor(const chaos::rpc::TransportOptions& transport) {
+  if (!transport.tls()) return DashboardAccess(nullptr);
+  std::shared_ptr<const chaos::rpc::Roles> roles = transport.roles();
+  return DashboardAccess(roles ? roles : std::make_shared<const chaos::rpc::Roles>());
+}
+
+// --http-listen: GET /metrics and the dashboard, or nothing when the flag
+// is empty. `dashboard` must outlive the server.
+absl::StatusOr<std::unique_ptr<chaos::rpc::HttpServer>> StartHttp(
+    const Flags& f, const chaos::rpc::TransportOptions& transport, Controller& c,
+    Dashboard& dashboard) {
   if (f.http_listen.empty()) return nullptr;
-  if (!chaos::rpc::IsLoopbackAddress(f.http_listen)) {
+  const bool tls = transport.tls();
+  if (!tls && !chaos::rpc::IsLoopbackAddress(f.http_listen)) {
     spdlog::warn("insecure: serving HTTP without authentication on {}: anyone who can reach it "
-                 "reads the controller's metrics",
+                 "reads the controller's metrics, runs and agents (state changes stay loopback "
+                 "only)",
                  f.http_listen);
   }
   HistoryStore* history = c.history.ok() ? c.history->get() : nullptr;
-  auto http = chaos::rpc::HttpServer::Start(
-      "--http-listen", f.http_listen,
-      {{"/metrics", chaos::base::kPrometheusContentType,
-        [&c, history] { return RenderMetricsPage(c.metrics, history, c.registry); }}});
+  chaos::rpc::HttpServerOptions options;
+  options.routes = dashboard.Routes();
+  const DashboardAccess access = AccessFor(transport);
+  options.routes.push_back(
+      {"GET", "/metrics", [&c, history, access](const chaos::rpc::HttpRequest& req) {
+         chaos::rpc::HttpResponse res;
+         if (absl::Status s = access.Page(req); !s.ok()) {
+           res.status = 403;
+           res.body = absl::StrCat(s.message(), "\n");
+           return res;
+         }
+         res.content_type = chaos::base::kPrometheusContentType;
+         res.body = RenderMetricsPage(c.metrics, history, c.registry);
+         return res;
+       }});
+  if (tls) options.tls = transport.files();
+  // A stream each for the dashboards open at once, and some to spare.
+  options.threads = Dashboard::kMaxStreams + 8;
+  auto http = chaos::rpc::HttpServer::Serve("--http-listen", f.http_listen, std::move(options));
   if (http.ok()) {
-    spdlog::info("chaos-controller serving HTTP (/metrics) on port {}", (*http)->port());
+    spdlog::info("chaos-controller serving {} (/metrics, dashboard at /) on port {}",
+                 tls ? "HTTPS" : "HTTP", (*http)->port());
   }
   return http;
 }
@@ -217,7 +249,10 @@ int main(int argc, char** argv) {
   int port = 0;
   auto server = StartServer(f, config->transport, &service, &port);
   if (!server.ok()) return Fail(1, server.status().message());
-  auto http = StartHttp(f, c);
+  Dashboard dashboard(c.runs.get(), &c.registry,
+                      c.history.ok() ? absl::OkStatus() : c.history.status(),
+                      AccessFor(config->transport));
+  auto http = StartHttp(f, config->transport, c, dashboard);
   if (!http.ok()) {
     // A malformed --http-listen is the operator's to fix (2); a port in use, not (1).
     const bool invalid = http.status().code() == absl::StatusCode::kInvalidArgument;
@@ -234,10 +269,11 @@ int main(int argc, char** argv) {
   spdlog::info("signal {}: stopping; live runs are interrupted and rolled back", sig);
   if (c.scheduler) c.scheduler->Stop();
   if (recovery.joinable()) recovery.join();
-  // Watch streams of live runs are cancelled after the deadline; then live
-  // runs are interrupted and their rollback awaited.
+  // Watch streams of live runs are cancelled after the deadline, the
+  // dashboard's streams end with its server; then live runs are
+  // interrupted and their rollback awaited.
   (*server)->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(2));
-  c.runs.reset();
   http->reset();
+  c.runs.reset();
   return 0;
 }

@@ -67,7 +67,7 @@ class MetricsE2E : public ::testing::Test {
                                                        "--http-listen", "127.0.0.1:0"});
     // Logged before the port file is written, which the constructor waits for.
     const std::string log = controller_->log();
-    const std::string marker = "serving HTTP (/metrics) on port ";
+    const std::string marker = "serving HTTP (/metrics, dashboard at /) on port ";
     const size_t at = log.find(marker);
     ASSERT_NE(at, std::string::npos) << log;
     const size_t from = at + marker.size();
@@ -185,7 +185,8 @@ TEST_F(MetricsE2E, ServesThePrometheusContentTypeAnd404Elsewhere) {
   EXPECT_EQ(res->status, 200);
   EXPECT_EQ(res->get_header_value("Content-Type"), "text/plain; version=0.0.4");
   EXPECT_THAT(res->body, HasSubstr("# TYPE chaos_controller_runs gauge\n"));
-  for (const char* path : {"/", "/metrics/x", "/nope"}) {
+  // "/" is the dashboard (tests/browser/).
+  for (const char* path : {"/metrics/x", "/nope", "/api/nope"}) {
     res = Get(path);
     ASSERT_TRUE(res) << path;
     EXPECT_EQ(res->status, 404) << path;
