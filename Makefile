@@ -20,12 +20,14 @@ PACKAGES := cmake g++ make pkg-config \
   libsqlite3-dev libcpp-httplib-dev libre2-dev zlib1g-dev nlohmann-json3-dev libssl-dev openssl \
   iproute2 nftables kmod procps user-mode-linux stress-ng chromium e2fsprogs util-linux \
   python3 zsh help2man man-db redis-server redis-tools postgresql clang-14 libclang-rt-14-dev prometheus
-# Node.js and npm run the Kubernetes manifests' check (tests/kubernetes).
+# Node.js and npm run the Kubernetes manifests' check (tests/kubernetes) and
+# the dashboard's browser test (tests/browser).
 # They are installed only where the node or npm command is missing: a
 # nodejs package from elsewhere may bundle npm and conflict with Debian's.
 NODE_PACKAGES := nodejs npm
-# The check's npm packages, pinned by tests/kubernetes/package-lock.json.
-NODE_MODULES := tests/kubernetes/node_modules/.package-lock.json
+# Their npm packages, pinned by each folder's package-lock.json.
+NODE_MODULES := tests/kubernetes/node_modules/.package-lock.json \
+  tests/browser/node_modules/.package-lock.json
 
 .PHONY: all deps stop-prometheus build test test-sanitized fuzz fuzz-campaign demo clean
 
@@ -72,8 +74,8 @@ build: deps $(BUILD)/CMakeCache.txt $(NODE_MODULES)
 	cmake --build $(BUILD) -j $(JOBS)
 
 # Exactly what the lock file names (npm ci), again whenever it changes.
-$(NODE_MODULES): tests/kubernetes/package-lock.json | deps
-	cd tests/kubernetes && npm ci --no-audit --no-fund
+tests/%/node_modules/.package-lock.json: tests/%/package-lock.json | deps
+	cd tests/$* && npm ci --no-audit --no-fund
 
 # The whole suite, then the unit suite again under ASan and UBSan.
 test: build
@@ -105,4 +107,5 @@ demo: build
 	./deploy/demo.sh $(BUILD)
 
 clean:
-	rm -rf $(BUILD) $(ASAN_BUILD) $(FUZZ_BUILD) $(FUZZ_UB_BUILD) tests/kubernetes/node_modules
+	rm -rf $(BUILD) $(ASAN_BUILD) $(FUZZ_BUILD) $(FUZZ_UB_BUILD) tests/kubernetes/node_modules \
+	  tests/browser/node_modules
