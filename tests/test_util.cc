@@ -88,14 +88,20 @@ std::string ReadFileOrEmpty(const std::string& path) {
 }
 
 DaemonProcess::DaemonProcess(const std::string& binary, const std::string& state_dir,
-                             const std::vector<std::string>& extra, const std::string& listen) {
+                             const std::vector<std::string>& extra, const std::string& listen,
+                             const DaemonPlacement& placement) {
   const std::string name = std::filesystem::path(binary).filename().string();
+  const std::string run_dir = placement.run_dir.empty() ? state_dir : placement.run_dir;
   std::filesystem::create_directories(state_dir);
-  const std::string port_file = state_dir + "/port";
-  log_file_ = state_dir + "/" + name + ".log";
+  std::filesystem::create_directories(run_dir);
+  const std::string port_file = run_dir + "/port";
+  log_file_ = run_dir + "/" + name + ".log";
   unlink(port_file.c_str());
-  std::vector<std::string> argv = {binary,    "--listen",    listen,   "--state-dir",
-                                   state_dir, "--port-file", port_file};
+  host_ = listen.substr(0, listen.rfind(':'));
+  if (host_.empty() || host_ == "0.0.0.0" || host_ == "[::]") host_ = "127.0.0.1";
+  std::vector<std::string> argv = placement.wrapper;
+  argv.insert(argv.end(), {binary, "--listen", listen, "--state-dir", state_dir, "--port-file",
+                           port_file});
   argv.insert(argv.end(), extra.begin(), extra.end());
   process_ = std::make_unique<Subprocess>(argv, log_file_);
   port_ = WaitForPortFile(*process_, port_file);
@@ -149,6 +155,16 @@ int WaitForPortFile(Subprocess& p, const std::string& port_file, int hang_guard_
     (void)absl::SimpleAtoi(absl::StripAsciiWhitespace(ReadFileOrEmpty(port_file)), &port);
   }
   return port;
+}
+
+bool WaitFor(const std::function<bool()>& cond, std::chrono::milliseconds limit,
+             std::chrono::milliseconds poll) {
+  const auto end = std::chrono::steady_clock::now() + limit;
+  while (std::chrono::steady_clock::now() < end) {
+    if (cond()) return true;
+    std::this_thread::sleep_for(poll);
+  }
+  return cond();
 }
 
 std::vector<std::string> NonEmptyLines(const std::string& text) {

@@ -5,6 +5,8 @@
 
 #include <sys/types.h>
 
+#include <chrono>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -40,16 +42,27 @@ class Subprocess {
   int status_ = -1;
 };
 
+// How a daemon is started: `wrapper` goes before its argv (e.g. `ip netns
+// exec NS`, which execs the daemon in place, so pid() is the daemon's);
+// its port file and log go to `run_dir` (default: the state directory),
+// so that a full state filesystem does not hide them.
+struct DaemonPlacement {
+  std::vector<std::string> wrapper;
+  std::string run_dir;
+};
+
 // A daemon (`binary`: chaos-agent or chaos-controller) started on
 // `listen` (default 127.0.0.1 with an OS-chosen port) and its state in
 // `state_dir`; the constructor waits until it serves (its port file is
 // written) and throws with its log when it does not. Extra flags are
-// appended. address() is on 127.0.0.1 whatever `listen` is.
+// appended. address() is on the host of `listen`, 127.0.0.1 for a
+// wildcard one.
 class DaemonProcess {
  public:
   DaemonProcess(const std::string& binary, const std::string& state_dir,
-                const std::vector<std::string>& extra, const std::string& listen = "127.0.0.1:0");
-  std::string address() const { return "127.0.0.1:" + std::to_string(port_); }
+                const std::vector<std::string>& extra, const std::string& listen = "127.0.0.1:0",
+                const DaemonPlacement& placement = {});
+  std::string address() const { return host_ + ":" + std::to_string(port_); }
   int port() const { return port_; }
   Subprocess& process() { return *process_; }
   std::string log() const;
@@ -57,6 +70,7 @@ class DaemonProcess {
  private:
   std::string log_file_;
   std::unique_ptr<Subprocess> process_;
+  std::string host_;
   int port_ = 0;
 };
 
@@ -86,6 +100,10 @@ std::vector<pid_t> PidsNamed(const std::string& name);
 // does); 0 when the process exits first or the hang guard of
 // `hang_guard_s` seconds passes.
 int WaitForPortFile(Subprocess& p, const std::string& port_file, int hang_guard_s = 60);
+
+// Polls `cond` every `poll` until it holds (true) or `limit` passes (false).
+bool WaitFor(const std::function<bool()>& cond, std::chrono::milliseconds limit,
+             std::chrono::milliseconds poll = std::chrono::milliseconds(10));
 
 // The lines of `text`, without empty ones.
 std::vector<std::string> NonEmptyLines(const std::string& text);
