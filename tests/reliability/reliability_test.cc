@@ -18,6 +18,7 @@
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_replace.h"
 #include "absl/time/clock.h"
 #include "chaos/v1/agent.grpc.pb.h"
 #include "chaos/v1/controller.grpc.pb.h"
@@ -372,8 +373,9 @@ TEST_F(ReliabilityTest, FullStateFilesystemRefusesCleanly) {
   bed.KillAgent(0);
   bed.RestartAgent(0);
   EXPECT_TRUE(WaitFor([&] { return !dummies[2]->stopped(); }, seconds(30)));
-  result_.figure = absl::StrCat("filled ", filled / 1024, " KiB to ENOSPC; the inject got ",
-                                rpc::StatusText(refused));
+  result_.figure = absl::StrCat(
+      "filled ", filled / 1024, " KiB to ENOSPC; the inject got ",
+      absl::StrReplaceAll(rpc::StatusText(refused), {{mount, "<tmpfs>"}}));
 }
 
 // 50 runs at once over 3 agents, each pausing its own dummy: a third are
