@@ -29,7 +29,7 @@ NODE_PACKAGES := nodejs npm
 NODE_MODULES := tests/kubernetes/node_modules/.package-lock.json \
   tests/browser/node_modules/.package-lock.json
 
-.PHONY: all deps stop-prometheus build test test-sanitized fuzz fuzz-campaign demo clean
+.PHONY: all deps stop-prometheus build test test-sanitized reliability-doc fuzz fuzz-campaign demo clean
 
 all: build
 
@@ -86,6 +86,11 @@ test: build
 test-sanitized: deps $(ASAN_BUILD)/CMakeCache.txt
 	cmake --build $(ASAN_BUILD) -j $(JOBS) --target unit_tests
 	cd $(ASAN_BUILD) && ctest -L unit --output-on-failure -j 2 --timeout 600
+
+# docs/RELIABILITY.md from the reliability suite's results, which `make test`
+# (or `ctest -L reliability` in $(BUILD)) writes.
+reliability-doc:
+	python3 tests/reliability/make_doc.py $(BUILD)/reliability/results.jsonl docs/RELIABILITY.md
 
 # Each fuzz target for FUZZ_SECONDS on its corpus; fails on any crash.
 fuzz: deps $(FUZZ_BUILD)/CMakeCache.txt
