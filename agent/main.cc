@@ -23,6 +23,7 @@
 #include "agent/registration.h"
 #include "agent/server.h"
 #include "faults/net_scope.h"
+#include "rpc/config_flag.h"
 #include "rpc/http_server.h"
 #include "rpc/listen_policy.h"
 #include "rpc/transport_flags.h"
@@ -216,7 +217,11 @@ int main(int argc, char** argv) {
   app.set_version_flag("--version", CHAOS_VERSION);
   chaos::agent::Flags flags;
   chaos::agent::AddFlags(app, flags);
-  CLI11_PARSE(app, argc, argv);
+  chaos::rpc::AddConfigFlag(app);
+  if (auto code = chaos::rpc::ParseFlags(app, "chaos-agent", "listen = \"127.0.0.1:7070\"",
+                                         argc, argv)) {
+    return *code;
+  }
   if (absl::Status s = chaos::agent::SetLogFormat(flags.log_format); !s.ok()) {
     return chaos::agent::Fail(2, s.message());
   }

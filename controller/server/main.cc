@@ -23,6 +23,7 @@
 #include "controller/policy/command_policy.h"
 #include "controller/metrics/metrics.h"
 #include "controller/server/metrics_page.h"
+#include "rpc/config_flag.h"
 #include "rpc/http_server.h"
 #include "rpc/limits.h"
 #include "rpc/listen_policy.h"
@@ -234,7 +235,11 @@ int main(int argc, char** argv) {
   app.set_version_flag("--version", CHAOS_VERSION);
   Flags f;
   DeclareFlags(app, f);
-  CLI11_PARSE(app, argc, argv);
+  chaos::rpc::AddConfigFlag(app);
+  if (auto code = chaos::rpc::ParseFlags(app, "chaos-controller", "listen = \"127.0.0.1:7071\"",
+                                         argc, argv)) {
+    return *code;
+  }
   auto config = LoadConfig(f);
   if (!config.ok()) return Fail(2, config.status().message());
   spdlog::info("{}", config->commands.Summary());
