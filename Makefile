@@ -19,7 +19,7 @@ PACKAGES := cmake g++ make pkg-config \
   libgtest-dev libgmock-dev googletest libyaml-cpp-dev libcli11-dev \
   libsqlite3-dev libcpp-httplib-dev libre2-dev zlib1g-dev nlohmann-json3-dev libssl-dev openssl \
   iproute2 nftables kmod procps user-mode-linux stress-ng chromium e2fsprogs util-linux \
-  python3 zsh help2man man-db redis-server redis-tools postgresql clang-14 libclang-rt-14-dev prometheus
+  python3 zsh help2man man-db systemd dpkg-dev binutils redis-server redis-tools postgresql clang-14 libclang-rt-14-dev prometheus
 # Node.js and npm run the Kubernetes manifests' check (tests/kubernetes) and
 # the dashboard's browser test (tests/browser).
 # They are installed only where the node or npm command is missing: a
@@ -29,7 +29,7 @@ NODE_PACKAGES := nodejs npm
 NODE_MODULES := tests/kubernetes/node_modules/.package-lock.json \
   tests/browser/node_modules/.package-lock.json
 
-.PHONY: all deps stop-prometheus build test test-sanitized reliability-doc fuzz fuzz-campaign demo clean
+.PHONY: all deps stop-prometheus build test test-sanitized reliability-doc package fuzz fuzz-campaign demo clean
 
 all: build
 
@@ -91,6 +91,12 @@ test-sanitized: deps $(ASAN_BUILD)/CMakeCache.txt
 # (or `ctest -L reliability` in $(BUILD)) writes.
 reliability-doc:
 	python3 tests/reliability/make_doc.py $(BUILD)/reliability/results.jsonl docs/RELIABILITY.md
+
+# The Debian packages chaos-agent and chaos-controller (with chaosctl), and
+# their -dbgsym packages, from the build tree: $(BUILD)/packages/
+# (deploy/packages.cmake, docs/OPERATIONS.md "Packages").
+package: build
+	cd $(BUILD) && cpack -G DEB -B packages
 
 # Each fuzz target for FUZZ_SECONDS on its corpus; fails on any crash.
 fuzz: deps $(FUZZ_BUILD)/CMakeCache.txt
