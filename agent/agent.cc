@@ -92,9 +92,13 @@ absl::Status Agent::CheckAdmission() {
 
 absl::StatusOr<FaultStatus> Agent::Inject(const chaos::v1::InjectRequest& request,
                                           const std::string& caller) {
+  const absl::Time received = absl::Now();  // ends_in counts from here
   const chaos::v1::FaultSpec& spec = request.spec();
   ASSIGN_OR_RETURN(const absl::Duration lease,
                    CheckInjectRequest(request, options_.default_lease));
+  const absl::Duration ends_in = FromProto(request.ends_in());
+  std::optional<absl::Time> ends_at;
+  if (ends_in > absl::ZeroDuration()) ends_at = received + ends_in;
   ASSIGN_OR_RETURN(std::optional<FaultStatus> existing, faults_.Find(spec));
   if (existing) return *std::move(existing);  // idempotent by fault id
   RETURN_IF_ERROR(CheckAdmission());
@@ -114,7 +118,7 @@ absl::StatusOr<FaultStatus> Agent::Inject(const chaos::v1::InjectRequest& reques
   // Held before the fault turns active, so a lapsed lease of the same
   // experiment cannot revert it the moment it does.
   const absl::Time lease_deadline = leases_.Hold(spec.experiment_id(), lease, absl::Now());
-  ASSIGN_OR_RETURN(FaultStatus status, faults_.Inject(spec, std::move(fault), caller, lease));
+  ASSIGN_OR_RETURN(FaultStatus status, faults_.Inject(spec, std::move(fault), caller, lease, ends_at));
   timer_.Schedule(std::min(lease_deadline, absl::FromUnixMillis(status.expires_at_unix_ms())));
   return status;
 }

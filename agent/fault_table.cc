@@ -110,7 +110,8 @@ void FaultTable::MarkInjectFailed(Entry& entry, const absl::Status& why) {
   });
 }
 
-void FaultTable::MarkActive(Entry& entry, absl::Duration duration) {
+void FaultTable::MarkActive(Entry& entry, std::optional<absl::Time> ends_at,
+                            absl::Duration duration) {
   counters_->injections++;
   const absl::Time now = absl::Now();
   const faults::FaultStatus what = entry.fault->Status();
@@ -121,7 +122,7 @@ void FaultTable::MarkActive(Entry& entry, absl::Duration duration) {
     st->mutable_details()->clear();
     st->mutable_details()->insert(what.details.begin(), what.details.end());
     st->set_injected_at_unix_ms(absl::ToUnixMillis(now));
-    st->set_expires_at_unix_ms(absl::ToUnixMillis(now + duration));
+    st->set_expires_at_unix_ms(absl::ToUnixMillis(ends_at.value_or(now + duration)));
   });
   if (!persisted.ok()) {
     // The ledger holds the intent and the undo state, so recovery still
@@ -133,7 +134,8 @@ void FaultTable::MarkActive(Entry& entry, absl::Duration duration) {
 
 absl::StatusOr<FaultStatus> FaultTable::Inject(const chaos::v1::FaultSpec& spec,
                                                std::unique_ptr<faults::Fault> fault,
-                                               const std::string& caller, absl::Duration lease) {
+                                               const std::string& caller, absl::Duration lease,
+                                               std::optional<absl::Time> ends_at) {
   auto entry = std::make_shared<Entry>();
   absl::MutexLock op_lock(&entry->op_mu);
   entry->fault = std::move(fault);
@@ -156,7 +158,7 @@ absl::StatusOr<FaultStatus> FaultTable::Inject(const chaos::v1::FaultSpec& spec,
     AuditFault("inject", RecordOf(entry).status(), caller, injected.ToString());
     return injected;
   }
-  MarkActive(*entry, FromProto(spec.duration()));
+  MarkActive(*entry, ends_at, FromProto(spec.duration()));
   const FaultStatus result = RecordOf(entry).status();
   AuditFault("inject", result, caller, "ok: " + result.summary());
   return result;

@@ -81,14 +81,16 @@ class FaultTable {
   [[nodiscard]] absl::StatusOr<std::optional<chaos::v1::FaultStatus>> Find(const chaos::v1::FaultSpec& spec);
 
   // Journals the intent (INJECTING), injects `fault` (built from `spec`),
-  // and journals the outcome: ACTIVE with injected_at and expires_at (now +
-  // spec.duration), or FAILED with the host left as it was. Errors: ABORTED
+  // and journals the outcome: ACTIVE with injected_at and expires_at
+  // (`ends_at` when given, else now + spec.duration), or FAILED with the
+  // host left as it was. Errors: ABORTED
   // when the id is already in the table (a concurrent twin); UNAVAILABLE
   // when the intent cannot be journaled (nothing injected, nothing kept);
   // the fault's own error when its inject fails.
   [[nodiscard]] absl::StatusOr<chaos::v1::FaultStatus> Inject(
       const chaos::v1::FaultSpec& spec, std::unique_ptr<faults::Fault> fault,
-      const std::string& caller, absl::Duration lease);
+      const std::string& caller, absl::Duration lease,
+      std::optional<absl::Time> ends_at = std::nullopt);
 
   // Reverts one fault and records `reason`; see the idempotence rule above.
   // A revert that fails leaves the fault FAILED with the error as reason and
@@ -128,7 +130,7 @@ class FaultTable {
   // Inserts the INJECTING entry and journals it; on error nothing is kept.
   absl::Status Admit(const Ref& entry);
   void MarkInjectFailed(Entry& entry, const absl::Status& why);
-  void MarkActive(Entry& entry, absl::Duration duration);
+  void MarkActive(Entry& entry, std::optional<absl::Time> ends_at, absl::Duration duration);
   void MarkRevertFailed(Entry& entry, const absl::Status& why);
   void PruneEndedLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 

@@ -91,6 +91,12 @@ absl::StatusOr<absl::Duration> CheckInjectRequest(const chaos::v1::InjectRequest
   if (FromProto(spec.duration()) <= absl::ZeroDuration()) {
     return absl::InvalidArgumentError("spec.duration: required and must be > 0");
   }
+  const absl::Duration ends_in = FromProto(request.ends_in());
+  if (ends_in < absl::ZeroDuration() || ends_in > FromProto(spec.duration())) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "ends_in: ", absl::FormatDuration(ends_in), " must not be negative nor longer than spec.duration (",
+        absl::FormatDuration(FromProto(spec.duration())), ")"));
+  }
   const absl::Duration lease = FromProto(request.lease());
   if (lease < absl::ZeroDuration()) {
     return absl::InvalidArgumentError("lease: must not be negative");

@@ -19,8 +19,8 @@
 
 namespace chaos::agent {
 
-// The durations, spec.fault_id and spec.experiment_id, a duration > 0 and a
-// lease >= 0. Returns the lease the fault gets: the request's, or
+// The durations, spec.fault_id and spec.experiment_id, a duration > 0, an
+// ends_in between 0 (unset) and the duration, and a lease >= 0. Returns the lease the fault gets: the request's, or
 // `default_lease` when the request leaves it 0. The spec's kind and its
 // parameters are MakeFault's to check (fault_factory.h), the host's rules
 // Policy::Check's (policy.h).

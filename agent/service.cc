@@ -50,6 +50,13 @@ class CommandReactor final : public grpc::ServerUnaryReactor {
 grpc::ServerUnaryReactor* AgentService::Inject(grpc::CallbackServerContext* ctx,
                                                const chaos::v1::InjectRequest* request,
                                                chaos::v1::InjectResponse* response) {
+  // A request that waited past its deadline (a stopped agent continued):
+  // its caller has given up on it and may have rolled back already.
+  if (absl::FromChrono(ctx->deadline()) < absl::Now()) {
+    return Done(ctx, absl::DeadlineExceededError(
+                         "deadline: the request's deadline passed before the agent got to it; "
+                         "nothing injected"));
+  }
   auto status = agent_->Inject(*request, rpc::CallerOf(*ctx, request->caller()));
   if (status.ok()) *response->mutable_status() = *std::move(status);
   return Done(ctx, status.status());
