@@ -64,6 +64,10 @@ std::string HumanDuration(absl::Duration d);
 // at 8.3 MB/s", "backup 18.9 kB" (no throughput), "backup size not known:
 // <why>", or "" when the drill does not measure it. Decimal units.
 std::string DrillSizeText(const DrillResult& d);
+// A fault step's window: "injects acknowledged within 12.3ms (first to
+// last), planned end 2026-11-24T07:45:35.123Z"; "" for a step that is not a
+// fault step or injected nowhere.
+std::string WindowText(const StepRecord& s);
 
 }  // namespace chaos::controller::report_format
 

@@ -588,12 +588,13 @@ void AppendSteps(const RunReport& r, const Timeline& tl, std::string& h) {
   if (!r.steps.empty()) {
     h.append("<section id=\"steps\">\n<h2>Steps</h2>\n<table>\n<thead><tr><th>Step</th>"
              "<th>Kind</th><th>Target</th><th>State</th><th>Started → ended</th><th>Detail</th>"
-             "</tr></thead>\n<tbody>\n");
+             "<th>Fault window</th></tr></thead>\n<tbody>\n");
     for (const auto& s : r.steps) {
       absl::StrAppend(&h, "<tr><td>", Esc(s.id), "</td><td>", Esc(s.kind), "</td><td>",
                       Esc(s.target), "</td><td>", StepStateName(s.state), "</td><td>",
                       TimeCell(s.started_at, tl), " → ", TimeCell(s.ended_at, tl), "</td><td>",
-                      Esc(s.detail), "</td></tr>\n");
+                      Esc(s.detail), "</td><td class=\"step-window\">",
+                      Esc(report_format::WindowText(s)), "</td></tr>\n");
     }
     h.append("</tbody>\n</table>\n</section>\n");
   }

@@ -58,6 +58,10 @@ Json StepJson(const StepRecord& s) {
   PutTime(j, "started_at", s.started_at);
   PutTime(j, "ended_at", s.ended_at);
   j["detail"] = Text(s.detail);
+  PutTime(j, "first_inject_ack", s.first_ack);
+  PutTime(j, "last_inject_ack", s.last_ack);
+  j["inject_spread_ms"] = Millis(s.InjectSpread());
+  PutTime(j, "planned_end", s.planned_end);
   return j;
 }
 
@@ -69,6 +73,9 @@ Json FaultJson(const FaultRecord& f) {
   PutTime(j, "reverted_at", f.reverted_at);
   j["reverted"] = f.reverted;
   j["error"] = Text(f.error);
+  PutTime(j, "inject_sent_at", f.sent_at);
+  PutTime(j, "inject_acked_at", f.acked_at);
+  PutTime(j, "expires_at", f.expires_at);
   return j;
 }
 

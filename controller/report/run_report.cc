@@ -60,6 +60,13 @@ std::string DrillResult::IntegrityState() const {
   return backup_digest == restored_digest ? "ok" : "mismatch";
 }
 
+absl::Duration StepRecord::InjectSpread() const {
+  if (first_ack == absl::InfinitePast() || last_ack == absl::InfinitePast()) {
+    return absl::InfiniteDuration();
+  }
+  return last_ack - first_ack;
+}
+
 bool DrillResult::ObjectivesMet() const {
   if (rto_objective && (!rto || *rto > *rto_objective)) return false;
   if (rpo_objective && (!rpo || *rpo > *rpo_objective)) return false;
@@ -149,6 +156,12 @@ std::string DrillSizeText(const DrillResult& d) {
     out += ", restored at " + Bytes(*d.restore_bytes_per_second) + "/s";
   }
   return out;
+}
+
+std::string WindowText(const StepRecord& s) {
+  if (!Finite(s.planned_end) || !FiniteDuration(s.InjectSpread())) return "";
+  return absl::StrFormat("injects acknowledged within %.1fms (first to last), planned end %s",
+                         absl::ToDoubleMilliseconds(s.InjectSpread()), Rfc3339(s.planned_end));
 }
 
 }  // namespace report_format

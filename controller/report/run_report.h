@@ -64,6 +64,11 @@ struct FaultRecord {
   absl::Time reverted_at = absl::InfinitePast();
   bool reverted = false;
   std::string error;  // last revert error, when not reverted
+  // The Inject call: sent, and its answer received (also a failed one).
+  absl::Time sent_at = absl::InfinitePast();
+  absl::Time acked_at = absl::InfinitePast();
+  // The end the agent's own timer holds (its expires_at), by its clock.
+  absl::Time expires_at = absl::InfinitePast();
 };
 
 // One probe check as it happened.
@@ -86,6 +91,14 @@ struct StepRecord {
   absl::Time started_at = absl::InfinitePast();
   absl::Time ended_at = absl::InfinitePast();
   std::string detail;
+  // A fault step's window: its injects are sent together (up to the
+  // fan-out), acknowledged between first_ack and last_ack (the spread), and
+  // end at planned_end on every agent (fixed once, before the first send).
+  absl::Time first_ack = absl::InfinitePast();
+  absl::Time last_ack = absl::InfinitePast();
+  absl::Time planned_end = absl::InfinitePast();
+  // last_ack - first_ack over the injects that succeeded; infinite when none.
+  absl::Duration InjectSpread() const;
 };
 
 struct TargetResolution {

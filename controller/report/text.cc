@@ -89,6 +89,13 @@ std::string IntegrityLine(const DrillResult& d) {
   return out + "\n";
 }
 
+// "window disk-full: injects acknowledged within 12.3ms (first to last),
+// planned end ..."; "" for a step without one.
+std::string WindowLine(const StepRecord& s) {
+  const std::string window = report_format::WindowText(s);
+  return window.empty() ? "" : absl::StrCat("window ", s.id, ": ", window, "\n");
+}
+
 }  // namespace
 
 std::string ReportText(const RunReport& r) {
@@ -116,6 +123,7 @@ std::string ReportText(const RunReport& r) {
     }
     absl::StrAppend(&out, "\n");
   }
+  for (const StepRecord& s : r.steps) absl::StrAppend(&out, WindowLine(s));
   for (const StepRecord& s : r.steps) {
     if (s.kind == "command" || s.kind == "manual" || s.state == StepState::kFailed ||
         s.state == StepState::kSkipped) {
