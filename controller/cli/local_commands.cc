@@ -47,6 +47,7 @@ std::optional<RunOptions> OptionsFrom(const LocalRunArgs& args) {
   options.run_id = args.run_id;
   options.seed = args.seed;
   options.dry_run = args.dry_run;
+  options.fan_out = args.fan_out;
   options.operator_fd = STDIN_FILENO;
   options.transport = args.transport;
   return options;

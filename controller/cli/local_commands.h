@@ -22,6 +22,7 @@ struct LocalRunArgs {
   std::string output;  // directory for the JSON journal and HTML report
   uint64_t seed = 0;
   bool dry_run = false;
+  size_t fan_out = 64;              // how many agents are called at once
   rpc::TransportOptions transport;  // how agents are reached
 };
 

@@ -53,6 +53,10 @@ void DeclareLocal(CLI::App& app, Args& a, Commands& c) {
   c.run->add_flag("--detach", a.ctl.detach, "with --controller: print the run id, do not follow");
   c.run->add_option("--lease", a.run.lease, "lease the agents hold between keep-alives")
       ->capture_default_str();
+  c.run->add_option("--fan-out", a.run.fan_out,
+                    "without --controller: how many agents are called at once (preflight, "
+                    "inject, keep-alive, revert, verify)")
+      ->capture_default_str()->check(CLI::Range(1, 4096));
   c.run->add_option("--run-id", a.run.run_id, "id for this run (default: generated)");
   c.run->add_option("--seed", a.run.seed,
                     "seed for random target choice (default: random, reported)");

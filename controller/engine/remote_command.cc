@@ -121,8 +121,9 @@ std::vector<Runner::AgentOutcome> Runner::RunOnGroup(const CommandSpec& cmd, con
   const std::vector<Agent*> agents = AgentsOf(cmd.target);
   const RemoteCall call{options_.run_id, id, options_.caller, options_.lease, margin};
   std::vector<AgentOutcome> outcomes(agents.size());
-  // Every agent at once: a command may run for as long as its timeout.
-  base::FanOut(agents.size(), agents.size(), [&](size_t i) {
+  // options_.fan_out agents at once: a command may run for as long as its
+  // timeout, holding one of them.
+  base::FanOut(agents.size(), options_.fan_out, [&](size_t i) {
     outcomes[i].address = agents[i]->address;
     outcomes[i].out = RunOnAgent(agents[i]->stub.get(), cmd.argv, cmd.timeout, call, cancel);
     if (on_done) on_done(outcomes[i]);

@@ -15,6 +15,7 @@
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/strip.h"
+#include "base/fan_out.h"
 #include "controller/engine/remote_command.h"
 #include "rpc/credentials.h"
 #include "google/protobuf/descriptor.h"
@@ -41,6 +42,11 @@ std::string EndedEarly(const std::string& address, const chaos::v1::FaultStatus&
   return absl::StartsWith(f.reason(), "lease expired")
              ? absl::StrCat("lease lapsed on ", address)
              : absl::StrCat("fault ended early on ", address);
+}
+
+// RFC 3339 in UTC with milliseconds, as the journal writes times.
+std::string TimeText(absl::Time t) {
+  return absl::FormatTime("%Y-%m-%d%ET%H:%M:%E3SZ", t, absl::UTCTimeZone());
 }
 
 }  // namespace
@@ -153,43 +159,51 @@ void Runner::SetStep(size_t index, StepState state, const std::string& detail) {
   if (state == StepState::kDone || state == StepState::kFailed) rec.ended_at = absl::Now();
 }
 
+// Describe on every agent at once; every agent that cannot run faults is
+// named in the abort, not only the first.
 bool Runner::Preflight() {
-  for (Agent& agent : agents_) {
-    chaos::v1::DescribeResponse d;
-    auto ctx = rpc::ContextWithTimeout(options_.rpc_timeout);
-    ctx->set_deadline(absl::ToChronoTime(absl::Now() + absl::Seconds(5)));
-    grpc::Status s = agent.stub->Describe(ctx.get(), {}, &d);
-    if (!s.ok()) {
-      Abort(RunOutcome::kUnavailable,
-            absl::StrCat("cannot reach agent ", agent.address, ": ", rpc::StatusText(s)));
-      return false;
-    }
-    if (d.halted()) {
-      Abort(RunOutcome::kUnavailable,
-            absl::StrCat("agent ", agent.address, " (", d.hostname(),
-                         ") is halted; resume it first (chaosctl resume --agent ",
-                         agent.address, ")"));
-      return false;
-    }
-    agent.hostname = d.hostname();
-    agent.labels.insert(d.labels().begin(), d.labels().end());
-    if (auto it = options_.inventory_labels.find(agent.address);
-        it != options_.inventory_labels.end()) {
-      for (const auto& [k, v] : it->second) agent.labels[k] = v;
-    }
-    Emit(Event("preflight", "", agent.address,
-               absl::StrCat("reached ", d.hostname(), " (", d.kernel(), ", agent ",
-                            d.agent_version(), ")")));
-    // Remember the capabilities for CheckCapabilities(), by the file's kind
-    // names (camelCase; the agent reports snake_case).
-    for (const auto& cap : d.capabilities()) {
-      // The agent's kind is the FaultSpec field name; the file uses its JSON name.
-      const auto* field = chaos::v1::FaultSpec::descriptor()->FindFieldByName(cap.kind());
-      agent.capabilities[field == nullptr ? cap.kind() : field->json_name()] =
-          cap.available() ? "" : cap.reason().empty() ? "unavailable" : cap.reason();
-    }
+  std::vector<std::string> problems(agents_.size());
+  base::FanOut(agents_.size(), options_.fan_out,
+               [&](size_t i) { problems[i] = DescribeAgent(&agents_[i]); });
+  std::vector<std::string> failed;
+  for (const std::string& p : problems) {
+    if (!p.empty()) failed.push_back(p);
+  }
+  if (!failed.empty()) {
+    Abort(RunOutcome::kUnavailable, absl::StrJoin(failed, "; "));
+    return false;
   }
   return ResolveTargets() && CheckAgentLimit() && CheckCapabilities();
+}
+
+std::string Runner::DescribeAgent(Agent* agent) {
+  chaos::v1::DescribeResponse d;
+  auto ctx = rpc::ContextWithTimeout(std::min(options_.rpc_timeout, absl::Seconds(5)));
+  grpc::Status s = agent->stub->Describe(ctx.get(), {}, &d);
+  if (!s.ok()) return absl::StrCat("cannot reach agent ", agent->address, ": ", rpc::StatusText(s));
+  if (d.halted()) {
+    return absl::StrCat("agent ", agent->address, " (", d.hostname(),
+                        ") is halted; resume it first (chaosctl resume --agent ", agent->address,
+                        ")");
+  }
+  agent->hostname = d.hostname();
+  agent->labels.insert(d.labels().begin(), d.labels().end());
+  if (auto it = options_.inventory_labels.find(agent->address);
+      it != options_.inventory_labels.end()) {
+    for (const auto& [k, v] : it->second) agent->labels[k] = v;
+  }
+  Emit(Event("preflight", "", agent->address,
+             absl::StrCat("reached ", d.hostname(), " (", d.kernel(), ", agent ",
+                          d.agent_version(), ")")));
+  // Remember the capabilities for CheckCapabilities(), by the file's kind
+  // names (camelCase; the agent reports snake_case).
+  for (const auto& cap : d.capabilities()) {
+    // The agent's kind is the FaultSpec field name; the file uses its JSON name.
+    const auto* field = chaos::v1::FaultSpec::descriptor()->FindFieldByName(cap.kind());
+    agent->capabilities[field == nullptr ? cap.kind() : field->json_name()] =
+        cap.available() ? "" : cap.reason().empty() ? "unavailable" : cap.reason();
+  }
+  return "";
 }
 
 bool Runner::CheckAgentLimit() {
@@ -437,72 +451,139 @@ void Runner::StopWatching() {
   if (watch_thread_.joinable()) watch_thread_.join();
 }
 
+// Injects on every target at once (options_.fan_out at a time), all ending
+// at one planned end fixed before the first send; holds; reverts them all
+// at once. An inject that fails aborts the run (Rollback() reverts what the
+// others injected); each failing agent is named.
 void Runner::RunFaultStep(size_t index) {
   const Step& step = experiment_.method[index];
-  std::vector<size_t> mine;
   const std::vector<Agent*> targets = AgentsOf(step.target);
-  const bool disaster = step.id == experiment_.drill.disaster;
   if (targets.empty()) {
     SetStep(index, StepState::kSkipped, "no agent matched its target group");
     MarkInjected(step.id);
     return;
   }
-  for (Agent* agent : targets) {
-    if (Aborted()) return;
-    if (disaster && agent == targets.front()) MarkDisaster();
-    chaos::v1::InjectRequest req;
-    *req.mutable_spec() = *step.fault;
-    req.mutable_spec()->set_fault_id(absl::StrCat(options_.run_id, ".", step.id));
-    req.mutable_spec()->set_experiment_id(options_.run_id);
-    req.set_caller(options_.caller);
-    absl::Duration lease = options_.lease;
-    if (experiment_.rollback == RollbackPolicy::kNever) {
-      // Nothing will renew it after the run: hold for the fault's duration.
-      lease = std::max(lease, FromProto(step.fault->duration()));
-    }
-    ToProto(lease, req.mutable_lease());
-    size_t fault_index;
-    {
-      absl::MutexLock lock(&mu_);
-      FaultRecord rec;
-      rec.agent = agent->address;
-      rec.step = step.id;
-      rec.fault_id = req.spec().fault_id();
-      rec.kind = FaultKindKey(*step.fault);
-      report_.faults.push_back(rec);  // recorded before the call: a timeout may still inject
-      fault_index = report_.faults.size() - 1;
-    }
-    chaos::v1::InjectResponse resp;
-    auto ctx = rpc::ContextWithTimeout(options_.rpc_timeout);
-    const absl::Time sent = absl::Now();
-    grpc::Status s = agent->stub->Inject(ctx.get(), req, &resp);
-    if (options_.metrics) options_.metrics->ObserveInject(absl::Now() - sent);
-    if (!s.ok()) {
-      Emit(Event("inject", step.id, agent->address, absl::StrCat("FAILED: ", rpc::StatusText(s))));
-      SetStep(index, StepState::kFailed, rpc::StatusText(s));
-      Abort(RunOutcome::kFailed, absl::StrCat("step ", step.id, ": inject on ", agent->address,
-                                              " failed: ", rpc::StatusText(s)));
-      return;
-    }
-    {
-      absl::MutexLock lock(&mu_);
-      report_.faults[fault_index].summary = resp.status().summary();
-      report_.faults[fault_index].injected_at =
-          absl::FromUnixMillis(resp.status().injected_at_unix_ms());
-      fault_ends_[fault_index] = absl::Now() + FromProto(step.fault->duration());
-    }
-    MetricsHold(fault_index);
-    mine.push_back(fault_index);
-    Emit(Event("inject", step.id, agent->address, resp.status().summary()));
+  const bool disaster = step.id == experiment_.drill.disaster;
+  if (disaster) MarkDisaster();
+  const absl::Time planned_end = absl::Now() + FromProto(step.fault->duration());
+  {
+    absl::MutexLock lock(&mu_);
+    report_.steps[index].planned_end = planned_end;
   }
+  Emit(Event("window", step.id, "",
+             absl::StrCat("sending to ", targets.size(), " agent(s), ",
+                          std::min(targets.size(), std::max<size_t>(options_.fan_out, 1)),
+                          " at once; planned end ", TimeText(planned_end))));
+  std::vector<std::optional<size_t>> injected(targets.size());
+  std::vector<std::string> errors(targets.size());
+  // The first fan-out calls always go out together; one queued behind them
+  // is not sent once the run is aborting.
+  base::FanOut(targets.size(), options_.fan_out, [&](size_t i) {
+    if (i < options_.fan_out || !Aborted()) {
+      injected[i] = InjectOn(targets[i], index, planned_end, &errors[i]);
+    }
+  });
+  std::vector<size_t> mine;
+  std::vector<std::string> failed;
+  for (size_t i = 0; i < targets.size(); ++i) {
+    if (injected[i]) mine.push_back(*injected[i]);
+    if (!errors[i].empty()) failed.push_back(absl::StrCat(targets[i]->address, ": ", errors[i]));
+  }
+  if (!failed.empty()) {
+    const std::string why = absl::StrCat("inject failed on ", failed.size(), " of ",
+                                         targets.size(), " agent(s): ", absl::StrJoin(failed, "; "));
+    SetStep(index, StepState::kFailed, why);
+    Abort(RunOutcome::kFailed, absl::StrCat("step ", step.id, ": ", why));
+    absl::MutexLock lock(&mu_);
+    // Every failing agent in the reason, not only the first to fail.
+    if (absl::StartsWith(report_.reason, absl::StrCat("step ", step.id, ": inject failed"))) {
+      report_.reason = absl::StrCat("step ", step.id, ": ", why);
+    }
+  }
+  if (Aborted()) return;
+  StepRecord window;
+  {
+    absl::MutexLock lock(&mu_);
+    window = report_.steps[index];
+  }
+  Emit(Event("window", step.id, "",
+             absl::StrFormat("acknowledged by %d agent(s) within %.1fms (first to last); "
+                             "planned end %s",
+                             mine.size(), absl::ToDoubleMilliseconds(window.InjectSpread()),
+                             TimeText(planned_end))));
   MarkInjected(step.id);
   if (disaster) StartDrillClock();
-  HoldFault(step);
-  // At the end of its duration (or of its `until` step) a fault is
-  // reverted: its normal end. When the run was stopped early, Rollback()
-  // handles what remains.
+  HoldFault(step, planned_end);
+  // At its planned end (or when its `until` step ends) a fault is reverted:
+  // its normal end. When the run was stopped early, Rollback() handles
+  // what remains.
   if (Aborted()) return;
-  for (auto it = mine.rbegin(); it != mine.rend(); ++it) RevertFault(*it);
+  RevertAll(mine);
+}
+
+std::optional<size_t> Runner::InjectOn(Agent* agent, size_t index, absl::Time planned_end,
+                                       std::string* error) {
+  const Step& step = experiment_.method[index];
+  chaos::v1::InjectRequest req;
+  *req.mutable_spec() = *step.fault;
+  req.mutable_spec()->set_fault_id(absl::StrCat(options_.run_id, ".", step.id));
+  req.mutable_spec()->set_experiment_id(options_.run_id);
+  req.set_caller(options_.caller);
+  absl::Duration lease = options_.lease;
+  if (experiment_.rollback == RollbackPolicy::kNever) {
+    // Nothing will renew it after the run: hold for the fault's duration.
+    lease = std::max(lease, FromProto(step.fault->duration()));
+  }
+  ToProto(lease, req.mutable_lease());
+  const absl::Time sent = absl::Now();
+  // What remains of the one planned end; at least 1ms (0 means unset).
+  ToProto(std::max(planned_end - sent, absl::Milliseconds(1)), req.mutable_ends_in());
+  size_t fault_index;
+  {
+    absl::MutexLock lock(&mu_);
+    FaultRecord rec;
+    rec.agent = agent->address;
+    rec.step = step.id;
+    rec.fault_id = req.spec().fault_id();
+    rec.kind = FaultKindKey(*step.fault);
+    rec.sent_at = sent;
+    report_.faults.push_back(rec);  // recorded before the call: a timeout may still inject
+    fault_index = report_.faults.size() - 1;
+  }
+  chaos::v1::InjectResponse resp;
+  auto ctx = rpc::ContextWithTimeout(options_.rpc_timeout);
+  grpc::Status s = agent->stub->Inject(ctx.get(), req, &resp);
+  const absl::Time acked = absl::Now();
+  if (options_.metrics) options_.metrics->ObserveInject(acked - sent);
+  {
+    absl::MutexLock lock(&mu_);
+    FaultRecord& rec = report_.faults[fault_index];
+    rec.acked_at = acked;
+    if (s.ok()) {
+      rec.summary = resp.status().summary();
+      rec.injected_at = absl::FromUnixMillis(resp.status().injected_at_unix_ms());
+      rec.expires_at = absl::FromUnixMillis(resp.status().expires_at_unix_ms());
+      fault_ends_[fault_index] = planned_end;
+      StepRecord& st = report_.steps[index];
+      if (st.first_ack == absl::InfinitePast() || acked < st.first_ack) st.first_ack = acked;
+      if (st.last_ack == absl::InfinitePast() || acked > st.last_ack) st.last_ack = acked;
+    }
+  }
+  if (!s.ok()) {
+    *error = rpc::StatusText(s);
+    Emit(Event("inject", step.id, agent->address, absl::StrCat("FAILED: ", *error)));
+    // Stops the injects not yet sent; the reason names every failure later.
+    Abort(RunOutcome::kFailed,
+          absl::StrCat("step ", step.id, ": inject failed on ", agent->address, ": ", *error));
+    return std::nullopt;
+  }
+  MetricsHold(fault_index);
+  Emit(Event("inject", step.id, agent->address, resp.status().summary()));
+  return fault_index;
+}
+
+void Runner::RevertAll(const std::vector<size_t>& faults) {
+  base::FanOut(faults.size(), options_.fan_out, [&](size_t i) { RevertFault(faults[i]); });
 }
 
 std::string CommandDetail(const base::CommandOutcome& out, absl::Duration timeout) {
@@ -723,7 +804,7 @@ void Runner::MetricsReleaseAll() {
 }
 
 void Runner::Rollback() {
-  // Newest first; each agent's faults in parallel with the others'.
+  // Newest first on each agent; the agents at once (options_.fan_out).
   std::map<std::string, std::vector<size_t>> by_agent;
   size_t count = 0;
   {
@@ -737,13 +818,11 @@ void Runner::Rollback() {
   }
   if (count == 0) return;
   Emit(Event("rollback", "", "", absl::StrCat("reverting ", count, " fault(s)")));
-  std::vector<std::thread> threads;
-  for (const auto& [agent, order] : by_agent) {
-    threads.emplace_back([this, order = order] {
-      for (size_t i : order) RevertFault(i);
-    });
-  }
-  for (auto& t : threads) t.join();
+  std::vector<const std::vector<size_t>*> orders;
+  for (const auto& [agent, order] : by_agent) orders.push_back(&order);
+  base::FanOut(orders.size(), options_.fan_out, [&](size_t a) {
+    for (size_t i : *orders[a]) RevertFault(i);
+  });
 }
 
 void Runner::CancelRollbackActions(const std::string& reason) {
@@ -787,26 +866,32 @@ void Runner::RollbackActions() {
   }
 }
 
+// Asks every agent at once for the run's faults; what may still affect a
+// host, or an agent the run touched that cannot be asked, is manual undo.
 void Runner::Verify() {
-  for (Agent& agent : agents_) {
+  std::vector<grpc::Status> status(agents_.size());
+  std::vector<chaos::v1::ListFaultsResponse> resp(agents_.size());
+  base::FanOut(agents_.size(), options_.fan_out, [&](size_t i) {
     chaos::v1::ListFaultsRequest req;
     req.set_experiment_id(options_.run_id);
-    chaos::v1::ListFaultsResponse resp;
     auto ctx = rpc::ContextWithTimeout(options_.rpc_timeout);
-    grpc::Status s = agent.stub->ListFaults(ctx.get(), req, &resp);
-    absl::MutexLock lock(&mu_);
-    if (!s.ok()) {
+    status[i] = agents_[i].stub->ListFaults(ctx.get(), req, &resp[i]);
+  });
+  absl::MutexLock lock(&mu_);
+  for (size_t i = 0; i < agents_.size(); ++i) {
+    const std::string& address = agents_[i].address;
+    if (!status[i].ok()) {
       bool touched = false;
-      for (const FaultRecord& f : report_.faults) touched |= f.agent == agent.address;
+      for (const FaultRecord& f : report_.faults) touched |= f.agent == address;
       if (!touched) continue;
       report_.manual_undo.push_back(absl::StrCat(
-          "chaosctl faults --agent ", agent.address, " --experiment ", options_.run_id,
-          "    # could not verify: ", rpc::StatusText(s)));
+          "chaosctl faults --agent ", address, " --experiment ", options_.run_id,
+          "    # could not verify: ", rpc::StatusText(status[i])));
       continue;
     }
-    for (const auto& f : resp.faults()) {
+    for (const auto& f : resp[i].faults()) {
       if (!MayAffectHost(f.state())) continue;
-      report_.manual_undo.push_back(absl::StrCat("chaosctl revert --agent ", agent.address, " ",
+      report_.manual_undo.push_back(absl::StrCat("chaosctl revert --agent ", address, " ",
                                                  f.spec().fault_id(), "    # ", f.summary(),
                                                  f.reason().empty() ? "" : " -- " + f.reason()));
     }
@@ -903,11 +988,10 @@ void Runner::MarkInjected(const std::string& step) {
   injected_steps_.insert(step);
 }
 
-void Runner::HoldFault(const Step& step) {
-  const absl::Duration duration = FromProto(step.fault->duration());
+void Runner::HoldFault(const Step& step, absl::Time planned_end) {
   const std::optional<size_t> until = experiment_.StepIndex(step.until);
   if (!until) {
-    WaitFor(duration);
+    WaitFor(planned_end - absl::Now());
     return;
   }
   const size_t index = *until;
@@ -919,7 +1003,7 @@ void Runner::HoldFault(const Step& step) {
       return aborted_ || state == StepState::kDone || state == StepState::kFailed ||
              state == StepState::kSkipped;
     };
-    ended = mu_.AwaitWithTimeout(absl::Condition(&end), duration) && !aborted_;
+    ended = mu_.AwaitWithDeadline(absl::Condition(&end), planned_end) && !aborted_;
   }
   if (ended) Emit(Event("step", step.id, "", absl::StrCat(step.until, " ended: reverting")));
 }
@@ -934,17 +1018,23 @@ void Runner::StartRecoveryClock(absl::Time start) {
   recovery_thread_ = std::thread([this] { MeasureRecovery(); });
 }
 
-// Renews this run's lease on one agent every third of the lease, on the
-// calling thread (one per agent), until the run finishes.
-void Runner::KeepAliveLoop(Agent* agent) {
+// A round every third of the lease, counted from the previous round's
+// start. Each call's deadline is that third too (or --rpc-timeout when
+// shorter): a stuck agent holds one fan-out thread for at most that long,
+// and the others' renewals go on meanwhile.
+void Runner::KeepAliveLoop() {
   const absl::Duration every = std::max(options_.lease / 3, absl::Milliseconds(100));
+  const absl::Duration deadline = std::min(options_.rpc_timeout, every);
+  absl::Time next = absl::Now() + every;
   for (;;) {
     {
       absl::MutexLock lock(&mu_);
       auto done = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return finished_; };
-      if (mu_.AwaitWithTimeout(absl::Condition(&done), every)) return;
+      if (mu_.AwaitWithDeadline(absl::Condition(&done), next)) return;
     }
-    KeepAliveOnce(agent);
+    next = absl::Now() + every;
+    base::FanOut(agents_.size(), options_.fan_out,
+                 [&](size_t i) { KeepAliveOnce(&agents_[i], deadline); });
   }
 }
 
@@ -963,7 +1053,7 @@ std::vector<size_t> Runner::HeldFaults(const std::string& agent) {
 // least what remains of this agent's faults of the run, so a renewal never
 // ends a fault before its duration. Fewer active faults than the run holds
 // there means one ended behind the run's back: CheckLapsed() looks closer.
-void Runner::KeepAliveOnce(Agent* agent) {
+void Runner::KeepAliveOnce(Agent* agent, absl::Duration deadline) {
   std::vector<size_t> held;
   absl::Duration lease = options_.lease;
   {
@@ -980,14 +1070,14 @@ void Runner::KeepAliveOnce(Agent* agent) {
   req.set_experiment_id(options_.run_id);
   ToProto(lease, req.mutable_lease());
   chaos::v1::KeepAliveResponse resp;
-  auto ctx = rpc::ContextWithTimeout(options_.rpc_timeout);
+  auto ctx = rpc::ContextWithTimeout(deadline);
   grpc::Status s = agent->stub->KeepAlive(ctx.get(), req, &resp);
   // NOT_FOUND: the agent holds no active fault of this run.
   const bool none = s.error_code() == grpc::StatusCode::NOT_FOUND;
   JournalKeepAliveReach(agent, s.ok() || none ? grpc::Status::OK : s);
   if (!s.ok() && !none) return;  // unreachable now: the next round tries again
   const size_t active = none ? 0 : resp.active_faults();
-  if (active < held.size()) CheckLapsed(agent, held);
+  if (active < held.size()) CheckLapsed(agent, held, deadline);
 }
 
 // Journals the first keep-alive that fails to reach an agent, and the
@@ -1005,12 +1095,13 @@ void Runner::JournalKeepAliveReach(Agent* agent, const grpc::Status& s) {
 // Asks the agent for this run's faults; one of `held` that has ended
 // before its duration, and that the run has not started to revert since,
 // lapsed: the run fails.
-void Runner::CheckLapsed(Agent* agent, const std::vector<size_t>& held) {
+void Runner::CheckLapsed(Agent* agent, const std::vector<size_t>& held,
+                         absl::Duration deadline) {
   chaos::v1::ListFaultsRequest req;
   req.set_experiment_id(options_.run_id);
   req.set_include_ended(true);
   chaos::v1::ListFaultsResponse resp;
-  auto ctx = rpc::ContextWithTimeout(options_.rpc_timeout);
+  auto ctx = rpc::ContextWithTimeout(deadline);
   if (!agent->stub->ListFaults(ctx.get(), req, &resp).ok()) return;
   std::string lapsed;
   {
@@ -1157,15 +1248,14 @@ void Runner::JudgeAfterMethod() {
 // The method with everything around it, once preflight and the steady
 // state before have passed.
 void Runner::RunExperiment() {
-  std::vector<std::thread> keepalives;
-  for (Agent& agent : agents_) keepalives.emplace_back([this, a = &agent] { KeepAliveLoop(a); });
+  std::thread keepalives([this] { KeepAliveLoop(); });
   const bool reverted = RunMethodAndRollback();
   JudgeAfterMethod();
   {
     absl::MutexLock lock(&mu_);
     finished_ = true;  // stops the keep-alives; Abort() is a no-op from here
   }
-  for (auto& t : keepalives) t.join();
+  keepalives.join();
   absl::MutexLock lock(&mu_);
   const bool any = !report_.faults.empty();
   report_.rollback = !any        ? RollbackState::kNotNeeded

@@ -10,9 +10,16 @@
 // step injects on every agent, holds for its duration and reverts. A
 // command (step, probe, rollback action) with a target runs on every agent
 // of its group through RunCommand (remote_command.h), killed there when
-// the run aborts. Leases
-// are renewed with KeepAlive for the whole run, one thread per agent (a slow
-// agent never delays another's renewal), so a runner that dies leaves the
+// the run aborts. Every call to many agents goes through base::FanOut,
+// options.fan_out at once, each call with its own deadline, so a slow or
+// dead agent holds one thread and never delays the others' calls. A fault
+// step fixes its end once, before its first inject (its start plus its
+// duration), and sends each agent what remains of it (InjectRequest
+// ends_in): every agent's own timer ends the fault at that instant, late by
+// the one-way latency of its request, with or without this runner. Leases
+// are renewed with KeepAlive for the whole run, in rounds (a call's deadline
+// is a third of the lease, so a stuck agent never delays the next round's
+// renewal of the others by more), so a runner that dies leaves the
 // cleanup to the agents; a renewal that finds a fault of this run ended
 // although the run did not revert it (and its duration has not elapsed)
 // fails the run with "lease lapsed on AGENT". Under `rollback: never` a
@@ -102,6 +109,11 @@ struct RunOptions {
   // together choose more distinct agents is refused in preflight (outcome
   // unavailable, nothing injected); 0: no limit.
   size_t max_agents_per_run = 0;
+  // How many agents the run calls at once (preflight, inject, keep-alive,
+  // revert, verify, commands with a target): the controller's --fan-out,
+  // chaosctl's --fan-out. 0 counts as 1. Each call has its own deadline, so
+  // one slow or dead agent holds one of these, never the others' calls.
+  size_t fan_out = 64;
   // How agents are reached: plaintext, or mutual TLS with this process's
   // certificate.
   rpc::TransportOptions transport;
@@ -141,7 +153,7 @@ class Runner {
     // Fault kind ("cpuBurn") -> "" when available, else why not.
     std::map<std::string, std::string> capabilities;
     std::unique_ptr<chaos::v1::Agent::Stub> stub;
-    bool keepalive_failing = false;  // only its KeepAliveLoop thread touches it
+    bool keepalive_failing = false;  // only its KeepAliveOnce call of a round touches it
   };
 
   void Emit(JournalEvent event);
@@ -169,6 +181,13 @@ class Runner {
   void StopWatching();  // idempotent
   void RunStep(size_t index);
   void RunFaultStep(size_t index);
+  // One agent's inject of step `index`, ending at `planned_end`: the index
+  // of its fault record, or nullopt with `error` set (journaled, naming the
+  // agent, and the run aborted) when it failed.
+  std::optional<size_t> InjectOn(Agent* agent, size_t index, absl::Time planned_end,
+                                 std::string* error);
+  // Reverts `faults` (indexes into report_.faults), options_.fan_out at once.
+  void RevertAll(const std::vector<size_t>& faults);
   void RunCommandStep(size_t index);
   void RunManualStep(size_t index);
   struct GateAnswer {
@@ -198,8 +217,8 @@ class Runner {
   void StartRecoveryClock(absl::Time start);
   // In a drill, an abort ends the measurement; otherwise only Interrupt().
   bool StopMeasuringRecovery();
-  // A fault step holds for its duration, or until its `until` step ends.
-  void HoldFault(const Step& step);
+  // A fault step holds until its planned end, or until its `until` step ends.
+  void HoldFault(const Step& step, absl::Time planned_end);
   void MarkInjected(const std::string& step);
 
   // The drill (drill.cc). Its figures live in report_.drill.
@@ -244,11 +263,16 @@ class Runner {
   ProbeResult RunRemoteProbe(const ProbeSpec& probe, const base::CancelToken* cancel);
   void RunRemoteRollbackAction(const CommandSpec& cmd, size_t index);
 
-  void KeepAliveLoop(Agent* agent);
-  void KeepAliveOnce(Agent* agent);
+  // Renews the leases on every agent each third of the lease, a round at a
+  // time through FanOut, until the run finishes.
+  void KeepAliveLoop();
+  void KeepAliveOnce(Agent* agent, absl::Duration deadline);
+  // Describe on one agent: its hostname, labels and capabilities; "" when
+  // it can run faults, else why not ("cannot reach ...", "... is halted").
+  std::string DescribeAgent(Agent* agent);
   // This run's faults on `agent` it injected and has not started to revert.
   std::vector<size_t> HeldFaults(const std::string& agent) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  void CheckLapsed(Agent* agent, const std::vector<size_t>& held);
+  void CheckLapsed(Agent* agent, const std::vector<size_t>& held, absl::Duration deadline);
   void JournalKeepAliveReach(Agent* agent, const grpc::Status& status);
   std::vector<Agent*> AgentsOf(const std::string& group);
 

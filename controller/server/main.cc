@@ -73,7 +73,8 @@ void DeclareFlags(CLI::App& app, Flags& f) {
   app.add_option("--max-agents-per-run", f.max_agents,
                  "refuse a run that would inject on more agents than this (0: no limit)")
       ->capture_default_str();
-  app.add_option("--fan-out", f.fan_out, "how many agents halt and resume all call at once")
+  app.add_option("--fan-out", f.fan_out, "how many agents are called at once: a run's preflight, injects, keep-alives, "
+                 "reverts and checks, halt and resume all, crash recovery")
       ->capture_default_str()->check(CLI::Range(1, 4096));
   app.add_option("--command-policy", f.command_policy,
                  "YAML allow-list of the commands submitted experiments may run here "

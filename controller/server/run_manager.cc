@@ -113,6 +113,7 @@ void RunManager::OnRunnerEvent(LiveRun* live, const JournalEvent& event) {
 
 void RunManager::Journal(chaos::v1::Run* run, int* seq, const std::string& type,
                          const std::string& agent, const std::string& message) {
+  absl::MutexLock lock(&journal_mu_);  // Recover's calls to several agents at once
   JournalEvent e;
   e.at = absl::Now();
   e.type = type;
@@ -232,6 +233,7 @@ RunOptions RunManager::OptionsFor(const chaos::v1::Run& run) {
   ro.lease = options_.lease;
   ro.rpc_timeout = options_.rpc_timeout;
   ro.max_agents_per_run = options_.max_agents_per_run;
+  ro.fan_out = options_.fan_out;
   ro.transport = options_.transport;
   ro.metrics = options_.metrics;
   ro.caller = run.caller().empty() ? "chaos-controller" : "chaos-controller for " + run.caller();
@@ -583,13 +585,18 @@ absl::Status RunManager::RecoverRun(chaos::v1::Run& run) {
                        " agent(s), then verifying and running the rollback actions"));
   // Revert, verify with ListFaults, then the rollback actions: the run is
   // INTERRUPTED only when all three leave nothing behind.
-  std::vector<std::string> left;
-  for (const std::string& agent : run.agents()) {
+  // The agents at once (--fan-out), each reverted then verified; what is
+  // left is listed in the run's agent order.
+  std::vector<std::vector<std::string>> left_on(run.agents_size());
+  base::FanOut(left_on.size(), options_.fan_out, [&](size_t i) {
+    const std::string& agent = run.agents(static_cast<int>(i));
     if (std::string failed = RecoverRevert(&run, &seq, agent); !failed.empty()) {
-      left.push_back(std::move(failed));
+      left_on[i].push_back(std::move(failed));
     }
-    for (std::string& f : RecoverVerify(&run, &seq, agent)) left.push_back(std::move(f));
-  }
+    for (std::string& f : RecoverVerify(&run, &seq, agent)) left_on[i].push_back(std::move(f));
+  });
+  std::vector<std::string> left;
+  for (auto& l : left_on) left.insert(left.end(), l.begin(), l.end());
   for (std::string& f : RecoverRollbackActions(&run, &seq)) left.push_back(std::move(f));
   run.set_ended_at_unix_ms(absl::ToUnixMillis(absl::Now()));
   if (left.empty()) {

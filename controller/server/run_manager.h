@@ -12,7 +12,7 @@
 //
 // Crash safety: Recover() finds runs an earlier controller process left
 // RUNNING or PENDING, calls RevertExperiment(run_id) on every agent the run
-// recorded, checks with ListFaults that none of the run's faults may still
+// recorded (--fan-out agents at once), checks with ListFaults that none of the run's faults may still
 // affect the host (proto/fault_state.h MayAffectHost), runs the rollback
 // actions of the experiment text recorded with the run (those the command
 // policy allows now; a refused one is left), journals each step,
@@ -66,7 +66,8 @@ struct RunManagerOptions {
   size_t max_agents_per_run = 0;
   // How agents are reached (runs, recovery, HaltAll, ResumeAll).
   rpc::TransportOptions transport;
-  // --fan-out: how many agents HaltAll and ResumeAll call at once.
+  // --fan-out: how many agents are called at once: by a run (RunOptions),
+  // HaltAll, ResumeAll and Recover().
   size_t fan_out = 64;
   // --command-policy: the commands a submitted experiment may run here.
   // Default: none.
@@ -193,6 +194,8 @@ class RunManager {
   const RunManagerOptions options_;
   const int64_t created_unix_ms_;
   absl::Mutex mu_;
+  // Serializes Journal(): the sequence number and the history's appends.
+  absl::Mutex journal_mu_;
   std::map<std::string, std::shared_ptr<LiveRun>> live_ ABSL_GUARDED_BY(mu_);
   bool halted_ ABSL_GUARDED_BY(mu_) = false;
   bool shutting_down_ ABSL_GUARDED_BY(mu_) = false;
