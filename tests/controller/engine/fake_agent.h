@@ -1,0 +1,62 @@
+// FakeAgent: a test agent that misbehaves on purpose, for the engine's bad
+// input tests. It serves the Agent API on 127.0.0.1 (an OS-chosen port),
+// answers Describe like an agent able to run every fault kind, and holds
+// every Inject call until Release() (or its destructor), so a test decides
+// when each answers; then:
+// - kSlow: answers it as injected (nothing is done on the host); never
+//   released, it does not answer before the caller's deadline;
+// - kError: fails it with INTERNAL "fake agent: ...".
+// Revert, RevertExperiment, ListFaults and KeepAlive answer at once from
+// what it has "injected". Thread-safe.
+#ifndef CHAOS_TESTS_CONTROLLER_ENGINE_FAKE_AGENT_H_
+#define CHAOS_TESTS_CONTROLLER_ENGINE_FAKE_AGENT_H_
+
+#include <memory>
+#include <set>
+#include <string>
+
+#include "absl/synchronization/mutex.h"
+#include "chaos/v1/agent.grpc.pb.h"
+#include "grpcpp/server.h"
+
+namespace chaos::testing {
+
+class FakeAgent final : public chaos::v1::Agent::Service {
+ public:
+  enum class Mode { kSlow, kError };
+  explicit FakeAgent(Mode mode);  // serving when it returns
+  ~FakeAgent() override;
+
+  std::string address() const;
+  // Inject calls held now, and from here on, return.
+  void Release();
+  // Inject calls received so far (also those still held).
+  int injects_received();
+
+  grpc::Status Describe(grpc::ServerContext*, const chaos::v1::DescribeRequest*,
+                        chaos::v1::DescribeResponse* resp) override;
+  grpc::Status Inject(grpc::ServerContext*, const chaos::v1::InjectRequest* req,
+                      chaos::v1::InjectResponse* resp) override;
+  grpc::Status Revert(grpc::ServerContext*, const chaos::v1::RevertRequest* req,
+                      chaos::v1::RevertResponse* resp) override;
+  grpc::Status RevertExperiment(grpc::ServerContext*,
+                                const chaos::v1::RevertExperimentRequest* req,
+                                chaos::v1::RevertExperimentResponse* resp) override;
+  grpc::Status ListFaults(grpc::ServerContext*, const chaos::v1::ListFaultsRequest* req,
+                          chaos::v1::ListFaultsResponse* resp) override;
+  grpc::Status KeepAlive(grpc::ServerContext*, const chaos::v1::KeepAliveRequest* req,
+                         chaos::v1::KeepAliveResponse* resp) override;
+
+ private:
+  const Mode mode_;
+  int port_ = 0;
+  std::unique_ptr<grpc::Server> server_;
+  absl::Mutex mu_;
+  bool released_ ABSL_GUARDED_BY(mu_) = false;
+  int injects_ ABSL_GUARDED_BY(mu_) = 0;
+  std::set<std::string> active_ ABSL_GUARDED_BY(mu_);  // fault ids "injected"
+};
+
+}  // namespace chaos::testing
+
+#endif  // CHAOS_TESTS_CONTROLLER_ENGINE_FAKE_AGENT_H_

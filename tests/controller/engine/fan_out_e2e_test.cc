@@ -1,0 +1,322 @@
+// The engine's fan-out and fault windows against real agent processes:
+// one stopped (SIGSTOP) agent does not hold back the others' injects, every
+// agent ends a step's fault at its one planned end (also with the
+// controller killed), the report shows the spread; and the bad input of
+// the issue: an address that does not answer, an agent that answers slowly
+// and one that returns errors, with real agents for the others.
+#include <signal.h>
+#include <sys/socket.h>
+#include <netinet/in.h>
+#include <unistd.h>
+
+#include <fstream>
+#include <functional>
+#include <regex>
+#include <thread>
+
+#include "absl/cleanup/cleanup.h"
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "absl/synchronization/mutex.h"
+#include "controller/engine/runner.h"
+#include "controller/report/report.h"
+#include "experiments/experiment.h"
+#include "gtest/gtest.h"
+#include "proto/fault_state.h"
+#include "rpc/credentials.h"
+#include "tests/controller/engine/fake_agent.h"
+#include "tests/test_util.h"
+
+namespace chaos::controller {
+namespace {
+
+using chaos::testing::AgentProcess;
+using chaos::testing::FakeAgent;
+using chaos::testing::TempDir;
+
+// The agent's record of fault `id` (ended ones too); nullopt when unknown
+// or the agent cannot be asked.
+std::optional<chaos::v1::FaultStatus> FaultOn(const std::string& address, const std::string& id) {
+  auto stub = chaos::v1::Agent::NewStub(rpc::OpenChannel(address, rpc::TransportOptions()));
+  chaos::v1::ListFaultsRequest req;
+  req.set_include_ended(true);
+  chaos::v1::ListFaultsResponse resp;
+  grpc::ClientContext ctx;
+  ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(5));
+  if (!stub->ListFaults(&ctx, req, &resp).ok()) return std::nullopt;
+  for (const auto& f : resp.faults()) {
+    if (f.spec().fault_id() == id) return f;
+  }
+  return std::nullopt;
+}
+
+bool ActiveOn(const std::string& address, const std::string& id) {
+  auto f = FaultOn(address, id);
+  return f && f->state() == chaos::v1::FAULT_STATE_ACTIVE;
+}
+
+// Whether any fault of any experiment may still affect the agent's host.
+bool AnythingLeftOn(const std::string& address) {
+  auto stub = chaos::v1::Agent::NewStub(rpc::OpenChannel(address, rpc::TransportOptions()));
+  chaos::v1::ListFaultsRequest req;
+  chaos::v1::ListFaultsResponse resp;
+  grpc::ClientContext ctx;
+  ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(5));
+  if (!stub->ListFaults(&ctx, req, &resp).ok()) return true;
+  for (const auto& f : resp.faults()) {
+    if (MayAffectHost(f.state())) return true;
+  }
+  return false;
+}
+
+// Polls `cond` until it holds; false after the (generous) hang guard.
+bool WaitUntil(const std::function<bool()>& cond, absl::Duration guard = absl::Seconds(60)) {
+  const absl::Time end = absl::Now() + guard;
+  while (absl::Now() < end) {
+    if (cond()) return true;
+    absl::SleepFor(absl::Milliseconds(20));
+  }
+  return cond();
+}
+
+Experiment Parse(const std::string& yaml) {
+  experiments::Diagnostics diags;
+  auto exp = experiments::ParseExperiment(yaml, &diags);
+  if (!exp) throw std::runtime_error(diags.Format("test.yaml"));
+  return *exp;
+}
+
+const char kBurn[] = R"(
+name: fan-out
+method:
+  - {id: burn, duration: 5m, fault: {cpuBurn: {loadPercent: 5}}}
+)";
+
+// Records events; runs `hook` on each (on the runner's thread).
+class Observer : public RunObserver {
+ public:
+  std::function<void(const JournalEvent&)> hook;
+  void OnEvent(const JournalEvent& e) override {
+    if (hook) hook(e);
+    absl::MutexLock lock(&mu_);
+    events_.push_back(e);
+  }
+  bool Saw(const std::string& type, const std::string& agent) {
+    absl::MutexLock lock(&mu_);
+    for (const JournalEvent& e : events_) {
+      if (e.type == type && e.agent == agent) return true;
+    }
+    return false;
+  }
+
+ private:
+  absl::Mutex mu_;
+  std::vector<JournalEvent> events_;
+};
+
+const FaultRecord* FaultOf(const RunReport& r, const std::string& agent) {
+  for (const FaultRecord& f : r.faults) {
+    if (f.agent == agent) return &f;
+  }
+  return nullptr;
+}
+
+// With the first agent stopped as the step starts, the two others get
+// their fault while its Inject is still pending; once it runs again, its
+// fault joins the window. Every agent's own expiry is the one planned end,
+// late by no more than its call's round trip (same clock on loopback); the
+// report holds the spread.
+TEST(FanOutE2eTest, AStoppedAgentDoesNotHoldBackTheOthersAndAllEndAtOnePlannedEnd) {
+  TempDir d1, d2, d3;
+  AgentProcess stopped(d1.path()), a2(d2.path()), a3(d3.path());
+  RunOptions options;
+  options.agents = {stopped.address(), a2.address(), a3.address()};  // the stopped one first
+  options.rpc_timeout = absl::Seconds(120);  // its inject waits, it does not fail
+  options.lease = absl::Seconds(120);
+  Observer obs;
+  obs.hook = [&](const JournalEvent& e) {
+    if (e.type == "step" && e.step == "burn" && e.message == "started") {
+      stopped.process().Signal(SIGSTOP);
+    }
+  };
+  Runner runner(Parse(kBurn), options, &obs);
+  const std::string id = runner.run_id() + ".burn";
+  std::thread watcher([&] {
+    absl::Cleanup resume = [&] { stopped.process().Signal(SIGCONT); };
+    const bool others = WaitUntil([&] { return ActiveOn(a2.address(), id) && ActiveOn(a3.address(), id); });
+    // The stopped agent's call has not returned: it cannot have answered.
+    EXPECT_FALSE(obs.Saw("inject", stopped.address()));
+    EXPECT_TRUE(others) << "the healthy agents waited for the stopped one";
+    std::move(resume).Invoke();
+    EXPECT_TRUE(WaitUntil([&] { return obs.Saw("inject", stopped.address()); }));
+    runner.Interrupt("test: the window is complete");
+  });
+  RunReport r = runner.Run();
+  watcher.join();
+  EXPECT_EQ(r.outcome, RunOutcome::kInterrupted) << r.reason;
+  ASSERT_EQ(r.steps.size(), 1u);
+  const StepRecord& step = r.steps[0];
+  ASSERT_NE(step.planned_end, absl::InfinitePast());
+  ASSERT_NE(step.first_ack, absl::InfinitePast());
+  EXPECT_GE(step.InjectSpread(), absl::ZeroDuration());
+  const int64_t planned = absl::ToUnixMillis(step.planned_end);
+  for (const std::string& a : options.agents) {
+    const FaultRecord* f = FaultOf(r, a);
+    ASSERT_NE(f, nullptr) << a;
+    EXPECT_TRUE(f->reverted) << a;
+    // The agent got (planned end - send time) at receipt: its end lies
+    // between the planned end and the planned end plus the call's round
+    // trip (whole milliseconds on both sides).
+    const int64_t expires = absl::ToUnixMillis(f->expires_at);
+    const int64_t rtt = absl::ToInt64Milliseconds(f->acked_at - f->sent_at);
+    EXPECT_GE(expires, planned) << a;
+    EXPECT_LE(expires, planned + rtt + 1) << a;
+    EXPECT_LE(f->acked_at, step.last_ack) << a;
+    EXPECT_GE(f->acked_at, step.first_ack) << a;
+  }
+  // The stopped agent answered last: the spread spans its stop.
+  EXPECT_EQ(FaultOf(r, stopped.address())->acked_at, step.last_ack);
+  const std::string json = ReportJson(r);
+  EXPECT_TRUE(absl::StrContains(json, "\"inject_spread_ms\": ")) << json;
+  EXPECT_FALSE(absl::StrContains(json, "\"inject_spread_ms\": null")) << json;
+  EXPECT_TRUE(absl::StrContains(json, "\"planned_end_unix_ms\": " + std::to_string(planned)));
+  EXPECT_TRUE(absl::StrContains(ReportText(r), "window burn: injects acknowledged within "))
+      << ReportText(r);
+  EXPECT_TRUE(absl::StrContains(ReportHtml(r), "class=\"step-window\">injects acknowledged"));
+  for (const std::string& a : options.agents) EXPECT_FALSE(AnythingLeftOn(a)) << a;
+}
+
+// chaosctl is killed once every agent holds the fault: each agent's own
+// timer ends it ("duration elapsed"), never before the planned end chaosctl
+// printed, and at the expiry the agent reported.
+TEST(FanOutE2eTest, WithTheControllerKilledEachAgentEndsTheFaultAtThePlannedEnd) {
+  TempDir d1, d2, d3, work;
+  AgentProcess a1(d1.path()), a2(d2.path()), a3(d3.path());
+  const std::vector<std::string> agents = {a1.address(), a2.address(), a3.address()};
+  const std::string file = work.path() + "/exp.yaml";
+  std::ofstream(file) << "name: killed\nmethod:\n"
+                         "  - {id: burn, duration: 8s, fault: {cpuBurn: {loadPercent: 5}}}\n";
+  const std::string log = work.path() + "/chaosctl.log";
+  chaos::testing::Subprocess ctl(
+      {chaos::testing::ChaosctlBinary(), "run", file, "--agent", agents[0], "--agent", agents[1],
+       "--agent", agents[2], "--lease", "5m", "--run-id", "killed-1"},
+      log);
+  const std::string id = "killed-1.burn";
+  ASSERT_TRUE(WaitUntil([&] {
+    for (const std::string& a : agents) {
+      if (!ActiveOn(a, id)) return false;
+    }
+    return true;
+  })) << chaos::testing::ReadFileOrEmpty(log);
+  ctl.Signal(SIGKILL);
+  ctl.Wait();
+  std::smatch m;
+  const std::string out = chaos::testing::ReadFileOrEmpty(log);
+  ASSERT_TRUE(std::regex_search(out, m, std::regex("planned end (\\S+Z)"))) << out;
+  absl::Time planned;
+  std::string err;
+  ASSERT_TRUE(absl::ParseTime("%Y-%m-%d%ET%H:%M:%E3SZ", m[1].str(), &planned, &err)) << err;
+  for (const std::string& a : agents) {
+    ASSERT_TRUE(WaitUntil([&] { return !ActiveOn(a, id); })) << a;
+    auto f = FaultOn(a, id);
+    ASSERT_TRUE(f.has_value()) << a;
+    EXPECT_EQ(f->state(), chaos::v1::FAULT_STATE_REVERTED) << a;
+    EXPECT_EQ(f->reason(), "duration elapsed") << a;
+    EXPECT_GE(f->expires_at_unix_ms(), absl::ToUnixMillis(planned)) << a;
+    EXPECT_GE(f->reverted_at_unix_ms(), f->expires_at_unix_ms()) << a;
+    EXPECT_FALSE(AnythingLeftOn(a)) << a;
+  }
+}
+
+// A TCP port that accepts connections (the kernel's backlog) and never
+// says a word, and one where nothing listens.
+struct SilentPort {
+  SilentPort() {
+    fd = socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t len = sizeof(addr);
+    if (bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0 || listen(fd, 16) != 0 ||
+        getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) != 0) {
+      throw std::runtime_error("cannot listen");
+    }
+    port = ntohs(addr.sin_port);
+  }
+  ~SilentPort() { close(fd); }
+  std::string address() const { return absl::StrCat("127.0.0.1:", port); }
+  int fd = -1;
+  int port = 0;
+};
+
+std::string ClosedPortAddress() {
+  SilentPort p;  // bound, then closed: nothing listens there any more
+  return p.address();
+}
+
+TEST(FanOutE2eTest, AgentsThatDoNotAnswerAreAllNamedAndNothingIsInjected) {
+  TempDir d1;
+  AgentProcess real(d1.path());
+  SilentPort silent;
+  const std::string closed = ClosedPortAddress();
+  RunOptions options;
+  options.agents = {silent.address(), real.address(), closed};
+  Runner runner(Parse(kBurn), options, nullptr);
+  RunReport r = runner.Run();
+  EXPECT_EQ(r.outcome, RunOutcome::kUnavailable);
+  EXPECT_TRUE(absl::StrContains(r.reason, "cannot reach agent " + silent.address())) << r.reason;
+  EXPECT_TRUE(absl::StrContains(r.reason, "cannot reach agent " + closed)) << r.reason;
+  EXPECT_TRUE(r.faults.empty());
+  EXPECT_FALSE(FaultOn(real.address(), runner.run_id() + ".burn").has_value());
+}
+
+// A slow agent that never answers before the deadline and two erroring
+// ones, all sent their inject together with two real agents: the run fails
+// naming each of the three, the real agents' faults are reverted, and
+// nothing stays injected anywhere.
+TEST(FanOutE2eTest, SlowAndErroringAgentsAreNamedAndNothingStaysInjected) {
+  TempDir d1, d2;
+  AgentProcess r1(d1.path()), r2(d2.path());
+  FakeAgent slow(FakeAgent::Mode::kSlow);
+  FakeAgent err1(FakeAgent::Mode::kError), err2(FakeAgent::Mode::kError);
+  RunOptions options;
+  options.agents = {slow.address(), err1.address(), r1.address(), err2.address(), r2.address()};
+  options.rpc_timeout = absl::Seconds(5);
+  Observer obs;
+  Runner runner(Parse(kBurn), options, &obs);
+  std::thread watcher([&] {
+    // Every call is out and the real agents have answered; then the
+    // erroring agents answer, the slow one never does.
+    EXPECT_TRUE(WaitUntil([&] {
+      return obs.Saw("inject", r1.address()) && obs.Saw("inject", r2.address()) &&
+             err1.injects_received() == 1 && err2.injects_received() == 1;
+    }));
+    err1.Release();
+    err2.Release();
+  });
+  RunReport r = runner.Run();
+  watcher.join();
+  slow.Release();
+  EXPECT_EQ(r.outcome, RunOutcome::kFailed) << r.reason;
+  EXPECT_TRUE(absl::StrContains(r.reason, "inject failed on 3 of 5 agent(s)")) << r.reason;
+  EXPECT_TRUE(absl::StrContains(r.reason, slow.address() + ": DEADLINE_EXCEEDED")) << r.reason;
+  EXPECT_TRUE(absl::StrContains(r.reason, err1.address() + ": INTERNAL")) << r.reason;
+  EXPECT_TRUE(absl::StrContains(r.reason, err2.address() + ": INTERNAL")) << r.reason;
+  EXPECT_TRUE(absl::StrContains(r.steps[0].detail, slow.address())) << r.steps[0].detail;
+  EXPECT_EQ(slow.injects_received(), 1);
+  for (const AgentProcess* a : {&r1, &r2}) {
+    const FaultRecord* f = FaultOf(r, a->address());
+    ASSERT_NE(f, nullptr) << a->address();
+    EXPECT_FALSE(f->summary.empty()) << "injected beside the failing ones";
+    EXPECT_TRUE(f->reverted) << a->address();
+    EXPECT_FALSE(AnythingLeftOn(a->address())) << a->address();
+  }
+  for (FakeAgent* a : {&slow, &err1, &err2}) {
+    EXPECT_TRUE(absl::StrContains(r.reason, a->address()));
+  }
+  EXPECT_TRUE(r.manual_undo.empty()) << r.manual_undo[0];
+  EXPECT_EQ(r.rollback, RollbackState::kComplete);
+}
+
+}  // namespace
+}  // namespace chaos::controller
