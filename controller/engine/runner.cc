@@ -563,7 +563,10 @@ std::optional<size_t> Runner::InjectOn(Agent* agent, size_t index, absl::Time pl
       rec.summary = resp.status().summary();
       rec.injected_at = absl::FromUnixMillis(resp.status().injected_at_unix_ms());
       rec.expires_at = absl::FromUnixMillis(resp.status().expires_at_unix_ms());
-      fault_ends_[fault_index] = planned_end;
+      // The latest the agent may end it (the planned end plus the call's
+      // round trip), and a second more: under `rollback: never` a renewal
+      // must not lapse at that very instant.
+      fault_ends_[fault_index] = planned_end + (acked - sent) + absl::Seconds(1);
       StepRecord& st = report_.steps[index];
       if (st.first_ack == absl::InfinitePast() || acked < st.first_ack) st.first_ack = acked;
       if (st.last_ack == absl::InfinitePast() || acked > st.last_ack) st.last_ack = acked;

@@ -306,7 +306,7 @@ class Runner {
   std::set<size_t> reverting_ ABSL_GUARDED_BY(mu_);
   // Faults counted as held in options_.metrics: injected, not yet reverted.
   std::set<size_t> metrics_held_ ABSL_GUARDED_BY(mu_);
-  // When each injected fault's duration ends, by this runner's clock.
+  // When each injected fault ends at the latest, by this runner's clock.
   std::map<size_t, absl::Time> fault_ends_ ABSL_GUARDED_BY(mu_);
   absl::Mutex emit_mu_;
   // Cancelled on abort: a command step still running is killed at once.

@@ -7,6 +7,7 @@
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_split.h"
+#include "absl/time/time.h"
 #include "agent/server.h"
 #include "chaos/v1/agent.grpc.pb.h"
 #include "faults/process.h"
@@ -111,6 +112,22 @@ TEST_F(AgentServiceTest, InjectAndRevertOverGrpc) {
   EXPECT_EQ(Revert("no-such-fault", &reverted).error_code(), grpc::StatusCode::NOT_FOUND);
 }
 
+// ends_in counts from the agent's receipt of the request: the fault's
+// expiry lies between sending plus ends_in and the answer plus ends_in,
+// not a whole spec.duration after the inject.
+TEST_F(AgentServiceTest, EndsInSetsTheExpiryFromReceipt) {
+  auto req = Burn("w1", 60, 5);
+  req.mutable_ends_in()->set_seconds(20);
+  chaos::v1::InjectResponse resp;
+  const int64_t sent = absl::ToUnixMillis(absl::Now());
+  ASSERT_TRUE(Inject(req, &resp).ok());
+  const int64_t answered = absl::ToUnixMillis(absl::Now());
+  EXPECT_GE(resp.status().expires_at_unix_ms(), sent + 20000);
+  EXPECT_LE(resp.status().expires_at_unix_ms(), answered + 20000 + 1);
+  chaos::v1::RevertResponse reverted;
+  EXPECT_TRUE(Revert("w1", &reverted).ok());
+}
+
 TEST_F(AgentServiceTest, BadRequestsAreRefusedWithTheField) {
   chaos::v1::InjectResponse resp;
   grpc::Status s = Inject(Burn("f2", 30, 140), &resp);
@@ -151,6 +168,11 @@ TEST_F(AgentServiceTest, BadRequestsAreRefusedWithTheField) {
   EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
   EXPECT_NE(s.error_message().find("lease: not a valid duration"), std::string::npos)
       << s.error_message();
+  auto late_end = Burn("f9", 30);
+  late_end.mutable_ends_in()->set_seconds(31);  // beyond spec.duration
+  s = Inject(late_end, &resp);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_NE(s.error_message().find("ends_in: 31s"), std::string::npos) << s.error_message();
   {
     grpc::ClientContext ctx;
     chaos::v1::KeepAliveRequest keep;
