@@ -49,7 +49,7 @@ def start_agents(binary, work, n):
         port_file = os.path.join(state, "port")
         proc = subprocess.Popen(
             [binary, "--listen", "127.0.0.1:0", "--state-dir", state, "--port-file", port_file],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            stdout=subprocess.DEVNULL, stderr=open(os.path.join(state, "agent.log"), "w"))
         agents.append((proc, port_file))
     addresses = []
     for proc, port_file in agents:
@@ -76,10 +76,11 @@ def one_run(chaosctl, fan_out, addresses, work, run_id):
     for a in addresses:
         argv += ["--agent", a]
     start = time.monotonic()
-    done = subprocess.run(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    done = subprocess.run(argv, capture_output=True, text=True)
     took = (time.monotonic() - start) * 1000
     if done.returncode != 0:
-        raise RuntimeError("run %s exited %d" % (run_id, done.returncode))
+        raise RuntimeError("run %s exited %d: %s" % (run_id, done.returncode,
+                                                     done.stdout[-2000:] + done.stderr[-2000:]))
     with open(os.path.join(out, run_id + ".json")) as f:
         faults = json.load(f)["faults"]
     if len(faults) != len(addresses):
@@ -131,7 +132,10 @@ def main():
             p.terminate()
         for p in procs:
             p.wait()
-        shutil.rmtree(work, ignore_errors=True)
+        if os.environ.get("KEEP_BENCH_DIR"):
+            print("kept", work)
+        else:
+            shutil.rmtree(work, ignore_errors=True)
 
 
 if __name__ == "__main__":
