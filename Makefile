@@ -19,7 +19,8 @@ PACKAGES := cmake g++ make pkg-config \
   libgtest-dev libgmock-dev googletest libyaml-cpp-dev libcli11-dev \
   libsqlite3-dev libcpp-httplib-dev libre2-dev zlib1g-dev nlohmann-json3-dev libssl-dev openssl \
   iproute2 nftables kmod procps user-mode-linux stress-ng chromium e2fsprogs util-linux \
-  python3 zsh help2man man-db systemd dpkg-dev binutils redis-server redis-tools postgresql clang-14 libclang-rt-14-dev prometheus
+  python3 zsh help2man man-db systemd dpkg-dev binutils redis-server redis-tools postgresql clang-14 libclang-rt-14-dev prometheus \
+  etcd-server etcd-client
 # Node.js and npm run the Kubernetes manifests' check (tests/kubernetes) and
 # the dashboard's browser test (tests/browser).
 # They are installed only where the node or npm command is missing: a
@@ -29,7 +30,7 @@ NODE_PACKAGES := nodejs npm
 NODE_MODULES := tests/kubernetes/node_modules/.package-lock.json \
   tests/browser/node_modules/.package-lock.json
 
-.PHONY: all deps stop-prometheus build test test-sanitized reliability-doc package fuzz fuzz-campaign demo clean
+.PHONY: all deps stop-daemons build test test-sanitized reliability-doc package fuzz fuzz-campaign demo clean
 
 all: build
 
@@ -45,17 +46,21 @@ deps:
 	  echo "installing:" $$missing; \
 	  $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get update -qq && \
 	  $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing && \
-	  case " $$missing " in *" prometheus "*) $(MAKE) --no-print-directory stop-prometheus;; esac; \
+	  $(MAKE) --no-print-directory stop-daemons; \
 	fi
 
-# The tests need only promtool from the prometheus package: the server its
-# installation may have started is stopped and kept from starting at boot.
-stop-prometheus:
-	-@if [ -d /run/systemd/system ]; then \
-	  $(SUDO) systemctl disable --now prometheus.service; \
-	elif [ -x /etc/init.d/prometheus ]; then \
-	  $(SUDO) /etc/init.d/prometheus stop; $(SUDO) update-rc.d prometheus disable; \
-	fi
+# The tests need only promtool from the prometheus package, and start
+# etcd clusters of their own: the servers these packages' installation may
+# have started are stopped and kept from starting at boot.
+DAEMONS := prometheus etcd
+stop-daemons:
+	-@for d in $(DAEMONS); do \
+	  if [ -d /run/systemd/system ]; then \
+	    $(SUDO) systemctl disable --now $$d.service 2>/dev/null; \
+	  elif [ -x /etc/init.d/$$d ]; then \
+	    $(SUDO) /etc/init.d/$$d stop >/dev/null; $(SUDO) update-rc.d $$d disable 2>/dev/null; \
+	  fi; \
+	done; true
 
 $(BUILD)/CMakeCache.txt:
 	cmake -S . -B $(BUILD) -DCHAOS_WERROR=ON
