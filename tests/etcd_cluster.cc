@@ -30,7 +30,7 @@ int FreeLoopbackPort() {
   return ntohs(addr.sin_port);
 }
 
-EtcdCluster::EtcdCluster(int members) {
+EtcdCluster::EtcdCluster(int members, std::optional<rpc::TlsFiles> tls) : tls_(std::move(tls)) {
   token_ = absl::StrCat("chaos-test-", getpid(), "-", FreeLoopbackPort());
   std::vector<std::string> peers;
   for (int i = 0; i < members; ++i) {
@@ -60,24 +60,38 @@ EtcdCluster::~EtcdCluster() {
 
 std::vector<std::string> EtcdCluster::Argv(int i) const {
   const Member& m = members_[i];
-  const std::string client = absl::StrCat("http://127.0.0.1:", m.client_port);
+  const std::string client = ClientUrl(i);
   const std::string peer = absl::StrCat("http://127.0.0.1:", m.peer_port);
   // Short heartbeats and elections, so a lost leader is replaced in about a
   // second (etcd's defaults: 100 ms and 1 s).
   // setpriv: a member dies with the test process, also when a test crashes.
-  return {"/usr/bin/setpriv", "--pdeathsig", "KILL", "/usr/bin/etcd", "--name", m.name, "--data-dir", dir_.path() + "/" + m.name,
+  std::vector<std::string> argv = {"/usr/bin/setpriv", "--pdeathsig", "KILL", "/usr/bin/etcd", "--name", m.name, "--data-dir", dir_.path() + "/" + m.name,
           "--listen-client-urls", client, "--advertise-client-urls", client,
           "--listen-peer-urls", peer, "--initial-advertise-peer-urls", peer,
           "--initial-cluster", initial_cluster_, "--initial-cluster-token", token_,
           "--initial-cluster-state", "new", "--heartbeat-interval", "50",
           "--election-timeout", "500", "--log-level", "warn", "--logger", "zap"};
+  if (tls_.has_value()) {
+    argv.insert(argv.end(), {"--cert-file", tls_->cert, "--key-file", tls_->key,
+                             "--trusted-ca-file", tls_->ca, "--client-cert-auth"});
+  }
+  return argv;
+}
+
+std::string EtcdCluster::ClientUrl(int i) const {
+  return absl::StrCat(tls_.has_value() ? "https" : "http", "://127.0.0.1:",
+                      members_[i].client_port);
 }
 
 void EtcdCluster::WaitServing(int i) {
-  const std::string health = absl::StrCat("http://127.0.0.1:", members_[i].client_port);
+  std::vector<std::string> argv = {"/usr/bin/etcdctl", "--endpoints", ClientUrl(i),
+                                   "--command-timeout=2s", "endpoint", "health"};
+  if (tls_.has_value()) {
+    // The member's own certificate serves as a client's too.
+    argv.insert(argv.end(), {"--cacert", tls_->ca, "--cert", tls_->cert, "--key", tls_->key});
+  }
   for (int tries = 0; tries < 600; ++tries) {
-    CommandResult r = RunCommand({"/usr/bin/etcdctl", "--endpoints", health,
-                                  "--command-timeout=2s", "endpoint", "health"}, 10);
+    CommandResult r = RunCommand(argv, 10);
     if (r.exit_code == 0) return;
     if (!members_[i].process->running()) break;
     std::this_thread::sleep_for(std::chrono::milliseconds(100));

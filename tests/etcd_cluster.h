@@ -7,9 +7,11 @@
 #define CHAOS_TESTS_ETCD_CLUSTER_H_
 
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
+#include "rpc/credentials.h"
 #include "tests/test_util.h"
 
 namespace chaos::testing {
@@ -20,8 +22,10 @@ int FreeLoopbackPort();
 class EtcdCluster {
  public:
   // Starts `members` members and waits until each answers (throws with the
-  // logs when one does not within a minute).
-  explicit EtcdCluster(int members = 3);
+  // logs when one does not within a minute). With `tls` (a certificate for
+  // 127.0.0.1, its key and the CA), clients must speak TLS and present a
+  // certificate of that CA; members speak plaintext among themselves.
+  explicit EtcdCluster(int members = 3, std::optional<rpc::TlsFiles> tls = std::nullopt);
   ~EtcdCluster();
 
   int size() const { return static_cast<int>(members_.size()); }
@@ -47,7 +51,10 @@ class EtcdCluster {
   std::vector<std::string> Argv(int i) const;
   void WaitServing(int i);
 
+  std::string ClientUrl(int i) const;
+
   TempDir dir_;
+  std::optional<rpc::TlsFiles> tls_;
   std::string initial_cluster_;
   std::string token_;
   std::vector<Member> members_;

@@ -14,6 +14,7 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "tests/etcd_cluster.h"
+#include "tests/rpc/test_pki.h"
 
 namespace chaos::etcd {
 namespace {
@@ -290,6 +291,37 @@ TEST(EtcdClientBadInputTest, AnEndpointWithoutAPortIsRefusedNamingIt) {
   EXPECT_TRUE(absl::IsInvalidArgument(client.status())) << client.status();
   EXPECT_THAT(client.status().message(), HasSubstr("\"etcd-0\""));
   EXPECT_TRUE(absl::IsInvalidArgument(Client::Connect(Options({})).status()));
+}
+
+// etcd with client-certificate authentication: the controller's
+// certificate from the same CA is let in; material from another CA is a
+// one-line UNAVAILABLE naming the member, not a hang.
+TEST(EtcdClientTlsTest, TheRightCertificateIsLetInAndAnotherCasIsRefused) {
+  testing::TempDir dir;
+  testing::TestPki pki(dir.path() + "/pki", {"etcd"});
+  testing::TestPki other(dir.path() + "/other");
+  testing::EtcdCluster cluster(1, pki.Agent("etcd"));
+
+  auto transport = rpc::TransportOptions::MutualTls(pki.Controller(), absl::Seconds(10));
+  ASSERT_TRUE(transport.ok()) << transport.status();
+  ClientOptions options = Options(cluster.endpoints());
+  options.transport = *transport;
+  auto client = Client::Connect(options);
+  ASSERT_TRUE(client.ok()) << client.status();
+  EXPECT_TRUE((*client)->Put("/tls", "yes").ok());
+
+  auto foreign = rpc::TransportOptions::MutualTls(other.Controller(), absl::Seconds(10));
+  ASSERT_TRUE(foreign.ok()) << foreign.status();
+  options.transport = *foreign;
+  auto refused = Client::Connect(options);
+  ASSERT_FALSE(refused.ok());
+  EXPECT_TRUE(absl::IsUnavailable(refused.status())) << refused.status();
+  EXPECT_THAT(refused.status().message(), HasSubstr(cluster.endpoint(0)));
+
+  options.transport = rpc::TransportOptions();  // plaintext to a TLS etcd
+  auto plaintext = Client::Connect(options);
+  ASSERT_FALSE(plaintext.ok());
+  EXPECT_TRUE(absl::IsUnavailable(plaintext.status())) << plaintext.status();
 }
 
 }  // namespace
