@@ -28,7 +28,7 @@
 #include "rpc/limits.h"
 #include "rpc/listen_policy.h"
 #include "rpc/transport_flags.h"
-#include "controller/server/history.h"
+#include "controller/store/sqlite_history_store.h"
 #include "controller/server/registry.h"
 #include "controller/server/run_manager.h"
 #include "controller/server/scheduler.h"
@@ -118,7 +118,7 @@ absl::StatusOr<Config> LoadConfig(const Flags& f) {
 // serves agent registration; runs and schedules answer with the error.
 struct Controller {
   Controller(const Flags& f, const Config& config)
-      : history(HistoryStore::Open(f.state_dir + "/history.db")),
+      : history(SqliteHistoryStore::Open(f.state_dir + "/history.db")),
         registry(RealClock::Get(), absl::Milliseconds(f.heartbeat_ms), f.missed) {
     if (!history.ok()) {
       spdlog::error("{}; serving agents only, runs and schedules answer with this error",

@@ -9,7 +9,7 @@
 #include <string>
 
 #include "controller/metrics/metrics.h"
-#include "controller/server/history.h"
+#include "controller/store/history_store.h"
 #include "controller/server/registry.h"
 
 namespace chaos::controller {

@@ -39,7 +39,7 @@
 #include "absl/synchronization/mutex.h"
 #include "chaos/v1/agent.grpc.pb.h"
 #include "chaos/v1/controller.pb.h"
-#include "controller/server/history.h"
+#include "controller/store/history_store.h"
 #include "controller/server/registry.h"
 #include "controller/engine/runner.h"
 #include "controller/metrics/metrics.h"

@@ -28,7 +28,7 @@
 #include "chaos/v1/controller.pb.h"
 #include "controller/server/clock.h"
 #include "controller/metrics/metrics.h"
-#include "controller/server/history.h"
+#include "controller/store/history_store.h"
 
 namespace chaos::controller {
 

@@ -84,6 +84,11 @@ const std::vector<Rule> kRules = {
      "update them"},
     {"controller/metrics/", {"grpcpp/", "grpc/", "google/protobuf/", "*.pb.h", "proto/"},
      "the controller's metrics know nothing of gRPC or protobuf"},
+    {"controller/store/", {"controller/engine/", "controller/server/", "controller/probes/",
+                           "controller/report/", "controller/policy/", "controller/metrics/",
+                           "experiments/", "agent/", "faults/"},
+     "the store keeps the controller's records; the server uses it, it knows nothing of runs "
+     "being run"},
     {"", {"controller/cli/"}, "chaosctl is the top: nothing outside controller/cli/ includes it"},
 };
 

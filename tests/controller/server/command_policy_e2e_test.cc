@@ -16,7 +16,7 @@
 #include "chaos/v1/agent.grpc.pb.h"
 #include "chaos/v1/controller.grpc.pb.h"
 #include "controller/server/clock.h"
-#include "controller/server/history.h"
+#include "controller/store/sqlite_history_store.h"
 #include "controller/server/registry.h"
 #include "controller/server/run_manager.h"
 #include "controller/server/scheduler.h"
@@ -257,7 +257,7 @@ TEST(CommandPolicyScheduleTest, AFiringIsCheckedAgainstThePolicyOfTheDay) {
   std::ofstream(policy_file) << "commands:\n  - path: /bin/true\n";
   absl::StatusOr<CommandPolicy> allow_true = CommandPolicy::Load(policy_file);
   ASSERT_TRUE(allow_true.ok()) << allow_true.status();
-  auto history = HistoryStore::Open(dir.path() + "/history.db");
+  auto history = SqliteHistoryStore::Open(dir.path() + "/history.db");
   ASSERT_TRUE(history.ok()) << history.status();
   FakeClock clock(absl::FromUnixSeconds(1767607230));  // 10:00:30Z
   AgentRegistry registry(&clock, absl::Hours(1));

@@ -28,7 +28,7 @@
 #include "chaos/v1/controller.grpc.pb.h"
 #include "controller/server/clock.h"
 #include "rpc/credentials.h"
-#include "controller/server/history.h"
+#include "controller/store/sqlite_history_store.h"
 #include "controller/server/registry.h"
 #include "controller/server/run_manager.h"
 #include "controller/server/scheduler.h"
@@ -789,7 +789,7 @@ TEST_F(ControllerE2E, ScheduleOnATestClockStartsRealRunsAndForbidSkipsOverlap) {
                                "--state-dir", dir_ + "/a0", "--port-file", pf},
       dir_ + "/a0.log"));
   const std::string agent = absl::StrCat("127.0.0.1:", WaitPort(pf));
-  auto history = chaos::controller::HistoryStore::Open(dir_ + "/history.db");
+  auto history = chaos::controller::SqliteHistoryStore::Open(dir_ + "/history.db");
   ASSERT_TRUE(history.ok()) << history.status();
   chaos::controller::FakeClock clock(absl::FromUnixSeconds(1767607230));  // 10:00:30Z
   // Heartbeats are not what this test is about: an interval longer than it.

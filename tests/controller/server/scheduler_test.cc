@@ -11,7 +11,7 @@
 #include <set>
 
 #include "controller/metrics/metrics.h"
-#include "controller/server/history.h"
+#include "controller/store/sqlite_history_store.h"
 #include "controller/server/scheduler.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
@@ -69,7 +69,7 @@ class SchedulerTest : public ::testing::Test {
   void SetUp() override {
     char tmpl[] = "/tmp/sched-test-XXXXXX";
     dir_ = mkdtemp(tmpl);
-    auto h = HistoryStore::Open(dir_ + "/history.db");
+    auto h = SqliteHistoryStore::Open(dir_ + "/history.db");
     ASSERT_TRUE(h.ok()) << h.status();
     history_ = std::move(*h);
     launcher_ = std::make_unique<FakeLauncher>(history_.get());
@@ -280,7 +280,7 @@ TEST(HistoryStoreTest, SurvivesReopenAndRefusesACorruptFile) {
   const std::string dir = mkdtemp(tmpl);
   const std::string path = dir + "/history.db";
   {
-    auto h = HistoryStore::Open(path);
+    auto h = SqliteHistoryStore::Open(path);
     ASSERT_TRUE(h.ok()) << h.status();
     chaos::v1::Run run;
     run.set_run_id("r1");
@@ -298,7 +298,7 @@ TEST(HistoryStoreTest, SurvivesReopenAndRefusesACorruptFile) {
     ASSERT_TRUE((*h)->AppendEvent(e).ok());
   }
   {
-    auto h = HistoryStore::Open(path);
+    auto h = SqliteHistoryStore::Open(path);
     ASSERT_TRUE(h.ok()) << h.status();
     auto run = (*h)->GetRun("r1");
     ASSERT_TRUE(run.ok());
@@ -316,7 +316,7 @@ TEST(HistoryStoreTest, SurvivesReopenAndRefusesACorruptFile) {
   }
   const std::string bad = dir + "/corrupt.db";
   std::ofstream(bad) << std::string(8192, 'x');
-  auto h = HistoryStore::Open(bad);
+  auto h = SqliteHistoryStore::Open(bad);
   ASSERT_FALSE(h.ok());
   EXPECT_EQ(h.status().code(), absl::StatusCode::kFailedPrecondition);
   EXPECT_NE(h.status().message().find(bad + " is corrupt"), std::string::npos)

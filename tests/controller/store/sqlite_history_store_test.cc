@@ -2,7 +2,7 @@
 // controller (before runs recorded their variables or drill figures) opens,
 // keeps its runs, and gains the new columns; a drill's figures go in and
 // come back, and a run without a drill stores none.
-#include "controller/server/history.h"
+#include "controller/store/sqlite_history_store.h"
 
 #include <sqlite3.h>
 #include <stdlib.h>
@@ -83,7 +83,7 @@ class HistoryStoreTest : public ::testing::Test {
 TEST_F(HistoryStoreTest, AnOlderDatabaseKeepsItsRunsAndGainsTheNewColumns) {
   WriteOldDatabase(path_);
   {
-    auto store = HistoryStore::Open(path_);
+    auto store = SqliteHistoryStore::Open(path_);
     ASSERT_TRUE(store.ok()) << store.status();
     auto run = (*store)->GetRun("old-run");
     ASSERT_TRUE(run.ok()) << run.status();
@@ -105,7 +105,7 @@ TEST_F(HistoryStoreTest, AnOlderDatabaseKeepsItsRunsAndGainsTheNewColumns) {
                              "drill_integrity_required", "drill_objectives_met"}) {
     EXPECT_EQ(RunColumns(path_).count(column), 1u) << column;
   }
-  auto reopened = HistoryStore::Open(path_);  // the columns are there now
+  auto reopened = SqliteHistoryStore::Open(path_);  // the columns are there now
   ASSERT_TRUE(reopened.ok()) << reopened.status();
   auto run = (*reopened)->GetRun("old-run");
   ASSERT_TRUE(run.ok()) << run.status();
@@ -117,7 +117,7 @@ TEST_F(HistoryStoreTest, AnOlderDatabaseKeepsItsRunsAndGainsTheNewColumns) {
 // A drill's figures are stored as they are, -1 as NULL; a run without a
 // drill stores NULL in every drill column and reads back without one.
 TEST_F(HistoryStoreTest, ADrillsFiguresComeBackAndARunWithoutADrillStoresNone) {
-  auto store = HistoryStore::Open(path_);
+  auto store = SqliteHistoryStore::Open(path_);
   ASSERT_TRUE(store.ok()) << store.status();
   chaos::v1::Run plain;
   plain.set_run_id("plain");

@@ -1,4 +1,4 @@
-#include "controller/server/history.h"
+#include "controller/store/sqlite_history_store.h"
 
 #include <sqlite3.h>
 
@@ -160,7 +160,7 @@ struct Reset {
 
 }  // namespace
 
-absl::StatusOr<std::unique_ptr<HistoryStore>> HistoryStore::Open(const std::string& path) {
+absl::StatusOr<std::unique_ptr<SqliteHistoryStore>> SqliteHistoryStore::Open(const std::string& path) {
   sqlite3* db = nullptr;
   int rc = sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
                                                  SQLITE_OPEN_FULLMUTEX, nullptr);
@@ -171,7 +171,7 @@ absl::StatusOr<std::unique_ptr<HistoryStore>> HistoryStore::Open(const std::stri
         absl::StrCat("history database ", path, ": cannot open: ", msg));
   }
   sqlite3_busy_timeout(db, 5000);
-  std::unique_ptr<HistoryStore> store(new HistoryStore(db, path));
+  std::unique_ptr<SqliteHistoryStore> store(new SqliteHistoryStore(db, path));
   absl::MutexLock lock(&store->mu_);
   // A file that is not a database fails on its first read; a damaged one
   // fails the quick check.
@@ -209,13 +209,13 @@ absl::StatusOr<std::unique_ptr<HistoryStore>> HistoryStore::Open(const std::stri
   return store;
 }
 
-HistoryStore::~HistoryStore() {
+SqliteHistoryStore::~SqliteHistoryStore() {
   absl::MutexLock lock(&mu_);
   for (auto& [sql, stmt] : statements_) sqlite3_finalize(stmt);
   sqlite3_close(db_);
 }
 
-absl::Status HistoryStore::AddMissingColumns() {
+absl::Status SqliteHistoryStore::AddMissingColumns() {
   sqlite3_stmt* info = nullptr;
   if (sqlite3_prepare_v2(db_, "PRAGMA table_info(runs)", -1, &info, nullptr) != SQLITE_OK) {
     return Error("read the runs table's columns");
@@ -230,12 +230,12 @@ absl::Status HistoryStore::AddMissingColumns() {
   return absl::OkStatus();
 }
 
-absl::Status HistoryStore::Error(const std::string& what) {
+absl::Status SqliteHistoryStore::Error(const std::string& what) {
   return absl::InternalError(absl::StrCat("history database ", path_, ": ", what, ": ",
                                           sqlite3_errmsg(db_)));
 }
 
-absl::Status HistoryStore::Exec(const char* sql) {
+absl::Status SqliteHistoryStore::Exec(const char* sql) {
   char* err = nullptr;
   if (sqlite3_exec(db_, sql, nullptr, nullptr, &err) != SQLITE_OK) {
     std::string msg = err ? err : "unknown error";
@@ -245,7 +245,7 @@ absl::Status HistoryStore::Exec(const char* sql) {
   return absl::OkStatus();
 }
 
-absl::StatusOr<sqlite3_stmt*> HistoryStore::Prepare(const char* sql) {
+absl::StatusOr<sqlite3_stmt*> SqliteHistoryStore::Prepare(const char* sql) {
   auto it = statements_.find(sql);
   if (it != statements_.end()) return it->second;
   sqlite3_stmt* stmt = nullptr;
@@ -256,7 +256,7 @@ absl::StatusOr<sqlite3_stmt*> HistoryStore::Prepare(const char* sql) {
   return stmt;
 }
 
-absl::Status HistoryStore::InsertRun(const chaos::v1::Run& run, const std::string& yaml) {
+absl::Status SqliteHistoryStore::InsertRun(const chaos::v1::Run& run, const std::string& yaml) {
   absl::MutexLock lock(&mu_);
   static const std::string sql = absl::StrCat("INSERT INTO runs (", kRunColumns,
                                               ", experiment_yaml) VALUES "
@@ -286,7 +286,7 @@ absl::Status HistoryStore::InsertRun(const chaos::v1::Run& run, const std::strin
   return absl::OkStatus();
 }
 
-absl::Status HistoryStore::UpdateRun(const chaos::v1::Run& run) {
+absl::Status SqliteHistoryStore::UpdateRun(const chaos::v1::Run& run) {
   absl::MutexLock lock(&mu_);
   ASSIGN_OR_RETURN(sqlite3_stmt * s,
                    Prepare("UPDATE runs SET experiment=?, state=?, started_ms=?, ended_ms=?, "
@@ -317,7 +317,7 @@ absl::Status HistoryStore::UpdateRun(const chaos::v1::Run& run) {
   return absl::OkStatus();
 }
 
-absl::StatusOr<std::vector<chaos::v1::Run>> HistoryStore::QueryRuns(sqlite3_stmt* s) {
+absl::StatusOr<std::vector<chaos::v1::Run>> SqliteHistoryStore::QueryRuns(sqlite3_stmt* s) {
   std::vector<chaos::v1::Run> out;
   int rc;
   while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
@@ -346,7 +346,7 @@ absl::StatusOr<std::vector<chaos::v1::Run>> HistoryStore::QueryRuns(sqlite3_stmt
   return out;
 }
 
-absl::StatusOr<chaos::v1::Run> HistoryStore::GetRun(const std::string& run_id) {
+absl::StatusOr<chaos::v1::Run> SqliteHistoryStore::GetRun(const std::string& run_id) {
   absl::MutexLock lock(&mu_);
   static const std::string sql = absl::StrCat("SELECT ", kRunColumns, " FROM runs WHERE run_id=?");
   ASSIGN_OR_RETURN(sqlite3_stmt * s, Prepare(sql.c_str()));
@@ -357,7 +357,7 @@ absl::StatusOr<chaos::v1::Run> HistoryStore::GetRun(const std::string& run_id) {
   return runs.front();
 }
 
-absl::StatusOr<std::string> HistoryStore::GetExperimentYaml(const std::string& run_id) {
+absl::StatusOr<std::string> SqliteHistoryStore::GetExperimentYaml(const std::string& run_id) {
   absl::MutexLock lock(&mu_);
   ASSIGN_OR_RETURN(sqlite3_stmt * s, Prepare("SELECT experiment_yaml FROM runs WHERE run_id=?"));
   Reset reset{s};
@@ -368,7 +368,7 @@ absl::StatusOr<std::string> HistoryStore::GetExperimentYaml(const std::string& r
   return Error("read experiment_yaml");
 }
 
-absl::StatusOr<std::vector<chaos::v1::Run>> HistoryStore::ListRuns(const RunFilter& f) {
+absl::StatusOr<std::vector<chaos::v1::Run>> SqliteHistoryStore::ListRuns(const RunFilter& f) {
   absl::MutexLock lock(&mu_);
   static const std::string sql = absl::StrCat(
       "SELECT ", kRunColumns,
@@ -383,7 +383,7 @@ absl::StatusOr<std::vector<chaos::v1::Run>> HistoryStore::ListRuns(const RunFilt
   return QueryRuns(s);
 }
 
-absl::StatusOr<std::vector<chaos::v1::Run>> HistoryStore::ListUnfinishedRuns() {
+absl::StatusOr<std::vector<chaos::v1::Run>> SqliteHistoryStore::ListUnfinishedRuns() {
   absl::MutexLock lock(&mu_);
   static const std::string sql =
       absl::StrCat("SELECT ", kRunColumns, " FROM runs WHERE state IN (?1, ?2) ORDER BY started_ms");
@@ -394,7 +394,7 @@ absl::StatusOr<std::vector<chaos::v1::Run>> HistoryStore::ListUnfinishedRuns() {
   return QueryRuns(s);
 }
 
-absl::StatusOr<std::map<chaos::v1::RunState, int64_t>> HistoryStore::CountRunsByState() {
+absl::StatusOr<std::map<chaos::v1::RunState, int64_t>> SqliteHistoryStore::CountRunsByState() {
   absl::MutexLock lock(&mu_);
   ASSIGN_OR_RETURN(sqlite3_stmt * s, Prepare("SELECT state, COUNT(*) FROM runs GROUP BY state"));
   Reset reset{s};
@@ -407,7 +407,7 @@ absl::StatusOr<std::map<chaos::v1::RunState, int64_t>> HistoryStore::CountRunsBy
   return out;
 }
 
-absl::Status HistoryStore::AppendEvent(const chaos::v1::RunEvent& e) {
+absl::Status SqliteHistoryStore::AppendEvent(const chaos::v1::RunEvent& e) {
   absl::MutexLock lock(&mu_);
   ASSIGN_OR_RETURN(sqlite3_stmt * s,
                    Prepare("INSERT INTO events (run_id, seq, at_ms, type, message, step, agent) "
@@ -428,7 +428,7 @@ absl::Status HistoryStore::AppendEvent(const chaos::v1::RunEvent& e) {
   return absl::OkStatus();
 }
 
-absl::StatusOr<std::vector<chaos::v1::RunEvent>> HistoryStore::ListEvents(const std::string& run_id) {
+absl::StatusOr<std::vector<chaos::v1::RunEvent>> SqliteHistoryStore::ListEvents(const std::string& run_id) {
   absl::MutexLock lock(&mu_);
   ASSIGN_OR_RETURN(sqlite3_stmt * s,
                    Prepare("SELECT seq, at_ms, type, message, step, agent FROM events "
@@ -452,7 +452,7 @@ absl::StatusOr<std::vector<chaos::v1::RunEvent>> HistoryStore::ListEvents(const 
   return out;
 }
 
-absl::Status HistoryStore::InsertSchedule(const chaos::v1::Schedule& schedule, int64_t until) {
+absl::Status SqliteHistoryStore::InsertSchedule(const chaos::v1::Schedule& schedule, int64_t until) {
   chaos::v1::Schedule stored = schedule;
   stored.clear_recent_events();
   const std::string blob = stored.SerializeAsString();
@@ -472,7 +472,7 @@ absl::Status HistoryStore::InsertSchedule(const chaos::v1::Schedule& schedule, i
   return absl::OkStatus();
 }
 
-absl::Status HistoryStore::UpdateSchedule(const chaos::v1::Schedule& schedule, int64_t until) {
+absl::Status SqliteHistoryStore::UpdateSchedule(const chaos::v1::Schedule& schedule, int64_t until) {
   chaos::v1::Schedule stored = schedule;
   stored.clear_recent_events();
   const std::string blob = stored.SerializeAsString();
@@ -490,7 +490,7 @@ absl::Status HistoryStore::UpdateSchedule(const chaos::v1::Schedule& schedule, i
   return absl::OkStatus();
 }
 
-absl::Status HistoryStore::DeleteSchedule(const std::string& name) {
+absl::Status SqliteHistoryStore::DeleteSchedule(const std::string& name) {
   absl::MutexLock lock(&mu_);
   ASSIGN_OR_RETURN(sqlite3_stmt * s, Prepare("DELETE FROM schedules WHERE name=?"));
   Reset reset{s};
@@ -502,7 +502,7 @@ absl::Status HistoryStore::DeleteSchedule(const std::string& name) {
   return absl::OkStatus();
 }
 
-absl::StatusOr<std::vector<HistoryStore::StoredSchedule>> HistoryStore::ListSchedules() {
+absl::StatusOr<std::vector<HistoryStore::StoredSchedule>> SqliteHistoryStore::ListSchedules() {
   absl::MutexLock lock(&mu_);
   ASSIGN_OR_RETURN(sqlite3_stmt * s,
                    Prepare("SELECT spec, considered_until_ms FROM schedules ORDER BY name"));
@@ -523,7 +523,7 @@ absl::StatusOr<std::vector<HistoryStore::StoredSchedule>> HistoryStore::ListSche
   return out;
 }
 
-absl::StatusOr<HistoryStore::StoredSchedule> HistoryStore::GetSchedule(const std::string& name) {
+absl::StatusOr<HistoryStore::StoredSchedule> SqliteHistoryStore::GetSchedule(const std::string& name) {
   ASSIGN_OR_RETURN(std::vector<StoredSchedule> all, ListSchedules());
   for (StoredSchedule& s : all) {
     if (s.schedule.name() == name) return std::move(s);
@@ -531,7 +531,7 @@ absl::StatusOr<HistoryStore::StoredSchedule> HistoryStore::GetSchedule(const std
   return absl::NotFoundError(absl::StrCat("name: no schedule named \"", name, "\""));
 }
 
-absl::Status HistoryStore::AppendScheduleEvent(const std::string& name,
+absl::Status SqliteHistoryStore::AppendScheduleEvent(const std::string& name,
                                                const chaos::v1::ScheduleEvent& e) {
   absl::MutexLock lock(&mu_);
   ASSIGN_OR_RETURN(sqlite3_stmt * s,
@@ -547,7 +547,7 @@ absl::Status HistoryStore::AppendScheduleEvent(const std::string& name,
   return absl::OkStatus();
 }
 
-absl::StatusOr<std::vector<chaos::v1::ScheduleEvent>> HistoryStore::ListScheduleEvents(
+absl::StatusOr<std::vector<chaos::v1::ScheduleEvent>> SqliteHistoryStore::ListScheduleEvents(
     const std::string& name, int limit) {
   absl::MutexLock lock(&mu_);
   ASSIGN_OR_RETURN(sqlite3_stmt * s,
@@ -570,7 +570,7 @@ absl::StatusOr<std::vector<chaos::v1::ScheduleEvent>> HistoryStore::ListSchedule
   return out;
 }
 
-absl::StatusOr<int> HistoryStore::PruneScheduleRuns(const std::string& name, int keep) {
+absl::StatusOr<int> SqliteHistoryStore::PruneScheduleRuns(const std::string& name, int keep) {
   absl::MutexLock lock(&mu_);
   RETURN_IF_ERROR(Exec("BEGIN IMMEDIATE"));
   absl::Cleanup rollback = [this]() ABSL_NO_THREAD_SAFETY_ANALYSIS { (void)Exec("ROLLBACK"); };

@@ -1,0 +1,94 @@
+// HistoryStore: the controller's durable memory, behind one interface with
+// two implementations: SqliteHistoryStore (sqlite_history_store.h), a file
+// beside the controller, the embedded default; and EtcdHistoryStore
+// (etcd_history_store.h), shared by several controllers through etcd.
+//
+// It keeps runs with their agents, experiment text, journal events and
+// report, and a drill's figures (Run.drill); schedules and what each
+// schedule did (started, skipped, missed). Records are the chaos.v1 wire
+// messages (Run, RunEvent, Schedule): they are plain data and are what
+// every reader wants.
+//
+// Errors, the same from both: an unknown run or schedule is NOT_FOUND;
+// inserting a run id or a schedule name that exists is ALREADY_EXISTS; a
+// store that cannot be reached is UNAVAILABLE; anything else the store's
+// own error (INTERNAL with SQLite's message, etcd's refusal). Opening is
+// each implementation's own (see there).
+// Thread safety: safe for concurrent use.
+#ifndef CHAOS_CONTROLLER_STORE_HISTORY_STORE_H_
+#define CHAOS_CONTROLLER_STORE_HISTORY_STORE_H_
+
+#include <cstdint>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "chaos/v1/controller.pb.h"
+
+namespace chaos::controller {
+
+struct RunFilter {
+  std::string experiment;
+  chaos::v1::RunState state = chaos::v1::RUN_STATE_UNSPECIFIED;
+  std::string schedule;
+  int limit = 100;
+};
+
+class HistoryStore {
+ public:
+  virtual ~HistoryStore() = default;
+
+  // Runs. InsertRun records the run (with run.agents) before anything runs;
+  // ALREADY_EXISTS for a used id. UpdateRun rewrites everything but the id
+  // and the experiment text; NOT_FOUND for an unknown run.
+  [[nodiscard]] virtual absl::Status InsertRun(const chaos::v1::Run& run,
+                                               const std::string& experiment_yaml) = 0;
+  [[nodiscard]] virtual absl::Status UpdateRun(const chaos::v1::Run& run) = 0;
+  [[nodiscard]] virtual absl::StatusOr<chaos::v1::Run> GetRun(const std::string& run_id) = 0;
+  // The experiment text InsertRun recorded; NOT_FOUND for an unknown run.
+  [[nodiscard]] virtual absl::StatusOr<std::string> GetExperimentYaml(
+      const std::string& run_id) = 0;
+  // Newest first (by start time, then by insertion).
+  [[nodiscard]] virtual absl::StatusOr<std::vector<chaos::v1::Run>> ListRuns(
+      const RunFilter& filter) = 0;
+  // Runs whose state is PENDING or RUNNING: the ones a crash left behind.
+  [[nodiscard]] virtual absl::StatusOr<std::vector<chaos::v1::Run>> ListUnfinishedRuns() = 0;
+  // How many runs the history holds in each state (states without runs
+  // are absent).
+  [[nodiscard]] virtual absl::StatusOr<std::map<chaos::v1::RunState, int64_t>>
+  CountRunsByState() = 0;
+  [[nodiscard]] virtual absl::Status AppendEvent(const chaos::v1::RunEvent& event) = 0;
+  // In journal order (seq).
+  [[nodiscard]] virtual absl::StatusOr<std::vector<chaos::v1::RunEvent>> ListEvents(
+      const std::string& run_id) = 0;
+
+  // Schedules. The stored form is the whole message but its output-only
+  // recent_events (which are kept apart).
+  [[nodiscard]] virtual absl::Status InsertSchedule(const chaos::v1::Schedule& schedule,
+                                                    int64_t considered_until_ms) = 0;
+  [[nodiscard]] virtual absl::Status UpdateSchedule(const chaos::v1::Schedule& schedule,
+                                                    int64_t considered_until_ms) = 0;
+  [[nodiscard]] virtual absl::Status DeleteSchedule(const std::string& name) = 0;
+  struct StoredSchedule {
+    chaos::v1::Schedule schedule;
+    int64_t considered_until_ms = 0;  // firings up to here are handled
+  };
+  [[nodiscard]] virtual absl::StatusOr<StoredSchedule> GetSchedule(const std::string& name) = 0;
+  // By name.
+  [[nodiscard]] virtual absl::StatusOr<std::vector<StoredSchedule>> ListSchedules() = 0;
+  [[nodiscard]] virtual absl::Status AppendScheduleEvent(
+      const std::string& name, const chaos::v1::ScheduleEvent& event) = 0;
+  // Newest first.
+  [[nodiscard]] virtual absl::StatusOr<std::vector<chaos::v1::ScheduleEvent>> ListScheduleEvents(
+      const std::string& name, int limit) = 0;
+  // Deletes the oldest ended runs of a schedule (and their events) beyond
+  // the newest `keep`. Returns how many were deleted.
+  [[nodiscard]] virtual absl::StatusOr<int> PruneScheduleRuns(const std::string& name,
+                                                              int keep) = 0;
+};
+
+}  // namespace chaos::controller
+
+#endif  // CHAOS_CONTROLLER_STORE_HISTORY_STORE_H_
