@@ -155,11 +155,13 @@ absl::StatusOr<std::optional<KeyValue>> Client::Get(const std::string& key) {
   return FromProto(resp.kvs(0));
 }
 
-absl::StatusOr<Range> Client::GetPrefix(const std::string& prefix, int64_t limit) {
+absl::StatusOr<Range> Client::GetPrefix(const std::string& prefix, int64_t limit,
+                                        int64_t revision) {
   etcdserverpb::RangeRequest req;
   req.set_key(prefix.empty() ? std::string(1, '\0') : prefix);
   req.set_range_end(PrefixEnd(prefix));
   req.set_limit(limit);
+  req.set_revision(revision);
   etcdserverpb::RangeResponse resp;
   RETURN_IF_ERROR(OnSomeMember("range", [&](const auto& channel, grpc::ClientContext* ctx) {
     return etcdserverpb::KV::NewStub(channel)->Range(ctx, req, &resp);
