@@ -1,0 +1,332 @@
+// The history's contract (controller/store/history_store.h), run against
+// both stores: SQLite in a temporary file, and etcd in a real cluster on
+// loopback (each test on a prefix of its own). Then what only the etcd
+// store has: a report bigger than an etcd request, fencing, two
+// controllers sharing one store, and a prefix holding foreign keys.
+#include <memory>
+#include <string>
+
+#include "controller/store/etcd_history_store.h"
+#include "controller/store/sqlite_history_store.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "tests/etcd_cluster.h"
+
+namespace chaos::controller {
+namespace {
+
+using ::testing::ElementsAre;
+using ::testing::HasSubstr;
+
+enum class Kind { kSqlite, kEtcd };
+
+// One etcd for every test of the process, started on first use and
+// stopped (its data removed) when the tests end.
+class EtcdEnvironment : public ::testing::Environment {
+ public:
+  static testing::EtcdCluster* Get() {
+    if (cluster_ == nullptr) cluster_ = std::make_unique<testing::EtcdCluster>(1);
+    return cluster_.get();
+  }
+  void TearDown() override { cluster_.reset(); }
+
+ private:
+  static inline std::unique_ptr<testing::EtcdCluster> cluster_;
+};
+const auto* const kEtcdEnvironment = ::testing::AddGlobalTestEnvironment(new EtcdEnvironment);
+
+testing::EtcdCluster* SharedEtcd() { return EtcdEnvironment::Get(); }
+
+std::shared_ptr<etcd::Client> EtcdClient() {
+  etcd::ClientOptions options;
+  options.endpoints = SharedEtcd()->endpoints();
+  auto client = etcd::Client::Connect(options);
+  EXPECT_TRUE(client.ok()) << client.status();
+  return client.ok() ? std::shared_ptr<etcd::Client>(std::move(*client)) : nullptr;
+}
+
+std::string UniquePrefix() {
+  static int n = 0;
+  return "/test-" + std::to_string(getpid()) + "-" + std::to_string(++n) + "/";
+}
+
+chaos::v1::Run MakeRun(const std::string& id, int64_t started, chaos::v1::RunState state,
+                       const std::string& schedule = "") {
+  chaos::v1::Run run;
+  run.set_run_id(id);
+  run.set_experiment_name(id.substr(0, id.find('-')));
+  run.set_state(state);
+  run.set_started_at_unix_ms(started);
+  run.set_recovery_ms(-1);
+  run.set_schedule(schedule);
+  run.add_agents("127.0.0.1:7070");
+  (*run.mutable_variables())["HOST"] = "db1";
+  return run;
+}
+
+RunFilter Filter(std::string experiment, chaos::v1::RunState state, int limit = 100) {
+  RunFilter f;
+  f.experiment = std::move(experiment);
+  f.state = state;
+  f.limit = limit;
+  return f;
+}
+
+std::vector<std::string> Ids(const std::vector<chaos::v1::Run>& runs) {
+  std::vector<std::string> out;
+  for (const chaos::v1::Run& r : runs) out.push_back(r.run_id());
+  return out;
+}
+
+class HistoryStoreContractTest : public ::testing::TestWithParam<Kind> {
+ protected:
+  void SetUp() override {
+    if (GetParam() == Kind::kSqlite) {
+      auto store = SqliteHistoryStore::Open(dir_.path() + "/history.db");
+      ASSERT_TRUE(store.ok()) << store.status();
+      store_ = std::move(*store);
+    } else {
+      auto store = EtcdHistoryStore::Open(EtcdClient(), UniquePrefix());
+      ASSERT_TRUE(store.ok()) << store.status();
+      store_ = std::move(*store);
+    }
+  }
+
+  testing::TempDir dir_;
+  std::unique_ptr<HistoryStore> store_;
+};
+
+TEST_P(HistoryStoreContractTest, ARunComesBackAsWrittenAndIsUpdatedWhole) {
+  chaos::v1::Run run = MakeRun("burn-1", 1000, chaos::v1::RUN_STATE_RUNNING);
+  ASSERT_TRUE(store_->InsertRun(run, "name: burn\n").ok());
+  run.set_state(chaos::v1::RUN_STATE_PASSED);
+  run.set_report_json("{\"outcome\":\"passed\"}");
+  run.set_ended_at_unix_ms(2000);
+  run.mutable_drill()->set_rto_ms(440);
+  run.mutable_drill()->set_rto_objective_ms(1000);
+  run.mutable_drill()->set_rpo_ms(-1);
+  run.mutable_drill()->set_rpo_objective_ms(-1);
+  run.mutable_drill()->set_integrity("ok");
+  run.mutable_drill()->set_objectives_met(true);
+  ASSERT_TRUE(store_->UpdateRun(run).ok());
+
+  auto got = store_->GetRun("burn-1");
+  ASSERT_TRUE(got.ok()) << got.status();
+  EXPECT_EQ(got->DebugString(), run.DebugString());
+  auto yaml = store_->GetExperimentYaml("burn-1");
+  ASSERT_TRUE(yaml.ok()) << yaml.status();
+  EXPECT_EQ(*yaml, "name: burn\n");
+}
+
+TEST_P(HistoryStoreContractTest, UnknownAndDuplicateRunsAreRefusedWithTheirCodes) {
+  chaos::v1::Run run = MakeRun("burn-1", 1000, chaos::v1::RUN_STATE_PENDING);
+  ASSERT_TRUE(store_->InsertRun(run, "a").ok());
+  absl::Status again = store_->InsertRun(run, "b");
+  EXPECT_TRUE(absl::IsAlreadyExists(again)) << again;
+  EXPECT_EQ(*store_->GetExperimentYaml("burn-1"), "a") << "a refused insert changes nothing";
+  EXPECT_TRUE(absl::IsNotFound(store_->GetRun("nope").status()));
+  EXPECT_TRUE(absl::IsNotFound(store_->GetExperimentYaml("nope").status()));
+  EXPECT_TRUE(absl::IsNotFound(store_->UpdateRun(MakeRun("nope", 1, {})) ));
+}
+
+TEST_P(HistoryStoreContractTest, RunsAreListedNewestFirstFilteredCountedAndFoundUnfinished) {
+  using chaos::v1::RunState;
+  ASSERT_TRUE(store_->InsertRun(MakeRun("burn-a", 1000, chaos::v1::RUN_STATE_PASSED), "").ok());
+  ASSERT_TRUE(store_->InsertRun(MakeRun("burn-b", 3000, chaos::v1::RUN_STATE_RUNNING), "").ok());
+  ASSERT_TRUE(store_->InsertRun(MakeRun("kill-c", 2000, chaos::v1::RUN_STATE_FAILED), "").ok());
+  ASSERT_TRUE(store_->InsertRun(MakeRun("kill-d", 2000, chaos::v1::RUN_STATE_PENDING), "").ok());
+
+  EXPECT_THAT(Ids(*store_->ListRuns({})), ElementsAre("burn-b", "kill-d", "kill-c", "burn-a"))
+      << "newest first, and the later insert first among equal start times";
+  EXPECT_THAT(Ids(*store_->ListRuns(Filter("kill", {}))), ElementsAre("kill-d", "kill-c"));
+  EXPECT_THAT(Ids(*store_->ListRuns(Filter("", chaos::v1::RUN_STATE_PASSED))),
+              ElementsAre("burn-a"));
+  EXPECT_THAT(Ids(*store_->ListRuns(Filter("", {}, 2))), ElementsAre("burn-b", "kill-d"));
+  EXPECT_THAT(Ids(*store_->ListUnfinishedRuns()), ElementsAre("kill-d", "burn-b"));
+  auto counts = store_->CountRunsByState();
+  ASSERT_TRUE(counts.ok()) << counts.status();
+  EXPECT_EQ(counts->size(), 4u);
+  EXPECT_EQ(counts->at(chaos::v1::RUN_STATE_RUNNING), 1);
+}
+
+TEST_P(HistoryStoreContractTest, AJournalComesBackInOrderWithItsStepAndAgent) {
+  ASSERT_TRUE(store_->InsertRun(MakeRun("burn-1", 1000, chaos::v1::RUN_STATE_RUNNING), "").ok());
+  for (uint32_t seq : {2u, 1u, 10u}) {
+    chaos::v1::RunEvent e;
+    e.set_run_id("burn-1");
+    e.set_seq(seq);
+    e.set_at_unix_ms(1000 + seq);
+    e.set_type("inject");
+    e.set_message("event " + std::to_string(seq));
+    (*e.mutable_fields())["step"] = "burn";
+    (*e.mutable_fields())["agent"] = "127.0.0.1:7070";
+    ASSERT_TRUE(store_->AppendEvent(e).ok());
+  }
+  auto events = store_->ListEvents("burn-1");
+  ASSERT_TRUE(events.ok()) << events.status();
+  std::vector<std::string> messages;
+  for (const auto& e : *events) {
+    messages.push_back(e.message());
+    EXPECT_EQ(e.fields().at("step"), "burn");
+    EXPECT_EQ(e.fields().at("agent"), "127.0.0.1:7070");
+  }
+  EXPECT_THAT(messages, ElementsAre("event 1", "event 2", "event 10"));
+  EXPECT_TRUE(store_->ListEvents("other")->empty());
+}
+
+TEST_P(HistoryStoreContractTest, SchedulesAreKeptByNameWithWhatTheyDid) {
+  chaos::v1::Schedule s;
+  s.set_name("nightly");
+  s.set_cron("0 3 * * *");
+  s.set_experiment_yaml("name: burn");
+  s.add_recent_events()->set_kind("started");  // output only: not stored
+  ASSERT_TRUE(store_->InsertSchedule(s, 100).ok());
+  EXPECT_TRUE(absl::IsAlreadyExists(store_->InsertSchedule(s, 100)));
+  chaos::v1::Schedule other = s;
+  other.set_name("hourly");
+  ASSERT_TRUE(store_->InsertSchedule(other, 5).ok());
+  ASSERT_TRUE(store_->UpdateSchedule(s, 200).ok());
+  chaos::v1::Schedule ghost = s;
+  ghost.set_name("ghost");
+  EXPECT_TRUE(absl::IsNotFound(store_->UpdateSchedule(ghost, 1)));
+
+  auto got = store_->GetSchedule("nightly");
+  ASSERT_TRUE(got.ok()) << got.status();
+  EXPECT_EQ(got->considered_until_ms, 200);
+  EXPECT_EQ(got->schedule.cron(), "0 3 * * *");
+  EXPECT_EQ(got->schedule.recent_events_size(), 0);
+  auto all = store_->ListSchedules();
+  ASSERT_TRUE(all.ok());
+  ASSERT_EQ(all->size(), 2u);
+  EXPECT_EQ((*all)[0].schedule.name(), "hourly");
+
+  for (const char* kind : {"started", "skipped", "missed"}) {
+    chaos::v1::ScheduleEvent e;
+    e.set_kind(kind);
+    ASSERT_TRUE(store_->AppendScheduleEvent("nightly", e).ok());
+  }
+  auto events = store_->ListScheduleEvents("nightly", 2);
+  ASSERT_TRUE(events.ok()) << events.status();
+  ASSERT_EQ(events->size(), 2u);
+  EXPECT_EQ((*events)[0].kind(), "missed");
+  EXPECT_EQ((*events)[1].kind(), "skipped");
+
+  ASSERT_TRUE(store_->DeleteSchedule("nightly").ok());
+  EXPECT_TRUE(absl::IsNotFound(store_->GetSchedule("nightly").status()));
+  EXPECT_TRUE(absl::IsNotFound(store_->DeleteSchedule("nightly")));
+}
+
+TEST_P(HistoryStoreContractTest, PruningKeepsAScheduleNewestEndedRunsAndEveryUnfinishedOne) {
+  for (int i = 1; i <= 4; ++i) {
+    ASSERT_TRUE(store_->InsertRun(MakeRun("burn-" + std::to_string(i), i * 1000,
+                                          chaos::v1::RUN_STATE_PASSED, "nightly"), "").ok());
+  }
+  ASSERT_TRUE(
+      store_->InsertRun(MakeRun("burn-0", 0, chaos::v1::RUN_STATE_RUNNING, "nightly"), "").ok());
+  ASSERT_TRUE(store_->InsertRun(MakeRun("burn-x", 0, chaos::v1::RUN_STATE_PASSED), "").ok());
+  chaos::v1::RunEvent e;
+  e.set_run_id("burn-1");
+  e.set_seq(1);
+  ASSERT_TRUE(store_->AppendEvent(e).ok());
+
+  auto deleted = store_->PruneScheduleRuns("nightly", 2);
+  ASSERT_TRUE(deleted.ok()) << deleted.status();
+  EXPECT_EQ(*deleted, 2);
+  EXPECT_THAT(Ids(*store_->ListRuns({})), ElementsAre("burn-4", "burn-3", "burn-x", "burn-0"));
+  EXPECT_TRUE(store_->ListEvents("burn-1")->empty());
+}
+
+INSTANTIATE_TEST_SUITE_P(Stores, HistoryStoreContractTest,
+                         ::testing::Values(Kind::kSqlite, Kind::kEtcd),
+                         [](const auto& info) {
+                           return info.param == Kind::kSqlite ? "Sqlite" : "Etcd";
+                         });
+
+// What only the etcd store has.
+class EtcdHistoryStoreTest : public ::testing::Test {
+ protected:
+  std::shared_ptr<etcd::Client> client_ = EtcdClient();
+  std::string prefix_ = UniquePrefix();
+};
+
+TEST_F(EtcdHistoryStoreTest, AReportBiggerThanAnEtcdRequestIsKeptWhole) {
+  auto store = EtcdHistoryStore::Open(client_, prefix_);
+  ASSERT_TRUE(store.ok()) << store.status();
+  chaos::v1::Run run = MakeRun("burn-1", 1000, chaos::v1::RUN_STATE_RUNNING);
+  ASSERT_TRUE((*store)->InsertRun(run, std::string(1 << 20, 'y')).ok());
+  std::string report(3 << 20, 'r');  // 3 MiB: twice etcd's request limit
+  for (size_t i = 0; i < report.size(); i += 4096) report[i] = static_cast<char>('a' + i % 26);
+  run.set_report_json(report);
+  ASSERT_TRUE((*store)->UpdateRun(run).ok());
+  run.set_report_json(report + "-second");
+  ASSERT_TRUE((*store)->UpdateRun(run).ok());
+
+  auto got = (*store)->GetRun("burn-1");
+  ASSERT_TRUE(got.ok()) << got.status();
+  EXPECT_TRUE(got->report_json() == report + "-second") << "report of "
+                                                        << got->report_json().size() << " bytes";
+  EXPECT_EQ((*store)->GetExperimentYaml("burn-1")->size(), 1u << 20);
+  // Only the newest report's chunks are left.
+  auto chunks = client_->GetPrefix(prefix_ + "blob/burn-1/report/");
+  ASSERT_TRUE(chunks.ok());
+  EXPECT_EQ(chunks->kvs.size(), 7u) << "3 MiB + 7 bytes in chunks of 512 KiB";
+}
+
+TEST_F(EtcdHistoryStoreTest, TwoControllersOnOnePrefixShareTheHistory) {
+  auto a = EtcdHistoryStore::Open(client_, prefix_);
+  auto b = EtcdHistoryStore::Open(EtcdClient(), prefix_);
+  ASSERT_TRUE(a.ok() && b.ok());
+  ASSERT_TRUE((*a)->InsertRun(MakeRun("burn-1", 1, chaos::v1::RUN_STATE_RUNNING), "x").ok());
+  EXPECT_THAT(Ids(*(*b)->ListUnfinishedRuns()), ElementsAre("burn-1"));
+  EXPECT_TRUE(absl::IsAlreadyExists(
+      (*b)->InsertRun(MakeRun("burn-1", 1, chaos::v1::RUN_STATE_RUNNING), "y")));
+}
+
+TEST_F(EtcdHistoryStoreTest, ADeposedLeaderWritesNothing) {
+  auto store = EtcdHistoryStore::Open(client_, prefix_);
+  ASSERT_TRUE(store.ok()) << store.status();
+  auto lease = client_->GrantLease(absl::Seconds(10));
+  ASSERT_TRUE(lease.ok());
+  etcd::Election election(client_.get(), prefix_ + "leader");
+  auto key = election.Campaign(*lease, "controller-a");
+  ASSERT_TRUE(key.ok()) << key.status();
+  (*store)->SetFence(*key);
+  ASSERT_TRUE((*store)->InsertRun(MakeRun("burn-1", 1, chaos::v1::RUN_STATE_RUNNING), "").ok());
+
+  ASSERT_TRUE(client_->RevokeLease(*lease).ok());  // as when its lease lapses
+  chaos::v1::Run ended = MakeRun("burn-1", 1, chaos::v1::RUN_STATE_PASSED);
+  absl::Status update = (*store)->UpdateRun(ended);
+  EXPECT_TRUE(absl::IsFailedPrecondition(update)) << update;
+  EXPECT_THAT(update.message(), HasSubstr("fenced"));
+  chaos::v1::RunEvent e;
+  e.set_run_id("burn-1");
+  e.set_seq(1);
+  EXPECT_TRUE(absl::IsFailedPrecondition((*store)->AppendEvent(e)));
+  EXPECT_TRUE(absl::IsFailedPrecondition(
+      (*store)->InsertRun(MakeRun("burn-2", 1, chaos::v1::RUN_STATE_RUNNING), "name: burn")));
+
+  EXPECT_EQ((*store)->GetRun("burn-1")->state(), chaos::v1::RUN_STATE_RUNNING);
+  EXPECT_TRUE((*store)->ListEvents("burn-1")->empty());
+  EXPECT_TRUE(absl::IsNotFound((*store)->GetRun("burn-2").status()));
+  auto blobs = client_->GetPrefix(prefix_ + "blob/burn-2/");
+  ASSERT_TRUE(blobs.ok());
+  EXPECT_TRUE(blobs->kvs.empty()) << "a fenced write leaves no chunk";
+}
+
+TEST_F(EtcdHistoryStoreTest, APrefixHoldingForeignKeysIsRefusedNamingOne) {
+  ASSERT_TRUE(client_->Put(prefix_ + "something/else", "not ours").ok());
+  auto store = EtcdHistoryStore::Open(client_, prefix_);
+  ASSERT_FALSE(store.ok());
+  EXPECT_TRUE(absl::IsFailedPrecondition(store.status())) << store.status();
+  EXPECT_THAT(store.status().message(), HasSubstr(prefix_ + "something/else"));
+
+  const std::string other = UniquePrefix();
+  ASSERT_TRUE(client_->Put(other + "layout", "chaos-controller-store/99").ok());
+  auto newer = EtcdHistoryStore::Open(client_, other);
+  ASSERT_FALSE(newer.ok());
+  EXPECT_THAT(newer.status().message(), HasSubstr("chaos-controller-store/99"));
+  EXPECT_TRUE(absl::IsInvalidArgument(EtcdHistoryStore::Open(client_, "chaos").status()));
+}
+
+}  // namespace
+}  // namespace chaos::controller
