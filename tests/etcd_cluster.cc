@@ -62,15 +62,16 @@ std::vector<std::string> EtcdCluster::Argv(int i) const {
   const Member& m = members_[i];
   const std::string client = ClientUrl(i);
   const std::string peer = absl::StrCat("http://127.0.0.1:", m.peer_port);
-  // Short heartbeats and elections, so a lost leader is replaced in about a
-  // second (etcd's defaults: 100 ms and 1 s).
+  // etcd's default heartbeat and election timeout (100 ms, 1 s): a lost
+  // leader is replaced within a few seconds, and a loaded machine (a
+  // parallel build) does not make the members elect a new one by mistake.
   // setpriv: a member dies with the test process, also when a test crashes.
   std::vector<std::string> argv = {"/usr/bin/setpriv", "--pdeathsig", "KILL", "/usr/bin/etcd", "--name", m.name, "--data-dir", dir_.path() + "/" + m.name,
           "--listen-client-urls", client, "--advertise-client-urls", client,
           "--listen-peer-urls", peer, "--initial-advertise-peer-urls", peer,
           "--initial-cluster", initial_cluster_, "--initial-cluster-token", token_,
-          "--initial-cluster-state", "new", "--heartbeat-interval", "50",
-          "--election-timeout", "500", "--log-level", "warn", "--logger", "zap"};
+          "--initial-cluster-state", "new", "--heartbeat-interval", "100",
+          "--election-timeout", "1000", "--log-level", "warn", "--logger", "zap"};
   if (tls_.has_value()) {
     argv.insert(argv.end(), {"--cert-file", tls_->cert, "--key-file", tls_->key,
                              "--trusted-ca-file", tls_->ca, "--client-cert-auth"});
