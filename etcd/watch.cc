@@ -26,6 +26,12 @@ grpc::Status WatchOnce(const std::shared_ptr<grpc::Channel>& channel, grpc::Clie
       ctx->TryCancel();
       break;
     }
+    if (resp.canceled()) {  // by the member: start again on the next one
+      ctx->TryCancel();
+      stream->Finish();
+      return grpc::Status(grpc::StatusCode::UNAVAILABLE,
+                          "the watch was cancelled: " + resp.cancel_reason());
+    }
     if (resp.events_size() == 0) continue;  // created, progress
     std::vector<Change> changes;
     for (const mvccpb::Event& event : resp.events()) {
