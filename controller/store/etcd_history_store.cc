@@ -279,7 +279,11 @@ absl::Status EtcdHistoryStore::UpdateRun(const chaos::v1::Run& run) {
       stale = next.report_generation();
     }
     if (!stale.empty()) (void)DeleteBlob(run.run_id(), "report", stale);
-    if (!absl::IsAborted(status) || attempt == 10) return status;
+    if (!absl::IsAborted(status)) return status;
+    if (attempt == 10) {
+      return absl::AbortedError(absl::StrCat("run_id: run ", run.run_id(),
+                                             " was written by another update 10 times in a row"));
+    }
   }
 }
 
