@@ -11,9 +11,9 @@
 
 namespace chaos::testing {
 
-FakeAgent::FakeAgent(Mode mode) : mode_(mode) {
+FakeAgent::FakeAgent(Mode mode, int port) : mode_(mode) {
   grpc::ServerBuilder builder;
-  builder.AddListeningPort("127.0.0.1:0", grpc::InsecureServerCredentials(), &port_);
+  builder.AddListeningPort(absl::StrCat("127.0.0.1:", port), grpc::InsecureServerCredentials(), &port_);
   builder.RegisterService(this);
   server_ = builder.BuildAndStart();
   if (server_ == nullptr || port_ == 0) throw std::runtime_error("fake agent: cannot listen");

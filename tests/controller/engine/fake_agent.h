@@ -1,8 +1,8 @@
 // FakeAgent: a test agent that misbehaves on purpose, for the engine's bad
-// input tests. It serves the Agent API on 127.0.0.1 (an OS-chosen port),
-// answers Describe like an agent able to run every fault kind, and holds
-// every Inject call until Release() (or its destructor), so a test decides
-// when each answers; then:
+// input tests. It serves the Agent API on 127.0.0.1 (on the port given, or
+// an OS-chosen one), answers Describe like an agent able to run every fault
+// kind, and holds every Inject call until Release() (or its destructor), so
+// a test decides when each answers; then:
 // - kSlow: answers it as injected (nothing is done on the host); never
 //   released, it does not answer before the caller's deadline;
 // - kError: fails it with INTERNAL "fake agent: ...".
@@ -24,7 +24,7 @@ namespace chaos::testing {
 class FakeAgent final : public chaos::v1::Agent::Service {
  public:
   enum class Mode { kSlow, kError };
-  explicit FakeAgent(Mode mode);  // serving when it returns
+  explicit FakeAgent(Mode mode, int port = 0);  // serving when it returns
   ~FakeAgent() override;
 
   std::string address() const;

@@ -7,6 +7,7 @@
 #include <signal.h>
 #include <sys/socket.h>
 #include <netinet/in.h>
+#include <poll.h>
 #include <unistd.h>
 
 #include <fstream>
@@ -268,6 +269,46 @@ TEST(FanOutE2eTest, AgentsThatDoNotAnswerAreAllNamedAndNothingIsInjected) {
   EXPECT_TRUE(absl::StrContains(r.reason, "cannot reach agent " + closed)) << r.reason;
   EXPECT_TRUE(r.faults.empty());
   EXPECT_FALSE(FaultOn(real.address(), runner.run_id() + ".burn").has_value());
+}
+
+const char kShortBurn[] = R"(
+name: first-contact
+method:
+  - {id: burn, duration: 1s, fault: {cpuBurn: {loadPercent: 5}}}
+)";
+
+// Accepts one connection on `listener` and resets it; false when none
+// came within the (generous) hang guard.
+bool ResetOneConnection(int listener) {
+  pollfd p{listener, POLLIN, 0};
+  if (poll(&p, 1, 60'000) != 1) return false;
+  const int conn = accept(listener, nullptr, nullptr);
+  if (conn < 0) return false;
+  linger reset{1, 0};
+  setsockopt(conn, SOL_SOCKET, SO_LINGER, &reset, sizeof(reset));
+  close(conn);
+  return true;
+}
+
+// The first connection to an agent fails (reset here; an agent restarting
+// or a connect this gRPC misreports look the same to the engine), and the
+// agent is there when asked again: the run reaches it and goes on.
+TEST(FanOutE2eTest, AFailedFirstConnectionIsAskedAgain) {
+  auto first = std::make_unique<SilentPort>();
+  const int port = first->port;
+  RunOptions options;
+  options.agents = {first->address()};
+  options.rpc_timeout = absl::Seconds(5);
+  Runner runner(Parse(kShortBurn), options, nullptr);
+  RunReport r;
+  std::thread run([&] { r = runner.Run(); });
+  EXPECT_TRUE(ResetOneConnection(first->fd));
+  first.reset();  // nothing listens until the agent below does
+  FakeAgent agent(FakeAgent::Mode::kSlow, port);
+  agent.Release();
+  run.join();
+  EXPECT_EQ(r.outcome, RunOutcome::kPassed) << r.reason;
+  EXPECT_EQ(agent.injects_received(), 1);
 }
 
 // A slow agent that never answers before the deadline and two erroring
