@@ -1,5 +1,7 @@
 #include "rpc/status.h"
 
+#include <algorithm>
+
 #include "absl/strings/str_cat.h"
 
 namespace chaos::rpc {
@@ -23,6 +25,15 @@ std::unique_ptr<grpc::ClientContext> ContextWithTimeout(absl::Duration timeout) 
   auto ctx = std::make_unique<grpc::ClientContext>();
   ctx->set_deadline(absl::ToChronoTime(absl::Now() + timeout));
   return ctx;
+}
+
+grpc::Status CallReconnecting(absl::Duration timeout,
+                              const std::function<grpc::Status(grpc::ClientContext*)>& call) {
+  grpc::Status first = call(ContextWithTimeout(timeout).get());
+  if (first.error_code() != grpc::StatusCode::UNAVAILABLE) return first;
+  auto again = ContextWithTimeout(std::min(timeout, absl::Seconds(3)));
+  again->set_wait_for_ready(true);
+  return call(again.get()).ok() ? grpc::Status::OK : first;
 }
 
 }  // namespace chaos::rpc

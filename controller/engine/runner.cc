@@ -176,25 +176,12 @@ bool Runner::Preflight() {
   return ResolveTargets() && CheckAgentLimit() && CheckCapabilities();
 }
 
-// The first call on an agent's channel. A connection refused then is not
-// always the agent's absence: an agent restarting, or this gRPC's connect
-// (which can report an in-progress connect as failed, with a stale errno
-// such as "No such file or directory"). So an UNAVAILABLE is asked once
-// more, waiting for the channel to connect; when that fails too, the first
-// status is the one reported, since it says why the connection failed.
-grpc::Status Runner::FirstDescribe(Agent* agent, chaos::v1::DescribeResponse* d) {
-  const absl::Duration timeout = std::min(options_.rpc_timeout, absl::Seconds(5));
-  auto ctx = rpc::ContextWithTimeout(timeout);
-  grpc::Status first = agent->stub->Describe(ctx.get(), {}, d);
-  if (first.error_code() != grpc::StatusCode::UNAVAILABLE) return first;
-  auto again = rpc::ContextWithTimeout(std::min(timeout, absl::Seconds(3)));
-  again->set_wait_for_ready(true);
-  return agent->stub->Describe(again.get(), {}, d).ok() ? grpc::Status::OK : first;
-}
-
 std::string Runner::DescribeAgent(Agent* agent) {
   chaos::v1::DescribeResponse d;
-  grpc::Status s = FirstDescribe(agent, &d);
+  // The first call on the agent's channel.
+  grpc::Status s = rpc::CallReconnecting(
+      std::min(options_.rpc_timeout, absl::Seconds(5)),
+      [&](grpc::ClientContext* ctx) { return agent->stub->Describe(ctx, {}, &d); });
   if (!s.ok()) return absl::StrCat("cannot reach agent ", agent->address, ": ", rpc::StatusText(s));
   if (d.halted()) {
     return absl::StrCat("agent ", agent->address, " (", d.hostname(),

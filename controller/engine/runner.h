@@ -270,8 +270,6 @@ class Runner {
   // Describe on one agent: its hostname, labels and capabilities; "" when
   // it can run faults, else why not ("cannot reach ...", "... is halted").
   std::string DescribeAgent(Agent* agent);
-  // The Describe call, asked once more on UNAVAILABLE (see the .cc).
-  grpc::Status FirstDescribe(Agent* agent, chaos::v1::DescribeResponse* d);
   // This run's faults on `agent` it injected and has not started to revert.
   std::vector<size_t> HeldFaults(const std::string& agent) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void CheckLapsed(Agent* agent, const std::vector<size_t>& held, absl::Duration deadline);

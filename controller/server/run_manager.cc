@@ -409,9 +409,10 @@ std::vector<AgentDescription> RunManager::DescribeEveryAgent(absl::Duration time
   std::map<size_t, chaos::v1::DescribeResponse> described;
   const chaos::v1::DescribeRequest req;
   std::vector<AgentDescription> out;
-  for (auto& [address, s] : CallEveryAgent([&](chaos::v1::Agent::Stub& stub, size_t i) {
+  for (auto& [address, s] : CallEveryAgent(timeout, [&](chaos::v1::Agent::Stub& stub, size_t i,
+                                                      grpc::ClientContext* ctx) {
          chaos::v1::DescribeResponse r;
-         grpc::Status s = stub.Describe(rpc::ContextWithTimeout(timeout).get(), req, &r);
+         grpc::Status s = stub.Describe(ctx, req, &r);
          absl::MutexLock lock(&mu);
          described[i] = std::move(r);
          return s;
@@ -439,9 +440,10 @@ chaos::v1::HaltAllResponse RunManager::HaltAll(const std::string& caller,
   req.set_caller(absl::StrCat("chaos-controller halt all for ", caller));
   req.set_reason(reason);
   chaos::v1::HaltAllResponse resp;
-  for (const auto& [address, s] : CallEveryAgent([&](chaos::v1::Agent::Stub& stub, size_t) {
+  for (const auto& [address, s] : CallEveryAgent(absl::Seconds(5), [&](chaos::v1::Agent::Stub& stub, size_t,
+                                                               grpc::ClientContext* ctx) {
          chaos::v1::HaltResponse r;
-         return stub.Halt(rpc::ContextWithTimeout(absl::Seconds(5)).get(), req, &r);
+         return stub.Halt(ctx, req, &r);
        })) {
     if (s.ok()) resp.add_halted(address);
     else resp.add_failed(absl::StrCat(address, ": ", s.error_message()));
@@ -457,9 +459,10 @@ chaos::v1::ResumeAllResponse RunManager::ResumeAll(const std::string& caller) {
   chaos::v1::ResumeRequest req;
   req.set_caller(absl::StrCat("chaos-controller resume all for ", caller));
   chaos::v1::ResumeAllResponse resp;
-  for (const auto& [address, s] : CallEveryAgent([&](chaos::v1::Agent::Stub& stub, size_t) {
+  for (const auto& [address, s] : CallEveryAgent(absl::Seconds(5), [&](chaos::v1::Agent::Stub& stub, size_t,
+                                                               grpc::ClientContext* ctx) {
          chaos::v1::ResumeResponse r;
-         return stub.Resume(rpc::ContextWithTimeout(absl::Seconds(5)).get(), req, &r);
+         return stub.Resume(ctx, req, &r);
        })) {
     if (s.ok()) resp.add_resumed(address);
     else resp.add_failed(absl::StrCat(address, ": ", s.error_message()));
@@ -468,13 +471,16 @@ chaos::v1::ResumeAllResponse RunManager::ResumeAll(const std::string& caller) {
 }
 
 std::vector<std::pair<std::string, grpc::Status>> RunManager::CallEveryAgent(
-    const AgentCall& call) {
+    absl::Duration timeout, const AgentCall& call) {
   const std::vector<chaos::v1::AgentInfo> agents = registry_->List();
   std::vector<std::pair<std::string, grpc::Status>> out(agents.size());
   base::FanOut(agents.size(), options_.fan_out, [&](size_t i) {
     auto stub =
         chaos::v1::Agent::NewStub(rpc::OpenChannel(agents[i].address(), options_.transport));
-    out[i] = {agents[i].address(), call(*stub, i)};
+    out[i] = {agents[i].address(),
+              rpc::CallReconnecting(timeout, [&](grpc::ClientContext* ctx) {
+                return call(*stub, i, ctx);
+              })};
   });
   return out;
 }
