@@ -43,12 +43,6 @@ std::string EndedEarly(const std::string& address, const chaos::v1::FaultStatus&
              ? absl::StrCat("lease lapsed on ", address)
              : absl::StrCat("fault ended early on ", address);
 }
-
-// RFC 3339 in UTC with milliseconds, as the journal writes times.
-std::string TimeText(absl::Time t) {
-  return absl::FormatTime("%Y-%m-%d%ET%H:%M:%E3SZ", t, absl::UTCTimeZone());
-}
-
 }  // namespace
 
 JournalEvent Event(std::string type, std::string step, std::string agent, std::string message) {
@@ -475,7 +469,7 @@ void Runner::RunFaultStep(size_t index) {
   Emit(Event("window", step.id, "",
              absl::StrCat("sending to ", targets.size(), " agent(s), ",
                           std::min(targets.size(), std::max<size_t>(options_.fan_out, 1)),
-                          " at once; planned end ", TimeText(planned_end))));
+                          " at once; planned end ", Rfc3339(planned_end))));
   std::vector<std::optional<size_t>> injected(targets.size());
   std::vector<std::string> errors(targets.size());
   // The first fan-out calls always go out together; one queued behind them
@@ -512,7 +506,7 @@ void Runner::RunFaultStep(size_t index) {
              absl::StrFormat("acknowledged by %d agent(s) within %.1fms (first to last); "
                              "planned end %s",
                              mine.size(), absl::ToDoubleMilliseconds(window.InjectSpread()),
-                             TimeText(planned_end))));
+                             Rfc3339(planned_end))));
   MarkInjected(step.id);
   if (disaster) StartDrillClock();
   HoldFault(step, planned_end);

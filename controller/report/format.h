@@ -54,8 +54,7 @@ inline std::string ShortDigest(const std::string& digest) {
   return digest.size() > 12 ? digest.substr(0, 12) + "…" : digest;
 }
 
-// RFC 3339, UTC, milliseconds: 2026-11-24T07:45:32.123Z.
-std::string Rfc3339(absl::Time t);
+using ::chaos::controller::Rfc3339;  // run_report.h
 // "4.2s": seconds with one decimal (the text summary).
 std::string Secs(absl::Duration d);
 // "4.25s", "n/a" when infinite: whole milliseconds (the HTML page).

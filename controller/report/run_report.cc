@@ -120,11 +120,11 @@ std::vector<ProbeSummary> SummarizeProbes(const RunReport& report) {
   return out;
 }
 
-namespace report_format {
-
 std::string Rfc3339(absl::Time t) {
   return absl::FormatTime("%Y-%m-%d%ET%H:%M:%E3SZ", t, absl::UTCTimeZone());
 }
+
+namespace report_format {
 
 std::string Secs(absl::Duration d) { return absl::StrFormat("%.1fs", absl::ToDoubleSeconds(d)); }
 

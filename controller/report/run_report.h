@@ -208,6 +208,10 @@ struct ProbeSummary {
 // appear in the samples.
 std::vector<ProbeSummary> SummarizeProbes(const RunReport& report);
 
+// RFC 3339, UTC, milliseconds: 2026-11-24T07:45:32.123Z; the report's and
+// the journal's time format.
+std::string Rfc3339(absl::Time t);
+
 }  // namespace chaos::controller
 
 #endif  // CHAOS_CONTROLLER_REPORT_RUN_REPORT_H_
