@@ -82,15 +82,13 @@ absl::Status Client::MemberStatus(size_t member, const std::string& what,
                       absl::StrCat("etcd ", what, " at ", options_.endpoints[member], ": ", detail));
 }
 
-absl::Status Client::OnSomeMember(const std::string& what, const MemberCall& call, bool deadline) {
+absl::Status Client::OnSomeMember(const std::string& what, const MemberCall& call) {
   const size_t n = channels_.size();
   const size_t first = current_.load();
   std::vector<std::string> errors;
   for (size_t i = 0; i < n; ++i) {
     const size_t member = (first + i) % n;
-    std::unique_ptr<grpc::ClientContext> context =
-        deadline ? rpc::ContextWithTimeout(options_.timeout)
-                 : std::make_unique<grpc::ClientContext>();
+    std::unique_ptr<grpc::ClientContext> context = rpc::ContextWithTimeout(options_.timeout);
     grpc::Status status = call(channels_[member], context.get());
     if (status.ok()) {
       current_.store(member);

@@ -121,12 +121,10 @@ class Client {
 
   // For watch.h and election.h: runs `call` on one member after another
   // (see the header comment) until one answers or none is left. `call`
-  // gets the member's channel and a context with the deadline (none when
-  // `deadline` is false: a stream or a call that waits by design).
+  // gets the member's channel and a context with the client's deadline.
   using MemberCall = std::function<grpc::Status(const std::shared_ptr<grpc::Channel>& channel,
                                                 grpc::ClientContext* context)>;
-  [[nodiscard]] absl::Status OnSomeMember(const std::string& what, const MemberCall& call,
-                                          bool deadline = true);
+  [[nodiscard]] absl::Status OnSomeMember(const std::string& what, const MemberCall& call);
   // For calls that wait by design (a campaign, an observation, a watch):
   // runs `call` once, on the current member, without a deadline, until it
   // returns or `cancel` is cancelled (CANCELLED then). A member that fails
