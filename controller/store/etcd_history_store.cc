@@ -227,6 +227,16 @@ absl::StatusOr<chaos::v1::Run> EtcdHistoryStore::WithReport(const RunRecord& rec
   return run;
 }
 
+absl::StatusOr<std::vector<chaos::v1::Run>> EtcdHistoryStore::WithReports(
+    const std::vector<RunRecord>& records) {
+  std::vector<chaos::v1::Run> out;
+  for (const RunRecord& r : records) {
+    ASSIGN_OR_RETURN(chaos::v1::Run run, WithReport(r));
+    out.push_back(std::move(run));
+  }
+  return out;
+}
+
 absl::Status EtcdHistoryStore::InsertRun(const chaos::v1::Run& run, const std::string& yaml) {
   chaos::v1::StoredRun stored;
   *stored.mutable_run() = run;
@@ -310,12 +320,7 @@ absl::StatusOr<std::vector<chaos::v1::Run>> EtcdHistoryStore::ListRuns(const Run
   });
   const size_t limit = f.limit > 0 ? f.limit : 100;
   if (all.size() > limit) all.resize(limit);
-  std::vector<chaos::v1::Run> out;
-  for (const RunRecord& r : all) {
-    ASSIGN_OR_RETURN(chaos::v1::Run run, WithReport(r));
-    out.push_back(std::move(run));
-  }
-  return out;
+  return WithReports(all);
 }
 
 absl::StatusOr<std::vector<chaos::v1::Run>> EtcdHistoryStore::ListUnfinishedRuns() {
@@ -327,12 +332,7 @@ absl::StatusOr<std::vector<chaos::v1::Run>> EtcdHistoryStore::ListUnfinishedRuns
   std::sort(all.begin(), all.end(), [](const RunRecord& a, const RunRecord& b) {
     return NewerFirst(b.stored.run(), b.create_revision, a.stored.run(), a.create_revision);
   });
-  std::vector<chaos::v1::Run> out;
-  for (const RunRecord& r : all) {
-    ASSIGN_OR_RETURN(chaos::v1::Run run, WithReport(r));
-    out.push_back(std::move(run));
-  }
-  return out;
+  return WithReports(all);
 }
 
 absl::StatusOr<std::map<chaos::v1::RunState, int64_t>> EtcdHistoryStore::CountRunsByState() {

@@ -98,6 +98,7 @@ class EtcdHistoryStore final : public HistoryStore {
   absl::StatusOr<RunRecord> ReadRun(const std::string& run_id);
   absl::StatusOr<std::vector<RunRecord>> ReadAllRuns();
   absl::StatusOr<chaos::v1::Run> WithReport(const RunRecord& record);
+  absl::StatusOr<std::vector<chaos::v1::Run>> WithReports(const std::vector<RunRecord>& records);
   // Chunks of `data` under a new generation of the run's KIND; its name.
   absl::StatusOr<std::string> WriteBlob(const std::string& run_id, const std::string& kind,
                                         const std::string& data);
