@@ -2,18 +2,25 @@
 // agent registry, schedules; see docs/CONTROLLER.md) and the standard gRPC
 // health-checking protocol, and with --http-listen its metrics and the
 // game-day dashboard over HTTP (HTTPS with client certificates under TLS).
-// History lives in STATE_DIR/history.db.
+// History and schedules live in STATE_DIR/history.db, or with --store
+// etcd://... in etcd, shared by several controllers of which one leads: a
+// standby waits, serving nothing, until it leads (controller/store/
+// leadership.h), and a leader that loses its lease exits.
 // On start it completes the rollback of runs a killed predecessor left
 // running; on SIGINT/SIGTERM it interrupts live runs, waits for their
 // rollback and exits.
 #include <signal.h>
 #include <sys/stat.h>
 
+#include <unistd.h>
+
 #include <cstdio>
+#include <cstdlib>
 #include <thread>
 
 #include "CLI/CLI.hpp"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "base/files.h"
 #include "base/interrupts.h"
 #include "base/prometheus.h"
@@ -28,7 +35,10 @@
 #include "rpc/limits.h"
 #include "rpc/listen_policy.h"
 #include "rpc/transport_flags.h"
+#include "controller/store/etcd_history_store.h"
+#include "controller/store/leadership.h"
 #include "controller/store/sqlite_history_store.h"
+#include "controller/store/store_target.h"
 #include "controller/server/registry.h"
 #include "controller/server/run_manager.h"
 #include "controller/server/scheduler.h"
@@ -54,6 +64,8 @@ struct Flags {
   std::string command_policy;
   std::string http_listen;
   chaos::rpc::TransportFlags transport;
+  StoreFlags store;
+  double etcd_lease_s = 3;
 };
 
 void DeclareFlags(CLI::App& app, Flags& f) {
@@ -84,6 +96,18 @@ void DeclareFlags(CLI::App& app, Flags& f) {
                  "empty; port 0: let the OS choose); HTTPS requiring a client certificate "
                  "when the TLS flags are given");
   chaos::rpc::AddTransportFlags(app, f.transport, chaos::rpc::Endpoint::kController);
+  app.add_option("--store", f.store.store,
+                 "where history and schedules live: sqlite (STATE_DIR/history.db) or "
+                 "etcd://HOST:PORT[,HOST:PORT...][/PREFIX] (default prefix /chaos/), shared by "
+                 "several controllers of which one leads")
+      ->capture_default_str();
+  app.add_option("--etcd-cert", f.store.etcd_tls.cert, "PEM certificate for mutual TLS to etcd");
+  app.add_option("--etcd-key", f.store.etcd_tls.key, "its private key");
+  app.add_option("--etcd-ca", f.store.etcd_tls.ca, "the CA etcd's certificate must chain to");
+  app.add_option("--etcd-lease", f.etcd_lease_s,
+                 "seconds the leader's etcd lease outlives its last renewal: how soon a standby "
+                 "takes over from a leader that died")
+      ->capture_default_str()->check(CLI::Range(1.0, 60.0));
 }
 
 // What the flags name, loaded and checked before anything starts: one
@@ -91,11 +115,13 @@ void DeclareFlags(CLI::App& app, Flags& f) {
 struct Config {
   chaos::rpc::TransportOptions transport;
   CommandPolicy commands;  // none may run without --command-policy
+  StoreTarget store;
 };
 
 absl::StatusOr<Config> LoadConfig(const Flags& f) {
   Config config;
   ASSIGN_OR_RETURN(config.transport, chaos::rpc::TransportFromFlags(f.transport, chaos::rpc::Endpoint::kController));
+  ASSIGN_OR_RETURN(config.store, ParseStoreTarget(f.store));
   RETURN_IF_ERROR(chaos::rpc::CheckListen(f.listen, config.transport));
   if (!f.http_listen.empty() && !config.transport.tls()) {
     // Without TLS the dashboard has no identities: loopback only.
@@ -114,11 +140,77 @@ absl::StatusOr<Config> LoadConfig(const Flags& f) {
   return config;
 }
 
+// The history and, on etcd, the client and this controller's leadership.
+struct Store {
+  absl::StatusOr<std::unique_ptr<HistoryStore>> history;
+  std::string where;  // for the log
+  std::shared_ptr<chaos::etcd::Client> client;
+  EtcdHistoryStore* etcd = nullptr;  // history's, when on etcd
+  std::unique_ptr<Leadership> leadership;
+};
+
+// A leader that lost its lease stops at once: whatever it still holds is
+// the next leader's to finish, and its writes are fenced anyway.
+void ExitDeposed(const std::string& why) {
+  spdlog::critical("{}: no longer the leader; exiting so that nothing acts on runs the next "
+                   "leader owns",
+                   why);
+  spdlog::default_logger()->flush();
+  std::_Exit(1);
+}
+
+// SQLite errors are kept for the service to answer with; etcd's stop the
+// start (one line, non-zero exit).
+absl::StatusOr<Store> OpenStore(const Flags& f, const StoreTarget& target) {
+  Store s;
+  if (!target.etcd) {
+    s.history = SqliteHistoryStore::Open(f.state_dir + "/history.db");
+    s.where = f.state_dir + "/history.db";
+    return s;
+  }
+  ASSIGN_OR_RETURN(std::unique_ptr<chaos::etcd::Client> client,
+                   chaos::etcd::Client::Connect(target.client));
+  s.client = std::move(client);
+  ASSIGN_OR_RETURN(std::unique_ptr<EtcdHistoryStore> etcd,
+                   EtcdHistoryStore::Open(s.client, target.prefix));
+  s.etcd = etcd.get();
+  s.history = std::unique_ptr<HistoryStore>(std::move(etcd));
+  s.where = absl::StrCat("etcd ", absl::StrJoin(target.client.endpoints, ","), " under ",
+                         target.prefix);
+  char host[256] = "";
+  gethostname(host, sizeof(host) - 1);
+  s.leadership = std::make_unique<Leadership>(
+      s.client.get(), target.prefix, absl::Seconds(f.etcd_lease_s),
+      absl::StrCat(host, " pid ", getpid(), " --listen ", f.listen), ExitDeposed);
+  return s;
+}
+
+// On etcd, waits until this controller leads (a standby waits here,
+// serving nothing; SIGINT or SIGTERM end the wait: CANCELLED), then fences
+// the store with the leader key.
+absl::Status AwaitLeadership(Store& s) {
+  if (!s.leadership) return absl::OkStatus();
+  absl::StatusOr<std::string> leader = s.leadership->Leader();
+  spdlog::info("campaigning to lead the controllers on {}; leader now: {}", s.where,
+               leader.ok() ? *leader : leader.status().ToString());
+  absl::StatusOr<chaos::etcd::LeaderKey> key;
+  {
+    chaos::base::InterruptWatcher stop([&s](int, int) { s.leadership->Cancel(); });
+    key = s.leadership->Lead();
+  }
+  if (!key.ok()) return key.status();
+  s.etcd->SetFence(*key);
+  spdlog::info("leading the controllers on {} (leader key {}, revision {})", s.where,
+               key->key(), key->rev());
+  return absl::OkStatus();
+}
+
 // The daemon's parts. Without a history (a corrupt database) it still
 // serves agent registration; runs and schedules answer with the error.
 struct Controller {
-  Controller(const Flags& f, const Config& config)
-      : history(SqliteHistoryStore::Open(f.state_dir + "/history.db")),
+  Controller(const Flags& f, const Config& config,
+             absl::StatusOr<std::unique_ptr<HistoryStore>> store)
+      : history(std::move(store)),
         registry(RealClock::Get(), absl::Milliseconds(f.heartbeat_ms), f.missed) {
     if (!history.ok()) {
       spdlog::error("{}; serving agents only, runs and schedules answer with this error",
@@ -149,6 +241,19 @@ struct Controller {
 int Fail(int code, absl::string_view message) {
   std::fprintf(stderr, "chaos-controller: %s\n", std::string(message).c_str());
   return code;
+}
+
+// 2 for what the operator must fix in the settings, 1 otherwise.
+int ExitCodeOf(const absl::Status& s) {
+  switch (s.code()) {
+    case absl::StatusCode::kInvalidArgument:
+    case absl::StatusCode::kFailedPrecondition:
+    case absl::StatusCode::kNotFound:
+    case absl::StatusCode::kPermissionDenied:
+      return 2;
+    default:
+      return 1;
+  }
 }
 
 // The gRPC server: the API and the standard health service on --listen.
@@ -248,8 +353,13 @@ int main(int argc, char** argv) {
   chaos::base::BlockInterrupts();
   signal(SIGPIPE, SIG_IGN);
   ::mkdir(f.state_dir.c_str(), 0700);
+  absl::StatusOr<Store> store = OpenStore(f, config->store);
+  if (!store.ok()) return Fail(ExitCodeOf(store.status()), store.status().message());
+  if (absl::Status s = AwaitLeadership(*store); !s.ok()) {
+    return absl::IsCancelled(s) ? 0 : Fail(1, s.message());
+  }
 
-  Controller c(f, *config);
+  Controller c(f, *config, std::move(store->history));
   ControllerService service(&c.registry, c.runs.get(), c.scheduler.get(),
                             c.history.ok() ? absl::OkStatus() : c.history.status());
   int port = 0;
@@ -264,8 +374,8 @@ int main(int argc, char** argv) {
     const bool invalid = http.status().code() == absl::StatusCode::kInvalidArgument;
     return Fail(invalid ? 2 : 1, http.status().message());
   }
-  spdlog::info("chaos-controller serving on port {} ({}; history in {}/history.db)", port,
-               config->transport.tls() ? "mutual TLS" : "plaintext", f.state_dir);
+  spdlog::info("chaos-controller serving on port {} ({}; history in {})", port,
+               config->transport.tls() ? "mutual TLS" : "plaintext", store->where);
   std::thread recovery = StartRecoveryAndSchedules(c, f);
   if (!f.port_file.empty()) {
     absl::Status s = chaos::base::WriteFileAtomically(f.port_file, absl::StrCat(port, "\n"));

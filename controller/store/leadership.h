@@ -1,0 +1,78 @@
+// Leadership: of the controllers that share an etcd store (the same
+// cluster and prefix), one leads; the others are standbys.
+//
+// Lead() grants a lease of `ttl`, keeps it alive on a thread of its own
+// (every third of the TTL) and campaigns under it with etcd's election
+// (etcd/election.h, name PREFIX + "leader", value this controller's
+// identity). It blocks until this controller leads: a standby waits there.
+// A leader that dies stops renewing; etcd deletes its key when the lease
+// lapses, and the next candidate leads.
+//
+// When the lease cannot be renewed within its TTL (etcd refuses it as
+// expired, or cannot be reached for that long: a partition, a process
+// paused with SIGSTOP), leadership is lost: `on_lost` runs once, on the
+// keep-alive thread, and a Lead() still waiting returns UNAVAILABLE. The
+// store is fenced with the leader key (EtcdHistoryStore::SetFence), so a
+// deposed leader's writes are refused even before it notices.
+//
+// The destructor stops the keep-alive and revokes the lease, so a leader
+// that stops cleanly hands over at once.
+// Thread safety: Cancel() from any thread; the rest from one.
+#ifndef CHAOS_CONTROLLER_STORE_LEADERSHIP_H_
+#define CHAOS_CONTROLLER_STORE_LEADERSHIP_H_
+
+#include <functional>
+#include <string>
+#include <thread>
+
+#include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
+#include "etcd/client.h"
+#include "etcd/election.h"
+
+namespace chaos::controller {
+
+class Leadership {
+ public:
+  using OnLost = std::function<void(const std::string& why)>;
+  // `client` outlives this; `ttl` is whole seconds, at least 1.
+  Leadership(etcd::Client* client, const std::string& prefix, absl::Duration ttl,
+             std::string identity, OnLost on_lost);
+  ~Leadership();
+
+  // Blocks until this controller leads; its leader key (the fencing
+  // token). CANCELLED after Cancel(); UNAVAILABLE when etcd cannot grant
+  // the lease or the lease was lost while waiting.
+  [[nodiscard]] absl::StatusOr<etcd::LeaderKey> Lead();
+  // Ends a Lead() in progress (a standby told to stop).
+  void Cancel() { election_.Cancel(); }
+  // The identity of the leader now; NOT_FOUND when none leads.
+  [[nodiscard]] absl::StatusOr<std::string> Leader() {
+    absl::StatusOr<etcd::KeyValue> kv = election_.Leader();
+    if (!kv.ok()) return kv.status();
+    return kv->value;
+  }
+
+ private:
+  // True when stopping (waits at most `d`).
+  bool WaitForStop(absl::Duration d);
+  void KeepAlive();
+  void Lose(const std::string& why);
+
+  etcd::Client* const client_;
+  etcd::Election election_;
+  const absl::Duration ttl_;
+  const std::string identity_;
+  const OnLost on_lost_;
+  int64_t lease_ = 0;
+  std::thread keeper_;
+  absl::Mutex mu_;
+  bool stop_ ABSL_GUARDED_BY(mu_) = false;
+  bool leading_ ABSL_GUARDED_BY(mu_) = false;
+  std::string lost_ ABSL_GUARDED_BY(mu_);  // why, once lost
+};
+
+}  // namespace chaos::controller
+
+#endif  // CHAOS_CONTROLLER_STORE_LEADERSHIP_H_
