@@ -11,7 +11,8 @@
 // When the lease cannot be renewed within its TTL (etcd refuses it as
 // expired, or cannot be reached for that long: a partition, a process
 // paused with SIGSTOP), leadership is lost: `on_lost` runs once, on the
-// keep-alive thread, and a Lead() still waiting returns UNAVAILABLE. The
+// keep-alive thread, and a Lead() still waiting starts again with a new
+// lease. The
 // store is fenced with the leader key (EtcdHistoryStore::SetFence), so a
 // deposed leader's writes are refused even before it notices.
 //
@@ -22,6 +23,7 @@
 #define CHAOS_CONTROLLER_STORE_LEADERSHIP_H_
 
 #include <functional>
+#include <memory>
 #include <string>
 #include <thread>
 
@@ -42,26 +44,25 @@ class Leadership {
   ~Leadership();
 
   // Blocks until this controller leads; its leader key (the fencing
-  // token). CANCELLED after Cancel(); UNAVAILABLE when etcd cannot grant
-  // the lease or the lease was lost while waiting.
+  // token). CANCELLED after Cancel() or destruction; INVALID_ARGUMENT,
+  // PERMISSION_DENIED or UNAUTHENTICATED from etcd as they come. Any
+  // other failure (a member lost, no quorum) is logged and waited out: it
+  // campaigns again, with a new lease when the old one lapsed.
   [[nodiscard]] absl::StatusOr<etcd::LeaderKey> Lead();
   // Ends a Lead() in progress (a standby told to stop).
-  void Cancel() { election_.Cancel(); }
+  void Cancel();
   // The identity of the leader now; NOT_FOUND when none leads.
-  [[nodiscard]] absl::StatusOr<std::string> Leader() {
-    absl::StatusOr<etcd::KeyValue> kv = election_.Leader();
-    if (!kv.ok()) return kv.status();
-    return kv->value;
-  }
+  [[nodiscard]] absl::StatusOr<std::string> Leader();
 
  private:
   // True when stopping (waits at most `d`).
   bool WaitForStop(absl::Duration d);
+  bool LostWhileWaiting();
   void KeepAlive();
   void Lose(const std::string& why);
 
   etcd::Client* const client_;
-  etcd::Election election_;
+  const std::string name_;
   const absl::Duration ttl_;
   const std::string identity_;
   const OnLost on_lost_;
@@ -71,6 +72,9 @@ class Leadership {
   bool stop_ ABSL_GUARDED_BY(mu_) = false;
   bool leading_ ABSL_GUARDED_BY(mu_) = false;
   std::string lost_ ABSL_GUARDED_BY(mu_);  // why, once lost
+  // Replaced (by Lead() only) when a standby's lease lapsed: a cancelled
+  // election stays cancelled.
+  std::unique_ptr<etcd::Election> election_ ABSL_GUARDED_BY(mu_);
 };
 
 }  // namespace chaos::controller

@@ -3,7 +3,8 @@
 // start-up; a standby that takes over from a leader killed with SIGKILL
 // mid-run and finishes the run (rolled back, recorded interrupted, its
 // journal complete); and a leader paused past its lease that, resumed,
-// exits instead of acting (its writes are fenced meanwhile).
+// exits instead of acting (its writes are fenced meanwhile); the loss of
+// one etcd member, then of the majority, and quorum's return.
 #include <signal.h>
 
 #include <chrono>
@@ -55,6 +56,12 @@ method:
   - {id: burn, duration: 5m, fault: {cpuBurn: {loadPercent: 5}}}
 )";
 
+const char kShortBurn[] = R"(
+name: ha-short
+method:
+  - {id: burn, duration: 2s, fault: {cpuBurn: {loadPercent: 5}}}
+)";
+
 class ControllerHa : public ::testing::Test {
  protected:
   static void SetUpTestSuite() { cluster_ = new EtcdCluster(3); }
@@ -92,12 +99,16 @@ class ControllerHa : public ::testing::Test {
     return out;
   }
 
-  static chaos::v1::Run Submit(const std::string& controller) {
+  static grpc::Status TrySubmit(const std::string& controller, const std::string& yaml,
+                                chaos::v1::Run* run) {
     auto stub = chaos::v1::Controller::NewStub(rpc::OpenChannel(controller, {}));
     chaos::v1::SubmitRunRequest req;
-    req.set_experiment_yaml(kBurn);
+    req.set_experiment_yaml(yaml);
+    return stub->SubmitRun(rpc::ContextWithTimeout(absl::Seconds(60)).get(), req, run);
+  }
+  static chaos::v1::Run Submit(const std::string& controller, const std::string& yaml = kBurn) {
     chaos::v1::Run run;
-    grpc::Status s = stub->SubmitRun(rpc::ContextWithTimeout(absl::Seconds(30)).get(), req, &run);
+    grpc::Status s = TrySubmit(controller, yaml, &run);
     if (!s.ok()) throw std::runtime_error(rpc::StatusText(s));
     return run;
   }
@@ -274,6 +285,55 @@ TEST_F(ControllerHa, APausedLeaderResumedAfterItsLeaseExitsAndWritesNothing) {
   EXPECT_EQ(HeldOn(agent.address(), run.run_id()), 0);
   b->Signal(SIGTERM);
   b->Wait();
+}
+
+// One etcd member lost: the leader keeps working. A majority lost: a write
+// fails UNAVAILABLE, the leader cannot renew its lease and exits, and the
+// agent's own lease reverts the run's fault (the host is safe with no
+// controller). Quorum back: the standby leads and finishes the run.
+TEST_F(ControllerHa, AMemberLostIsCarriedAndAMajorityLostStopsWritesUntilQuorumReturns) {
+  const std::string store = Store("/quorum/");
+  TempDir da, dg;
+  ControllerProcess a(da.path(), {"--store", store, "--etcd-lease", "3", "--lease", "4",
+                                  "--heartbeat-interval-ms", "200"});
+  AgentProcess agent(dg.path(), {"--controller", a.address()});
+  ASSERT_TRUE(WaitUntil([&] { return LiveAgents(a.address()) == 1; }));
+  std::unique_ptr<Subprocess> b = StartStandby(store, {"--etcd-lease", "3"});
+  ASSERT_TRUE(WaitUntil([&] { return absl::StrContains(StandbyLog(), "campaigning"); }));
+
+  cluster_->Kill(0);
+  // A write while etcd elects a new raft leader (when member 0 led) can
+  // fail UNAVAILABLE; then it goes through.
+  chaos::v1::Run passed;
+  ASSERT_TRUE(WaitUntil([&] { return TrySubmit(a.address(), kShortBurn, &passed).ok(); }))
+      << a.log();
+  EXPECT_TRUE(WaitUntil([&] {
+    return StateOn(a.address(), passed.run_id()) == chaos::v1::RUN_STATE_PASSED;
+  })) << a.log();
+  const chaos::v1::Run held = Submit(a.address());
+  ASSERT_TRUE(WaitUntil([&] { return HeldOn(agent.address(), held.run_id()) == 1; }));
+
+  cluster_->Kill(1);
+  chaos::v1::Run refused;
+  const grpc::Status s = TrySubmit(a.address(), kShortBurn, &refused);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::UNAVAILABLE) << rpc::StatusText(s);
+  EXPECT_TRUE(WaitUntil([&] { return HeldOn(agent.address(), held.run_id()) == 0; }))
+      << "the agent's lease did not end the fault";
+  ASSERT_TRUE(WaitUntil([&] { return !a.process().running(); })) << a.log();
+  EXPECT_EQ(a.process().Wait(), 1) << a.log();
+  EXPECT_TRUE(absl::StrContains(a.log(), "no longer the leader")) << a.log();
+
+  cluster_->Start(0);
+  cluster_->Start(1);
+  const int port = chaos::testing::WaitForPortFile(*b, dir_.path() + "/b.port", 120);
+  ASSERT_NE(port, 0) << StandbyLog();
+  const std::string b_address = absl::StrCat("127.0.0.1:", port);
+  EXPECT_TRUE(WaitUntil([&] {
+    return StateOn(b_address, held.run_id()) == chaos::v1::RUN_STATE_INTERRUPTED;
+  })) << StandbyLog();
+  EXPECT_EQ(StateOn(b_address, passed.run_id()), chaos::v1::RUN_STATE_PASSED);
+  b->Signal(SIGTERM);
+  EXPECT_EQ(b->Wait(), 0) << StandbyLog();
 }
 
 }  // namespace
