@@ -75,7 +75,9 @@ void AddFlags(CLI::App& app, Flags& f) {
                  "longest wait, in seconds, between retries of a failed revert")
       ->capture_default_str()->check(CLI::PositiveNumber);
   app.add_option("--controller", f.controller,
-                 "controller host:port to register with and heartbeat (default: none)");
+                 "controller host:port to register with and heartbeat (default: none); "
+                 "several, comma-separated, for controllers sharing an etcd store: the "
+                 "heartbeat goes to whichever accepts (the leader)");
   app.add_option("--advertise", f.advertise,
                  "host:port the controller reaches this agent at (default: the listen "
                  "host with the chosen port)");
@@ -153,7 +155,7 @@ std::unique_ptr<Registration> StartRegistration(const Flags& f, const AgentOptio
                                                 const rpc::TransportOptions& transport, int port) {
   if (f.controller.empty()) return nullptr;
   RegistrationOptions ro;
-  ro.controller = f.controller;
+  ro.controllers = absl::StrSplit(f.controller, ',', absl::SkipWhitespace());
   ro.advertise = AdvertiseAddress(f, port);
   ro.hostname = HostName();
   ro.labels = options.labels;

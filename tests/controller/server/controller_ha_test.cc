@@ -147,10 +147,12 @@ class ControllerHa : public ::testing::Test {
     return n;
   }
 
-  // A standby on `store`: it serves nothing (no port file) until it leads.
+  // A standby on `store`, to listen on standby_address_: it serves nothing
+  // (no port file) until it leads.
   std::unique_ptr<Subprocess> StartStandby(const std::string& store,
                                            const std::vector<std::string>& extra = {}) {
-    std::vector<std::string> argv = {ControllerBinary(), "--listen", "127.0.0.1:0",
+    standby_address_ = absl::StrCat("127.0.0.1:", chaos::testing::FreeLoopbackPort());
+    std::vector<std::string> argv = {ControllerBinary(), "--listen", standby_address_,
                                      "--state-dir", dir_.path() + "/b", "--port-file",
                                      dir_.path() + "/b.port", "--store", store};
     argv.insert(argv.end(), extra.begin(), extra.end());
@@ -160,6 +162,7 @@ class ControllerHa : public ::testing::Test {
 
   static EtcdCluster* cluster_;
   TempDir dir_;
+  std::string standby_address_;
 };
 
 EtcdCluster* ControllerHa::cluster_ = nullptr;
@@ -206,16 +209,19 @@ TEST_F(ControllerHa, BadStoresAreOneLineAndANonZeroExit) {
 // kill -9 of the leader mid-run: the standby leads within its lease, rolls
 // the run back on the agent and records it interrupted, with the journal
 // of both: the old leader's inject and the new one's revert and verify.
+// The agent, given both controllers, registers with the new leader, which
+// then runs a new experiment on it.
 TEST_F(ControllerHa, AStandbyTakesOverFromAKilledLeaderAndRollsTheRunBack) {
   const std::string store = Store("/takeover/");
   TempDir da, dg;
   ControllerProcess a(da.path(), {"--store", store, "--etcd-lease", "3",
                                   "--heartbeat-interval-ms", "200"});
-  AgentProcess agent(dg.path(), {"--controller", a.address()});
-  ASSERT_TRUE(WaitUntil([&] { return LiveAgents(a.address()) == 1; }));
-  std::unique_ptr<Subprocess> b = StartStandby(store, {"--etcd-lease", "3"});
+  std::unique_ptr<Subprocess> b =
+      StartStandby(store, {"--etcd-lease", "3", "--heartbeat-interval-ms", "200"});
   ASSERT_TRUE(WaitUntil([&] { return absl::StrContains(StandbyLog(), "campaigning"); }))
       << StandbyLog();
+  AgentProcess agent(dg.path(), {"--controller", a.address() + "," + standby_address_});
+  ASSERT_TRUE(WaitUntil([&] { return LiveAgents(a.address()) == 1; }));
   const chaos::v1::Run run = Submit(a.address());
   ASSERT_TRUE(WaitUntil([&] { return HeldOn(agent.address(), run.run_id()) == 1; }));
 
@@ -227,10 +233,16 @@ TEST_F(ControllerHa, AStandbyTakesOverFromAKilledLeaderAndRollsTheRunBack) {
   std::printf("takeover: serving %lld ms after the leader was killed\n",
               static_cast<long long>(absl::ToInt64Milliseconds(absl::Now() - killed)));
   const std::string b_address = absl::StrCat("127.0.0.1:", port);
+  ASSERT_EQ(b_address, standby_address_);
   EXPECT_TRUE(WaitUntil([&] {
     return StateOn(b_address, run.run_id()) == chaos::v1::RUN_STATE_INTERRUPTED;
   })) << StandbyLog();
   EXPECT_EQ(HeldOn(agent.address(), run.run_id()), 0);
+  ASSERT_TRUE(WaitUntil([&] { return LiveAgents(b_address) == 1; })) << agent.log();
+  const chaos::v1::Run next = Submit(b_address, kShortBurn);
+  EXPECT_TRUE(WaitUntil([&] {
+    return StateOn(b_address, next.run_id()) == chaos::v1::RUN_STATE_PASSED;
+  })) << StandbyLog();
 
   auto history = EtcdHistoryStore::Open(Client(), "/takeover/");
   ASSERT_TRUE(history.ok()) << history.status();
