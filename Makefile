@@ -30,7 +30,8 @@ NODE_PACKAGES := nodejs npm
 NODE_MODULES := tests/kubernetes/node_modules/.package-lock.json \
   tests/browser/node_modules/.package-lock.json
 
-.PHONY: all deps stop-daemons build test test-sanitized reliability-doc package fuzz fuzz-campaign demo clean
+.PHONY: all deps stop-daemons build test test-sanitized reliability-doc package fuzz fuzz-campaign demo \
+  agent-footprint clean
 
 all: build
 
@@ -121,6 +122,13 @@ fuzz-campaign: deps $(FUZZ_BUILD)/CMakeCache.txt $(FUZZ_UB_BUILD)/CMakeCache.txt
 
 demo: build
 	./deploy/demo.sh $(BUILD)
+
+# A benchmark, not a test: one agent's resident memory, threads and CPU,
+# idle and holding 64 faults, and what each library costs it (about 5 min;
+# docs/BENCHMARKS.md, "Agent footprint").
+agent-footprint: deps $(BUILD)/CMakeCache.txt
+	cmake --build $(BUILD) -j $(JOBS) --target chaos-agent chaosctl
+	python3 bench/agent_footprint.py --build $(BUILD)
 
 clean:
 	rm -rf $(BUILD) $(ASAN_BUILD) $(FUZZ_BUILD) $(FUZZ_UB_BUILD) tests/kubernetes/node_modules \
