@@ -99,6 +99,24 @@ TEST(AgentProcessTest, BadPolicyFileStopsTheAgentWithItsPosition) {
       << r.output;
 }
 
+// The lean build (CHAOS_STATIC_AGENT): a serving agent maps none of the
+// shared libraries its static archives replace (docs/BENCHMARKS.md,
+// "Agent footprint").
+TEST(AgentProcessTest, LeanAgentMapsNoSharedGrpcProtobufOrAbseil) {
+#ifndef CHAOS_LEAN_AGENT
+  GTEST_SKIP() << "chaos-agent is linked with the shared libraries (CHAOS_STATIC_AGENT=OFF)";
+#endif
+  TempDir dir;
+  AgentProcess agent(dir.path());
+  const std::string maps =
+      ReadFileOrEmpty(absl::StrCat("/proc/", agent.process().pid(), "/maps"));
+  ASSERT_TRUE(absl::StrContains(maps, "/libc.so")) << maps;  // read while it runs
+  for (const char* lib : {"/libgrpc", "/libgpr.", "/libprotobuf", "/libabsl_", "/libre2.",
+                          "/libnl-", "/libyaml-cpp"}) {
+    EXPECT_FALSE(absl::StrContains(maps, lib)) << lib << " is mapped:\n" << maps;
+  }
+}
+
 TEST(AgentProcessTest, MetricsCountInjectsRevertsAndActiveFaults) {
   TempDir dir;
   AgentProcess agent(dir.path(), {"--metrics-listen", "127.0.0.1:0"});
