@@ -43,8 +43,9 @@ FOOTER = """
   reverts within its lease plus one second. The lease counts from the last
   keep-alive the agent received, which the controller sends every third of
   the lease, so the measured time is at most the lease plus the agent's
-  timer latency. The run's journal notes the failed keep-alive only when
-  the keep-alive's RPC timeout (10 s) has passed.
+  timer latency. The run's journal notes a failed keep-alive once its
+  deadline has passed: the smaller of the RPC timeout and the interval
+  between keep-alives (a third of the lease).
 - The 10 000 cycles compare the agent after a warm-up of 1 000 cycles (which
   fills its table of ended faults, `--keep-ended 1000`) with the agent at
   the end. The allowed growth is small against what a leak per cycle would
