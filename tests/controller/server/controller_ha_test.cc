@@ -41,13 +41,8 @@ using chaos::testing::Subprocess;
 using chaos::testing::TempDir;
 
 // Polls `cond` until it holds; false after the (generous) hang guard.
-bool WaitUntil(const std::function<bool()>& cond, absl::Duration guard = absl::Seconds(60)) {
-  const absl::Time end = absl::Now() + guard;
-  while (absl::Now() < end) {
-    if (cond()) return true;
-    absl::SleepFor(absl::Milliseconds(50));
-  }
-  return cond();
+bool WaitUntil(const std::function<bool()>& cond) {
+  return chaos::testing::WaitFor(cond, std::chrono::seconds(60), std::chrono::milliseconds(50));
 }
 
 const char kBurn[] = R"(
