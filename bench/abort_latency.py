@@ -21,6 +21,8 @@ import subprocess
 import tempfile
 import time
 
+from bench_util import start_agent, wait_for
+
 EXPERIMENT = """name: abort latency
 method:
   - {id: burn, duration: 5m, fault: {cpuBurn: {workers: 1, loadPercent: 10}}}
@@ -29,29 +31,8 @@ method:
 """
 
 
-def wait_for(predicate, seconds):
-    end = time.monotonic() + seconds
-    while time.monotonic() < end:
-        if predicate():
-            return True
-        time.sleep(0.02)
-    return False
-
-
-def start_agent(build, work):
-    port_file = os.path.join(work, "port")
-    agent = subprocess.Popen(
-        [os.path.join(build, "bin/chaos-agent"), "--listen", "127.0.0.1:0", "--state-dir",
-         os.path.join(work, "state"), "--port-file", port_file],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    if not wait_for(lambda: os.path.exists(port_file), 10):
-        raise RuntimeError("chaos-agent did not start")
-    with open(port_file) as f:
-        return agent, "127.0.0.1:" + f.read().strip()
-
-
 def one_run(build, work):
-    agent, address = start_agent(build, work)
+    agent, address = start_agent(os.path.join(build, "bin/chaos-agent"), work)
     pgid = os.path.join(work, "pgid")
     path = os.path.join(work, "exp.yaml")
     with open(path, "w") as f:

@@ -30,23 +30,15 @@ Prints Markdown tables. The machine is shared: run it when it is quiet.
 import argparse
 import collections
 import os
-import shutil
 import statistics
 import subprocess
 import tempfile
 import time
 
+from bench_util import remove_work, start_agent, wait_for
+
 TICKS = os.sysconf("SC_CLK_TCK")
 SETTLE_S = 5
-
-
-def wait_for(predicate, seconds):
-    end = time.monotonic() + seconds
-    while time.monotonic() < end:
-        if predicate():
-            return True
-        time.sleep(0.05)
-    return False
 
 
 def status_fields(pid):
@@ -127,20 +119,6 @@ def thread_names(pid):
         except FileNotFoundError:
             pass
     return names
-
-
-def start_agent(binary, work):
-    os.makedirs(work)
-    port_file = os.path.join(work, "port")
-    proc = subprocess.Popen(
-        [binary, "--listen", "127.0.0.1:0", "--state-dir", os.path.join(work, "state"),
-         "--port-file", port_file],
-        stdout=subprocess.DEVNULL, stderr=open(os.path.join(work, "agent.log"), "w"))
-    if not wait_for(lambda: os.path.exists(port_file) and os.path.getsize(port_file) > 0, 30):
-        proc.kill()
-        raise RuntimeError("chaos-agent did not start: see %s/agent.log" % work)
-    with open(port_file) as f:
-        return proc, "127.0.0.1:" + f.read().strip()
 
 
 def process_state(pid):
@@ -257,10 +235,7 @@ def main():
             results.append((name, os.path.getsize(binary), idle, load))
         print_tables(results, details, args)
     finally:
-        if os.environ.get("KEEP_BENCH_DIR"):
-            print("kept", work)
-        else:
-            shutil.rmtree(work, ignore_errors=True)
+        remove_work(work)
 
 
 if __name__ == "__main__":

@@ -20,11 +20,12 @@ Prints a Markdown table of medians (ms) per configuration.
 import argparse
 import json
 import os
-import shutil
 import statistics
 import subprocess
 import tempfile
 import time
+
+from bench_util import agent_address, remove_work, spawn_agent
 
 EXPERIMENT = """name: fan-out bench
 method:
@@ -32,32 +33,11 @@ method:
 """
 
 
-def wait_for(predicate, seconds):
-    end = time.monotonic() + seconds
-    while time.monotonic() < end:
-        if predicate():
-            return True
-        time.sleep(0.02)
-    return False
-
-
 def start_agents(binary, work, n):
-    agents = []
-    for i in range(n):
-        state = os.path.join(work, "agent%d" % i)
-        os.makedirs(state)
-        port_file = os.path.join(state, "port")
-        proc = subprocess.Popen(
-            [binary, "--listen", "127.0.0.1:0", "--state-dir", state, "--port-file", port_file],
-            stdout=subprocess.DEVNULL, stderr=open(os.path.join(state, "agent.log"), "w"))
-        agents.append((proc, port_file))
-    addresses = []
-    for proc, port_file in agents:
-        if not wait_for(lambda: os.path.exists(port_file) and os.path.getsize(port_file) > 0, 30):
-            raise RuntimeError("chaos-agent did not start")
-        with open(port_file) as f:
-            addresses.append("127.0.0.1:" + f.read().strip())
-    return [p for p, _ in agents], addresses
+    """Starts n agents at once, then waits for each; their processes and
+    addresses."""
+    spawned = [spawn_agent(binary, os.path.join(work, "agent%d" % i)) for i in range(n)]
+    return [p for p, _ in spawned], [agent_address(p, f) for p, f in spawned]
 
 
 def spread(values):
@@ -132,10 +112,7 @@ def main():
             p.terminate()
         for p in procs:
             p.wait()
-        if os.environ.get("KEEP_BENCH_DIR"):
-            print("kept", work)
-        else:
-            shutil.rmtree(work, ignore_errors=True)
+        remove_work(work)
 
 
 if __name__ == "__main__":
