@@ -257,7 +257,18 @@ async function passingRun(page, fx) {
   return id;
 }
 
+// The answer to the page's fetch of the run is held until the abort has ended
+// the run, so that answer (the run still running) arrives after the stream's
+// end event, as it may on a loaded machine. The card must stay aborted.
 async function abortedRun(page, fx) {
+  let release;
+  const held = new Promise((resolve) => { release = resolve; });
+  const isRunFetch = (url) => new URL(url).pathname === "/api/run";
+  await page.route(isRunFetch, async (route) => {
+    const response = await route.fetch();
+    await held;
+    await route.fulfill({ response });
+  });
   const run = fx.submit(fx.experiment("hold", kBurn("dashboard-abort", "5m")));
   const card = page.locator('#live .run[data-live="true"]').first();
   await card.waitFor({ timeout: DEADLINE_MS });
@@ -265,8 +276,13 @@ async function abortedRun(page, fx) {
   await card.locator('.timeline li[data-type="inject"]').first().waitFor({ timeout: DEADLINE_MS });
   await until("the agent to hold the burn", () => fx.agentHoldsFault());
   await card.locator("button.abort").click();
-  await page.locator(`#live .run[data-run-id="${id}"][data-state="aborted"]`)
-    .waitFor({ timeout: DEADLINE_MS });
+  const ended = page.locator(`#live .run[data-run-id="${id}"][data-state="aborted"]`);
+  await ended.waitFor({ timeout: DEADLINE_MS });
+  release();
+  await page.locator(`#live .run[data-run-id="${id}"][data-loads]`).waitFor({ timeout: DEADLINE_MS });
+  await page.unroute(isRunFetch);
+  assert.equal(await page.locator(`#live .run[data-run-id="${id}"]`).getAttribute("data-state"),
+    "aborted", "a late fetch revived the aborted run");
   await until("the agent to hold no fault", () => !fx.agentHoldsFault());
   const done = await run;
   assert.notEqual(done.code, 0, done.out);

@@ -69,11 +69,27 @@ function addEvents(id, events) {
   const j = journalOf(id);
   for (const e of events) j.set(Number(e.seq), e);
 }
+// A fetch's answer can arrive after newer stream events. A run only moves
+// forward (pending, running, then an end), so an older copy of it never
+// replaces a newer one: a run aborted while its first fetch was in flight
+// stays aborted.
+function stage(run) {
+  const state = stateOf(run);
+  if (state === "unspecified") return -1;
+  return state === "pending" ? 0 : state === "running" ? 1 : 2;
+}
+function remember(run) {
+  const known = runs.get(run.run_id);
+  if (known && stage(known) > stage(run)) return;
+  runs.set(run.run_id, Object.assign(known || {}, run));
+}
 async function loadRun(id) {
   const data = await api(`/api/run?id=${encodeURIComponent(id)}`);
-  runs.set(id, Object.assign(runs.get(id) || {}, data.run));
+  remember(data.run);
   addEvents(id, data.events);
   renderRun(id);
+  const card = document.querySelector(`#live .run[data-run-id="${CSS.escape(id)}"]`);
+  if (card) card.dataset.loads = String(Number(card.dataset.loads || 0) + 1);
 }
 
 function renderTimeline(list, run, events) {
@@ -268,8 +284,8 @@ async function haltAll() {
 async function reload() {
   const list = (await api("/api/runs")).runs;
   for (const run of list) {
-    runs.set(run.run_id, Object.assign(runs.get(run.run_id) || {}, run));
-    if (LIVE_STATES.has(stateOf(run))) shown.add(run.run_id);
+    remember(run);
+    if (LIVE_STATES.has(stateOf(runs.get(run.run_id)))) shown.add(run.run_id);
   }
   renderHistory();
   await Promise.all([...shown].map((id) => loadRun(id)));
@@ -279,7 +295,7 @@ async function reload() {
 function onRun(run) {
   const id = run.run_id;
   const first = !runs.has(id);
-  runs.set(id, Object.assign(runs.get(id) || {}, run));
+  remember(run);
   shown.add(id);
   renderHistory();
   if (first) loadRun(id).catch((e) => notify(`run ${id}: ${e.message}`, "error"));
