@@ -192,12 +192,26 @@ RunReport RecoveredReport(const chaos::v1::Run& run,
 }  // namespace
 
 absl::Status RunManager::CheckAccepting() {
-  absl::MutexLock lock(&mu_);
-  if (halted_) {
-    return absl::FailedPreconditionError(
-        "the controller is halted (HaltAll); resume it first (chaosctl resume --controller ...)");
+  {
+    absl::MutexLock lock(&mu_);
+    if (shutting_down_) return absl::UnavailableError("the controller is shutting down");
+    if (halted_) {
+      return absl::FailedPreconditionError(
+          "the controller is halted (HaltAll); resume it first (chaosctl resume --controller ...)");
+    }
   }
-  if (shutting_down_) return absl::UnavailableError("the controller is shutting down");
+  absl::StatusOr<HistoryStore::HaltState> stored = history_->GetHaltState();
+  if (!stored.ok()) {
+    return absl::Status(stored.status().code(),
+                        absl::StrCat("the halt flag: ", stored.status().message()));
+  }
+  if (stored->halted) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "the controller is halted (HaltAll by ", stored->caller, " at ",
+        absl::FormatTime(absl::RFC3339_sec, absl::FromUnixMillis(stored->at_unix_ms),
+                         absl::UTCTimeZone()),
+        ": ", stored->reason, "); resume it first (chaosctl resume --controller ...)"));
+  }
   return absl::OkStatus();
 }
 
@@ -424,6 +438,16 @@ std::vector<AgentDescription> RunManager::DescribeEveryAgent(absl::Duration time
 
 chaos::v1::HaltAllResponse RunManager::HaltAll(const std::string& caller,
                                                const std::string& reason) {
+  chaos::v1::HaltAllResponse resp;
+  // Halting is never refused: a flag the store did not keep is reported,
+  // and this process refuses runs all the same.
+  absl::Status kept = history_->SetHaltState({true, caller, reason, absl::ToUnixMillis(absl::Now())});
+  if (!kept.ok()) {
+    spdlog::error("halt all: the store did not keep the halt flag: {}", kept.ToString());
+    resp.add_failed(absl::StrCat("the controller's store did not keep the halt flag (a restarted "
+                                 "controller or the next leader will not know of this halt): ",
+                                 kept.ToString()));
+  }
   std::vector<std::shared_ptr<LiveRun>> live;
   {
     absl::MutexLock lock(&mu_);
@@ -439,7 +463,6 @@ chaos::v1::HaltAllResponse RunManager::HaltAll(const std::string& caller,
   chaos::v1::HaltRequest req;
   req.set_caller(absl::StrCat("chaos-controller halt all for ", caller));
   req.set_reason(reason);
-  chaos::v1::HaltAllResponse resp;
   for (const auto& [address, s] : CallEveryAgent(absl::Seconds(5), [&](chaos::v1::Agent::Stub& stub, size_t,
                                                                grpc::ClientContext* ctx) {
          chaos::v1::HaltResponse r;
@@ -451,7 +474,12 @@ chaos::v1::HaltAllResponse RunManager::HaltAll(const std::string& caller,
   return resp;
 }
 
-chaos::v1::ResumeAllResponse RunManager::ResumeAll(const std::string& caller) {
+absl::StatusOr<chaos::v1::ResumeAllResponse> RunManager::ResumeAll(const std::string& caller) {
+  absl::Status cleared = history_->SetHaltState({false, caller, "", absl::ToUnixMillis(absl::Now())});
+  if (!cleared.ok()) {
+    return absl::Status(cleared.code(), absl::StrCat("the halt flag was not cleared, nothing was "
+                                                     "resumed: ", cleared.message()));
+  }
   {
     absl::MutexLock lock(&mu_);
     halted_ = false;

@@ -8,7 +8,10 @@
 //
 // Abort() interrupts a live run (the Runner rolls back); aborting an ended
 // run is OK and returns it. HaltAll() refuses new runs, interrupts the live
-// ones and halts every registered agent; ResumeAll() undoes it.
+// ones and halts every registered agent; ResumeAll() undoes it. The halt
+// flag is kept in the history store (HaltState), written before the agents
+// are called, so a restarted controller or the next leader still refuses
+// runs until someone resumes.
 //
 // Crash safety: Recover() finds runs an earlier controller process left
 // RUNNING or PENDING, calls RevertExperiment(run_id) on every agent the run
@@ -152,7 +155,9 @@ class RunManager {
   std::vector<AgentDescription> DescribeEveryAgent(absl::Duration timeout);
 
   chaos::v1::HaltAllResponse HaltAll(const std::string& caller, const std::string& reason);
-  chaos::v1::ResumeAllResponse ResumeAll(const std::string& caller);
+  // The store's error when it did not clear the halt flag; nothing is
+  // resumed then.
+  [[nodiscard]] absl::StatusOr<chaos::v1::ResumeAllResponse> ResumeAll(const std::string& caller);
 
   // Completes the rollback of runs an earlier process left unfinished:
   // those recorded before this manager was created (runs started since are

@@ -275,7 +275,7 @@ grpc::ServerUnaryReactor* ControllerService::ResumeAll(grpc::CallbackServerConte
   const absl::Status s = [&]() -> absl::Status {
     RETURN_IF_ERROR(CheckRequest(*req));
     RETURN_IF_ERROR(NeedHistory());
-    *resp = runs_->ResumeAll(rpc::CallerOf(*ctx, req->caller()));
+    ASSIGN_OR_RETURN(*resp, runs_->ResumeAll(rpc::CallerOf(*ctx, req->caller())));
     return absl::OkStatus();
   }();
   return Audited(ctx, req->caller(), "resume_all", "every agent", s);

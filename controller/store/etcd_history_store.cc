@@ -479,4 +479,23 @@ absl::StatusOr<int> EtcdHistoryStore::PruneScheduleRuns(const std::string& name,
   return deleted;
 }
 
+
+absl::Status EtcdHistoryStore::SetHaltState(const HaltState& state) {
+  chaos::v1::StoredHalt stored;
+  stored.set_halted(state.halted);
+  stored.set_caller(state.caller);
+  stored.set_reason(state.reason);
+  stored.set_at_unix_ms(state.at_unix_ms);
+  TxnRequest txn;
+  AddPut(txn.mutable_success(), prefix_ + "halt", stored.SerializeAsString());
+  return Write(std::move(txn), absl::InternalError("etcd refused the halt flag's write")).status();
+}
+
+absl::StatusOr<HistoryStore::HaltState> EtcdHistoryStore::GetHaltState() {
+  ASSIGN_OR_RETURN(std::optional<etcd::KeyValue> kv, client_->Get(prefix_ + "halt"));
+  if (!kv.has_value()) return HaltState{};
+  ASSIGN_OR_RETURN(chaos::v1::StoredHalt stored, Parse<chaos::v1::StoredHalt>(*kv));
+  return HaltState{stored.halted(), stored.caller(), stored.reason(), stored.at_unix_ms()};
+}
+
 }  // namespace chaos::controller

@@ -11,6 +11,7 @@
 //   PREFIX/schedule/NAME                  StoredSchedule
 //   PREFIX/schedule-event/NAME/ID         ScheduleEvent, the newest
 //                                         kMaxScheduleEvents kept
+//   PREFIX/halt                           StoredHalt, the HaltAll flag
 // etcd refuses a request over 1.5 MiB by default, and a report can be
 // bigger: its chunks are written first under a new generation, then the
 // run's record naming that generation in one transaction, then the old
@@ -83,6 +84,8 @@ class EtcdHistoryStore final : public HistoryStore {
   [[nodiscard]] absl::StatusOr<std::vector<chaos::v1::ScheduleEvent>> ListScheduleEvents(
       const std::string& name, int limit) override;
   [[nodiscard]] absl::StatusOr<int> PruneScheduleRuns(const std::string& name, int keep) override;
+  [[nodiscard]] absl::Status SetHaltState(const HaltState& state) override;
+  [[nodiscard]] absl::StatusOr<HaltState> GetHaltState() override;
 
  private:
   EtcdHistoryStore(std::shared_ptr<etcd::Client> client, std::string prefix)

@@ -5,7 +5,7 @@
 //
 // It keeps runs with their agents, experiment text, journal events and
 // report, and a drill's figures (Run.drill); schedules and what each
-// schedule did (started, skipped, missed). Records are the chaos.v1 wire
+// schedule did (started, skipped, missed); and the HaltAll flag. Records are the chaos.v1 wire
 // messages (Run, RunEvent, Schedule): they are plain data and are what
 // every reader wants.
 //
@@ -87,6 +87,18 @@ class HistoryStore {
   // the newest `keep`. Returns how many were deleted.
   [[nodiscard]] virtual absl::StatusOr<int> PruneScheduleRuns(const std::string& name,
                                                               int keep) = 0;
+
+  // The HaltAll flag (run_manager.h), kept here so that a restarted
+  // controller, or the next leader, refuses runs until someone resumes. A
+  // store never halted answers halted = false.
+  struct HaltState {
+    bool halted = false;
+    std::string caller;
+    std::string reason;
+    int64_t at_unix_ms = 0;
+  };
+  [[nodiscard]] virtual absl::Status SetHaltState(const HaltState& state) = 0;
+  [[nodiscard]] virtual absl::StatusOr<HaltState> GetHaltState() = 0;
 };
 
 }  // namespace chaos::controller

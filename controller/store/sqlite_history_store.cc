@@ -59,6 +59,12 @@ CREATE TABLE IF NOT EXISTS schedule_events (
   run_id TEXT NOT NULL,
   message TEXT NOT NULL);
 CREATE INDEX IF NOT EXISTS schedule_events_by_name ON schedule_events(schedule, id);
+CREATE TABLE IF NOT EXISTS halt (
+  id INTEGER PRIMARY KEY CHECK (id = 1),
+  halted INTEGER NOT NULL,
+  caller TEXT NOT NULL,
+  reason TEXT NOT NULL,
+  at_ms INTEGER NOT NULL);
 )sql";
 
 // Columns added after the first release, with their types: a database
@@ -600,6 +606,39 @@ absl::StatusOr<int> SqliteHistoryStore::PruneScheduleRuns(const std::string& nam
   RETURN_IF_ERROR(Exec("COMMIT"));
   std::move(rollback).Cancel();
   return deleted;
+}
+
+
+absl::Status SqliteHistoryStore::SetHaltState(const HaltState& state) {
+  absl::MutexLock lock(&mu_);
+  ASSIGN_OR_RETURN(sqlite3_stmt * s,
+                   Prepare("INSERT OR REPLACE INTO halt (id, halted, caller, reason, at_ms) "
+                           "VALUES (1,?,?,?,?)"));
+  Reset reset{s};
+  Bind(s, 1, static_cast<int64_t>(state.halted));
+  Bind(s, 2, state.caller);
+  Bind(s, 3, state.reason);
+  Bind(s, 4, state.at_unix_ms);
+  if (sqlite3_step(s) != SQLITE_DONE) return Error("write the halt flag");
+  return absl::OkStatus();
+}
+
+absl::StatusOr<HistoryStore::HaltState> SqliteHistoryStore::GetHaltState() {
+  absl::MutexLock lock(&mu_);
+  ASSIGN_OR_RETURN(sqlite3_stmt * s,
+                   Prepare("SELECT halted, caller, reason, at_ms FROM halt WHERE id=1"));
+  Reset reset{s};
+  HaltState state;
+  const int rc = sqlite3_step(s);
+  if (rc == SQLITE_ROW) {
+    state.halted = sqlite3_column_int64(s, 0) != 0;
+    state.caller = Text(s, 1);
+    state.reason = Text(s, 2);
+    state.at_unix_ms = sqlite3_column_int64(s, 3);
+  } else if (rc != SQLITE_DONE) {
+    return Error("read the halt flag");
+  }
+  return state;
 }
 
 }  // namespace chaos::controller

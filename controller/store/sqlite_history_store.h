@@ -56,6 +56,8 @@ class SqliteHistoryStore final : public HistoryStore {
   [[nodiscard]] absl::StatusOr<std::vector<chaos::v1::ScheduleEvent>> ListScheduleEvents(
       const std::string& name, int limit) override;
   [[nodiscard]] absl::StatusOr<int> PruneScheduleRuns(const std::string& name, int keep) override;
+  [[nodiscard]] absl::Status SetHaltState(const HaltState& state) override;
+  [[nodiscard]] absl::StatusOr<HaltState> GetHaltState() override;
 
  private:
   explicit SqliteHistoryStore(sqlite3* db, std::string path) : db_(db), path_(std::move(path)) {}

@@ -353,6 +353,42 @@ TEST_P(ControllerE2E, HaltAllHaltsTheOthersWhileAStoppedAgentHoldsItsOwnCall) {
   EXPECT_TRUE(absl::StartsWith(resp.failed(0), first + ": ")) << resp.failed(0);
 }
 
+// The halt flag is in the store: a controller started after a HaltAll (a
+// restart, or the next leader) refuses runs, naming who halted and why,
+// until someone resumes.
+TEST_P(ControllerE2E, AHaltOutlivesTheControllerUntilResumed) {
+  StartController();
+  StartAgent("a0");
+  ASSERT_TRUE(Eventually([&] { return LiveAgents() == 1; }, absl::Seconds(60)));
+  chaos::v1::HaltAllRequest halt;
+  halt.set_reason("game day over");
+  chaos::v1::HaltAllResponse halted;
+  grpc::Status s = stub_->HaltAll(Ctx().get(), halt, &halted);
+  ASSERT_TRUE(s.ok()) << s.error_message();
+  EXPECT_EQ(halted.failed_size(), 0) << halted.failed(0);
+
+  controller_.reset();
+  StartController();
+  StartAgent("a1");
+  ASSERT_TRUE(Eventually([&] { return LiveAgents() == 1; }, absl::Seconds(60)));
+  chaos::v1::SubmitRunRequest req;
+  req.set_experiment_yaml(LongBurn(1));
+  chaos::v1::Run refused;
+  s = stub_->SubmitRun(Ctx().get(), req, &refused);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::FAILED_PRECONDITION) << s.error_message();
+  EXPECT_TRUE(absl::StrContains(s.error_message(), "halted (HaltAll by ")) << s.error_message();
+  EXPECT_TRUE(absl::StrContains(s.error_message(), "game day over")) << s.error_message();
+
+  chaos::v1::ResumeAllResponse resumed;
+  s = stub_->ResumeAll(Ctx().get(), {}, &resumed);
+  ASSERT_TRUE(s.ok()) << s.error_message();
+  const chaos::v1::Run run = Submit(LongBurn(1));
+  ASSERT_FALSE(run.run_id().empty());
+  ASSERT_TRUE(Eventually([&] { return Get(run.run_id()).state() == chaos::v1::RUN_STATE_PASSED; },
+                         absl::Seconds(60)))
+      << Get(run.run_id()).ShortDebugString();
+}
+
 TEST_P(ControllerE2E, TwoWatchersSeeTheSameEventsAndChaosctlAbortRollsBack) {
   StartController();
   const std::string agent = StartAgent("a0");

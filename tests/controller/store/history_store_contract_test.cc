@@ -80,19 +80,25 @@ std::vector<std::string> Ids(const std::vector<chaos::v1::Run>& runs) {
 
 class HistoryStoreContractTest : public ::testing::TestWithParam<Kind> {
  protected:
-  void SetUp() override {
+  void SetUp() override { Reopen(); }
+
+  // A new store object on the same file or prefix, as a restarted
+  // controller (or the next leader) opens it.
+  void Reopen() {
+    store_.reset();
     if (GetParam() == Kind::kSqlite) {
       auto store = SqliteHistoryStore::Open(dir_.path() + "/history.db");
       ASSERT_TRUE(store.ok()) << store.status();
       store_ = std::move(*store);
     } else {
-      auto store = EtcdHistoryStore::Open(EtcdClient(), UniquePrefix());
+      auto store = EtcdHistoryStore::Open(EtcdClient(), prefix_);
       ASSERT_TRUE(store.ok()) << store.status();
       store_ = std::move(*store);
     }
   }
 
   testing::TempDir dir_;
+  const std::string prefix_ = UniquePrefix();
   std::unique_ptr<HistoryStore> store_;
 };
 
@@ -236,6 +242,29 @@ TEST_P(HistoryStoreContractTest, PruningKeepsAScheduleNewestEndedRunsAndEveryUnf
   EXPECT_TRUE(store_->ListEvents("burn-1")->empty());
 }
 
+TEST_P(HistoryStoreContractTest, TheHaltFlagIsKeptForTheNextControllerUntilCleared) {
+  auto fresh = store_->GetHaltState();
+  ASSERT_TRUE(fresh.ok()) << fresh.status();
+  EXPECT_FALSE(fresh->halted);
+
+  ASSERT_TRUE(store_->SetHaltState({true, "spiffe://chaos/operator/alice", "game day over", 1234})
+                  .ok());
+  Reopen();
+  auto halted = store_->GetHaltState();
+  ASSERT_TRUE(halted.ok()) << halted.status();
+  EXPECT_TRUE(halted->halted);
+  EXPECT_EQ(halted->caller, "spiffe://chaos/operator/alice");
+  EXPECT_EQ(halted->reason, "game day over");
+  EXPECT_EQ(halted->at_unix_ms, 1234);
+
+  ASSERT_TRUE(store_->SetHaltState({false, "bob", "", 5678}).ok());
+  Reopen();
+  auto resumed = store_->GetHaltState();
+  ASSERT_TRUE(resumed.ok()) << resumed.status();
+  EXPECT_FALSE(resumed->halted);
+  EXPECT_EQ(resumed->caller, "bob");
+}
+
 INSTANTIATE_TEST_SUITE_P(Stores, HistoryStoreContractTest,
                          ::testing::Values(Kind::kSqlite, Kind::kEtcd),
                          [](const auto& info) {
@@ -304,6 +333,7 @@ TEST_F(EtcdHistoryStoreTest, ADeposedLeaderWritesNothing) {
   EXPECT_TRUE(absl::IsFailedPrecondition((*store)->AppendEvent(e)));
   EXPECT_TRUE(absl::IsFailedPrecondition(
       (*store)->InsertRun(MakeRun("burn-2", 1, chaos::v1::RUN_STATE_RUNNING), "name: burn")));
+  EXPECT_TRUE(absl::IsFailedPrecondition((*store)->SetHaltState({false, "deposed", "", 1})));
 
   EXPECT_EQ((*store)->GetRun("burn-1")->state(), chaos::v1::RUN_STATE_RUNNING);
   EXPECT_TRUE((*store)->ListEvents("burn-1")->empty());
