@@ -211,12 +211,15 @@ struct Controller {
   Controller(const Flags& f, const Config& config,
              absl::StatusOr<std::unique_ptr<HistoryStore>> store)
       : history(std::move(store)),
-        registry(RealClock::Get(), absl::Milliseconds(f.heartbeat_ms), f.missed) {
+        registry(RealClock::Get(), absl::Milliseconds(f.heartbeat_ms), f.missed, kMaxAgents,
+                 history.ok() ? history->get() : nullptr) {
     if (!history.ok()) {
       spdlog::error("{}; serving agents only, runs and schedules answer with this error",
                     history.status().ToString());
       return;
     }
+    absl::Status loaded = registry.Load();
+    if (!loaded.ok()) spdlog::error("the stored agent registry: {}", loaded.ToString());
     RunManagerOptions ro;
     ro.lease = absl::Seconds(f.lease_s);
     ro.max_agents_per_run = f.max_agents;

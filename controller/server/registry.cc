@@ -5,19 +5,73 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "base/status_macros.h"
+#include "google/protobuf/util/message_differencer.h"
+#include "spdlog/spdlog.h"
 
 namespace chaos::controller {
 
-AgentRegistry::AgentRegistry(Clock* clock, absl::Duration heartbeat_interval, int missed,
-                             size_t capacity)
-    : clock_(clock), interval_(heartbeat_interval), missed_(missed), capacity_(capacity) {}
+using google::protobuf::util::MessageDifferencer;
 
-absl::Status AgentRegistry::MakeRoom() {
+AgentRegistry::AgentRegistry(Clock* clock, absl::Duration heartbeat_interval, int missed,
+                             size_t capacity, HistoryStore* store)
+    : clock_(clock),
+      store_(store),
+      interval_(heartbeat_interval),
+      missed_(missed),
+      capacity_(capacity) {}
+
+absl::Status AgentRegistry::Load() {
+  if (store_ == nullptr) return absl::OkStatus();
+  ASSIGN_OR_RETURN(std::vector<chaos::v1::AgentInfo> stored, store_->ListAgents());
+  absl::MutexLock lock(&mu_);
+  for (chaos::v1::AgentInfo& info : stored) {
+    if (agents_.contains(info.address()) || agents_.size() >= capacity_) continue;
+    Entry& e = agents_[info.address()];
+    e.info = std::move(info);
+    e.last_seen = absl::UnixEpoch();  // not heard by this controller yet
+    e.stored = true;
+  }
+  return absl::OkStatus();
+}
+
+void AgentRegistry::Keep(const chaos::v1::AgentInfo& info) {
+  const absl::Status s = store_->PutAgent(info);
+  absl::MutexLock lock(&mu_);
+  if (!s.ok()) {
+    if (!store_failing_) {
+      spdlog::warn("registry: the store did not keep agent {} (tried again at its next "
+                   "heartbeat; further failures are not logged until one succeeds): {}",
+                   info.address(), s.ToString());
+    }
+    store_failing_ = true;
+    return;
+  }
+  if (store_failing_) spdlog::info("registry: the store keeps agents again");
+  store_failing_ = false;
+  auto it = agents_.find(info.address());
+  if (it != agents_.end() && MessageDifferencer::Equals(it->second.info, info)) {
+    it->second.stored = true;
+  }
+}
+
+void AgentRegistry::Forget(const std::vector<std::string>& addresses) {
+  if (store_ == nullptr) return;
+  for (const std::string& a : addresses) {
+    const absl::Status s = store_->DeleteAgent(a);
+    if (!s.ok()) spdlog::warn("registry: the store did not forget agent {}: {}", a, s.ToString());
+  }
+}
+
+absl::Status AgentRegistry::MakeRoom(std::vector<std::string>* forgotten) {
   if (agents_.size() < capacity_) return absl::OkStatus();
   const absl::Time now = clock_->Now();
   for (auto it = agents_.begin(); it != agents_.end();) {
-    if (now - it->second.last_seen > interval_ * missed_) it = agents_.erase(it);
-    else ++it;
+    if (now - it->second.last_seen > interval_ * missed_) {
+      forgotten->push_back(it->first);
+      it = agents_.erase(it);
+    } else {
+      ++it;
+    }
   }
   if (agents_.size() < capacity_) return absl::OkStatus();
   return absl::ResourceExhaustedError(absl::StrCat(
@@ -33,15 +87,29 @@ absl::Status AgentRegistry::Register(const chaos::v1::RegisterAgentRequest& req)
     return absl::InvalidArgumentError(
         absl::StrCat("address: \"", a, "\" is not host:port with a port in 1-65535"));
   }
-  absl::MutexLock lock(&mu_);
-  if (!agents_.contains(a)) RETURN_IF_ERROR(MakeRoom());
-  Entry& e = agents_[a];
-  e.info.set_address(a);
-  e.info.set_hostname(req.hostname());
-  e.info.mutable_labels()->clear();
-  e.info.mutable_labels()->insert(req.labels().begin(), req.labels().end());
-  e.last_seen = clock_->Now();
-  return absl::OkStatus();
+  chaos::v1::AgentInfo info;
+  info.set_address(a);
+  info.set_hostname(req.hostname());
+  info.mutable_labels()->insert(req.labels().begin(), req.labels().end());
+  std::vector<std::string> forgotten;
+  bool keep = false;
+  absl::Status room = absl::OkStatus();
+  {
+    absl::MutexLock lock(&mu_);
+    if (!agents_.contains(a)) room = MakeRoom(&forgotten);
+    if (room.ok()) {
+      Entry& e = agents_[a];
+      if (!MessageDifferencer::Equals(e.info, info)) {
+        e.info = info;
+        e.stored = false;
+      }
+      e.last_seen = clock_->Now();
+      keep = store_ != nullptr && !e.stored;
+    }
+  }
+  Forget(forgotten);
+  if (keep) Keep(info);
+  return room;
 }
 
 std::vector<chaos::v1::AgentInfo> AgentRegistry::List() {

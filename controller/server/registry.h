@@ -3,11 +3,17 @@
 // An agent registers (and heartbeats, by registering again) with its
 // address, hostname and labels. It is "lost" once no heartbeat arrived for
 // `missed_heartbeats` intervals; a lost agent that heartbeats again is
-// live again. The registry is in memory: after a controller restart agents
-// reappear with their next heartbeat. It holds at most `capacity` agents
-// (request_limits.h kMaxAgents): a new agent beyond it makes the registry
-// forget its lost agents, and is refused RESOURCE_EXHAUSTED when none is
-// lost.
+// live again. It holds at most `capacity` agents (request_limits.h
+// kMaxAgents): a new agent beyond it makes the registry forget its lost
+// agents, and is refused RESOURCE_EXHAUSTED when none is lost.
+//
+// With a store, each agent's address, hostname and labels are kept there
+// when they are new or change (not at every heartbeat), and forgotten
+// agents are deleted from it; Load() reads them back, every one lost (last
+// seen 0) until it heartbeats to this controller. So a restarted controller
+// or the next leader lists, and halts, the whole fleet at once. A store
+// write that fails is logged and tried again at the agent's next
+// heartbeat; the registration itself is accepted.
 //
 // ResolveTargets gives the agents a run may use: every live agent. The
 // experiment's own target groups (label selectors, count, percent) then
@@ -31,14 +37,19 @@
 #include "chaos/v1/controller.pb.h"
 #include "controller/server/clock.h"
 #include "controller/server/request_limits.h"
+#include "controller/store/history_store.h"
 #include "experiments/experiment.h"
 
 namespace chaos::controller {
 
 class AgentRegistry {
  public:
+  // `store` may be null: nothing kept.
   AgentRegistry(Clock* clock, absl::Duration heartbeat_interval, int missed_heartbeats = 3,
-                size_t capacity = kMaxAgents);
+                size_t capacity = kMaxAgents, HistoryStore* store = nullptr);
+
+  // Adds the store's agents this registry does not hold, as lost.
+  [[nodiscard]] absl::Status Load();
 
   // INVALID_ARGUMENT when the address is not host:port; RESOURCE_EXHAUSTED
   // for a new agent when the registry is full of live ones.
@@ -54,16 +65,24 @@ class AgentRegistry {
   struct Entry {
     chaos::v1::AgentInfo info;
     absl::Time last_seen;
+    bool stored = false;  // the store holds `info`
   };
+  // Writes `info` to the store; marks the entry stored if it still holds it.
+  void Keep(const chaos::v1::AgentInfo& info) ABSL_LOCKS_EXCLUDED(mu_);
+  void Forget(const std::vector<std::string>& addresses) ABSL_LOCKS_EXCLUDED(mu_);
+
   Clock* const clock_;
+  HistoryStore* const store_;
   const absl::Duration interval_;
   const int missed_;
   const size_t capacity_;
   absl::Mutex mu_;
   std::map<std::string, Entry> agents_ ABSL_GUARDED_BY(mu_);
+  bool store_failing_ ABSL_GUARDED_BY(mu_) = false;  // logged once until a write succeeds
 
-  // Room for one more agent: forgets the lost ones when full.
-  absl::Status MakeRoom() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Room for one more agent: forgets the lost ones when full, adding their
+  // addresses to `forgotten`.
+  absl::Status MakeRoom(std::vector<std::string>* forgotten) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 };
 
 // The live agents `experiment` may run on, from the registry.

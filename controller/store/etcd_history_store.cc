@@ -498,4 +498,28 @@ absl::StatusOr<HistoryStore::HaltState> EtcdHistoryStore::GetHaltState() {
   return HaltState{stored.halted(), stored.caller(), stored.reason(), stored.at_unix_ms()};
 }
 
+
+absl::Status EtcdHistoryStore::PutAgent(const chaos::v1::AgentInfo& info) {
+  TxnRequest txn;
+  AddPut(txn.mutable_success(), prefix_ + "agent/" + info.address(),
+         WithoutLiveness(info).SerializeAsString());
+  return Write(std::move(txn), absl::InternalError("etcd refused the agent's write")).status();
+}
+
+absl::Status EtcdHistoryStore::DeleteAgent(const std::string& address) {
+  TxnRequest txn;
+  txn.add_success()->mutable_request_delete_range()->set_key(prefix_ + "agent/" + address);
+  return Write(std::move(txn), absl::InternalError("etcd refused the agent's delete")).status();
+}
+
+absl::StatusOr<std::vector<chaos::v1::AgentInfo>> EtcdHistoryStore::ListAgents() {
+  ASSIGN_OR_RETURN(etcd::Range range, client_->GetPrefix(prefix_ + "agent/"));
+  std::vector<chaos::v1::AgentInfo> out;
+  for (const etcd::KeyValue& kv : range.kvs) {
+    ASSIGN_OR_RETURN(chaos::v1::AgentInfo info, Parse<chaos::v1::AgentInfo>(kv));
+    out.push_back(std::move(info));
+  }
+  return out;  // etcd returns keys sorted, and the key ends in the address
+}
+
 }  // namespace chaos::controller

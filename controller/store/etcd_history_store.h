@@ -12,6 +12,7 @@
 //   PREFIX/schedule-event/NAME/ID         ScheduleEvent, the newest
 //                                         kMaxScheduleEvents kept
 //   PREFIX/halt                           StoredHalt, the HaltAll flag
+//   PREFIX/agent/ADDRESS                  AgentInfo (without its liveness)
 // etcd refuses a request over 1.5 MiB by default, and a report can be
 // bigger: its chunks are written first under a new generation, then the
 // run's record naming that generation in one transaction, then the old
@@ -86,6 +87,9 @@ class EtcdHistoryStore final : public HistoryStore {
   [[nodiscard]] absl::StatusOr<int> PruneScheduleRuns(const std::string& name, int keep) override;
   [[nodiscard]] absl::Status SetHaltState(const HaltState& state) override;
   [[nodiscard]] absl::StatusOr<HaltState> GetHaltState() override;
+  [[nodiscard]] absl::Status PutAgent(const chaos::v1::AgentInfo& info) override;
+  [[nodiscard]] absl::Status DeleteAgent(const std::string& address) override;
+  [[nodiscard]] absl::StatusOr<std::vector<chaos::v1::AgentInfo>> ListAgents() override;
 
  private:
   EtcdHistoryStore(std::shared_ptr<etcd::Client> client, std::string prefix)

@@ -5,7 +5,8 @@
 //
 // It keeps runs with their agents, experiment text, journal events and
 // report, and a drill's figures (Run.drill); schedules and what each
-// schedule did (started, skipped, missed); and the HaltAll flag. Records are the chaos.v1 wire
+// schedule did (started, skipped, missed); the HaltAll flag; and the
+// registered agents. Records are the chaos.v1 wire
 // messages (Run, RunEvent, Schedule): they are plain data and are what
 // every reader wants.
 //
@@ -35,6 +36,13 @@ struct RunFilter {
   std::string schedule;
   int limit = 100;
 };
+
+// An agent's record as the stores keep it: last_seen and lost cleared.
+inline chaos::v1::AgentInfo WithoutLiveness(chaos::v1::AgentInfo info) {
+  info.clear_last_seen_unix_ms();
+  info.clear_lost();
+  return info;
+}
 
 class HistoryStore {
  public:
@@ -99,6 +107,15 @@ class HistoryStore {
   };
   [[nodiscard]] virtual absl::Status SetHaltState(const HaltState& state) = 0;
   [[nodiscard]] virtual absl::StatusOr<HaltState> GetHaltState() = 0;
+
+  // The agents that registered (registry.h): address, hostname and labels,
+  // not their liveness, so that a restarted controller or the next leader
+  // knows the fleet (and can halt it) before the agents find it.
+  // PutAgent replaces the agent's record; DeleteAgent of an unknown
+  // address is OK; ListAgents is sorted by address.
+  [[nodiscard]] virtual absl::Status PutAgent(const chaos::v1::AgentInfo& info) = 0;
+  [[nodiscard]] virtual absl::Status DeleteAgent(const std::string& address) = 0;
+  [[nodiscard]] virtual absl::StatusOr<std::vector<chaos::v1::AgentInfo>> ListAgents() = 0;
 };
 
 }  // namespace chaos::controller

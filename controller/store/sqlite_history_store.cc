@@ -65,6 +65,9 @@ CREATE TABLE IF NOT EXISTS halt (
   caller TEXT NOT NULL,
   reason TEXT NOT NULL,
   at_ms INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS agents (
+  address TEXT PRIMARY KEY,
+  info BLOB NOT NULL);
 )sql";
 
 // Columns added after the first release, with their types: a database
@@ -639,6 +642,45 @@ absl::StatusOr<HistoryStore::HaltState> SqliteHistoryStore::GetHaltState() {
     return Error("read the halt flag");
   }
   return state;
+}
+
+
+absl::Status SqliteHistoryStore::PutAgent(const chaos::v1::AgentInfo& info) {
+  absl::MutexLock lock(&mu_);
+  ASSIGN_OR_RETURN(sqlite3_stmt * s,
+                   Prepare("INSERT OR REPLACE INTO agents (address, info) VALUES (?,?)"));
+  Reset reset{s};
+  Bind(s, 1, info.address());
+  BindBlob(s, 2, WithoutLiveness(info).SerializeAsString());
+  if (sqlite3_step(s) != SQLITE_DONE) return Error("write agent");
+  return absl::OkStatus();
+}
+
+absl::Status SqliteHistoryStore::DeleteAgent(const std::string& address) {
+  absl::MutexLock lock(&mu_);
+  ASSIGN_OR_RETURN(sqlite3_stmt * s, Prepare("DELETE FROM agents WHERE address=?"));
+  Reset reset{s};
+  Bind(s, 1, address);
+  if (sqlite3_step(s) != SQLITE_DONE) return Error("delete agent");
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::vector<chaos::v1::AgentInfo>> SqliteHistoryStore::ListAgents() {
+  absl::MutexLock lock(&mu_);
+  ASSIGN_OR_RETURN(sqlite3_stmt * s, Prepare("SELECT address, info FROM agents ORDER BY address"));
+  Reset reset{s};
+  std::vector<chaos::v1::AgentInfo> out;
+  int rc;
+  while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+    chaos::v1::AgentInfo info;
+    if (!info.ParseFromString(Blob(s, 1))) {
+      return absl::DataLossError(
+          absl::StrCat("agents: the record of ", Text(s, 0), " does not parse"));
+    }
+    out.push_back(std::move(info));
+  }
+  if (rc != SQLITE_DONE) return Error("list agents");
+  return out;
 }
 
 }  // namespace chaos::controller

@@ -58,6 +58,9 @@ class SqliteHistoryStore final : public HistoryStore {
   [[nodiscard]] absl::StatusOr<int> PruneScheduleRuns(const std::string& name, int keep) override;
   [[nodiscard]] absl::Status SetHaltState(const HaltState& state) override;
   [[nodiscard]] absl::StatusOr<HaltState> GetHaltState() override;
+  [[nodiscard]] absl::Status PutAgent(const chaos::v1::AgentInfo& info) override;
+  [[nodiscard]] absl::Status DeleteAgent(const std::string& address) override;
+  [[nodiscard]] absl::StatusOr<std::vector<chaos::v1::AgentInfo>> ListAgents() override;
 
  private:
   explicit SqliteHistoryStore(sqlite3* db, std::string path) : db_(db), path_(std::move(path)) {}

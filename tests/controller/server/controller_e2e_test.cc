@@ -353,22 +353,35 @@ TEST_P(ControllerE2E, HaltAllHaltsTheOthersWhileAStoppedAgentHoldsItsOwnCall) {
   EXPECT_TRUE(absl::StartsWith(resp.failed(0), first + ": ")) << resp.failed(0);
 }
 
-// The halt flag is in the store: a controller started after a HaltAll (a
-// restart, or the next leader) refuses runs, naming who halted and why,
-// until someone resumes.
+// The halt flag and the registry are in the store: a controller started
+// after a HaltAll (a restart, or the next leader) refuses runs, naming who
+// halted and why, until someone resumes; and it knows (as lost) an agent
+// that never found it, which its ResumeAll reaches.
 TEST_P(ControllerE2E, AHaltOutlivesTheControllerUntilResumed) {
   StartController();
-  StartAgent("a0");
+  const std::string a0 = StartAgent("a0");
   ASSERT_TRUE(Eventually([&] { return LiveAgents() == 1; }, absl::Seconds(60)));
+  auto halted = [&](const std::string& agent) {
+    auto stub = chaos::v1::Agent::NewStub(OpenChannel(agent, {}));
+    chaos::v1::DescribeResponse d;
+    grpc::Status s = stub->Describe(Ctx().get(), {}, &d);
+    EXPECT_TRUE(s.ok()) << s.error_message();
+    return d.halted();
+  };
   chaos::v1::HaltAllRequest halt;
   halt.set_reason("game day over");
-  chaos::v1::HaltAllResponse halted;
-  grpc::Status s = stub_->HaltAll(Ctx().get(), halt, &halted);
+  chaos::v1::HaltAllResponse halt_resp;
+  grpc::Status s = stub_->HaltAll(Ctx().get(), halt, &halt_resp);
   ASSERT_TRUE(s.ok()) << s.error_message();
-  EXPECT_EQ(halted.failed_size(), 0) << halted.failed(0);
+  EXPECT_EQ(halt_resp.failed_size(), 0) << halt_resp.failed(0);
+  EXPECT_TRUE(halted(a0));
 
   controller_.reset();
-  StartController();
+  StartController();  // on another port: a0 heartbeats to the old one
+  std::vector<chaos::v1::AgentInfo> known = Agents();
+  ASSERT_EQ(known.size(), 1u);
+  EXPECT_EQ(known[0].address(), a0);
+  EXPECT_TRUE(known[0].lost());
   StartAgent("a1");
   ASSERT_TRUE(Eventually([&] { return LiveAgents() == 1; }, absl::Seconds(60)));
   chaos::v1::SubmitRunRequest req;
@@ -382,6 +395,8 @@ TEST_P(ControllerE2E, AHaltOutlivesTheControllerUntilResumed) {
   chaos::v1::ResumeAllResponse resumed;
   s = stub_->ResumeAll(Ctx().get(), {}, &resumed);
   ASSERT_TRUE(s.ok()) << s.error_message();
+  EXPECT_EQ(resumed.resumed_size(), 2) << resumed.ShortDebugString();
+  EXPECT_FALSE(halted(a0)) << "the restarted controller did not reach the agent it knew from the store";
   const chaos::v1::Run run = Submit(LongBurn(1));
   ASSERT_FALSE(run.run_id().empty());
   ASSERT_TRUE(Eventually([&] { return Get(run.run_id()).state() == chaos::v1::RUN_STATE_PASSED; },

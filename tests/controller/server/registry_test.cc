@@ -1,9 +1,12 @@
 // AgentRegistry on a FakeClock: lost after the missed heartbeats, live again
-// on the next one, last-seen times, bad addresses, and target resolution.
+// on the next one, last-seen times, bad addresses, target resolution, and
+// the agents kept in a (real SQLite) store for the next controller.
 #include "controller/server/registry.h"
 
+#include "controller/store/sqlite_history_store.h"
 #include "experiments/experiment.h"
 #include "gtest/gtest.h"
+#include "tests/test_util.h"
 
 namespace chaos::controller {
 namespace {
@@ -63,6 +66,53 @@ TEST(RegistryTest, AFullRegistryForgetsLostAgentsAndRefusesBeyondItsCapacity) {
   ASSERT_TRUE(registry.Register(Req("10.0.0.3:1")).ok());
   EXPECT_EQ(registry.LiveAddresses(), (std::vector<std::string>{"10.0.0.3:1"}));
   EXPECT_EQ(registry.List().size(), 1u);
+}
+
+// A registry with a store keeps each agent's address, hostname and labels;
+// the next controller's registry loads them as lost (never heard by it),
+// and they are live again at their first heartbeat to it. Forgotten agents
+// leave the store too.
+TEST(RegistryTest, TheNextControllerKnowsTheStoredAgentsAsLostUntilTheyHeartbeat) {
+  testing::TempDir dir;
+  auto store = SqliteHistoryStore::Open(dir.path() + "/history.db");
+  ASSERT_TRUE(store.ok()) << store.status();
+  FakeClock clock(absl::FromUnixSeconds(1000));
+  {
+    AgentRegistry first(&clock, absl::Seconds(1), 3, /*capacity=*/2, store->get());
+    ASSERT_TRUE(first.Register(Req("10.0.0.1:1")).ok());
+    chaos::v1::RegisterAgentRequest relabelled = Req("10.0.0.2:1");
+    ASSERT_TRUE(first.Register(relabelled).ok());
+    (*relabelled.mutable_labels())["zone"] = "b";
+    ASSERT_TRUE(first.Register(relabelled).ok());
+  }
+  auto stored = (*store)->ListAgents();
+  ASSERT_TRUE(stored.ok()) << stored.status();
+  ASSERT_EQ(stored->size(), 2u);
+  EXPECT_EQ((*stored)[1].labels().at("zone"), "b");
+  EXPECT_EQ((*stored)[1].last_seen_unix_ms(), 0);
+
+  clock.Advance(absl::Hours(1));
+  AgentRegistry next(&clock, absl::Seconds(1), 3, /*capacity=*/2, store->get());
+  ASSERT_TRUE(next.Load().ok());
+  auto list = next.List();
+  ASSERT_EQ(list.size(), 2u);
+  for (const auto& info : list) {
+    EXPECT_TRUE(info.lost()) << info.address();
+    EXPECT_EQ(info.last_seen_unix_ms(), 0) << info.address();
+    EXPECT_EQ(info.hostname(), "h");
+  }
+  EXPECT_EQ(list[1].labels().at("zone"), "b");
+  EXPECT_TRUE(next.LiveAddresses().empty());
+
+  ASSERT_TRUE(next.Register(Req("10.0.0.1:1")).ok());
+  EXPECT_EQ(next.LiveAddresses(), (std::vector<std::string>{"10.0.0.1:1"}));
+  // Full: a new agent makes room by forgetting the lost one, in the store too.
+  ASSERT_TRUE(next.Register(Req("10.0.0.3:1")).ok());
+  stored = (*store)->ListAgents();
+  ASSERT_TRUE(stored.ok()) << stored.status();
+  ASSERT_EQ(stored->size(), 2u);
+  EXPECT_EQ((*stored)[0].address(), "10.0.0.1:1");
+  EXPECT_EQ((*stored)[1].address(), "10.0.0.3:1");
 }
 
 TEST(RegistryTest, TargetsAreTheLiveAgents) {

@@ -265,6 +265,39 @@ TEST_P(HistoryStoreContractTest, TheHaltFlagIsKeptForTheNextControllerUntilClear
   EXPECT_EQ(resumed->caller, "bob");
 }
 
+TEST_P(HistoryStoreContractTest, AgentsAreKeptByAddressWithoutTheirLiveness) {
+  chaos::v1::AgentInfo b;
+  b.set_address("10.0.0.2:7070");
+  b.set_hostname("db2");
+  (*b.mutable_labels())["role"] = "replica";
+  b.set_last_seen_unix_ms(99);
+  b.set_lost(true);
+  chaos::v1::AgentInfo a = b;
+  a.set_address("10.0.0.1:7070");
+  ASSERT_TRUE(store_->PutAgent(b).ok());
+  ASSERT_TRUE(store_->PutAgent(a).ok());
+  (*b.mutable_labels())["role"] = "primary";
+  ASSERT_TRUE(store_->PutAgent(b).ok());
+  Reopen();
+
+  auto agents = store_->ListAgents();
+  ASSERT_TRUE(agents.ok()) << agents.status();
+  ASSERT_EQ(agents->size(), 2u);
+  EXPECT_EQ((*agents)[0].address(), "10.0.0.1:7070");
+  EXPECT_EQ((*agents)[1].address(), "10.0.0.2:7070");
+  EXPECT_EQ((*agents)[1].hostname(), "db2");
+  EXPECT_EQ((*agents)[1].labels().at("role"), "primary");
+  EXPECT_EQ((*agents)[1].last_seen_unix_ms(), 0);
+  EXPECT_FALSE((*agents)[1].lost());
+
+  ASSERT_TRUE(store_->DeleteAgent("10.0.0.1:7070").ok());
+  ASSERT_TRUE(store_->DeleteAgent("10.0.0.9:7070").ok());  // unknown: OK
+  agents = store_->ListAgents();
+  ASSERT_TRUE(agents.ok()) << agents.status();
+  ASSERT_EQ(agents->size(), 1u);
+  EXPECT_EQ((*agents)[0].address(), "10.0.0.2:7070");
+}
+
 INSTANTIATE_TEST_SUITE_P(Stores, HistoryStoreContractTest,
                          ::testing::Values(Kind::kSqlite, Kind::kEtcd),
                          [](const auto& info) {
