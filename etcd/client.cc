@@ -154,12 +154,13 @@ absl::StatusOr<std::optional<KeyValue>> Client::Get(const std::string& key) {
 }
 
 absl::StatusOr<Range> Client::GetPrefix(const std::string& prefix, int64_t limit,
-                                        int64_t revision) {
+                                        int64_t revision, bool keys_only) {
   etcdserverpb::RangeRequest req;
   req.set_key(prefix.empty() ? std::string(1, '\0') : prefix);
   req.set_range_end(PrefixEnd(prefix));
   req.set_limit(limit);
   req.set_revision(revision);
+  req.set_keys_only(keys_only);
   etcdserverpb::RangeResponse resp;
   RETURN_IF_ERROR(OnSomeMember("range", [&](const auto& channel, grpc::ClientContext* ctx) {
     return etcdserverpb::KV::NewStub(channel)->Range(ctx, req, &resp);

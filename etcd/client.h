@@ -97,9 +97,9 @@ class Client {
   [[nodiscard]] absl::StatusOr<std::optional<KeyValue>> Get(const std::string& key);
   // Every key under `prefix`, at most `limit` of them (0: no limit), as of
   // `revision` (0: now; an older one reads what was there then, OUT_OF_RANGE
-  // once etcd has compacted it away).
+  // once etcd has compacted it away). `keys_only`: values left empty.
   [[nodiscard]] absl::StatusOr<Range> GetPrefix(const std::string& prefix, int64_t limit = 0,
-                                                int64_t revision = 0);
+                                                int64_t revision = 0, bool keys_only = false);
   // The store's revision after the write.
   [[nodiscard]] absl::StatusOr<int64_t> Put(const std::string& key, const std::string& value,
                                             int64_t lease = 0);

@@ -185,9 +185,22 @@ absl::StatusOr<Store> OpenStore(const Flags& f, const StoreTarget& target) {
   return s;
 }
 
+// Called once this controller leads: nothing else writes now (the previous
+// leader is fenced, and this one does not serve yet). A failure is logged:
+// the chunks wait for the next leader.
+void CollectOrphans(EtcdHistoryStore& store) {
+  absl::StatusOr<int> orphans = store.CollectOrphanChunks();
+  if (!orphans.ok()) {
+    spdlog::warn("orphaned report and experiment chunks not collected: {}",
+                 orphans.status().ToString());
+  } else if (*orphans > 0) {
+    spdlog::info("deleted {} orphaned generation(s) of report or experiment chunks", *orphans);
+  }
+}
+
 // On etcd, waits until this controller leads (a standby waits here,
 // serving nothing; SIGINT or SIGTERM end the wait: CANCELLED), then fences
-// the store with the leader key.
+// the store with the leader key and collects orphaned chunks.
 absl::Status AwaitLeadership(Store& s) {
   if (!s.leadership) return absl::OkStatus();
   absl::StatusOr<std::string> leader = s.leadership->Leader();
@@ -202,6 +215,7 @@ absl::Status AwaitLeadership(Store& s) {
   s.etcd->SetFence(*key);
   spdlog::info("leading the controllers on {} (leader key {}, revision {})", s.where,
                key->key(), key->rev());
+  CollectOrphans(*s.etcd);
   return absl::OkStatus();
 }
 

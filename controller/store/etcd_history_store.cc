@@ -1,12 +1,16 @@
 #include "controller/store/etcd_history_store.h"
 
 #include <algorithm>
+#include <map>
+#include <set>
 #include <utility>
 
 #include "absl/random/random.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "absl/strings/str_join.h"
+#include "absl/strings/str_split.h"
 #include "base/status_macros.h"
 
 namespace chaos::controller {
@@ -196,6 +200,46 @@ absl::Status EtcdHistoryStore::DeleteBlob(const std::string& run_id, const std::
   AddDeletePrefix(txn.mutable_success(),
                   absl::StrCat(BlobPrefix(run_id), kind, "/", generation, "/"));
   return Write(std::move(txn), absl::InternalError("unreachable")).status();
+}
+
+absl::StatusOr<int> EtcdHistoryStore::CollectOrphanChunks() {
+  ASSIGN_OR_RETURN(std::vector<RunRecord> runs, ReadAllRuns());
+  std::map<std::string, const RunRecord*> by_id;
+  for (const RunRecord& r : runs) by_id[r.stored.run().run_id()] = &r;
+  const std::string blobs = prefix_ + "blob/";
+  ASSIGN_OR_RETURN(etcd::Range keys, client_->GetPrefix(blobs, 0, 0, /*keys_only=*/true));
+  // Each generation once: BLOBS RUN_ID/KIND/GEN/NNNNNN, the run id last
+  // parsed as it may hold a '/'.
+  std::set<std::string> generations;
+  for (const etcd::KeyValue& kv : keys.kvs) {
+    generations.insert(kv.key.substr(0, kv.key.rfind('/') + 1));
+  }
+  int deleted = 0;
+  for (const std::string& gen_prefix : generations) {
+    const std::vector<std::string> parts =
+        absl::StrSplit(absl::string_view(gen_prefix).substr(blobs.size()), '/');
+    if (parts.size() < 4) continue;  // not a chunk of this layout
+    const std::string generation = parts[parts.size() - 2];
+    const std::string kind = parts[parts.size() - 3];
+    const std::string run_id = absl::StrJoin(parts.begin(), parts.end() - 3, "/");
+    auto it = by_id.find(run_id);
+    TxnRequest txn;
+    if (it == by_id.end()) {
+      *txn.add_compare() = Absent(RunKey(run_id));
+    } else {
+      const chaos::v1::StoredRun& stored = it->second->stored;
+      if (generation == (kind == "yaml" ? stored.yaml_generation() : stored.report_generation())) {
+        continue;
+      }
+      *txn.add_compare() = KeyCompare(RunKey(run_id), Compare::MOD, Compare::EQUAL,
+                                      it->second->mod_revision);
+    }
+    AddDeletePrefix(txn.mutable_success(), gen_prefix);
+    absl::Status s = Write(std::move(txn), absl::AbortedError("written since")).status();
+    if (s.ok()) ++deleted;
+    else if (!absl::IsAborted(s)) return s;
+  }
+  return deleted;
 }
 
 absl::StatusOr<EtcdHistoryStore::RunRecord> EtcdHistoryStore::ReadRun(const std::string& run_id) {

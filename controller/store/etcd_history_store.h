@@ -19,7 +19,9 @@
 // generation is deleted. A reader reads the chunks at the revision of the
 // record it read, so it never sees half of a report. etcd keeps every
 // revision until it is compacted: run etcd with auto-compaction
-// (docs/CONTROLLER.md, "High availability").
+// (docs/CONTROLLER.md, "High availability"). Chunks that no record names
+// (a writer died between the two writes) are deleted by
+// CollectOrphanChunks() when a controller starts to lead.
 //
 // Fencing: with SetFence(leader key), every write is a transaction that
 // also compares the leader's key (etcd/election.h), so a controller that
@@ -59,6 +61,15 @@ class EtcdHistoryStore final : public HistoryStore {
 
   // Every later write holds only while `leader` leads; nullopt: unfenced.
   void SetFence(std::optional<etcd::LeaderKey> leader);
+
+  // Deletes the chunks no run's record names: those of a writer that died
+  // (or lost etcd) between writing a generation's chunks and the record
+  // naming it, and old generations whose delete failed. Returns how many
+  // generations it deleted. Must run while nothing else writes under the
+  // prefix: the controller calls it once it leads (the previous leader is
+  // fenced), before it serves. A run written since it was read keeps its
+  // chunks.
+  [[nodiscard]] absl::StatusOr<int> CollectOrphanChunks();
 
   // HistoryStore
   [[nodiscard]] absl::Status InsertRun(const chaos::v1::Run& run,

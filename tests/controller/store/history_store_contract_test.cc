@@ -344,6 +344,40 @@ TEST_F(EtcdHistoryStoreTest, TwoControllersOnOnePrefixShareTheHistory) {
       (*b)->InsertRun(MakeRun("burn-1", 1, chaos::v1::RUN_STATE_RUNNING), "y")));
 }
 
+// Chunks no record names (a writer died between the chunks and the
+// record, or an old generation's delete failed) are collected; the chunks
+// the records name stay, and the runs read back whole.
+TEST_F(EtcdHistoryStoreTest, OrphanedChunksAreCollectedAndNamedOnesKept) {
+  auto store = EtcdHistoryStore::Open(client_, prefix_);
+  ASSERT_TRUE(store.ok()) << store.status();
+  chaos::v1::Run run = MakeRun("burn/1", 1, chaos::v1::RUN_STATE_RUNNING);
+  ASSERT_TRUE((*store)->InsertRun(run, "name: burn").ok());
+  run.set_state(chaos::v1::RUN_STATE_PASSED);
+  run.set_report_json(std::string(100, 'r'));
+  ASSERT_TRUE((*store)->UpdateRun(run).ok());
+  ASSERT_TRUE((*store)->InsertRun(MakeRun("burn-2", 2, chaos::v1::RUN_STATE_PASSED), "y").ok());
+  const std::string blobs = prefix_ + "blob/";
+  for (const char* orphan :
+       {"ghost/yaml/00000000000000aa/000000", "ghost/report/00000000000000ab/000000",
+        "burn/1/report/00000000000000ac/000000", "burn/1/report/00000000000000ac/000001"}) {
+    ASSERT_TRUE(client_->Put(blobs + orphan, "orphan").ok());
+  }
+
+  auto collected = (*store)->CollectOrphanChunks();
+  ASSERT_TRUE(collected.ok()) << collected.status();
+  EXPECT_EQ(*collected, 3);
+  auto left = client_->GetPrefix(blobs);
+  ASSERT_TRUE(left.ok());
+  for (const auto& kv : left->kvs) EXPECT_NE(kv.value, "orphan") << kv.key;
+  EXPECT_EQ(left->kvs.size(), 3u);  // burn/1's yaml and report, burn-2's yaml
+  auto back = (*store)->GetRun("burn/1");
+  ASSERT_TRUE(back.ok()) << back.status();
+  EXPECT_EQ(back->report_json(), std::string(100, 'r'));
+  EXPECT_EQ(*(*store)->GetExperimentYaml("burn/1"), "name: burn");
+  EXPECT_EQ(*(*store)->GetExperimentYaml("burn-2"), "y");
+  EXPECT_EQ(*(*store)->CollectOrphanChunks(), 0);
+}
+
 TEST_F(EtcdHistoryStoreTest, ADeposedLeaderWritesNothing) {
   auto store = EtcdHistoryStore::Open(client_, prefix_);
   ASSERT_TRUE(store.ok()) << store.status();
