@@ -167,6 +167,10 @@ bool WaitFor(const std::function<bool()>& cond, std::chrono::milliseconds limit,
   return cond();
 }
 
+bool WaitFor(const std::function<bool()>& cond, absl::Duration limit, absl::Duration poll) {
+  return WaitFor(cond, absl::ToChronoMilliseconds(limit), absl::ToChronoMilliseconds(poll));
+}
+
 std::vector<std::string> NonEmptyLines(const std::string& text) {
   std::vector<std::string> lines;
   std::istringstream in(text);

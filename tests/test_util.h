@@ -11,6 +11,8 @@
 #include <string>
 #include <vector>
 
+#include "absl/time/time.h"
+
 namespace chaos::testing {
 
 // A temporary directory removed (recursively) on destruction.
@@ -102,8 +104,11 @@ std::vector<pid_t> PidsNamed(const std::string& name);
 int WaitForPortFile(Subprocess& p, const std::string& port_file, int hang_guard_s = 60);
 
 // Polls `cond` every `poll` until it holds (true) or `limit` passes (false).
+// `limit` is a hang guard, never a time the test asserts.
 bool WaitFor(const std::function<bool()>& cond, std::chrono::milliseconds limit,
              std::chrono::milliseconds poll = std::chrono::milliseconds(10));
+bool WaitFor(const std::function<bool()>& cond, absl::Duration limit,
+             absl::Duration poll = absl::Milliseconds(50));
 
 // The lines of `text`, without empty ones.
 std::vector<std::string> NonEmptyLines(const std::string& text);

@@ -63,15 +63,6 @@ std::unique_ptr<chaos::v1::Agent::Stub> Stub(const AgentProcess& agent) {
       grpc::CreateChannel(agent.address(), grpc::InsecureChannelCredentials()));
 }
 
-bool WaitFor(const std::function<bool()>& cond, absl::Duration limit) {
-  const absl::Time deadline = absl::Now() + limit;
-  while (absl::Now() < deadline) {
-    if (cond()) return true;
-    absl::SleepFor(absl::Milliseconds(25));
-  }
-  return cond();
-}
-
 // Whether `pid` runs; a zombie (killed, not yet reaped) does not.
 bool Running(pid_t pid) {
   const std::string stat = ReadFileOrEmpty(absl::StrCat("/proc/", pid, "/stat"));

@@ -446,15 +446,6 @@ chaos::v1::FaultStatus FaultNamed(chaos::v1::Agent::Stub& stub, const std::strin
   return {};
 }
 
-// Polls `done` every 20 ms for at most a minute: a hang guard, not a time.
-bool Eventually(const std::function<bool()>& done) {
-  for (int i = 0; i < 3000; ++i) {
-    if (done()) return true;
-    usleep(20000);
-  }
-  return done();
-}
-
 std::string Metrics(const AgentProcess& agent) {
   const std::string log = agent.log();
   const size_t at = log.find("metrics on ");
@@ -497,14 +488,15 @@ TEST(AgentProcessTest, FailedRevertIsRetriedByTheAgentUntilItHolds) {
   CommandResult listed = RunCommand({ChaosctlBinary(), "faults", "--agent", agent.address()});
   EXPECT_NE(listed.output.find("retrying"), std::string::npos) << listed.output;
   // The agent's timer tries again on its own, and fails while it is locked.
-  EXPECT_TRUE(Eventually([&] { return FaultNamed(*stub, "fill").revert_attempts() >= 3; }))
+  EXPECT_TRUE(WaitFor([&] { return FaultNamed(*stub, "fill").revert_attempts() >= 3; },
+                      absl::Minutes(1)))
       << agent.log();
   EXPECT_TRUE(fill.FileExists());
 
   fill.Unlock();
-  EXPECT_TRUE(Eventually([&] {
+  EXPECT_TRUE(WaitFor([&] {
     return FaultNamed(*stub, "fill").state() == chaos::v1::FAULT_STATE_REVERTED;
-  })) << agent.log();
+  }, absl::Minutes(1))) << agent.log();
   const chaos::v1::FaultStatus reverted = FaultNamed(*stub, "fill");
   EXPECT_FALSE(fill.FileExists());
   EXPECT_TRUE(reverted.revert_error().empty());

@@ -15,12 +15,14 @@
 #include "gtest/gtest.h"
 #include "tests/etcd_cluster.h"
 #include "tests/rpc/test_pki.h"
+#include "tests/test_util.h"
 
 namespace chaos::etcd {
 namespace {
 
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
+using chaos::testing::WaitFor;
 
 // Polls `condition` every 50 ms for at most `seconds` (a hang guard, not a
 // bound the test checks).
@@ -29,15 +31,6 @@ ClientOptions Options(std::vector<std::string> endpoints) {
   options.endpoints = std::move(endpoints);
   options.timeout = absl::Seconds(5);
   return options;
-}
-
-template <typename F>
-bool Eventually(F condition, int seconds = 30) {
-  for (int i = 0; i < seconds * 20; ++i) {
-    if (condition()) return true;
-    std::this_thread::sleep_for(std::chrono::milliseconds(50));
-  }
-  return condition();
 }
 
 class EtcdClientTest : public ::testing::Test {
@@ -119,10 +112,10 @@ TEST_F(EtcdClientTest, AKeyOnALeaseLivesWhileRenewedAndGoesWhenTheLeaseEnds) {
   ASSERT_TRUE(client->Put("/lease/dropped", "x", *dropped).ok());
 
   // Renew one lease for a while; the other lapses meanwhile.
-  EXPECT_TRUE(Eventually([&] {
+  EXPECT_TRUE(WaitFor([&] {
     EXPECT_TRUE(client->KeepAliveOnce(*kept).ok());
     return !(*client->Get("/lease/dropped")).has_value();
-  }));
+  }, absl::Seconds(30)));
   EXPECT_TRUE((*client->Get("/lease/kept")).has_value());
   EXPECT_TRUE(absl::IsNotFound(client->KeepAliveOnce(*dropped).status()));
 
@@ -162,7 +155,7 @@ TEST_F(EtcdClientTest, AWatchDeliversEveryChangeInOrderAlsoWhenItsMemberIsLost) 
     return seen.size();
   };
   ASSERT_TRUE(writer->Put("/w/1", "1").ok());
-  ASSERT_TRUE(Eventually([&] { return count() == 2; }));
+  ASSERT_TRUE(WaitFor([&] { return count() == 2; }, absl::Seconds(30)));
 
   // Member 0 may have been raft's leader: writes fail (UNAVAILABLE) until
   // the other two have elected one, so each is retried until it is applied.
@@ -183,10 +176,10 @@ TEST_F(EtcdClientTest, AWatchDeliversEveryChangeInOrderAlsoWhenItsMemberIsLost) 
     auto got = writer->Get(key);
     return got.ok() && !got->has_value();
   };
-  EXPECT_TRUE(Eventually([&] { return create("/w/2"); }));
-  EXPECT_TRUE(Eventually([&] { return remove("/w/1"); }));
-  EXPECT_TRUE(Eventually([&] { return create("/elsewhere"); }));
-  EXPECT_TRUE(Eventually([&] { return count() >= 4; }));
+  EXPECT_TRUE(WaitFor([&] { return create("/w/2"); }, absl::Seconds(30)));
+  EXPECT_TRUE(WaitFor([&] { return remove("/w/1"); }, absl::Seconds(30)));
+  EXPECT_TRUE(WaitFor([&] { return create("/elsewhere"); }, absl::Seconds(30)));
+  EXPECT_TRUE(WaitFor([&] { return count() >= 4; }, absl::Seconds(30)));
 
   std::move(stop).Invoke();
   EXPECT_TRUE(absl::IsCancelled(result)) << result;
@@ -266,7 +259,8 @@ TEST_F(EtcdClientTest, WritesGoOnWithOneMemberLostFailUnavailableWithoutQuorumAn
   // Member 0 may have been raft's leader: until the other two elect one, a
   // write is UNAVAILABLE; then writes go on.
   cluster_.Kill(0);
-  EXPECT_TRUE(Eventually([&] { return client->Put("/q", "two members").ok(); }));
+  EXPECT_TRUE(
+      WaitFor([&] { return client->Put("/q", "two members").ok(); }, absl::Seconds(30)));
 
   cluster_.Kill(1);
   auto with_one = client->Put("/q", "one member");
@@ -274,7 +268,7 @@ TEST_F(EtcdClientTest, WritesGoOnWithOneMemberLostFailUnavailableWithoutQuorumAn
 
   cluster_.Start(0);
   cluster_.Start(1);
-  EXPECT_TRUE(Eventually([&] { return client->Put("/q", "back").ok(); }, 60));
+  EXPECT_TRUE(WaitFor([&] { return client->Put("/q", "back").ok(); }, absl::Seconds(60)));
   EXPECT_EQ((*client->Get("/q"))->value, "back");
 }
 

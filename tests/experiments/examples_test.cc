@@ -44,14 +44,6 @@ int FreePort() {
   return ntohs(addr.sin_port);
 }
 
-bool WaitFor(const std::function<bool()>& cond, int seconds) {
-  for (int i = 0; i < seconds * 20; ++i) {
-    if (cond()) return true;
-    usleep(50000);
-  }
-  return cond();
-}
-
 // Runs chaosctl with extra environment; returns its result and parsed JSON report.
 struct RunResult {
   CommandResult command;
@@ -116,7 +108,7 @@ TEST(ExamplesTest, KillOneReplicaMeasuresTimeToRecover) {
     return RunCommand({"/bin/bash", "-c", absl::StrCat("for p in ", p1, " ", p2, " ", p3,
                                                        "; do (exec 3<>/dev/tcp/127.0.0.1/$p) 2>/dev/null || exit 1; done")})
                .exit_code == 0;
-  }, 20)) << "replicas did not start";
+  }, absl::Seconds(20))) << "replicas did not start";
   AgentProcess agent(dir.path());
   RunResult r = RunExperiment("kill-replica.yaml", {"--agent", agent.address()},
                               {{"PORT1", std::to_string(p1)},
@@ -195,7 +187,8 @@ class RedisDrill {
                                       "--pidfile", run_dir_ + "/redis.pid", "--save", "",
                                       "--appendonly", "no", "--logfile", run_dir_ + "/redis.log"});
     EXPECT_EQ(start.exit_code, 0) << start.output;
-    EXPECT_TRUE(WaitFor([&] { return absl::StrContains(Cli({"ping"}).output, "PONG"); }, 10));
+    EXPECT_TRUE(WaitFor([&] { return absl::StrContains(Cli({"ping"}).output, "PONG"); },
+                        absl::Seconds(10)));
     EXPECT_EQ(Cli({"eval", "for i=0,999 do redis.call('set','key:'..i,'value-'..i) end return 1",
                    "0"}).exit_code, 0);
     agent_ = std::make_unique<AgentProcess>(dir_.path() + "/agent-state",
@@ -225,7 +218,7 @@ class RedisDrill {
       CommandResult r = RunCommand({"/usr/bin/redis-cli", "-p", port, "eval",
                                     "return #redis.call('keys', 'key:*')", "0"});
       return r.exit_code == 0 && absl::SimpleAtoi(absl::StripAsciiWhitespace(r.output), &keys);
-    }, 10);
+    }, absl::Seconds(10));
     RunCommand({"/usr/bin/redis-cli", "-p", port, "shutdown", "nosave"});
     return keys;
   }
@@ -556,7 +549,7 @@ TEST(ExamplesTest, PostgresDrillWithACorruptedBackupFailsAndPutsTheOriginalDataB
   int old_pid = 0;
   ASSERT_TRUE(absl::SimpleAtoi(NonEmptyLines(ReadFileOrEmpty(pg.data() + "/postmaster.pid"))[0],
                                &old_pid));
-  EXPECT_TRUE(WaitFor([&] { return kill(old_pid, 0) != 0; }, 30));
+  EXPECT_TRUE(WaitFor([&] { return kill(old_pid, 0) != 0; }, absl::Seconds(30)));
   CommandResult start = PostgresDrill::AsPostgres(
       {PostgresDrill::Bin("pg_ctl"), "-D", pg.data(), "-l", pg.run() + "/postgres.log", "-w",
        "-t", "60", "start"});

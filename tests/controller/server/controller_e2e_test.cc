@@ -39,10 +39,12 @@
 #include "gtest/gtest.h"
 #include "nlohmann/json.hpp"
 #include "tests/etcd_cluster.h"
+#include "tests/test_util.h"
 
 namespace {
 
 using chaos::rpc::OpenChannel;
+using chaos::testing::WaitFor;
 
 class Process {
  public:
@@ -98,16 +100,6 @@ int WaitPort(const std::string& file) {
     absl::SleepFor(absl::Milliseconds(50));
   }
   return 0;
-}
-
-template <typename F>
-bool Eventually(F f, absl::Duration within) {
-  const absl::Time end = absl::Now() + within;
-  while (absl::Now() < end) {
-    if (f()) return true;
-    absl::SleepFor(absl::Milliseconds(50));
-  }
-  return f();
 }
 
 std::unique_ptr<grpc::ClientContext> Ctx() {
@@ -272,7 +264,7 @@ TEST_P(ControllerE2E, ThreeAgentsRegisterAndAStoppedOneIsLost) {
   const std::string a0 = StartAgent("a0");
   const std::string a1 = StartAgent("a1");
   const std::string a2 = StartAgent("a2");
-  ASSERT_TRUE(Eventually([&] { return LiveAgents() == 3; }, absl::Seconds(60)));
+  ASSERT_TRUE(WaitFor([&] { return LiveAgents() == 3; }, absl::Seconds(60)));
   for (const auto& a : Agents()) {
     EXPECT_EQ(a.labels().at("name").substr(0, 1), "a");
   }
@@ -280,7 +272,7 @@ TEST_P(ControllerE2E, ThreeAgentsRegisterAndAStoppedOneIsLost) {
   agents_[1]->Stop(SIGKILL);
   ASSERT_NE(stopped_pid, 0);
   // Lost after 3 missed heartbeats of 200 ms (how soon is not asserted).
-  ASSERT_TRUE(Eventually(
+  ASSERT_TRUE(WaitFor(
       [&] {
         for (const auto& a : Agents()) {
           if (a.address() == a1) return a.lost();
@@ -295,7 +287,7 @@ TEST_P(ControllerE2E, ThreeAgentsRegisterAndAStoppedOneIsLost) {
   }
   // The other two keep heartbeating: each is seen again after a1's loss,
   // and neither is lost.
-  EXPECT_TRUE(Eventually(
+  EXPECT_TRUE(WaitFor(
       [&] {
         for (const auto& a : Agents()) {
           if (a.address() != a1 && a.last_seen_unix_ms() <= seen_at_loss[a.address()]) return false;
@@ -315,7 +307,7 @@ TEST_P(ControllerE2E, HaltAllHaltsTheOthersWhileAStoppedAgentHoldsItsOwnCall) {
   StartController();
   std::vector<std::string> addresses;
   for (const char* name : {"a0", "a1", "a2"}) addresses.push_back(StartAgent(name));
-  ASSERT_TRUE(Eventually([&] { return LiveAgents() == 3; }, absl::Seconds(60)));
+  ASSERT_TRUE(WaitFor([&] { return LiveAgents() == 3; }, absl::Seconds(60)));
   const std::string first = Agents()[0].address();
   const size_t stopped = std::find(addresses.begin(), addresses.end(), first) - addresses.begin();
   ASSERT_LT(stopped, addresses.size());
@@ -335,7 +327,7 @@ TEST_P(ControllerE2E, HaltAllHaltsTheOthersWhileAStoppedAgentHoldsItsOwnCall) {
     status = stub_->HaltAll(&ctx, req, &resp);
     returned = true;
   });
-  bool others_first = Eventually(
+  bool others_first = WaitFor(
       [&] {
         for (size_t i = 0; i < addresses.size(); ++i) {
           if (i != stopped && !halted(addresses[i])) return false;
@@ -360,7 +352,7 @@ TEST_P(ControllerE2E, HaltAllHaltsTheOthersWhileAStoppedAgentHoldsItsOwnCall) {
 TEST_P(ControllerE2E, AHaltOutlivesTheControllerUntilResumed) {
   StartController();
   const std::string a0 = StartAgent("a0");
-  ASSERT_TRUE(Eventually([&] { return LiveAgents() == 1; }, absl::Seconds(60)));
+  ASSERT_TRUE(WaitFor([&] { return LiveAgents() == 1; }, absl::Seconds(60)));
   auto halted = [&](const std::string& agent) {
     auto stub = chaos::v1::Agent::NewStub(OpenChannel(agent, {}));
     chaos::v1::DescribeResponse d;
@@ -383,7 +375,7 @@ TEST_P(ControllerE2E, AHaltOutlivesTheControllerUntilResumed) {
   EXPECT_EQ(known[0].address(), a0);
   EXPECT_TRUE(known[0].lost());
   StartAgent("a1");
-  ASSERT_TRUE(Eventually([&] { return LiveAgents() == 1; }, absl::Seconds(60)));
+  ASSERT_TRUE(WaitFor([&] { return LiveAgents() == 1; }, absl::Seconds(60)));
   chaos::v1::SubmitRunRequest req;
   req.set_experiment_yaml(LongBurn(1));
   chaos::v1::Run refused;
@@ -399,7 +391,7 @@ TEST_P(ControllerE2E, AHaltOutlivesTheControllerUntilResumed) {
   EXPECT_FALSE(halted(a0)) << "the restarted controller did not reach the agent it knew from the store";
   const chaos::v1::Run run = Submit(LongBurn(1));
   ASSERT_FALSE(run.run_id().empty());
-  ASSERT_TRUE(Eventually([&] { return Get(run.run_id()).state() == chaos::v1::RUN_STATE_PASSED; },
+  ASSERT_TRUE(WaitFor([&] { return Get(run.run_id()).state() == chaos::v1::RUN_STATE_PASSED; },
                          absl::Seconds(60)))
       << Get(run.run_id()).ShortDebugString();
 }
@@ -407,7 +399,7 @@ TEST_P(ControllerE2E, AHaltOutlivesTheControllerUntilResumed) {
 TEST_P(ControllerE2E, TwoWatchersSeeTheSameEventsAndChaosctlAbortRollsBack) {
   StartController();
   const std::string agent = StartAgent("a0");
-  ASSERT_TRUE(Eventually([&] { return LiveAgents() == 1; }, absl::Seconds(60)));
+  ASSERT_TRUE(WaitFor([&] { return LiveAgents() == 1; }, absl::Seconds(60)));
   const chaos::v1::Run run = Submit(LongBurn(60));
   ASSERT_FALSE(run.run_id().empty());
   EXPECT_EQ(run.state(), chaos::v1::RUN_STATE_RUNNING);
@@ -426,9 +418,9 @@ TEST_P(ControllerE2E, TwoWatchersSeeTheSameEventsAndChaosctlAbortRollsBack) {
       EXPECT_TRUE(reader->Finish().ok());
     });
   }
-  ASSERT_TRUE(Eventually([&] { return ActiveFaults(agent, run.run_id()) == 1; },
+  ASSERT_TRUE(WaitFor([&] { return ActiveFaults(agent, run.run_id()) == 1; },
                          absl::Seconds(10)));
-  EXPECT_TRUE(Eventually([&] { return BurnersOf(agents_[0]->pid()) == 1; }, absl::Seconds(60)));
+  EXPECT_TRUE(WaitFor([&] { return BurnersOf(agents_[0]->pid()) == 1; }, absl::Seconds(60)));
   const std::string cmd =
       absl::StrCat(Bin("bin/chaosctl"), " abort ", run.run_id(), " --controller ",
                    controller_addr_, " --reason e2e >> ", dir_, "/chaosctl.log 2>&1");
@@ -449,10 +441,10 @@ TEST_P(ControllerE2E, TwoWatchersSeeTheSameEventsAndChaosctlAbortRollsBack) {
   }
   EXPECT_TRUE(saw_abort);
   EXPECT_TRUE(saw_revert);
-  ASSERT_TRUE(Eventually([&] { return Get(run.run_id()).state() == chaos::v1::RUN_STATE_ABORTED; },
+  ASSERT_TRUE(WaitFor([&] { return Get(run.run_id()).state() == chaos::v1::RUN_STATE_ABORTED; },
                          absl::Seconds(5)));
   EXPECT_EQ(ActiveFaults(agent, run.run_id()), 0);
-  EXPECT_TRUE(Eventually([&] { return BurnersOf(agents_[0]->pid()) == 0; }, absl::Seconds(60)));
+  EXPECT_TRUE(WaitFor([&] { return BurnersOf(agents_[0]->pid()) == 0; }, absl::Seconds(60)));
   // A watcher arriving after the end gets the same journal from the history.
   auto stub = chaos::v1::Controller::NewStub(OpenChannel(controller_addr_, {}));
   grpc::ClientContext ctx;
@@ -477,7 +469,7 @@ TEST_P(ControllerE2E, TwoWatchersSeeTheSameEventsAndChaosctlAbortRollsBack) {
 TEST_P(ControllerE2E, MaxAgentsPerRunRefusesAWideRunAndHonoursACappedGroup) {
   StartController({"--max-agents-per-run", "1"});
   const std::vector<std::string> agents = {StartAgent("a0"), StartAgent("a1")};
-  ASSERT_TRUE(Eventually([&] { return LiveAgents() == 2; }, absl::Seconds(60)));
+  ASSERT_TRUE(WaitFor([&] { return LiveAgents() == 2; }, absl::Seconds(60)));
   const std::string wide = R"(
 name: wide
 method:
@@ -505,7 +497,7 @@ method:
   - {id: burn, duration: 30s, target: half, fault: {cpuBurn: {loadPercent: 5}}}
 )");
   ASSERT_FALSE(run.run_id().empty());
-  ASSERT_TRUE(Eventually(
+  ASSERT_TRUE(WaitFor(
       [&] {
         return ActiveFaults(agents[0], run.run_id()) + ActiveFaults(agents[1], run.run_id()) == 1;
       },
@@ -514,7 +506,7 @@ method:
       absl::StrCat(Bin("bin/chaosctl"), " abort ", run.run_id(), " --controller ",
                    controller_addr_, " --reason done >> ", dir_, "/chaosctl.log 2>&1");
   ASSERT_EQ(std::system(cmd.c_str()), 0) << ReadFile(dir_ + "/chaosctl.log");
-  ASSERT_TRUE(Eventually([&] { return Get(run.run_id()).state() == chaos::v1::RUN_STATE_ABORTED; },
+  ASSERT_TRUE(WaitFor([&] { return Get(run.run_id()).state() == chaos::v1::RUN_STATE_ABORTED; },
                          absl::Seconds(10)));
   for (const std::string& a : agents) EXPECT_EQ(ActiveFaults(a, run.run_id()), 0) << a;
 }
@@ -532,7 +524,7 @@ TEST_P(ControllerE2E, ASecondAbortCancelsTheRunningRollbackAction) {
       "; sleep 300 & wait\"]}\n"
       "  - {path: /usr/bin/touch, args: [\"" + marker + "\"]}\n"));
   const std::string agent = StartAgent("a0");
-  ASSERT_TRUE(Eventually([&] { return LiveAgents() == 1; }, absl::Seconds(60)));
+  ASSERT_TRUE(WaitFor([&] { return LiveAgents() == 1; }, absl::Seconds(60)));
   const chaos::v1::Run run = Submit(absl::StrCat(R"(
 name: long-rollback
 method:
@@ -542,7 +534,7 @@ rollbackActions:
   - {run: [/usr/bin/touch, )", marker, R"(]}
 )"));
   ASSERT_FALSE(run.run_id().empty());
-  ASSERT_TRUE(Eventually([&] { return ActiveFaults(agent, run.run_id()) == 1; },
+  ASSERT_TRUE(WaitFor([&] { return ActiveFaults(agent, run.run_id()) == 1; },
                          absl::Seconds(20)));
   chaos::v1::AbortRunRequest abort;
   abort.set_run_id(run.run_id());
@@ -550,7 +542,7 @@ rollbackActions:
   chaos::v1::Run answered;
   ASSERT_TRUE(stub_->AbortRun(Ctx().get(), abort, &answered).ok());
   int pgid = 0;
-  ASSERT_TRUE(Eventually(
+  ASSERT_TRUE(WaitFor(
       [&] {
         return absl::SimpleAtoi(absl::StripAsciiWhitespace(ReadFile(pgid_file)), &pgid) &&
                pgid > 0;
@@ -559,12 +551,12 @@ rollbackActions:
       << ReadFile(dir_ + "/ctl.log");
   EXPECT_EQ(ActiveFaults(agent, run.run_id()), 0) << "faults are reverted before the actions";
   ASSERT_TRUE(stub_->AbortRun(Ctx().get(), abort, &answered).ok());
-  ASSERT_TRUE(Eventually(
+  ASSERT_TRUE(WaitFor(
       [&] { return Get(run.run_id()).state() == chaos::v1::RUN_STATE_ROLLBACK_INCOMPLETE; },
       absl::Seconds(60)))
       << chaos::v1::RunState_Name(Get(run.run_id()).state());
   // Killed members may linger a moment as zombies for init to reap.
-  EXPECT_TRUE(Eventually([&] { return kill(-pgid, 0) != 0 && errno == ESRCH; },
+  EXPECT_TRUE(WaitFor([&] { return kill(-pgid, 0) != 0 && errno == ESRCH; },
                          absl::Seconds(30)))
       << "a process of the rollback action outlived the cancel";
   EXPECT_NE(access(marker.c_str(), F_OK), 0) << "the next rollback action ran after the cancel";
@@ -580,12 +572,12 @@ TEST_P(ControllerE2E, SigkillMidRunIsRevertedAndMarkedInterruptedOnRestart) {
   flags.insert(flags.end(), {"--lease", "120"});
   StartController(flags);
   const std::string agent = StartAgent("a0");
-  ASSERT_TRUE(Eventually([&] { return LiveAgents() == 1; }, absl::Seconds(60)));
+  ASSERT_TRUE(WaitFor([&] { return LiveAgents() == 1; }, absl::Seconds(60)));
   const chaos::v1::Run run = Submit(LongBurn(120) + "rollbackActions:\n  - {run: [touch, " +
                                     marker + "]}\n");
-  ASSERT_TRUE(Eventually([&] { return ActiveFaults(agent, run.run_id()) == 1; },
+  ASSERT_TRUE(WaitFor([&] { return ActiveFaults(agent, run.run_id()) == 1; },
                          absl::Seconds(10)));
-  ASSERT_TRUE(Eventually([&] { return BurnersOf(agents_[0]->pid()) == 1; }, absl::Seconds(60)));
+  ASSERT_TRUE(WaitFor([&] { return BurnersOf(agents_[0]->pid()) == 1; }, absl::Seconds(60)));
   {
     // The agent may report the fault before the controller has the inject
     // answer: wait until the journal has it, so the kill lands mid-run.
@@ -606,12 +598,12 @@ TEST_P(ControllerE2E, SigkillMidRunIsRevertedAndMarkedInterruptedOnRestart) {
   ASSERT_EQ(ActiveFaults(agent, run.run_id()), 1) << "nothing reverted before the restart";
   ASSERT_NE(access(marker.c_str(), F_OK), 0) << "the rollback action ran before the restart";
   StartController(flags);
-  ASSERT_TRUE(Eventually(
+  ASSERT_TRUE(WaitFor(
       [&] { return Get(run.run_id()).state() == chaos::v1::RUN_STATE_INTERRUPTED; },
       absl::Seconds(15)))
       << ReadFile(dir_ + "/ctl.log");
   EXPECT_EQ(ActiveFaults(agent, run.run_id()), 0);
-  EXPECT_TRUE(Eventually([&] { return BurnersOf(agents_[0]->pid()) == 0; }, absl::Seconds(60)));
+  EXPECT_TRUE(WaitFor([&] { return BurnersOf(agents_[0]->pid()) == 0; }, absl::Seconds(60)));
   const chaos::v1::Run after = Get(run.run_id());
   EXPECT_EQ(after.agents_size(), 1);
   EXPECT_EQ(after.agents(0), agent);
@@ -651,14 +643,14 @@ TEST_P(ControllerE2E, RecoveryRunsNoRollbackActionTheRestartedControllersPolicyR
   flags.insert(flags.end(), {"--lease", "120"});
   StartController(flags);
   const std::string agent = StartAgent("a0");
-  ASSERT_TRUE(Eventually([&] { return LiveAgents() == 1; }, absl::Seconds(60)));
+  ASSERT_TRUE(WaitFor([&] { return LiveAgents() == 1; }, absl::Seconds(60)));
   const chaos::v1::Run run = Submit(LongBurn(120) + "rollbackActions:\n  - {run: [touch, " +
                                     marker + "]}\n");
-  ASSERT_TRUE(Eventually([&] { return ActiveFaults(agent, run.run_id()) == 1; },
+  ASSERT_TRUE(WaitFor([&] { return ActiveFaults(agent, run.run_id()) == 1; },
                          absl::Seconds(10)));
   controller_->Stop(SIGKILL);
   StartController({"--lease", "120"});  // no --command-policy now
-  ASSERT_TRUE(Eventually(
+  ASSERT_TRUE(WaitFor(
       [&] { return Get(run.run_id()).state() == chaos::v1::RUN_STATE_ROLLBACK_INCOMPLETE; },
       absl::Seconds(15)))
       << ReadFile(dir_ + "/ctl.log");
@@ -775,7 +767,7 @@ int Shell(const std::string& cmd, std::string* out) {
 TEST_P(ControllerE2E, ChaosctlControllerCommands) {
   StartController();
   const std::string agent = StartAgent("a0");
-  ASSERT_TRUE(Eventually([&] { return LiveAgents() == 1; }, absl::Seconds(60)));
+  ASSERT_TRUE(WaitFor([&] { return LiveAgents() == 1; }, absl::Seconds(60)));
   const std::string ctl = absl::StrCat(Bin("bin/chaosctl"));
   const std::string at = " --controller " + controller_addr_;
   const std::string file = std::string(CHAOS_SOURCE_DIR) + "/experiments/examples/cpu-burn.yaml";
@@ -837,7 +829,7 @@ TEST_P(ControllerE2E, ChaosctlControllerCommands) {
     Process follower({ctl, "run", long_file, "--controller", controller_addr_},
                      dir_ + "/follower.log");
     std::string running;
-    ASSERT_TRUE(Eventually(
+    ASSERT_TRUE(WaitFor(
         [&] {
           chaos::v1::ListRunsRequest req;
           req.set_state(chaos::v1::RUN_STATE_RUNNING);
@@ -858,11 +850,11 @@ TEST_P(ControllerE2E, ChaosctlControllerCommands) {
 
   // halt --controller aborts the live run and halts the agent; resume undoes.
   const chaos::v1::Run run = Submit(LongBurn(60));
-  ASSERT_TRUE(Eventually([&] { return ActiveFaults(agent, run.run_id()) == 1; },
+  ASSERT_TRUE(WaitFor([&] { return ActiveFaults(agent, run.run_id()) == 1; },
                          absl::Seconds(10)));
   EXPECT_EQ(Shell(ctl + " halt --reason e2e" + at, &out), 0) << out;
   EXPECT_NE(out.find("halted  " + agent), std::string::npos) << out;
-  EXPECT_TRUE(Eventually(
+  EXPECT_TRUE(WaitFor(
       [&] { return Get(run.run_id()).state() == chaos::v1::RUN_STATE_ABORTED; }, absl::Seconds(10)));
   EXPECT_EQ(ActiveFaults(agent, run.run_id()), 0);
   auto agent_stub = chaos::v1::Agent::NewStub(OpenChannel(agent, {}));
@@ -913,7 +905,7 @@ TEST_P(ControllerE2E, ScheduleOnATestClockStartsRealRunsAndForbidSkipsOverlap) {
   const std::string first = list->front().last_run_id();
   ASSERT_FALSE(first.empty());
   EXPECT_TRUE(runs.IsActive(first));
-  ASSERT_TRUE(Eventually([&] { return ActiveFaults(agent, first) == 1; }, absl::Seconds(10)));
+  ASSERT_TRUE(WaitFor([&] { return ActiveFaults(agent, first) == 1; }, absl::Seconds(10)));
   clock.Advance(absl::Minutes(1));
   scheduler.Tick();
   list = scheduler.List();
@@ -924,7 +916,7 @@ TEST_P(ControllerE2E, ScheduleOnATestClockStartsRealRunsAndForbidSkipsOverlap) {
   EXPECT_EQ(list->front().recent_events(0).run_id(), first);
   EXPECT_EQ(list->front().recent_events(1).kind(), "started");
   ASSERT_TRUE(runs.Abort(first, "test", "make room").ok());
-  ASSERT_TRUE(Eventually([&] { return !runs.IsActive(first); }, absl::Seconds(10)));
+  ASSERT_TRUE(WaitFor([&] { return !runs.IsActive(first); }, absl::Seconds(10)));
   EXPECT_EQ(ActiveFaults(agent, first), 0);
   clock.Advance(absl::Minutes(1));
   scheduler.Tick();
@@ -994,7 +986,7 @@ Json StableValues(const Json& j) {
 TEST_P(ControllerE2E, VariablesAndAManualGateThroughTheController) {
   StartController();
   const std::string agent = StartAgent("a0");
-  ASSERT_TRUE(Eventually([&] { return LiveAgents() == 1; }, absl::Seconds(60)));
+  ASSERT_TRUE(WaitFor([&] { return LiveAgents() == 1; }, absl::Seconds(60)));
   const std::string file = dir_ + "/gated.yaml";
   std::ofstream(file) << R"(name: gated-${TEAM}
 description: a game day with a gate
@@ -1013,7 +1005,7 @@ method:
     run_rc = Shell("TEAM=sre LOAD=20 " + ctl + " run " + file + at, &run_out);
   });
   std::string id;
-  ASSERT_TRUE(Eventually([&] {
+  ASSERT_TRUE(WaitFor([&] {
     chaos::v1::ListRunsResponse runs;
     if (!stub_->ListRuns(Ctx().get(), {}, &runs).ok() || runs.runs_size() != 1) return false;
     id = runs.runs(0).run_id();
@@ -1050,13 +1042,13 @@ method:
 TEST_P(ControllerE2E, AFailedGateFailsTheRunAndRollsBack) {
   StartController();
   const std::string agent = StartAgent("a0");
-  ASSERT_TRUE(Eventually([&] { return LiveAgents() == 1; }, absl::Seconds(60)));
+  ASSERT_TRUE(WaitFor([&] { return LiveAgents() == 1; }, absl::Seconds(60)));
   const chaos::v1::Run run = Submit(R"(name: gate-fails
 method:
   - {id: burn, duration: 30s, fault: {cpuBurn: {workers: 1, loadPercent: 10}}}
   - {id: check, manual: {prompt: "ok?", timeout: 60s}}
 )");
-  ASSERT_TRUE(Eventually([&] {
+  ASSERT_TRUE(WaitFor([&] {
     return Get(run.run_id()).report_json().find("chaosctl gate fail") != std::string::npos;
   }, absl::Seconds(20)));
   chaos::v1::AnswerGateRequest req;
@@ -1066,7 +1058,7 @@ method:
   req.set_caller("e2e");
   chaos::v1::Run answered;
   ASSERT_TRUE(stub_->AnswerGate(Ctx().get(), req, &answered).ok());
-  ASSERT_TRUE(Eventually([&] {
+  ASSERT_TRUE(WaitFor([&] {
     return Get(run.run_id()).state() == chaos::v1::RUN_STATE_FAILED;
   }, absl::Seconds(20)));
   const std::string reason = Get(run.run_id()).reason();
@@ -1082,7 +1074,7 @@ TEST_P(ControllerE2E, LocalAndControllerRunsWriteTheSameJournal) {
   using namespace chaos_e2e_journal;
   StartController(CommandPolicyFlags("commands:\n  - path: /bin/true\n"));
   const std::string agent = StartAgent("a0");
-  ASSERT_TRUE(Eventually([&] { return LiveAgents() == 1; }, absl::Seconds(60)));
+  ASSERT_TRUE(WaitFor([&] { return LiveAgents() == 1; }, absl::Seconds(60)));
   const std::string file = dir_ + "/same.yaml";
   std::ofstream(file) << R"(name: same-journal
 description: one journal however it runs
