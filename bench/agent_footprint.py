@@ -35,26 +35,9 @@ import subprocess
 import tempfile
 import time
 
-from bench_util import remove_work, start_agent, wait_for
+from bench_util import TICKS, cpu_ticks, remove_work, start_agent, status_fields, wait_for
 
-TICKS = os.sysconf("SC_CLK_TCK")
 SETTLE_S = 5
-
-
-def status_fields(pid):
-    fields = {}
-    with open("/proc/%d/status" % pid) as f:
-        for line in f:
-            key, _, value = line.partition(":")
-            fields[key] = value.split()[0] if value.split() else ""
-    return fields
-
-
-def cpu_ticks(pid):
-    with open("/proc/%d/stat" % pid) as f:
-        # The command name may hold spaces: the fields after it start past ')'.
-        rest = f.read().rsplit(")", 1)[1].split()
-    return int(rest[11]) + int(rest[12])  # utime, stime (fields 14 and 15)
 
 
 def run_ns(pid):

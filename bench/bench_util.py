@@ -1,5 +1,6 @@
-"""What the benchmarks share: polling, starting agents on loopback, and
-removing their work directory (kept when KEEP_BENCH_DIR is set).
+"""What the benchmarks share: polling, starting agents on loopback, reading
+a process's memory and CPU time from /proc, and removing their work
+directory (kept when KEEP_BENCH_DIR is set).
 
 Imported by the scripts beside it (`python3 bench/NAME.py` puts this
 folder on the import path).
@@ -20,15 +21,18 @@ def wait_for(predicate, seconds, poll=0.02):
     return False
 
 
-def spawn_agent(binary, directory):
+def spawn_agent(binary, directory, extra_args=(), **popen):
     """Starts `binary` on 127.0.0.1 with its state, port file and log in
-    `directory`; returns the process and its port file (see agent_address)."""
+    `directory`, with `extra_args` after those flags and `popen` passed to
+    subprocess.Popen; returns the process and its port file (see
+    agent_address)."""
     os.makedirs(directory, exist_ok=True)
     port_file = os.path.join(directory, "port")
-    proc = subprocess.Popen(
-        [binary, "--listen", "127.0.0.1:0", "--state-dir", os.path.join(directory, "state"),
-         "--port-file", port_file],
-        stdout=subprocess.DEVNULL, stderr=open(os.path.join(directory, "agent.log"), "w"))
+    with open(os.path.join(directory, "agent.log"), "w") as log:
+        proc = subprocess.Popen(
+            [binary, "--listen", "127.0.0.1:0", "--state-dir", os.path.join(directory, "state"),
+             "--port-file", port_file] + list(extra_args),
+            stdout=subprocess.DEVNULL, stderr=log, **popen)
     return proc, port_file
 
 
@@ -47,6 +51,27 @@ def start_agent(binary, directory):
     """spawn_agent, then agent_address: the process and its address."""
     proc, port_file = spawn_agent(binary, directory)
     return proc, agent_address(proc, port_file)
+
+
+TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def status_fields(pid):
+    """/proc/PID/status as a dict of each field's first word (VmRSS: kB)."""
+    fields = {}
+    with open("/proc/%d/status" % pid) as f:
+        for line in f:
+            key, _, value = line.partition(":")
+            fields[key] = value.split()[0] if value.split() else ""
+    return fields
+
+
+def cpu_ticks(pid):
+    """utime+stime of PID in clock ticks (TICKS a second)."""
+    with open("/proc/%d/stat" % pid) as f:
+        # The command name may hold spaces: the fields after it start past ')'.
+        rest = f.read().rsplit(")", 1)[1].split()
+    return int(rest[11]) + int(rest[12])  # utime, stime (fields 14 and 15)
 
 
 def remove_work(work):
