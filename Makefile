@@ -31,7 +31,7 @@ NODE_MODULES := tests/kubernetes/node_modules/.package-lock.json \
   tests/browser/node_modules/.package-lock.json
 
 .PHONY: all deps stop-daemons build test test-sanitized reliability-doc package fuzz fuzz-campaign demo \
-  agent-footprint clean
+  agent-footprint fleet-bench clean
 
 all: build
 
@@ -129,6 +129,16 @@ demo: build
 agent-footprint: deps $(BUILD)/CMakeCache.txt
 	cmake --build $(BUILD) -j $(JOBS) --target chaos-agent chaosctl
 	python3 bench/agent_footprint.py --build $(BUILD)
+
+# A benchmark, not a test: FLEET_AGENTS agents on loopback through one
+# controller: registration, idle footprint, inject spread, abort -> every
+# fault reverted, HaltAll (docs/BENCHMARKS.md, "Fleet: N agents through the
+# controller"). 1000 agents need about 8 GB of free memory.
+FLEET_AGENTS ?= 100,300
+FLEET_REPEATS ?= 10
+fleet-bench: deps $(BUILD)/CMakeCache.txt
+	cmake --build $(BUILD) -j $(JOBS) --target chaos-agent chaos-controller chaosctl
+	python3 bench/fleet.py --build $(BUILD) --agents $(FLEET_AGENTS) --repeats $(FLEET_REPEATS)
 
 clean:
 	rm -rf $(BUILD) $(ASAN_BUILD) $(FUZZ_BUILD) $(FUZZ_UB_BUILD) tests/kubernetes/node_modules \

@@ -1,0 +1,384 @@
+#!/usr/bin/env python3
+"""A fleet of real agents on loopback, driven through one controller.
+
+Run from the repository root after building:
+    python3 bench/fleet.py --build build --agents 100,300,1000 [--repeats 10] \
+        [--window 15] [--fault memory|burn] [--work-root /dev/shm] \
+        [--controller-flag=--fan-out=64 ...]
+
+For each N of --agents it starts one chaos-controller (SQLite history in a
+temporary directory, plaintext on 127.0.0.1) and N chaos-agents on
+127.0.0.1 with `--controller` (the default 5 s heartbeat), all in one
+process group that is killed at the end, also on failure or Ctrl-C. The
+fault (--fault) makes each agent start one child process, which the script
+finds in /proc: `memory` (the default) holds 1 MiB in a child that then
+sleeps (chaos-mem), `burn` is 1 worker at 1 % (chaos-burn; a thousand of
+them ask for 10 CPUs). It measures:
+  registration  first agent started -> `chaosctl agents` lists N live
+  controller    idle RSS and CPU over --window s with N registered agents,
+                and per agent: (RSS - RSS before any agent) / N, CPU / N
+  agents        idle RSS (median), RssAnon (median), the fleet's total PSS
+                (memory shared between the agents, such as the binary's
+                pages, counted once) and the fleet's CPU per agent
+  inject spread a 3 s run through the controller (`chaosctl run
+                --controller --detach`, then `chaosctl watch`): last - first
+                injected_at in its journal
+  abort         --repeats times: a run held for 10 minutes, once every agent
+                has the fault's process: `chaosctl abort`, then the time
+                until every such process the script saw is gone (polled from
+                outside every 5 ms; includes chaosctl's own start, ~20 ms),
+                and from the journal the abort event -> last reverted_at;
+                every fault must be reverted in the journal
+  HaltAll       --repeats times, with the same held run: `chaosctl halt
+                --controller` until it returns (every agent must be listed
+                halted and no fault process left), then `chaosctl resume`
+p50 and p99 are nearest-rank over the repeats (with 10 repeats the p99 is
+the maximum). Prints one Markdown row per N with the goals' verdicts (set
+for 1000 agents: inject spread < 250 ms, abort -> all reverted p99 < 1 s,
+HaltAll < 1 s) and the load average. An N whose agents would not fit in
+the available memory is skipped with a note.
+"""
+import argparse
+import json
+import math
+import os
+import resource
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+from bench_util import TICKS, cpu_ticks, remove_work, spawn_agent, status_fields, wait_for
+
+# The faults (--fault): each agent starts one child process for it, named
+# so that the script finds it in /proc.
+FAULTS = {
+    "memory": ("{memoryPressure: {bytes: 1048576}}", "chaos-mem"),
+    "burn": ("{cpuBurn: {workers: 1, loadPercent: 1}}", "chaos-burn"),
+}
+EXPERIMENT = """name: fleet %s
+method:
+  - {id: fault, duration: %s, fault: %s}
+"""
+GOALS = {"inject": 250, "abort": 1000, "halt": 1000}  # ms, at 1000 agents
+MB_PER_AGENT = 8  # what one more agent needs at most (its RssAnon is ~2.5 MB)
+
+
+class Fleet:
+    """The controller and the agents of one N, and chaosctl against them."""
+
+    def __init__(self, build, work, flags):
+        self.bin = lambda name: os.path.join(build, "bin", name)
+        self.work = work
+        self.ctl = self._start_controller(flags)
+        self.agents = []
+
+    def _start_controller(self, flags):
+        port = os.path.join(self.work, "ctl.port")
+        with open(os.path.join(self.work, "controller.log"), "w") as log:
+            proc = subprocess.Popen(
+                [self.bin("chaos-controller"), "--listen", "127.0.0.1:0", "--state-dir",
+                 os.path.join(self.work, "ctl"), "--port-file", port] + flags,
+                stdout=log, stderr=log, process_group=0)
+        if not wait_for(lambda: os.path.exists(port) and os.path.getsize(port) > 0, 30):
+            raise RuntimeError("chaos-controller did not start: see controller.log")
+        with open(port) as f:
+            self.address = "127.0.0.1:" + f.read().strip()
+        return proc
+
+    def start_agents(self, n):
+        flags = ["--controller", self.address]
+        for i in range(n):
+            proc, _ = spawn_agent(self.bin("chaos-agent"), os.path.join(self.work, "a%d" % i),
+                                  flags, process_group=self.ctl.pid)
+            self.agents.append(proc)
+
+    def chaosctl(self, *args, check=True, timeout=600):
+        done = subprocess.run([self.bin("chaosctl")] + list(args) + ["--controller", self.address],
+                              capture_output=True, text=True, timeout=timeout)
+        if check and done.returncode != 0:
+            raise RuntimeError("chaosctl %s exited %d: %s" % (
+                " ".join(args), done.returncode, (done.stdout + done.stderr)[-2000:]))
+        return done
+
+    def live_agents(self):
+        listed = json.loads(self.chaosctl("agents", "-o", "json").stdout or "{}")
+        return sum(1 for a in listed.get("agents", []) if not a.get("lost"))
+
+    def submit(self, text, name):
+        path = os.path.join(self.work, name + ".yaml")
+        with open(path, "w") as f:
+            f.write(text)
+        return self.chaosctl("run", path, "--detach").stdout.strip()
+
+    def wait_run(self, run_id):
+        """Follows the run until it ends; its journal."""
+        self.chaosctl("watch", run_id, check=False)
+        return json.loads(self.chaosctl("show", run_id, "-o", "json").stdout)
+
+    def run_summary(self, run_id):
+        """The run's outcome, reason and first fault error, for messages."""
+        journal = json.loads(self.chaosctl("show", run_id, "-o", "json").stdout)
+        errors = [f["agent"] + ": " + f["error"] for f in journal["faults"] if f.get("error")]
+        return "outcome %s, reason %r, %d fault errors%s" % (
+            journal.get("outcome"), journal.get("reason"), len(errors),
+            ", first: " + errors[0] if errors else "")
+
+    def stop(self):
+        """SIGTERM to the process group, SIGKILL to what is left after 60 s."""
+        try:
+            os.killpg(self.ctl.pid, signal.SIGTERM)
+        except ProcessLookupError:
+            return
+        procs = [self.ctl] + self.agents
+        end = time.monotonic() + 60
+        for p in procs:
+            try:
+                p.wait(timeout=max(0.1, end - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                pass
+        try:
+            os.killpg(self.ctl.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+        for p in procs:
+            p.wait()
+
+
+def children_named(comm_wanted, agent_pids):
+    """Pids of the processes named comm_wanted whose parent is one of
+    agent_pids, and the set of those parents (one pass over /proc)."""
+    found, parents = [], set()
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open("/proc/%s/stat" % entry) as f:
+                stat = f.read()
+        except OSError:
+            continue
+        comm = stat[stat.find("(") + 1:stat.rfind(")")]
+        ppid = int(stat.rsplit(")", 1)[1].split()[1])
+        if comm == comm_wanted and ppid in agent_pids:
+            found.append(int(entry))
+            parents.add(ppid)
+    return found, parents
+
+
+def hold_everywhere(fleet, fault, n):
+    """Submits the held run and waits until each of the n agents has the
+    fault's process; the run id and those processes' pids."""
+    spec, comm = FAULTS[fault]
+    run_id = fleet.submit(EXPERIMENT % ("held", "10m", spec), "held")
+    agent_pids = {p.pid for p in fleet.agents}
+    end = time.monotonic() + 120
+    while True:
+        found, parents = children_named(comm, agent_pids)
+        if len(parents) == n:
+            return run_id, found
+        if time.monotonic() > end:
+            raise RuntimeError("run %s: %d of %d agents hold the fault after 120 s (%s)" % (
+                run_id, len(parents), n, fleet.run_summary(run_id)))
+        time.sleep(0.2)
+
+
+def all_gone(pids):
+    return not any(os.path.exists("/proc/%d" % p) for p in pids)
+
+
+def percentile(values, p):
+    ordered = sorted(values)
+    return ordered[max(0, math.ceil(p / 100.0 * len(ordered)) - 1)]
+
+
+def one_abort(fleet, fault, n):
+    run_id, pids = hold_everywhere(fleet, fault, n)
+    start = time.monotonic()
+    fleet.chaosctl("abort", run_id)
+    if not wait_for(lambda: all_gone(pids), 60, 0.005):
+        raise RuntimeError("run %s: fault processes left 60 s after the abort" % run_id)
+    outside = (time.monotonic() - start) * 1000
+    journal = fleet.wait_run(run_id)
+    faults = journal["faults"]
+    if len(faults) != n or not all(f["reverted"] for f in faults):
+        raise RuntimeError("run %s: %d faults, %d reverted in the journal" % (
+            run_id, len(faults), sum(1 for f in faults if f["reverted"])))
+    abort = next(e["at_unix_ms"] for e in journal["events"] if e["type"] == "abort")
+    return outside, max(int(f["reverted_at_unix_ms"]) for f in faults) - int(abort)
+
+
+def one_halt(fleet, fault, n):
+    run_id, pids = hold_everywhere(fleet, fault, n)
+    start = time.monotonic()
+    answer = json.loads(fleet.chaosctl("halt", "-o", "json").stdout)
+    took = (time.monotonic() - start) * 1000
+    left = [p for p in pids if os.path.exists("/proc/%d" % p)]
+    if len(answer.get("halted", [])) != n or answer.get("failed") or left:
+        raise RuntimeError("HaltAll: %d halted, failed %s, %d fault processes left" % (
+            len(answer.get("halted", [])), answer.get("failed"), len(left)))
+    fleet.wait_run(run_id)
+    resumed = json.loads(fleet.chaosctl("resume", "-o", "json").stdout)
+    if len(resumed.get("resumed", [])) != n:
+        raise RuntimeError("ResumeAll resumed %d of %d" % (len(resumed.get("resumed", [])), n))
+    return took
+
+
+def idle(fleet, window, ctl_rss_before):
+    """The controller's and the agents' memory and CPU over `window` s."""
+    procs = [fleet.ctl] + fleet.agents
+    ticks = [cpu_ticks(p.pid) for p in procs]
+    start = time.monotonic()
+    time.sleep(window)
+    seconds = time.monotonic() - start
+    used = [cpu_ticks(p.pid) - t for p, t in zip(procs, ticks)]
+    cpu = lambda t: 100.0 * t / TICKS / seconds  # % of one CPU
+    agents = [status_fields(p.pid) for p in fleet.agents]
+    n = len(fleet.agents)
+    ctl_rss = int(status_fields(fleet.ctl.pid)["VmRSS"])
+    return {
+        "ctl_rss": ctl_rss, "ctl_rss_per_agent": (ctl_rss - ctl_rss_before) / n,
+        "ctl_cpu": cpu(used[0]), "ctl_cpu_per_agent": cpu(used[0]) / n,
+        "agent_rss": statistics.median(int(a["VmRSS"]) for a in agents),
+        "agent_anon": statistics.median(int(a["RssAnon"]) for a in agents),
+        "agents_pss": sum(pss(p.pid) for p in fleet.agents),
+        "agent_cpu": cpu(sum(used[1:])) / n,
+    }
+
+
+def pss(pid):
+    with open("/proc/%d/smaps_rollup" % pid) as f:
+        for line in f:
+            if line.startswith("Pss:"):
+                return int(line.split()[1])
+    return 0
+
+
+def mem_available_kb():
+    with open("/proc/meminfo") as f:
+        for line in f:
+            if line.startswith("MemAvailable:"):
+                return int(line.split()[1])
+    return 0
+
+
+def loadavg():
+    with open("/proc/loadavg") as f:
+        return " ".join(f.read().split()[:3])
+
+
+def tail(work, lines=20):
+    try:
+        with open(os.path.join(work, "controller.log")) as f:
+            return "".join(f.readlines()[-lines:])
+    except OSError:
+        return "(no controller.log)"
+
+
+def log(msg):
+    print("[%s] %s" % (time.strftime("%H:%M:%S"), msg), file=sys.stderr, flush=True)
+
+
+def measure(args, n, work):
+    fleet = Fleet(args.build, work, args.controller_flag or [])
+    try:
+        time.sleep(1)
+        ctl_rss_before = int(status_fields(fleet.ctl.pid)["VmRSS"])
+        start = time.monotonic()
+        fleet.start_agents(n)
+        if not wait_for(lambda: fleet.live_agents() == n, max(120, n * 0.3), 0.25):
+            raise RuntimeError("%d of %d agents registered" % (fleet.live_agents(), n))
+        r = {"agents": n, "registration": time.monotonic() - start, "load_before": loadavg()}
+        log("N=%d: %d agents live after %.1f s" % (n, n, r["registration"]))
+        time.sleep(args.settle)
+        r.update(idle(fleet, args.window, ctl_rss_before))
+        log("N=%d: idle measured" % n)
+        journal = fleet.wait_run(fleet.submit(
+            EXPERIMENT % ("inject", "3s", FAULTS[args.fault][0]), "short"))
+        injected = [int(f["injected_at_unix_ms"]) for f in journal["faults"]
+                    if f.get("injected_at_unix_ms")]
+        if len(injected) != n or journal["outcome"] != "passed":
+            raise RuntimeError("inject run: %s, %d of %d injected" % (
+                journal["outcome"], len(injected), n))
+        r["inject"] = max(injected) - min(injected)
+        log("N=%d: inject spread %d ms" % (n, r["inject"]))
+        r["abort"], r["abort_journal"] = zip(*[one_abort(fleet, args.fault, n)
+                                               for _ in range(args.repeats)])
+        log("N=%d: aborts %s" % (n, [int(a) for a in r["abort"]]))
+        r["halt"] = [one_halt(fleet, args.fault, n) for _ in range(args.repeats)]
+        log("N=%d: halts %s" % (n, [int(h) for h in r["halt"]]))
+        r["load_after"] = loadavg()
+        return r
+    finally:
+        fleet.stop()
+
+
+def verdict(value, goal):
+    return "met" if value < goal else "MISSED"
+
+
+def print_table(rows):
+    print("| agents | registration | controller RSS (per agent) | controller CPU idle "
+          "(per agent) | agent RSS / RssAnon (median) | agents' PSS (total) | agent CPU idle "
+          "| inject spread | abort -> all reverted p50 / p99 (journal p50 / p99) "
+          "| HaltAll p50 / p99 | load avg before -> after |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|")
+    for r in rows:
+        if "skipped" in r:
+            print("| %d | skipped: %s |" % (r["agents"], r["skipped"]))
+            continue
+        a, j, h = r["abort"], r["abort_journal"], r["halt"]
+        print("| %d | %.1f s | %.0f MB (%.0f kB) | %.2f %% (%.4f %%) | %.1f / %.1f MB | %.2f GB "
+              "| %.3f %% | %d ms %s | %d / %d ms %s (%d / %d ms) | %d / %d ms %s | %s -> %s |" % (
+                  r["agents"], r["registration"], r["ctl_rss"] / 1024.0, r["ctl_rss_per_agent"],
+                  r["ctl_cpu"], r["ctl_cpu_per_agent"], r["agent_rss"] / 1024.0,
+                  r["agent_anon"] / 1024.0, r["agents_pss"] / 1024.0 / 1024.0, r["agent_cpu"],
+                  r["inject"], verdict(r["inject"], GOALS["inject"]),
+                  percentile(a, 50), percentile(a, 99), verdict(percentile(a, 99), GOALS["abort"]),
+                  percentile(j, 50), percentile(j, 99),
+                  percentile(h, 50), percentile(h, 99), verdict(percentile(h, 99), GOALS["halt"]),
+                  r["load_before"], r["load_after"]))
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--build", default="build")
+    ap.add_argument("--agents", default="100", help="comma-separated fleet sizes")
+    ap.add_argument("--repeats", type=int, default=10)
+    ap.add_argument("--window", type=float, default=15, help="seconds of idle sampling")
+    ap.add_argument("--settle", type=float, default=5, help="seconds before idle sampling")
+    ap.add_argument("--fault", choices=sorted(FAULTS), default="memory",
+                    help="memory: 1 MiB held by a child that sleeps; burn: 1 worker at 1 %%")
+    ap.add_argument("--work-root", help="where the temporary directory of the agents' and the "
+                    "controller's state goes (default: the system's, e.g. /tmp); /dev/shm "
+                    "takes the shared disk's fsyncs out of the figures")
+    ap.add_argument("--controller-flag", action="append",
+                    help="an extra chaos-controller flag, e.g. --controller-flag=--fan-out=128")
+    args = ap.parse_args()
+    args.build = os.path.abspath(args.build)
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
+    rows = []
+    for n in [int(x) for x in args.agents.split(",")]:
+        need = n * MB_PER_AGENT * 1024 + 1024 * 1024
+        if mem_available_kb() < need:
+            rows.append({"agents": n, "skipped": "%d MB available, %d MB needed" % (
+                mem_available_kb() // 1024, need // 1024)})
+            continue
+        work = tempfile.mkdtemp(prefix="fleet-bench-", dir=args.work_root)
+        try:
+            rows.append(measure(args, n, work))
+        except (RuntimeError, subprocess.TimeoutExpired) as e:
+            rows.append({"agents": n, "skipped": "failed: %s" % e})
+            log("N=%d failed: %s; the controller's log ends:\n%s" % (n, e, tail(work)))
+        finally:
+            remove_work(work)
+    print("%s, %d CPUs, %s, %s" % (time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
+                                   os.cpu_count(), os.uname().release, " ".join(sys.argv)))
+    print_table(rows)
+
+
+if __name__ == "__main__":
+    main()
