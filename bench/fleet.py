@@ -3,7 +3,7 @@
 
 Run from the repository root after building:
     python3 bench/fleet.py --build build --agents 100,300,1000 [--repeats 10] \
-        [--window 15] [--fault memory|burn] [--work-root /dev/shm] \
+        [--window 15] [--fault memory|burn] [--work-root DIR] [--controller-root DIR] \
         [--controller-flag=--fan-out=64 ...]
 
 For each N of --agents it starts one chaos-controller (SQLite history in a
@@ -69,18 +69,18 @@ MB_PER_AGENT = 8  # what one more agent needs at most (its RssAnon is ~2.5 MB)
 class Fleet:
     """The controller and the agents of one N, and chaosctl against them."""
 
-    def __init__(self, build, work, flags):
+    def __init__(self, build, work, ctl_state, flags):
         self.bin = lambda name: os.path.join(build, "bin", name)
         self.work = work
-        self.ctl = self._start_controller(flags)
+        self.ctl = self._start_controller(ctl_state, flags)
         self.agents = []
 
-    def _start_controller(self, flags):
+    def _start_controller(self, state, flags):
         port = os.path.join(self.work, "ctl.port")
         with open(os.path.join(self.work, "controller.log"), "w") as log:
             proc = subprocess.Popen(
                 [self.bin("chaos-controller"), "--listen", "127.0.0.1:0", "--state-dir",
-                 os.path.join(self.work, "ctl"), "--port-file", port] + flags,
+                 state, "--port-file", port] + flags,
                 stdout=log, stderr=log, process_group=0)
         if not wait_for(lambda: os.path.exists(port) and os.path.getsize(port) > 0, 30):
             raise RuntimeError("chaos-controller did not start: see controller.log")
@@ -281,7 +281,10 @@ def log(msg):
 
 
 def measure(args, n, work):
-    fleet = Fleet(args.build, work, args.controller_flag or [])
+    ctl_state = os.path.join(work, "ctl")
+    if args.controller_root:
+        ctl_state = tempfile.mkdtemp(prefix="fleet-ctl-", dir=args.controller_root)
+    fleet = Fleet(args.build, work, ctl_state, args.controller_flag or [])
     try:
         time.sleep(1)
         ctl_rss_before = int(status_fields(fleet.ctl.pid)["VmRSS"])
@@ -312,6 +315,8 @@ def measure(args, n, work):
         return r
     finally:
         fleet.stop()
+        if args.controller_root:
+            remove_work(ctl_state)
 
 
 def verdict(value, goal):
@@ -353,6 +358,8 @@ def main():
     ap.add_argument("--work-root", help="where the temporary directory of the agents' and the "
                     "controller's state goes (default: the system's, e.g. /tmp); /dev/shm "
                     "takes the shared disk's fsyncs out of the figures")
+    ap.add_argument("--controller-root", help="where the controller's state directory (its "
+                    "SQLite history) goes instead, e.g. /dev/shm to take its fsyncs out")
     ap.add_argument("--controller-flag", action="append",
                     help="an extra chaos-controller flag, e.g. --controller-flag=--fan-out=128")
     args = ap.parse_args()
