@@ -12,6 +12,7 @@
 #include "CLI/CLI.hpp"
 #include "base/files.h"
 #include "base/interrupts.h"
+#include "base/mutex_mode.h"
 #include "base/prometheus.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/numbers.h"
@@ -216,6 +217,7 @@ int Serve(const Flags& f, AgentOptions options, const rpc::TransportOptions& tra
 }  // namespace chaos::agent
 
 int main(int argc, char** argv) {
+  chaos::base::UseReleaseMutexes();  // base/mutex_mode.h
   // Few threads allocate, and little: two malloc arenas rather than one per
   // thread keep the heap of an agent with 64 faults smaller
   // (docs/BENCHMARKS.md, "Agent footprint").

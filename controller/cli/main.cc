@@ -5,6 +5,7 @@
 #include <string>
 
 #include "CLI/CLI.hpp"
+#include "base/mutex_mode.h"
 #include "controller/cli/agent_commands.h"
 #include "controller/cli/completion.h"
 #include "controller/cli/controller_commands.h"
@@ -217,6 +218,7 @@ int Dispatch(const Commands& c, Args& a) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  chaos::base::UseReleaseMutexes();  // base/mutex_mode.h
   CLI::App app{"chaosctl: run chaos experiments and manage agents"};
   app.set_version_flag("--version", CHAOS_VERSION);
   app.require_subcommand(1);

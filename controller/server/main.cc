@@ -23,6 +23,7 @@
 #include "absl/strings/str_join.h"
 #include "base/files.h"
 #include "base/interrupts.h"
+#include "base/mutex_mode.h"
 #include "base/prometheus.h"
 #include "base/status_macros.h"
 #include "controller/server/clock.h"
@@ -354,6 +355,7 @@ std::thread StartRecoveryAndSchedules(Controller& c, const Flags& f) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  chaos::base::UseReleaseMutexes();  // base/mutex_mode.h
   CLI::App app{"chaos-controller: runs experiments against chaos agents"};
   app.set_version_flag("--version", CHAOS_VERSION);
   Flags f;
