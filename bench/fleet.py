@@ -83,6 +83,8 @@ class Fleet:
                  state, "--port-file", port] + flags,
                 stdout=log, stderr=log, process_group=0)
         if not wait_for(lambda: os.path.exists(port) and os.path.getsize(port) > 0, 30):
+            proc.kill()
+            proc.wait()
             raise RuntimeError("chaos-controller did not start: see controller.log")
         with open(port) as f:
             self.address = "127.0.0.1:" + f.read().strip()
@@ -377,7 +379,7 @@ def main():
         work = tempfile.mkdtemp(prefix="fleet-bench-", dir=args.work_root)
         try:
             rows.append(measure(args, n, work))
-        except (RuntimeError, subprocess.TimeoutExpired) as e:
+        except (RuntimeError, OSError, subprocess.TimeoutExpired) as e:
             rows.append({"agents": n, "skipped": "failed: %s" % e})
             log("N=%d failed: %s; the controller's log ends:\n%s" % (n, e, tail(work)))
         finally:
