@@ -1,5 +1,7 @@
 #include "controller/server/scheduler.h"
 
+#include <algorithm>
+
 #include "absl/strings/str_cat.h"
 #include "controller/server/cron.h"
 #include "controller/server/request_limits.h"
@@ -117,10 +119,12 @@ absl::StatusOr<chaos::v1::Schedule> Scheduler::SetPaused(const std::string& name
   absl::MutexLock lock(&mu_);
   ASSIGN_OR_RETURN(HistoryStore::StoredSchedule st, history_->GetSchedule(name));
   if (st.schedule.paused() != paused) {
-    st.schedule.set_paused(paused);
+    HistoryStore::StoredSchedule next = st;
+    next.schedule.set_paused(paused);
     // Firings while paused are not made up for on resume.
-    st.considered_until_ms = absl::ToUnixMillis(clock_->Now());
-    RETURN_IF_ERROR(history_->UpdateSchedule(st.schedule, st.considered_until_ms));
+    next.considered_until_ms = absl::ToUnixMillis(clock_->Now());
+    RETURN_IF_ERROR(history_->SwapSchedule(st, next));
+    st = std::move(next);
     Record(name, clock_->Now(), paused ? "paused" : "resumed", "", "");
   }
   return Decorate(st);
@@ -159,15 +163,76 @@ void Scheduler::Tick() {
   for (auto& st : *stored) TickOne(std::move(st), now);
 }
 
+// A claim left by a controller that stopped between claiming a firing and
+// recording its outcome: the run it started (a run of this schedule that
+// started at or after the firing) is recorded "started" unless it already
+// is; without one the firing is recorded "missed". Either way the claim is
+// cleared; false when it cannot be (the tick stops there).
+bool Scheduler::SettleClaim(HistoryStore::StoredSchedule& st, absl::Time now) {
+  const std::string& name = st.schedule.name();
+  const absl::TimeZone tz = LoadZone(st.schedule.time_zone(), "time_zone").value_or(absl::UTCTimeZone());
+  const std::string fire = Fmt(absl::FromUnixMillis(st.claimed_fire_ms), tz);
+  RunFilter filter;
+  filter.schedule = name;
+  filter.limit = 20;
+  auto runs = history_->ListRuns(filter);
+  auto events = history_->ListScheduleEvents(name, 50);
+  if (!runs.ok() || !events.ok()) {
+    spdlog::error("schedule {}: settle the claim of {}: {}", name, fire,
+                  (runs.ok() ? events.status() : runs.status()).ToString());
+    return false;
+  }
+  const chaos::v1::Run* started = nullptr;
+  for (const chaos::v1::Run& r : *runs) {
+    if (r.started_at_unix_ms() >= st.claimed_fire_ms && r.run_id() != st.schedule.last_run_id()) {
+      started = &r;
+    }
+  }
+  HistoryStore::StoredSchedule settled = st;
+  settled.claimed_fire_ms = 0;
+  if (started != nullptr) {
+    settled.schedule.set_last_run_id(started->run_id());
+    const bool recorded = std::any_of(events->begin(), events->end(), [&](const auto& e) {
+      return e.kind() == "started" && e.run_id() == started->run_id();
+    });
+    if (!recorded) {
+      Record(name, now, "started", started->run_id(),
+             absl::StrCat("firing at ", fire,
+                          " (recorded late: the controller that started it stopped first)"));
+    }
+  } else {
+    CountSkip(SkipReason::kMissed);
+    Record(name, now, "missed", "",
+           absl::StrCat("firing at ", fire,
+                        " was claimed by a controller that stopped before starting it; it is "
+                        "not started again (a firing starts at most once)"));
+  }
+  if (!Swap(st, settled)) return false;
+  st = std::move(settled);
+  return true;
+}
+
+bool Scheduler::Swap(const HistoryStore::StoredSchedule& read,
+                     const HistoryStore::StoredSchedule& next) {
+  absl::Status s = history_->SwapSchedule(read, next);
+  if (s.ok()) return true;
+  // ABORTED: another controller handled it; fenced: this one no longer leads.
+  spdlog::warn("schedule {}: {}", next.schedule.name(), s.ToString());
+  return false;
+}
+
 void Scheduler::TickOne(HistoryStore::StoredSchedule st, absl::Time now) {
-  chaos::v1::Schedule& s = st.schedule;
+  if (st.claimed_fire_ms != 0 && !SettleClaim(st, now)) return;
+  const chaos::v1::Schedule& s = st.schedule;
   const absl::Time considered = absl::FromUnixMillis(st.considered_until_ms);
   if (now <= considered) return;
   auto spec = CronSpec::Parse(s.cron());
   auto tz = LoadZone(s.time_zone(), "time_zone");
   if (!spec.ok() || !tz.ok()) return;  // validated at creation
+  HistoryStore::StoredSchedule next = st;
+  next.considered_until_ms = absl::ToUnixMillis(now);
   if (s.paused()) {
-    (void)history_->UpdateSchedule(s, absl::ToUnixMillis(now));
+    (void)Swap(st, next);
     return;
   }
   std::vector<absl::Time> due;
@@ -177,48 +242,67 @@ void Scheduler::TickOne(HistoryStore::StoredSchedule st, absl::Time now) {
   }
   if (due.empty()) return;
   const absl::Time fire = due.back();
+  const absl::Duration deadline =
+      absl::Seconds(s.starting_deadline_seconds() ? s.starting_deadline_seconds() : 60);
+  const bool late = now - fire > deadline;
+  const bool blackout = !late && InBlackout(s, fire);
+  const bool busy = !late && !blackout &&
+                    s.concurrency_policy() != chaos::v1::CONCURRENCY_POLICY_ALLOW &&
+                    !s.last_run_id().empty() && launcher_->IsActive(s.last_run_id());
+  const bool start = !late && !blackout && !busy;
+  // The claim: these firings are this controller's to handle, and a start
+  // is marked claimed until its outcome is recorded. Nothing happens
+  // without it, so no firing is handled twice.
+  if (start) next.claimed_fire_ms = absl::ToUnixMillis(fire);
+  if (!Swap(st, next)) return;
   if (due.size() > 1) {
     CountSkip(SkipReason::kMissed, due.size() - 1);
     Record(s.name(), now, "missed", "",
            absl::StrCat(due.size() - 1, " firing(s) from ", Fmt(due.front(), *tz), " to ",
                         Fmt(due[due.size() - 2], *tz), " passed while the controller was down"));
   }
-  const absl::Duration deadline =
-      absl::Seconds(s.starting_deadline_seconds() ? s.starting_deadline_seconds() : 60);
-  if (now - fire > deadline) {
+  if (late) {
     CountSkip(SkipReason::kMissed);
     Record(s.name(), now, "missed", "",
            absl::StrCat("firing at ", Fmt(fire, *tz), " is ", absl::FormatDuration(now - fire),
                         " late, beyond the starting deadline of ",
                         absl::FormatDuration(deadline)));
-  } else if (InBlackout(s, fire)) {
+  } else if (blackout) {
     CountSkip(SkipReason::kBlackout);
     Record(s.name(), now, "blackout", "",
            absl::StrCat("firing at ", Fmt(fire, *tz), " falls in a blackout window"));
-  } else if (s.concurrency_policy() != chaos::v1::CONCURRENCY_POLICY_ALLOW &&
-             !s.last_run_id().empty() && launcher_->IsActive(s.last_run_id())) {
+  } else if (busy) {
     CountSkip(SkipReason::kConcurrency);
     Record(s.name(), now, "skipped", s.last_run_id(),
            absl::StrCat("firing at ", Fmt(fire, *tz), " skipped: previous run ", s.last_run_id(),
                         " is still running (concurrency policy forbid)"));
   } else {
-    auto id = launcher_->Launch(s);
-    if (id.ok()) {
-      if (metrics_) metrics_->ScheduleFired();
-      s.set_last_run_id(*id);
-      Record(s.name(), now, "started", *id, absl::StrCat("firing at ", Fmt(fire, *tz)));
-      if (s.history_limit() > 0) {
-        auto pruned = history_->PruneScheduleRuns(s.name(), static_cast<int>(s.history_limit()));
-        if (!pruned.ok()) spdlog::error("schedule {}: prune: {}", s.name(), pruned.status().ToString());
-      }
-    } else {
-      CountSkip(SkipReason::kFailed);
-      Record(s.name(), now, "failed", "",
-             absl::StrCat("firing at ", Fmt(fire, *tz), ": ", id.status().ToString()));
-    }
+    StartClaimed(std::move(next), fire, *tz, now);
   }
-  absl::Status u = history_->UpdateSchedule(s, absl::ToUnixMillis(now));
-  if (!u.ok()) spdlog::error("schedule {}: {}", s.name(), u.ToString());
+}
+
+// Starts the claimed firing, records the outcome, then clears the claim.
+void Scheduler::StartClaimed(HistoryStore::StoredSchedule claimed, absl::Time fire,
+                             absl::TimeZone tz, absl::Time now) {
+  const std::string name = claimed.schedule.name();
+  HistoryStore::StoredSchedule done = claimed;
+  done.claimed_fire_ms = 0;
+  auto id = launcher_->Launch(claimed.schedule);
+  if (id.ok()) {
+    if (metrics_) metrics_->ScheduleFired();
+    done.schedule.set_last_run_id(*id);
+    Record(name, now, "started", *id, absl::StrCat("firing at ", Fmt(fire, tz)));
+    if (done.schedule.history_limit() > 0) {
+      auto pruned =
+          history_->PruneScheduleRuns(name, static_cast<int>(done.schedule.history_limit()));
+      if (!pruned.ok()) spdlog::error("schedule {}: prune: {}", name, pruned.status().ToString());
+    }
+  } else {
+    CountSkip(SkipReason::kFailed);
+    Record(name, now, "failed", "",
+           absl::StrCat("firing at ", Fmt(fire, tz), ": ", id.status().ToString()));
+  }
+  (void)Swap(claimed, done);
 }
 
 void Scheduler::Start(absl::Duration every) {

@@ -11,6 +11,21 @@
 // launcher's error). After a start, ended runs beyond history_limit are
 // deleted. A paused schedule lets its firings pass without records.
 //
+// Several controllers on one store (etcd, docs/CONTROLLER.md "High
+// availability"): only the leader ticks, and a firing is handled at most
+// once across the group. Before doing anything about a firing, a tick
+// claims it with a compare-and-swap (HistoryStore::SwapSchedule, fenced on
+// etcd) that advances the schedule's considered_until only if it still
+// holds what the tick read; a refused claim (another controller got there
+// first, or this one no longer leads) does nothing. A start is marked
+// claimed until its outcome is recorded. A controller that dies after its
+// claim leaves that mark, and the next tick (on the new leader) settles it:
+// the run it started, if any (a run of the schedule that started at or
+// after the firing), is recorded "started" unless it already is; with none,
+// the firing is recorded "missed" ("claimed by a controller that stopped
+// before starting it") and not started again. So a crash at the wrong
+// moment loses a firing, visibly, but never starts one twice.
+//
 // Time comes from the injected Clock and Tick() does all the work, so tests
 // drive it by hand. With metrics, each started firing counts as fired and
 // each other one as skipped, by reason: "missed" (each missed firing),
@@ -73,6 +88,12 @@ class Scheduler {
   absl::StatusOr<chaos::v1::Schedule> Decorate(const HistoryStore::StoredSchedule& stored);
   void TickOne(HistoryStore::StoredSchedule stored, absl::Time now)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  bool SettleClaim(HistoryStore::StoredSchedule& stored, absl::Time now)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void StartClaimed(HistoryStore::StoredSchedule claimed, absl::Time fire, absl::TimeZone tz,
+                    absl::Time now) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // SwapSchedule; false (logged) when refused.
+  bool Swap(const HistoryStore::StoredSchedule& read, const HistoryStore::StoredSchedule& next);
   void Record(const std::string& name, absl::Time at, const std::string& kind,
               const std::string& run_id, const std::string& message);
   void CountSkip(SkipReason reason, uint64_t firings = 1);

@@ -405,12 +405,17 @@ absl::StatusOr<std::vector<chaos::v1::RunEvent>> EtcdHistoryStore::ListEvents(
 }
 
 namespace {
-std::string EncodeSchedule(const chaos::v1::Schedule& schedule, int64_t until) {
+std::string EncodeSchedule(const chaos::v1::Schedule& schedule, int64_t until,
+                           int64_t claimed = 0) {
   chaos::v1::StoredSchedule stored;
   *stored.mutable_schedule() = schedule;
   stored.mutable_schedule()->clear_recent_events();
   stored.set_considered_until_ms(until);
+  stored.set_claimed_fire_ms(claimed);
   return stored.SerializeAsString();
+}
+HistoryStore::StoredSchedule Decode(const chaos::v1::StoredSchedule& stored) {
+  return {stored.schedule(), stored.considered_until_ms(), stored.claimed_fire_ms()};
 }
 }  // namespace
 
@@ -432,6 +437,27 @@ absl::Status EtcdHistoryStore::UpdateSchedule(const chaos::v1::Schedule& schedul
   return Write(std::move(txn), NoSchedule(schedule.name())).status();
 }
 
+// Reads the key for its revision, checks what `read` holds is still there,
+// then writes in one transaction that also compares that revision (and the
+// fence): a write by anyone in between fails the compare.
+absl::Status EtcdHistoryStore::SwapSchedule(const StoredSchedule& read,
+                                            const StoredSchedule& next) {
+  const std::string& name = next.schedule.name();
+  const std::string key = ScheduleKey(name);
+  ASSIGN_OR_RETURN(std::optional<etcd::KeyValue> kv, client_->Get(key));
+  if (!kv.has_value()) return NoSchedule(name);
+  ASSIGN_OR_RETURN(chaos::v1::StoredSchedule now, Parse<chaos::v1::StoredSchedule>(*kv));
+  if (now.considered_until_ms() != read.considered_until_ms ||
+      now.claimed_fire_ms() != read.claimed_fire_ms) {
+    return ScheduleChanged(name);
+  }
+  TxnRequest txn;
+  *txn.add_compare() = KeyCompare(key, Compare::MOD, Compare::EQUAL, kv->mod_revision);
+  AddPut(txn.mutable_success(), key,
+         EncodeSchedule(next.schedule, next.considered_until_ms, next.claimed_fire_ms));
+  return Write(std::move(txn), ScheduleChanged(name)).status();
+}
+
 absl::Status EtcdHistoryStore::DeleteSchedule(const std::string& name) {
   const std::string key = ScheduleKey(name);
   TxnRequest txn;
@@ -445,7 +471,7 @@ absl::StatusOr<HistoryStore::StoredSchedule> EtcdHistoryStore::GetSchedule(
   ASSIGN_OR_RETURN(std::optional<etcd::KeyValue> kv, client_->Get(ScheduleKey(name)));
   if (!kv.has_value()) return NoSchedule(name);
   ASSIGN_OR_RETURN(chaos::v1::StoredSchedule stored, Parse<chaos::v1::StoredSchedule>(*kv));
-  return StoredSchedule{stored.schedule(), stored.considered_until_ms()};
+  return Decode(stored);
 }
 
 absl::StatusOr<std::vector<HistoryStore::StoredSchedule>> EtcdHistoryStore::ListSchedules() {
@@ -453,7 +479,7 @@ absl::StatusOr<std::vector<HistoryStore::StoredSchedule>> EtcdHistoryStore::List
   std::vector<StoredSchedule> out;
   for (const etcd::KeyValue& kv : range.kvs) {
     ASSIGN_OR_RETURN(chaos::v1::StoredSchedule stored, Parse<chaos::v1::StoredSchedule>(kv));
-    out.push_back(StoredSchedule{stored.schedule(), stored.considered_until_ms()});
+    out.push_back(Decode(stored));
   }
   std::sort(out.begin(), out.end(), [](const StoredSchedule& a, const StoredSchedule& b) {
     return a.schedule.name() < b.schedule.name();

@@ -26,6 +26,7 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "absl/strings/str_cat.h"
 #include "chaos/v1/controller.pb.h"
 
 namespace chaos::controller {
@@ -76,13 +77,26 @@ class HistoryStore {
   // recent_events (which are kept apart).
   [[nodiscard]] virtual absl::Status InsertSchedule(const chaos::v1::Schedule& schedule,
                                                     int64_t considered_until_ms) = 0;
+  // Rewrites the schedule whatever it holds, and clears its claim.
   [[nodiscard]] virtual absl::Status UpdateSchedule(const chaos::v1::Schedule& schedule,
                                                     int64_t considered_until_ms) = 0;
   [[nodiscard]] virtual absl::Status DeleteSchedule(const std::string& name) = 0;
   struct StoredSchedule {
     chaos::v1::Schedule schedule;
     int64_t considered_until_ms = 0;  // firings up to here are handled
+    // A firing (its cron time) that a controller claimed to start and
+    // whose outcome is not recorded yet; 0: none.
+    int64_t claimed_fire_ms = 0;
   };
+  // Compare-and-swap: writes `next` (schedule, considered_until_ms and
+  // claimed_fire_ms) only if the stored schedule still holds `read`'s
+  // considered_until_ms and claimed_fire_ms, atomically (on etcd one
+  // transaction, with the fence). ABORTED when it does not (another
+  // controller handled a firing since `read` was read: do nothing);
+  // NOT_FOUND for an unknown schedule; the etcd store's fence refuses with
+  // FAILED_PRECONDITION "fenced".
+  [[nodiscard]] virtual absl::Status SwapSchedule(const StoredSchedule& read,
+                                                  const StoredSchedule& next) = 0;
   [[nodiscard]] virtual absl::StatusOr<StoredSchedule> GetSchedule(const std::string& name) = 0;
   // By name.
   [[nodiscard]] virtual absl::StatusOr<std::vector<StoredSchedule>> ListSchedules() = 0;
@@ -117,6 +131,13 @@ class HistoryStore {
   [[nodiscard]] virtual absl::Status DeleteAgent(const std::string& address) = 0;
   [[nodiscard]] virtual absl::StatusOr<std::vector<chaos::v1::AgentInfo>> ListAgents() = 0;
 };
+
+// SwapSchedule's refusal when the schedule changed since it was read.
+inline absl::Status ScheduleChanged(const std::string& name) {
+  return absl::AbortedError(absl::StrCat("schedule \"", name,
+                                         "\" changed since it was read: another controller "
+                                         "handled its firing"));
+}
 
 }  // namespace chaos::controller
 

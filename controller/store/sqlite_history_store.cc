@@ -50,7 +50,8 @@ CREATE TABLE IF NOT EXISTS events (
 CREATE TABLE IF NOT EXISTS schedules (
   name TEXT PRIMARY KEY,
   spec BLOB NOT NULL,
-  considered_until_ms INTEGER NOT NULL);
+  considered_until_ms INTEGER NOT NULL,
+  claimed_fire_ms INTEGER NOT NULL DEFAULT 0);
 CREATE TABLE IF NOT EXISTS schedule_events (
   id INTEGER PRIMARY KEY AUTOINCREMENT,
   schedule TEXT NOT NULL,
@@ -74,15 +75,22 @@ CREATE TABLE IF NOT EXISTS agents (
 // written by an older controller gains them on open, its runs taking the
 // default. The drill's columns are NULL for a run without a drill, and a
 // figure's when it was not measured (or no objective was set).
-constexpr std::pair<const char*, const char*> kAddedColumns[] = {
-    {"variables", "BLOB NOT NULL DEFAULT x''"},
-    {"drill_rto_ms", "INTEGER"},
-    {"drill_rto_objective_ms", "INTEGER"},
-    {"drill_rpo_ms", "INTEGER"},
-    {"drill_rpo_objective_ms", "INTEGER"},
-    {"drill_integrity", "TEXT"},
-    {"drill_integrity_required", "INTEGER"},
-    {"drill_objectives_met", "INTEGER"},
+// Columns added to a table after its first release: older files get them.
+struct AddedColumn {
+  const char* table;
+  const char* name;
+  const char* type;
+};
+constexpr AddedColumn kAddedColumns[] = {
+    {"runs", "variables", "BLOB NOT NULL DEFAULT x''"},
+    {"runs", "drill_rto_ms", "INTEGER"},
+    {"runs", "drill_rto_objective_ms", "INTEGER"},
+    {"runs", "drill_rpo_ms", "INTEGER"},
+    {"runs", "drill_rpo_objective_ms", "INTEGER"},
+    {"runs", "drill_integrity", "TEXT"},
+    {"runs", "drill_integrity_required", "INTEGER"},
+    {"runs", "drill_objectives_met", "INTEGER"},
+    {"schedules", "claimed_fire_ms", "INTEGER NOT NULL DEFAULT 0"},
 };
 
 constexpr const char* kRunColumns =
@@ -225,16 +233,20 @@ SqliteHistoryStore::~SqliteHistoryStore() {
 }
 
 absl::Status SqliteHistoryStore::AddMissingColumns() {
-  sqlite3_stmt* info = nullptr;
-  if (sqlite3_prepare_v2(db_, "PRAGMA table_info(runs)", -1, &info, nullptr) != SQLITE_OK) {
-    return Error("read the runs table's columns");
+  std::set<std::string> present;  // "table.column"
+  for (const char* table : {"runs", "schedules"}) {
+    sqlite3_stmt* info = nullptr;
+    const std::string pragma = absl::StrCat("PRAGMA table_info(", table, ")");
+    if (sqlite3_prepare_v2(db_, pragma.c_str(), -1, &info, nullptr) != SQLITE_OK) {
+      return Error(absl::StrCat("read the ", table, " table's columns"));
+    }
+    while (sqlite3_step(info) == SQLITE_ROW) present.insert(absl::StrCat(table, ".", Text(info, 1)));
+    sqlite3_finalize(info);
   }
-  std::set<std::string> present;
-  while (sqlite3_step(info) == SQLITE_ROW) present.insert(Text(info, 1));
-  sqlite3_finalize(info);
-  for (const auto& [name, type] : kAddedColumns) {
-    if (present.count(name) != 0) continue;
-    RETURN_IF_ERROR(Exec(absl::StrCat("ALTER TABLE runs ADD COLUMN ", name, " ", type).c_str()));
+  for (const AddedColumn& c : kAddedColumns) {
+    if (present.count(absl::StrCat(c.table, ".", c.name)) != 0) continue;
+    RETURN_IF_ERROR(Exec(
+        absl::StrCat("ALTER TABLE ", c.table, " ADD COLUMN ", c.name, " ", c.type).c_str()));
   }
   return absl::OkStatus();
 }
@@ -487,7 +499,8 @@ absl::Status SqliteHistoryStore::UpdateSchedule(const chaos::v1::Schedule& sched
   const std::string blob = stored.SerializeAsString();
   absl::MutexLock lock(&mu_);
   ASSIGN_OR_RETURN(sqlite3_stmt * s,
-                   Prepare("UPDATE schedules SET spec=?, considered_until_ms=? WHERE name=?"));
+                   Prepare("UPDATE schedules SET spec=?, considered_until_ms=?, claimed_fire_ms=0 "
+                           "WHERE name=?"));
   Reset reset{s};
   sqlite3_bind_blob(s, 1, blob.data(), static_cast<int>(blob.size()), SQLITE_TRANSIENT);
   Bind(s, 2, until);
@@ -497,6 +510,36 @@ absl::Status SqliteHistoryStore::UpdateSchedule(const chaos::v1::Schedule& sched
     return absl::NotFoundError(absl::StrCat("name: no schedule named \"", schedule.name(), "\""));
   }
   return absl::OkStatus();
+}
+
+absl::Status SqliteHistoryStore::SwapSchedule(const StoredSchedule& read,
+                                              const StoredSchedule& next) {
+  chaos::v1::Schedule stored = next.schedule;
+  stored.clear_recent_events();
+  const std::string blob = stored.SerializeAsString();
+  const std::string& name = next.schedule.name();
+  absl::MutexLock lock(&mu_);
+  ASSIGN_OR_RETURN(sqlite3_stmt * s,
+                   Prepare("UPDATE schedules SET spec=?, considered_until_ms=?, claimed_fire_ms=? "
+                           "WHERE name=? AND considered_until_ms=? AND claimed_fire_ms=?"));
+  Reset reset{s};
+  sqlite3_bind_blob(s, 1, blob.data(), static_cast<int>(blob.size()), SQLITE_TRANSIENT);
+  Bind(s, 2, next.considered_until_ms);
+  Bind(s, 3, next.claimed_fire_ms);
+  Bind(s, 4, name);
+  Bind(s, 5, read.considered_until_ms);
+  Bind(s, 6, read.claimed_fire_ms);
+  if (sqlite3_step(s) != SQLITE_DONE) return Error("swap schedule");
+  if (sqlite3_changes(db_) != 0) return absl::OkStatus();
+  ASSIGN_OR_RETURN(sqlite3_stmt * q, Prepare("SELECT 1 FROM schedules WHERE name=?"));
+  Reset reset_q{q};
+  Bind(q, 1, name);
+  const int rc = sqlite3_step(q);
+  if (rc == SQLITE_DONE) {
+    return absl::NotFoundError(absl::StrCat("name: no schedule named \"", name, "\""));
+  }
+  if (rc != SQLITE_ROW) return Error("query schedule");
+  return ScheduleChanged(name);
 }
 
 absl::Status SqliteHistoryStore::DeleteSchedule(const std::string& name) {
@@ -514,7 +557,8 @@ absl::Status SqliteHistoryStore::DeleteSchedule(const std::string& name) {
 absl::StatusOr<std::vector<HistoryStore::StoredSchedule>> SqliteHistoryStore::ListSchedules() {
   absl::MutexLock lock(&mu_);
   ASSIGN_OR_RETURN(sqlite3_stmt * s,
-                   Prepare("SELECT spec, considered_until_ms FROM schedules ORDER BY name"));
+                   Prepare("SELECT spec, considered_until_ms, claimed_fire_ms FROM schedules "
+                           "ORDER BY name"));
   Reset reset{s};
   std::vector<StoredSchedule> out;
   int rc;
@@ -526,6 +570,7 @@ absl::StatusOr<std::vector<HistoryStore::StoredSchedule>> SqliteHistoryStore::Li
                                               ": a stored schedule does not parse"));
     }
     st.considered_until_ms = sqlite3_column_int64(s, 1);
+    st.claimed_fire_ms = sqlite3_column_int64(s, 2);
     out.push_back(std::move(st));
   }
   if (rc != SQLITE_DONE) return Error("query schedules");

@@ -48,6 +48,8 @@ class SqliteHistoryStore final : public HistoryStore {
                                             int64_t considered_until_ms) override;
   [[nodiscard]] absl::Status UpdateSchedule(const chaos::v1::Schedule& schedule,
                                             int64_t considered_until_ms) override;
+  [[nodiscard]] absl::Status SwapSchedule(const StoredSchedule& read,
+                                          const StoredSchedule& next) override;
   [[nodiscard]] absl::Status DeleteSchedule(const std::string& name) override;
   [[nodiscard]] absl::StatusOr<StoredSchedule> GetSchedule(const std::string& name) override;
   [[nodiscard]] absl::StatusOr<std::vector<StoredSchedule>> ListSchedules() override;
