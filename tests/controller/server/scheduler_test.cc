@@ -4,10 +4,14 @@
 // and bad schedules are refused with the field named. Also HistoryStore on
 // its own: survives reopening, refuses a corrupt file, counts runs by state.
 // Firings are counted in the controller's metrics, skips by reason.
+// Across controllers on one store: a firing is claimed before it starts, a
+// refused claim starts nothing, and a claim left by a dead controller is
+// settled (recorded missed, or its run recorded started) without a restart.
 #include <unistd.h>
 
 #include <cstdlib>
 #include <fstream>
+#include <functional>
 #include <set>
 
 #include "controller/metrics/metrics.h"
@@ -36,7 +40,7 @@ class FakeLauncher : public RunLauncher {
   explicit FakeLauncher(HistoryStore* h) : history_(h) {}
   absl::Status Check(const chaos::v1::Schedule&) override { return check_; }
   absl::StatusOr<std::string> Launch(const chaos::v1::Schedule& s) override {
-    const std::string id = absl::StrCat(s.name(), "-run-", ++count_);
+    const std::string id = absl::StrCat(s.name(), "-", tag_, "-", ++count_);
     chaos::v1::Run run;
     run.set_run_id(id);
     run.set_experiment_name("sched-burn");
@@ -48,7 +52,10 @@ class FakeLauncher : public RunLauncher {
     active_.insert(id);
     return id;
   }
-  bool IsActive(const std::string& id) override { return active_.count(id) > 0; }
+  bool IsActive(const std::string& id) override {
+    if (on_is_active) on_is_active();
+    return active_.count(id) > 0;
+  }
   void EndAll() {
     for (const std::string& id : active_) {
       auto run = history_->GetRun(id);
@@ -59,9 +66,12 @@ class FakeLauncher : public RunLauncher {
     active_.clear();
   }
   int count_ = 0;
+  std::string tag_ = "run";  // in run ids: another launcher's differ
   absl::Status check_;  // what Check answers
   std::set<std::string> active_;
   HistoryStore* history_;
+  // Runs inside IsActive: between a tick's read and its claim.
+  std::function<void()> on_is_active;
 };
 
 class SchedulerTest : public ::testing::Test {
@@ -232,6 +242,112 @@ TEST_F(SchedulerTest, HistoryLimitPrunesOldEndedRuns) {
   // Pruning runs right after a start, when the newest run was still active.
   EXPECT_EQ(runs->size(), 3u);
   EXPECT_EQ(runs->front().run_id(), "limited-run-5");
+}
+
+// Two controllers' schedulers on one store (as after a leader change): a
+// firing one of them handled is not started again by the other.
+TEST_F(SchedulerTest, ASecondSchedulerOnTheSameStoreDoesNotFireAHandledFiringAgain) {
+  ASSERT_TRUE(scheduler_->Create(Every5("burn")).ok());
+  FakeLauncher other_launcher(history_.get());
+  other_launcher.tag_ = "other";
+  Scheduler other(history_.get(), &other_launcher, &clock_);
+  clock_.Advance(absl::Minutes(4) + absl::Seconds(1));  // 10:05:01
+  scheduler_->Tick();
+  other.Tick();
+  EXPECT_EQ(launcher_->count_, 1);
+  EXPECT_EQ(other_launcher.count_, 0);
+  launcher_->EndAll();
+  clock_.Advance(absl::Minutes(5));  // 10:10:01: the other one now handles it
+  other.Tick();
+  scheduler_->Tick();
+  EXPECT_EQ(launcher_->count_, 1);
+  EXPECT_EQ(other_launcher.count_, 1);
+  EXPECT_EQ(Kinds("burn"), (std::vector<std::string>{"started", "started"}));
+}
+
+// The race the claim closes: another scheduler claims and starts the firing
+// after this tick read the schedule and before it claimed; this tick's
+// claim is refused and it starts nothing.
+TEST_F(SchedulerTest, AFailedClaimStartsNothing) {
+  ASSERT_TRUE(scheduler_->Create(Every5("burn")).ok());
+  clock_.Advance(absl::Minutes(4) + absl::Seconds(1));  // 10:05:01: a first run
+  scheduler_->Tick();
+  launcher_->EndAll();
+  FakeLauncher other_launcher(history_.get());
+  other_launcher.tag_ = "other";
+  Scheduler other(history_.get(), &other_launcher, &clock_);
+  launcher_->on_is_active = [&] {
+    launcher_->on_is_active = nullptr;
+    other.Tick();
+  };
+  clock_.Advance(absl::Minutes(5));  // 10:10:01
+  scheduler_->Tick();
+  EXPECT_EQ(other_launcher.count_, 1);
+  EXPECT_EQ(launcher_->count_, 1) << "the 10:10 firing started twice";
+  EXPECT_EQ(Kinds("burn"), (std::vector<std::string>{"started", "started"}));
+  auto st = history_->GetSchedule("burn");
+  ASSERT_TRUE(st.ok());
+  EXPECT_EQ(st->claimed_fire_ms, 0);
+  EXPECT_EQ(st->schedule.last_run_id(), "burn-other-1");
+}
+
+// A controller that claimed the 10:05 firing and died before starting it:
+// the next tick records the firing missed, starts nothing for it, and the
+// schedule goes on.
+TEST_F(SchedulerTest, AClaimLeftByADeadControllerIsRecordedMissedNotStarted) {
+  ASSERT_TRUE(scheduler_->Create(Every5("burn")).ok());
+  auto read = history_->GetSchedule("burn");
+  ASSERT_TRUE(read.ok());
+  HistoryStore::StoredSchedule claimed = *read;
+  claimed.considered_until_ms = (1767607260 + 4 * 60 + 1) * 1000LL;  // 10:05:01
+  claimed.claimed_fire_ms = (1767607260 + 4 * 60) * 1000LL;          // 10:05
+  ASSERT_TRUE(history_->SwapSchedule(*read, claimed).ok());
+  clock_.Advance(absl::Minutes(4) + absl::Seconds(30));  // 10:05:30
+  scheduler_->Tick();
+  EXPECT_EQ(launcher_->count_, 0);
+  auto events = history_->ListScheduleEvents("burn", 10);
+  ASSERT_TRUE(events.ok());
+  ASSERT_EQ(events->size(), 1u);
+  EXPECT_EQ((*events)[0].kind(), "missed");
+  EXPECT_THAT((*events)[0].message(),
+              ::testing::HasSubstr("claimed by a controller that stopped before starting it"));
+  EXPECT_EQ(history_->GetSchedule("burn")->claimed_fire_ms, 0);
+  scheduler_->Tick();
+  EXPECT_EQ(Kinds("burn"), (std::vector<std::string>{"missed"}));
+  clock_.Advance(absl::Minutes(5));  // 10:10:30
+  scheduler_->Tick();
+  EXPECT_EQ(launcher_->count_, 1);
+  EXPECT_EQ(Kinds("burn"), (std::vector<std::string>{"missed", "started"}));
+}
+
+// A controller that started the claimed firing's run and died before
+// recording it: the run is recorded "started" once, and not started again.
+TEST_F(SchedulerTest, ARunStartedByADeadControllerIsRecordedOnceNotStartedAgain) {
+  ASSERT_TRUE(scheduler_->Create(Every5("burn")).ok());
+  auto read = history_->GetSchedule("burn");
+  ASSERT_TRUE(read.ok());
+  HistoryStore::StoredSchedule claimed = *read;
+  claimed.considered_until_ms = (1767607260 + 4 * 60 + 1) * 1000LL;
+  claimed.claimed_fire_ms = (1767607260 + 4 * 60) * 1000LL;
+  ASSERT_TRUE(history_->SwapSchedule(*read, claimed).ok());
+  chaos::v1::Run run;
+  run.set_run_id("burn-by-the-dead");
+  run.set_state(chaos::v1::RUN_STATE_RUNNING);
+  run.set_started_at_unix_ms(claimed.considered_until_ms);
+  run.set_schedule("burn");
+  ASSERT_TRUE(history_->InsertRun(run, kExperiment).ok());
+  clock_.Advance(absl::Minutes(4) + absl::Seconds(30));
+  scheduler_->Tick();
+  scheduler_->Tick();
+  EXPECT_EQ(launcher_->count_, 0);
+  auto events = history_->ListScheduleEvents("burn", 10);
+  ASSERT_TRUE(events.ok());
+  ASSERT_EQ(events->size(), 1u);
+  EXPECT_EQ((*events)[0].kind(), "started");
+  EXPECT_EQ((*events)[0].run_id(), "burn-by-the-dead");
+  auto st = history_->GetSchedule("burn");
+  EXPECT_EQ(st->claimed_fire_ms, 0);
+  EXPECT_EQ(st->schedule.last_run_id(), "burn-by-the-dead");
 }
 
 TEST_F(SchedulerTest, BadSchedulesNameTheField) {

@@ -222,6 +222,42 @@ TEST_P(HistoryStoreContractTest, SchedulesAreKeptByNameWithWhatTheyDid) {
   EXPECT_TRUE(absl::IsNotFound(store_->DeleteSchedule("nightly")));
 }
 
+// The claim of a firing: only one of two writers that read the same state
+// gets through; the other is ABORTED and writes nothing.
+TEST_P(HistoryStoreContractTest, ASwapWritesOnlyOverWhatWasRead) {
+  chaos::v1::Schedule s;
+  s.set_name("nightly");
+  s.set_cron("0 3 * * *");
+  s.set_experiment_yaml("name: burn");
+  ASSERT_TRUE(store_->InsertSchedule(s, 100).ok());
+  auto read = store_->GetSchedule("nightly");
+  ASSERT_TRUE(read.ok()) << read.status();
+  EXPECT_EQ(read->claimed_fire_ms, 0);
+  HistoryStore::StoredSchedule first = *read;
+  first.considered_until_ms = 200;
+  first.claimed_fire_ms = 180;
+  first.schedule.set_last_run_id("burn-1");
+  ASSERT_TRUE(store_->SwapSchedule(*read, first).ok());
+  HistoryStore::StoredSchedule second = *read;
+  second.considered_until_ms = 201;
+  second.claimed_fire_ms = 181;
+  absl::Status lost = store_->SwapSchedule(*read, second);
+  EXPECT_TRUE(absl::IsAborted(lost)) << lost;
+
+  auto got = store_->GetSchedule("nightly");
+  ASSERT_TRUE(got.ok());
+  EXPECT_EQ(got->considered_until_ms, 200);
+  EXPECT_EQ(got->claimed_fire_ms, 180);
+  EXPECT_EQ(got->schedule.last_run_id(), "burn-1");
+  HistoryStore::StoredSchedule cleared = *got;
+  cleared.claimed_fire_ms = 0;
+  ASSERT_TRUE(store_->SwapSchedule(*got, cleared).ok());
+  EXPECT_EQ(store_->ListSchedules()->at(0).claimed_fire_ms, 0);
+  HistoryStore::StoredSchedule ghost = cleared;
+  ghost.schedule.set_name("ghost");
+  EXPECT_TRUE(absl::IsNotFound(store_->SwapSchedule(ghost, ghost)));
+}
+
 TEST_P(HistoryStoreContractTest, PruningKeepsAScheduleNewestEndedRunsAndEveryUnfinishedOne) {
   for (int i = 1; i <= 4; ++i) {
     ASSERT_TRUE(store_->InsertRun(MakeRun("burn-" + std::to_string(i), i * 1000,
@@ -408,6 +444,32 @@ TEST_F(EtcdHistoryStoreTest, ADeposedLeaderWritesNothing) {
   auto blobs = client_->GetPrefix(prefix_ + "blob/burn-2/");
   ASSERT_TRUE(blobs.ok());
   EXPECT_TRUE(blobs->kvs.empty()) << "a fenced write leaves no chunk";
+}
+
+// A deposed leader cannot claim a schedule's firing either.
+TEST_F(EtcdHistoryStoreTest, ADeposedLeaderClaimsNoFiring) {
+  auto store = EtcdHistoryStore::Open(client_, prefix_);
+  ASSERT_TRUE(store.ok()) << store.status();
+  chaos::v1::Schedule s;
+  s.set_name("nightly");
+  ASSERT_TRUE((*store)->InsertSchedule(s, 100).ok());
+  auto lease = client_->GrantLease(absl::Seconds(10));
+  ASSERT_TRUE(lease.ok());
+  etcd::Election election(client_.get(), prefix_ + "leader");
+  auto key = election.Campaign(*lease, "controller-a");
+  ASSERT_TRUE(key.ok()) << key.status();
+  (*store)->SetFence(*key);
+  ASSERT_TRUE(client_->RevokeLease(*lease).ok());
+
+  auto read = (*store)->GetSchedule("nightly");
+  ASSERT_TRUE(read.ok());
+  HistoryStore::StoredSchedule claim = *read;
+  claim.considered_until_ms = 200;
+  claim.claimed_fire_ms = 180;
+  absl::Status s2 = (*store)->SwapSchedule(*read, claim);
+  EXPECT_TRUE(absl::IsFailedPrecondition(s2)) << s2;
+  EXPECT_THAT(s2.message(), HasSubstr("fenced"));
+  EXPECT_EQ((*store)->GetSchedule("nightly")->considered_until_ms, 100);
 }
 
 TEST_F(EtcdHistoryStoreTest, APrefixHoldingForeignKeysIsRefusedNamingOne) {
