@@ -4,12 +4,16 @@
 // mid-run and finishes the run (rolled back, recorded interrupted, its
 // journal complete); and a leader paused past its lease that, resumed,
 // exits instead of acting (its writes are fenced meanwhile); the loss of
-// one etcd member, then of the majority, and quorum's return.
+// one etcd member, then of the majority, and quorum's return; a schedule
+// that fires every minute across three controllers fires each minute once,
+// also across a leader change.
 #include <signal.h>
 
 #include <chrono>
 #include <cstdio>
 #include <fstream>
+#include <functional>
+#include <map>
 #include <memory>
 #include <set>
 
@@ -143,17 +147,21 @@ class ControllerHa : public ::testing::Test {
   }
 
   // A standby on `store`, to listen on standby_address_: it serves nothing
-  // (no port file) until it leads.
+  // (no port file, dir_/NAME.port) until it leads. NAME names its state
+  // directory, port file and log.
   std::unique_ptr<Subprocess> StartStandby(const std::string& store,
-                                           const std::vector<std::string>& extra = {}) {
+                                           const std::vector<std::string>& extra = {},
+                                           const std::string& name = "b") {
     standby_address_ = absl::StrCat("127.0.0.1:", chaos::testing::FreeLoopbackPort());
     std::vector<std::string> argv = {ControllerBinary(), "--listen", standby_address_,
-                                     "--state-dir", dir_.path() + "/b", "--port-file",
-                                     dir_.path() + "/b.port", "--store", store};
+                                     "--state-dir", dir_.path() + "/" + name, "--port-file",
+                                     dir_.path() + "/" + name + ".port", "--store", store};
     argv.insert(argv.end(), extra.begin(), extra.end());
-    return std::make_unique<Subprocess>(argv, dir_.path() + "/b.log");
+    return std::make_unique<Subprocess>(argv, dir_.path() + "/" + name + ".log");
   }
-  std::string StandbyLog() { return chaos::testing::ReadFileOrEmpty(dir_.path() + "/b.log"); }
+  std::string StandbyLog(const std::string& name = "b") {
+    return chaos::testing::ReadFileOrEmpty(dir_.path() + "/" + name + ".log");
+  }
 
   static EtcdCluster* cluster_;
   TempDir dir_;
@@ -341,6 +349,114 @@ TEST_F(ControllerHa, AMemberLostIsCarriedAndAMajorityLostStopsWritesUntilQuorumR
   EXPECT_EQ(StateOn(b_address, passed.run_id()), chaos::v1::RUN_STATE_PASSED);
   b->Signal(SIGTERM);
   EXPECT_EQ(b->Wait(), 0) << StandbyLog();
+}
+
+// The firing minute ("2026-12-01 16:58") a schedule event names.
+std::string FiringMinute(const chaos::v1::ScheduleEvent& e) {
+  const std::string marker = "firing at ";
+  const size_t at = e.message().find(marker);
+  return at == std::string::npos ? "" : e.message().substr(at + marker.size(), 16);
+}
+
+// Three controllers on one etcd and a schedule that fires every minute:
+// each firing starts one run, recorded "started" once, also when the
+// leader is killed (SIGKILL) right after a firing and a standby takes
+// over and fires the next minute. Cron counts minutes: this takes about
+// two to three minutes.
+TEST_F(ControllerHa, AScheduleFiresOncePerMinuteAcrossALeaderChange) {
+  const std::string store = Store("/schedule/");
+  const std::vector<std::string> flags = {"--etcd-lease", "3", "--heartbeat-interval-ms", "200",
+                                          "--schedule-tick-ms", "200"};
+  TempDir da, dg;
+  std::vector<std::string> a_flags = {"--store", store};
+  a_flags.insert(a_flags.end(), flags.begin(), flags.end());
+  ControllerProcess a(da.path(), a_flags);
+  std::unique_ptr<Subprocess> b = StartStandby(store, flags, "b");
+  const std::string b_address = standby_address_;
+  std::unique_ptr<Subprocess> c = StartStandby(store, flags, "c");
+  const std::string c_address = standby_address_;
+  ASSERT_TRUE(WaitUntil([&] {
+    return absl::StrContains(StandbyLog("b"), "campaigning") &&
+           absl::StrContains(StandbyLog("c"), "campaigning");
+  })) << StandbyLog("b") << StandbyLog("c");
+  AgentProcess agent(dg.path(),
+                     {"--controller", absl::StrJoin({a.address(), b_address, c_address}, ",")});
+  ASSERT_TRUE(WaitUntil([&] { return LiveAgents(a.address()) == 1; }));
+
+  chaos::v1::CreateScheduleRequest req;
+  req.mutable_schedule()->set_name("every-minute");
+  req.mutable_schedule()->set_cron("* * * * *");
+  req.mutable_schedule()->set_time_zone("UTC");
+  req.mutable_schedule()->set_experiment_yaml(kShortBurn);
+  chaos::v1::Schedule created;
+  auto stub = chaos::v1::Controller::NewStub(rpc::OpenChannel(a.address(), {}));
+  grpc::Status s =
+      stub->CreateSchedule(rpc::ContextWithTimeout(absl::Seconds(60)).get(), req, &created);
+  ASSERT_TRUE(s.ok()) << rpc::StatusText(s);
+
+  auto history = EtcdHistoryStore::Open(Client(), "/schedule/");
+  ASSERT_TRUE(history.ok()) << history.status();
+  auto started = [&] {
+    std::vector<chaos::v1::ScheduleEvent> out;
+    auto events = (*history)->ListScheduleEvents("every-minute", 100);
+    if (!events.ok()) return out;
+    for (const auto& e : *events) {
+      if (e.kind() == "started") out.push_back(e);
+    }
+    return out;
+  };
+  // A minute and a half covers the wait for the next minute.
+  auto wait_long = [](const std::function<bool()>& cond) {
+    return chaos::testing::WaitFor(cond, std::chrono::seconds(150),
+                                   std::chrono::milliseconds(100));
+  };
+  ASSERT_TRUE(wait_long([&] { return started().size() >= 1; })) << a.log();
+
+  a.process().Signal(SIGKILL);
+  const int64_t killed_ms = absl::ToUnixMillis(absl::Now());
+  std::string leader;
+  ASSERT_TRUE(WaitUntil([&] {
+    for (const char* name : {"b", "c"}) {
+      if (!chaos::testing::ReadFileOrEmpty(dir_.path() + "/" + name + ".port").empty()) {
+        leader = name;
+      }
+    }
+    return !leader.empty();
+  })) << StandbyLog("b") << StandbyLog("c");
+  // The next firing, by the new leader.
+  ASSERT_TRUE(wait_long([&] {
+    for (const auto& e : started()) {
+      if (e.at_unix_ms() > killed_ms) return true;
+    }
+    return false;
+  })) << StandbyLog(leader);
+
+  const std::vector<chaos::v1::ScheduleEvent> events = started();
+  std::map<std::string, int> per_minute;
+  std::set<std::string> recorded_runs;
+  for (const auto& e : events) {
+    ++per_minute[FiringMinute(e)];
+    recorded_runs.insert(e.run_id());
+  }
+  ASSERT_GE(per_minute.size(), 2u);
+  for (const auto& [minute, n] : per_minute) {
+    EXPECT_EQ(n, 1) << "the firing at " << minute << " started " << n << " times";
+  }
+  RunFilter filter;
+  filter.schedule = "every-minute";
+  auto runs = (*history)->ListRuns(filter);
+  ASSERT_TRUE(runs.ok()) << runs.status();
+  std::set<int64_t> run_minutes;
+  for (const auto& r : *runs) {
+    EXPECT_TRUE(run_minutes.insert(r.started_at_unix_ms() / 60000).second)
+        << "two runs started in the minute of " << r.run_id();
+    EXPECT_TRUE(recorded_runs.count(r.run_id())) << r.run_id() << " has no \"started\" record";
+  }
+  EXPECT_EQ(runs->size(), events.size());
+  b->Signal(SIGTERM);
+  c->Signal(SIGTERM);
+  b->Wait();
+  c->Wait();
 }
 
 }  // namespace
