@@ -170,7 +170,8 @@ void Scheduler::Tick() {
 // cleared; false when it cannot be (the tick stops there).
 bool Scheduler::SettleClaim(HistoryStore::StoredSchedule& st, absl::Time now) {
   const std::string& name = st.schedule.name();
-  const absl::TimeZone tz = LoadZone(st.schedule.time_zone(), "time_zone").value_or(absl::UTCTimeZone());
+  const absl::TimeZone tz =
+      LoadZone(st.schedule.time_zone(), "time_zone").value_or(absl::UTCTimeZone());
   const std::string fire = Fmt(absl::FromUnixMillis(st.claimed_fire_ms), tz);
   RunFilter filter;
   filter.schedule = name;

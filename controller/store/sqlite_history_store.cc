@@ -240,7 +240,9 @@ absl::Status SqliteHistoryStore::AddMissingColumns() {
     if (sqlite3_prepare_v2(db_, pragma.c_str(), -1, &info, nullptr) != SQLITE_OK) {
       return Error(absl::StrCat("read the ", table, " table's columns"));
     }
-    while (sqlite3_step(info) == SQLITE_ROW) present.insert(absl::StrCat(table, ".", Text(info, 1)));
+    while (sqlite3_step(info) == SQLITE_ROW) {
+      present.insert(absl::StrCat(table, ".", Text(info, 1)));
+    }
     sqlite3_finalize(info);
   }
   for (const AddedColumn& c : kAddedColumns) {

@@ -1,6 +1,7 @@
 // HistoryStore against real SQLite files: a database written by an older
 // controller (before runs recorded their variables or drill figures) opens,
-// keeps its runs, and gains the new columns; a drill's figures go in and
+// keeps its runs, and gains the new columns (also a schedule's claim, which
+// a schedule written before it reads as none); a drill's figures go in and
 // come back, and a run without a drill stores none.
 #include "controller/store/sqlite_history_store.h"
 
@@ -112,6 +113,41 @@ TEST_F(HistoryStoreTest, AnOlderDatabaseKeepsItsRunsAndGainsTheNewColumns) {
   EXPECT_EQ(run->variables().at("TEAM"), "sre");
   EXPECT_EQ(run->drill().rto_ms(), 1500);
   EXPECT_EQ(run->drill().integrity(), "not checked");
+}
+
+TEST_F(HistoryStoreTest, AnOlderSchedulesTableGainsTheClaimColumn) {
+  chaos::v1::Schedule old;
+  old.set_name("nightly");
+  old.set_cron("0 3 * * *");
+  const std::string blob = old.SerializeAsString();
+  {
+    sqlite3* db = nullptr;
+    ASSERT_EQ(sqlite3_open(path_.c_str(), &db), SQLITE_OK);
+    ASSERT_EQ(sqlite3_exec(db,
+                           "CREATE TABLE schedules (name TEXT PRIMARY KEY, spec BLOB NOT NULL, "
+                           "considered_until_ms INTEGER NOT NULL);",
+                           nullptr, nullptr, nullptr),
+              SQLITE_OK);
+    sqlite3_stmt* s = nullptr;
+    ASSERT_EQ(sqlite3_prepare_v2(db, "INSERT INTO schedules VALUES ('nightly', ?, 500)", -1, &s,
+                                 nullptr),
+              SQLITE_OK);
+    sqlite3_bind_blob(s, 1, blob.data(), static_cast<int>(blob.size()), SQLITE_TRANSIENT);
+    ASSERT_EQ(sqlite3_step(s), SQLITE_DONE);
+    sqlite3_finalize(s);
+    sqlite3_close(db);
+  }
+  auto store = SqliteHistoryStore::Open(path_);
+  ASSERT_TRUE(store.ok()) << store.status();
+  auto read = (*store)->GetSchedule("nightly");
+  ASSERT_TRUE(read.ok()) << read.status();
+  EXPECT_EQ(read->considered_until_ms, 500);
+  EXPECT_EQ(read->claimed_fire_ms, 0);
+  HistoryStore::StoredSchedule claim = *read;
+  claim.considered_until_ms = 600;
+  claim.claimed_fire_ms = 560;
+  ASSERT_TRUE((*store)->SwapSchedule(*read, claim).ok());
+  EXPECT_EQ(Value(path_, "SELECT claimed_fire_ms FROM schedules"), "560");
 }
 
 // A drill's figures are stored as they are, -1 as NULL; a run without a
