@@ -238,6 +238,10 @@ inside() {
   mount --rbind /dev "$ROOT/dev"
   mount -t tmpfs tmpfs "$ROOT/run"
   mount -t tmpfs tmpfs "$ROOT/tmp"
+  # What a daemon run by hand on this machine left there is not the
+  # packages' (a root-owned history would be read-only to the controller's
+  # user): hidden in the overlay only, the machine's copy untouched.
+  rm -rf "$ROOT/var/lib/chaos-agent" "$ROOT/var/lib/chaos-controller" "$ROOT/etc/chaos"
   ip link set lo up
   install_version old
   check_installed_old

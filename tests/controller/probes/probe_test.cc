@@ -484,7 +484,8 @@ class ControllerProcess {
     const std::string port_file = dir.path() + "/port";
     process_ = std::make_unique<Subprocess>(
         std::vector<std::string>{std::string(CHAOS_BINARY_DIR) + "/bin/chaos-controller",
-                                 "--listen", "127.0.0.1:0", "--port-file", port_file},
+                                 "--listen", "127.0.0.1:0", "--port-file", port_file,
+                                 "--state-dir", dir.path() + "/state"},
         dir.path() + "/controller.log");
     for (int i = 0; i < 400 && port_ == 0 && process_->running(); ++i) {
       std::this_thread::sleep_for(std::chrono::milliseconds(25));
