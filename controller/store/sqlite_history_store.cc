@@ -1,6 +1,7 @@
 #include "controller/store/sqlite_history_store.h"
 
 #include <sqlite3.h>
+#include <unistd.h>
 
 #include <set>
 #include <utility>
@@ -188,6 +189,13 @@ absl::StatusOr<std::unique_ptr<SqliteHistoryStore>> SqliteHistoryStore::Open(con
         absl::StrCat("history database ", path, ": cannot open: ", msg));
   }
   sqlite3_busy_timeout(db, 5000);
+  // SQLite opens a file it may not write read-only, silently.
+  if (sqlite3_db_readonly(db, "main") == 1) {
+    sqlite3_close(db);
+    return absl::FailedPreconditionError(absl::StrCat(
+        "history database ", path, ": this user (uid ", getuid(),
+        ") may not write it; give the controller's user the file and its directory"));
+  }
   std::unique_ptr<SqliteHistoryStore> store(new SqliteHistoryStore(db, path));
   absl::MutexLock lock(&store->mu_);
   // A file that is not a database fails on its first read; a damaged one

@@ -2,11 +2,15 @@
 // controller (before runs recorded their variables or drill figures) opens,
 // keeps its runs, and gains the new columns (also a schedule's claim, which
 // a schedule written before it reads as none); a drill's figures go in and
-// come back, and a run without a drill stores none.
+// come back, and a run without a drill stores none; a file this user may
+// not write is refused, saying so.
 #include "controller/store/sqlite_history_store.h"
 
 #include <sqlite3.h>
 #include <stdlib.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include <cstdlib>
 #include <set>
@@ -152,6 +156,28 @@ TEST_F(HistoryStoreTest, AnOlderSchedulesTableGainsTheClaimColumn) {
 
 // A drill's figures are stored as they are, -1 as NULL; a run without a
 // drill stores NULL in every drill column and reads back without one.
+// A history another user owns (as when a controller was first run by hand
+// as root) is opened read-only by SQLite without a word; the store refuses
+// it naming the owner problem, not as corrupt. Checked as uid 65534 in a
+// child, since root may write anything.
+TEST_F(HistoryStoreTest, AFileThisUserMayNotWriteIsRefusedSayingSo) {
+  ASSERT_TRUE(SqliteHistoryStore::Open(path_).ok());
+  ASSERT_EQ(chmod(dir_.c_str(), 0755), 0);
+  const pid_t child = fork();
+  ASSERT_GE(child, 0);
+  if (child == 0) {
+    if (setgid(65534) != 0 || setuid(65534) != 0) _exit(2);
+    auto store = SqliteHistoryStore::Open(path_);
+    const bool refused = absl::IsFailedPrecondition(store.status()) &&
+                         store.status().message().find("may not write it") != std::string::npos;
+    _exit(refused ? 0 : 1);
+  }
+  int status = 0;
+  ASSERT_EQ(waitpid(child, &status, 0), child);
+  ASSERT_TRUE(WIFEXITED(status));
+  EXPECT_EQ(WEXITSTATUS(status), 0) << "opened, or refused for another reason";
+}
+
 TEST_F(HistoryStoreTest, ADrillsFiguresComeBackAndARunWithoutADrillStoresNone) {
   auto store = SqliteHistoryStore::Open(path_);
   ASSERT_TRUE(store.ok()) << store.status();
