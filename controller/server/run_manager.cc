@@ -1,6 +1,7 @@
 #include "controller/server/run_manager.h"
 
 #include <cctype>
+#include <future>
 
 #include "absl/random/random.h"
 #include "absl/strings/str_cat.h"
@@ -439,15 +440,11 @@ std::vector<AgentDescription> RunManager::DescribeEveryAgent(absl::Duration time
 chaos::v1::HaltAllResponse RunManager::HaltAll(const std::string& caller,
                                                const std::string& reason) {
   chaos::v1::HaltAllResponse resp;
-  // Halting is never refused: a flag the store did not keep is reported,
-  // and this process refuses runs all the same.
-  absl::Status kept = history_->SetHaltState({true, caller, reason, absl::ToUnixMillis(absl::Now())});
-  if (!kept.ok()) {
-    spdlog::error("halt all: the store did not keep the halt flag: {}", kept.ToString());
-    resp.add_failed(absl::StrCat("the controller's store did not keep the halt flag (a restarted "
-                                 "controller or the next leader will not know of this halt): ",
-                                 kept.ToString()));
-  }
+  // The flag is written while the agents are called: a store that is slow
+  // to answer (etcd losing its quorum) never delays a halt, nor refuses one.
+  const HistoryStore::HaltState state{true, caller, reason, absl::ToUnixMillis(absl::Now())};
+  std::future<absl::Status> kept =
+      std::async(std::launch::async, [this, state] { return history_->SetHaltState(state); });
   std::vector<std::shared_ptr<LiveRun>> live;
   {
     absl::MutexLock lock(&mu_);
@@ -471,11 +468,19 @@ chaos::v1::HaltAllResponse RunManager::HaltAll(const std::string& caller,
     if (s.ok()) resp.add_halted(address);
     else resp.add_failed(absl::StrCat(address, ": ", s.error_message()));
   }
+  if (const absl::Status s = kept.get(); !s.ok()) {
+    spdlog::error("halt all: the store did not keep the halt flag: {}", s.ToString());
+    resp.add_failed(absl::StrCat("the controller's store did not keep the halt flag (a restarted "
+                                 "controller or the next leader will not know of this halt; "
+                                 "this one refuses runs): ",
+                                 s.ToString()));
+  }
   return resp;
 }
 
 absl::StatusOr<chaos::v1::ResumeAllResponse> RunManager::ResumeAll(const std::string& caller) {
-  absl::Status cleared = history_->SetHaltState({false, caller, "", absl::ToUnixMillis(absl::Now())});
+  const absl::Status cleared =
+      history_->SetHaltState({false, caller, "", absl::ToUnixMillis(absl::Now())});
   if (!cleared.ok()) {
     return absl::Status(cleared.code(), absl::StrCat("the halt flag was not cleared, nothing was "
                                                      "resumed: ", cleared.message()));

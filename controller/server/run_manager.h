@@ -9,7 +9,7 @@
 // Abort() interrupts a live run (the Runner rolls back); aborting an ended
 // run is OK and returns it. HaltAll() refuses new runs, interrupts the live
 // ones and halts every registered agent; ResumeAll() undoes it. The halt
-// flag is kept in the history store (HaltState), written before the agents
+// flag is kept in the history store (HaltState), written while the agents
 // are called, so a restarted controller or the next leader still refuses
 // runs until someone resumes.
 //
