@@ -429,14 +429,6 @@ absl::Status EtcdHistoryStore::InsertSchedule(const chaos::v1::Schedule& schedul
       .status();
 }
 
-absl::Status EtcdHistoryStore::UpdateSchedule(const chaos::v1::Schedule& schedule, int64_t until) {
-  const std::string key = ScheduleKey(schedule.name());
-  TxnRequest txn;
-  *txn.add_compare() = Present(key);
-  AddPut(txn.mutable_success(), key, EncodeSchedule(schedule, until));
-  return Write(std::move(txn), NoSchedule(schedule.name())).status();
-}
-
 // Reads the key for its revision, checks what `read` holds is still there,
 // then writes in one transaction that also compares that revision (and the
 // fence): a write by anyone in between fails the compare.
@@ -549,7 +541,6 @@ absl::StatusOr<int> EtcdHistoryStore::PruneScheduleRuns(const std::string& name,
   return deleted;
 }
 
-
 absl::Status EtcdHistoryStore::SetHaltState(const HaltState& state) {
   chaos::v1::StoredHalt stored;
   stored.set_halted(state.halted);
@@ -567,7 +558,6 @@ absl::StatusOr<HistoryStore::HaltState> EtcdHistoryStore::GetHaltState() {
   ASSIGN_OR_RETURN(chaos::v1::StoredHalt stored, Parse<chaos::v1::StoredHalt>(*kv));
   return HaltState{stored.halted(), stored.caller(), stored.reason(), stored.at_unix_ms()};
 }
-
 
 absl::Status EtcdHistoryStore::PutAgent(const chaos::v1::AgentInfo& info) {
   TxnRequest txn;

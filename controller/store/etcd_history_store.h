@@ -86,8 +86,6 @@ class EtcdHistoryStore final : public HistoryStore {
       const std::string& run_id) override;
   [[nodiscard]] absl::Status InsertSchedule(const chaos::v1::Schedule& schedule,
                                             int64_t considered_until_ms) override;
-  [[nodiscard]] absl::Status UpdateSchedule(const chaos::v1::Schedule& schedule,
-                                            int64_t considered_until_ms) override;
   [[nodiscard]] absl::Status SwapSchedule(const StoredSchedule& read,
                                           const StoredSchedule& next) override;
   [[nodiscard]] absl::Status DeleteSchedule(const std::string& name) override;

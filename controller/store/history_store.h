@@ -77,9 +77,6 @@ class HistoryStore {
   // recent_events (which are kept apart).
   [[nodiscard]] virtual absl::Status InsertSchedule(const chaos::v1::Schedule& schedule,
                                                     int64_t considered_until_ms) = 0;
-  // Rewrites the schedule whatever it holds, and clears its claim.
-  [[nodiscard]] virtual absl::Status UpdateSchedule(const chaos::v1::Schedule& schedule,
-                                                    int64_t considered_until_ms) = 0;
   [[nodiscard]] virtual absl::Status DeleteSchedule(const std::string& name) = 0;
   struct StoredSchedule {
     chaos::v1::Schedule schedule;

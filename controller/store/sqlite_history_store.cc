@@ -503,25 +503,6 @@ absl::Status SqliteHistoryStore::InsertSchedule(const chaos::v1::Schedule& sched
   return absl::OkStatus();
 }
 
-absl::Status SqliteHistoryStore::UpdateSchedule(const chaos::v1::Schedule& schedule, int64_t until) {
-  chaos::v1::Schedule stored = schedule;
-  stored.clear_recent_events();
-  const std::string blob = stored.SerializeAsString();
-  absl::MutexLock lock(&mu_);
-  ASSIGN_OR_RETURN(sqlite3_stmt * s,
-                   Prepare("UPDATE schedules SET spec=?, considered_until_ms=?, claimed_fire_ms=0 "
-                           "WHERE name=?"));
-  Reset reset{s};
-  sqlite3_bind_blob(s, 1, blob.data(), static_cast<int>(blob.size()), SQLITE_TRANSIENT);
-  Bind(s, 2, until);
-  Bind(s, 3, schedule.name());
-  if (sqlite3_step(s) != SQLITE_DONE) return Error("update schedule");
-  if (sqlite3_changes(db_) == 0) {
-    return absl::NotFoundError(absl::StrCat("name: no schedule named \"", schedule.name(), "\""));
-  }
-  return absl::OkStatus();
-}
-
 absl::Status SqliteHistoryStore::SwapSchedule(const StoredSchedule& read,
                                               const StoredSchedule& next) {
   chaos::v1::Schedule stored = next.schedule;
@@ -666,7 +647,6 @@ absl::StatusOr<int> SqliteHistoryStore::PruneScheduleRuns(const std::string& nam
   return deleted;
 }
 
-
 absl::Status SqliteHistoryStore::SetHaltState(const HaltState& state) {
   absl::MutexLock lock(&mu_);
   ASSIGN_OR_RETURN(sqlite3_stmt * s,
@@ -698,7 +678,6 @@ absl::StatusOr<HistoryStore::HaltState> SqliteHistoryStore::GetHaltState() {
   }
   return state;
 }
-
 
 absl::Status SqliteHistoryStore::PutAgent(const chaos::v1::AgentInfo& info) {
   absl::MutexLock lock(&mu_);

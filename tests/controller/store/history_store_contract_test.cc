@@ -191,10 +191,10 @@ TEST_P(HistoryStoreContractTest, SchedulesAreKeptByNameWithWhatTheyDid) {
   chaos::v1::Schedule other = s;
   other.set_name("hourly");
   ASSERT_TRUE(store_->InsertSchedule(other, 5).ok());
-  ASSERT_TRUE(store_->UpdateSchedule(s, 200).ok());
+  ASSERT_TRUE(store_->SwapSchedule({s, 100, 0}, {s, 200, 0}).ok());
   chaos::v1::Schedule ghost = s;
   ghost.set_name("ghost");
-  EXPECT_TRUE(absl::IsNotFound(store_->UpdateSchedule(ghost, 1)));
+  EXPECT_TRUE(absl::IsNotFound(store_->SwapSchedule({ghost, 100, 0}, {ghost, 1, 0})));
 
   auto got = store_->GetSchedule("nightly");
   ASSERT_TRUE(got.ok()) << got.status();
