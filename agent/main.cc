@@ -147,10 +147,7 @@ absl::StatusOr<std::unique_ptr<rpc::HttpServer>> StartMetrics(const Flags& f, Ag
 // the chosen port.
 std::string AdvertiseAddress(const Flags& f, int port) {
   if (!f.advertise.empty()) return f.advertise;
-  const size_t colon = f.listen.rfind(':');
-  std::string host = colon == std::string::npos ? f.listen : f.listen.substr(0, colon);
-  if (host.empty() || host == "0.0.0.0" || host == "[::]") host = HostName();
-  return absl::StrCat(host, ":", port);
+  return rpc::ReachableAddress(f.listen, port, HostName());
 }
 
 std::unique_ptr<Registration> StartRegistration(const Flags& f, const AgentOptions& options,

@@ -128,4 +128,11 @@ absl::Status AddListeningPort(grpc::ServerBuilder& builder, const std::string& a
   return absl::OkStatus();
 }
 
+std::string ReachableAddress(absl::string_view listen, int port, absl::string_view host_name) {
+  const size_t colon = listen.rfind(':');
+  std::string host(colon == absl::string_view::npos ? listen : listen.substr(0, colon));
+  if (host.empty() || host == "0.0.0.0" || host == "[::]") host = std::string(host_name);
+  return absl::StrCat(host, ":", port);
+}
+
 }  // namespace chaos::rpc

@@ -43,6 +43,11 @@ bool IsLoopbackAddress(absl::string_view address);
                                             const std::string& address,
                                             const TransportOptions& transport, int* port);
 
+// Where others reach a server that listens on `listen` ("host:port") and
+// got `port`: the listen host, or `host_name` for a wildcard (0.0.0.0,
+// [::], none), with `port`. "127.0.0.1:0", 7071 -> "127.0.0.1:7071".
+std::string ReachableAddress(absl::string_view listen, int port, absl::string_view host_name);
+
 }  // namespace chaos::rpc
 
 #endif  // CHAOS_RPC_LISTEN_POLICY_H_

@@ -350,7 +350,7 @@ int ShowCommand(const ControllerCommandArgs& a) {
   }
   PrintRun(run);
   // The journal, replayed from the history (live runs: what is recorded so far).
-  if (run.state() != chaos::v1::RUN_STATE_RUNNING && run.state() != chaos::v1::RUN_STATE_PENDING) {
+  if (!Unfinished(run.state())) {
     grpc::ClientContext ctx;
     ctx.set_deadline(absl::ToChronoTime(absl::Now() + absl::Seconds(30)));
     chaos::v1::WatchRunRequest w;
@@ -378,10 +378,14 @@ int AgentsCommand(const ControllerCommandArgs& a) {
     std::vector<std::string> labels;
     for (const auto& [k, v] : ag.labels()) labels.push_back(k + "=" + v);
     std::sort(labels.begin(), labels.end());
+    // Never heard by this controller (a standby, or an agent the store
+    // knew before it led): no time, and unknown unless lost.
+    const bool heard = ag.last_seen_unix_ms() != 0;
     const absl::Duration ago = absl::Floor(now - absl::FromUnixMillis(ag.last_seen_unix_ms()),
                                            absl::Milliseconds(100));
     std::printf("%-24s %-20s %-5s %-10s %s\n", ag.address().c_str(), ag.hostname().c_str(),
-                ag.lost() ? "LOST" : "live", (absl::FormatDuration(ago) + " ago").c_str(),
+                ag.lost() ? "LOST" : (heard ? "live" : "?"),
+                heard ? (absl::FormatDuration(ago) + " ago").c_str() : "never",
                 absl::StrJoin(labels, ",").c_str());
   }
   return 0;

@@ -4,8 +4,9 @@
 // game-day dashboard over HTTP (HTTPS with client certificates under TLS).
 // History and schedules live in STATE_DIR/history.db, or with --store
 // etcd://... in etcd, shared by several controllers of which one leads: a
-// standby waits, serving nothing, until it leads (controller/store/
-// leadership.h), and a leader that loses its lease exits.
+// standby serves reads from the store and refuses writes until it leads
+// (controller/store/leadership.h, service.h), and a leader that loses its
+// lease exits.
 // On start it completes the rollback of runs a killed predecessor left
 // running; on SIGINT/SIGTERM it interrupts live runs, waits for their
 // rollback and exits.
@@ -72,7 +73,8 @@ struct Flags {
 void DeclareFlags(CLI::App& app, Flags& f) {
   app.add_option("--listen", f.listen, "host:port to serve on (port 0: let the OS choose)")
       ->capture_default_str();
-  app.add_option("--port-file", f.port_file, "write the chosen port to this file once serving");
+  app.add_option("--port-file", f.port_file,
+                 "write the chosen port to this file once serving (on etcd: once leading)");
   app.add_option("--state-dir", f.state_dir, "where the history database lives")
       ->capture_default_str();
   app.add_option("--heartbeat-interval-ms", f.heartbeat_ms, "how often agents must heartbeat")
@@ -178,11 +180,8 @@ absl::StatusOr<Store> OpenStore(const Flags& f, const StoreTarget& target) {
   s.history = std::unique_ptr<HistoryStore>(std::move(etcd));
   s.where = absl::StrCat("etcd ", absl::StrJoin(target.client.endpoints, ","), " under ",
                          target.prefix);
-  char host[256] = "";
-  gethostname(host, sizeof(host) - 1);
-  s.leadership = std::make_unique<Leadership>(
-      s.client.get(), target.prefix, absl::Seconds(f.etcd_lease_s),
-      absl::StrCat(host, " pid ", getpid(), " --listen ", f.listen), ExitDeposed);
+  s.leadership = std::make_unique<Leadership>(s.client.get(), target.prefix,
+                                              absl::Seconds(f.etcd_lease_s), ExitDeposed);
   return s;
 }
 
@@ -199,18 +198,44 @@ void CollectOrphans(EtcdHistoryStore& store) {
   }
 }
 
+// The leader's identity (Leadership::Leader), for a standby's refusals.
+std::string LeaderName(Store& s) {
+  if (!s.leadership) return "this controller";
+  absl::StatusOr<std::string> leader = s.leadership->Leader();
+  if (leader.ok()) return absl::StrCat("\"", *leader, "\"");
+  if (absl::IsNotFound(leader.status())) return "none now (an election is under way)";
+  return absl::StrCat("unknown (", leader.status().message(), ")");
+}
+
+// The standard health service's status for the API: SERVING on the
+// leader, NOT_SERVING on a standby (a load balancer's health check then
+// sends clients to the leader).
+void SetLeading(grpc::Server& server, bool leading) {
+  server.GetHealthCheckService()->SetServingStatus(chaos::v1::Controller::service_full_name(),
+                                                   leading);
+}
+
+// What the leader is known as (Leadership::Leader): "HOST pid N at
+// ADDRESS", ADDRESS where it serves (a wildcard --listen gives the host
+// name).
+std::string Identity(const Flags& f, int port) {
+  char host[256] = "";
+  gethostname(host, sizeof(host) - 1);
+  return absl::StrCat(host, " pid ", getpid(), " at ",
+                      chaos::rpc::ReachableAddress(f.listen, port, host));
+}
+
 // On etcd, waits until this controller leads (a standby waits here,
-// serving nothing; SIGINT or SIGTERM end the wait: CANCELLED), then fences
+// serving reads; SIGINT or SIGTERM end the wait: CANCELLED), then fences
 // the store with the leader key and collects orphaned chunks.
-absl::Status AwaitLeadership(Store& s) {
-  if (!s.leadership) return absl::OkStatus();
+absl::Status AwaitLeadership(Store& s, const std::string& identity) {
   absl::StatusOr<std::string> leader = s.leadership->Leader();
   spdlog::info("campaigning to lead the controllers on {}; leader now: {}", s.where,
                leader.ok() ? *leader : leader.status().ToString());
   absl::StatusOr<chaos::etcd::LeaderKey> key;
   {
     chaos::base::InterruptWatcher stop([&s](int, int) { s.leadership->Cancel(); });
-    key = s.leadership->Lead();
+    key = s.leadership->Lead(identity);
   }
   if (!key.ok()) return key.status();
   s.etcd->SetFence(*key);
@@ -222,17 +247,21 @@ absl::Status AwaitLeadership(Store& s) {
 
 // The daemon's parts. Without a history (a corrupt database) it still
 // serves agent registration; runs and schedules answer with the error.
+// The runs and schedules exist once it leads (Lead()): the run manager's
+// recovery takes the runs started before it as another controller's.
 struct Controller {
-  Controller(const Flags& f, const Config& config,
-             absl::StatusOr<std::unique_ptr<HistoryStore>> store)
+  Controller(const Flags& f, absl::StatusOr<std::unique_ptr<HistoryStore>> store)
       : history(std::move(store)),
         registry(RealClock::Get(), absl::Milliseconds(f.heartbeat_ms), f.missed, kMaxAgents,
                  history.ok() ? history->get() : nullptr) {
     if (!history.ok()) {
       spdlog::error("{}; serving agents only, runs and schedules answer with this error",
                     history.status().ToString());
-      return;
     }
+  }
+
+  void Lead(const Flags& f, const Config& config) {
+    if (!history.ok()) return;
     absl::Status loaded = registry.Load();
     if (!loaded.ok()) spdlog::error("the stored agent registry: {}", loaded.ToString());
     RunManagerOptions ro;
@@ -247,6 +276,9 @@ struct Controller {
     scheduler = std::make_unique<Scheduler>(history->get(), launcher.get(), RealClock::Get(),
                                             &metrics);
   }
+
+  HistoryStore* store() { return history.ok() ? history->get() : nullptr; }
+  absl::Status history_status() const { return history.status(); }
 
   absl::StatusOr<std::unique_ptr<HistoryStore>> history;
   AgentRegistry registry;
@@ -313,7 +345,7 @@ absl::StatusOr<std::unique_ptr<chaos::rpc::HttpServer>> StartHttp(
                  "only)",
                  f.http_listen);
   }
-  HistoryStore* history = c.history.ok() ? c.history->get() : nullptr;
+  HistoryStore* history = c.store();
   chaos::rpc::HttpServerOptions options;
   options.routes = dashboard.Routes();
   const DashboardAccess access = AccessFor(transport);
@@ -374,18 +406,32 @@ int main(int argc, char** argv) {
   ::mkdir(f.state_dir.c_str(), 0700);
   absl::StatusOr<Store> store = OpenStore(f, config->store);
   if (!store.ok()) return Fail(ExitCodeOf(store.status()), store.status().message());
-  if (absl::Status s = AwaitLeadership(*store); !s.ok()) {
-    return absl::IsCancelled(s) ? 0 : Fail(1, s.message());
-  }
 
-  Controller c(f, *config, std::move(store->history));
-  ControllerService service(&c.registry, c.runs.get(), c.scheduler.get(),
-                            c.history.ok() ? absl::OkStatus() : c.history.status());
+  Controller c(f, std::move(store->history));
+  ControllerService service(&c.registry, c.store(), c.history_status(),
+                            [&s = *store] { return LeaderName(s); });
+  const auto lead = [&] {
+    c.Lead(f, *config);
+    service.Lead(c.runs.get(), c.scheduler.get());
+  };
+  // On SQLite this controller leads from the start; on etcd it serves
+  // reads as a standby until it leads.
+  const bool standby = store->leadership != nullptr;
+  if (!standby) lead();
   int port = 0;
   auto server = StartServer(f, config->transport, &service, &port);
   if (!server.ok()) return Fail(1, server.status().message());
-  Dashboard dashboard(c.runs.get(), &c.registry,
-                      c.history.ok() ? absl::OkStatus() : c.history.status(),
+  SetLeading(**server, !standby);
+  if (standby) {
+    spdlog::info("chaos-controller serving reads as a standby on port {}", port);
+    if (absl::Status s = AwaitLeadership(*store, Identity(f, port)); !s.ok()) {
+      (*server)->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(2));
+      return absl::IsCancelled(s) ? 0 : Fail(1, s.message());
+    }
+    lead();
+    SetLeading(**server, true);
+  }
+  Dashboard dashboard(c.runs.get(), &c.registry, c.history_status(),
                       AccessFor(config->transport));
   auto http = StartHttp(f, config->transport, c, dashboard);
   if (!http.ok()) {

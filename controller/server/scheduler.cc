@@ -48,7 +48,36 @@ std::string Fmt(absl::Time t, absl::TimeZone tz) {
   return absl::FormatTime("%Y-%m-%d %H:%M %Z", t, tz);
 }
 
+// The stored schedule as ListSchedules shows it.
+absl::StatusOr<chaos::v1::Schedule> Decorate(HistoryStore& history,
+                                             const HistoryStore::StoredSchedule& st,
+                                             absl::Time now) {
+  chaos::v1::Schedule s = st.schedule;
+  auto spec = CronSpec::Parse(s.cron());
+  auto tz = LoadZone(s.time_zone(), "time_zone");
+  if (spec.ok() && tz.ok()) {
+    const absl::Time from = std::max(absl::FromUnixMillis(st.considered_until_ms), now);
+    auto next = spec->Next(from, *tz);
+    if (next.ok()) s.set_next_fire_unix_ms(absl::ToUnixMillis(*next));
+  }
+  ASSIGN_OR_RETURN(std::vector<chaos::v1::ScheduleEvent> events,
+                   history.ListScheduleEvents(s.name(), 20));
+  for (auto& e : events) *s.add_recent_events() = std::move(e);
+  return s;
+}
+
 }  // namespace
+
+absl::StatusOr<std::vector<chaos::v1::Schedule>> ListSchedules(HistoryStore& history,
+                                                               absl::Time now) {
+  ASSIGN_OR_RETURN(auto stored, history.ListSchedules());
+  std::vector<chaos::v1::Schedule> out;
+  for (const auto& st : stored) {
+    ASSIGN_OR_RETURN(chaos::v1::Schedule s, Decorate(history, st, now));
+    out.push_back(std::move(s));
+  }
+  return out;
+}
 
 bool InBlackout(const chaos::v1::Schedule& s, absl::Time t) {
   absl::TimeZone tz = LoadZone(s.time_zone(), "time_zone").value_or(absl::UTCTimeZone());
@@ -85,33 +114,12 @@ absl::StatusOr<chaos::v1::Schedule> Scheduler::Create(chaos::v1::Schedule schedu
   schedule.clear_next_fire_unix_ms();
   schedule.clear_recent_events();
   RETURN_IF_ERROR(history_->InsertSchedule(schedule, absl::ToUnixMillis(now)));
-  return Decorate({schedule, absl::ToUnixMillis(now)});
-}
-
-absl::StatusOr<chaos::v1::Schedule> Scheduler::Decorate(const HistoryStore::StoredSchedule& st) {
-  chaos::v1::Schedule s = st.schedule;
-  auto spec = CronSpec::Parse(s.cron());
-  auto tz = LoadZone(s.time_zone(), "time_zone");
-  if (spec.ok() && tz.ok()) {
-    const absl::Time from = std::max(absl::FromUnixMillis(st.considered_until_ms), clock_->Now());
-    auto next = spec->Next(from, *tz);
-    if (next.ok()) s.set_next_fire_unix_ms(absl::ToUnixMillis(*next));
-  }
-  ASSIGN_OR_RETURN(std::vector<chaos::v1::ScheduleEvent> events,
-                   history_->ListScheduleEvents(s.name(), 20));
-  for (auto& e : events) *s.add_recent_events() = std::move(e);
-  return s;
+  return Decorate(*history_, {schedule, absl::ToUnixMillis(now)}, now);
 }
 
 absl::StatusOr<std::vector<chaos::v1::Schedule>> Scheduler::List() {
   absl::MutexLock lock(&mu_);
-  ASSIGN_OR_RETURN(auto stored, history_->ListSchedules());
-  std::vector<chaos::v1::Schedule> out;
-  for (const auto& st : stored) {
-    ASSIGN_OR_RETURN(chaos::v1::Schedule s, Decorate(st));
-    out.push_back(std::move(s));
-  }
-  return out;
+  return ListSchedules(*history_, clock_->Now());
 }
 
 absl::StatusOr<chaos::v1::Schedule> Scheduler::SetPaused(const std::string& name, bool paused) {
@@ -127,7 +135,7 @@ absl::StatusOr<chaos::v1::Schedule> Scheduler::SetPaused(const std::string& name
     st = std::move(next);
     Record(name, clock_->Now(), paused ? "paused" : "resumed", "", "");
   }
-  return Decorate(st);
+  return Decorate(*history_, st, clock_->Now());
 }
 
 absl::Status Scheduler::Delete(const std::string& name) {

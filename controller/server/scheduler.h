@@ -85,7 +85,6 @@ class Scheduler {
   void Stop();
 
  private:
-  absl::StatusOr<chaos::v1::Schedule> Decorate(const HistoryStore::StoredSchedule& stored);
   void TickOne(HistoryStore::StoredSchedule stored, absl::Time now)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   bool SettleClaim(HistoryStore::StoredSchedule& stored, absl::Time now)
@@ -107,6 +106,12 @@ class Scheduler {
   bool stop_ ABSL_GUARDED_BY(stop_mu_) = false;
   std::thread thread_;
 };
+
+// What ListSchedules answers, read from `history` alone (a standby answers
+// it too): every stored schedule, by name, with its next firing after
+// `now` and its 20 most recent events.
+[[nodiscard]] absl::StatusOr<std::vector<chaos::v1::Schedule>> ListSchedules(
+    HistoryStore& history, absl::Time now);
 
 // Whether local time `t` in `schedule`'s zone falls in one of its blackout
 // windows. The schedule must have passed validation.

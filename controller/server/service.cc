@@ -6,11 +6,15 @@
 #include "base/status_macros.h"
 #include "controller/server/audit.h"
 #include "controller/server/request_limits.h"
+#include "controller/server/stored_run_watch.h"
 #include "rpc/authz.h"
 #include "rpc/status.h"
 
 namespace chaos::controller {
 namespace {
+
+// How often a standby's WatchRun reads the store for new events.
+constexpr absl::Duration kStandbyWatchInterval = absl::Milliseconds(500);
 
 grpc::ServerUnaryReactor* Done(grpc::CallbackServerContext* ctx, const absl::Status& s) {
   grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
@@ -147,9 +151,27 @@ absl::StatusOr<std::string> ManagerLauncher::Launch(const chaos::v1::Schedule& s
   return run.run_id();
 }
 
-ControllerService::ControllerService(AgentRegistry* registry, RunManager* runs,
-                                     Scheduler* scheduler, absl::Status history_status)
-    : registry_(registry), runs_(runs), scheduler_(scheduler), history_status_(history_status) {}
+ControllerService::ControllerService(AgentRegistry* registry, HistoryStore* history,
+                                     absl::Status history_status,
+                                     std::function<std::string()> leader)
+    : registry_(registry),
+      history_(history),
+      history_status_(std::move(history_status)),
+      leader_(std::move(leader)),
+      stored_watches_(history, kStandbyWatchInterval) {}
+
+void ControllerService::Lead(RunManager* runs, Scheduler* scheduler) {
+  runs_ = runs;
+  scheduler_ = scheduler;
+  leading_.store(true, std::memory_order_release);
+}
+
+absl::Status ControllerService::NeedLeader() const {
+  if (leading()) return absl::OkStatus();
+  return absl::UnavailableError(
+      absl::StrCat("this controller is a standby and serves reads only; the leader is ",
+                   leader_(), ": send this to it"));
+}
 
 absl::Status ControllerService::NeedHistory() const {
   if (runs_ != nullptr && scheduler_ != nullptr) return absl::OkStatus();
@@ -162,6 +184,7 @@ grpc::ServerUnaryReactor* ControllerService::SubmitRun(grpc::CallbackServerConte
                                                        chaos::v1::Run* resp) {
   const absl::Status s = [&]() -> absl::Status {
     RETURN_IF_ERROR(CheckRequest(*req));
+    RETURN_IF_ERROR(NeedLeader());
     RETURN_IF_ERROR(NeedHistory());
     if (req->experiment_yaml().empty()) {
       return absl::InvalidArgumentError("experiment_yaml: required");
@@ -182,6 +205,11 @@ grpc::ServerUnaryReactor* ControllerService::GetRun(grpc::CallbackServerContext*
                                                     const chaos::v1::GetRunRequest* req,
                                                     chaos::v1::Run* resp) {
   return Done(ctx, [&]() -> absl::Status {
+    if (!leading()) {
+      if (req->run_id().empty()) return absl::InvalidArgumentError("run_id: required");
+      ASSIGN_OR_RETURN(*resp, history_->GetRun(req->run_id()));
+      return absl::OkStatus();
+    }
     RETURN_IF_ERROR(NeedHistory());
     ASSIGN_OR_RETURN(*resp, runs_->Get(req->run_id()));
     return absl::OkStatus();
@@ -192,14 +220,16 @@ grpc::ServerUnaryReactor* ControllerService::ListRuns(grpc::CallbackServerContex
                                                       const chaos::v1::ListRunsRequest* req,
                                                       chaos::v1::ListRunsResponse* resp) {
   return Done(ctx, [&]() -> absl::Status {
-    RETURN_IF_ERROR(NeedHistory());
+    if (leading()) {
+      RETURN_IF_ERROR(NeedHistory());
+    }
     if (req->limit() > 10000) return absl::InvalidArgumentError("limit: at most 10000");
     RunFilter f;
     f.experiment = req->experiment_name();
     f.state = req->state();
     f.schedule = req->schedule();
     f.limit = static_cast<int>(req->limit());
-    ASSIGN_OR_RETURN(std::vector<chaos::v1::Run> runs, runs_->List(f));
+    ASSIGN_OR_RETURN(std::vector<chaos::v1::Run> runs, history_->ListRuns(f));
     for (auto& r : runs) *resp->add_runs() = std::move(r);
     return absl::OkStatus();
   }());
@@ -207,6 +237,7 @@ grpc::ServerUnaryReactor* ControllerService::ListRuns(grpc::CallbackServerContex
 
 grpc::ServerWriteReactor<chaos::v1::RunEvent>* ControllerService::WatchRun(
     grpc::CallbackServerContext*, const chaos::v1::WatchRunRequest* req) {
+  if (!leading()) return stored_watches_.Watch(req->run_id());
   absl::Status s = NeedHistory();
   if (!s.ok()) return new FailedWatch(s);
   return new WatchReactor(runs_, req->run_id());
@@ -217,6 +248,7 @@ grpc::ServerUnaryReactor* ControllerService::AbortRun(grpc::CallbackServerContex
                                                       chaos::v1::Run* resp) {
   const absl::Status s = [&]() -> absl::Status {
     RETURN_IF_ERROR(CheckRequest(*req));
+    RETURN_IF_ERROR(NeedLeader());
     RETURN_IF_ERROR(NeedHistory());
     ASSIGN_OR_RETURN(
         *resp, runs_->Abort(req->run_id(), rpc::CallerOf(*ctx, req->caller()), req->reason()));
@@ -230,6 +262,7 @@ grpc::ServerUnaryReactor* ControllerService::AnswerGate(grpc::CallbackServerCont
                                                         chaos::v1::Run* resp) {
   const absl::Status s = [&]() -> absl::Status {
     RETURN_IF_ERROR(CheckRequest(*req));
+    RETURN_IF_ERROR(NeedLeader());
     RETURN_IF_ERROR(NeedHistory());
     ASSIGN_OR_RETURN(*resp, runs_->AnswerGate(req->run_id(), req->step(), req->confirm(),
                                               rpc::CallerOf(*ctx, req->caller()), req->reason()));
@@ -244,6 +277,7 @@ grpc::ServerUnaryReactor* ControllerService::RegisterAgent(
     grpc::CallbackServerContext* ctx, const chaos::v1::RegisterAgentRequest* req,
     chaos::v1::RegisterAgentResponse* resp) {
   absl::Status s = CheckRequest(*req);
+  if (s.ok()) s = NeedLeader();
   if (s.ok()) s = registry_->Register(*req);
   resp->set_heartbeat_interval_ms(
       static_cast<uint32_t>(absl::ToInt64Milliseconds(registry_->heartbeat_interval())));
@@ -253,8 +287,16 @@ grpc::ServerUnaryReactor* ControllerService::RegisterAgent(
 grpc::ServerUnaryReactor* ControllerService::ListAgents(grpc::CallbackServerContext* ctx,
                                                         const chaos::v1::ListAgentsRequest*,
                                                         chaos::v1::ListAgentsResponse* resp) {
-  for (auto& a : registry_->List()) *resp->add_agents() = std::move(a);
-  return Done(ctx, absl::OkStatus());
+  return Done(ctx, [&]() -> absl::Status {
+    std::vector<chaos::v1::AgentInfo> agents;
+    if (leading()) {
+      agents = registry_->List();
+    } else {
+      ASSIGN_OR_RETURN(agents, history_->ListAgents());
+    }
+    for (auto& a : agents) *resp->add_agents() = std::move(a);
+    return absl::OkStatus();
+  }());
 }
 
 grpc::ServerUnaryReactor* ControllerService::HaltAll(grpc::CallbackServerContext* ctx,
@@ -262,6 +304,7 @@ grpc::ServerUnaryReactor* ControllerService::HaltAll(grpc::CallbackServerContext
                                                      chaos::v1::HaltAllResponse* resp) {
   const absl::Status s = [&]() -> absl::Status {
     RETURN_IF_ERROR(CheckRequest(*req));
+    RETURN_IF_ERROR(NeedLeader());
     RETURN_IF_ERROR(NeedHistory());
     *resp = runs_->HaltAll(rpc::CallerOf(*ctx, req->caller()), req->reason());
     return absl::OkStatus();
@@ -274,6 +317,7 @@ grpc::ServerUnaryReactor* ControllerService::ResumeAll(grpc::CallbackServerConte
                                                        chaos::v1::ResumeAllResponse* resp) {
   const absl::Status s = [&]() -> absl::Status {
     RETURN_IF_ERROR(CheckRequest(*req));
+    RETURN_IF_ERROR(NeedLeader());
     RETURN_IF_ERROR(NeedHistory());
     ASSIGN_OR_RETURN(*resp, runs_->ResumeAll(rpc::CallerOf(*ctx, req->caller())));
     return absl::OkStatus();
@@ -286,6 +330,7 @@ grpc::ServerUnaryReactor* ControllerService::CreateSchedule(
     chaos::v1::Schedule* resp) {
   const absl::Status s = [&]() -> absl::Status {
     RETURN_IF_ERROR(CheckRequest(*req));
+    RETURN_IF_ERROR(NeedLeader());
     RETURN_IF_ERROR(NeedHistory());
     ASSIGN_OR_RETURN(*resp, scheduler_->Create(req->schedule()));
     return absl::OkStatus();
@@ -297,8 +342,13 @@ grpc::ServerUnaryReactor* ControllerService::ListSchedules(grpc::CallbackServerC
                                                            const chaos::v1::ListSchedulesRequest*,
                                                            chaos::v1::ListSchedulesResponse* resp) {
   return Done(ctx, [&]() -> absl::Status {
-    RETURN_IF_ERROR(NeedHistory());
-    ASSIGN_OR_RETURN(std::vector<chaos::v1::Schedule> all, scheduler_->List());
+    std::vector<chaos::v1::Schedule> all;
+    if (leading()) {
+      RETURN_IF_ERROR(NeedHistory());
+      ASSIGN_OR_RETURN(all, scheduler_->List());
+    } else {
+      ASSIGN_OR_RETURN(all, controller::ListSchedules(*history_, absl::Now()));
+    }
     for (auto& s : all) *resp->add_schedules() = std::move(s);
     return absl::OkStatus();
   }());
@@ -308,6 +358,7 @@ grpc::ServerUnaryReactor* ControllerService::SetSchedulePaused(
     grpc::CallbackServerContext* ctx, const chaos::v1::SetSchedulePausedRequest* req,
     chaos::v1::Schedule* resp) {
   const absl::Status s = [&]() -> absl::Status {
+    RETURN_IF_ERROR(NeedLeader());
     RETURN_IF_ERROR(NeedHistory());
     ASSIGN_OR_RETURN(*resp, scheduler_->SetPaused(req->name(), req->paused()));
     return absl::OkStatus();
@@ -320,6 +371,7 @@ grpc::ServerUnaryReactor* ControllerService::DeleteSchedule(
     grpc::CallbackServerContext* ctx, const chaos::v1::DeleteScheduleRequest* req,
     chaos::v1::DeleteScheduleResponse*) {
   const absl::Status s = [&]() -> absl::Status {
+    RETURN_IF_ERROR(NeedLeader());
     RETURN_IF_ERROR(NeedHistory());
     return scheduler_->Delete(req->name());
   }();

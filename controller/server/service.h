@@ -7,25 +7,43 @@
 // service still serves: agent registration and listing work, and every RPC
 // that needs the history answers with the error that opening it gave
 // (FAILED_PRECONDITION naming the file).
+//
+// A standby (several controllers on etcd, until Lead()) answers the reads
+// from the shared store: GetRun, ListRuns, WatchRun (stored_run_watch.h),
+// ListSchedules, and ListAgents (the stored agents, without liveness:
+// last_seen 0, lost false). Every other call (a run's submit, abort or
+// gate, HaltAll, ResumeAll, schedule changes, agent registration) is
+// refused with UNAVAILABLE naming the leader, and changes nothing.
 // Thread safety: handlers run on gRPC's threads; all state lives in the
 // thread-safe domain objects.
 #ifndef CHAOS_CONTROLLER_SERVICE_H_
 #define CHAOS_CONTROLLER_SERVICE_H_
+
+#include <atomic>
+#include <functional>
+#include <string>
 
 #include "absl/status/status.h"
 #include "chaos/v1/controller.grpc.pb.h"
 #include "controller/server/registry.h"
 #include "controller/server/run_manager.h"
 #include "controller/server/scheduler.h"
+#include "controller/server/stored_run_watch.h"
 
 namespace chaos::controller {
 
 class ControllerService final : public chaos::v1::Controller::CallbackService {
  public:
-  // `runs` and `scheduler` are null when the history is unavailable;
-  // `history_status` then says why.
-  ControllerService(AgentRegistry* registry, RunManager* runs, Scheduler* scheduler,
-                    absl::Status history_status);
+  // `history` is null when it is unavailable; `history_status` then says
+  // why. `leader` names the controller that leads now, for a standby's
+  // refusals. The service is a standby until Lead().
+  ControllerService(AgentRegistry* registry, HistoryStore* history, absl::Status history_status,
+                    std::function<std::string()> leader);
+
+  // From now on this controller leads: writes go to `runs` and
+  // `scheduler` (null, like `history`, when the history is unavailable).
+  // Once, from any thread.
+  void Lead(RunManager* runs, Scheduler* scheduler);
 
   grpc::ServerUnaryReactor* SubmitRun(grpc::CallbackServerContext* ctx,
                                       const chaos::v1::SubmitRunRequest* req,
@@ -70,12 +88,22 @@ class ControllerService final : public chaos::v1::Controller::CallbackService {
                                            chaos::v1::DeleteScheduleResponse* resp) override;
 
  private:
+  // OK on the leader, else UNAVAILABLE naming the leader.
+  absl::Status NeedLeader() const;
+  // OK when the leader's runs and schedules have a history.
   absl::Status NeedHistory() const;
+  bool leading() const { return leading_.load(std::memory_order_acquire); }
 
   AgentRegistry* const registry_;
-  RunManager* const runs_;
-  Scheduler* const scheduler_;
+  HistoryStore* const history_;
   const absl::Status history_status_;
+  const std::function<std::string()> leader_;
+  // Set by Lead(), before leading_.
+  RunManager* runs_ = nullptr;
+  Scheduler* scheduler_ = nullptr;
+  std::atomic<bool> leading_{false};
+  // A standby's WatchRun.
+  StoredRunWatches stored_watches_;
 };
 
 // Adapts RunManager to the scheduler's RunLauncher.

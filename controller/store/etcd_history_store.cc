@@ -12,6 +12,7 @@
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "base/status_macros.h"
+#include "proto/run_state.h"
 
 namespace chaos::controller {
 namespace {
@@ -369,10 +370,7 @@ absl::StatusOr<std::vector<chaos::v1::Run>> EtcdHistoryStore::ListRuns(const Run
 
 absl::StatusOr<std::vector<chaos::v1::Run>> EtcdHistoryStore::ListUnfinishedRuns() {
   ASSIGN_OR_RETURN(std::vector<RunRecord> all, ReadAllRuns());
-  std::erase_if(all, [](const RunRecord& r) {
-    return r.stored.run().state() != chaos::v1::RUN_STATE_PENDING &&
-           r.stored.run().state() != chaos::v1::RUN_STATE_RUNNING;
-  });
+  std::erase_if(all, [](const RunRecord& r) { return !Unfinished(r.stored.run().state()); });
   std::sort(all.begin(), all.end(), [](const RunRecord& a, const RunRecord& b) {
     return NewerFirst(b.stored.run(), b.create_revision, a.stored.run(), a.create_revision);
   });
@@ -518,8 +516,7 @@ absl::StatusOr<int> EtcdHistoryStore::PruneScheduleRuns(const std::string& name,
   ASSIGN_OR_RETURN(std::vector<RunRecord> all, ReadAllRuns());
   std::erase_if(all, [&](const RunRecord& r) {
     const chaos::v1::Run& run = r.stored.run();
-    return run.schedule() != name || run.state() == chaos::v1::RUN_STATE_PENDING ||
-           run.state() == chaos::v1::RUN_STATE_RUNNING;
+    return run.schedule() != name || Unfinished(run.state());
   });
   std::sort(all.begin(), all.end(), [](const RunRecord& a, const RunRecord& b) {
     return NewerFirst(a.stored.run(), a.create_revision, b.stored.run(), b.create_revision);

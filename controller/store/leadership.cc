@@ -23,11 +23,10 @@ bool Permanent(const absl::Status& s) {
 }  // namespace
 
 Leadership::Leadership(etcd::Client* client, const std::string& prefix, absl::Duration ttl,
-                       std::string identity, OnLost on_lost)
+                       OnLost on_lost)
     : client_(client),
       name_(prefix + "leader"),
       ttl_(ttl),
-      identity_(std::move(identity)),
       on_lost_(std::move(on_lost)),
       election_(std::make_unique<etcd::Election>(client, name_)) {}
 
@@ -37,7 +36,7 @@ Leadership::~Leadership() {
   if (lease_ != 0) (void)client_->RevokeLease(lease_);  // best effort: else it lapses
 }
 
-absl::StatusOr<etcd::LeaderKey> Leadership::Lead() {
+absl::StatusOr<etcd::LeaderKey> Leadership::Lead(const std::string& identity) {
   while (true) {
     if (lease_ == 0) {
       // etcd may be without quorum: a standby keeps trying, once a second.
@@ -54,7 +53,7 @@ absl::StatusOr<etcd::LeaderKey> Leadership::Lead() {
       absl::MutexLock lock(&mu_);
       election = election_.get();
     }
-    absl::StatusOr<etcd::LeaderKey> key = election->Campaign(lease_, identity_);
+    absl::StatusOr<etcd::LeaderKey> key = election->Campaign(lease_, identity);
     if (key.ok()) {
       // Leading and the lease lost are decided under one lock: a loss
       // after this calls on_lost.

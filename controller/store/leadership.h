@@ -18,7 +18,7 @@
 //
 // The destructor stops the keep-alive and revokes the lease, so a leader
 // that stops cleanly hands over at once.
-// Thread safety: Cancel() from any thread; the rest from one.
+// Thread safety: Cancel() and Leader() from any thread; the rest from one.
 #ifndef CHAOS_CONTROLLER_STORE_LEADERSHIP_H_
 #define CHAOS_CONTROLLER_STORE_LEADERSHIP_H_
 
@@ -40,15 +40,16 @@ class Leadership {
   using OnLost = std::function<void(const std::string& why)>;
   // `client` outlives this; `ttl` is whole seconds, at least 1.
   Leadership(etcd::Client* client, const std::string& prefix, absl::Duration ttl,
-             std::string identity, OnLost on_lost);
+             OnLost on_lost);
   ~Leadership();
 
-  // Blocks until this controller leads; its leader key (the fencing
+  // Blocks until this controller leads, campaigning as `identity` (what
+  // Leader() answers while it leads); its leader key (the fencing
   // token). CANCELLED after Cancel() or destruction; INVALID_ARGUMENT,
   // PERMISSION_DENIED or UNAUTHENTICATED from etcd as they come. Any
   // other failure (a member lost, no quorum) is logged and waited out: it
   // campaigns again, with a new lease when the old one lapsed.
-  [[nodiscard]] absl::StatusOr<etcd::LeaderKey> Lead();
+  [[nodiscard]] absl::StatusOr<etcd::LeaderKey> Lead(const std::string& identity);
   // Ends a Lead() in progress (a standby told to stop).
   void Cancel();
   // The identity of the leader now; NOT_FOUND when none leads.
@@ -64,7 +65,6 @@ class Leadership {
   etcd::Client* const client_;
   const std::string name_;
   const absl::Duration ttl_;
-  const std::string identity_;
   const OnLost on_lost_;
   int64_t lease_ = 0;
   std::thread keeper_;

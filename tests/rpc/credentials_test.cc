@@ -35,6 +35,15 @@ TEST(ListenPolicy, LoopbackAddresses) {
   }
 }
 
+TEST(ListenPolicy, ReachableAddressIsTheListenHostWithThePortGot) {
+  EXPECT_EQ(ReachableAddress("127.0.0.1:0", 7071, "ctl1"), "127.0.0.1:7071");
+  EXPECT_EQ(ReachableAddress("[::1]:0", 7071, "ctl1"), "[::1]:7071");
+  EXPECT_EQ(ReachableAddress("ctl1.example:7071", 7071, "ctl1"), "ctl1.example:7071");
+  for (const char* wildcard : {"0.0.0.0:0", "[::]:7071", ":7071"}) {
+    EXPECT_EQ(ReachableAddress(wildcard, 7071, "ctl1"), "ctl1:7071") << wildcard;
+  }
+}
+
 TEST(ListenPolicy, PlaintextOffLoopbackIsRefusedInOneLine) {
   TransportOptions plaintext;
   absl::Status s = CheckListen("0.0.0.0:7070", plaintext);

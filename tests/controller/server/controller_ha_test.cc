@@ -1,6 +1,7 @@
 // The controller on etcd (--store etcd://...), against a real 3-member etcd
 // cluster on loopback, real controllers and a real agent: bad input at
-// start-up; a standby that takes over from a leader killed with SIGKILL
+// start-up; a standby that serves reads and refuses writes naming the
+// leader; a standby that takes over from a leader killed with SIGKILL
 // mid-run and finishes the run (rolled back, recorded interrupted, its
 // journal complete); and a leader paused past its lease that, resumed,
 // exits instead of acting (its writes are fenced meanwhile); the loss of
@@ -24,6 +25,7 @@
 #include "chaos/v1/agent.grpc.pb.h"
 #include "chaos/v1/controller.grpc.pb.h"
 #include "controller/store/etcd_history_store.h"
+#include "grpc/health/v1/health.grpc.pb.h"
 #include "gtest/gtest.h"
 #include "proto/fault_state.h"
 #include "rpc/credentials.h"
@@ -131,6 +133,18 @@ class ControllerHa : public ::testing::Test {
     return s.ok() ? run.state() : chaos::v1::RUN_STATE_UNSPECIFIED;
   }
 
+  // The standard health service's answer for the API on `controller`:
+  // "SERVING", "NOT_SERVING", or the call's error.
+  static std::string ApiHealth(const std::string& controller) {
+    auto stub = grpc::health::v1::Health::NewStub(rpc::OpenChannel(controller, {}));
+    grpc::health::v1::HealthCheckRequest req;
+    req.set_service(chaos::v1::Controller::service_full_name());
+    grpc::health::v1::HealthCheckResponse resp;
+    grpc::Status s = stub->Check(rpc::ContextWithTimeout(absl::Seconds(5)).get(), req, &resp);
+    if (!s.ok()) return rpc::StatusText(s);
+    return grpc::health::v1::HealthCheckResponse::ServingStatus_Name(resp.status());
+  }
+
   // Faults of `run_id` on the agent that may still affect its host; -1
   // when it cannot be asked.
   static int HeldOn(const std::string& agent, const std::string& run_id) {
@@ -146,9 +160,9 @@ class ControllerHa : public ::testing::Test {
     return n;
   }
 
-  // A standby on `store`, to listen on standby_address_: it serves nothing
-  // (no port file, dir_/NAME.port) until it leads. NAME names its state
-  // directory, port file and log.
+  // A standby on `store`, to listen on standby_address_: it serves reads
+  // there, and writes its port file (dir_/NAME.port) once it leads. NAME
+  // names its state directory, port file and log.
   std::unique_ptr<Subprocess> StartStandby(const std::string& store,
                                            const std::vector<std::string>& extra = {},
                                            const std::string& name = "b") {
@@ -227,6 +241,7 @@ TEST_F(ControllerHa, AStandbyTakesOverFromAKilledLeaderAndRollsTheRunBack) {
   ASSERT_TRUE(WaitUntil([&] { return LiveAgents(a.address()) == 1; }));
   const chaos::v1::Run run = Submit(a.address());
   ASSERT_TRUE(WaitUntil([&] { return HeldOn(agent.address(), run.run_id()) == 1; }));
+  EXPECT_EQ(ApiHealth(standby_address_), "NOT_SERVING");
 
   a.process().Signal(SIGKILL);
   const absl::Time killed = absl::Now();
@@ -237,6 +252,7 @@ TEST_F(ControllerHa, AStandbyTakesOverFromAKilledLeaderAndRollsTheRunBack) {
               static_cast<long long>(absl::ToInt64Milliseconds(absl::Now() - killed)));
   const std::string b_address = absl::StrCat("127.0.0.1:", port);
   ASSERT_EQ(b_address, standby_address_);
+  EXPECT_EQ(ApiHealth(b_address), "SERVING");
   EXPECT_TRUE(WaitUntil([&] {
     return StateOn(b_address, run.run_id()) == chaos::v1::RUN_STATE_INTERRUPTED;
   })) << StandbyLog();
@@ -300,6 +316,145 @@ TEST_F(ControllerHa, APausedLeaderResumedAfterItsLeaseExitsAndWritesNothing) {
   EXPECT_EQ(HeldOn(agent.address(), run.run_id()), 0);
   b->Signal(SIGTERM);
   b->Wait();
+}
+
+// A standby serves the reads from the shared store: a run's journal
+// streamed live (as the leader appends it) and complete, the run, the
+// history, the schedules and the agents. Every write is refused with
+// UNAVAILABLE naming the leader, and nothing changes. Its health says
+// NOT_SERVING for the API while the leader's says SERVING.
+TEST_F(ControllerHa, AStandbyServesReadsAndRefusesWritesNamingTheLeader) {
+  const std::string store = Store("/standby/");
+  TempDir da, dg;
+  ControllerProcess a(da.path(), {"--store", store, "--heartbeat-interval-ms", "200"});
+  AgentProcess agent(dg.path(), {"--controller", a.address()});
+  ASSERT_TRUE(WaitUntil([&] { return LiveAgents(a.address()) == 1; }));
+  std::unique_ptr<Subprocess> b = StartStandby(store);
+  ASSERT_TRUE(WaitUntil([&] { return absl::StrContains(StandbyLog(), "serving reads"); }))
+      << StandbyLog();
+  const std::string b_address = standby_address_;
+  EXPECT_EQ(ApiHealth(a.address()), "SERVING");
+  EXPECT_EQ(ApiHealth(b_address), "NOT_SERVING");
+
+  chaos::v1::CreateScheduleRequest create;
+  create.mutable_schedule()->set_name("nightly");
+  create.mutable_schedule()->set_cron("0 3 * * *");
+  create.mutable_schedule()->set_experiment_yaml(kShortBurn);
+  chaos::v1::Schedule created;
+  auto leader = chaos::v1::Controller::NewStub(rpc::OpenChannel(a.address(), {}));
+  ASSERT_TRUE(
+      leader->CreateSchedule(rpc::ContextWithTimeout(absl::Seconds(30)).get(), create, &created)
+          .ok());
+
+  // Watched on the standby from its start, while the leader drives it.
+  const chaos::v1::Run run = Submit(a.address(), kShortBurn);
+  auto standby = chaos::v1::Controller::NewStub(rpc::OpenChannel(b_address, {}));
+  std::vector<chaos::v1::RunEvent> watched;
+  {
+    chaos::v1::WatchRunRequest req;
+    req.set_run_id(run.run_id());
+    auto ctx = rpc::ContextWithTimeout(absl::Seconds(120));
+    auto reader = standby->WatchRun(ctx.get(), req);
+    chaos::v1::RunEvent e;
+    while (reader->Read(&e)) watched.push_back(e);
+    grpc::Status s = reader->Finish();
+    ASSERT_TRUE(s.ok()) << rpc::StatusText(s);
+  }
+  EXPECT_EQ(StateOn(b_address, run.run_id()), chaos::v1::RUN_STATE_PASSED);
+  auto history = EtcdHistoryStore::Open(Client(), "/standby/");
+  ASSERT_TRUE(history.ok()) << history.status();
+  auto journal = (*history)->ListEvents(run.run_id());
+  ASSERT_TRUE(journal.ok()) << journal.status();
+  ASSERT_EQ(watched.size(), journal->size());
+  for (size_t i = 0; i < watched.size(); ++i) {
+    EXPECT_EQ(watched[i].seq(), (*journal)[i].seq());
+    EXPECT_EQ(watched[i].type(), (*journal)[i].type());
+  }
+  std::set<std::string> types;
+  for (const auto& e : watched) types.insert(e.type());
+  EXPECT_TRUE(types.count("inject") && types.count("revert")) << watched.size();
+
+  chaos::v1::ListRunsResponse runs;
+  ASSERT_TRUE(standby->ListRuns(rpc::ContextWithTimeout(absl::Seconds(10)).get(), {}, &runs).ok());
+  ASSERT_EQ(runs.runs_size(), 1);
+  EXPECT_EQ(runs.runs(0).run_id(), run.run_id());
+  chaos::v1::ListSchedulesResponse schedules;
+  ASSERT_TRUE(
+      standby->ListSchedules(rpc::ContextWithTimeout(absl::Seconds(10)).get(), {}, &schedules)
+          .ok());
+  ASSERT_EQ(schedules.schedules_size(), 1);
+  EXPECT_EQ(schedules.schedules(0).next_fire_unix_ms(), created.next_fire_unix_ms());
+  chaos::v1::ListAgentsResponse agents;
+  ASSERT_TRUE(standby->ListAgents(rpc::ContextWithTimeout(absl::Seconds(10)).get(), {}, &agents)
+                  .ok());
+  ASSERT_EQ(agents.agents_size(), 1);
+  EXPECT_EQ(agents.agents(0).address(), agent.address());
+  EXPECT_EQ(agents.agents(0).last_seen_unix_ms(), 0) << "a standby does not hear heartbeats";
+
+  // Writes: refused, naming the leader (its address), and nothing changes.
+  const auto refused = [&](const grpc::Status& s, const char* what) {
+    EXPECT_EQ(s.error_code(), grpc::StatusCode::UNAVAILABLE) << what << ": " << rpc::StatusText(s);
+    EXPECT_TRUE(absl::StrContains(s.error_message(), "standby")) << what;
+    EXPECT_TRUE(absl::StrContains(s.error_message(), " at " + a.address() + "\""))
+        << what << ": " << s.error_message();
+  };
+  chaos::v1::Run unused;
+  refused(TrySubmit(b_address, kShortBurn, &unused), "submit");
+  chaos::v1::AbortRunRequest abort;
+  abort.set_run_id(run.run_id());
+  refused(standby->AbortRun(rpc::ContextWithTimeout(absl::Seconds(10)).get(), abort, &unused),
+          "abort");
+  chaos::v1::HaltAllResponse halted;
+  refused(standby->HaltAll(rpc::ContextWithTimeout(absl::Seconds(10)).get(), {}, &halted),
+          "halt");
+  chaos::v1::DeleteScheduleRequest del;
+  del.set_name("nightly");
+  chaos::v1::DeleteScheduleResponse deleted;
+  refused(standby->DeleteSchedule(rpc::ContextWithTimeout(absl::Seconds(10)).get(), del, &deleted),
+          "delete schedule");
+  chaos::v1::RegisterAgentRequest reg;
+  reg.set_address("127.0.0.1:1");
+  chaos::v1::RegisterAgentResponse registered;
+  refused(standby->RegisterAgent(rpc::ContextWithTimeout(absl::Seconds(10)).get(), reg,
+                                 &registered),
+          "register");
+  auto after_runs = (*history)->ListRuns({});
+  ASSERT_TRUE(after_runs.ok());
+  EXPECT_EQ(after_runs->size(), 1u);
+  auto after_schedules = (*history)->ListSchedules();
+  ASSERT_TRUE(after_schedules.ok());
+  EXPECT_EQ(after_schedules->size(), 1u);
+  auto after_agents = (*history)->ListAgents();
+  ASSERT_TRUE(after_agents.ok());
+  EXPECT_EQ(after_agents->size(), 1u);
+  auto halt = (*history)->GetHaltState();
+  ASSERT_TRUE(halt.ok());
+  EXPECT_FALSE(halt->halted);
+
+  // chaosctl shows the refusal as it is.
+  const CommandResult cli = RunCommand(
+      {chaos::testing::ChaosctlBinary(), "halt", "--controller", b_address, "--reason", "x"}, 60);
+  EXPECT_NE(cli.exit_code, 0) << cli.output;
+  EXPECT_TRUE(absl::StrContains(cli.output, "standby")) << cli.output;
+  const CommandResult listed =
+      RunCommand({chaos::testing::ChaosctlBinary(), "agents", "--controller", b_address}, 60);
+  EXPECT_EQ(listed.exit_code, 0) << listed.output;
+  EXPECT_TRUE(absl::StrContains(listed.output, agent.address())) << listed.output;
+  EXPECT_TRUE(absl::StrContains(listed.output, "never")) << listed.output;
+
+  // A watch left open on the standby ends when it stops.
+  const chaos::v1::Run held = Submit(a.address());
+  chaos::v1::WatchRunRequest req;
+  req.set_run_id(held.run_id());
+  auto ctx = rpc::ContextWithTimeout(absl::Seconds(120));
+  auto reader = standby->WatchRun(ctx.get(), req);
+  chaos::v1::RunEvent first;
+  ASSERT_TRUE(reader->Read(&first));
+  b->Signal(SIGTERM);
+  EXPECT_EQ(b->Wait(), 0) << StandbyLog();
+  while (reader->Read(&first)) {
+  }
+  EXPECT_FALSE(reader->Finish().ok());
 }
 
 // One etcd member lost: the leader keeps working. A majority lost: a write
