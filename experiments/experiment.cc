@@ -107,6 +107,10 @@ size_t TargetGroup::Chosen(size_t matching) const {
   return n;
 }
 
+size_t TargetGroup::MayLose(size_t chosen) const {
+  return max_unavailable_percent ? chosen * max_unavailable / 100 : max_unavailable;
+}
+
 std::optional<LoadedExperiment> LoadExperimentFile(const std::string& path, Diagnostics* diags) {
   std::optional<ExpandedText> expanded = ReadExperimentFile(path, diags);
   if (!expanded) return std::nullopt;

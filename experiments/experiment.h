@@ -32,13 +32,21 @@ struct TargetGroup {
   // both, the smaller wins. maxPercent rounds up like percent (50 of 3 is 2).
   uint32_t max = 0;              // max: at most N agents
   uint32_t max_percent = 0;      // maxPercent: at most P% of the matching agents
+  // maxUnavailable: how many of the chosen agents the run may lose and
+  // carry on without (unreachable or unable in preflight, or an inject that
+  // fails): N, or P% of the chosen agents rounded down. 0: none.
+  uint32_t max_unavailable = 0;
+  bool max_unavailable_percent = false;  // max_unavailable is P, not N
 
   // Whether an agent with these labels is in the group's selector.
   bool Matches(const std::map<std::string, std::string>& labels) const;
   // How many of `matching` agents the group takes: count/percent (percent
   // rounded up), then the caps.
   size_t Chosen(size_t matching) const;
+  // How many of `chosen` agents the group may lose: maxUnavailable.
+  size_t MayLose(size_t chosen) const;
 };
+
 
 // A command (no shell): run where the experiment runs (chaosctl's or the
 // controller's machine), or, with a target, on each agent of that group

@@ -7,6 +7,8 @@
 #include <variant>
 #include <vector>
 
+#include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "experiments/experiment.h"
 #include "experiments/parse_sections.h"
@@ -42,6 +44,31 @@ bool GetFailWhenEmpty(const YAML::Node& node, const std::string& path, bool* out
   return GetChoice<bool>(node, path, {{"fail", true}, {"skip", false}}, out, diags);
 }
 
+// maxUnavailable: a number of agents (0..100000) or a percentage ("10%",
+// 0..100) of the group's chosen agents.
+void GetMaxUnavailable(const YAML::Node& node, const std::string& path, TargetGroup* group,
+                       Diagnostics* diags) {
+  const std::string text = node.IsScalar() ? node.Scalar() : "";
+  if (!absl::EndsWith(text, "%")) {
+    int64_t n = 0;
+    if (node.IsScalar() && !absl::SimpleAtoi(text, &n)) {
+      diags->Add(node, absl::StrCat(path, ": expected a number of agents or a percentage "
+                                          "(\"10%\"), got \"", text, "\""));
+      return;
+    }
+    GetInt(node, path, 0, 100000, &group->max_unavailable, diags);
+    return;
+  }
+  int64_t percent = -1;
+  if (!absl::SimpleAtoi(text.substr(0, text.size() - 1), &percent) || percent < 0 ||
+      percent > 100) {
+    diags->Add(node, absl::StrCat(path, ": a percentage must be 0%..100%, got \"", text, "\""));
+    return;
+  }
+  group->max_unavailable = static_cast<uint32_t>(percent);
+  group->max_unavailable_percent = true;
+}
+
 void ParseTarget(const std::string& name, const YAML::Node& node, TargetGroup* group,
                  Diagnostics* diags) {
   const std::string path = absl::StrCat("targets.", name);
@@ -57,7 +84,9 @@ void ParseTarget(const std::string& name, const YAML::Node& node, TargetGroup* g
              {"percent", amount(TargetGroup::Mode::kPercent, 100)},
              {"whenEmpty", FieldInto(&GetFailWhenEmpty, &group->fail_when_empty, diags)},
              {"max", IntFieldInto(1, 100000, &group->max, diags)},
-             {"maxPercent", IntFieldInto(1, 100, &group->max_percent, diags)}},
+             {"maxPercent", IntFieldInto(1, 100, &group->max_percent, diags)},
+             {"maxUnavailable",
+              [=](NodeRef v, PathRef p) { GetMaxUnavailable(v, p, group, diags); }}},
             diags);
   if (node.IsMap() && node["count"] && node["percent"]) {
     diags->Add(node["percent"], absl::StrCat(path, ".percent: conflicts with count"));

@@ -137,6 +137,74 @@ TEST(ExperimentTest, TargetGroupChoosesCountOrPercentThenTheSmallerCap) {
   EXPECT_EQ(g.Chosen(3), 2u);
 }
 
+TEST(ExperimentTest, MaxUnavailableIsACountOrAPercentageAndBadOnesNameTheirField) {
+  Diagnostics diags;
+  auto exp = ParseExperiment(R"(name: tolerant
+targets:
+  web: {selector: {role: web}, maxUnavailable: 1}
+  db: {selector: {role: db}, maxUnavailable: "34%"}
+  cache: {selector: {role: cache}}
+method:
+  - {id: burn, target: web, duration: 1s, fault: {cpuBurn: {}}}
+)",
+                             &diags);
+  ASSERT_TRUE(exp) << diags.Format("f");
+  const TargetGroup& web = exp->targets.at("web");
+  EXPECT_EQ(web.max_unavailable, 1u);
+  EXPECT_FALSE(web.max_unavailable_percent);
+  const TargetGroup& db = exp->targets.at("db");
+  EXPECT_EQ(db.max_unavailable, 34u);
+  EXPECT_TRUE(db.max_unavailable_percent);
+  EXPECT_EQ(exp->targets.at("cache").max_unavailable, 0u);  // the default: lose none
+
+  Diagnostics bad;
+  EXPECT_FALSE(ParseExperiment(R"(name: bad
+targets:
+  a: {maxUnavailable: -1}
+  b: {maxUnavailable: "150%"}
+  c: {maxUnavailable: some}
+  d: {maxUnavailable: "-5%"}
+  e: {maxUnavailable: "x%"}
+  f: {maxUnavailable: [1]}
+method:
+  - {id: burn, target: a, duration: 1s, fault: {cpuBurn: {}}}
+)",
+                               &bad));
+  const std::string text = bad.Format("f.yaml");
+  EXPECT_NE(text.find("f.yaml:3:23: targets.a.maxUnavailable: must be 0..100000, got -1"),
+            std::string::npos)
+      << text;
+  EXPECT_NE(text.find("targets.b.maxUnavailable: a percentage must be 0%..100%, got \"150%\""),
+            std::string::npos)
+      << text;
+  EXPECT_NE(text.find("targets.c.maxUnavailable: expected a number of agents or a percentage "
+                      "(\"10%\"), got \"some\""),
+            std::string::npos)
+      << text;
+  EXPECT_NE(text.find("targets.d.maxUnavailable: a percentage must be 0%..100%"),
+            std::string::npos)
+      << text;
+  EXPECT_NE(text.find("targets.e.maxUnavailable: a percentage must be 0%..100%, got \"x%\""),
+            std::string::npos)
+      << text;
+  EXPECT_NE(text.find("targets.f.maxUnavailable: expected an integer"), std::string::npos)
+      << text;
+}
+
+TEST(ExperimentTest, MaxUnavailableCountsAgentsOrRoundsAPercentageDown) {
+  TargetGroup g;
+  EXPECT_EQ(g.MayLose(3), 0u);  // the default
+  g.max_unavailable = 2;
+  EXPECT_EQ(g.MayLose(3), 2u);
+  EXPECT_EQ(g.MayLose(1), 2u);  // a count is a count; the engine keeps the last agent
+  g.max_unavailable_percent = true;
+  g.max_unavailable = 34;  // floor(3 * 0.34) = 1, floor(2 * 0.34) = 0
+  EXPECT_EQ(g.MayLose(3), 1u);
+  EXPECT_EQ(g.MayLose(2), 0u);
+  g.max_unavailable = 100;
+  EXPECT_EQ(g.MayLose(5), 5u);
+}
+
 TEST(ExperimentTest, RejectsCyclesMalformedYamlAndMissingFiles) {
   Diagnostics cyc;
   EXPECT_FALSE(ParseExperiment(R"(name: c
