@@ -388,7 +388,7 @@ std::string TimeCell(absl::Time t, const Timeline& tl) {
 }
 
 void AppendHeader(const RunReport& r, const Timeline& /*tl*/, std::string& h) {
-  const std::string outcome = OutcomeName(r.outcome);
+  const std::string outcome = OutcomeText(r);
   absl::StrAppend(&h, "<header>\n<h1 id=\"experiment\">", Esc(r.experiment), "</h1>\n",
                   "<span id=\"outcome\" class=\"outcome ", OutcomeClass(r.outcome), "\">",
                   Esc(outcome), "</span> <span class=\"muted\">exit code ", ExitCode(r.outcome),
@@ -416,6 +416,21 @@ void AppendManualUndo(const RunReport& r, const Timeline& /*tl*/, std::string& h
     for (const auto& c : r.manual_undo) absl::StrAppend(&h, Esc(c), "\n");
     h.append("</pre>\n</section>\n");
   }
+}
+
+// The agents the run went on without, each with why.
+void AppendLostAgents(const RunReport& r, const Timeline& tl, std::string& h) {
+  if (r.lost_agents.empty()) return;
+  h.append("<section id=\"lost-agents\">\n<h2>Lost agents</h2>\n<p>The run went on without "
+           "these agents (their target groups' maxUnavailable allowed it).</p>\n<table>\n"
+           "<thead><tr><th>Agent</th><th>Lost</th><th>At</th><th>Reason</th></tr></thead>\n"
+           "<tbody>\n");
+  for (const LostAgent& l : r.lost_agents) {
+    absl::StrAppend(&h, "<tr class=\"lost\"><td>", Esc(l.agent), "</td><td>",
+                    l.step.empty() ? "in preflight" : "at step " + Esc(l.step), "</td><td>",
+                    TimeCell(l.at, tl), "</td><td>", Esc(l.reason), "</td></tr>\n");
+  }
+  h.append("</tbody>\n</table>\n</section>\n");
 }
 
 void AppendTimeline(const RunReport& /*r*/, const Timeline& tl, std::string& h) {
@@ -641,9 +656,9 @@ std::string ReportHtml(const RunReport& r) {
   absl::StrAppend(&h, "<body data-outcome=\"", Esc(outcome), "\" data-run-id=\"", Esc(r.run_id),
                   "\">\n");
   // Manual undo first among the sections when present: it is what needs doing.
-  for (auto* append : {AppendHeader, AppendManualUndo, AppendTimeline, AppendFaults,
-                       AppendRecovery, AppendDrill, AppendProbeSummary, AppendSteps, AppendTargets,
-                       AppendEvents}) {
+  for (auto* append : {AppendHeader, AppendManualUndo, AppendLostAgents, AppendTimeline,
+                       AppendFaults, AppendRecovery, AppendDrill, AppendProbeSummary, AppendSteps,
+                       AppendTargets, AppendEvents}) {
     append(r, tl, h);
   }
   absl::StrAppend(&h, "<script>", kScript, "</script>\n</body>\n</html>\n");

@@ -52,6 +52,12 @@ Json TargetJson(const TargetResolution& t) {
               {"agents", Texts(t.agents)}};
 }
 
+Json LostJson(const LostAgent& l) {
+  Json j{{"agent", Text(l.agent)}, {"step", Text(l.step)}, {"reason", Text(l.reason)}};
+  PutTime(j, "at", l.at);
+  return j;
+}
+
 Json StepJson(const StepRecord& s) {
   Json j{{"id", Text(s.id)}, {"kind", Text(s.kind)}, {"target", Text(s.target)},
          {"state", StepStateName(s.state)}};
@@ -208,6 +214,7 @@ std::string ReportJson(const RunReport& r) {
   j["outcome"] = OutcomeName(r.outcome);
   j["exit_code"] = ExitCode(r.outcome);
   j["reason"] = Text(r.reason);
+  j["lost_agents"] = Each(r.lost_agents, LostJson);
   PutTime(j, "started_at", r.started_at);
   PutTime(j, "ended_at", r.ended_at);
   j["duration_ms"] = Finite(r.started_at) && Finite(r.ended_at) ? Millis(r.ended_at - r.started_at)

@@ -32,6 +32,13 @@ const char* OutcomeName(RunOutcome outcome) {
   return "?";
 }
 
+std::string OutcomeText(const RunReport& report) {
+  const size_t lost = report.lost_agents.size();
+  if (lost == 0) return OutcomeName(report.outcome);
+  return absl::StrFormat("%s with %d agent%s lost", OutcomeName(report.outcome), lost,
+                         lost == 1 ? "" : "s");
+}
+
 const char* StepStateName(StepState state) {
   switch (state) {
     case StepState::kPending: return "pending";

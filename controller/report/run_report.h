@@ -31,6 +31,11 @@ enum class RunOutcome {
 };
 int ExitCode(RunOutcome outcome);
 const char* OutcomeName(RunOutcome outcome);
+struct RunReport;
+// The outcome as the report's views headline it: OutcomeName(), with the
+// agents the run lost: "passed with 1 agent lost", "failed with 2 agents
+// lost".
+std::string OutcomeText(const RunReport& report);
 
 enum class StepState { kPending, kRunning, kDone, kFailed, kSkipped };
 const char* StepStateName(StepState state);  // "pending", "running", ...
@@ -46,8 +51,8 @@ const char* RollbackStateName(RollbackState state);  // "complete", ...
 // One line of a run's journal.
 struct JournalEvent {
   absl::Time at;
-  // run, preflight, target, plan, probe, step, inject, revert, command,
-  // manual, abort, rollback, verify, recovery
+  // run, preflight, target, lost, plan, probe, step, inject, revert,
+  // command, manual, abort, rollback, verify, recovery
   std::string type;
   std::string step;   // step id, when about a step
   std::string agent;  // agent address, when about an agent
@@ -69,6 +74,17 @@ struct FaultRecord {
   absl::Time acked_at = absl::InfinitePast();
   // The end the agent's own timer holds (its expires_at), by its clock.
   absl::Time expires_at = absl::InfinitePast();
+};
+
+// An agent the run went on without, within its target groups'
+// maxUnavailable (docs/EXPERIMENTS.md): unreachable or unable in preflight,
+// or its inject failed. It is sent no further step; a fault sent to it is
+// still reverted.
+struct LostAgent {
+  std::string agent;
+  std::string step;    // the fault step whose inject failed; "" in preflight
+  std::string reason;  // "cannot reach agent ...", "inject failed: DEADLINE_EXCEEDED: ..."
+  absl::Time at = absl::InfinitePast();
 };
 
 // One probe check as it happened.
@@ -174,6 +190,7 @@ struct RunReport {
   std::map<std::string, std::string> variables;
   RunOutcome outcome = RunOutcome::kPassed;
   std::string reason;  // why the run did not pass
+  std::vector<LostAgent> lost_agents;  // in the order they were lost
   absl::Time started_at = absl::InfinitePast();
   absl::Time ended_at = absl::InfinitePast();
   std::vector<TargetResolution> targets;

@@ -96,11 +96,18 @@ std::string WindowLine(const StepRecord& s) {
   return window.empty() ? "" : absl::StrCat("window ", s.id, ": ", window, "\n");
 }
 
+// "lost 127.0.0.1:7071 in preflight: cannot reach agent ...", "lost ...
+// at step burn: inject failed: ..."
+std::string LostLine(const LostAgent& l) {
+  return absl::StrCat("lost ", l.agent, l.step.empty() ? " in preflight" : " at step " + l.step,
+                      ": ", l.reason, "\n");
+}
+
 }  // namespace
 
 std::string ReportText(const RunReport& r) {
   std::string out = absl::StrCat("\n== ", r.experiment, " (run ", r.run_id, "): ",
-                                 OutcomeName(r.outcome), " ==\n");
+                                 OutcomeText(r), " ==\n");
   if (!r.hypothesis.empty()) absl::StrAppend(&out, "hypothesis: ", r.hypothesis, "\n");
   if (!r.reason.empty()) absl::StrAppend(&out, "reason: ", r.reason, "\n");
   absl::StrAppend(&out, "duration: ", Secs(r.ended_at - r.started_at), ", seed ", r.seed, "\n");
@@ -108,6 +115,7 @@ std::string ReportText(const RunReport& r) {
     absl::StrAppend(&out, "target ", t.group, " (", t.selector, ", ", t.mode, "): ",
                     t.agents.empty() ? "no agent" : absl::StrJoin(t.agents, ", "), "\n");
   }
+  for (const LostAgent& l : r.lost_agents) absl::StrAppend(&out, LostLine(l));
   if (r.faults.empty()) absl::StrAppend(&out, "faults: none injected\n");
   for (const FaultRecord& f : r.faults) {
     absl::StrAppend(&out, "fault ", f.step, " (", f.kind, ") on ", f.agent, ": ");

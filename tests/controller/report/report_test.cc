@@ -611,6 +611,55 @@ TEST(ReportHtmlTest, DrillSection) {
   EXPECT_THAT(ReportHtml(none), ::testing::Not(HasSubstr("class=\"drill-mark\"")));
 }
 
+// A run that passed without two agents: each view headlines it and names
+// each agent with when and why it was lost; a run that lost none says
+// plain "passed" and shows no such section.
+TEST(ReportLostAgentsTest, EveryViewNamesEachLostAgentAndTheOutcomeSaysSo) {
+  RunReport r;
+  r.run_id = "lossy";
+  r.experiment = "tolerant";
+  r.outcome = RunOutcome::kPassed;
+  r.started_at = kT0;
+  r.ended_at = At(10);
+  r.lost_agents.push_back({"127.0.0.1:1", "", "cannot reach agent 127.0.0.1:1: UNAVAILABLE", At(0.5)});
+  r.lost_agents.push_back({"127.0.0.1:2", "burn", "inject failed: <DEADLINE_EXCEEDED>", At(2)});
+  EXPECT_EQ(OutcomeText(r), "passed with 2 agents lost");
+
+  const std::string text = ReportText(r);
+  EXPECT_THAT(text, HasSubstr("== tolerant (run lossy): passed with 2 agents lost =="));
+  EXPECT_THAT(text, HasSubstr("lost 127.0.0.1:1 in preflight: cannot reach agent 127.0.0.1:1: "
+                              "UNAVAILABLE\n"));
+  EXPECT_THAT(text, HasSubstr("lost 127.0.0.1:2 at step burn: inject failed: "
+                              "<DEADLINE_EXCEEDED>\n"));
+
+  const Struct j = ParseJson(ReportJson(r));
+  EXPECT_EQ(Field(j, "outcome").string_value(), "passed");  // the enum's name, for programs
+  EXPECT_EQ(Field(j, "exit_code").number_value(), 0);
+  const ListValue& lost = Field(j, "lost_agents").list_value();
+  ASSERT_EQ(lost.values_size(), 2);
+  const Struct& l1 = lost.values(1).struct_value();
+  EXPECT_EQ(Field(l1, "agent").string_value(), "127.0.0.1:2");
+  EXPECT_EQ(Field(l1, "step").string_value(), "burn");
+  EXPECT_EQ(Field(l1, "reason").string_value(), "inject failed: <DEADLINE_EXCEEDED>");
+  EXPECT_EQ(Field(l1, "at").string_value(), "2025-11-24T16:00:02.123Z");
+  EXPECT_EQ(Field(lost.values(0).struct_value(), "step").string_value(), "");
+
+  const std::string html = ReportHtml(r);
+  EXPECT_THAT(html, HasSubstr("class=\"outcome outcome-passed\">passed with 2 agents lost<"));
+  EXPECT_THAT(html, HasSubstr("<section id=\"lost-agents\">"));
+  EXPECT_THAT(html, HasSubstr("<td>127.0.0.1:1</td><td>in preflight</td>"));
+  EXPECT_THAT(html, HasSubstr("<td>127.0.0.1:2</td><td>at step burn</td>"));
+  EXPECT_THAT(html, HasSubstr("inject failed: &lt;DEADLINE_EXCEEDED&gt;"));
+
+  r.lost_agents.pop_back();
+  EXPECT_EQ(OutcomeText(r), "passed with 1 agent lost");
+  r.lost_agents.clear();
+  EXPECT_EQ(OutcomeText(r), "passed");
+  EXPECT_THAT(ReportText(r), HasSubstr("(run lossy): passed ==\n"));
+  EXPECT_THAT(ReportHtml(r), ::testing::Not(HasSubstr("id=\"lost-agents\"")));
+  EXPECT_EQ(Field(ParseJson(ReportJson(r)), "lost_agents").list_value().values_size(), 0);
+}
+
 TEST(ReportHtmlTest, MissingTimesKeepTheScaleFinite) {
   RunReport r = SampleReport();
   r.started_at = absl::InfinitePast();
