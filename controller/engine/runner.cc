@@ -33,6 +33,10 @@ std::string ModeText(const TargetGroup& g) {
   if (g.mode == TargetGroup::Mode::kPercent) mode = absl::StrCat("percent ", g.amount);
   if (g.max != 0) absl::StrAppend(&mode, ", max ", g.max);
   if (g.max_percent != 0) absl::StrAppend(&mode, ", maxPercent ", g.max_percent);
+  if (g.max_unavailable != 0) {
+    absl::StrAppend(&mode, ", maxUnavailable ", g.max_unavailable,
+                    g.max_unavailable_percent ? "%" : "");
+  }
   return mode;
 }
 
@@ -153,21 +157,84 @@ void Runner::SetStep(size_t index, StepState state, const std::string& detail) {
   if (state == StepState::kDone || state == StepState::kFailed) rec.ended_at = absl::Now();
 }
 
-// Describe on every agent at once; every agent that cannot run faults is
-// named in the abort, not only the first.
+// Every agent that cannot run faults is named in the abort, not only the
+// first, unless the run may lose them all (LoseUnavailable).
 bool Runner::Preflight() {
-  std::vector<std::string> problems(agents_.size());
-  base::FanOut(agents_.size(), options_.fan_out,
-               [&](size_t i) { problems[i] = DescribeAgent(&agents_[i]); });
+  const std::vector<std::string> problems = DescribeAll();
   std::vector<std::string> failed;
   for (const std::string& p : problems) {
     if (!p.empty()) failed.push_back(p);
   }
-  if (!failed.empty()) {
+  if (!failed.empty() && !MayLoseAny()) {
     Abort(RunOutcome::kUnavailable, absl::StrJoin(failed, "; "));
     return false;
   }
-  return ResolveTargets() && CheckAgentLimit() && CheckCapabilities();
+  return ResolveTargets() && LoseUnavailable(problems) && CheckAgentLimit() &&
+         CheckCapabilities();
+}
+
+std::vector<std::string> Runner::DescribeAll() {
+  std::vector<std::string> problems(agents_.size());
+  base::FanOut(agents_.size(), options_.fan_out,
+               [&](size_t i) { problems[i] = DescribeAgent(&agents_[i]); });
+  return problems;
+}
+
+bool Runner::MayLoseAny() const {
+  for (const auto& [name, group] : experiment_.targets) {
+    if (group.max_unavailable > 0) return true;
+  }
+  return false;
+}
+
+bool Runner::LoseUnavailable(const std::vector<std::string>& problems) {
+  std::vector<std::string> failed;
+  bool all_lost = true;
+  for (size_t i = 0; i < agents_.size(); ++i) {
+    if (problems[i].empty()) continue;
+    failed.push_back(problems[i]);
+    all_lost = all_lost && Lose(&agents_[i], "", problems[i]);
+  }
+  if (all_lost) return true;
+  Abort(RunOutcome::kUnavailable, absl::StrJoin(failed, "; "));
+  return false;
+}
+
+bool Runner::Lose(const Agent* agent, const std::string& step, const std::string& why) {
+  {
+    absl::MutexLock lock(&mu_);
+    if (IsLost(agent->address)) return true;
+    bool chosen = false;
+    for (const auto& [name, agents] : groups_) {
+      if (std::find(agents.begin(), agents.end(), agent) == agents.end()) continue;
+      chosen = true;
+      if (!GroupMayLose(name, agents)) return false;
+    }
+    if (!chosen) return false;  // an agent no group chose: nothing allows it
+    report_.lost_agents.push_back({agent->address, step, why, absl::Now()});
+  }
+  Emit(Event("lost", step, agent->address,
+             absl::StrCat(why, "; the run goes on without this agent (maxUnavailable)")));
+  return true;
+}
+
+bool Runner::IsLost(const std::string& address) {
+  for (const LostAgent& l : report_.lost_agents) {
+    if (l.agent == address) return true;
+  }
+  return false;
+}
+
+// The group's allowance, and never its last agent under `whenEmpty: fail`
+// (a group left with no agent fails the run, as one that matched none).
+bool Runner::GroupMayLose(const std::string& name, const std::vector<Agent*>& chosen) {
+  const auto it = experiment_.targets.find(name);
+  if (it == experiment_.targets.end()) return false;  // the implicit "all": no allowance
+  const TargetGroup& group = it->second;
+  size_t lost = 1;  // the one asked about
+  for (const Agent* a : chosen) lost += IsLost(a->address) ? 1 : 0;
+  return lost <= group.MayLose(chosen.size()) &&
+         (lost < chosen.size() || !group.fail_when_empty);
 }
 
 std::string Runner::DescribeAgent(Agent* agent) {
@@ -206,7 +273,8 @@ bool Runner::CheckAgentLimit() {
   if (options_.max_agents_per_run == 0) return true;
   std::set<std::string> touched;
   std::string groups;
-  for (const auto& [name, agents] : groups_) {
+  for (const auto& [name, chosen] : groups_) {
+    const std::vector<Agent*> agents = AgentsOf(name);  // without the lost
     for (const Agent* a : agents) touched.insert(a->address);
     absl::StrAppend(&groups, groups.empty() ? "" : ", ", "group ", name, ": ", agents.size());
   }
@@ -271,31 +339,41 @@ bool Runner::ResolveTargets() {
   return true;
 }
 
+// An agent that cannot run a step's fault kind is lost when its groups
+// allow it; otherwise the run stops before anything is injected.
 bool Runner::CheckCapabilities() {
   for (const Step& step : experiment_.method) {
     if (!step.fault) continue;
-    const std::string kind = FaultKindKey(*step.fault);
     for (Agent* agent : AgentsOf(step.target)) {
-      auto it = agent->capabilities.find(kind);
-      if (it == agent->capabilities.end()) {
-        Abort(RunOutcome::kUnavailable, absl::StrCat("agent ", agent->address,
-                                                     " does not know fault kind ", kind));
-        return false;
-      }
-      if (!it->second.empty()) {
-        Abort(RunOutcome::kUnavailable,
-              absl::StrCat("agent ", agent->address, " cannot run step ", step.id, " (", kind,
-                           "): ", it->second));
-        return false;
-      }
+      const std::string why = CapabilityProblem(*agent, step);
+      if (why.empty() || Lose(agent, "", why)) continue;
+      Abort(RunOutcome::kUnavailable, why);
+      return false;
     }
   }
   return true;
 }
 
+std::string Runner::CapabilityProblem(const Agent& agent, const Step& step) {
+  const std::string kind = FaultKindKey(*step.fault);
+  auto it = agent.capabilities.find(kind);
+  if (it == agent.capabilities.end()) {
+    return absl::StrCat("agent ", agent.address, " does not know fault kind ", kind);
+  }
+  if (it->second.empty()) return "";
+  return absl::StrCat("agent ", agent.address, " cannot run step ", step.id, " (", kind,
+                      "): ", it->second);
+}
+
 std::vector<Runner::Agent*> Runner::AgentsOf(const std::string& group) {
   auto it = groups_.find(group.empty() ? "all" : group);
-  return it == groups_.end() ? std::vector<Agent*>{} : it->second;
+  if (it == groups_.end()) return {};
+  std::vector<Agent*> agents;
+  absl::MutexLock lock(&mu_);
+  for (Agent* a : it->second) {
+    if (!IsLost(a->address)) agents.push_back(a);
+  }
+  return agents;
 }
 
 void Runner::PrintPlan() {
@@ -449,8 +527,9 @@ void Runner::StopWatching() {
 
 // Injects on every target at once (options_.fan_out at a time), all ending
 // at one planned end fixed before the first send; holds; reverts them all
-// at once. An inject that fails aborts the run (Rollback() reverts what the
-// others injected); each failing agent is named.
+// at once. An inject that fails loses its agent when its groups allow it
+// (the step goes on with the others); otherwise it aborts the run
+// (Rollback() reverts what the others injected), each failing agent named.
 void Runner::RunFaultStep(size_t index) {
   const Step& step = experiment_.method[index];
   const std::vector<Agent*> targets = AgentsOf(step.target);
@@ -470,33 +549,14 @@ void Runner::RunFaultStep(size_t index) {
              absl::StrCat("sending to ", targets.size(), " agent(s), ",
                           std::min(targets.size(), std::max<size_t>(options_.fan_out, 1)),
                           " at once; planned end ", Rfc3339(planned_end))));
-  std::vector<std::optional<size_t>> injected(targets.size());
-  std::vector<std::string> errors(targets.size());
-  // The first fan-out calls always go out together; one queued behind them
-  // is not sent once the run is aborting.
-  base::FanOut(targets.size(), options_.fan_out, [&](size_t i) {
-    if (i < options_.fan_out || !Aborted()) {
-      injected[i] = InjectOn(targets[i], index, planned_end, &errors[i]);
-    }
-  });
-  std::vector<size_t> mine;
-  std::vector<std::string> failed;
-  for (size_t i = 0; i < targets.size(); ++i) {
-    if (injected[i]) mine.push_back(*injected[i]);
-    if (!errors[i].empty()) failed.push_back(absl::StrCat(targets[i]->address, ": ", errors[i]));
-  }
-  if (!failed.empty()) {
-    const std::string why = absl::StrCat("inject failed on ", failed.size(), " of ",
-                                         targets.size(), " agent(s): ", absl::StrJoin(failed, "; "));
-    SetStep(index, StepState::kFailed, why);
-    Abort(RunOutcome::kFailed, absl::StrCat("step ", step.id, ": ", why));
-    absl::MutexLock lock(&mu_);
-    // Every failing agent in the reason, not only the first to fail.
-    if (absl::StartsWith(report_.reason, absl::StrCat("step ", step.id, ": inject failed"))) {
-      report_.reason = absl::StrCat("step ", step.id, ": ", why);
-    }
-  }
+  const auto sent = SendInjects(targets, index, planned_end);
+  // Every fault sent, the failed ones too: one that timed out may have
+  // landed, and a revert of one that did not is harmless.
+  const std::vector<size_t> faults = JudgeInjects(targets, index, sent);
   if (Aborted()) return;
+  const size_t acked = std::count_if(sent.begin(), sent.end(), [](const auto& o) {
+    return o && o->error.empty();
+  });
   StepRecord window;
   {
     absl::MutexLock lock(&mu_);
@@ -505,7 +565,7 @@ void Runner::RunFaultStep(size_t index) {
   Emit(Event("window", step.id, "",
              absl::StrFormat("acknowledged by %d agent(s) within %.1fms (first to last); "
                              "planned end %s",
-                             mine.size(), absl::ToDoubleMilliseconds(window.InjectSpread()),
+                             acked, absl::ToDoubleMilliseconds(window.InjectSpread()),
                              Rfc3339(planned_end))));
   MarkInjected(step.id);
   if (disaster) StartDrillClock();
@@ -514,11 +574,52 @@ void Runner::RunFaultStep(size_t index) {
   // its normal end. When the run was stopped early, Rollback() handles
   // what remains.
   if (Aborted()) return;
-  RevertAll(mine);
+  RevertAll(faults);
 }
 
-std::optional<size_t> Runner::InjectOn(Agent* agent, size_t index, absl::Time planned_end,
-                                       std::string* error) {
+std::vector<std::optional<Runner::InjectOutcome>> Runner::SendInjects(
+    const std::vector<Agent*>& targets, size_t index, absl::Time planned_end) {
+  std::vector<std::optional<InjectOutcome>> sent(targets.size());
+  // The first fan-out calls always go out together; one queued behind them
+  // is not sent once the run is aborting.
+  base::FanOut(targets.size(), options_.fan_out, [&](size_t i) {
+    if (i < options_.fan_out || !Aborted()) sent[i] = InjectOn(targets[i], index, planned_end);
+  });
+  return sent;
+}
+
+std::vector<size_t> Runner::JudgeInjects(const std::vector<Agent*>& targets, size_t index,
+                                         const std::vector<std::optional<InjectOutcome>>& sent) {
+  const Step& step = experiment_.method[index];
+  std::vector<size_t> faults;
+  std::vector<std::string> failed;
+  bool beyond = false;  // a failure on an agent that could not be lost
+  for (size_t i = 0; i < targets.size(); ++i) {
+    if (!sent[i]) continue;
+    faults.push_back(sent[i]->fault);
+    if (sent[i]->error.empty()) continue;
+    failed.push_back(absl::StrCat(targets[i]->address, ": ", sent[i]->error));
+    beyond |= !sent[i]->lost;
+  }
+  if (failed.empty()) return faults;
+  const std::string why = absl::StrCat("inject failed on ", failed.size(), " of ", targets.size(),
+                                       " agent(s)", beyond ? "" : ", lost (maxUnavailable)",
+                                       ": ", absl::StrJoin(failed, "; "));
+  if (!beyond) {
+    SetStep(index, StepState::kRunning, why);
+    return faults;
+  }
+  SetStep(index, StepState::kFailed, why);
+  Abort(RunOutcome::kFailed, absl::StrCat("step ", step.id, ": ", why));
+  absl::MutexLock lock(&mu_);
+  // Every failing agent in the reason, not only the first to fail.
+  if (absl::StartsWith(report_.reason, absl::StrCat("step ", step.id, ": inject failed"))) {
+    report_.reason = absl::StrCat("step ", step.id, ": ", why);
+  }
+  return faults;
+}
+
+Runner::InjectOutcome Runner::InjectOn(Agent* agent, size_t index, absl::Time planned_end) {
   const Step& step = experiment_.method[index];
   chaos::v1::InjectRequest req;
   *req.mutable_spec() = *step.fault;
@@ -568,17 +669,22 @@ std::optional<size_t> Runner::InjectOn(Agent* agent, size_t index, absl::Time pl
       if (st.last_ack == absl::InfinitePast() || acked > st.last_ack) st.last_ack = acked;
     }
   }
+  InjectOutcome out;
+  out.fault = fault_index;
   if (!s.ok()) {
-    *error = rpc::StatusText(s);
-    Emit(Event("inject", step.id, agent->address, absl::StrCat("FAILED: ", *error)));
+    out.error = rpc::StatusText(s);
+    Emit(Event("inject", step.id, agent->address, absl::StrCat("FAILED: ", out.error)));
+    out.lost = Lose(agent, step.id, absl::StrCat("inject failed: ", out.error));
     // Stops the injects not yet sent; the reason names every failure later.
-    Abort(RunOutcome::kFailed,
-          absl::StrCat("step ", step.id, ": inject failed on ", agent->address, ": ", *error));
-    return std::nullopt;
+    if (!out.lost) {
+      Abort(RunOutcome::kFailed, absl::StrCat("step ", step.id, ": inject failed on ",
+                                              agent->address, ": ", out.error));
+    }
+    return out;
   }
   MetricsHold(fault_index);
   Emit(Event("inject", step.id, agent->address, resp.status().summary()));
-  return fault_index;
+  return out;
 }
 
 void Runner::RevertAll(const std::vector<size_t>& faults) {
@@ -1052,11 +1158,14 @@ std::vector<size_t> Runner::HeldFaults(const std::string& agent) {
 // least what remains of this agent's faults of the run, so a renewal never
 // ends a fault before its duration. Fewer active faults than the run holds
 // there means one ended behind the run's back: CheckLapsed() looks closer.
+// A lost agent is not renewed: the run holds nothing there (a late inject
+// ends with its lease, if the step's revert has not ended it).
 void Runner::KeepAliveOnce(Agent* agent, absl::Duration deadline) {
   std::vector<size_t> held;
   absl::Duration lease = options_.lease;
   {
     absl::MutexLock lock(&mu_);
+    if (IsLost(agent->address)) return;
     held = HeldFaults(agent->address);
     const absl::Time now = absl::Now();
     for (size_t i : held) {

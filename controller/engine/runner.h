@@ -4,7 +4,14 @@
 // Before anything is injected it reaches every agent, resolves the target
 // groups from their labels (random choice recorded with its seed), checks
 // that each chosen agent can run the fault kinds asked of it, and checks
-// the steady state. While the method runs, guard probes are polled and a
+// the steady state. An agent that cannot be reached or cannot run its
+// faults, or whose inject fails, stops the run, unless every group that
+// chose it may lose one more agent (its maxUnavailable, never its last
+// agent under `whenEmpty: fail`): then it is lost (journaled as `lost`,
+// listed in the report) and the run goes on without it. A lost agent gets
+// no further step, command or inject; a fault sent to it is still
+// reverted, with the step's others, since an inject that timed out may
+// have landed. While the method runs, guard probes are polled and a
 // guard that trips aborts the run. Steps run as soon as the steps in
 // their `after` list have ended (independent steps in parallel). A fault
 // step injects on every agent, holds for its duration and reverts. A
@@ -162,7 +169,25 @@ class Runner {
   void JudgeAfterMethod();
   void ListManualUndo() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   bool Preflight();
+  // Describe on every agent at once: per agent, "" or why it cannot be used.
+  std::vector<std::string> DescribeAll();
   bool ResolveTargets();
+  // Loses each agent with a problem from preflight (DescribeAll); aborts,
+  // naming every problem, when one cannot be lost.
+  bool LoseUnavailable(const std::vector<std::string>& problems);
+  // Whether any target group may lose an agent (maxUnavailable).
+  bool MayLoseAny() const;
+  // Records `agent` as lost (at `step`, "" in preflight, for `why`) when
+  // every group that chose it may lose one more agent; false, recording
+  // nothing, when one may not. Any thread.
+  bool Lose(const Agent* agent, const std::string& step, const std::string& why);
+  bool IsLost(const std::string& address) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Whether group `name`, which chose `chosen` in ResolveTargets, may lose
+  // one more agent than it has lost.
+  bool GroupMayLose(const std::string& name, const std::vector<Agent*>& chosen)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Why `agent` cannot run fault step `step`; "" when it can.
+  static std::string CapabilityProblem(const Agent& agent, const Step& step);
   bool CheckAgentLimit();  // options_.max_agents_per_run over groups_
   bool CheckCapabilities();
   void PrintPlan();
@@ -181,11 +206,24 @@ class Runner {
   void StopWatching();  // idempotent
   void RunStep(size_t index);
   void RunFaultStep(size_t index);
-  // One agent's inject of step `index`, ending at `planned_end`: the index
-  // of its fault record, or nullopt with `error` set (journaled, naming the
-  // agent, and the run aborted) when it failed.
-  std::optional<size_t> InjectOn(Agent* agent, size_t index, absl::Time planned_end,
-                                 std::string* error);
+  // One agent's inject: its fault record (made before the call, also when
+  // it fails) and, when it failed, why (journaled, naming the agent) and
+  // whether the agent was lost; when it was not, the run is aborted.
+  struct InjectOutcome {
+    size_t fault = 0;  // index into report_.faults
+    std::string error;
+    bool lost = false;
+  };
+  // Sends step `index`'s inject to every target at once (up to the
+  // fan-out); nullopt for one not sent because the run was aborting.
+  std::vector<std::optional<InjectOutcome>> SendInjects(const std::vector<Agent*>& targets,
+                                                        size_t index, absl::Time planned_end);
+  // Fails the step and the run when an inject failed on an agent that was
+  // not lost, naming every failure; otherwise notes the losses in the
+  // step's detail. Returns the faults sent (to revert at the step's end).
+  std::vector<size_t> JudgeInjects(const std::vector<Agent*>& targets, size_t index,
+                                   const std::vector<std::optional<InjectOutcome>>& sent);
+  InjectOutcome InjectOn(Agent* agent, size_t index, absl::Time planned_end);
   // Reverts `faults` (indexes into report_.faults), options_.fan_out at once.
   void RevertAll(const std::vector<size_t>& faults);
   void RunCommandStep(size_t index);
@@ -274,13 +312,15 @@ class Runner {
   std::vector<size_t> HeldFaults(const std::string& agent) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void CheckLapsed(Agent* agent, const std::vector<size_t>& held, absl::Duration deadline);
   void JournalKeepAliveReach(Agent* agent, const grpc::Status& status);
+  // The agents of a target group that the run has not lost.
   std::vector<Agent*> AgentsOf(const std::string& group);
 
   const Experiment experiment_;
   RunOptions options_;
   RunObserver* observer_;
   std::vector<Agent> agents_;
-  std::map<std::string, std::vector<Agent*>> groups_;  // set by ResolveTargets
+  // Set by ResolveTargets, then read only; lost agents stay in it.
+  std::map<std::string, std::vector<Agent*>> groups_;
 
   absl::Mutex mu_;
   RunReport report_ ABSL_GUARDED_BY(mu_);

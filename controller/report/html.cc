@@ -63,6 +63,7 @@ header dd { margin: 0; white-space: pre-wrap; }
 .outcome-passed { background: var(--ok); }
 .outcome-failed, .outcome-rollback-incomplete { background: var(--fail); }
 .outcome-unavailable, .outcome-interrupted { background: var(--warn); }
+.outcome-passed.agents-lost { background: var(--warn); }
 table { border-collapse: collapse; width: 100%; }
 th, td { text-align: left; padding: 4px 8px; border-bottom: 1px solid var(--line); vertical-align: top; }
 th { background: #f6f8fa; font-weight: 600; }
@@ -390,7 +391,8 @@ std::string TimeCell(absl::Time t, const Timeline& tl) {
 void AppendHeader(const RunReport& r, const Timeline& /*tl*/, std::string& h) {
   const std::string outcome = OutcomeText(r);
   absl::StrAppend(&h, "<header>\n<h1 id=\"experiment\">", Esc(r.experiment), "</h1>\n",
-                  "<span id=\"outcome\" class=\"outcome ", OutcomeClass(r.outcome), "\">",
+                  "<span id=\"outcome\" class=\"outcome ", OutcomeClass(r.outcome),
+                  r.lost_agents.empty() ? "" : " agents-lost", "\">",
                   Esc(outcome), "</span> <span class=\"muted\">exit code ", ExitCode(r.outcome),
                   "</span>\n<dl>\n");
   auto row = [&](absl::string_view label, absl::string_view html_value) {

@@ -3,7 +3,8 @@
 // agent ends a step's fault at its one planned end (also with the
 // controller killed), the report shows the spread; and the bad input of
 // the issue: an address that does not answer, an agent that answers slowly
-// and one that returns errors, with real agents for the others.
+// and one that returns errors, with real agents for the others, without
+// and within a target group's maxUnavailable.
 #include <signal.h>
 #include <sys/socket.h>
 #include <netinet/in.h>
@@ -357,6 +358,167 @@ TEST(FanOutE2eTest, SlowAndErroringAgentsAreNamedAndNothingStaysInjected) {
   }
   EXPECT_TRUE(r.manual_undo.empty()) << r.manual_undo[0];
   EXPECT_EQ(r.rollback, RollbackState::kComplete);
+}
+
+// A fleet that may lose `max_unavailable` agents: one fault step, then a
+// second once it ends.
+Experiment Tolerant(int max_unavailable) {
+  return Parse(absl::StrCat(R"(
+name: tolerant
+targets:
+  fleet: {maxUnavailable: )", max_unavailable, R"(}
+method:
+  - {id: burn, target: fleet, duration: 3s, fault: {cpuBurn: {loadPercent: 5}}}
+  - {id: again, target: fleet, duration: 1s, after: [burn], fault: {cpuBurn: {loadPercent: 5}}}
+)"));
+}
+
+const LostAgent* LostOf(const RunReport& r, const std::string& agent) {
+  for (const LostAgent& l : r.lost_agents) {
+    if (l.agent == agent) return &l;
+  }
+  return nullptr;
+}
+
+// Each real agent held both steps' faults, and each ended.
+void ExpectBothStepsRanAndWereReverted(const RunReport& r, const std::string& run_id,
+                                       const AgentProcess& a) {
+  for (const char* step : {"burn", "again"}) {
+    auto f = FaultOn(a.address(), absl::StrCat(run_id, ".", step));
+    ASSERT_TRUE(f.has_value()) << a.address() << " " << step;
+    EXPECT_EQ(f->state(), chaos::v1::FAULT_STATE_REVERTED) << a.address() << " " << step;
+  }
+  EXPECT_FALSE(AnythingLeftOn(a.address())) << a.address();
+  EXPECT_EQ(LostOf(r, a.address()), nullptr) << a.address();
+}
+
+// An address where nothing listens, beside two real agents, in a group
+// that may lose one: the run passes on the two, the report names the dead
+// one and why, and nothing stays on the live agents.
+TEST(LostAgentsE2eTest, AnAddressThatDoesNotAnswerIsLostAndTheRunPassesOnTheOthers) {
+  TempDir d1, d2;
+  AgentProcess a1(d1.path()), a2(d2.path());
+  const std::string dead = ClosedPortAddress();
+  RunOptions options;
+  options.agents = {a1.address(), dead, a2.address()};
+  Runner runner(Tolerant(1), options, nullptr);
+  RunReport r = runner.Run();
+  EXPECT_EQ(r.outcome, RunOutcome::kPassed) << r.reason;
+  ASSERT_EQ(r.lost_agents.size(), 1u);
+  EXPECT_EQ(r.lost_agents[0].agent, dead);
+  EXPECT_EQ(r.lost_agents[0].step, "");
+  EXPECT_TRUE(absl::StrContains(r.lost_agents[0].reason, "cannot reach agent " + dead))
+      << r.lost_agents[0].reason;
+  for (const FaultRecord& f : r.faults) EXPECT_NE(f.agent, dead) << "sent a fault";
+  EXPECT_EQ(r.faults.size(), 4u);  // two steps on the two live agents
+  ExpectBothStepsRanAndWereReverted(r, runner.run_id(), a1);
+  ExpectBothStepsRanAndWereReverted(r, runner.run_id(), a2);
+  EXPECT_TRUE(r.manual_undo.empty()) << r.manual_undo[0];
+  EXPECT_TRUE(absl::StrContains(ReportText(r), "passed with 1 agent lost ==")) << ReportText(r);
+  EXPECT_TRUE(absl::StrContains(ReportText(r), "lost " + dead + " in preflight: cannot reach"))
+      << ReportText(r);
+}
+
+// A slow agent (its Inject answers after the call's deadline) and an
+// erroring one, beside two real agents, in a group that may lose two: the
+// run goes on with the real agents, names both, never sends them the next
+// step, and reverts the slow one's late inject with the step's others.
+TEST(LostAgentsE2eTest, SlowAndErroringAgentsAreLostNamedAndLeftWithNothing) {
+  TempDir d1, d2;
+  AgentProcess a1(d1.path()), a2(d2.path());
+  FakeAgent slow(FakeAgent::Mode::kSlow), err(FakeAgent::Mode::kError);
+  err.Release();  // answers its inject with an error at once
+  RunOptions options;
+  options.agents = {slow.address(), a1.address(), err.address(), a2.address()};
+  options.rpc_timeout = absl::Seconds(3);
+  Observer obs;
+  std::string burn_id;
+  // Once the run has given up on the slow agent's inject, it lands there
+  // before the run goes on: the step's revert must find and end it.
+  obs.hook = [&](const JournalEvent& e) {
+    if (e.type != "inject" || e.agent != slow.address()) return;
+    EXPECT_TRUE(absl::StartsWith(e.message, "FAILED: DEADLINE_EXCEEDED")) << e.message;
+    slow.Release();
+    EXPECT_TRUE(WaitUntil([&] { return ActiveOn(slow.address(), burn_id); }));
+  };
+  Runner runner(Tolerant(2), options, &obs);
+  burn_id = runner.run_id() + ".burn";
+  RunReport r = runner.Run();
+  EXPECT_EQ(r.outcome, RunOutcome::kPassed) << r.reason;
+  ASSERT_EQ(r.lost_agents.size(), 2u);
+  ASSERT_NE(LostOf(r, slow.address()), nullptr);
+  EXPECT_EQ(LostOf(r, slow.address())->step, "burn");
+  EXPECT_TRUE(absl::StrContains(LostOf(r, slow.address())->reason, "DEADLINE_EXCEEDED"));
+  ASSERT_NE(LostOf(r, err.address()), nullptr);
+  EXPECT_TRUE(absl::StrContains(LostOf(r, err.address())->reason, "INTERNAL: fake agent"));
+  EXPECT_TRUE(absl::StrContains(r.steps[0].detail, "inject failed on 2 of 4 agent(s)"))
+      << r.steps[0].detail;
+  EXPECT_EQ(r.steps[0].state, StepState::kDone);
+  EXPECT_EQ(slow.injects_received(), 1) << "a lost agent was sent the next step";
+  EXPECT_EQ(err.injects_received(), 1) << "a lost agent was sent the next step";
+  const FaultRecord* late = FaultOf(r, slow.address());
+  ASSERT_NE(late, nullptr);
+  EXPECT_TRUE(late->reverted);
+  EXPECT_FALSE(ActiveOn(slow.address(), burn_id)) << "the late inject stays";
+  for (const std::string& a : options.agents) EXPECT_FALSE(AnythingLeftOn(a)) << a;
+  ExpectBothStepsRanAndWereReverted(r, runner.run_id(), a1);
+  ExpectBothStepsRanAndWereReverted(r, runner.run_id(), a2);
+  EXPECT_TRUE(r.manual_undo.empty()) << r.manual_undo[0];
+}
+
+// The same two bad agents in a group that may lose only one: the run
+// fails as before, naming both, and rolls everything back, the slow
+// agent's late inject too.
+TEST(LostAgentsE2eTest, BeyondTheAllowanceTheRunFailsAndRollsEverythingBack) {
+  TempDir d1, d2;
+  AgentProcess a1(d1.path()), a2(d2.path());
+  FakeAgent slow(FakeAgent::Mode::kSlow), err(FakeAgent::Mode::kError);
+  err.Release();
+  RunOptions options;
+  options.agents = {slow.address(), a1.address(), err.address(), a2.address()};
+  options.rpc_timeout = absl::Seconds(3);
+  Observer obs;
+  std::string burn_id;
+  obs.hook = [&](const JournalEvent& e) {
+    if (e.type != "inject" || e.agent != slow.address()) return;
+    slow.Release();
+    EXPECT_TRUE(WaitUntil([&] { return ActiveOn(slow.address(), burn_id); }));
+  };
+  Runner runner(Tolerant(1), options, &obs);
+  burn_id = runner.run_id() + ".burn";
+  RunReport r = runner.Run();
+  EXPECT_EQ(r.outcome, RunOutcome::kFailed) << r.reason;
+  EXPECT_TRUE(absl::StrContains(r.reason, "step burn: inject failed on 2 of 4 agent(s): "))
+      << r.reason;
+  EXPECT_TRUE(absl::StrContains(r.reason, slow.address() + ": DEADLINE_EXCEEDED")) << r.reason;
+  EXPECT_TRUE(absl::StrContains(r.reason, err.address() + ": INTERNAL")) << r.reason;
+  EXPECT_EQ(r.steps[0].state, StepState::kFailed);
+  EXPECT_EQ(r.steps[1].state, StepState::kPending);
+  EXPECT_EQ(r.rollback, RollbackState::kComplete);
+  EXPECT_TRUE(r.manual_undo.empty()) << r.manual_undo[0];
+  for (const AgentProcess* a : {&a1, &a2}) {
+    auto f = FaultOn(a->address(), burn_id);
+    ASSERT_TRUE(f.has_value()) << a->address();
+    EXPECT_EQ(f->state(), chaos::v1::FAULT_STATE_REVERTED) << a->address();
+  }
+  for (const std::string& a : options.agents) EXPECT_FALSE(AnythingLeftOn(a)) << a;
+}
+
+// In preflight, two dead addresses where the group may lose one: nothing
+// is injected and both are named, as without maxUnavailable.
+TEST(LostAgentsE2eTest, BeyondTheAllowanceInPreflightNothingIsInjected) {
+  TempDir d1;
+  AgentProcess real(d1.path());
+  const std::string dead1 = ClosedPortAddress(), dead2 = ClosedPortAddress();
+  RunOptions options;
+  options.agents = {dead1, real.address(), dead2};
+  Runner runner(Tolerant(1), options, nullptr);
+  RunReport r = runner.Run();
+  EXPECT_EQ(r.outcome, RunOutcome::kUnavailable) << r.reason;
+  EXPECT_TRUE(absl::StrContains(r.reason, "cannot reach agent " + dead1)) << r.reason;
+  EXPECT_TRUE(absl::StrContains(r.reason, "cannot reach agent " + dead2)) << r.reason;
+  EXPECT_TRUE(r.faults.empty());
+  EXPECT_FALSE(FaultOn(real.address(), runner.run_id() + ".burn").has_value());
 }
 
 }  // namespace

@@ -645,7 +645,8 @@ TEST(ReportLostAgentsTest, EveryViewNamesEachLostAgentAndTheOutcomeSaysSo) {
   EXPECT_EQ(Field(lost.values(0).struct_value(), "step").string_value(), "");
 
   const std::string html = ReportHtml(r);
-  EXPECT_THAT(html, HasSubstr("class=\"outcome outcome-passed\">passed with 2 agents lost<"));
+  EXPECT_THAT(html,
+              HasSubstr("class=\"outcome outcome-passed agents-lost\">passed with 2 agents lost<"));
   EXPECT_THAT(html, HasSubstr("<section id=\"lost-agents\">"));
   EXPECT_THAT(html, HasSubstr("<td>127.0.0.1:1</td><td>in preflight</td>"));
   EXPECT_THAT(html, HasSubstr("<td>127.0.0.1:2</td><td>at step burn</td>"));
@@ -657,6 +658,7 @@ TEST(ReportLostAgentsTest, EveryViewNamesEachLostAgentAndTheOutcomeSaysSo) {
   EXPECT_EQ(OutcomeText(r), "passed");
   EXPECT_THAT(ReportText(r), HasSubstr("(run lossy): passed ==\n"));
   EXPECT_THAT(ReportHtml(r), ::testing::Not(HasSubstr("id=\"lost-agents\"")));
+  EXPECT_THAT(ReportHtml(r), HasSubstr("class=\"outcome outcome-passed\">passed<"));
   EXPECT_EQ(Field(ParseJson(ReportJson(r)), "lost_agents").list_value().values_size(), 0);
 }
 
