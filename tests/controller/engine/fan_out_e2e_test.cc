@@ -19,6 +19,7 @@
 #include "absl/cleanup/cleanup.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
 #include "absl/synchronization/mutex.h"
 #include "controller/engine/runner.h"
 #include "controller/report/report.h"
@@ -434,8 +435,14 @@ TEST(LostAgentsE2eTest, SlowAndErroringAgentsAreLostNamedAndLeftWithNothing) {
   Observer obs;
   std::string burn_id;
   // Once the run has given up on the slow agent's inject, it lands there
-  // before the run goes on: the step's revert must find and end it.
+  // before the run goes on: the step's revert must find and end it, as
+  // the others', before the next step starts.
+  bool checked_next_step = false;
   obs.hook = [&](const JournalEvent& e) {
+    if (e.type == "step" && e.step == "again" && e.message == "started") {
+      EXPECT_FALSE(ActiveOn(slow.address(), burn_id)) << "the late inject outlived its step";
+      checked_next_step = true;
+    }
     if (e.type != "inject" || e.agent != slow.address()) return;
     EXPECT_TRUE(absl::StartsWith(e.message, "FAILED: DEADLINE_EXCEEDED")) << e.message;
     slow.Release();
@@ -445,6 +452,7 @@ TEST(LostAgentsE2eTest, SlowAndErroringAgentsAreLostNamedAndLeftWithNothing) {
   burn_id = runner.run_id() + ".burn";
   RunReport r = runner.Run();
   EXPECT_EQ(r.outcome, RunOutcome::kPassed) << r.reason;
+  EXPECT_TRUE(checked_next_step);
   ASSERT_EQ(r.lost_agents.size(), 2u);
   ASSERT_NE(LostOf(r, slow.address()), nullptr);
   EXPECT_EQ(LostOf(r, slow.address())->step, "burn");
@@ -519,6 +527,35 @@ TEST(LostAgentsE2eTest, BeyondTheAllowanceInPreflightNothingIsInjected) {
   EXPECT_TRUE(absl::StrContains(r.reason, "cannot reach agent " + dead2)) << r.reason;
   EXPECT_TRUE(r.faults.empty());
   EXPECT_FALSE(FaultOn(real.address(), runner.run_id() + ".burn").has_value());
+}
+
+// A group that would lose its last agent: under `whenEmpty: fail` the run
+// does not start, whatever its maxUnavailable; under `whenEmpty: skip` the
+// agent is lost and the group's step skipped.
+TEST(LostAgentsE2eTest, AGroupLosesItsLastAgentOnlyUnderWhenEmptySkip) {
+  const std::string dead = ClosedPortAddress();
+  RunOptions options;
+  options.agents = {dead};
+  const char kLastAgent[] = R"(
+name: last-agent
+targets:
+  fleet: {maxUnavailable: "100%%", whenEmpty: %s}
+method:
+  - {id: burn, target: fleet, duration: 1s, fault: {cpuBurn: {loadPercent: 5}}}
+)";
+  Runner fail(Parse(absl::StrFormat(kLastAgent, "fail")), options, nullptr);
+  RunReport r = fail.Run();
+  EXPECT_EQ(r.outcome, RunOutcome::kUnavailable) << r.reason;
+  EXPECT_TRUE(absl::StrContains(r.reason, "cannot reach agent " + dead)) << r.reason;
+  EXPECT_TRUE(r.lost_agents.empty());
+
+  Runner skip(Parse(absl::StrFormat(kLastAgent, "skip")), options, nullptr);
+  r = skip.Run();
+  EXPECT_EQ(r.outcome, RunOutcome::kPassed) << r.reason;
+  ASSERT_EQ(r.lost_agents.size(), 1u);
+  EXPECT_EQ(r.lost_agents[0].agent, dead);
+  EXPECT_EQ(r.steps[0].state, StepState::kSkipped);
+  EXPECT_TRUE(r.faults.empty());
 }
 
 }  // namespace
