@@ -140,6 +140,10 @@ void Runner::RunRemoteCommandStep(size_t index) {
     SetStep(index, StepState::kSkipped, "no agent matched its target group");
     return;
   }
+  if (!Authorized(index)) {
+    SetStep(index, StepState::kFailed, "not sent: this controller may no longer lead");
+    return;
+  }
   for (const Agent* agent : AgentsOf(cmd.target)) {
     Emit(Event("command", step.id, agent->address, absl::StrJoin(cmd.argv, " ")));
   }

@@ -583,9 +583,19 @@ std::vector<std::optional<Runner::InjectOutcome>> Runner::SendInjects(
   // The first fan-out calls always go out together; one queued behind them
   // is not sent once the run is aborting.
   base::FanOut(targets.size(), options_.fan_out, [&](size_t i) {
-    if (i < options_.fan_out || !Aborted()) sent[i] = InjectOn(targets[i], index, planned_end);
+    if (i >= options_.fan_out && Aborted()) return;
+    if (Authorized(index)) sent[i] = InjectOn(targets[i], index, planned_end);
   });
   return sent;
+}
+
+bool Runner::Authorized(size_t index) {
+  if (!options_.authority) return true;
+  const absl::Status s = options_.authority();
+  if (s.ok()) return true;
+  Abort(RunOutcome::kFailed,
+        absl::StrCat("step ", experiment_.method[index].id, ": not sent: ", s.message()));
+  return false;
 }
 
 std::vector<size_t> Runner::JudgeInjects(const std::vector<Agent*>& targets, size_t index,

@@ -127,6 +127,10 @@ struct RunOptions {
   // The controller's metrics (its Inject and Revert RPCs, the faults its
   // runs hold, rollback failures); null for a local run.
   ControllerMetrics* metrics = nullptr;
+  // Asked right before each inject, and each command step with a target,
+  // is sent; a refusal sends nothing and fails the run with its message (a controller on etcd that may no
+  // longer lead: Leadership::CheckLeading). Null: always allowed.
+  std::function<absl::Status()> authority;
 };
 
 class Runner {
@@ -218,6 +222,9 @@ class Runner {
   // fan-out); nullopt for one not sent because the run was aborting.
   std::vector<std::optional<InjectOutcome>> SendInjects(const std::vector<Agent*>& targets,
                                                         size_t index, absl::Time planned_end);
+  // options_.authority before step `index` sends an inject or a command;
+  // a refusal aborts the run (kFailed, naming the step).
+  bool Authorized(size_t index);
   // Fails the step and the run when an inject failed on an agent that was
   // not lost, naming every failure; otherwise notes the losses in the
   // step's detail. Returns the faults sent (to revert at the step's end).

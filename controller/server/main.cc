@@ -260,7 +260,9 @@ struct Controller {
     }
   }
 
-  void Lead(const Flags& f, const Config& config) {
+  // `leadership` (on etcd; null on SQLite) outlives this: every inject
+  // first asks its CheckLeading().
+  void Lead(const Flags& f, const Config& config, Leadership* leadership) {
     if (!history.ok()) return;
     absl::Status loaded = registry.Load();
     if (!loaded.ok()) spdlog::error("the stored agent registry: {}", loaded.ToString());
@@ -271,6 +273,7 @@ struct Controller {
     ro.command_policy = config.commands;
     ro.transport = config.transport;
     ro.metrics = &metrics;
+    if (leadership) ro.authority = [leadership] { return leadership->CheckLeading(); };
     runs = std::make_unique<RunManager>(history->get(), &registry, ro);
     launcher = std::make_unique<ManagerLauncher>(runs.get());
     scheduler = std::make_unique<Scheduler>(history->get(), launcher.get(), RealClock::Get(),
@@ -411,7 +414,7 @@ int main(int argc, char** argv) {
   ControllerService service(&c.registry, c.store(), c.history_status(),
                             [&s = *store] { return LeaderName(s); });
   const auto lead = [&] {
-    c.Lead(f, *config);
+    c.Lead(f, *config, store->leadership.get());
     service.Lead(c.runs.get(), c.scheduler.get());
   };
   // On SQLite this controller leads from the start; on etcd it serves

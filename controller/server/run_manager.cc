@@ -251,6 +251,7 @@ RunOptions RunManager::OptionsFor(const chaos::v1::Run& run) {
   ro.fan_out = options_.fan_out;
   ro.transport = options_.transport;
   ro.metrics = options_.metrics;
+  ro.authority = options_.authority;
   ro.caller = run.caller().empty() ? "chaos-controller" : "chaos-controller for " + run.caller();
   return ro;
 }

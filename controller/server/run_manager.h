@@ -78,6 +78,8 @@ struct RunManagerOptions {
   // Updated by the runs and by Recover() (its failed reverts and rollback
   // actions); null: none kept.
   ControllerMetrics* metrics = nullptr;
+  // RunOptions::authority for every run; null: none.
+  std::function<absl::Status()> authority;
 };
 
 // Receives one run's events after the ones already journaled. Called with

@@ -40,12 +40,14 @@ absl::StatusOr<etcd::LeaderKey> Leadership::Lead(const std::string& identity) {
   while (true) {
     if (lease_ == 0) {
       // etcd may be without quorum: a standby keeps trying, once a second.
+      const auto sent = std::chrono::steady_clock::now();
       absl::StatusOr<int64_t> lease = client_->GrantLease(ttl_);
       if (!lease.ok()) {
         if (WaitForStop(absl::Seconds(1))) return absl::CancelledError("leadership: stopping");
         continue;
       }
       lease_ = *lease;
+      Renewed(sent);
       keeper_ = std::thread([this] { KeepAlive(); });
     }
     etcd::Election* election;
@@ -106,13 +108,39 @@ bool Leadership::WaitForStop(absl::Duration d) {
   return mu_.AwaitWithTimeout(absl::Condition(&stop_), d);
 }
 
+absl::Status Leadership::CheckLeading() {
+  {
+    absl::MutexLock lock(&mu_);
+    if (!leading_ || !lost_.empty()) {
+      return absl::FailedPreconditionError(
+          absl::StrCat("this controller no longer leads", lost_.empty() ? "" : ": ", lost_));
+    }
+  }
+  const absl::Duration since = SinceRenewal();
+  if (since < ttl_) return absl::OkStatus();
+  return absl::FailedPreconditionError(
+      absl::StrCat("this controller's leadership lease was last renewed ",
+                   absl::FormatDuration(since), " ago, past its TTL of ",
+                   absl::FormatDuration(ttl_), ": another controller may lead now"));
+}
+
+void Leadership::Renewed(std::chrono::steady_clock::time_point sent) {
+  absl::MutexLock lock(&mu_);
+  renewed_ = sent;
+}
+
+absl::Duration Leadership::SinceRenewal() {
+  absl::MutexLock lock(&mu_);
+  return absl::FromChrono(std::chrono::steady_clock::now() - renewed_);
+}
+
 void Leadership::KeepAlive() {
-  absl::Time renewed = absl::Now();
   while (!WaitForStop(ttl_ / 3)) {
+    const auto sent = std::chrono::steady_clock::now();
     absl::StatusOr<absl::Duration> left = client_->KeepAliveOnce(lease_);
     if (left.ok()) {
-      renewed = absl::Now();
-    } else if (absl::IsNotFound(left.status()) || absl::Now() - renewed >= ttl_) {
+      Renewed(sent);
+    } else if (absl::IsNotFound(left.status()) || SinceRenewal() >= ttl_) {
       Lose(absl::StrCat("the leadership lease lapsed (", left.status().ToString(), ")"));
       return;
     }

@@ -22,6 +22,7 @@
 #ifndef CHAOS_CONTROLLER_STORE_LEADERSHIP_H_
 #define CHAOS_CONTROLLER_STORE_LEADERSHIP_H_
 
+#include <chrono>
 #include <functional>
 #include <memory>
 #include <string>
@@ -52,6 +53,13 @@ class Leadership {
   [[nodiscard]] absl::StatusOr<etcd::LeaderKey> Lead(const std::string& identity);
   // Ends a Lead() in progress (a standby told to stop).
   void Cancel();
+  // OK while this controller surely leads: it leads and its lease was
+  // last renewed less than the TTL ago, counted from when that renewal
+  // was sent (etcd counts from when it arrived, later). Else
+  // FAILED_PRECONDITION saying so: a leader paused past its lease and
+  // resumed is refused here at once, before its keep-alive has asked etcd
+  // and found the lease gone. No etcd call; any thread.
+  [[nodiscard]] absl::Status CheckLeading();
   // The identity of the leader now; NOT_FOUND when none leads.
   [[nodiscard]] absl::StatusOr<std::string> Leader();
 
@@ -61,6 +69,8 @@ class Leadership {
   bool LostWhileWaiting();
   void KeepAlive();
   void Lose(const std::string& why);
+  void Renewed(std::chrono::steady_clock::time_point sent);
+  absl::Duration SinceRenewal();
 
   etcd::Client* const client_;
   const std::string name_;
@@ -72,6 +82,8 @@ class Leadership {
   bool stop_ ABSL_GUARDED_BY(mu_) = false;
   bool leading_ ABSL_GUARDED_BY(mu_) = false;
   std::string lost_ ABSL_GUARDED_BY(mu_);  // why, once lost
+  // When the last renewal that etcd accepted was sent (or the grant).
+  std::chrono::steady_clock::time_point renewed_ ABSL_GUARDED_BY(mu_);
   // Replaced (by Lead() only) when a standby's lease lapsed: a cancelled
   // election stays cancelled.
   std::unique_ptr<etcd::Election> election_ ABSL_GUARDED_BY(mu_);

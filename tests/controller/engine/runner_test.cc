@@ -6,6 +6,7 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <fstream>
 #include <set>
 #include <thread>
@@ -173,6 +174,45 @@ method:
   EXPECT_EQ(b.active(), 0u);
   ASSERT_EQ(r.faults.size(), 2u);
   EXPECT_TRUE(r.faults[0].reverted);
+}
+
+// A controller that may no longer lead (RunOptions::authority refuses)
+// sends neither the next inject nor a command step with a target: the
+// run fails naming why, and the first step's fault is rolled back.
+TEST(RunnerTest, AnInjectOrCommandTheAuthorityRefusesIsNotSent) {
+  TempDir dir;
+  TestAgent agent(dir.path());
+  for (const char* second : {"fault: {cpuBurn: {loadPercent: 5}}, duration: 30s",
+                             "target: hosts, command: {run: [\"true\"]}"}) {
+    Experiment exp = Parse(absl::StrCat(R"(
+name: deposed
+targets:
+  hosts: {count: 1}
+method:
+  - {id: first, duration: 300ms, fault: {cpuBurn: {loadPercent: 5}}}
+  - {id: second, after: [first], )", second, R"(}
+)"));
+    RunOptions options = Opts(agent.address());
+    std::atomic<bool> leads{true};
+    options.authority = [&leads]() -> absl::Status {
+      if (leads) return absl::OkStatus();
+      return absl::FailedPreconditionError("lease last renewed 9s ago");
+    };
+    Recorder rec;
+    std::thread depose([&] {
+      rec.WaitFor("inject", "", absl::Seconds(30));
+      leads = false;
+    });
+    RunReport r = Runner(exp, options, &rec).Run();
+    depose.join();
+    EXPECT_EQ(r.outcome, RunOutcome::kFailed) << second;
+    EXPECT_TRUE(absl::StrContains(r.reason, "step second: not sent: lease last renewed 9s ago"))
+        << r.reason;
+    ASSERT_TRUE(FaultOn(agent.address(), r.run_id + ".first").has_value());
+    EXPECT_FALSE(FaultOn(agent.address(), r.run_id + ".second").has_value()) << second;
+    EXPECT_FALSE(rec.Saw("command", "true")) << second;
+    EXPECT_EQ(agent.active(), 0u);
+  }
 }
 
 TEST(RunnerTest, TargetsAreChosenByLabelsCountAndSeed) {
