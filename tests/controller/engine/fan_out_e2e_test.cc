@@ -220,7 +220,11 @@ TEST(FanOutE2eTest, WithTheControllerKilledEachAgentEndsTheFaultAtThePlannedEnd)
   std::string err;
   ASSERT_TRUE(absl::ParseTime("%Y-%m-%d%ET%H:%M:%E3SZ", m[1].str(), &planned, &err)) << err;
   for (const std::string& a : agents) {
-    ASSERT_TRUE(WaitUntil([&] { return !ActiveOn(a, id); })) << a;
+    // Ended: not ACTIVE, nor REVERTING (the state between the two).
+    ASSERT_TRUE(WaitUntil([&] {
+      auto f = FaultOn(a, id);
+      return f && !IsActive(f->state());
+    })) << a;
     auto f = FaultOn(a, id);
     ASSERT_TRUE(f.has_value()) << a;
     EXPECT_EQ(f->state(), chaos::v1::FAULT_STATE_REVERTED) << a;
