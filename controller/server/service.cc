@@ -1,11 +1,10 @@
 #include "controller/server/service.h"
 
-#include <deque>
-
 #include "absl/strings/str_cat.h"
 #include "base/status_macros.h"
 #include "controller/server/audit.h"
 #include "controller/server/request_limits.h"
+#include "controller/server/run_event_writer.h"
 #include "controller/server/stored_run_watch.h"
 #include "rpc/authz.h"
 #include "rpc/status.h"
@@ -33,92 +32,32 @@ grpc::ServerUnaryReactor* Audited(grpc::CallbackServerContext* ctx, const std::s
 }
 
 // Streams one run's journal: what is recorded, then live events until the
-// run ends. Lock order: the manager's lock, then mu_ (OnEvent/OnEnd are
-// called under the manager's lock); nothing here calls the manager while
-// holding mu_.
-class WatchReactor final : public grpc::ServerWriteReactor<chaos::v1::RunEvent>, public RunWatcher {
+// run ends. Lock order: the manager's lock, then the writer's (OnEvent and
+// OnEnd are called under the manager's lock).
+class WatchReactor final : public RunEventWriter, public RunWatcher {
  public:
   WatchReactor(RunManager* runs, const std::string& run_id) : runs_(runs), run_id_(run_id) {
     std::vector<chaos::v1::RunEvent> past;
     absl::StatusOr<bool> live = runs_->Subscribe(run_id, this, &past);
-    absl::MutexLock lock(&mu_);
     if (!live.ok()) {
-      finished_ = true;
-      Finish(rpc::ToGrpc(live.status()));
+      Fail(rpc::ToGrpc(live.status()));
       return;
     }
     // Live events that arrived since Subscribe are already queued: the
     // journal so far goes before them.
-    queue_.insert(queue_.begin(), past.begin(), past.end());
-    if (!*live) ended_ = true;
-    MaybeWrite();
+    Write(std::move(past), !*live, /*before_queued=*/true);
   }
 
-  void OnEvent(const chaos::v1::RunEvent& event) override {
-    absl::MutexLock lock(&mu_);
-    queue_.push_back(event);
-    MaybeWrite();
-  }
-  void OnEnd() override {
-    absl::MutexLock lock(&mu_);
-    ended_ = true;
-    MaybeWrite();
-  }
-  void OnWriteDone(bool ok) override {
-    absl::MutexLock lock(&mu_);
-    writing_ = false;
-    if (!ok) {
-      if (!finished_) {
-        finished_ = true;
-        Finish(grpc::Status(grpc::StatusCode::CANCELLED, "the client went away"));
-      }
-      return;
-    }
-    MaybeWrite();
-  }
-  void OnCancel() override {
-    absl::MutexLock lock(&mu_);
-    if (!finished_ && !writing_) {
-      finished_ = true;
-      Finish(grpc::Status::CANCELLED);
-    }
-    cancelled_ = true;
-  }
+  void OnEvent(const chaos::v1::RunEvent& event) override { Write({event}, false); }
+  void OnEnd() override { Write({}, true); }
   void OnDone() override {
     runs_->Unsubscribe(run_id_, this);  // after this no more OnEvent calls
     delete this;
   }
 
  private:
-  void MaybeWrite() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
-    if (writing_ || finished_) return;
-    if (cancelled_) {
-      finished_ = true;
-      Finish(grpc::Status::CANCELLED);
-      return;
-    }
-    if (!queue_.empty()) {
-      current_ = std::move(queue_.front());
-      queue_.pop_front();
-      writing_ = true;
-      StartWrite(&current_);
-      return;
-    }
-    if (ended_) {
-      finished_ = true;
-      Finish(grpc::Status::OK);
-    }
-  }
-
   RunManager* const runs_;
   const std::string run_id_;
-  absl::Mutex mu_;
-  std::deque<chaos::v1::RunEvent> queue_ ABSL_GUARDED_BY(mu_);
-  chaos::v1::RunEvent current_ ABSL_GUARDED_BY(mu_);
-  bool writing_ ABSL_GUARDED_BY(mu_) = false;
-  bool ended_ ABSL_GUARDED_BY(mu_) = false;
-  bool finished_ ABSL_GUARDED_BY(mu_) = false;
-  bool cancelled_ ABSL_GUARDED_BY(mu_) = false;
 };
 
 class FailedWatch final : public grpc::ServerWriteReactor<chaos::v1::RunEvent> {
