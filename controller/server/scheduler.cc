@@ -44,6 +44,19 @@ absl::Status Validate(const chaos::v1::Schedule& s) {
   return absl::OkStatus();
 }
 
+// How late a firing may still start.
+absl::Duration StartingDeadline(const chaos::v1::Schedule& s) {
+  return absl::Seconds(s.starting_deadline_seconds() ? s.starting_deadline_seconds() : 60);
+}
+
+// Whether a start that failed was recorded since `fire_ms` (the claimer
+// recorded the outcome, then stopped before clearing its claim).
+bool FailureRecorded(const std::vector<chaos::v1::ScheduleEvent>& events, int64_t fire_ms) {
+  return std::any_of(events.begin(), events.end(), [&](const chaos::v1::ScheduleEvent& e) {
+    return e.kind() == "failed" && e.at_unix_ms() >= fire_ms;
+  });
+}
+
 std::string Fmt(absl::Time t, absl::TimeZone tz) {
   return absl::FormatTime("%Y-%m-%d %H:%M %Z", t, tz);
 }
@@ -209,12 +222,19 @@ bool Scheduler::SettleClaim(HistoryStore::StoredSchedule& st, absl::Time now) {
              absl::StrCat("firing at ", fire,
                           " (recorded late: the controller that started it stopped first)"));
     }
-  } else {
+  } else if (!FailureRecorded(*events, st.claimed_fire_ms)) {
+    // Nothing of it ran: a run is recorded before anything is injected,
+    // and a deposed leader's record is fenced. Started now, it starts once.
+    const absl::Time at = absl::FromUnixMillis(st.claimed_fire_ms);
+    if (now - at <= StartingDeadline(st.schedule)) {
+      StartClaimed(st, at, tz, now, " (claimed by a controller that stopped before starting it)");
+      return false;
+    }
     CountSkip(SkipReason::kMissed);
     Record(name, now, "missed", "",
            absl::StrCat("firing at ", fire,
-                        " was claimed by a controller that stopped before starting it; it is "
-                        "not started again (a firing starts at most once)"));
+                        " was claimed by a controller that stopped before starting it, and is ",
+                        absl::FormatDuration(now - at), " late, beyond the starting deadline"));
   }
   if (!Swap(st, settled)) return false;
   st = std::move(settled);
@@ -251,8 +271,7 @@ void Scheduler::TickOne(HistoryStore::StoredSchedule st, absl::Time now) {
   }
   if (due.empty()) return;
   const absl::Time fire = due.back();
-  const absl::Duration deadline =
-      absl::Seconds(s.starting_deadline_seconds() ? s.starting_deadline_seconds() : 60);
+  const absl::Duration deadline = StartingDeadline(s);
   const bool late = now - fire > deadline;
   const bool blackout = !late && InBlackout(s, fire);
   const bool busy = !late && !blackout &&
@@ -292,7 +311,7 @@ void Scheduler::TickOne(HistoryStore::StoredSchedule st, absl::Time now) {
 
 // Starts the claimed firing, records the outcome, then clears the claim.
 void Scheduler::StartClaimed(HistoryStore::StoredSchedule claimed, absl::Time fire,
-                             absl::TimeZone tz, absl::Time now) {
+                             absl::TimeZone tz, absl::Time now, const std::string& note) {
   const std::string name = claimed.schedule.name();
   HistoryStore::StoredSchedule done = claimed;
   done.claimed_fire_ms = 0;
@@ -300,7 +319,7 @@ void Scheduler::StartClaimed(HistoryStore::StoredSchedule claimed, absl::Time fi
   if (id.ok()) {
     if (metrics_) metrics_->ScheduleFired();
     done.schedule.set_last_run_id(*id);
-    Record(name, now, "started", *id, absl::StrCat("firing at ", Fmt(fire, tz)));
+    Record(name, now, "started", *id, absl::StrCat("firing at ", Fmt(fire, tz), note));
     if (done.schedule.history_limit() > 0) {
       auto pruned =
           history_->PruneScheduleRuns(name, static_cast<int>(done.schedule.history_limit()));

@@ -21,10 +21,12 @@
 // claimed until its outcome is recorded. A controller that dies after its
 // claim leaves that mark, and the next tick (on the new leader) settles it:
 // the run it started, if any (a run of the schedule that started at or
-// after the firing), is recorded "started" unless it already is; with none,
-// the firing is recorded "missed" ("claimed by a controller that stopped
-// before starting it") and not started again. So a crash at the wrong
-// moment loses a firing, visibly, but never starts one twice.
+// after the firing), is recorded "started" unless it already is; with none
+// (and no failed start recorded), nothing of the firing ran, since a run
+// is recorded before it injects and a deposed leader's records are fenced:
+// the firing is started now, within its starting deadline, and recorded
+// "missed" beyond it. So each firing starts exactly once across a crash or
+// a leader change, unless the takeover outlasts its starting deadline.
 //
 // Time comes from the injected Clock and Tick() does all the work, so tests
 // drive it by hand. With metrics, each started firing counts as fired and
@@ -89,8 +91,10 @@ class Scheduler {
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   bool SettleClaim(HistoryStore::StoredSchedule& stored, absl::Time now)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // `note` ends the "started" record's message.
   void StartClaimed(HistoryStore::StoredSchedule claimed, absl::Time fire, absl::TimeZone tz,
-                    absl::Time now) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+                    absl::Time now, const std::string& note = "")
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // SwapSchedule; false (logged) when refused.
   bool Swap(const HistoryStore::StoredSchedule& read, const HistoryStore::StoredSchedule& next);
   void Record(const std::string& name, absl::Time at, const std::string& kind,

@@ -291,10 +291,10 @@ TEST_F(SchedulerTest, AFailedClaimStartsNothing) {
   EXPECT_EQ(st->schedule.last_run_id(), "burn-other-1");
 }
 
-// A controller that claimed the 10:05 firing and died before starting it:
-// the next tick records the firing missed, starts nothing for it, and the
-// schedule goes on.
-TEST_F(SchedulerTest, AClaimLeftByADeadControllerIsRecordedMissedNotStarted) {
+// A controller that claimed the 10:05 firing and died before starting it
+// (no run of it is recorded): the next tick, within the firing's starting
+// deadline, starts it, once, and the schedule goes on.
+TEST_F(SchedulerTest, AClaimLeftByADeadControllerIsStartedOnceWithinItsDeadline) {
   ASSERT_TRUE(scheduler_->Create(Every5("burn")).ok());
   auto read = history_->GetSchedule("burn");
   ASSERT_TRUE(read.ok());
@@ -302,22 +302,65 @@ TEST_F(SchedulerTest, AClaimLeftByADeadControllerIsRecordedMissedNotStarted) {
   claimed.considered_until_ms = (1767607260 + 4 * 60 + 1) * 1000LL;  // 10:05:01
   claimed.claimed_fire_ms = (1767607260 + 4 * 60) * 1000LL;          // 10:05
   ASSERT_TRUE(history_->SwapSchedule(*read, claimed).ok());
-  clock_.Advance(absl::Minutes(4) + absl::Seconds(30));  // 10:05:30
+  clock_.Advance(absl::Minutes(4) + absl::Seconds(30));  // 10:05:30, within 60 s
+  scheduler_->Tick();
+  EXPECT_EQ(launcher_->count_, 1);
+  auto events = history_->ListScheduleEvents("burn", 10);
+  ASSERT_TRUE(events.ok());
+  ASSERT_EQ(events->size(), 1u);
+  EXPECT_EQ((*events)[0].kind(), "started");
+  EXPECT_THAT((*events)[0].message(),
+              ::testing::HasSubstr("claimed by a controller that stopped before starting it"));
+  EXPECT_EQ(history_->GetSchedule("burn")->claimed_fire_ms, 0);
+  scheduler_->Tick();
+  EXPECT_EQ(launcher_->count_, 1);
+  clock_.Advance(absl::Minutes(5));  // 10:10:30: its run still going (FORBID)
+  scheduler_->Tick();
+  EXPECT_EQ(launcher_->count_, 1);
+  EXPECT_EQ(Kinds("burn"), (std::vector<std::string>{"started", "skipped"}));
+}
+
+// The same, found past the firing's starting deadline: recorded "missed",
+// not started.
+TEST_F(SchedulerTest, AClaimLeftByADeadControllerPastItsDeadlineIsRecordedMissed) {
+  ASSERT_TRUE(scheduler_->Create(Every5("burn")).ok());
+  auto read = history_->GetSchedule("burn");
+  ASSERT_TRUE(read.ok());
+  HistoryStore::StoredSchedule claimed = *read;
+  claimed.considered_until_ms = (1767607260 + 4 * 60 + 1) * 1000LL;  // 10:05:01
+  claimed.claimed_fire_ms = (1767607260 + 4 * 60) * 1000LL;          // 10:05
+  ASSERT_TRUE(history_->SwapSchedule(*read, claimed).ok());
+  clock_.Advance(absl::Minutes(6));  // 10:07, 2 min late
   scheduler_->Tick();
   EXPECT_EQ(launcher_->count_, 0);
   auto events = history_->ListScheduleEvents("burn", 10);
   ASSERT_TRUE(events.ok());
   ASSERT_EQ(events->size(), 1u);
   EXPECT_EQ((*events)[0].kind(), "missed");
-  EXPECT_THAT((*events)[0].message(),
-              ::testing::HasSubstr("claimed by a controller that stopped before starting it"));
+  EXPECT_THAT((*events)[0].message(), ::testing::HasSubstr("beyond the starting deadline"));
   EXPECT_EQ(history_->GetSchedule("burn")->claimed_fire_ms, 0);
+}
+
+// A claimer that recorded its failed start, then stopped before clearing
+// the claim: the claim is cleared, the firing not started again.
+TEST_F(SchedulerTest, AClaimWhoseFailureWasRecordedIsOnlyCleared) {
+  ASSERT_TRUE(scheduler_->Create(Every5("burn")).ok());
+  auto read = history_->GetSchedule("burn");
+  ASSERT_TRUE(read.ok());
+  HistoryStore::StoredSchedule claimed = *read;
+  claimed.considered_until_ms = (1767607260 + 4 * 60 + 1) * 1000LL;  // 10:05:01
+  claimed.claimed_fire_ms = (1767607260 + 4 * 60) * 1000LL;          // 10:05
+  ASSERT_TRUE(history_->SwapSchedule(*read, claimed).ok());
+  chaos::v1::ScheduleEvent failed;
+  failed.set_at_unix_ms(claimed.considered_until_ms);
+  failed.set_kind("failed");
+  failed.set_message("firing at 10:05: UNAVAILABLE");
+  ASSERT_TRUE(history_->AppendScheduleEvent("burn", failed).ok());
+  clock_.Advance(absl::Minutes(4) + absl::Seconds(30));  // 10:05:30
   scheduler_->Tick();
-  EXPECT_EQ(Kinds("burn"), (std::vector<std::string>{"missed"}));
-  clock_.Advance(absl::Minutes(5));  // 10:10:30
-  scheduler_->Tick();
-  EXPECT_EQ(launcher_->count_, 1);
-  EXPECT_EQ(Kinds("burn"), (std::vector<std::string>{"missed", "started"}));
+  EXPECT_EQ(launcher_->count_, 0);
+  EXPECT_EQ(Kinds("burn"), (std::vector<std::string>{"failed"}));
+  EXPECT_EQ(history_->GetSchedule("burn")->claimed_fire_ms, 0);
 }
 
 // A controller that started the claimed firing's run and died before
