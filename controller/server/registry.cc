@@ -54,19 +54,52 @@ void AgentRegistry::Keep(const chaos::v1::AgentInfo& info) {
   }
 }
 
-void AgentRegistry::Forget(const std::vector<std::string>& addresses) {
-  if (store_ == nullptr) return;
+absl::Status AgentRegistry::Forget(const std::vector<std::string>& addresses) {
+  absl::Status first = absl::OkStatus();
+  if (store_ == nullptr) return first;
   for (const std::string& a : addresses) {
     const absl::Status s = store_->DeleteAgent(a);
-    if (!s.ok()) spdlog::warn("registry: the store did not forget agent {}: {}", a, s.ToString());
+    if (s.ok()) continue;
+    spdlog::warn("registry: the store did not forget agent {}: {}", a, s.ToString());
+    first.Update(s);
   }
+  return first;
+}
+
+absl::Status AgentRegistry::ForgetLost(const std::string& address) {
+  if (address.empty()) {
+    return absl::InvalidArgumentError("address: empty; name the agent (host:port)");
+  }
+  {
+    absl::MutexLock lock(&mu_);
+    auto it = agents_.find(address);
+    if (it == agents_.end()) {
+      return absl::NotFoundError(absl::StrCat("address: no agent ", address, " is registered"));
+    }
+    if (!Lost(it->second, clock_->Now())) {
+      return absl::FailedPreconditionError(absl::StrCat(
+          "agent ", address, " is live and heartbeating: forgetting it would be undone at its "
+          "next heartbeat; stop the agent first"));
+    }
+  }
+  RETURN_IF_ERROR(Forget({address}));
+  absl::MutexLock lock(&mu_);
+  auto it = agents_.find(address);
+  if (it == agents_.end()) return absl::OkStatus();  // forgotten meanwhile (MakeRoom)
+  if (!Lost(it->second, clock_->Now())) {
+    it->second.stored = false;  // its next heartbeat keeps it in the store again
+    return absl::FailedPreconditionError(absl::StrCat(
+        "agent ", address, " heartbeated while it was being forgotten: it is live; stop it first"));
+  }
+  agents_.erase(it);
+  return absl::OkStatus();
 }
 
 absl::Status AgentRegistry::MakeRoom(std::vector<std::string>* forgotten) {
   if (agents_.size() < capacity_) return absl::OkStatus();
   const absl::Time now = clock_->Now();
   for (auto it = agents_.begin(); it != agents_.end();) {
-    if (now - it->second.last_seen > interval_ * missed_) {
+    if (Lost(it->second, now)) {
       forgotten->push_back(it->first);
       it = agents_.erase(it);
     } else {
@@ -107,7 +140,7 @@ absl::Status AgentRegistry::Register(const chaos::v1::RegisterAgentRequest& req)
       keep = store_ != nullptr && !e.stored;
     }
   }
-  Forget(forgotten);
+  Forget(forgotten).IgnoreError();  // logged; the registry has room either way
   if (keep) Keep(info);
   return room;
 }
@@ -119,7 +152,7 @@ std::vector<chaos::v1::AgentInfo> AgentRegistry::List() {
   for (const auto& [address, e] : agents_) {
     chaos::v1::AgentInfo info = e.info;
     info.set_last_seen_unix_ms(absl::ToUnixMillis(e.last_seen));
-    info.set_lost(now - e.last_seen > interval_ * missed_);
+    info.set_lost(Lost(e, now));
     out.push_back(std::move(info));
   }
   return out;

@@ -15,6 +15,11 @@
 // write that fails is logged and tried again at the agent's next
 // heartbeat; the registration itself is accepted.
 //
+// An operator forgets a lost agent (a decommissioned one) with ForgetLost:
+// it leaves the registry and the store, so HaltAll no longer calls it and
+// no controller loads it again. A live agent is not forgotten: its next
+// heartbeat would register it again.
+//
 // ResolveTargets gives the agents a run may use: every live agent. The
 // experiment's own target groups (label selectors, count, percent) then
 // choose among them in the run engine, with the registered labels as the
@@ -59,6 +64,14 @@ class AgentRegistry {
   // Addresses of agents that are not lost, sorted.
   std::vector<std::string> LiveAddresses();
 
+  // Forgets the lost agent at `address`, in the store first, then here.
+  // INVALID_ARGUMENT for an empty address; NOT_FOUND for an unknown one;
+  // FAILED_PRECONDITION for a live agent (also one that heartbeats while it
+  // is being forgotten: it stays, and is kept in the store again at its
+  // next heartbeat); the store's error when it could not delete it (the
+  // agent then stays, lost).
+  [[nodiscard]] absl::Status ForgetLost(const std::string& address);
+
   absl::Duration heartbeat_interval() const { return interval_; }
 
  private:
@@ -69,7 +82,12 @@ class AgentRegistry {
   };
   // Writes `info` to the store; marks the entry stored if it still holds it.
   void Keep(const chaos::v1::AgentInfo& info) ABSL_LOCKS_EXCLUDED(mu_);
-  void Forget(const std::vector<std::string>& addresses) ABSL_LOCKS_EXCLUDED(mu_);
+  // Deletes `addresses` from the store; the first failure (every one is
+  // logged).
+  absl::Status Forget(const std::vector<std::string>& addresses) ABSL_LOCKS_EXCLUDED(mu_);
+  bool Lost(const Entry& e, absl::Time now) const {
+    return now - e.last_seen > interval_ * missed_;
+  }
 
   Clock* const clock_;
   HistoryStore* const store_;

@@ -115,6 +115,45 @@ TEST(RegistryTest, TheNextControllerKnowsTheStoredAgentsAsLostUntilTheyHeartbeat
   EXPECT_EQ((*stored)[1].address(), "10.0.0.3:1");
 }
 
+// An admin forgets a lost agent, here and in the store; a live one is
+// refused and stays. An agent forgotten that heartbeats again is new.
+TEST(RegistryTest, ForgetLostDropsALostAgentEverywhereAndRefusesALiveOne) {
+  testing::TempDir dir;
+  auto store = SqliteHistoryStore::Open(dir.path() + "/history.db");
+  ASSERT_TRUE(store.ok()) << store.status();
+  FakeClock clock(absl::FromUnixSeconds(1000));
+  AgentRegistry registry(&clock, absl::Seconds(1), 3, kMaxAgents, store->get());
+  ASSERT_TRUE(registry.Register(Req("10.0.0.1:1")).ok());
+  ASSERT_TRUE(registry.Register(Req("10.0.0.2:1")).ok());
+  clock.Advance(absl::Seconds(3) + absl::Milliseconds(1));
+  ASSERT_TRUE(registry.Register(Req("10.0.0.2:1")).ok());  // 10.0.0.1:1 is lost
+
+  absl::Status live = registry.ForgetLost("10.0.0.2:1");
+  EXPECT_EQ(live.code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_EQ(live.message(),
+            "agent 10.0.0.2:1 is live and heartbeating: forgetting it would be undone at its "
+            "next heartbeat; stop the agent first");
+  EXPECT_EQ(registry.ForgetLost("").code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(registry.ForgetLost("10.0.0.9:1").code(), absl::StatusCode::kNotFound);
+  ASSERT_TRUE(registry.ForgetLost("10.0.0.1:1").ok());
+  EXPECT_EQ(registry.ForgetLost("10.0.0.1:1").message(),
+            "address: no agent 10.0.0.1:1 is registered");
+
+  auto list = registry.List();
+  ASSERT_EQ(list.size(), 1u);
+  EXPECT_EQ(list[0].address(), "10.0.0.2:1");
+  auto stored = (*store)->ListAgents();
+  ASSERT_TRUE(stored.ok()) << stored.status();
+  ASSERT_EQ(stored->size(), 1u);
+  EXPECT_EQ((*stored)[0].address(), "10.0.0.2:1");
+
+  ASSERT_TRUE(registry.Register(Req("10.0.0.1:1")).ok());  // back in service
+  EXPECT_EQ(registry.LiveAddresses().size(), 2u);
+  stored = (*store)->ListAgents();
+  ASSERT_TRUE(stored.ok()) << stored.status();
+  EXPECT_EQ(stored->size(), 2u);
+}
+
 TEST(RegistryTest, TargetsAreTheLiveAgents) {
   FakeClock clock(absl::FromUnixSeconds(1000));
   AgentRegistry registry(&clock, absl::Seconds(1));
