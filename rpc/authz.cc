@@ -49,6 +49,8 @@ const std::map<std::string, Role>& MethodTable() {
       {"/chaos.v1.Controller/SetSchedulePaused", Role::kOperator},
       {"/chaos.v1.Controller/DeleteSchedule", Role::kOperator},
       {"/chaos.v1.Controller/RegisterAgent", Role::kAgent},
+      // Fleet-wide: the agent leaves every controller's registry for good.
+      {"/chaos.v1.Controller/ForgetAgent", Role::kAdmin},
       {"/chaos.v1.Controller/HaltAll", Role::kAdmin},
       {"/chaos.v1.Controller/ResumeAll", Role::kAdmin},
   };
@@ -114,6 +116,8 @@ Role MethodRole(const std::string& method) {
   auto it = MethodTable().find(method);
   return it == MethodTable().end() ? Role::kAdmin : it->second;
 }
+
+bool MethodListed(const std::string& method) { return MethodTable().contains(method); }
 
 bool Grants(Role held, Role needed) {
   if (needed == Role::kAny || held == Role::kAdmin) return true;

@@ -18,7 +18,7 @@
 //   agent inject, revert, keep-alive, halt and resume of that agent, and
 //   RunCommand (what may inject may run the commands the agent's policy
 //   allows);
-// - admin: everything, HaltAll and ResumeAll included;
+// - admin: everything, HaltAll, ResumeAll and ForgetAgent included;
 // - agent: only RegisterAgent (an agent announcing itself).
 // Health checks need any authenticated identity. A method the table does
 // not list needs admin.
@@ -56,6 +56,8 @@ const char* RoleName(Role role);
 
 // The role `method` ("/chaos.v1.Agent/Inject") needs.
 Role MethodRole(const std::string& method);
+// Whether the table names `method` (an unlisted one falls back to admin).
+bool MethodListed(const std::string& method);
 
 // True when `held` may call a method that needs `needed`.
 bool Grants(Role held, Role needed);

@@ -89,6 +89,11 @@ absl::Status CheckRequest(const chaos::v1::RegisterAgentRequest& req) {
   return StringMap("labels", req.labels(), kMaxLabels, kMaxNameBytes, kMaxNameBytes);
 }
 
+absl::Status CheckRequest(const chaos::v1::ForgetAgentRequest& req) {
+  RETURN_IF_ERROR(Bytes("address", req.address(), kMaxNameBytes));
+  return Bytes("caller", req.caller(), kMaxNameBytes);
+}
+
 absl::Status CheckRequest(const chaos::v1::HaltAllRequest& req) {
   return CallerAndReason(req.caller(), req.reason());
 }

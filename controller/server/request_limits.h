@@ -40,6 +40,7 @@ inline constexpr size_t kMaxSchedules = 1000;
 [[nodiscard]] absl::Status CheckRequest(const chaos::v1::AbortRunRequest& req);
 [[nodiscard]] absl::Status CheckRequest(const chaos::v1::AnswerGateRequest& req);
 [[nodiscard]] absl::Status CheckRequest(const chaos::v1::RegisterAgentRequest& req);
+[[nodiscard]] absl::Status CheckRequest(const chaos::v1::ForgetAgentRequest& req);
 [[nodiscard]] absl::Status CheckRequest(const chaos::v1::HaltAllRequest& req);
 [[nodiscard]] absl::Status CheckRequest(const chaos::v1::ResumeAllRequest& req);
 

@@ -238,6 +238,17 @@ grpc::ServerUnaryReactor* ControllerService::ListAgents(grpc::CallbackServerCont
   }());
 }
 
+grpc::ServerUnaryReactor* ControllerService::ForgetAgent(
+    grpc::CallbackServerContext* ctx, const chaos::v1::ForgetAgentRequest* req,
+    chaos::v1::ForgetAgentResponse*) {
+  const absl::Status s = [&]() -> absl::Status {
+    RETURN_IF_ERROR(CheckRequest(*req));
+    RETURN_IF_ERROR(NeedLeader());
+    return registry_->ForgetLost(req->address());
+  }();
+  return Audited(ctx, req->caller(), "forget_agent", req->address(), s);
+}
+
 grpc::ServerUnaryReactor* ControllerService::HaltAll(grpc::CallbackServerContext* ctx,
                                                      const chaos::v1::HaltAllRequest* req,
                                                      chaos::v1::HaltAllResponse* resp) {

@@ -12,7 +12,8 @@
 // from the shared store: GetRun, ListRuns, WatchRun (stored_run_watch.h),
 // ListSchedules, and ListAgents (the stored agents, without liveness:
 // last_seen 0, lost false). Every other call (a run's submit, abort or
-// gate, HaltAll, ResumeAll, schedule changes, agent registration) is
+// gate, HaltAll, ResumeAll, schedule changes, agent registration and
+// ForgetAgent) is
 // refused with UNAVAILABLE naming the leader, and changes nothing.
 // Thread safety: handlers run on gRPC's threads; all state lives in the
 // thread-safe domain objects.
@@ -68,6 +69,9 @@ class ControllerService final : public chaos::v1::Controller::CallbackService {
   grpc::ServerUnaryReactor* ListAgents(grpc::CallbackServerContext* ctx,
                                        const chaos::v1::ListAgentsRequest* req,
                                        chaos::v1::ListAgentsResponse* resp) override;
+  grpc::ServerUnaryReactor* ForgetAgent(grpc::CallbackServerContext* ctx,
+                                        const chaos::v1::ForgetAgentRequest* req,
+                                        chaos::v1::ForgetAgentResponse* resp) override;
   grpc::ServerUnaryReactor* HaltAll(grpc::CallbackServerContext* ctx,
                                     const chaos::v1::HaltAllRequest* req,
                                     chaos::v1::HaltAllResponse* resp) override;

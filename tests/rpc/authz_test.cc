@@ -1,6 +1,8 @@
 // Roles: the authz file, who may call what, and the default roles.
 #include "rpc/authz.h"
 
+#include "chaos/v1/agent.pb.h"
+#include "chaos/v1/controller.pb.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 
@@ -62,6 +64,23 @@ TEST(AuthzTest, EachRoleCallsWhatItMayAndTheRefusalNamesIdentityAndRole) {
   EXPECT_THAT(roles.Check(alice, "/chaos.v1.Agent/Unknown").message(), HasSubstr("needs admin"));
   EXPECT_FALSE(roles.Check("", "/grpc.health.v1.Health/Check").ok());
   EXPECT_TRUE(roles.Check("spiffe://elsewhere/x", "/grpc.health.v1.Health/Check").ok());
+}
+
+// Every RPC of both services is in the table, so none falls back to admin
+// by being forgotten there.
+TEST(AuthzTest, TheTableListsEveryMethodOfBothServices) {
+  for (const google::protobuf::ServiceDescriptor* service :
+       {chaos::v1::ForgetAgentRequest::descriptor()->file()->FindServiceByName("Controller"),
+        chaos::v1::DescribeRequest::descriptor()->file()->FindServiceByName("Agent")}) {
+    ASSERT_NE(service, nullptr);
+    for (int i = 0; i < service->method_count(); ++i) {
+      const std::string method =
+          "/" + service->full_name() + "/" + service->method(i)->name();
+      EXPECT_TRUE(MethodListed(method)) << method << " has no role in rpc/authz.cc";
+    }
+  }
+  EXPECT_FALSE(MethodListed("/chaos.v1.Agent/Unknown"));
+  EXPECT_EQ(MethodRole("/chaos.v1.Controller/ForgetAgent"), Role::kAdmin);
 }
 
 TEST(AuthzTest, DefaultRolesTrustTheControllerOnAgentsAndOperatorsEverywhere) {
