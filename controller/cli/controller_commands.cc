@@ -391,6 +391,18 @@ int AgentsCommand(const ControllerCommandArgs& a) {
   return 0;
 }
 
+int ForgetAgentCommand(const ControllerCommandArgs& a) {
+  chaos::v1::ForgetAgentRequest req;
+  req.set_address(a.address);
+  req.set_caller(Caller());
+  chaos::v1::ForgetAgentResponse out;
+  grpc::Status s = Stub(a)->ForgetAgent(rpc::ContextWithTimeout(kCallTimeout).get(), req, &out);
+  if (!s.ok()) return Fail(a, s);
+  if (!a.json) std::printf("agent %s forgotten\n", a.address.c_str());
+  else std::printf("{}\n");
+  return 0;
+}
+
 int HaltAllCommand(const ControllerCommandArgs& a) {
   chaos::v1::HaltAllRequest req;
   req.set_caller("chaosctl halt");

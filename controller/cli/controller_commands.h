@@ -1,6 +1,6 @@
 // chaosctl's commands against a controller (--controller ADDR): run (submit
 // and follow), watch, abort, gate confirm|fail, runs (also named history;
-// drills with their RTO, RPO and integrity), show, agents, halt,
+// drills with their RTO, RPO and integrity), show, agents, forget-agent, halt,
 // resume and schedule add|list|pause|resume|rm. Experiment files are read
 // as a local run reads them (${VARIABLES} expanded here, from this
 // environment). Output is a human table by default and JSON with --output
@@ -26,6 +26,7 @@ struct ControllerCommandArgs {
   bool json = false;
   std::string run_id;
   std::string step;  // gate confirm|fail: the manual step's id
+  std::string address;  // forget-agent: the agent's host:port
   std::string file;
   uint64_t seed = 0;
   std::string reason;
@@ -54,6 +55,8 @@ int GateCommand(const ControllerCommandArgs& args, bool confirm);
 int RunsCommand(const ControllerCommandArgs& args);
 int ShowCommand(const ControllerCommandArgs& args);
 int AgentsCommand(const ControllerCommandArgs& args);
+// forget-agent ADDRESS: the controller forgets a lost (decommissioned) agent.
+int ForgetAgentCommand(const ControllerCommandArgs& args);
 int HaltAllCommand(const ControllerCommandArgs& args);
 int ResumeAllCommand(const ControllerCommandArgs& args);
 int ScheduleAddCommand(const ControllerCommandArgs& args);

@@ -30,7 +30,7 @@ struct Args {
 // The parsed subcommands, to dispatch on.
 struct Commands {
   CLI::App *validate, *run, *revert, *faults, *describe, *halt, *resume;
-  CLI::App *watch, *abort, *gate_confirm, *gate_fail, *runs, *show, *agents;
+  CLI::App *watch, *abort, *gate_confirm, *gate_fail, *runs, *show, *agents, *forget_agent;
   CLI::App *schedule_add, *schedule_list, *schedule_pause, *schedule_resume, *schedule_rm;
 };
 
@@ -125,7 +125,12 @@ void DeclareRuns(CLI::App& app, Args& a, Commands& c,
   c.show = app.add_subcommand("show", "show a run; with -o json, its JSON journal");
   c.show->add_option("run_id", a.ctl.run_id, "run id")->required();
   c.agents = app.add_subcommand("agents", "list registered agents");
-  for (CLI::App* cmd : {c.watch, c.abort, c.gate_confirm, c.gate_fail, c.runs, c.show, c.agents}) {
+  c.forget_agent = app.add_subcommand(
+      "forget-agent", "forget a lost (decommissioned) agent: the controller and its store drop "
+                      "it, and halt no longer calls it; a live agent is refused");
+  c.forget_agent->add_option("address", a.ctl.address, "the agent's host:port")->required();
+  for (CLI::App* cmd :
+       {c.watch, c.abort, c.gate_confirm, c.gate_fail, c.runs, c.show, c.agents, c.forget_agent}) {
     need_controller(cmd);
   }
 }
@@ -207,6 +212,7 @@ int Dispatch(const Commands& c, Args& a) {
   if (c.runs->parsed()) return cc::RunsCommand(a.ctl);
   if (c.show->parsed()) return cc::ShowCommand(a.ctl);
   if (c.agents->parsed()) return cc::AgentsCommand(a.ctl);
+  if (c.forget_agent->parsed()) return cc::ForgetAgentCommand(a.ctl);
   if (c.schedule_add->parsed()) return cc::ScheduleAddCommand(a.ctl);
   if (c.schedule_list->parsed()) return cc::ScheduleListCommand(a.ctl);
   if (c.schedule_pause->parsed()) return cc::SchedulePauseCommand(a.ctl, true);

@@ -39,6 +39,8 @@ TEST(CompletionTest, SubcommandsAndAliasesByPrefix) {
   EXPECT_THAT(Complete({"hi"}), ElementsAre("history"));
   EXPECT_THAT(Complete({"schedule", ""}), ElementsAre("add", "list", "pause", "resume", "rm"));
   EXPECT_THAT(Complete({"gate", "c"}), ElementsAre("confirm"));
+  EXPECT_THAT(Complete({"fo"}), ElementsAre("forget-agent"));
+  EXPECT_THAT(Complete({"forget-agent", "--con"}), ElementsAre("--controller"));
   EXPECT_THAT(Complete({"nonsense"}), IsEmpty());
 }
 

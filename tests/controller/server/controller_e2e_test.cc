@@ -152,10 +152,12 @@ class ControllerE2E : public ::testing::TestWithParam<std::string> {
     }
   }
   bool OnEtcd() const { return GetParam() == "etcd"; }
-  // The history the controller of this test uses, opened in this process.
-  std::unique_ptr<chaos::controller::HistoryStore> OpenHistory() {
+  // The history the controller of this test uses, opened in this process:
+  // on sqlite the file `sqlite_file` (StartController's controller keeps
+  // dir_/ctl/history.db), on etcd the test's prefix.
+  std::unique_ptr<chaos::controller::HistoryStore> OpenHistory(const std::string& sqlite_file) {
     if (!OnEtcd()) {
-      auto h = chaos::controller::SqliteHistoryStore::Open(dir_ + "/history.db");
+      auto h = chaos::controller::SqliteHistoryStore::Open(sqlite_file);
       EXPECT_TRUE(h.ok()) << h.status();
       return h.ok() ? std::move(*h) : nullptr;
     }
@@ -871,6 +873,59 @@ TEST_P(ControllerE2E, ChaosctlControllerCommands) {
   EXPECT_FALSE(d.halted());
 }
 
+// An admin forgets a decommissioned agent with chaosctl once it is lost:
+// it leaves the listing and the store, so a restarted controller (or the
+// next leader) does not load it again. A live agent is refused and stays;
+// an unknown address is NOT_FOUND, an empty one INVALID_ARGUMENT.
+TEST_P(ControllerE2E, ChaosctlForgetsALostAgentForGoodAndRefusesALiveOne) {
+  StartController();
+  const std::string gone = StartAgent("a0");
+  const std::string live = StartAgent("a1");
+  ASSERT_TRUE(WaitFor([&] { return LiveAgents() == 2; }, absl::Seconds(60)));
+  const std::string forget = Bin("bin/chaosctl") + " forget-agent ";
+  const std::string at = " --controller " + controller_addr_;
+  std::string out;
+  EXPECT_EQ(Shell(forget + live + at, &out), 1) << out;
+  EXPECT_NE(out.find("agent " + live + " is live and heartbeating"), std::string::npos) << out;
+  EXPECT_NE(out.find("stop the agent first"), std::string::npos) << out;
+
+  agents_[0]->Stop(SIGKILL);
+  ASSERT_TRUE(WaitFor(
+      [&] {
+        for (const auto& a : Agents()) {
+          if (a.address() == gone) return a.lost();
+        }
+        return false;
+      },
+      absl::Seconds(60)));
+  EXPECT_EQ(Shell(forget + gone + at, &out), 0) << out;
+  EXPECT_NE(out.find("agent " + gone + " forgotten"), std::string::npos) << out;
+  EXPECT_EQ(Shell(Bin("bin/chaosctl") + " agents" + at, &out), 0) << out;
+  EXPECT_EQ(out.find(gone), std::string::npos) << out;
+  EXPECT_NE(out.find(live), std::string::npos) << out;
+  // Forgotten already, nothing named: NOT_FOUND (5), INVALID_ARGUMENT (2).
+  EXPECT_EQ(Shell(forget + gone + at, &out), 5) << out;
+  EXPECT_NE(out.find("address: no agent " + gone + " is registered"), std::string::npos) << out;
+  EXPECT_EQ(Shell(forget + "''" + at, &out), 2) << out;
+  EXPECT_NE(out.find("address: empty"), std::string::npos) << out;
+
+  controller_.reset();
+  {
+    std::unique_ptr<chaos::controller::HistoryStore> history =
+        OpenHistory(dir_ + "/ctl/history.db");
+    ASSERT_NE(history, nullptr);
+    absl::StatusOr<std::vector<chaos::v1::AgentInfo>> stored = history->ListAgents();
+    ASSERT_TRUE(stored.ok()) << stored.status();
+    ASSERT_EQ(stored->size(), 1u);
+    EXPECT_EQ((*stored)[0].address(), live);
+  }
+  StartController();  // on another port: the live agent heartbeats to the old one
+  const std::vector<chaos::v1::AgentInfo> known = Agents();
+  ASSERT_EQ(known.size(), 1u);
+  EXPECT_EQ(known[0].address(), live);
+  EXPECT_TRUE(known[0].lost());
+}
+
 // The scheduler on a test clock driving the real RunManager against a real
 // agent: a firing starts an ordinary run; with forbid, a firing while that
 // run is still going is skipped and the skip recorded; after it ends the
@@ -882,7 +937,7 @@ TEST_P(ControllerE2E, ScheduleOnATestClockStartsRealRunsAndForbidSkipsOverlap) {
                                "--state-dir", dir_ + "/a0", "--port-file", pf},
       dir_ + "/a0.log"));
   const std::string agent = absl::StrCat("127.0.0.1:", WaitPort(pf));
-  std::unique_ptr<chaos::controller::HistoryStore> history = OpenHistory();
+  std::unique_ptr<chaos::controller::HistoryStore> history = OpenHistory(dir_ + "/history.db");
   ASSERT_NE(history, nullptr);
   chaos::controller::FakeClock clock(absl::FromUnixSeconds(1767607230));  // 10:00:30Z
   // Heartbeats are not what this test is about: an interval longer than it.
