@@ -455,6 +455,12 @@ TEST_F(ControllerHa, AStandbyServesReadsAndRefusesWritesNamingTheLeader) {
   refused(standby->RegisterAgent(rpc::ContextWithTimeout(absl::Seconds(10)).get(), reg,
                                  &registered),
           "register");
+  chaos::v1::ForgetAgentRequest forget;
+  forget.set_address(agent.address());
+  chaos::v1::ForgetAgentResponse forgotten;
+  refused(standby->ForgetAgent(rpc::ContextWithTimeout(absl::Seconds(10)).get(), forget,
+                               &forgotten),
+          "forget agent");
   auto after_runs = (*history)->ListRuns({});
   ASSERT_TRUE(after_runs.ok());
   EXPECT_EQ(after_runs->size(), 1u);
