@@ -900,6 +900,10 @@ TEST_P(ControllerE2E, ChaosctlForgetsALostAgentForGoodAndRefusesALiveOne) {
       absl::Seconds(60)));
   EXPECT_EQ(Shell(forget + gone + at, &out), 0) << out;
   EXPECT_NE(out.find("agent " + gone + " forgotten"), std::string::npos) << out;
+  EXPECT_NE(ReadFile(dir_ + "/ctl.log")
+                .find("audit action=forget_agent caller=\"unauthenticated "),
+            std::string::npos)
+      << ReadFile(dir_ + "/ctl.log");
   EXPECT_EQ(Shell(Bin("bin/chaosctl") + " agents" + at, &out), 0) << out;
   EXPECT_EQ(out.find(gone), std::string::npos) << out;
   EXPECT_NE(out.find(live), std::string::npos) << out;
