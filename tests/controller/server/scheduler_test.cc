@@ -98,6 +98,20 @@ class SchedulerTest : public ::testing::Test {
     s.set_experiment_yaml(kExperiment);
     return s;
   }
+  // Schedule "burn" (every 5 min), its 10:05 firing claimed by a
+  // controller that then died (considered until 10:05:01); the clock still
+  // at 10:01.
+  HistoryStore::StoredSchedule ClaimedAndLeft() {
+    EXPECT_TRUE(scheduler_->Create(Every5("burn")).ok());
+    auto read = history_->GetSchedule("burn");
+    EXPECT_TRUE(read.ok());
+    HistoryStore::StoredSchedule claimed = *read;
+    claimed.considered_until_ms = (1767607260 + 4 * 60 + 1) * 1000LL;  // 10:05:01
+    claimed.claimed_fire_ms = (1767607260 + 4 * 60) * 1000LL;          // 10:05
+    EXPECT_TRUE(history_->SwapSchedule(*read, claimed).ok());
+    return claimed;
+  }
+
   std::vector<std::string> Kinds(const std::string& name) {
     auto ev = history_->ListScheduleEvents(name, 100);
     EXPECT_TRUE(ev.ok());
@@ -295,13 +309,7 @@ TEST_F(SchedulerTest, AFailedClaimStartsNothing) {
 // (no run of it is recorded): the next tick, within the firing's starting
 // deadline, starts it, once, and the schedule goes on.
 TEST_F(SchedulerTest, AClaimLeftByADeadControllerIsStartedOnceWithinItsDeadline) {
-  ASSERT_TRUE(scheduler_->Create(Every5("burn")).ok());
-  auto read = history_->GetSchedule("burn");
-  ASSERT_TRUE(read.ok());
-  HistoryStore::StoredSchedule claimed = *read;
-  claimed.considered_until_ms = (1767607260 + 4 * 60 + 1) * 1000LL;  // 10:05:01
-  claimed.claimed_fire_ms = (1767607260 + 4 * 60) * 1000LL;          // 10:05
-  ASSERT_TRUE(history_->SwapSchedule(*read, claimed).ok());
+  ClaimedAndLeft();
   clock_.Advance(absl::Minutes(4) + absl::Seconds(30));  // 10:05:30, within 60 s
   scheduler_->Tick();
   EXPECT_EQ(launcher_->count_, 1);
@@ -323,13 +331,7 @@ TEST_F(SchedulerTest, AClaimLeftByADeadControllerIsStartedOnceWithinItsDeadline)
 // The same, found past the firing's starting deadline: recorded "missed",
 // not started.
 TEST_F(SchedulerTest, AClaimLeftByADeadControllerPastItsDeadlineIsRecordedMissed) {
-  ASSERT_TRUE(scheduler_->Create(Every5("burn")).ok());
-  auto read = history_->GetSchedule("burn");
-  ASSERT_TRUE(read.ok());
-  HistoryStore::StoredSchedule claimed = *read;
-  claimed.considered_until_ms = (1767607260 + 4 * 60 + 1) * 1000LL;  // 10:05:01
-  claimed.claimed_fire_ms = (1767607260 + 4 * 60) * 1000LL;          // 10:05
-  ASSERT_TRUE(history_->SwapSchedule(*read, claimed).ok());
+  ClaimedAndLeft();
   clock_.Advance(absl::Minutes(6));  // 10:07, 2 min late
   scheduler_->Tick();
   EXPECT_EQ(launcher_->count_, 0);
@@ -344,13 +346,7 @@ TEST_F(SchedulerTest, AClaimLeftByADeadControllerPastItsDeadlineIsRecordedMissed
 // A claimer that recorded its failed start, then stopped before clearing
 // the claim: the claim is cleared, the firing not started again.
 TEST_F(SchedulerTest, AClaimWhoseFailureWasRecordedIsOnlyCleared) {
-  ASSERT_TRUE(scheduler_->Create(Every5("burn")).ok());
-  auto read = history_->GetSchedule("burn");
-  ASSERT_TRUE(read.ok());
-  HistoryStore::StoredSchedule claimed = *read;
-  claimed.considered_until_ms = (1767607260 + 4 * 60 + 1) * 1000LL;  // 10:05:01
-  claimed.claimed_fire_ms = (1767607260 + 4 * 60) * 1000LL;          // 10:05
-  ASSERT_TRUE(history_->SwapSchedule(*read, claimed).ok());
+  const HistoryStore::StoredSchedule claimed = ClaimedAndLeft();
   chaos::v1::ScheduleEvent failed;
   failed.set_at_unix_ms(claimed.considered_until_ms);
   failed.set_kind("failed");
@@ -366,13 +362,7 @@ TEST_F(SchedulerTest, AClaimWhoseFailureWasRecordedIsOnlyCleared) {
 // A controller that started the claimed firing's run and died before
 // recording it: the run is recorded "started" once, and not started again.
 TEST_F(SchedulerTest, ARunStartedByADeadControllerIsRecordedOnceNotStartedAgain) {
-  ASSERT_TRUE(scheduler_->Create(Every5("burn")).ok());
-  auto read = history_->GetSchedule("burn");
-  ASSERT_TRUE(read.ok());
-  HistoryStore::StoredSchedule claimed = *read;
-  claimed.considered_until_ms = (1767607260 + 4 * 60 + 1) * 1000LL;
-  claimed.claimed_fire_ms = (1767607260 + 4 * 60) * 1000LL;
-  ASSERT_TRUE(history_->SwapSchedule(*read, claimed).ok());
+  const HistoryStore::StoredSchedule claimed = ClaimedAndLeft();
   chaos::v1::Run run;
   run.set_run_id("burn-by-the-dead");
   run.set_state(chaos::v1::RUN_STATE_RUNNING);
