@@ -155,9 +155,15 @@ absl::StatusOr<std::optional<KeyValue>> Client::Get(const std::string& key) {
 
 absl::StatusOr<Range> Client::GetPrefix(const std::string& prefix, int64_t limit,
                                         int64_t revision, bool keys_only) {
+  return GetRange(prefix.empty() ? std::string(1, '\0') : prefix, PrefixEnd(prefix), limit,
+                  revision, keys_only);
+}
+
+absl::StatusOr<Range> Client::GetRange(const std::string& key, const std::string& range_end,
+                                       int64_t limit, int64_t revision, bool keys_only) {
   etcdserverpb::RangeRequest req;
-  req.set_key(prefix.empty() ? std::string(1, '\0') : prefix);
-  req.set_range_end(PrefixEnd(prefix));
+  req.set_key(key);
+  req.set_range_end(range_end);
   req.set_limit(limit);
   req.set_revision(revision);
   req.set_keys_only(keys_only);

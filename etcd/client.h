@@ -100,6 +100,10 @@ class Client {
   // once etcd has compacted it away). `keys_only`: values left empty.
   [[nodiscard]] absl::StatusOr<Range> GetPrefix(const std::string& prefix, int64_t limit = 0,
                                                 int64_t revision = 0, bool keys_only = false);
+  // Every key in [key, range_end), like GetPrefix.
+  [[nodiscard]] absl::StatusOr<Range> GetRange(const std::string& key,
+                                               const std::string& range_end, int64_t limit = 0,
+                                               int64_t revision = 0, bool keys_only = false);
   // The store's revision after the write.
   [[nodiscard]] absl::StatusOr<int64_t> Put(const std::string& key, const std::string& value,
                                             int64_t lease = 0);

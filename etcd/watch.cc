@@ -10,13 +10,14 @@ namespace {
 // every revision it delivers. `*compacted` is set (and the stream ended)
 // when etcd no longer has revision `*next`.
 grpc::Status WatchOnce(const std::shared_ptr<grpc::Channel>& channel, grpc::ClientContext* ctx,
-                       const std::string& prefix, int64_t* next, int64_t* compacted,
+                       const std::string& key, const std::string& range_end, int64_t* next,
+                       int64_t* compacted,
                        const std::function<void(const std::vector<Change>&)>& on_changes) {
   auto stream = etcdserverpb::Watch::NewStub(channel)->Watch(ctx);
   etcdserverpb::WatchRequest req;
   etcdserverpb::WatchCreateRequest* create = req.mutable_create_request();
-  create->set_key(prefix.empty() ? std::string(1, '\0') : prefix);
-  create->set_range_end(PrefixEnd(prefix));
+  create->set_key(key);
+  create->set_range_end(range_end);
   create->set_start_revision(*next);
   if (!stream->Write(req)) return stream->Finish();
   etcdserverpb::WatchResponse resp;
@@ -53,6 +54,13 @@ grpc::Status WatchOnce(const std::shared_ptr<grpc::Channel>& channel, grpc::Clie
 absl::Status WatchPrefix(Client* client, const std::string& prefix, int64_t start_revision,
                          Cancellation* cancel,
                          const std::function<void(const std::vector<Change>&)>& on_changes) {
+  return WatchRange(client, prefix.empty() ? std::string(1, '\0') : prefix, PrefixEnd(prefix),
+                    start_revision, cancel, on_changes);
+}
+
+absl::Status WatchRange(Client* client, const std::string& key, const std::string& range_end,
+                        int64_t start_revision, Cancellation* cancel,
+                        const std::function<void(const std::vector<Change>&)>& on_changes) {
   int64_t next = start_revision;
   int64_t compacted = 0;
   std::vector<std::string> errors;
@@ -61,10 +69,10 @@ absl::Status WatchPrefix(Client* client, const std::string& prefix, int64_t star
     const int64_t before = next;
     absl::Status status = client->WaitOnCurrentMember(
         "watch", cancel, [&](const auto& channel, grpc::ClientContext* ctx) {
-          return WatchOnce(channel, ctx, prefix, &next, &compacted, on_changes);
+          return WatchOnce(channel, ctx, key, range_end, &next, &compacted, on_changes);
         });
     if (compacted > 0) {
-      return absl::OutOfRangeError(absl::StrCat("etcd watch of ", prefix, ": revision ", next,
+      return absl::OutOfRangeError(absl::StrCat("etcd watch of ", key, ": revision ", next,
                                                 " is compacted (oldest kept: ", compacted, ")"));
     }
     if (absl::IsCancelled(status) || !absl::IsUnavailable(status)) return status;

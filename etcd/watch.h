@@ -1,5 +1,5 @@
-// WatchPrefix: etcd's Watch stream over every key under a prefix, from a
-// revision on: each change exactly once and in revision order, also across
+// WatchPrefix and WatchRange: etcd's Watch stream over every key under a
+// prefix, or in a key range, from a revision on: each change exactly once and in revision order, also across
 // a member that is lost (the watch starts again on the next member from the
 // revision after the last one delivered).
 //
@@ -31,6 +31,11 @@ struct Change {
 [[nodiscard]] absl::Status WatchPrefix(Client* client, const std::string& prefix,
                                        int64_t start_revision, Cancellation* cancel,
                                        const std::function<void(const std::vector<Change>&)>& on_changes);
+// The same for the keys in [key, range_end).
+[[nodiscard]] absl::Status WatchRange(Client* client, const std::string& key,
+                                      const std::string& range_end, int64_t start_revision,
+                                      Cancellation* cancel,
+                                      const std::function<void(const std::vector<Change>&)>& on_changes);
 
 }  // namespace chaos::etcd
 
