@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <map>
 #include <set>
+#include <thread>
 #include <utility>
 
 #include "absl/random/random.h"
@@ -11,7 +12,10 @@
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
+#include "absl/strings/strip.h"
+#include "absl/synchronization/notification.h"
 #include "base/status_macros.h"
+#include "etcd/watch.h"
 #include "proto/run_state.h"
 
 namespace chaos::controller {
@@ -161,6 +165,9 @@ std::string EtcdHistoryStore::BlobPrefix(const std::string& run_id) const {
 }
 std::string EtcdHistoryStore::EventPrefix(const std::string& run_id) const {
   return absl::StrCat(prefix_, "event/", run_id, "/");
+}
+std::string EtcdHistoryStore::EventKey(const std::string& run_id, int64_t seq) const {
+  return absl::StrFormat("%s%010d", EventPrefix(run_id), seq);
 }
 std::string EtcdHistoryStore::ScheduleKey(const std::string& name) const {
   return absl::StrCat(prefix_, "schedule/", name);
@@ -386,20 +393,98 @@ absl::StatusOr<std::map<chaos::v1::RunState, int64_t>> EtcdHistoryStore::CountRu
 
 absl::Status EtcdHistoryStore::AppendEvent(const chaos::v1::RunEvent& event) {
   TxnRequest txn;
-  AddPut(txn.mutable_success(), absl::StrFormat("%s%010u", EventPrefix(event.run_id()), event.seq()),
-         event.SerializeAsString());
+  AddPut(txn.mutable_success(), EventKey(event.run_id(), event.seq()), event.SerializeAsString());
   return Write(std::move(txn), absl::InternalError("unreachable")).status();
 }
 
 absl::StatusOr<std::vector<chaos::v1::RunEvent>> EtcdHistoryStore::ListEvents(
-    const std::string& run_id) {
-  ASSIGN_OR_RETURN(etcd::Range range, client_->GetPrefix(EventPrefix(run_id)));
+    const std::string& run_id, int64_t after_seq) {
+  ASSIGN_OR_RETURN(etcd::Range range, client_->GetRange(EventKey(run_id, after_seq + 1),
+                                                        etcd::PrefixEnd(EventPrefix(run_id))));
   std::vector<chaos::v1::RunEvent> out;
   for (const etcd::KeyValue& kv : range.kvs) {
     ASSIGN_OR_RETURN(chaos::v1::RunEvent event, Parse<chaos::v1::RunEvent>(kv));
     out.push_back(std::move(event));
   }
   return out;
+}
+
+namespace {
+
+// One etcd watch over the range from the journals to the run records
+// (PREFIX/event/ up to PREFIX/run/ and its keys; between them lie only
+// PREFIX/halt and PREFIX/layout, which it skips).
+class EtcdRunFeed final : public HistoryStore::RunFeed {
+ public:
+  EtcdRunFeed(std::shared_ptr<etcd::Client> client, std::string prefix, int64_t next,
+              std::function<void(const std::string&)> changed)
+      : client_(std::move(client)),
+        prefix_(std::move(prefix)),
+        changed_(std::move(changed)),
+        next_(next),
+        thread_([this] { Follow(); }) {}
+
+  ~EtcdRunFeed() override {
+    stop_.Notify();
+    cancel_.Cancel();
+    thread_.join();
+  }
+
+ private:
+  void Follow() {
+    const std::string from = prefix_ + "event/";
+    const std::string to = etcd::PrefixEnd(prefix_ + "run/");
+    while (!stop_.HasBeenNotified()) {
+      absl::Status s = etcd::WatchRange(client_.get(), from, to, next_, &cancel_,
+                                        [this](const auto& changes) { Deliver(changes); });
+      if (absl::IsCancelled(s)) return;
+      if (absl::IsOutOfRange(s) && FollowFromNow()) continue;
+      // etcd cannot be reached: follow again from next_ in a moment.
+      stop_.WaitForNotificationWithTimeout(absl::Seconds(1));
+    }
+  }
+
+  // etcd compacted the changes not yet delivered: follow from now on, and
+  // say that every run may have changed.
+  bool FollowFromNow() {
+    absl::StatusOr<etcd::Range> now = client_->GetPrefix(prefix_ + "layout", 1, 0, true);
+    if (!now.ok()) return false;
+    next_ = now->revision + 1;
+    changed_("");
+    return true;
+  }
+
+  void Deliver(const std::vector<etcd::Change>& changes) {
+    for (const etcd::Change& change : changes) {
+      next_ = change.kv.mod_revision + 1;
+      absl::string_view key = change.kv.key;
+      key.remove_prefix(std::min(key.size(), prefix_.size()));
+      absl::string_view run_id;
+      if (absl::ConsumePrefix(&key, "run/")) {
+        run_id = key;
+      } else if (absl::ConsumePrefix(&key, "event/")) {
+        run_id = key.substr(0, key.rfind('/'));  // RUN_ID/SEQ; an id may hold '/'
+      }
+      if (!run_id.empty()) changed_(std::string(run_id));
+    }
+  }
+
+  const std::shared_ptr<etcd::Client> client_;
+  const std::string prefix_;
+  const std::function<void(const std::string&)> changed_;
+  int64_t next_;  // the revision to follow from; Follow()'s own
+  absl::Notification stop_;
+  etcd::Cancellation cancel_;
+  std::thread thread_;
+};
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<HistoryStore::RunFeed>> EtcdHistoryStore::FollowRuns(
+    std::function<void(const std::string&)> changed) {
+  // The revision now: every write after it is delivered.
+  ASSIGN_OR_RETURN(etcd::Range now, client_->GetPrefix(prefix_ + "layout", 1, 0, true));
+  return std::make_unique<EtcdRunFeed>(client_, prefix_, now.revision + 1, std::move(changed));
 }
 
 namespace {

@@ -23,6 +23,9 @@
 // (a writer died between the two writes) are deleted by
 // CollectOrphanChunks() when a controller starts to lead.
 //
+// FollowRuns watches the range from PREFIX/event/ to PREFIX/run/ (one etcd
+// watch stream, on a thread of its own), not the report chunks.
+//
 // Fencing: with SetFence(leader key), every write is a transaction that
 // also compares the leader's key (etcd/election.h), so a controller that
 // lost its leadership (a paused process, a partition) writes nothing:
@@ -82,8 +85,11 @@ class EtcdHistoryStore final : public HistoryStore {
   [[nodiscard]] absl::StatusOr<std::vector<chaos::v1::Run>> ListUnfinishedRuns() override;
   [[nodiscard]] absl::StatusOr<std::map<chaos::v1::RunState, int64_t>> CountRunsByState() override;
   [[nodiscard]] absl::Status AppendEvent(const chaos::v1::RunEvent& event) override;
+  using HistoryStore::ListEvents;
   [[nodiscard]] absl::StatusOr<std::vector<chaos::v1::RunEvent>> ListEvents(
-      const std::string& run_id) override;
+      const std::string& run_id, int64_t after_seq) override;
+  [[nodiscard]] absl::StatusOr<std::unique_ptr<RunFeed>> FollowRuns(
+      std::function<void(const std::string& run_id)> changed) override;
   [[nodiscard]] absl::Status InsertSchedule(const chaos::v1::Schedule& schedule,
                                             int64_t considered_until_ms) override;
   [[nodiscard]] absl::Status SwapSchedule(const StoredSchedule& read,
@@ -132,6 +138,7 @@ class EtcdHistoryStore final : public HistoryStore {
   std::string RunKey(const std::string& run_id) const;
   std::string BlobPrefix(const std::string& run_id) const;
   std::string EventPrefix(const std::string& run_id) const;
+  std::string EventKey(const std::string& run_id, int64_t seq) const;
   std::string ScheduleKey(const std::string& name) const;
   std::string ScheduleEventPrefix(const std::string& name) const;
 

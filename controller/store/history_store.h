@@ -20,7 +20,9 @@
 #define CHAOS_CONTROLLER_STORE_HISTORY_STORE_H_
 
 #include <cstdint>
+#include <functional>
 #include <map>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -69,9 +71,29 @@ class HistoryStore {
   [[nodiscard]] virtual absl::StatusOr<std::map<chaos::v1::RunState, int64_t>>
   CountRunsByState() = 0;
   [[nodiscard]] virtual absl::Status AppendEvent(const chaos::v1::RunEvent& event) = 0;
-  // In journal order (seq).
+  // In journal order (seq): those after `after_seq`, or all.
   [[nodiscard]] virtual absl::StatusOr<std::vector<chaos::v1::RunEvent>> ListEvents(
-      const std::string& run_id) = 0;
+      const std::string& run_id, int64_t after_seq) = 0;
+  [[nodiscard]] absl::StatusOr<std::vector<chaos::v1::RunEvent>> ListEvents(
+      const std::string& run_id) {
+    return ListEvents(run_id, 0);
+  }
+
+  // What other controllers write to the runs, for a standby's WatchRun
+  // (controller/server/stored_run_watch.h). From the moment FollowRuns
+  // returns, `changed(run_id)` is called for each run whose record or
+  // journal is written, in the order of the writes, and `changed("")` when
+  // changes may have been missed (every run may have changed). The calls
+  // come from a thread of the feed's own until the feed is destroyed; a
+  // feed that loses the store follows again from where it stopped.
+  // UNIMPLEMENTED for a store that only its own controller writes (SQLite);
+  // the store's error when it cannot be read now.
+  class RunFeed {
+   public:
+    virtual ~RunFeed() = default;
+  };
+  [[nodiscard]] virtual absl::StatusOr<std::unique_ptr<RunFeed>> FollowRuns(
+      std::function<void(const std::string& run_id)> changed) = 0;
 
   // Schedules. The stored form is the whole message but its output-only
   // recent_events (which are kept apart).

@@ -459,13 +459,15 @@ absl::Status SqliteHistoryStore::AppendEvent(const chaos::v1::RunEvent& e) {
   return absl::OkStatus();
 }
 
-absl::StatusOr<std::vector<chaos::v1::RunEvent>> SqliteHistoryStore::ListEvents(const std::string& run_id) {
+absl::StatusOr<std::vector<chaos::v1::RunEvent>> SqliteHistoryStore::ListEvents(
+    const std::string& run_id, int64_t after_seq) {
   absl::MutexLock lock(&mu_);
   ASSIGN_OR_RETURN(sqlite3_stmt * s,
                    Prepare("SELECT seq, at_ms, type, message, step, agent FROM events "
-                           "WHERE run_id=? ORDER BY seq"));
+                           "WHERE run_id=? AND seq>? ORDER BY seq"));
   Reset reset{s};
   Bind(s, 1, run_id);
+  Bind(s, 2, after_seq);
   std::vector<chaos::v1::RunEvent> out;
   int rc;
   while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
@@ -481,6 +483,12 @@ absl::StatusOr<std::vector<chaos::v1::RunEvent>> SqliteHistoryStore::ListEvents(
   }
   if (rc != SQLITE_DONE) return Error("query events");
   return out;
+}
+
+absl::StatusOr<std::unique_ptr<HistoryStore::RunFeed>> SqliteHistoryStore::FollowRuns(
+    std::function<void(const std::string&)>) {
+  return absl::UnimplementedError(
+      "a SQLite history is written by its own controller alone: it has no feed of others' writes");
 }
 
 absl::Status SqliteHistoryStore::InsertSchedule(const chaos::v1::Schedule& schedule, int64_t until) {

@@ -42,7 +42,11 @@ class SqliteHistoryStore final : public HistoryStore {
   [[nodiscard]] absl::StatusOr<std::vector<chaos::v1::Run>> ListUnfinishedRuns() override;
   [[nodiscard]] absl::StatusOr<std::map<chaos::v1::RunState, int64_t>> CountRunsByState() override;
   [[nodiscard]] absl::Status AppendEvent(const chaos::v1::RunEvent& event) override;
-  [[nodiscard]] absl::StatusOr<std::vector<chaos::v1::RunEvent>> ListEvents(const std::string& run_id) override;
+  using HistoryStore::ListEvents;
+  [[nodiscard]] absl::StatusOr<std::vector<chaos::v1::RunEvent>> ListEvents(
+      const std::string& run_id, int64_t after_seq) override;
+  [[nodiscard]] absl::StatusOr<std::unique_ptr<RunFeed>> FollowRuns(
+      std::function<void(const std::string& run_id)> changed) override;
 
   [[nodiscard]] absl::Status InsertSchedule(const chaos::v1::Schedule& schedule,
                                             int64_t considered_until_ms) override;

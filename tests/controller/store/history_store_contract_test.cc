@@ -6,6 +6,7 @@
 #include <memory>
 #include <string>
 
+#include "absl/synchronization/mutex.h"
 #include "controller/store/etcd_history_store.h"
 #include "controller/store/sqlite_history_store.h"
 #include "gmock/gmock.h"
@@ -178,6 +179,12 @@ TEST_P(HistoryStoreContractTest, AJournalComesBackInOrderWithItsStepAndAgent) {
   }
   EXPECT_THAT(messages, ElementsAre("event 1", "event 2", "event 10"));
   EXPECT_TRUE(store_->ListEvents("other")->empty());
+
+  auto after = store_->ListEvents("burn-1", 2);
+  ASSERT_TRUE(after.ok()) << after.status();
+  ASSERT_EQ(after->size(), 1u);
+  EXPECT_EQ(after->front().message(), "event 10");
+  EXPECT_TRUE(store_->ListEvents("burn-1", 10)->empty());
 }
 
 TEST_P(HistoryStoreContractTest, SchedulesAreKeptByNameWithWhatTheyDid) {
@@ -470,6 +477,47 @@ TEST_F(EtcdHistoryStoreTest, ADeposedLeaderClaimsNoFiring) {
   EXPECT_TRUE(absl::IsFailedPrecondition(s2)) << s2;
   EXPECT_THAT(s2.message(), HasSubstr("fenced"));
   EXPECT_EQ((*store)->GetSchedule("nightly")->considered_until_ms, 100);
+}
+
+// A standby's feed: each write to a run's record or journal by another
+// controller names the run, in order; other writes name nothing.
+TEST_F(EtcdHistoryStoreTest, TheRunFeedNamesEachRunAnotherControllerWrites) {
+  auto standby = EtcdHistoryStore::Open(client_, prefix_);
+  auto leader = EtcdHistoryStore::Open(EtcdClient(), prefix_);
+  ASSERT_TRUE(standby.ok() && leader.ok());
+  absl::Mutex mu;
+  std::vector<std::string> named;
+  auto feed = (*standby)->FollowRuns([&](const std::string& run_id) {
+    absl::MutexLock lock(&mu);
+    named.push_back(run_id);
+  });
+  ASSERT_TRUE(feed.ok()) << feed.status();
+
+  ASSERT_TRUE((*leader)->SetHaltState({true, "ops", "test", 1}).ok());
+  chaos::v1::AgentInfo agent;
+  agent.set_address("127.0.0.1:7070");
+  ASSERT_TRUE((*leader)->PutAgent(agent).ok());
+  chaos::v1::Schedule schedule;
+  schedule.set_name("nightly");
+  ASSERT_TRUE((*leader)->InsertSchedule(schedule, 0).ok());
+  chaos::v1::Run run = MakeRun("burn/1", 1, chaos::v1::RUN_STATE_RUNNING);
+  ASSERT_TRUE((*leader)->InsertRun(run, std::string(1 << 20, 'y')).ok());
+  chaos::v1::RunEvent event;
+  event.set_run_id("burn/1");
+  event.set_seq(1);
+  ASSERT_TRUE((*leader)->AppendEvent(event).ok());
+  ASSERT_TRUE((*leader)->InsertRun(MakeRun("kill-2", 2, chaos::v1::RUN_STATE_PENDING), "").ok());
+
+  const std::vector<std::string> want = {"burn/1", "burn/1", "kill-2"};
+  auto all_named = [&] { return named.size() >= want.size(); };
+  absl::MutexLock lock(&mu);
+  ASSERT_TRUE(mu.AwaitWithTimeout(absl::Condition(&all_named), absl::Seconds(30)))
+      << "the feed named " << named.size() << " of " << want.size() << " writes";
+  EXPECT_EQ(named, want) << "the run's record, its journal, the next run; nothing else";
+
+  mu.Unlock();
+  feed->reset();  // ends its etcd watch: a feed that did not would hang here
+  mu.Lock();
 }
 
 TEST_F(EtcdHistoryStoreTest, APrefixHoldingForeignKeysIsRefusedNamingOne) {

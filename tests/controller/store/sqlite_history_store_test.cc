@@ -178,6 +178,15 @@ TEST_F(HistoryStoreTest, AFileThisUserMayNotWriteIsRefusedSayingSo) {
   EXPECT_EQ(WEXITSTATUS(status), 0) << "opened, or refused for another reason";
 }
 
+// Only its own controller writes a SQLite history, so nothing is to be
+// followed: a standby's watch (stored_run_watch.h) then reads on a timer.
+TEST_F(HistoryStoreTest, ItHasNoFeedOfOthersWrites) {
+  auto store = SqliteHistoryStore::Open(path_);
+  ASSERT_TRUE(store.ok()) << store.status();
+  auto feed = (*store)->FollowRuns([](const std::string&) {});
+  EXPECT_TRUE(absl::IsUnimplemented(feed.status())) << feed.status();
+}
+
 TEST_F(HistoryStoreTest, ADrillsFiguresComeBackAndARunWithoutADrillStoresNone) {
   auto store = SqliteHistoryStore::Open(path_);
   ASSERT_TRUE(store.ok()) << store.status();
