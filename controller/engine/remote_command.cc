@@ -114,11 +114,11 @@ base::CommandOutcome RunOnAgent(chaos::v1::Agent::Stub* stub, const std::vector<
 
 // The Runner's side: one call per agent of the group, in parallel.
 
-std::vector<Runner::AgentOutcome> Runner::RunOnGroup(const CommandSpec& cmd, const std::string& id,
-                                                     absl::Duration margin,
+std::vector<Runner::AgentOutcome> Runner::RunOnGroup(const CommandSpec& cmd,
+                                                     const std::vector<Agent*>& agents,
+                                                     const std::string& id, absl::Duration margin,
                                                      const base::CancelToken* cancel,
                                                      const OnAgentDone& on_done) {
-  const std::vector<Agent*> agents = AgentsOf(cmd.target);
   const RemoteCall call{options_.run_id, id, options_.caller, options_.lease, margin};
   std::vector<AgentOutcome> outcomes(agents.size());
   // options_.fan_out agents at once: a command may run for as long as its
@@ -136,7 +136,8 @@ std::vector<Runner::AgentOutcome> Runner::RunOnGroup(const CommandSpec& cmd, con
 void Runner::RunRemoteCommandStep(size_t index) {
   const Step& step = experiment_.method[index];
   const CommandSpec& cmd = *step.command;
-  if (AgentsOf(cmd.target).empty()) {
+  const std::vector<Agent*> agents = AgentsOf(cmd.target);
+  if (agents.empty()) {
     SetStep(index, StepState::kSkipped, "no agent matched its target group");
     return;
   }
@@ -144,11 +145,11 @@ void Runner::RunRemoteCommandStep(size_t index) {
     SetStep(index, StepState::kFailed, "not sent: this controller may no longer lead");
     return;
   }
-  for (const Agent* agent : AgentsOf(cmd.target)) {
+  for (const Agent* agent : agents) {
     Emit(Event("command", step.id, agent->address, absl::StrJoin(cmd.argv, " ")));
   }
   const auto outcomes = RunOnGroup(
-      cmd, absl::StrCat(options_.run_id, ".", step.id),
+      cmd, agents, absl::StrCat(options_.run_id, ".", step.id),
       std::max(options_.rpc_timeout, absl::Seconds(5)), &stop_commands_,
       [&](const AgentOutcome& a) {
         const std::string detail = CommandDetail(a.out, cmd.timeout);
@@ -175,7 +176,8 @@ ProbeResult Runner::RunRemoteProbe(const ProbeSpec& probe, const base::CancelTok
   const CommandSpec cmd{check.argv, probe.timeout, check.target};
   ProbeResult result;
   std::vector<std::string> failures;
-  for (const AgentOutcome& a : RunOnGroup(cmd, NewCommandId(options_.run_id, "probe"),
+  const std::vector<Agent*> agents = AgentsOf(check.target);
+  for (const AgentOutcome& a : RunOnGroup(cmd, agents, NewCommandId(options_.run_id, "probe"),
                                           absl::Seconds(2), cancel, nullptr)) {
     const ProbeResult r = JudgeCommandProbe(check, a.out, probe.timeout);
     result.latency = std::max(result.latency, r.latency);
@@ -183,24 +185,26 @@ ProbeResult Runner::RunRemoteProbe(const ProbeSpec& probe, const base::CancelTok
   }
   result.ok = failures.empty();
   result.detail = !failures.empty() ? absl::StrJoin(failures, "; ")
-                  : AgentsOf(check.target).empty()
+                  : agents.empty()
                       ? absl::StrCat("no agent in target group ", check.target)
-                      : absl::StrCat("exit ", check.exit_code, " on ",
-                                     AgentsOf(check.target).size(), " agent(s)");
+                      : absl::StrCat("exit ", check.exit_code, " on ", agents.size(),
+                                     " agent(s)");
   return result;
 }
 
 // A rollback action with a target: each agent that fails it leaves a line
-// of manual undo naming the agent.
+// of manual undo naming the agent. It goes to the agents lost after a fault
+// was sent to them too: that fault may have landed.
 void Runner::RunRemoteRollbackAction(const CommandSpec& cmd, size_t index) {
   const std::string line = absl::StrJoin(cmd.argv, " ");
   Emit(Event("rollback", "", "",
              absl::StrCat("action on target group ", cmd.target, ": ", line)));
-  if (AgentsOf(cmd.target).empty()) {
+  const std::vector<Agent*> agents = AgentsOf(cmd.target, Lost::kSentAFault);
+  if (agents.empty()) {
     Emit(Event("rollback", "", "", "action skipped: no agent in its target group"));
     return;
   }
-  RunOnGroup(cmd, absl::StrCat(options_.run_id, ".rollback-", index),
+  RunOnGroup(cmd, agents, absl::StrCat(options_.run_id, ".rollback-", index),
              std::max(options_.rpc_timeout, absl::Seconds(5)), &stop_rollback_actions_,
              [&](const AgentOutcome& a) {
                const std::string detail = a.out.Summary();

@@ -365,13 +365,17 @@ std::string Runner::CapabilityProblem(const Agent& agent, const Step& step) {
                       "): ", it->second);
 }
 
-std::vector<Runner::Agent*> Runner::AgentsOf(const std::string& group) {
+std::vector<Runner::Agent*> Runner::AgentsOf(const std::string& group, Lost lost) {
   auto it = groups_.find(group.empty() ? "all" : group);
   if (it == groups_.end()) return {};
   std::vector<Agent*> agents;
   absl::MutexLock lock(&mu_);
+  std::set<std::string> sent;
+  if (lost == Lost::kSentAFault) {
+    for (const FaultRecord& f : report_.faults) sent.insert(f.agent);
+  }
   for (Agent* a : it->second) {
-    if (!IsLost(a->address)) agents.push_back(a);
+    if (!IsLost(a->address) || sent.contains(a->address)) agents.push_back(a);
   }
   return agents;
 }

@@ -298,11 +298,12 @@ class Runner {
     base::CommandOutcome out;
   };
   using OnAgentDone = std::function<void(const AgentOutcome&)>;
-  // Runs `cmd` on every agent of its target group in parallel, `id` naming
-  // it there; `on_done` (may be empty) sees each outcome as it comes, on
-  // that agent's thread. `margin`: see RemoteCall.
-  std::vector<AgentOutcome> RunOnGroup(const CommandSpec& cmd, const std::string& id,
-                                       absl::Duration margin, const base::CancelToken* cancel,
+  // Runs `cmd` on `agents` in parallel, `id` naming it there; `on_done`
+  // (may be empty) sees each outcome as it comes, on that agent's thread.
+  // `margin`: see RemoteCall.
+  std::vector<AgentOutcome> RunOnGroup(const CommandSpec& cmd, const std::vector<Agent*>& agents,
+                                       const std::string& id, absl::Duration margin,
+                                       const base::CancelToken* cancel,
                                        const OnAgentDone& on_done);
   void RunRemoteCommandStep(size_t index);
   ProbeResult RunRemoteProbe(const ProbeSpec& probe, const base::CancelToken* cancel);
@@ -319,8 +320,11 @@ class Runner {
   std::vector<size_t> HeldFaults(const std::string& agent) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void CheckLapsed(Agent* agent, const std::vector<size_t>& held, absl::Duration deadline);
   void JournalKeepAliveReach(Agent* agent, const grpc::Status& status);
-  // The agents of a target group that the run has not lost.
-  std::vector<Agent*> AgentsOf(const std::string& group);
+  // The agents of a target group that the run has not lost, and with
+  // kSentAFault also those it lost after it sent them a fault (which may
+  // have landed: a rollback action goes to them too).
+  enum class Lost { kLeftOut, kSentAFault };
+  std::vector<Agent*> AgentsOf(const std::string& group, Lost lost = Lost::kLeftOut);
 
   const Experiment experiment_;
   RunOptions options_;

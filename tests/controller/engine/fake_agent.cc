@@ -3,6 +3,7 @@
 #include <stdexcept>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "absl/time/time.h"
 #include "google/protobuf/descriptor.h"
 #include "grpcpp/security/server_credentials.h"
@@ -34,6 +35,19 @@ void FakeAgent::Release() {
 int FakeAgent::injects_received() {
   absl::MutexLock lock(&mu_);
   return injects_;
+}
+
+std::vector<std::string> FakeAgent::commands_received() {
+  absl::MutexLock lock(&mu_);
+  return commands_;
+}
+
+grpc::Status FakeAgent::RunCommand(grpc::ServerContext*, const chaos::v1::RunCommandRequest* req,
+                                   chaos::v1::RunCommandResponse* resp) {
+  absl::MutexLock lock(&mu_);
+  commands_.push_back(absl::StrJoin(req->argv(), " "));
+  resp->set_exit_code(0);
+  return grpc::Status::OK;
 }
 
 grpc::Status FakeAgent::Describe(grpc::ServerContext*, const chaos::v1::DescribeRequest*,

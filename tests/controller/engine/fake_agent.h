@@ -7,13 +7,15 @@
 //   released, it does not answer before the caller's deadline;
 // - kError: fails it with INTERNAL "fake agent: ...".
 // Revert, RevertExperiment, ListFaults and KeepAlive answer at once from
-// what it has "injected". Thread-safe.
+// what it has "injected"; RunCommand records the command and answers exit
+// 0 at once (nothing runs). Thread-safe.
 #ifndef CHAOS_TESTS_CONTROLLER_ENGINE_FAKE_AGENT_H_
 #define CHAOS_TESTS_CONTROLLER_ENGINE_FAKE_AGENT_H_
 
 #include <memory>
 #include <set>
 #include <string>
+#include <vector>
 
 #include "absl/synchronization/mutex.h"
 #include "chaos/v1/agent.grpc.pb.h"
@@ -32,6 +34,8 @@ class FakeAgent final : public chaos::v1::Agent::Service {
   void Release();
   // Inject calls received so far (also those still held).
   int injects_received();
+  // The commands RunCommand received, their argv joined by spaces.
+  std::vector<std::string> commands_received();
 
   grpc::Status Describe(grpc::ServerContext*, const chaos::v1::DescribeRequest*,
                         chaos::v1::DescribeResponse* resp) override;
@@ -46,6 +50,8 @@ class FakeAgent final : public chaos::v1::Agent::Service {
                           chaos::v1::ListFaultsResponse* resp) override;
   grpc::Status KeepAlive(grpc::ServerContext*, const chaos::v1::KeepAliveRequest* req,
                          chaos::v1::KeepAliveResponse* resp) override;
+  grpc::Status RunCommand(grpc::ServerContext*, const chaos::v1::RunCommandRequest* req,
+                          chaos::v1::RunCommandResponse* resp) override;
 
  private:
   const Mode mode_;
@@ -55,6 +61,7 @@ class FakeAgent final : public chaos::v1::Agent::Service {
   bool released_ ABSL_GUARDED_BY(mu_) = false;
   int injects_ ABSL_GUARDED_BY(mu_) = 0;
   std::set<std::string> active_ ABSL_GUARDED_BY(mu_);  // fault ids "injected"
+  std::vector<std::string> commands_ ABSL_GUARDED_BY(mu_);
 };
 
 }  // namespace chaos::testing

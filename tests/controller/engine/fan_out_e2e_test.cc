@@ -478,6 +478,39 @@ TEST(LostAgentsE2eTest, SlowAndErroringAgentsAreLostNamedAndLeftWithNothing) {
   EXPECT_TRUE(r.manual_undo.empty()) << r.manual_undo[0];
 }
 
+// A targeted rollback action goes to the agents the run still has, and to
+// one it lost after sending it a fault (which may have landed there), not
+// to one lost in preflight (sent nothing).
+TEST(LostAgentsE2eTest, ARollbackActionReachesAnAgentLostAfterItsInject) {
+  FakeAgent live(FakeAgent::Mode::kSlow), slow(FakeAgent::Mode::kSlow);
+  live.Release();  // answers its injects at once
+  const std::string dead = ClosedPortAddress();
+  RunOptions options;
+  options.agents = {live.address(), slow.address(), dead};
+  options.rpc_timeout = absl::Seconds(3);
+  Observer obs;
+  Runner runner(Parse(R"(
+name: tolerant
+targets:
+  fleet: {maxUnavailable: 2}
+method:
+  - {id: burn, target: fleet, duration: 1s, fault: {cpuBurn: {loadPercent: 5}}}
+rollbackActions:
+  - {run: [/bin/true, undo], target: fleet}
+)"),
+                options, &obs);
+  RunReport r = runner.Run();
+  EXPECT_EQ(r.outcome, RunOutcome::kPassed) << r.reason;
+  ASSERT_NE(LostOf(r, slow.address()), nullptr);
+  ASSERT_NE(LostOf(r, dead), nullptr);
+  EXPECT_EQ(live.commands_received(), std::vector<std::string>{"/bin/true undo"});
+  EXPECT_EQ(slow.commands_received(), std::vector<std::string>{"/bin/true undo"})
+      << "the agent lost at its inject was not sent the rollback action";
+  EXPECT_TRUE(obs.Saw("rollback", slow.address()));
+  EXPECT_FALSE(obs.Saw("rollback", dead)) << "sent to an agent lost in preflight";
+  EXPECT_TRUE(r.manual_undo.empty()) << r.manual_undo[0];
+}
+
 // The same two bad agents in a group that may lose only one: the run
 // fails as before, naming both, and rolls everything back, the slow
 // agent's late inject too.
