@@ -47,7 +47,6 @@ struct TargetGroup {
   size_t MayLose(size_t chosen) const;
 };
 
-
 // A command (no shell): run where the experiment runs (chaosctl's or the
 // controller's machine), or, with a target, on each agent of that group
 // through the agent's RunCommand RPC, under the agent's policy.
