@@ -124,6 +124,7 @@ std::vector<Runner::AgentOutcome> Runner::RunOnGroup(const CommandSpec& cmd,
   // options_.fan_out agents at once: a command may run for as long as its
   // timeout, holding one of them.
   base::FanOut(agents.size(), options_.fan_out, [&](size_t i) {
+    outcomes[i].agent = agents[i];
     outcomes[i].address = agents[i]->address;
     outcomes[i].out = RunOnAgent(agents[i]->stub.get(), cmd.argv, cmd.timeout, call, cancel);
     if (on_done) on_done(outcomes[i]);
@@ -132,7 +133,8 @@ std::vector<Runner::AgentOutcome> Runner::RunOnGroup(const CommandSpec& cmd,
 }
 
 // A command step with a target: it fails, and the run aborts, as soon as
-// the command fails on one agent (which stops it on the others).
+// the command fails on one agent that cannot be lost (which stops it on the
+// others).
 void Runner::RunRemoteCommandStep(size_t index) {
   const Step& step = experiment_.method[index];
   const CommandSpec& cmd = *step.command;
@@ -154,19 +156,29 @@ void Runner::RunRemoteCommandStep(size_t index) {
       [&](const AgentOutcome& a) {
         const std::string detail = CommandDetail(a.out, cmd.timeout);
         Emit(Event("command", step.id, a.address, detail));
-        if (!a.out.ok()) {
-          Abort(RunOutcome::kFailed, absl::StrCat("step ", step.id, ": command failed on ",
-                                                  a.address, ": ", detail));
-        }
+        if (a.out.ok() || LoseOnCommand(a, step.id, detail)) return;
+        Abort(RunOutcome::kFailed, absl::StrCat("step ", step.id, ": command failed on ",
+                                                a.address, ": ", detail));
       });
+  size_t lost = 0;
   for (const AgentOutcome& a : outcomes) {
     if (a.out.ok()) continue;
+    if (absl::MutexLock lock(&mu_); IsLost(a.address)) {
+      ++lost;
+      continue;
+    }
     SetStep(index, StepState::kFailed,
             absl::StrCat("on ", a.address, ": ", CommandDetail(a.out, cmd.timeout)));
     return;
   }
   SetStep(index, StepState::kRunning,
-          absl::StrCat("exit 0 on ", outcomes.size(), " agent(s)"));
+          absl::StrCat("exit 0 on ", outcomes.size() - lost, " agent(s)",
+                       lost > 0 ? absl::StrCat(", ", lost, " lost (maxUnavailable)") : ""));
+}
+
+bool Runner::LoseOnCommand(const AgentOutcome& a, const std::string& step,
+                           const std::string& detail) {
+  return !a.out.error.empty() && Lose(a.agent, step, absl::StrCat("command failed: ", detail));
 }
 
 // A command probe with a target holds when it holds on every agent of the

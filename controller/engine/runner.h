@@ -294,6 +294,7 @@ class Runner {
                                           std::string* error);
   // Commands with a target, on the agents of their group (remote_command.cc).
   struct AgentOutcome {
+    const Agent* agent = nullptr;
     std::string address;
     base::CommandOutcome out;
   };
@@ -306,6 +307,10 @@ class Runner {
                                        const base::CancelToken* cancel,
                                        const OnAgentDone& on_done);
   void RunRemoteCommandStep(size_t index);
+  // Whether a command step's failure on one agent loses that agent: when
+  // the agent did not run the command to its end (the call failed, or the
+  // agent killed it) and its groups allow it (Lose()).
+  bool LoseOnCommand(const AgentOutcome& a, const std::string& step, const std::string& detail);
   ProbeResult RunRemoteProbe(const ProbeSpec& probe, const base::CancelToken* cancel);
   void RunRemoteRollbackAction(const CommandSpec& cmd, size_t index);
 

@@ -46,6 +46,7 @@ grpc::Status FakeAgent::RunCommand(grpc::ServerContext*, const chaos::v1::RunCom
                                    chaos::v1::RunCommandResponse* resp) {
   absl::MutexLock lock(&mu_);
   commands_.push_back(absl::StrJoin(req->argv(), " "));
+  if (mode_ == Mode::kError) return grpc::Status(grpc::StatusCode::INTERNAL, "fake agent: no");
   resp->set_exit_code(0);
   return grpc::Status::OK;
 }

@@ -7,8 +7,8 @@
 //   released, it does not answer before the caller's deadline;
 // - kError: fails it with INTERNAL "fake agent: ...".
 // Revert, RevertExperiment, ListFaults and KeepAlive answer at once from
-// what it has "injected"; RunCommand records the command and answers exit
-// 0 at once (nothing runs). Thread-safe.
+// what it has "injected"; RunCommand records the command and answers at
+// once (nothing runs): exit 0, or in kError mode INTERNAL. Thread-safe.
 #ifndef CHAOS_TESTS_CONTROLLER_ENGINE_FAKE_AGENT_H_
 #define CHAOS_TESTS_CONTROLLER_ENGINE_FAKE_AGENT_H_
 

@@ -511,6 +511,37 @@ rollbackActions:
   EXPECT_TRUE(r.manual_undo.empty()) << r.manual_undo[0];
 }
 
+// A command step on a group that may lose one: an agent that answers the
+// command with an error is lost and the run passes; with no allowance the
+// same error fails the run, as before.
+TEST(LostAgentsE2eTest, AnAgentThatFailsACommandStepIsLostWithinTheAllowance) {
+  FakeAgent live(FakeAgent::Mode::kSlow), err(FakeAgent::Mode::kError);
+  RunOptions options;
+  options.agents = {live.address(), err.address()};
+  auto experiment = [](int max_unavailable) {
+    return Parse(absl::StrCat(R"(
+name: tolerant
+targets:
+  fleet: {maxUnavailable: )", max_unavailable, R"(}
+method:
+  - {id: flush, target: fleet, command: {run: [/bin/sync]}}
+)"));
+  };
+  RunReport r = Runner(experiment(1), options, nullptr).Run();
+  EXPECT_EQ(r.outcome, RunOutcome::kPassed) << r.reason;
+  ASSERT_NE(LostOf(r, err.address()), nullptr);
+  EXPECT_EQ(LostOf(r, err.address())->step, "flush");
+  EXPECT_TRUE(absl::StrContains(LostOf(r, err.address())->reason, "INTERNAL: fake agent"))
+      << LostOf(r, err.address())->reason;
+  EXPECT_EQ(r.steps[0].detail, "exit 0 on 1 agent(s), 1 lost (maxUnavailable)");
+  EXPECT_EQ(live.commands_received(), std::vector<std::string>{"/bin/sync"});
+
+  r = Runner(experiment(0), options, nullptr).Run();
+  EXPECT_EQ(r.outcome, RunOutcome::kFailed);
+  EXPECT_TRUE(absl::StrContains(r.reason, "command failed on " + err.address())) << r.reason;
+  EXPECT_TRUE(r.lost_agents.empty());
+}
+
 // The same two bad agents in a group that may lose only one: the run
 // fails as before, naming both, and rolls everything back, the slow
 // agent's late inject too.
