@@ -5,6 +5,7 @@
 #include <map>
 #include <utility>
 
+#include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "controller/report/format.h"
 
@@ -33,10 +34,17 @@ const char* OutcomeName(RunOutcome outcome) {
 }
 
 std::string OutcomeText(const RunReport& report) {
-  const size_t lost = report.lost_agents.size();
-  if (lost == 0) return OutcomeName(report.outcome);
-  return absl::StrFormat("%s with %d agent%s lost", OutcomeName(report.outcome), lost,
-                         lost == 1 ? "" : "s");
+  return WithLostAgents(OutcomeName(report.outcome), report.lost_agents.size());
+}
+
+std::string WithLostAgents(const std::string& outcome, size_t lost) {
+  if (lost == 0) return outcome;
+  return absl::StrFormat("%s with %d agent%s lost", outcome, lost, lost == 1 ? "" : "s");
+}
+
+std::string LostAgentText(const LostAgent& lost) {
+  return absl::StrCat(lost.agent, lost.step.empty() ? " in preflight" : " at step " + lost.step,
+                      ": ", lost.reason);
 }
 
 const char* StepStateName(StepState state) {

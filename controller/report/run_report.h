@@ -9,6 +9,7 @@
 #ifndef CHAOS_CONTROLLER_REPORT_RUN_REPORT_H_
 #define CHAOS_CONTROLLER_REPORT_RUN_REPORT_H_
 
+#include <cstddef>
 #include <cstdint>
 #include <map>
 #include <optional>
@@ -36,6 +37,10 @@ struct RunReport;
 // agents the run lost: "passed with 1 agent lost", "failed with 2 agents
 // lost".
 std::string OutcomeText(const RunReport& report);
+// The same wording for an outcome named elsewhere (a stored run's state):
+// `outcome` alone when `lost` is 0, else "<outcome> with <lost> agent(s)
+// lost".
+std::string WithLostAgents(const std::string& outcome, size_t lost);
 
 enum class StepState { kPending, kRunning, kDone, kFailed, kSkipped };
 const char* StepStateName(StepState state);  // "pending", "running", ...
@@ -86,6 +91,11 @@ struct LostAgent {
   std::string reason;  // "cannot reach agent ...", "inject failed: DEADLINE_EXCEEDED: ..."
   absl::Time at = absl::InfinitePast();
 };
+
+// "127.0.0.1:7071 in preflight: cannot reach agent ...", "... at step burn:
+// inject failed: ...": the agent, where it was lost and why, as the report
+// and chaosctl name it.
+std::string LostAgentText(const LostAgent& lost);
 
 // One probe check as it happened.
 struct ProbeSample {

@@ -98,10 +98,7 @@ std::string WindowLine(const StepRecord& s) {
 
 // "lost 127.0.0.1:7071 in preflight: cannot reach agent ...", "lost ...
 // at step burn: inject failed: ..."
-std::string LostLine(const LostAgent& l) {
-  return absl::StrCat("lost ", l.agent, l.step.empty() ? " in preflight" : " at step " + l.step,
-                      ": ", l.reason, "\n");
-}
+std::string LostLine(const LostAgent& l) { return absl::StrCat("lost ", LostAgentText(l), "\n"); }
 
 }  // namespace
 
