@@ -53,6 +53,17 @@ chaos::v1::DrillSummary DrillSummaryOf(const DrillResult& d) {
   return out;
 }
 
+// What the history keeps of an agent the run lost (LostAgent in
+// controller.proto).
+chaos::v1::LostAgent LostAgentOf(const LostAgent& l) {
+  chaos::v1::LostAgent out;
+  out.set_agent(l.agent);
+  out.set_step(l.step);
+  out.set_reason(l.reason);
+  if (l.at != absl::InfinitePast()) out.set_at_unix_ms(absl::ToUnixMillis(l.at));
+  return out;
+}
+
 }  // namespace
 
 chaos::v1::RunState StateOf(RunOutcome outcome, bool operator_abort) {
@@ -305,6 +316,8 @@ void RunManager::Finish(const std::shared_ptr<LiveRun>& live, const RunReport& r
     run.set_recovery_ms(absl::ToInt64Milliseconds(report.recovery.time));
   }
   if (report.drill.present) *run.mutable_drill() = DrillSummaryOf(report.drill);
+  run.clear_lost_agents();
+  for (const LostAgent& l : report.lost_agents) *run.add_lost_agents() = LostAgentOf(l);
   run.set_report_json(ReportJson(report));
   absl::Status s = history_->UpdateRun(run);
   if (!s.ok()) spdlog::error("run {}: cannot record its end: {}", run.run_id(), s.ToString());
