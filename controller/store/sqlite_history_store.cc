@@ -37,7 +37,8 @@ CREATE TABLE IF NOT EXISTS runs (
   drill_rpo_objective_ms INTEGER,
   drill_integrity TEXT,
   drill_integrity_required INTEGER,
-  drill_objectives_met INTEGER);
+  drill_objectives_met INTEGER,
+  lost_agents BLOB NOT NULL DEFAULT x'');
 CREATE INDEX IF NOT EXISTS runs_by_start ON runs(started_ms);
 CREATE TABLE IF NOT EXISTS events (
   run_id TEXT NOT NULL,
@@ -75,7 +76,8 @@ CREATE TABLE IF NOT EXISTS agents (
 // Columns added after the first release, with their types: a database
 // written by an older controller gains them on open, its runs taking the
 // default. The drill's columns are NULL for a run without a drill, and a
-// figure's when it was not measured (or no objective was set).
+// figure's when it was not measured (or no objective was set). A run that
+// lost no agent (or was written before lost_agents) has an empty one.
 // Columns added to a table after its first release: older files get them.
 struct AddedColumn {
   const char* table;
@@ -91,19 +93,27 @@ constexpr AddedColumn kAddedColumns[] = {
     {"runs", "drill_integrity", "TEXT"},
     {"runs", "drill_integrity_required", "INTEGER"},
     {"runs", "drill_objectives_met", "INTEGER"},
+    {"runs", "lost_agents", "BLOB NOT NULL DEFAULT x''"},
     {"schedules", "claimed_fire_ms", "INTEGER NOT NULL DEFAULT 0"},
 };
 
 constexpr const char* kRunColumns =
     "run_id, experiment, state, started_ms, ended_ms, seed, recovery_ms, reason, report_json, "
     "agents, schedule, caller, variables, drill_rto_ms, drill_rto_objective_ms, drill_rpo_ms, "
-    "drill_rpo_objective_ms, drill_integrity, drill_integrity_required, drill_objectives_met";
+    "drill_rpo_objective_ms, drill_integrity, drill_integrity_required, drill_objectives_met, lost_agents";
 constexpr int kDrillColumns = 7;
 
 // A run's variables as one column: a Run message holding only them.
 std::string EncodeVariables(const chaos::v1::Run& run) {
   chaos::v1::Run only;
   *only.mutable_variables() = run.variables();
+  return only.SerializeAsString();
+}
+
+// A run's lost agents as one column, the same way.
+std::string EncodeLostAgents(const chaos::v1::Run& run) {
+  chaos::v1::Run only;
+  *only.mutable_lost_agents() = run.lost_agents();
   return only.SerializeAsString();
 }
 
@@ -291,7 +301,7 @@ absl::Status SqliteHistoryStore::InsertRun(const chaos::v1::Run& run, const std:
   absl::MutexLock lock(&mu_);
   static const std::string sql = absl::StrCat("INSERT INTO runs (", kRunColumns,
                                               ", experiment_yaml) VALUES "
-                                              "(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)");
+                                              "(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)");
   ASSIGN_OR_RETURN(sqlite3_stmt * s, Prepare(sql.c_str()));
   Reset reset{s};
   Bind(s, 1, run.run_id());
@@ -308,7 +318,8 @@ absl::Status SqliteHistoryStore::InsertRun(const chaos::v1::Run& run, const std:
   Bind(s, 12, run.caller());
   BindBlob(s, 13, EncodeVariables(run));
   BindDrill(s, 14, run);
-  Bind(s, 21, yaml);
+  BindBlob(s, 21, EncodeLostAgents(run));
+  Bind(s, 22, yaml);
   const int rc = sqlite3_step(s);
   if (rc == SQLITE_CONSTRAINT) {
     return absl::AlreadyExistsError(absl::StrCat("run_id: run ", run.run_id(), " exists"));
@@ -325,7 +336,7 @@ absl::Status SqliteHistoryStore::UpdateRun(const chaos::v1::Run& run) {
                            "schedule=?, caller=?, variables=?, drill_rto_ms=?, "
                            "drill_rto_objective_ms=?, drill_rpo_ms=?, drill_rpo_objective_ms=?, "
                            "drill_integrity=?, drill_integrity_required=?, "
-                           "drill_objectives_met=? WHERE run_id=?"));
+                           "drill_objectives_met=?, lost_agents=? WHERE run_id=?"));
   Reset reset{s};
   Bind(s, 1, run.experiment_name());
   Bind(s, 2, static_cast<int64_t>(run.state()));
@@ -340,7 +351,8 @@ absl::Status SqliteHistoryStore::UpdateRun(const chaos::v1::Run& run) {
   Bind(s, 11, run.caller());
   BindBlob(s, 12, EncodeVariables(run));
   BindDrill(s, 13, run);
-  Bind(s, 20, run.run_id());
+  BindBlob(s, 20, EncodeLostAgents(run));
+  Bind(s, 21, run.run_id());
   if (sqlite3_step(s) != SQLITE_DONE) return Error("update run");
   if (sqlite3_changes(db_) == 0) {
     return absl::NotFoundError(absl::StrCat("run_id: no run ", run.run_id()));
@@ -371,6 +383,9 @@ absl::StatusOr<std::vector<chaos::v1::Run>> SqliteHistoryStore::QueryRuns(sqlite
     if (!variables.ParseFromString(Blob(s, 12))) return Error("decode a run's variables");
     *r.mutable_variables() = variables.variables();
     ReadDrill(s, 13, &r);
+    chaos::v1::Run lost;
+    if (!lost.ParseFromString(Blob(s, 20))) return Error("decode a run's lost agents");
+    *r.mutable_lost_agents() = lost.lost_agents();
     out.push_back(std::move(r));
   }
   if (rc != SQLITE_DONE) return Error("query runs");

@@ -115,11 +115,26 @@ TEST_P(HistoryStoreContractTest, ARunComesBackAsWrittenAndIsUpdatedWhole) {
   run.mutable_drill()->set_rpo_objective_ms(-1);
   run.mutable_drill()->set_integrity("ok");
   run.mutable_drill()->set_objectives_met(true);
+  chaos::v1::LostAgent* lost = run.add_lost_agents();
+  lost->set_agent("127.0.0.1:1");
+  lost->set_reason("cannot reach agent 127.0.0.1:1: connection refused");
+  lost->set_at_unix_ms(1500);
+  lost = run.add_lost_agents();
+  lost->set_agent("127.0.0.1:2");
+  lost->set_step("burn");
+  lost->set_reason("inject failed: DEADLINE_EXCEEDED: slow");
+  lost->set_at_unix_ms(1600);
   ASSERT_TRUE(store_->UpdateRun(run).ok());
 
   auto got = store_->GetRun("burn-1");
   ASSERT_TRUE(got.ok()) << got.status();
   EXPECT_EQ(got->DebugString(), run.DebugString());
+  ASSERT_EQ(got->lost_agents_size(), 2);  // in the order they were lost
+  EXPECT_EQ(got->lost_agents(1).step(), "burn");
+  auto listed = store_->ListRuns({});
+  ASSERT_TRUE(listed.ok()) << listed.status();
+  ASSERT_EQ(listed->size(), 1u);
+  EXPECT_EQ(listed->front().DebugString(), run.DebugString());
   auto yaml = store_->GetExperimentYaml("burn-1");
   ASSERT_TRUE(yaml.ok()) << yaml.status();
   EXPECT_EQ(*yaml, "name: burn\n");

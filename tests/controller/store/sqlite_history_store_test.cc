@@ -1,5 +1,6 @@
 // HistoryStore against real SQLite files: a database written by an older
-// controller (before runs recorded their variables or drill figures) opens,
+// controller (before runs recorded their variables, drill figures or lost
+// agents) opens,
 // keeps its runs, and gains the new columns (also a schedule's claim, which
 // a schedule written before it reads as none); a drill's figures go in and
 // come back, and a run without a drill stores none; a file this user may
@@ -96,7 +97,9 @@ TEST_F(HistoryStoreTest, AnOlderDatabaseKeepsItsRunsAndGainsTheNewColumns) {
     EXPECT_EQ(run->seed(), 7u);
     EXPECT_TRUE(run->variables().empty());
     EXPECT_FALSE(run->has_drill());
+    EXPECT_EQ(run->lost_agents_size(), 0);
     (*run->mutable_variables())["TEAM"] = "sre";
+    run->add_lost_agents()->set_agent("127.0.0.1:1");
     run->mutable_drill()->set_rto_ms(1500);
     run->mutable_drill()->set_rto_objective_ms(-1);
     run->mutable_drill()->set_rpo_ms(-1);
@@ -107,7 +110,7 @@ TEST_F(HistoryStoreTest, AnOlderDatabaseKeepsItsRunsAndGainsTheNewColumns) {
   }
   for (const char* column : {"variables", "drill_rto_ms", "drill_rto_objective_ms",
                              "drill_rpo_ms", "drill_rpo_objective_ms", "drill_integrity",
-                             "drill_integrity_required", "drill_objectives_met"}) {
+                             "drill_integrity_required", "drill_objectives_met", "lost_agents"}) {
     EXPECT_EQ(RunColumns(path_).count(column), 1u) << column;
   }
   auto reopened = SqliteHistoryStore::Open(path_);  // the columns are there now
@@ -117,6 +120,8 @@ TEST_F(HistoryStoreTest, AnOlderDatabaseKeepsItsRunsAndGainsTheNewColumns) {
   EXPECT_EQ(run->variables().at("TEAM"), "sre");
   EXPECT_EQ(run->drill().rto_ms(), 1500);
   EXPECT_EQ(run->drill().integrity(), "not checked");
+  ASSERT_EQ(run->lost_agents_size(), 1);
+  EXPECT_EQ(run->lost_agents(0).agent(), "127.0.0.1:1");
 }
 
 TEST_F(HistoryStoreTest, AnOlderSchedulesTableGainsTheClaimColumn) {
