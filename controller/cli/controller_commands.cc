@@ -18,6 +18,7 @@
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "chaos/v1/controller.grpc.pb.h"
+#include "controller/report/run_report.h"
 #include "rpc/credentials.h"
 #include "base/interrupts.h"
 #include "experiments/experiment.h"
@@ -126,12 +127,30 @@ std::array<std::string, 3> DrillCells(const chaos::v1::Run& r) {
           DrillFigure(d.rpo_ms(), d.rpo_objective_ms()), DrillIntegrity(d)};
 }
 
+// The run's state as the local report words its outcome: "passed",
+// "passed with 1 agent lost".
+std::string StateText(const chaos::v1::Run& r) {
+  return WithLostAgents(RunStateName(r.state()), static_cast<size_t>(r.lost_agents_size()));
+}
+
+// "127.0.0.1:1 in preflight: cannot reach agent ...", as the report says it.
+std::string LostText(const chaos::v1::LostAgent& l) {
+  LostAgent lost;
+  lost.agent = l.agent();
+  lost.step = l.step();
+  lost.reason = l.reason();
+  return LostAgentText(lost);
+}
+
 void PrintRun(const chaos::v1::Run& r) {
   std::printf("run        %s\nexperiment %s\nstate      %s\nstarted    %s\nended      %s\n",
-              r.run_id().c_str(), r.experiment_name().c_str(), RunStateName(r.state()).c_str(),
+              r.run_id().c_str(), r.experiment_name().c_str(), StateText(r).c_str(),
               When(r.started_at_unix_ms()).c_str(), When(r.ended_at_unix_ms()).c_str());
   std::printf("seed       %llu\nagents     %s\n", static_cast<unsigned long long>(r.seed()),
               absl::StrJoin(r.agents(), ", ").c_str());
+  for (const chaos::v1::LostAgent& l : r.lost_agents()) {
+    std::printf("lost       %s\n", LostText(l).c_str());
+  }
   if (!r.schedule().empty()) std::printf("schedule   %s\n", r.schedule().c_str());
   if (!r.caller().empty()) std::printf("caller     %s\n", r.caller().c_str());
   if (!r.reason().empty()) std::printf("reason     %s\n", r.reason().c_str());
@@ -175,7 +194,7 @@ int Follow(const ControllerCommandArgs& a, const std::string& run_id) {
   s = stub->GetRun(rpc::ContextWithTimeout(kCallTimeout).get(), g, &run);
   if (!s.ok()) return Fail(a, s);
   if (!a.json) {
-    std::printf("run %s: %s%s%s\n", run.run_id().c_str(), RunStateName(run.state()).c_str(),
+    std::printf("run %s: %s%s%s\n", run.run_id().c_str(), StateText(run).c_str(),
                 run.reason().empty() ? "" : " -- ", run.reason().c_str());
   }
   return ExitFor(run.state());
@@ -196,16 +215,21 @@ std::optional<experiments::ExpandedText> ReadExpanded(const std::string& file) {
 }
 
 // The runs, one a line; with RTO, RPO and INTEGRITY columns when any is a
-// drill.
+// drill. The STATE column widens to its longest cell ("passed with 2 agents
+// lost"), so the columns stay aligned.
 void PrintRunsTable(const chaos::v1::ListRunsResponse& resp) {
   const bool drills = std::any_of(resp.runs().begin(), resp.runs().end(),
                                   [](const chaos::v1::Run& r) { return r.has_drill(); });
-  std::printf("%-48s %-20s %-20s %-19s ", "RUN", "EXPERIMENT", "STATE", "STARTED");
+  int state_width = 20;
+  for (const auto& r : resp.runs()) {
+    state_width = std::max(state_width, static_cast<int>(StateText(r).size()));
+  }
+  std::printf("%-48s %-20s %-*s %-19s ", "RUN", "EXPERIMENT", state_width, "STATE", "STARTED");
   if (drills) std::printf("%-20s %-20s %-20s ", "RTO", "RPO", "INTEGRITY");
   std::printf("SCHEDULE\n");
   for (const auto& r : resp.runs()) {
-    std::printf("%-48s %-20s %-20s %-19s ", r.run_id().c_str(), r.experiment_name().c_str(),
-                RunStateName(r.state()).c_str(), When(r.started_at_unix_ms()).c_str());
+    std::printf("%-48s %-20s %-*s %-19s ", r.run_id().c_str(), r.experiment_name().c_str(),
+                state_width, StateText(r).c_str(), When(r.started_at_unix_ms()).c_str());
     if (drills) {
       const std::array<std::string, 3> cells = DrillCells(r);
       std::printf("%-20s %-20s %-20s ", cells[0].c_str(), cells[1].c_str(), cells[2].c_str());
