@@ -20,6 +20,17 @@ let agentsAgain = false;
 function stateOf(run) {
   return String(run.state || "RUN_STATE_UNSPECIFIED").replace(/^RUN_STATE_/, "").toLowerCase();
 }
+// The state as chaosctl and the report word it: "passed with 1 agent lost".
+function stateText(run) {
+  const state = stateOf(run).replace("_", " ");
+  const lost = (run.lost_agents || []).length;
+  return lost === 0 ? state : `${state} with ${lost} agent${lost === 1 ? "" : "s"} lost`;
+}
+// Each lost agent, where and why: "127.0.0.1:1 in preflight: cannot reach ...".
+function lostText(run) {
+  return (run.lost_agents || []).map((l) =>
+    `${l.agent} ${l.step ? `at step ${l.step}` : "in preflight"}: ${l.reason}`).join("\n");
+}
 function num(v) { return v === undefined || v === null ? NaN : Number(v); }
 function el(tag, attrs = {}, ...children) {
   const node = document.createElement(tag);
@@ -130,7 +141,8 @@ function renderRun(id) {
   card.dataset.live = String(live);
   card.dataset.state = state;
   const badge = card.querySelector(".state");
-  badge.textContent = state.replace("_", " ");
+  badge.textContent = stateText(run);
+  badge.title = lostText(run);
   badge.dataset.state = state;
   card.querySelector(".experiment").textContent = run.experiment_name || "";
   card.querySelector(".run-id").textContent = id;
@@ -168,7 +180,8 @@ function renderHistory() {
       const row = el("tr", { "data-run-id": run.run_id, "data-state": state },
         el("td", {}, el("code", {}, run.run_id)),
         el("td", {}, run.experiment_name || ""),
-        el("td", {}, el("span", { class: "state", "data-state": state }, state.replace("_", " "))),
+        el("td", {}, el("span", { class: "state", "data-state": state, title: lostText(run) },
+          stateText(run))),
         el("td", {}, clock(num(run.started_at_unix_ms))),
         el("td", {}, duration(took)),
         el("td", {}, duration(num(run.recovery_ms))),
