@@ -24,6 +24,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_replace.h"
+#include "absl/strings/str_split.h"
 #include "absl/time/clock.h"
 #include "chaos/v1/agent.grpc.pb.h"
 #include "chaos/v1/controller.grpc.pb.h"
@@ -871,6 +872,88 @@ TEST_P(ControllerE2E, ChaosctlControllerCommands) {
   EXPECT_EQ(Shell(ctl + " resume" + at, &out), 0) << out;
   ASSERT_TRUE(agent_stub->Describe(Ctx().get(), {}, &d).ok());
   EXPECT_FALSE(d.halted());
+}
+
+// A run that goes on without an agent its target group may lose
+// (maxUnavailable) is stored with that agent, where and why it was lost:
+// GetRun and ListRuns carry it from the store (also after a restart), and
+// chaosctl words the outcome as the local report does, "passed with 1
+// agent lost", naming the agent in `show` and keeping `runs` aligned. The
+// lost agent is an address registered by hand where nothing listens (port
+// 1); the registry keeps it live for 100 missed heartbeats, long enough to
+// start the run.
+TEST_P(ControllerE2E, ARunThatLostAnAgentSaysSoInGetRunAndChaosctl) {
+  const std::vector<std::string> flags = {"--missed-heartbeats", "100"};
+  StartController(flags);
+  const std::string agent = StartAgent("a0");
+  ASSERT_TRUE(WaitFor([&] { return LiveAgents() == 1; }, absl::Seconds(60)));
+  const std::string dead = "127.0.0.1:1";
+  chaos::v1::RegisterAgentRequest reg;
+  reg.set_address(dead);
+  (*reg.mutable_labels())["name"] = "gone";
+  chaos::v1::RegisterAgentResponse reg_resp;
+  ASSERT_TRUE(stub_->RegisterAgent(Ctx().get(), reg, &reg_resp).ok());
+  ASSERT_EQ(LiveAgents(), 2);
+  const std::string file = dir_ + "/lose-one.yaml";
+  std::ofstream(file) << R"(name: lose-one
+targets:
+  fleet: {maxUnavailable: 1}
+method:
+  - {id: burn, target: fleet, duration: 1s, fault: {cpuBurn: {workers: 1, loadPercent: 5}}}
+)";
+  const std::string ctl = Bin("bin/chaosctl");
+  const std::string at = " --controller " + controller_addr_;
+  std::string out;
+  ASSERT_EQ(Shell(ctl + " run " + file + at, &out), 0) << out;
+  EXPECT_NE(out.find(": passed with 1 agent lost"), std::string::npos) << out;
+
+  chaos::v1::ListRunsResponse runs;
+  ASSERT_TRUE(stub_->ListRuns(Ctx().get(), {}, &runs).ok());
+  ASSERT_EQ(runs.runs_size(), 1);
+  const std::string id = runs.runs(0).run_id();
+  ASSERT_EQ(runs.runs(0).lost_agents_size(), 1) << runs.runs(0).DebugString();
+  auto check_lost = [&](const chaos::v1::Run& run) {
+    EXPECT_EQ(run.state(), chaos::v1::RUN_STATE_PASSED) << run.reason();
+    ASSERT_EQ(run.lost_agents_size(), 1) << run.DebugString();
+    const chaos::v1::LostAgent& lost = run.lost_agents(0);
+    EXPECT_EQ(lost.agent(), dead);
+    EXPECT_EQ(lost.step(), "") << "lost in preflight";
+    EXPECT_EQ(lost.reason().rfind("cannot reach agent " + dead + ":", 0), 0u) << lost.reason();
+    EXPECT_GE(lost.at_unix_ms(), run.started_at_unix_ms());
+    EXPECT_LE(lost.at_unix_ms(), run.ended_at_unix_ms());
+  };
+  check_lost(Get(id));
+
+  EXPECT_EQ(Shell(ctl + " show " + id + at, &out), 0) << out;
+  EXPECT_NE(out.find("state      passed with 1 agent lost\n"), std::string::npos) << out;
+  EXPECT_NE(out.find("lost       " + dead + " in preflight: cannot reach agent " + dead + ": "),
+            std::string::npos)
+      << out;
+  // The journal the controller keeps says the same.
+  EXPECT_EQ(Shell(ctl + " show " + id + " -o json" + at, &out), 0) << out;
+  const nlohmann::json journal = nlohmann::json::parse(out);
+  ASSERT_EQ(journal["lost_agents"].size(), 1u) << out;
+  EXPECT_EQ(journal["lost_agents"][0]["agent"], dead);
+
+  // `runs`: the count in the STATE column, which widens so that STARTED
+  // still lines up with its heading.
+  EXPECT_EQ(Shell(ctl + " runs" + at, &out), 0) << out;
+  const std::vector<std::string> lines = absl::StrSplit(out, '\n');
+  ASSERT_GE(lines.size(), 2u) << out;
+  const std::string cell = "passed with 1 agent lost";
+  const size_t state_at = lines[1].find(cell);
+  ASSERT_NE(state_at, std::string::npos) << out;
+  EXPECT_EQ(lines[0].find("STATE"), state_at) << out;
+  EXPECT_EQ(lines[0].find("STARTED"), lines[1].find_first_not_of(' ', state_at + cell.size()))
+      << out;
+
+  // Kept by the store, not the controller's memory.
+  controller_->Stop(SIGTERM);
+  StartController(flags);
+  check_lost(Get(id));
+  ASSERT_TRUE(stub_->ListRuns(Ctx().get(), {}, &runs).ok());
+  ASSERT_EQ(runs.runs_size(), 1);
+  check_lost(runs.runs(0));
 }
 
 // An admin forgets a decommissioned agent with chaosctl once it is lost:
