@@ -100,7 +100,8 @@ constexpr AddedColumn kAddedColumns[] = {
 constexpr const char* kRunColumns =
     "run_id, experiment, state, started_ms, ended_ms, seed, recovery_ms, reason, report_json, "
     "agents, schedule, caller, variables, drill_rto_ms, drill_rto_objective_ms, drill_rpo_ms, "
-    "drill_rpo_objective_ms, drill_integrity, drill_integrity_required, drill_objectives_met, lost_agents";
+    "drill_rpo_objective_ms, drill_integrity, drill_integrity_required, drill_objectives_met, "
+    "lost_agents";
 constexpr int kDrillColumns = 7;
 
 // A run's variables as one column: a Run message holding only them.
