@@ -110,16 +110,19 @@ TEST_F(NetemKernelTest, JitterShowsAsSpread) {
   ASSERT_TRUE(s.ok()) << s;
   const std::string tc = Shell("tc qdisc show dev lo");
   EXPECT_TRUE(absl::StrContains(tc, "delay 50ms  20ms")) << tc;
-  std::vector<double> t = ConnectTimesMs(l, 40);
+  std::vector<double> t = ConnectTimesMs(l, 60);
   // Two legs of 50 ms +- 20 ms. A uniform jitter keeps the round trip within
   // [60, 140] ms; the normal table (what was asked for) spreads the sum as
-  // N(100, 28), so about 15% of samples fall outside: seeing none in 40 has
-  // probability 0.15%.
+  // N(100, 28), so about 15% of samples fall outside: seeing none in 60 has
+  // probability 0.006%. The median of 60 such samples has a standard error
+  // of about 4.5 ms; the tolerance of 25 ms leaves room for a loaded host
+  // (seen: 117 ms with the rest of the suite running beside the kernel)
+  // and still tells one leg's delay (50) or a doubled one (200) apart.
   int outside = 0;
   for (double x : t) outside += (x < 56 || x > 144) ? 1 : 0;
   std::printf("RESULT jitter median_ms=%.2f stddev_ms=%.2f outside_uniform=%d samples=[%s]\n",
               Median(t), StdDev(t), outside, Join(t).c_str());
-  EXPECT_NEAR(Median(t), 100.0, 15.0);
+  EXPECT_NEAR(Median(t), 100.0, 25.0);
   EXPECT_GT(StdDev(t), 10.0) << Join(t);
   EXPECT_GE(outside, 1) << "normal distribution not applied? " << Join(t);
   ASSERT_TRUE(fault.Revert().ok());
