@@ -102,7 +102,10 @@ StoredRunWatches::Batch StoredRunWatches::Next(bool following) {
                             timed ? interval_ : absl::InfiniteDuration())) {
     changed_.insert("");
   }
-  Batch batch{stop_, watches_.empty(), {}};
+  Batch batch;
+  batch.stop = stop_;
+  if (stop_) return batch;
+  batch.idle = watches_.empty();
   for (StoredRunWatch* watch : watches_) {
     if (changed_.contains("") || changed_.contains(watch->run_id())) batch.due.push_back(watch);
   }

@@ -411,9 +411,15 @@ absl::StatusOr<std::vector<chaos::v1::RunEvent>> EtcdHistoryStore::ListEvents(
 
 namespace {
 
+// etcd's revision now, read with the smallest request.
+absl::StatusOr<int64_t> RevisionNow(etcd::Client& client, const std::string& prefix) {
+  ASSIGN_OR_RETURN(etcd::Range range, client.GetPrefix(prefix + "layout", 1, 0, true));
+  return range.revision;
+}
+
 // One etcd watch over the range from the journals to the run records
-// (PREFIX/event/ up to PREFIX/run/ and its keys; between them lie only
-// PREFIX/halt and PREFIX/layout, which it skips).
+// (PREFIX/event/ up to PREFIX/run/ and its keys). The few other keys
+// between them (the halt flag, the layout, the election's) are skipped.
 class EtcdRunFeed final : public HistoryStore::RunFeed {
  public:
   EtcdRunFeed(std::shared_ptr<etcd::Client> client, std::string prefix, int64_t next,
@@ -447,9 +453,9 @@ class EtcdRunFeed final : public HistoryStore::RunFeed {
   // etcd compacted the changes not yet delivered: follow from now on, and
   // say that every run may have changed.
   bool FollowFromNow() {
-    absl::StatusOr<etcd::Range> now = client_->GetPrefix(prefix_ + "layout", 1, 0, true);
+    absl::StatusOr<int64_t> now = RevisionNow(*client_, prefix_);
     if (!now.ok()) return false;
-    next_ = now->revision + 1;
+    next_ = *now + 1;
     changed_("");
     return true;
   }
@@ -483,8 +489,8 @@ class EtcdRunFeed final : public HistoryStore::RunFeed {
 absl::StatusOr<std::unique_ptr<HistoryStore::RunFeed>> EtcdHistoryStore::FollowRuns(
     std::function<void(const std::string&)> changed) {
   // The revision now: every write after it is delivered.
-  ASSIGN_OR_RETURN(etcd::Range now, client_->GetPrefix(prefix_ + "layout", 1, 0, true));
-  return std::make_unique<EtcdRunFeed>(client_, prefix_, now.revision + 1, std::move(changed));
+  ASSIGN_OR_RETURN(int64_t now, RevisionNow(*client_, prefix_));
+  return std::make_unique<EtcdRunFeed>(client_, prefix_, now + 1, std::move(changed));
 }
 
 namespace {

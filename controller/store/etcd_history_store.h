@@ -24,7 +24,8 @@
 // CollectOrphanChunks() when a controller starts to lead.
 //
 // FollowRuns watches the range from PREFIX/event/ to PREFIX/run/ (one etcd
-// watch stream, on a thread of its own), not the report chunks.
+// watch stream, on a thread of its own), not the report chunks; after
+// etcd compacted revisions it had not delivered, it says "every run".
 //
 // Fencing: with SetFence(leader key), every write is a transaction that
 // also compares the leader's key (etcd/election.h), so a controller that
