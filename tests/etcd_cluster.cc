@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <memory>
 #include <stdexcept>
 #include <thread>
 
@@ -28,6 +29,12 @@ int FreeLoopbackPort() {
   }
   close(fd);
   return ntohs(addr.sin_port);
+}
+
+EtcdCluster& SharedEtcdCluster(int members) {
+  static std::unique_ptr<EtcdCluster> cluster;  // destroyed at exit
+  if (cluster == nullptr) cluster = std::make_unique<EtcdCluster>(members);
+  return *cluster;
 }
 
 EtcdCluster::EtcdCluster(int members, std::optional<rpc::TlsFiles> tls) : tls_(std::move(tls)) {

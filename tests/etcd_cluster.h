@@ -60,6 +60,12 @@ class EtcdCluster {
   std::vector<Member> members_;
 };
 
+// One cluster for every test of the process, of `members` members (the
+// first call's), started on first use. It is killed and its data removed
+// when the process exits: a cluster never destroyed would leave its data
+// directories (about 120 MB a member) behind after every test process.
+EtcdCluster& SharedEtcdCluster(int members);
+
 }  // namespace chaos::testing
 
 #endif  // CHAOS_TESTS_ETCD_CLUSTER_H_

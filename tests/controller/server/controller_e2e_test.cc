@@ -131,11 +131,8 @@ int BurnersOf(pid_t pid) {
 }
 
 // The etcd cluster of the suite's etcd runs: three members on loopback,
-// started on first use (a SQLite run starts none), killed at exit.
-chaos::testing::EtcdCluster& SharedEtcd() {
-  static auto* cluster = new chaos::testing::EtcdCluster(3);
-  return *cluster;
-}
+// started on first use (a SQLite run starts none), removed at exit.
+chaos::testing::EtcdCluster& SharedEtcd() { return chaos::testing::SharedEtcdCluster(3); }
 
 // Every test runs on both stores (the parameter): "sqlite", the default,
 // and "etcd", a controller with --store etcd:// under a prefix of the

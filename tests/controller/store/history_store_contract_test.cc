@@ -21,22 +21,8 @@ using ::testing::HasSubstr;
 
 enum class Kind { kSqlite, kEtcd };
 
-// One etcd for every test of the process, started on first use and
-// stopped (its data removed) when the tests end.
-class EtcdEnvironment : public ::testing::Environment {
- public:
-  static testing::EtcdCluster* Get() {
-    if (cluster_ == nullptr) cluster_ = std::make_unique<testing::EtcdCluster>(1);
-    return cluster_.get();
-  }
-  void TearDown() override { cluster_.reset(); }
-
- private:
-  static inline std::unique_ptr<testing::EtcdCluster> cluster_;
-};
-const auto* const kEtcdEnvironment = ::testing::AddGlobalTestEnvironment(new EtcdEnvironment);
-
-testing::EtcdCluster* SharedEtcd() { return EtcdEnvironment::Get(); }
+// One etcd for every test of the process, started on first use.
+testing::EtcdCluster* SharedEtcd() { return &testing::SharedEtcdCluster(1); }
 
 std::shared_ptr<etcd::Client> EtcdClient() {
   etcd::ClientOptions options;
