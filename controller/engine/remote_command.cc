@@ -125,7 +125,6 @@ std::vector<Runner::AgentOutcome> Runner::RunOnGroup(const CommandSpec& cmd,
   // timeout, holding one of them.
   base::FanOut(agents.size(), options_.fan_out, [&](size_t i) {
     outcomes[i].agent = agents[i];
-    outcomes[i].address = agents[i]->address;
     outcomes[i].out = RunOnAgent(agents[i]->stub.get(), cmd.argv, cmd.timeout, call, cancel);
     if (on_done) on_done(outcomes[i]);
   });
@@ -155,20 +154,20 @@ void Runner::RunRemoteCommandStep(size_t index) {
       std::max(options_.rpc_timeout, absl::Seconds(5)), &stop_commands_,
       [&](const AgentOutcome& a) {
         const std::string detail = CommandDetail(a.out, cmd.timeout);
-        Emit(Event("command", step.id, a.address, detail));
+        Emit(Event("command", step.id, a.agent->address, detail));
         if (a.out.ok() || LoseOnCommand(a, step.id, detail)) return;
         Abort(RunOutcome::kFailed, absl::StrCat("step ", step.id, ": command failed on ",
-                                                a.address, ": ", detail));
+                                                a.agent->address, ": ", detail));
       });
   size_t lost = 0;
   for (const AgentOutcome& a : outcomes) {
     if (a.out.ok()) continue;
-    if (absl::MutexLock lock(&mu_); IsLost(a.address)) {
+    if (absl::MutexLock lock(&mu_); IsLost(a.agent->address)) {
       ++lost;
       continue;
     }
     SetStep(index, StepState::kFailed,
-            absl::StrCat("on ", a.address, ": ", CommandDetail(a.out, cmd.timeout)));
+            absl::StrCat("on ", a.agent->address, ": ", CommandDetail(a.out, cmd.timeout)));
     return;
   }
   SetStep(index, StepState::kRunning,
@@ -193,7 +192,7 @@ ProbeResult Runner::RunRemoteProbe(const ProbeSpec& probe, const base::CancelTok
                                           absl::Seconds(2), cancel, nullptr)) {
     const ProbeResult r = JudgeCommandProbe(check, a.out, probe.timeout);
     result.latency = std::max(result.latency, r.latency);
-    if (!r.ok) failures.push_back(absl::StrCat("on ", a.address, ": ", r.detail));
+    if (!r.ok) failures.push_back(absl::StrCat("on ", a.agent->address, ": ", r.detail));
   }
   result.ok = failures.empty();
   result.detail = !failures.empty() ? absl::StrJoin(failures, "; ")
@@ -220,13 +219,13 @@ void Runner::RunRemoteRollbackAction(const CommandSpec& cmd, size_t index) {
              std::max(options_.rpc_timeout, absl::Seconds(5)), &stop_rollback_actions_,
              [&](const AgentOutcome& a) {
                const std::string detail = a.out.Summary();
-               Emit(Event("rollback", "", a.address,
+               Emit(Event("rollback", "", a.agent->address,
                           absl::StrCat("action ", a.out.ok() ? "done" : "FAILED", ": ", detail)));
                if (a.out.ok()) return;
                if (options_.metrics) options_.metrics->RollbackFailed(RollbackPart::kAction);
                absl::MutexLock lock(&mu_);
                report_.manual_undo.push_back(absl::StrCat(
-                   line, "    # rollback action failed on ", a.address, ": ", detail));
+                   line, "    # rollback action failed on ", a.agent->address, ": ", detail));
              });
 }
 

@@ -294,8 +294,7 @@ class Runner {
                                           std::string* error);
   // Commands with a target, on the agents of their group (remote_command.cc).
   struct AgentOutcome {
-    const Agent* agent = nullptr;
-    std::string address;
+    const Agent* agent = nullptr;  // one of groups_' agents, which outlive the run
     base::CommandOutcome out;
   };
   using OnAgentDone = std::function<void(const AgentOutcome&)>;
