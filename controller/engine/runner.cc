@@ -1193,11 +1193,16 @@ void Runner::KeepAliveOnce(Agent* agent, absl::Duration deadline) {
   ToProto(lease, req.mutable_lease());
   chaos::v1::KeepAliveResponse resp;
   auto ctx = rpc::ContextWithTimeout(deadline);
+  const absl::Time sent = absl::Now();
   grpc::Status s = agent->stub->KeepAlive(ctx.get(), req, &resp);
   // NOT_FOUND: the agent holds no active fault of this run.
   const bool none = s.error_code() == grpc::StatusCode::NOT_FOUND;
   JournalKeepAliveReach(agent, s.ok() || none ? grpc::Status::OK : s);
-  if (!s.ok() && !none) return;  // unreachable now: the next round tries again
+  if (!s.ok() && !none) {  // unreachable now: the next round tries again
+    LoseWhenLeaseLapsed(agent, held, s);
+    return;
+  }
+  agent->renewed = sent;
   const size_t active = none ? 0 : resp.active_faults();
   if (active < held.size()) CheckLapsed(agent, held, deadline);
 }
@@ -1216,7 +1221,8 @@ void Runner::JournalKeepAliveReach(Agent* agent, const grpc::Status& s) {
 
 // Asks the agent for this run's faults; one of `held` that has ended
 // before its duration, and that the run has not started to revert since,
-// lapsed: the run fails.
+// lapsed: the agent is lost when its groups allow it (Lose()), else the
+// run fails.
 void Runner::CheckLapsed(Agent* agent, const std::vector<size_t>& held,
                          absl::Duration deadline) {
   chaos::v1::ListFaultsRequest req;
@@ -1226,6 +1232,7 @@ void Runner::CheckLapsed(Agent* agent, const std::vector<size_t>& held,
   auto ctx = rpc::ContextWithTimeout(deadline);
   if (!agent->stub->ListFaults(ctx.get(), req, &resp).ok()) return;
   std::string lapsed;
+  std::string step;
   {
     absl::MutexLock lock(&mu_);
     for (size_t i : held) {
@@ -1239,14 +1246,33 @@ void Runner::CheckLapsed(Agent* agent, const std::vector<size_t>& held,
           lapsed = absl::StrCat(EndedEarly(agent->address, f), ": ", rec.fault_id, " (step ",
                                 rec.step, ") is ", chaos::v1::FaultState_Name(f.state()), ": ",
                                 f.reason());
+          step = rec.step;
         }
       }
     }
   }
   if (lapsed.empty()) return;
-  const std::string& why = lapsed;
-  Emit(Event("lease", "", agent->address, why));
-  Abort(RunOutcome::kFailed, why);
+  Emit(Event("lease", "", agent->address, lapsed));
+  if (!Lose(agent, step, lapsed)) Abort(RunOutcome::kFailed, lapsed);
+}
+
+// Under `rollback: never` the faults are meant to outlast the run's
+// renewals: the lease there is no measure of them.
+void Runner::LoseWhenLeaseLapsed(Agent* agent, const std::vector<size_t>& held,
+                                 const grpc::Status& status) {
+  if (held.empty() || experiment_.rollback == RollbackPolicy::kNever) return;
+  absl::Time from = agent->renewed;
+  std::string step;
+  {
+    absl::MutexLock lock(&mu_);
+    for (size_t i : held) from = std::max(from, report_.faults[i].sent_at);
+    step = report_.faults[held.front()].step;
+  }
+  if (absl::Now() < from + options_.lease) return;
+  Lose(agent, step,
+       absl::StrCat("lease lapsed on ", agent->address, ": no keep-alive reached it for the ",
+                    absl::FormatDuration(options_.lease), " lease (last: ",
+                    rpc::StatusText(status), "); its own timer ends the run's faults there"));
 }
 
 void Runner::RunStep(size_t index) {

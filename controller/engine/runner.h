@@ -29,7 +29,9 @@
 // renewal of the others by more), so a runner that dies leaves the
 // cleanup to the agents; a renewal that finds a fault of this run ended
 // although the run did not revert it (and its duration has not elapsed)
-// fails the run with "lease lapsed on AGENT". Under `rollback: never` a
+// fails the run with "lease lapsed on AGENT", and so does an agent no
+// renewal has reached for a whole lease, once it answers again; either
+// loses the agent instead when its groups allow it. Under `rollback: never` a
 // renewal is never shorter than what remains of the agent's faults of this
 // run, so they last their full duration after the run. On every path that stops the run early
 // (an inject failing anywhere, Interrupt()) the faults still in place are
@@ -164,7 +166,9 @@ class Runner {
     // Fault kind ("cpuBurn") -> "" when available, else why not.
     std::map<std::string, std::string> capabilities;
     std::unique_ptr<chaos::v1::Agent::Stub> stub;
-    bool keepalive_failing = false;  // only its KeepAliveOnce call of a round touches it
+    // Only its KeepAliveOnce call of a round touches these.
+    bool keepalive_failing = false;
+    absl::Time renewed = absl::InfinitePast();  // when its last renewal that arrived was sent
   };
 
   void Emit(JournalEvent event);
@@ -323,6 +327,11 @@ class Runner {
   // This run's faults on `agent` it injected and has not started to revert.
   std::vector<size_t> HeldFaults(const std::string& agent) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void CheckLapsed(Agent* agent, const std::vector<size_t>& held, absl::Duration deadline);
+  // After a keep-alive that did not reach `agent`: once no renewal or
+  // inject of `held` has reached it for a whole lease, its own timer has
+  // ended them (or it is gone), and it is lost when its groups allow it.
+  void LoseWhenLeaseLapsed(Agent* agent, const std::vector<size_t>& held,
+                           const grpc::Status& status);
   void JournalKeepAliveReach(Agent* agent, const grpc::Status& status);
   // The agents of a target group that the run has not lost, and with
   // kSentAFault also those it lost after it sent them a fault (which may

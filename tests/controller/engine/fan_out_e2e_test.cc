@@ -580,6 +580,95 @@ TEST(LostAgentsE2eTest, BeyondTheAllowanceTheRunFailsAndRollsEverythingBack) {
   for (const std::string& a : options.agents) EXPECT_FALSE(AnythingLeftOn(a)) << a;
 }
 
+// One fault step on a fleet that may lose one agent, for `duration`.
+Experiment OneStepFleet(const std::string& duration) {
+  return Parse(absl::StrCat(R"(
+name: tolerant
+targets:
+  fleet: {maxUnavailable: 1}
+method:
+  - {id: burn, target: fleet, duration: )", duration, R"(, fault: {cpuBurn: {loadPercent: 5}}}
+)"));
+}
+
+// The agent's own record of `fault_id` says it ended; the other agent's
+// fault was held to the step's end and reverted by the run.
+void ExpectLostAtItsLapse(const RunReport& r, const std::string& lost, const std::string& kept,
+                          const std::string& fault_id) {
+  EXPECT_EQ(r.outcome, RunOutcome::kPassed) << r.reason;
+  ASSERT_EQ(r.lost_agents.size(), 1u);
+  EXPECT_EQ(r.lost_agents[0].agent, lost);
+  EXPECT_EQ(r.lost_agents[0].step, "burn");
+  EXPECT_EQ(r.steps[0].state, StepState::kDone);
+  const FaultRecord* held = FaultOf(r, kept);
+  ASSERT_NE(held, nullptr);
+  EXPECT_TRUE(held->reverted);
+  auto ended = FaultOn(lost, fault_id);
+  ASSERT_TRUE(ended.has_value());
+  EXPECT_FALSE(IsActive(ended->state()));
+  for (const std::string& a : {lost, kept}) EXPECT_FALSE(AnythingLeftOn(a)) << a;
+  EXPECT_TRUE(r.manual_undo.empty()) << r.manual_undo[0];
+}
+
+// Another caller reverts the fault on one agent: the next renewal finds
+// it ended early, and that agent is lost instead of failing the run.
+TEST(LostAgentsE2eTest, AnAgentWhoseFaultEndsEarlyIsLostWithinTheAllowance) {
+  TempDir d1, d2;
+  AgentProcess a1(d1.path()), a2(d2.path());
+  RunOptions options;
+  options.agents = {a1.address(), a2.address()};
+  options.lease = absl::Seconds(3);  // renewed every second
+  Observer obs;
+  Runner runner(OneStepFleet("8s"), options, &obs);
+  const std::string id = runner.run_id() + ".burn";
+  std::thread other([&] {
+    ASSERT_TRUE(WaitUntil([&] { return obs.Saw("inject", a1.address()); }));
+    auto stub = chaos::v1::Agent::NewStub(rpc::OpenChannel(a1.address(), rpc::TransportOptions()));
+    chaos::v1::RevertRequest req;
+    req.set_fault_id(id);
+    req.set_caller("someone else");
+    chaos::v1::RevertResponse resp;
+    grpc::ClientContext ctx;
+    EXPECT_TRUE(stub->Revert(&ctx, req, &resp).ok());
+  });
+  RunReport r = runner.Run();
+  other.join();
+  ExpectLostAtItsLapse(r, a1.address(), a2.address(), id);
+  ASSERT_EQ(r.lost_agents.size(), 1u);
+  EXPECT_TRUE(absl::StrContains(r.lost_agents[0].reason, "fault ended early on " + a1.address()))
+      << r.lost_agents[0].reason;
+  EXPECT_TRUE(absl::StrContains(r.lost_agents[0].reason, "on behalf of someone else"))
+      << r.lost_agents[0].reason;
+}
+
+// One agent frozen (SIGSTOP) for longer than the lease: once no renewal
+// has reached it for a whole lease it is lost, and the run goes on; its
+// own timer ends its fault when it runs again.
+TEST(LostAgentsE2eTest, AnAgentNoRenewalReachesForALeaseIsLostWithinTheAllowance) {
+  TempDir d1, d2;
+  AgentProcess a1(d1.path()), a2(d2.path());
+  RunOptions options;
+  options.agents = {a1.address(), a2.address()};
+  options.lease = absl::Seconds(2);
+  options.rpc_timeout = absl::Milliseconds(500);
+  Observer obs;
+  Runner runner(OneStepFleet("10s"), options, &obs);
+  std::thread other([&] {
+    ASSERT_TRUE(WaitUntil([&] { return obs.Saw("inject", a1.address()); }));
+    a1.process().Signal(SIGSTOP);
+    EXPECT_TRUE(WaitUntil([&] { return obs.Saw("lost", a1.address()); }));
+    a1.process().Signal(SIGCONT);
+  });
+  RunReport r = runner.Run();
+  other.join();
+  ExpectLostAtItsLapse(r, a1.address(), a2.address(), runner.run_id() + ".burn");
+  ASSERT_EQ(r.lost_agents.size(), 1u);
+  EXPECT_TRUE(absl::StrContains(r.lost_agents[0].reason,
+                                "lease lapsed on " + a1.address() +
+                                    ": no keep-alive reached it for the 2s lease"))
+      << r.lost_agents[0].reason;
+}
+
 // In preflight, two dead addresses where the group may lose one: nothing
 // is injected and both are named, as without maxUnavailable.
 TEST(LostAgentsE2eTest, BeyondTheAllowanceInPreflightNothingIsInjected) {
