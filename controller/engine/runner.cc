@@ -213,8 +213,7 @@ bool Runner::Lose(const Agent* agent, const std::string& step, const std::string
     if (!chosen) return false;  // an agent no group chose: nothing allows it
     report_.lost_agents.push_back({agent->address, step, why, absl::Now()});
   }
-  Emit(Event("lost", step, agent->address,
-             absl::StrCat(why, "; the run goes on without this agent (maxUnavailable)")));
+  Emit(Event("lost", step, agent->address, absl::StrCat(why, kLostEventSuffix)));
   return true;
 }
 

@@ -6,6 +6,7 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/strip.h"
 #include "absl/strings/str_format.h"
 #include "controller/report/format.h"
 
@@ -45,6 +46,17 @@ std::string WithLostAgents(const std::string& outcome, size_t lost) {
 std::string LostAgentText(const LostAgent& lost) {
   return absl::StrCat(lost.agent, lost.step.empty() ? " in preflight" : " at step " + lost.step,
                       ": ", lost.reason);
+}
+
+std::vector<LostAgent> LostAgentsInJournal(const std::vector<JournalEvent>& events) {
+  std::vector<LostAgent> lost;
+  for (const JournalEvent& e : events) {
+    if (e.type != "lost" || e.agent.empty()) continue;
+    absl::string_view why = e.message;
+    absl::ConsumeSuffix(&why, kLostEventSuffix);
+    lost.push_back({e.agent, e.step, std::string(why), e.at});
+  }
+  return lost;
 }
 
 const char* StepStateName(StepState state) {

@@ -97,6 +97,14 @@ struct LostAgent {
 // and chaosctl name it.
 std::string LostAgentText(const LostAgent& lost);
 
+// The journal's `lost` event of an agent: the reason, then this.
+inline constexpr char kLostEventSuffix[] =
+    "; the run goes on without this agent (maxUnavailable)";
+
+// The agents a journal's `lost` events name, in order: what a run that
+// did not end in its own process (a controller crash) still tells.
+std::vector<LostAgent> LostAgentsInJournal(const std::vector<JournalEvent>& events);
+
 // One probe check as it happened.
 struct ProbeSample {
   absl::Time at;

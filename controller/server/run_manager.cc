@@ -2,6 +2,7 @@
 
 #include <cctype>
 #include <future>
+#include <set>
 
 #include "absl/random/random.h"
 #include "absl/strings/str_cat.h"
@@ -177,6 +178,19 @@ absl::StatusOr<experiments::Experiment> ParseSubmitted(
 // The journal of a run an earlier controller left unfinished, from what the
 // history holds: the run's record and its events (no step, fault or probe
 // records: those lived in the process that died).
+std::vector<JournalEvent> JournalOf(const std::vector<chaos::v1::RunEvent>& events) {
+  std::vector<JournalEvent> out;
+  for (const chaos::v1::RunEvent& e : events) {
+    auto field = [&](const char* name) {
+      auto it = e.fields().find(name);
+      return it == e.fields().end() ? std::string() : it->second;
+    };
+    out.push_back({absl::FromUnixMillis(e.at_unix_ms()), e.type(), field("step"), field("agent"),
+                   e.message()});
+  }
+  return out;
+}
+
 RunReport RecoveredReport(const chaos::v1::Run& run,
                           const std::vector<chaos::v1::RunEvent>& events) {
   const bool reverted = run.state() == chaos::v1::RUN_STATE_INTERRUPTED;
@@ -190,14 +204,8 @@ RunReport RecoveredReport(const chaos::v1::Run& run,
   r.reason = run.reason();
   r.started_at = absl::FromUnixMillis(run.started_at_unix_ms());
   r.ended_at = absl::FromUnixMillis(run.ended_at_unix_ms());
-  for (const chaos::v1::RunEvent& e : events) {
-    auto field = [&](const char* name) {
-      auto it = e.fields().find(name);
-      return it == e.fields().end() ? std::string() : it->second;
-    };
-    r.events.push_back({absl::FromUnixMillis(e.at_unix_ms()), e.type(), field("step"),
-                        field("agent"), e.message()});
-  }
+  r.events = JournalOf(events);
+  r.lost_agents = LostAgentsInJournal(r.events);
   return r;
 }
 
@@ -631,10 +639,20 @@ std::vector<std::string> RunManager::RecoverRollbackActions(chaos::v1::Run* run,
 absl::Status RunManager::RecoverRun(chaos::v1::Run& run) {
   ASSIGN_OR_RETURN(std::vector<chaos::v1::RunEvent> events, history_->ListEvents(run.run_id()));
   int seq = events.empty() ? 0 : static_cast<int>(events.back().seq());
+  // The agents the run lost stay listed; one lost in preflight was sent
+  // nothing, so there is nothing to revert or verify there.
+  const std::vector<LostAgent> lost = LostAgentsInJournal(JournalOf(events));
+  std::set<std::string> sent_nothing;
+  run.clear_lost_agents();
+  for (const LostAgent& l : lost) {
+    *run.add_lost_agents() = LostAgentOf(l);
+    if (l.step.empty()) sent_nothing.insert(l.agent);
+  }
+  const size_t asked = run.agents_size() - sent_nothing.size();
   spdlog::warn("run {} was left {} by an earlier controller; reverting it on {} agent(s)",
-               run.run_id(), chaos::v1::RunState_Name(run.state()), run.agents_size());
+               run.run_id(), chaos::v1::RunState_Name(run.state()), asked);
   Journal(&run, &seq, "recover", "",
-          absl::StrCat("the controller restarted mid-run; reverting on ", run.agents_size(),
+          absl::StrCat("the controller restarted mid-run; reverting on ", asked,
                        " agent(s), then verifying and running the rollback actions"));
   // Revert, verify with ListFaults, then the rollback actions: the run is
   // INTERRUPTED only when all three leave nothing behind.
@@ -643,6 +661,7 @@ absl::Status RunManager::RecoverRun(chaos::v1::Run& run) {
   std::vector<std::vector<std::string>> left_on(run.agents_size());
   base::FanOut(left_on.size(), options_.fan_out, [&](size_t i) {
     const std::string& agent = run.agents(static_cast<int>(i));
+    if (sent_nothing.contains(agent)) return;
     if (std::string failed = RecoverRevert(&run, &seq, agent); !failed.empty()) {
       left_on[i].push_back(std::move(failed));
     }

@@ -248,7 +248,32 @@ class ControllerE2E : public ::testing::TestWithParam<std::string> {
     grpc::Status s = stub->ListFaults(Ctx().get(), req, &resp);
     EXPECT_TRUE(s.ok()) << s.error_message();
     return resp.faults_size();
+  }  // Registers `address`, where nothing answers, as a live agent (the
+  // controller runs with many missed heartbeats allowed).
+  void RegisterUnreachable(const std::string& address) {
+    chaos::v1::RegisterAgentRequest reg;
+    reg.set_address(address);
+    (*reg.mutable_labels())["name"] = "gone";
+    chaos::v1::RegisterAgentResponse reg_resp;
+    ASSERT_TRUE(stub_->RegisterAgent(Ctx().get(), reg, &reg_resp).ok());
   }
+  // Waits until the run's journal has an inject (the agent may report its
+  // fault before the controller has the answer): a kill from then on lands
+  // mid-run.
+  void WaitForInjectEvent(const std::string& run_id) {
+    grpc::ClientContext ctx;
+    ctx.set_deadline(absl::ToChronoTime(absl::Now() + absl::Seconds(10)));
+    chaos::v1::WatchRunRequest req;
+    req.set_run_id(run_id);
+    auto reader = stub_->WatchRun(&ctx, req);
+    chaos::v1::RunEvent e;
+    bool injected = false;
+    while (!injected && reader->Read(&e)) injected = e.type() == "inject";
+    ASSERT_TRUE(injected);
+    ctx.TryCancel();
+    (void)reader->Finish();
+  }
+
 
   std::string dir_;
   std::string prefix_;                    // on etcd
@@ -578,21 +603,7 @@ TEST_P(ControllerE2E, SigkillMidRunIsRevertedAndMarkedInterruptedOnRestart) {
   ASSERT_TRUE(WaitFor([&] { return ActiveFaults(agent, run.run_id()) == 1; },
                          absl::Seconds(10)));
   ASSERT_TRUE(WaitFor([&] { return BurnersOf(agents_[0]->pid()) == 1; }, absl::Seconds(60)));
-  {
-    // The agent may report the fault before the controller has the inject
-    // answer: wait until the journal has it, so the kill lands mid-run.
-    grpc::ClientContext ctx;
-    ctx.set_deadline(absl::ToChronoTime(absl::Now() + absl::Seconds(10)));
-    chaos::v1::WatchRunRequest req;
-    req.set_run_id(run.run_id());
-    auto reader = stub_->WatchRun(&ctx, req);
-    chaos::v1::RunEvent e;
-    bool injected = false;
-    while (!injected && reader->Read(&e)) injected = e.type() == "inject";
-    ASSERT_TRUE(injected);
-    ctx.TryCancel();
-    (void)reader->Finish();
-  }
+  ASSERT_NO_FATAL_FAILURE(WaitForInjectEvent(run.run_id()));
   controller_->Stop(SIGKILL);
   absl::SleepFor(absl::Milliseconds(500));
   ASSERT_EQ(ActiveFaults(agent, run.run_id()), 1) << "nothing reverted before the restart";
@@ -885,11 +896,7 @@ TEST_P(ControllerE2E, ARunThatLostAnAgentSaysSoInGetRunAndChaosctl) {
   const std::string agent = StartAgent("a0");
   ASSERT_TRUE(WaitFor([&] { return LiveAgents() == 1; }, absl::Seconds(60)));
   const std::string dead = "127.0.0.1:1";
-  chaos::v1::RegisterAgentRequest reg;
-  reg.set_address(dead);
-  (*reg.mutable_labels())["name"] = "gone";
-  chaos::v1::RegisterAgentResponse reg_resp;
-  ASSERT_TRUE(stub_->RegisterAgent(Ctx().get(), reg, &reg_resp).ok());
+  ASSERT_NO_FATAL_FAILURE(RegisterUnreachable(dead));
   ASSERT_EQ(LiveAgents(), 2);
   const std::string file = dir_ + "/lose-one.yaml";
   std::ofstream(file) << R"(name: lose-one
@@ -951,6 +958,43 @@ method:
   ASSERT_TRUE(stub_->ListRuns(Ctx().get(), {}, &runs).ok());
   ASSERT_EQ(runs.runs_size(), 1);
   check_lost(runs.runs(0));
+}
+
+// A run that lost an agent in preflight, then its controller was killed:
+// the restarted controller's record of it still lists the lost agent
+// (from the journal), reverts the live agent's fault, and does not ask
+// the lost one, which was sent nothing, so the run ends INTERRUPTED.
+TEST_P(ControllerE2E, ARunRecoveredAfterACrashStillListsTheAgentItLost) {
+  const std::vector<std::string> flags = {"--missed-heartbeats", "100", "--lease", "120"};
+  StartController(flags);
+  const std::string agent = StartAgent("a0");
+  ASSERT_TRUE(WaitFor([&] { return LiveAgents() == 1; }, absl::Seconds(60)));
+  const std::string dead = "127.0.0.1:1";
+  ASSERT_NO_FATAL_FAILURE(RegisterUnreachable(dead));
+  const chaos::v1::Run run = Submit(R"(name: lose-one
+targets:
+  fleet: {maxUnavailable: 1}
+method:
+  - {id: burn, target: fleet, duration: 120s, fault: {cpuBurn: {workers: 1, loadPercent: 5}}}
+)");
+  ASSERT_TRUE(WaitFor([&] { return ActiveFaults(agent, run.run_id()) == 1; },
+                      absl::Seconds(60)));
+  ASSERT_NO_FATAL_FAILURE(WaitForInjectEvent(run.run_id()));
+  controller_->Stop(SIGKILL);
+  StartController(flags);
+  ASSERT_TRUE(WaitFor([&] { return Get(run.run_id()).state() != chaos::v1::RUN_STATE_RUNNING; },
+                      absl::Seconds(30)));
+  const chaos::v1::Run after = Get(run.run_id());
+  EXPECT_EQ(after.state(), chaos::v1::RUN_STATE_INTERRUPTED) << after.reason();
+  EXPECT_EQ(ActiveFaults(agent, run.run_id()), 0);
+  ASSERT_EQ(after.lost_agents_size(), 1) << after.DebugString();
+  EXPECT_EQ(after.lost_agents(0).agent(), dead);
+  EXPECT_EQ(after.lost_agents(0).step(), "");
+  EXPECT_EQ(after.lost_agents(0).reason().rfind("cannot reach agent " + dead + ":", 0), 0u)
+      << after.lost_agents(0).reason();
+  const nlohmann::json report = nlohmann::json::parse(after.report_json());
+  ASSERT_EQ(report["lost_agents"].size(), 1u) << after.report_json();
+  EXPECT_EQ(report["lost_agents"][0]["agent"], dead);
 }
 
 // An admin forgets a decommissioned agent with chaosctl once it is lost:
