@@ -11,16 +11,19 @@
 // 2. submits a run with the real chaosctl: it appears and its timeline
 //    advances through inject and revert to "passed", with no reload, while
 //    the agent's row shows the fault; a screenshot is taken meanwhile;
-// 3. submits a run that holds its fault, sees the fault through the agent
+// 3. kills a second agent and submits a run that may lose one: the run's
+//    badges (live card and history) say "passed with 1 agent lost" and
+//    name the agent in their tooltips;
+// 4. submits a run that holds its fault, sees the fault through the agent
 //    itself (chaosctl faults --agent), aborts it from the page, and checks
 //    through the agent that the fault was rolled back;
-// 4. refuses what must be refused: 403 for a viewer's abort and an
+// 5. refuses what must be refused: 403 for a viewer's abort and an
 //    operator's or viewer's HALT ALL, for a POST without the dashboard's
 //    header or from another origin; 404 for unknown paths; 400 for a
 //    malformed request, 413 for one over 64 KiB; a handshake without a
 //    client certificate fails,
 //    and the controller keeps serving after each;
-// 5. presses HALT ALL during a third run: the agent says it is halted and
+// 6. presses HALT ALL during a third run: the agent says it is halted and
 //    holds no fault (chaosctl describe/faults --agent);
 // and fails on any console error or uncaught exception in the page.
 // Everything it started is stopped, and its directory removed, even when a
@@ -140,7 +143,7 @@ class Fixture {
 
   async start() {
     const pki = run(["/bin/bash", this.opts.pki, "-o", "admin", "-o", "alice", "-o", "bob",
-      this.pki, "agent1"]);
+      this.pki, "agent1", "agent2"]);
     assert.equal(pki.code, 0, pki.out);
     const authz = path.join(this.dir, "authz.yaml");
     fs.writeFileSync(authz, [
@@ -153,16 +156,23 @@ class Fixture {
     this.controller = this.spawn("controller", [this.bin("chaos-controller"),
       "--listen", "127.0.0.1:0", "--port-file", ctlPort, "--state-dir", path.join(this.dir, "ctl"),
       "--http-listen", "127.0.0.1:0", "--heartbeat-interval-ms", "200", "--authz", authz,
+      // A killed agent stays live for 10 s: long enough to submit a run
+      // that must lose it (lostAgentRun).
+      "--missed-heartbeats", "50",
       ...this.tlsFlags("controller")]);
     const https = await this.controller.waitFor(/serving HTTPS \(\/metrics, dashboard at \/\) on port (\d+)/);
     this.httpsPort = Number(https[1]);
     this.controllerAddress = `127.0.0.1:${await this.portFrom(ctlPort, this.controller)}`;
-    const agentPort = path.join(this.dir, "agent.port");
-    this.agent = this.spawn("agent", [this.bin("chaos-agent"), "--listen", "127.0.0.1:0",
-      "--port-file", agentPort, "--state-dir", path.join(this.dir, "agent"),
-      "--controller", this.controllerAddress, ...this.tlsFlags("agent-agent1")]);
-    this.agentAddress = `127.0.0.1:${await this.portFrom(agentPort, this.agent)}`;
+    [this.agent, this.agentAddress] = await this.startAgent("agent1");
     this.url = `https://127.0.0.1:${this.httpsPort}`;
+  }
+  // A chaos-agent registered with the controller: its daemon and address.
+  async startAgent(name) {
+    const port = path.join(this.dir, `${name}.port`);
+    const agent = this.spawn(name, [this.bin("chaos-agent"), "--listen", "127.0.0.1:0",
+      "--port-file", port, "--state-dir", path.join(this.dir, name),
+      "--controller", this.controllerAddress, ...this.tlsFlags(`agent-${name}`)]);
+    return [agent, `127.0.0.1:${await this.portFrom(port, agent)}`];
   }
   spawn(name, argv) {
     const d = new Daemon(name, argv, this.dir);
@@ -255,6 +265,39 @@ async function passingRun(page, fx) {
   assert.equal(done.code, 0, done.out);
   console.log(`run ${id}: appeared, advanced to passed without a reload`);
   return id;
+}
+
+// A second agent is killed while the controller still counts it live, and
+// a run that may lose one agent passes on the first: the live card's and
+// the history's badges say so, their tooltips name the agent and why.
+// The killed agent is then forgotten, so the later steps see one agent.
+async function lostAgentRun(page, fx) {
+  const [agent, address] = await fx.startAgent("agent2");
+  const row = page.locator(`#agents tr[data-agent="${address}"]`);
+  await row.waitFor({ timeout: DEADLINE_MS });
+  agent.child.kill("SIGKILL");
+  await agent.exited;
+  const done = await fx.submit(fx.experiment("lose", `name: dashboard-lose
+targets:
+  all: {maxUnavailable: 1}
+method:
+  - {id: burn, duration: 2s, fault: {cpuBurn: {workers: 1, loadPercent: 5}}}
+`));
+  assert.equal(done.code, 0, done.out);
+  const id = (done.out.match(/^run (\S+): passed with 1 agent lost/m) || [])[1];
+  assert.ok(id, `chaosctl did not say the run passed with 1 agent lost:\n${done.out}`);
+  const why = new RegExp(`^${address.replace(/\./g, "\\.")} in preflight: cannot reach agent`);
+  for (const badge of [page.locator(`#live .run[data-run-id="${id}"] .state`),
+    page.locator(`#history tr[data-run-id="${id}"] .state`)]) {
+    await until("a badge saying the run lost an agent", async () =>
+      (await badge.count()) > 0 && (await badge.textContent()) === "passed with 1 agent lost");
+    assert.match(await badge.getAttribute("title"), why);
+  }
+  await row.locator("td.lost").waitFor({ timeout: DEADLINE_MS });  // the registry's verdict
+  const forgot = run(fx.chaosctl(["forget-agent", address, "--controller", fx.controllerAddress]));
+  assert.equal(forgot.code, 0, forgot.out);
+  await row.waitFor({ state: "detached", timeout: DEADLINE_MS });
+  console.log(`run ${id}: both badges say passed with 1 agent lost, naming ${address}`);
 }
 
 // The answer to the page's fetch of the run is held until the abort has ended
@@ -366,6 +409,7 @@ async function main() {
     await loadDashboard(page, fx);
     await page.locator(`#agents tr[data-agent="${fx.agentAddress}"]`).waitFor({ timeout: DEADLINE_MS });
     await passingRun(page, fx);
+    await lostAgentRun(page, fx);
     const aborted = await abortedRun(page, fx);
     await refusals(browser, fx, aborted);
     await haltAll(page, fx);
