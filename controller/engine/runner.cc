@@ -82,6 +82,7 @@ Runner::Runner(Experiment experiment, RunOptions options, RunObserver* observer)
     a.stub = chaos::v1::Agent::NewStub(rpc::OpenChannel(address, options_.transport));
     agents_.push_back(std::move(a));
   }
+  for (Agent& a : agents_) by_address_.emplace(a.address, &a);
   report_.run_id = options_.run_id;
   report_.experiment = experiment_.name;
   report_.description = experiment_.description;
@@ -212,17 +213,13 @@ bool Runner::Lose(const Agent* agent, const std::string& step, const std::string
     }
     if (!chosen) return false;  // an agent no group chose: nothing allows it
     report_.lost_agents.push_back({agent->address, step, why, absl::Now()});
+    lost_.insert(agent->address);
   }
   Emit(Event("lost", step, agent->address, absl::StrCat(why, kLostEventSuffix)));
   return true;
 }
 
-bool Runner::IsLost(const std::string& address) {
-  for (const LostAgent& l : report_.lost_agents) {
-    if (l.agent == address) return true;
-  }
-  return false;
-}
+bool Runner::IsLost(const std::string& address) { return lost_.contains(address); }
 
 // The group's allowance, and never its last agent under `whenEmpty: fail`
 // (a group left with no agent fails the run, as one that matched none).
@@ -369,12 +366,9 @@ std::vector<Runner::Agent*> Runner::AgentsOf(const std::string& group, Lost lost
   if (it == groups_.end()) return {};
   std::vector<Agent*> agents;
   absl::MutexLock lock(&mu_);
-  std::set<std::string> sent;
-  if (lost == Lost::kSentAFault) {
-    for (const FaultRecord& f : report_.faults) sent.insert(f.agent);
-  }
   for (Agent* a : it->second) {
-    if (!IsLost(a->address) || sent.contains(a->address)) agents.push_back(a);
+    const bool sent = lost == Lost::kSentAFault && faults_on_.contains(a->address);
+    if (!IsLost(a->address) || sent) agents.push_back(a);
   }
   return agents;
 }
@@ -659,6 +653,7 @@ Runner::InjectOutcome Runner::InjectOn(Agent* agent, size_t index, absl::Time pl
     rec.sent_at = sent;
     report_.faults.push_back(rec);  // recorded before the call: a timeout may still inject
     fault_index = report_.faults.size() - 1;
+    faults_on_[agent->address].push_back(fault_index);
   }
   chaos::v1::InjectResponse resp;
   auto ctx = rpc::ContextWithTimeout(options_.rpc_timeout);
@@ -846,10 +841,7 @@ bool Runner::RevertFault(size_t index) {
     reverting_.insert(index);  // from here on, the fault ending is the run's doing
   }
   if (rec.reverted) return true;
-  Agent* agent = nullptr;
-  for (Agent& a : agents_) {
-    if (a.address == rec.agent) agent = &a;
-  }
+  Agent* agent = by_address_.at(rec.agent);
   std::string error;
   for (int attempt = 1; attempt <= options_.revert_attempts; ++attempt) {
     chaos::v1::RevertResponse resp;
@@ -999,9 +991,7 @@ void Runner::Verify() {
   for (size_t i = 0; i < agents_.size(); ++i) {
     const std::string& address = agents_[i].address;
     if (!status[i].ok()) {
-      bool touched = false;
-      for (const FaultRecord& f : report_.faults) touched |= f.agent == address;
-      if (!touched) continue;
+      if (!faults_on_.contains(address)) continue;  // sent nothing
       report_.manual_undo.push_back(absl::StrCat(
           "chaosctl faults --agent ", address, " --experiment ", options_.run_id,
           "    # could not verify: ", rpc::StatusText(status[i])));
@@ -1158,11 +1148,11 @@ void Runner::KeepAliveLoop() {
 
 std::vector<size_t> Runner::HeldFaults(const std::string& agent) {
   std::vector<size_t> held;
-  for (size_t i = 0; i < report_.faults.size(); ++i) {
+  const auto it = faults_on_.find(agent);
+  if (it == faults_on_.end()) return held;
+  for (size_t i : it->second) {
     const FaultRecord& f = report_.faults[i];
-    if (f.agent == agent && !f.summary.empty() && !f.reverted && !reverting_.contains(i)) {
-      held.push_back(i);
-    }
+    if (!f.summary.empty() && !f.reverted && !reverting_.contains(i)) held.push_back(i);
   }
   return held;
 }

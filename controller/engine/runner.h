@@ -343,6 +343,8 @@ class Runner {
   RunOptions options_;
   RunObserver* observer_;
   std::vector<Agent> agents_;
+  // agents_ by address; set by the constructor, then read only.
+  std::map<std::string, Agent*> by_address_;
   // Set by ResolveTargets, then read only; lost agents stay in it.
   std::map<std::string, std::vector<Agent*>> groups_;
 
@@ -372,6 +374,10 @@ class Runner {
   std::set<size_t> metrics_held_ ABSL_GUARDED_BY(mu_);
   // When each injected fault ends at the latest, by this runner's clock.
   std::map<size_t, absl::Time> fault_ends_ ABSL_GUARDED_BY(mu_);
+  // Each agent's faults (index into report_.faults), and the agents lost:
+  // a fleet's keep-alive round and revert never scan every fault.
+  std::map<std::string, std::vector<size_t>> faults_on_ ABSL_GUARDED_BY(mu_);
+  std::set<std::string> lost_ ABSL_GUARDED_BY(mu_);
   absl::Mutex emit_mu_;
   // Cancelled on abort: a command step still running is killed at once.
   base::CancelToken stop_commands_;
