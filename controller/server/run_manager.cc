@@ -175,9 +175,7 @@ absl::StatusOr<experiments::Experiment> ParseSubmitted(
   return *std::move(exp);
 }
 
-// The journal of a run an earlier controller left unfinished, from what the
-// history holds: the run's record and its events (no step, fault or probe
-// records: those lived in the process that died).
+// The history's events of a run as the runner's journal entries.
 std::vector<JournalEvent> JournalOf(const std::vector<chaos::v1::RunEvent>& events) {
   std::vector<JournalEvent> out;
   for (const chaos::v1::RunEvent& e : events) {
@@ -191,6 +189,10 @@ std::vector<JournalEvent> JournalOf(const std::vector<chaos::v1::RunEvent>& even
   return out;
 }
 
+// The journal of a run an earlier controller left unfinished, from what the
+// history holds: the run's record and its events (no step, fault or probe
+// records: those lived in the process that died; the lost agents are
+// named by their `lost` events).
 RunReport RecoveredReport(const chaos::v1::Run& run,
                           const std::vector<chaos::v1::RunEvent>& events) {
   const bool reverted = run.state() == chaos::v1::RUN_STATE_INTERRUPTED;
