@@ -37,10 +37,14 @@ using chaos::testing::AgentProcess;
 using chaos::testing::FakeAgent;
 using chaos::testing::TempDir;
 
+std::unique_ptr<chaos::v1::Agent::Stub> Stub(const std::string& address) {
+  return chaos::v1::Agent::NewStub(rpc::OpenChannel(address, rpc::TransportOptions()));
+}
+
 // The agent's record of fault `id` (ended ones too); nullopt when unknown
 // or the agent cannot be asked.
 std::optional<chaos::v1::FaultStatus> FaultOn(const std::string& address, const std::string& id) {
-  auto stub = chaos::v1::Agent::NewStub(rpc::OpenChannel(address, rpc::TransportOptions()));
+  auto stub = Stub(address);
   chaos::v1::ListFaultsRequest req;
   req.set_include_ended(true);
   chaos::v1::ListFaultsResponse resp;
@@ -60,7 +64,7 @@ bool ActiveOn(const std::string& address, const std::string& id) {
 
 // Whether any fault of any experiment may still affect the agent's host.
 bool AnythingLeftOn(const std::string& address) {
-  auto stub = chaos::v1::Agent::NewStub(rpc::OpenChannel(address, rpc::TransportOptions()));
+  auto stub = Stub(address);
   chaos::v1::ListFaultsRequest req;
   chaos::v1::ListFaultsResponse resp;
   grpc::ClientContext ctx;
@@ -623,13 +627,13 @@ TEST(LostAgentsE2eTest, AnAgentWhoseFaultEndsEarlyIsLostWithinTheAllowance) {
   const std::string id = runner.run_id() + ".burn";
   std::thread other([&] {
     ASSERT_TRUE(WaitUntil([&] { return obs.Saw("inject", a1.address()); }));
-    auto stub = chaos::v1::Agent::NewStub(rpc::OpenChannel(a1.address(), rpc::TransportOptions()));
     chaos::v1::RevertRequest req;
     req.set_fault_id(id);
     req.set_caller("someone else");
     chaos::v1::RevertResponse resp;
     grpc::ClientContext ctx;
-    EXPECT_TRUE(stub->Revert(&ctx, req, &resp).ok());
+    const grpc::Status reverted = Stub(a1.address())->Revert(&ctx, req, &resp);
+    EXPECT_TRUE(reverted.ok()) << reverted.error_message();
   });
   RunReport r = runner.Run();
   other.join();
