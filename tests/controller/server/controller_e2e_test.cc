@@ -248,7 +248,8 @@ class ControllerE2E : public ::testing::TestWithParam<std::string> {
     grpc::Status s = stub->ListFaults(Ctx().get(), req, &resp);
     EXPECT_TRUE(s.ok()) << s.error_message();
     return resp.faults_size();
-  }  // Registers `address`, where nothing answers, as a live agent (the
+  }
+  // Registers `address`, where nothing answers, as a live agent (the
   // controller runs with many missed heartbeats allowed).
   void RegisterUnreachable(const std::string& address) {
     chaos::v1::RegisterAgentRequest reg;
@@ -273,7 +274,6 @@ class ControllerE2E : public ::testing::TestWithParam<std::string> {
     ctx.TryCancel();
     (void)reader->Finish();
   }
-
 
   std::string dir_;
   std::string prefix_;                    // on etcd
