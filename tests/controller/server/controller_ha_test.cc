@@ -185,6 +185,19 @@ class ControllerHa : public ::testing::Test {
     return n;
   }
 
+  // The event types of `run_id`'s journal under `prefix`; empty when it
+  // cannot be read.
+  static std::set<std::string> JournalTypes(const std::string& prefix,
+                                            const std::string& run_id) {
+    std::set<std::string> types;
+    auto history = EtcdHistoryStore::Open(Client(), prefix);
+    if (!history.ok()) return types;
+    auto events = (*history)->ListEvents(run_id);
+    if (!events.ok()) return types;
+    for (const auto& e : *events) types.insert(e.type());
+    return types;
+  }
+
   // A standby on `store`, to listen on standby_address_: it serves reads
   // there, and writes its port file (dir_/NAME.port) once it leads. NAME
   // names its state directory, port file and log.
@@ -266,6 +279,11 @@ TEST_F(ControllerHa, AStandbyTakesOverFromAKilledLeaderAndRollsTheRunBack) {
   ASSERT_TRUE(WaitUntil([&] { return LiveAgents(a.address()) == 1; }));
   const chaos::v1::Run run = Submit(a.address());
   ASSERT_TRUE(WaitUntil([&] { return HeldOn(agent.address(), run.run_id()) == 1; }));
+  // The agent holds the fault before the leader has its answer and
+  // journals it: the kill waits for the journaled inject.
+  ASSERT_TRUE(WaitUntil([&] {
+    return JournalTypes("/takeover/", run.run_id()).count("inject") > 0;
+  }));
   EXPECT_EQ(ApiHealth(standby_address_), "NOT_SERVING");
 
   a.process().Signal(SIGKILL);
@@ -288,12 +306,7 @@ TEST_F(ControllerHa, AStandbyTakesOverFromAKilledLeaderAndRollsTheRunBack) {
     return StateOn(b_address, next.run_id()) == chaos::v1::RUN_STATE_PASSED;
   })) << StandbyLog();
 
-  auto history = EtcdHistoryStore::Open(Client(), "/takeover/");
-  ASSERT_TRUE(history.ok()) << history.status();
-  auto events = (*history)->ListEvents(run.run_id());
-  ASSERT_TRUE(events.ok()) << events.status();
-  std::set<std::string> types;
-  for (const auto& e : *events) types.insert(e.type());
+  const std::set<std::string> types = JournalTypes("/takeover/", run.run_id());
   for (const char* t : {"inject", "revert", "verify"}) {
     EXPECT_TRUE(types.count(t)) << t << " missing from the journal";
   }
