@@ -20,6 +20,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "absl/strings/str_join.h"
 #include "absl/synchronization/mutex.h"
 #include "controller/engine/runner.h"
 #include "controller/report/report.h"
@@ -671,6 +672,44 @@ TEST(LostAgentsE2eTest, AnAgentNoRenewalReachesForALeaseIsLostWithinTheAllowance
                                 "lease lapsed on " + a1.address() +
                                     ": no keep-alive reached it for the 2s lease"))
       << r.lost_agents[0].reason;
+}
+
+// The same agent frozen to the run's end: lost at its lapse, it answers
+// neither the step's revert nor the final check, so its fault is manual
+// undo (the run cannot tell a frozen agent from a partitioned one). Once
+// it runs again its own timer has ended the fault.
+TEST(LostAgentsE2eTest, AnAgentFrozenToTheEndIsLostAndItsFaultIsManualUndo) {
+  TempDir d1, d2;
+  AgentProcess a1(d1.path()), a2(d2.path());
+  RunOptions options;
+  options.agents = {a1.address(), a2.address()};
+  options.lease = absl::Seconds(2);
+  options.rpc_timeout = absl::Milliseconds(500);
+  Observer obs;
+  obs.hook = [&](const JournalEvent& e) {
+    if (e.type == "inject" && e.agent == a1.address()) a1.process().Signal(SIGSTOP);
+  };
+  Runner runner(OneStepFleet("4s"), options, &obs);
+  const std::string id = runner.run_id() + ".burn";
+  RunReport r = runner.Run();
+  a1.process().Signal(SIGCONT);
+  EXPECT_EQ(r.outcome, RunOutcome::kRollbackIncomplete) << r.reason;
+  ASSERT_EQ(r.lost_agents.size(), 1u);
+  EXPECT_EQ(r.lost_agents[0].agent, a1.address());
+  EXPECT_TRUE(absl::StrContains(r.lost_agents[0].reason, "lease lapsed on " + a1.address()))
+      << r.lost_agents[0].reason;
+  const std::string undo = absl::StrJoin(r.manual_undo, "\n");
+  EXPECT_TRUE(absl::StrContains(undo, "chaosctl revert --agent " + a1.address() + " " + id))
+      << undo;
+  const FaultRecord* held = FaultOf(r, a2.address());
+  ASSERT_NE(held, nullptr);
+  EXPECT_TRUE(held->reverted);
+  EXPECT_FALSE(AnythingLeftOn(a2.address()));
+  // Resumed: its lease lapsed long ago, so its own timer ends the fault.
+  EXPECT_TRUE(WaitUntil([&] { return !AnythingLeftOn(a1.address()); }));
+  auto ended = FaultOn(a1.address(), id);
+  ASSERT_TRUE(ended.has_value());
+  EXPECT_FALSE(IsActive(ended->state()));
 }
 
 // In preflight, two dead addresses where the group may lose one: nothing
