@@ -26,9 +26,9 @@
 #include "absl/time/time.h"
 #include "chaos/v1/agent.grpc.pb.h"
 #include "gmock/gmock.h"
-#include "grpcpp/create_channel.h"
 #include "gtest/gtest.h"
 #include "nlohmann/json.hpp"
+#include "tests/agent_client.h"
 #include "tests/test_util.h"
 
 namespace chaos::testing {
@@ -57,11 +57,6 @@ commands:
     args: ["-c", 'sleep 300 & echo \$! > DIR/pid-[a-z]+; wait']
 commandEnv: [GREETING]
 )";
-
-std::unique_ptr<chaos::v1::Agent::Stub> Stub(const AgentProcess& agent) {
-  return chaos::v1::Agent::NewStub(
-      grpc::CreateChannel(agent.address(), grpc::InsecureChannelCredentials()));
-}
 
 // Whether `pid` runs; a zombie (killed, not yet reaped) does not.
 bool Running(pid_t pid) {
@@ -151,7 +146,7 @@ class AsyncCall {
 
 TEST_F(AgentCommandTest, ACommandThePolicyDoesNotAllowIsRefusedNamingTheRuleAndNothingRuns) {
   auto agent = StartAgent();
-  auto stub = Stub(*agent);
+  auto stub = AgentStub(agent->address());
   grpc::ClientContext ctx;
   chaos::v1::RunCommandResponse resp;
   grpc::Status s = stub->RunCommand(&ctx, Request("c1", {"/usr/bin/touch", "DIR/marker"}), &resp);
@@ -172,7 +167,7 @@ TEST_F(AgentCommandTest, ACommandThePolicyDoesNotAllowIsRefusedNamingTheRuleAndN
   // An agent whose policy lists no command runs none, and says how to allow one.
   auto plain = StartAgent("maxDuration: 10m\n");
   grpc::ClientContext ctx3;
-  s = Stub(*plain)->RunCommand(&ctx3, Request("c3", {"/usr/bin/touch", "DIR/allowed-x"}), &resp);
+  s = AgentStub(plain->address())->RunCommand(&ctx3, Request("c3", {"/usr/bin/touch", "DIR/allowed-x"}), &resp);
   EXPECT_EQ(s.error_code(), grpc::StatusCode::PERMISSION_DENIED);
   EXPECT_THAT(s.error_message(), StartsWith("policy commands: this agent runs no command"));
   EXPECT_THAT(s.error_message(), HasSubstr("under commands: in the agent's --policy file"));
@@ -181,7 +176,7 @@ TEST_F(AgentCommandTest, ACommandThePolicyDoesNotAllowIsRefusedNamingTheRuleAndN
 
 TEST_F(AgentCommandTest, AnAllowedCommandRunsOnTheAgentAndItsOutputComesBack) {
   auto agent = StartAgent();
-  auto stub = Stub(*agent);
+  auto stub = AgentStub(agent->address());
   {
     grpc::ClientContext ctx;
     chaos::v1::RunCommandResponse resp;
@@ -233,7 +228,7 @@ TEST_F(AgentCommandTest, AnAllowedCommandRunsOnTheAgentAndItsOutputComesBack) {
 
 TEST_F(AgentCommandTest, BadRequestsAreInvalidArgumentNamingTheField) {
   auto agent = StartAgent();
-  auto stub = Stub(*agent);
+  auto stub = AgentStub(agent->address());
   auto call = [&](const chaos::v1::RunCommandRequest& req) {
     grpc::ClientContext ctx;
     chaos::v1::RunCommandResponse resp;
@@ -259,7 +254,7 @@ TEST_F(AgentCommandTest, BadRequestsAreInvalidArgumentNamingTheField) {
 
 TEST_F(AgentCommandTest, HaltKillsARunningCommandAndRefusesNewOnesUntilResume) {
   auto agent = StartAgent();
-  auto stub = Stub(*agent);
+  auto stub = AgentStub(agent->address());
   AsyncCall sleeper(stub.get(), Sleeper("halt"));
   const pid_t pid = AwaitPid(PidFile("halt"));
   ASSERT_GT(pid, 0);
@@ -296,7 +291,7 @@ TEST_F(AgentCommandTest, HaltKillsARunningCommandAndRefusesNewOnesUntilResume) {
 // commands, and no other run's.
 TEST_F(AgentCommandTest, RevertExperimentKillsThatRunsCommandsAndNoOthers) {
   auto agent = StartAgent();
-  auto stub = Stub(*agent);
+  auto stub = AgentStub(agent->address());
   AsyncCall mine(stub.get(), Sleeper("mine", "run-a"));
   AsyncCall theirs(stub.get(), Sleeper("theirs", "run-b"));
   const pid_t mine_pid = AwaitPid(PidFile("mine"));
@@ -340,7 +335,7 @@ TEST_F(AgentCommandTest, RevertExperimentKillsThatRunsCommandsAndNoOthers) {
 // the agent kills it on its own.
 TEST_F(AgentCommandTest, ALapsedLeaseKillsTheCommand) {
   auto agent = StartAgent();
-  auto stub = Stub(*agent);
+  auto stub = AgentStub(agent->address());
   chaos::v1::RunCommandRequest req = Sleeper("lease", "run-l");
   req.mutable_lease()->set_seconds(1);
   AsyncCall call(stub.get(), req);
@@ -363,7 +358,7 @@ TEST_F(AgentCommandTest, ALapsedLeaseKillsTheCommand) {
 
 TEST_F(AgentCommandTest, StoppingTheAgentKillsItsCommands) {
   auto agent = StartAgent();
-  auto stub = Stub(*agent);
+  auto stub = AgentStub(agent->address());
   AsyncCall call(stub.get(), Sleeper("stop"));
   const pid_t pid = AwaitPid(PidFile("stop"));
   ASSERT_GT(pid, 0);
@@ -380,7 +375,7 @@ TEST_F(AgentCommandTest, WhatACommandLeftBehindAnAgentKilledOutrightIsKilledAtIt
   const std::string policy = dir_.path() + "/policy.yaml";
   std::ofstream(policy) << Here(kPolicy);
   auto agent = std::make_unique<AgentProcess>(state, std::vector<std::string>{"--policy", policy});
-  auto stub = Stub(*agent);
+  auto stub = AgentStub(agent->address());
   AsyncCall call(stub.get(), Request("bg", {"/bin/sh", "-c",
                                             "sleep 300 & echo $! > DIR/pid-bg; wait"}));
   const pid_t sleeper = AwaitPid(PidFile("bg"));

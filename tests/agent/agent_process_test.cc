@@ -23,15 +23,11 @@
 #include "grpcpp/create_channel.h"
 #include "grpcpp/generic/generic_stub.h"
 #include "httplib.h"
+#include "tests/agent_client.h"
 #include "tests/test_util.h"
 
 namespace chaos::testing {
 namespace {
-
-std::unique_ptr<chaos::v1::Agent::Stub> Stub(const AgentProcess& agent) {
-  return chaos::v1::Agent::NewStub(
-      grpc::CreateChannel(agent.address(), grpc::InsecureChannelCredentials()));
-}
 
 chaos::v1::InjectRequest Burn(const std::string& id, int load = 10) {
   chaos::v1::InjectRequest req;
@@ -79,7 +75,7 @@ TEST(AgentProcessTest, PolicyViolationIsRefusedWithItsRuleAndNothingRuns) {
   TempDir dir;
   std::ofstream(dir.path() + "/policy.yaml") << "maxCpuPercent: 30\n";
   AgentProcess agent(dir.path(), {"--policy", dir.path() + "/policy.yaml"});
-  auto stub = Stub(agent);
+  auto stub = AgentStub(agent.address());
   grpc::ClientContext ctx;
   chaos::v1::InjectResponse resp;
   grpc::Status s = stub->Inject(&ctx, Burn("too-hot", 80), &resp);
@@ -127,7 +123,7 @@ TEST(AgentProcessTest, MetricsCountInjectsRevertsAndActiveFaults) {
   int port = 0;
   ASSERT_TRUE(absl::SimpleAtoi(log.substr(at + 11, log.find('\n', at) - at - 11), &port));
   httplib::Client http("127.0.0.1", port);
-  auto stub = Stub(agent);
+  auto stub = AgentStub(agent.address());
   {
     grpc::ClientContext ctx;
     chaos::v1::InjectResponse resp;
@@ -156,7 +152,7 @@ TEST(AgentProcessTest, MetricsCountInjectsRevertsAndActiveFaults) {
 TEST(AgentProcessTest, JsonLogsAreOneObjectPerLineWithEscapedAudit) {
   TempDir dir;
   AgentProcess agent(dir.path(), {"--log-format", "json"});
-  auto stub = Stub(agent);
+  auto stub = AgentStub(agent.address());
   grpc::ClientContext ctx;
   chaos::v1::InjectResponse resp;
   ASSERT_TRUE(stub->Inject(&ctx, Burn("j1"), &resp).ok());
@@ -172,7 +168,7 @@ TEST(AgentProcessTest, JsonLogsAreOneObjectPerLineWithEscapedAudit) {
 TEST(AgentProcessTest, OversizedAndMalformedRequestsDoNotHurtTheAgent) {
   TempDir dir;
   AgentProcess agent(dir.path());
-  auto stub = Stub(agent);
+  auto stub = AgentStub(agent.address());
   auto big = Burn("big");
   big.set_caller(std::string(2 << 20, 'x'));
   grpc::ClientContext ctx;
@@ -211,7 +207,7 @@ TEST(AgentProcessTest, ThousandCyclesLeaveNoFdsThreadsFilesOrProcesses) {
   TempDir dir;
   AgentProcess agent(dir.path(), {"--keep-ended", "20"});
   const pid_t pid = agent.process().pid();
-  auto stub = Stub(agent);
+  auto stub = AgentStub(agent.address());
   auto cycle = [&](int i) {
     const std::string id = absl::StrCat("c", i);
     grpc::ClientContext a;
@@ -330,7 +326,7 @@ TEST(AgentProcessTest, KillNineWithBurnFillAndPauseThenRestartRevertsAllThree) {
   pid_t burner = 0;
   {
     AgentProcess agent(dir.path(), {"--policy", dir.path() + "/policy.yaml"});
-    auto stub = Stub(agent);
+    auto stub = AgentStub(agent.address());
     auto inject = [&](chaos::v1::InjectRequest req, const std::string& id) {
       req.mutable_spec()->set_fault_id(id);
       req.mutable_spec()->set_experiment_id("crash");
@@ -373,7 +369,7 @@ TEST(AgentProcessTest, KillNineWithBurnFillAndPauseThenRestartRevertsAllThree) {
   EXPECT_TRUE(reverted) << "state " << ProcessState(victim.pid()) << ", fill bytes "
                         << UsedBytes(data) - used_before << "\n" << restarted.log();
   EXPECT_LT(took, std::chrono::seconds(2));
-  auto stub = Stub(restarted);
+  auto stub = AgentStub(restarted.address());
   grpc::ClientContext ctx;
   chaos::v1::ListFaultsRequest req;
   req.set_include_ended(true);
@@ -464,7 +460,7 @@ std::string Metrics(const AgentProcess& agent) {
 TEST(AgentProcessTest, FailedRevertIsRetriedByTheAgentUntilItHolds) {
   ImmutableFill fill;
   AgentProcess agent(fill.state(), fill.AgentFlags());
-  auto stub = Stub(agent);
+  auto stub = AgentStub(agent.address());
   fill.InjectAndLock(*stub);
   if (::testing::Test::IsSkipped() || ::testing::Test::HasFatalFailure()) return;
   {
@@ -510,7 +506,7 @@ TEST(AgentProcessTest, FailedRevertIsRetriedByTheAgentUntilItHolds) {
 TEST(AgentProcessTest, HaltReportsAFailedRevertAndAbandonStopsItsRetries) {
   ImmutableFill fill;
   AgentProcess agent(fill.state(), fill.AgentFlags());
-  auto stub = Stub(agent);
+  auto stub = AgentStub(agent.address());
   fill.InjectAndLock(*stub);
   if (::testing::Test::IsSkipped() || ::testing::Test::HasFatalFailure()) return;
   {
@@ -601,7 +597,7 @@ TEST(AgentProcessTest, DefaultPolicyRefusesAKillOfEverythingAndAllowsANarrowOne)
   TempDir dir;
   Victims victims;  // at least 6 matches for ".*", whatever else runs here
   AgentProcess agent(dir.path());
-  auto stub = Stub(agent);
+  auto stub = AgentStub(agent.address());
   for (const auto& [id, regex] : {std::pair<std::string, std::string>{"everything", ".*"},
                                   {"all-six", victims.regex}}) {
     grpc::ClientContext ctx;
@@ -632,7 +628,7 @@ TEST(AgentProcessTest, PolicyFileRaisesTheProcessCapPerHost) {
   Victims victims;
   std::ofstream(dir.path() + "/policy.yaml") << "maxProcessesPerFault: 6\n";
   AgentProcess agent(dir.path(), {"--policy", dir.path() + "/policy.yaml"});
-  auto stub = Stub(agent);
+  auto stub = AgentStub(agent.address());
   grpc::ClientContext ctx;
   chaos::v1::InjectResponse resp;
   grpc::Status s = stub->Inject(&ctx, KillMatching("six", victims.regex, SIGKILL), &resp);
@@ -687,7 +683,7 @@ TEST(AgentProcessTest, StartUpSweepRemovesTaggedFillsAfterTheLedgerIsLost) {
   std::string fill_path;
   {
     AgentProcess agent(state1, flags);
-    auto stub = Stub(agent);
+    auto stub = AgentStub(agent.address());
     auto inject = [&](chaos::v1::InjectRequest req, const std::string& id) {
       req.mutable_spec()->set_fault_id(id);
       req.mutable_spec()->set_experiment_id("lost");
@@ -728,7 +724,7 @@ TEST(AgentProcessTest, StartUpSweepRemovesTaggedFillsAfterTheLedgerIsLost) {
   EXPECT_NE(log.find("audit action=sweep kind=disk_fill item=\"" + fill_path + "\""),
             std::string::npos)
       << log;
-  auto stub = Stub(restarted);
+  auto stub = AgentStub(restarted.address());
   grpc::ClientContext ctx;
   chaos::v1::ListFaultsRequest req;
   req.set_include_ended(true);
@@ -753,7 +749,7 @@ TEST(AgentProcessTest, StartUpSweepLeavesAloneWhatAnotherRunningAgentHolds) {
   ASSERT_EQ(mkdir(state1.c_str(), 0755), 0);
   ASSERT_EQ(mkdir(state2.c_str(), 0755), 0);
   AgentProcess first(state1, flags);
-  auto stub = Stub(first);
+  auto stub = AgentStub(first.address());
   chaos::v1::InjectRequest fill;
   fill.mutable_spec()->set_fault_id("held");
   fill.mutable_spec()->set_experiment_id("first");

@@ -26,6 +26,7 @@
 #include "nlohmann/json.hpp"
 #include "rpc/credentials.h"
 #include "rpc/status.h"
+#include "tests/agent_client.h"
 #include "tests/reliability/results.h"
 #include "tests/reliability/testbed.h"
 
@@ -126,7 +127,7 @@ class ControllerClient {
 class AgentClient {
  public:
   explicit AgentClient(const std::string& address)
-      : stub_(chaos::v1::Agent::NewStub(rpc::OpenChannel(address, {}))) {}
+      : stub_(chaos::testing::AgentStub(address)) {}
 
   grpc::Status InjectPause(const std::string& fault_id, const std::string& experiment,
                            const std::string& pidfile) {

@@ -28,6 +28,7 @@
 #include "gtest/gtest.h"
 #include "proto/fault_state.h"
 #include "rpc/credentials.h"
+#include "tests/agent_client.h"
 #include "tests/controller/engine/fake_agent.h"
 #include "tests/test_util.h"
 
@@ -35,17 +36,14 @@ namespace chaos::controller {
 namespace {
 
 using chaos::testing::AgentProcess;
+using chaos::testing::AgentStub;
 using chaos::testing::FakeAgent;
 using chaos::testing::TempDir;
-
-std::unique_ptr<chaos::v1::Agent::Stub> Stub(const std::string& address) {
-  return chaos::v1::Agent::NewStub(rpc::OpenChannel(address, rpc::TransportOptions()));
-}
 
 // The agent's record of fault `id` (ended ones too); nullopt when unknown
 // or the agent cannot be asked.
 std::optional<chaos::v1::FaultStatus> FaultOn(const std::string& address, const std::string& id) {
-  auto stub = Stub(address);
+  auto stub = AgentStub(address);
   chaos::v1::ListFaultsRequest req;
   req.set_include_ended(true);
   chaos::v1::ListFaultsResponse resp;
@@ -65,7 +63,7 @@ bool ActiveOn(const std::string& address, const std::string& id) {
 
 // Whether any fault of any experiment may still affect the agent's host.
 bool AnythingLeftOn(const std::string& address) {
-  auto stub = Stub(address);
+  auto stub = AgentStub(address);
   chaos::v1::ListFaultsRequest req;
   chaos::v1::ListFaultsResponse resp;
   grpc::ClientContext ctx;
@@ -633,7 +631,7 @@ TEST(LostAgentsE2eTest, AnAgentWhoseFaultEndsEarlyIsLostWithinTheAllowance) {
     req.set_caller("someone else");
     chaos::v1::RevertResponse resp;
     grpc::ClientContext ctx;
-    const grpc::Status reverted = Stub(a1.address())->Revert(&ctx, req, &resp);
+    const grpc::Status reverted = AgentStub(a1.address())->Revert(&ctx, req, &resp);
     EXPECT_TRUE(reverted.ok()) << reverted.error_message();
   });
   RunReport r = runner.Run();

@@ -19,17 +19,14 @@
 #include "gtest/gtest.h"
 #include "proto/fault_state.h"
 #include "rpc/credentials.h"
+#include "tests/agent_client.h"
 #include "tests/test_util.h"
 
 namespace chaos::controller {
 namespace {
 
+using chaos::testing::AgentStub;
 using chaos::testing::TempDir;
-
-// A stub to talk to an agent behind the runner's back.
-std::unique_ptr<chaos::v1::Agent::Stub> Stub(const std::string& address) {
-  return chaos::v1::Agent::NewStub(rpc::OpenChannel(address, rpc::TransportOptions()));
-}
 
 // The agent's record of one fault (ended ones too); nullopt when unknown.
 std::optional<chaos::v1::FaultStatus> FaultOn(const std::string& address,
@@ -38,7 +35,7 @@ std::optional<chaos::v1::FaultStatus> FaultOn(const std::string& address,
   req.set_include_ended(true);
   chaos::v1::ListFaultsResponse resp;
   grpc::ClientContext ctx;
-  if (!Stub(address)->ListFaults(&ctx, req, &resp).ok()) return std::nullopt;
+  if (!AgentStub(address)->ListFaults(&ctx, req, &resp).ok()) return std::nullopt;
   for (const auto& f : resp.faults()) {
     if (f.spec().fault_id() == fault_id) return f;
   }
@@ -596,7 +593,7 @@ TEST(RunnerTest, AFaultRevertedBehindTheRunnersBackFailsTheRun) {
         req.set_caller("someone else");
         chaos::v1::RevertResponse resp;
         grpc::ClientContext ctx;
-        EXPECT_TRUE(Stub(address)->Revert(&ctx, req, &resp).ok());
+        EXPECT_TRUE(AgentStub(address)->Revert(&ctx, req, &resp).ok());
       },
       "on behalf of someone else");
 }
@@ -609,7 +606,7 @@ TEST(RunnerTest, AHaltOfTheAgentFailsTheRunNamingTheHalt) {
         req.set_reason("pager storm");
         chaos::v1::HaltResponse resp;
         grpc::ClientContext ctx;
-        EXPECT_TRUE(Stub(address)->Halt(&ctx, req, &resp).ok());
+        EXPECT_TRUE(AgentStub(address)->Halt(&ctx, req, &resp).ok());
       },
       "halt: pager storm");
 }

@@ -25,6 +25,7 @@
 #include "gtest/gtest.h"
 #include "rpc/credentials.h"
 #include "rpc/status.h"
+#include "tests/agent_client.h"
 #include "tests/test_util.h"
 
 namespace chaos::controller {
@@ -60,7 +61,7 @@ class CommandPolicyE2E : public ::testing::Test {
     stub_ = chaos::v1::Controller::NewStub(rpc::OpenChannel(controller_->address(), rpc::TransportOptions()));
     agent_flags.insert(agent_flags.end(), {"--controller", controller_->address()});
     agent_ = std::make_unique<AgentProcess>(dir_.path() + "/agent", agent_flags);
-    agent_stub_ = chaos::v1::Agent::NewStub(rpc::OpenChannel(agent_->address(), rpc::TransportOptions()));
+    agent_stub_ = chaos::testing::AgentStub(agent_->address());
     for (int i = 0; i < 1200 && LiveAgents() == 0; ++i) absl::SleepFor(absl::Milliseconds(25));
     ASSERT_EQ(LiveAgents(), 1) << agent_->log();
   }

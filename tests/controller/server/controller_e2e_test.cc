@@ -39,6 +39,7 @@
 #include "google/protobuf/util/message_differencer.h"
 #include "gtest/gtest.h"
 #include "nlohmann/json.hpp"
+#include "tests/agent_client.h"
 #include "tests/etcd_cluster.h"
 #include "tests/test_util.h"
 
@@ -241,7 +242,7 @@ class ControllerE2E : public ::testing::TestWithParam<std::string> {
     return run;
   }
   int ActiveFaults(const std::string& agent, const std::string& run_id) {
-    auto stub = chaos::v1::Agent::NewStub(OpenChannel(agent, {}));
+    auto stub = chaos::testing::AgentStub(agent);
     chaos::v1::ListFaultsRequest req;
     req.set_experiment_id(run_id);
     chaos::v1::ListFaultsResponse resp;
@@ -338,7 +339,7 @@ TEST_P(ControllerE2E, HaltAllHaltsTheOthersWhileAStoppedAgentHoldsItsOwnCall) {
   ASSERT_LT(stopped, addresses.size());
   ASSERT_EQ(kill(agents_[stopped]->pid(), SIGSTOP), 0);
   auto halted = [&](const std::string& agent) {
-    auto stub = chaos::v1::Agent::NewStub(OpenChannel(agent, {}));
+    auto stub = chaos::testing::AgentStub(agent);
     chaos::v1::DescribeResponse d;
     return stub->Describe(Ctx().get(), {}, &d).ok() && d.halted();
   };
@@ -379,7 +380,7 @@ TEST_P(ControllerE2E, AHaltOutlivesTheControllerUntilResumed) {
   const std::string a0 = StartAgent("a0");
   ASSERT_TRUE(WaitFor([&] { return LiveAgents() == 1; }, absl::Seconds(60)));
   auto halted = [&](const std::string& agent) {
-    auto stub = chaos::v1::Agent::NewStub(OpenChannel(agent, {}));
+    auto stub = chaos::testing::AgentStub(agent);
     chaos::v1::DescribeResponse d;
     grpc::Status s = stub->Describe(Ctx().get(), {}, &d);
     EXPECT_TRUE(s.ok()) << s.error_message();
@@ -868,7 +869,7 @@ TEST_P(ControllerE2E, ChaosctlControllerCommands) {
   EXPECT_TRUE(WaitFor(
       [&] { return Get(run.run_id()).state() == chaos::v1::RUN_STATE_ABORTED; }, absl::Seconds(10)));
   EXPECT_EQ(ActiveFaults(agent, run.run_id()), 0);
-  auto agent_stub = chaos::v1::Agent::NewStub(OpenChannel(agent, {}));
+  auto agent_stub = chaos::testing::AgentStub(agent);
   chaos::v1::DescribeResponse d;
   ASSERT_TRUE(agent_stub->Describe(Ctx().get(), {}, &d).ok());
   EXPECT_TRUE(d.halted());

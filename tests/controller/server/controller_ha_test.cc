@@ -30,6 +30,7 @@
 #include "proto/fault_state.h"
 #include "rpc/credentials.h"
 #include "rpc/status.h"
+#include "tests/agent_client.h"
 #include "tests/etcd_cluster.h"
 #include "tests/test_util.h"
 
@@ -156,7 +157,7 @@ class ControllerHa : public ::testing::Test {
   // Faults of `run_id` on the agent that may still affect its host; -1
   // when it cannot be asked.
   static int HeldOn(const std::string& agent, const std::string& run_id) {
-    auto stub = chaos::v1::Agent::NewStub(rpc::OpenChannel(agent, {}));
+    auto stub = chaos::testing::AgentStub(agent);
     chaos::v1::ListFaultsRequest req;
     req.set_experiment_id(run_id);
     chaos::v1::ListFaultsResponse resp;
@@ -172,7 +173,7 @@ class ControllerHa : public ::testing::Test {
   // -1 when it cannot be asked.
   static int FaultsOfStep(const std::string& agent, const std::string& run_id,
                           const std::string& step) {
-    auto stub = chaos::v1::Agent::NewStub(rpc::OpenChannel(agent, {}));
+    auto stub = chaos::testing::AgentStub(agent);
     chaos::v1::ListFaultsRequest req;
     req.set_experiment_id(run_id);
     req.set_include_ended(true);
