@@ -644,16 +644,22 @@ TEST(LostAgentsE2eTest, AnAgentWhoseFaultEndsEarlyIsLostWithinTheAllowance) {
       << r.lost_agents[0].reason;
 }
 
+// Two agents held under a 2 s lease, with calls that give up after 500 ms.
+RunOptions ShortLease(const AgentProcess& a1, const AgentProcess& a2) {
+  RunOptions options;
+  options.agents = {a1.address(), a2.address()};
+  options.lease = absl::Seconds(2);
+  options.rpc_timeout = absl::Milliseconds(500);
+  return options;
+}
+
 // One agent frozen (SIGSTOP) for longer than the lease: once no renewal
 // has reached it for a whole lease it is lost, and the run goes on; its
 // own timer ends its fault when it runs again.
 TEST(LostAgentsE2eTest, AnAgentNoRenewalReachesForALeaseIsLostWithinTheAllowance) {
   TempDir d1, d2;
   AgentProcess a1(d1.path()), a2(d2.path());
-  RunOptions options;
-  options.agents = {a1.address(), a2.address()};
-  options.lease = absl::Seconds(2);
-  options.rpc_timeout = absl::Milliseconds(500);
+  const RunOptions options = ShortLease(a1, a2);
   Observer obs;
   Runner runner(OneStepFleet("10s"), options, &obs);
   std::thread other([&] {
@@ -679,10 +685,7 @@ TEST(LostAgentsE2eTest, AnAgentNoRenewalReachesForALeaseIsLostWithinTheAllowance
 TEST(LostAgentsE2eTest, AnAgentFrozenToTheEndIsLostAndItsFaultIsManualUndo) {
   TempDir d1, d2;
   AgentProcess a1(d1.path()), a2(d2.path());
-  RunOptions options;
-  options.agents = {a1.address(), a2.address()};
-  options.lease = absl::Seconds(2);
-  options.rpc_timeout = absl::Milliseconds(500);
+  const RunOptions options = ShortLease(a1, a2);
   Observer obs;
   obs.hook = [&](const JournalEvent& e) {
     if (e.type == "inject" && e.agent == a1.address()) a1.process().Signal(SIGSTOP);
