@@ -134,11 +134,15 @@ agent-footprint: deps $(BUILD)/CMakeCache.txt
 # controller: registration, idle footprint, inject spread, abort -> every
 # fault reverted, HaltAll (docs/BENCHMARKS.md, "Fleet: N agents through the
 # controller"). 1000 agents need about 8 GB of free memory.
+# FLEET_FAULT: memory (a child per agent), burn, or pause (a dummy of each
+# agent's own stopped; no process started).
 FLEET_AGENTS ?= 100,300
 FLEET_REPEATS ?= 10
+FLEET_FAULT ?= memory
 fleet-bench: deps $(BUILD)/CMakeCache.txt
 	cmake --build $(BUILD) -j $(JOBS) --target chaos-agent chaos-controller chaosctl
-	python3 bench/fleet.py --build $(BUILD) --agents $(FLEET_AGENTS) --repeats $(FLEET_REPEATS)
+	python3 bench/fleet.py --build $(BUILD) --agents $(FLEET_AGENTS) --repeats $(FLEET_REPEATS) \
+	  --fault $(FLEET_FAULT)
 
 clean:
 	rm -rf $(BUILD) $(ASAN_BUILD) $(FUZZ_BUILD) $(FUZZ_UB_BUILD) tests/kubernetes/node_modules \

@@ -21,15 +21,17 @@ def wait_for(predicate, seconds, poll=0.02):
     return False
 
 
-def spawn_agent(binary, directory, extra_args=(), **popen):
+def spawn_agent(binary, directory, extra_args=(), prefix=(), **popen):
     """Starts `binary` on 127.0.0.1 with its state, port file and log in
-    `directory`, with `extra_args` after those flags and `popen` passed to
+    `directory`, with `extra_args` after those flags, `prefix` before the
+    binary (a wrapper that execs it) and `popen` passed to
     subprocess.Popen; returns the process and its port file (see
     agent_address)."""
     os.makedirs(directory, exist_ok=True)
     port_file = os.path.join(directory, "port")
     with open(os.path.join(directory, "agent.log"), "w") as log:
         proc = subprocess.Popen(
+            list(prefix) +
             [binary, "--listen", "127.0.0.1:0", "--state-dir", os.path.join(directory, "state"),
              "--port-file", port_file] + list(extra_args),
             stdout=subprocess.DEVNULL, stderr=log, **popen)

@@ -3,17 +3,23 @@
 
 Run from the repository root after building:
     python3 bench/fleet.py --build build --agents 100,300,1000 [--repeats 10] \
-        [--window 15] [--fault memory|burn] [--work-root DIR] [--controller-root DIR] \
+        [--window 15] [--fault memory|burn|pause] [--work-root DIR] [--controller-root DIR] \
         [--controller-flag=--fan-out=64 ...]
 
 For each N of --agents it starts one chaos-controller (SQLite history in a
 temporary directory, plaintext on 127.0.0.1) and N chaos-agents on
 127.0.0.1 with `--controller` (the default 5 s heartbeat), all in one
 process group that is killed at the end, also on failure or Ctrl-C. The
-fault (--fault) makes each agent start one child process, which the script
-finds in /proc: `memory` (the default) holds 1 MiB in a child that then
-sleeps (chaos-mem), `burn` is 1 worker at 1 % (chaos-burn; a thousand of
-them ask for 10 CPUs). It measures:
+faults (--fault) `memory` and `burn` make each agent start one child
+process, which the script finds in /proc: `memory` (the default) holds 1
+MiB in a child that then sleeps (chaos-mem), `burn` is 1 worker at 1 %
+(chaos-burn; a thousand of them ask for 10 CPUs). `pause` starts no
+process: it stops a `sleep` of the agent's own (processPause of the pid
+in DUMMY/pid). Each agent then runs in a mount namespace of its own,
+where a small tmpfs on the work directory's DUMMY holds its dummy's pid
+file, so one experiment file names every agent's own dummy; "held" there
+means the dummy is stopped (state T), "reverted" that it runs again. It
+measures:
   registration  first agent started -> `chaosctl agents` lists N live
   controller    idle RSS and CPU over --window s with N registered agents,
                 and per agent: (RSS - RSS before any agent) / N, CPU / N
@@ -24,14 +30,14 @@ them ask for 10 CPUs). It measures:
                 --controller --detach`, then `chaosctl watch`): last - first
                 injected_at in its journal
   abort         --repeats times: a run held for 10 minutes, once every agent
-                has the fault's process: `chaosctl abort`, then the time
-                until every such process the script saw is gone (polled from
+                holds the fault: `chaosctl abort`, then the time until none
+                of the processes the script saw shows it (polled from
                 outside every 5 ms; includes chaosctl's own start, ~20 ms),
                 and from the journal the abort event -> last reverted_at;
                 every fault must be reverted in the journal
   HaltAll       --repeats times, with the same held run: `chaosctl halt
                 --controller` until it returns (every agent must be listed
-                halted and no fault process left), then `chaosctl resume`
+                halted and no fault held), then `chaosctl resume`
 p50 and p99 are nearest-rank over the repeats (with 10 repeats the p99 is
 the maximum). Prints one Markdown row per N with the goals' verdicts (set
 for 1000 agents: inject spread < 250 ms, abort -> all reverted p99 < 1 s,
@@ -52,12 +58,19 @@ import time
 
 from bench_util import TICKS, cpu_ticks, remove_work, spawn_agent, status_fields, wait_for
 
-# The faults (--fault): each agent starts one child process for it, named
-# so that the script finds it in /proc.
+# The faults (--fault) and the name of the agent's child that shows one
+# held: memory and burn start that child; pause stops it (the dummy).
+# %(dummy)s is the directory of each agent's own dummy pid file.
 FAULTS = {
     "memory": ("{memoryPressure: {bytes: 1048576}}", "chaos-mem"),
     "burn": ("{cpuBurn: {workers: 1, loadPercent: 1}}", "chaos-burn"),
+    "pause": ("{processPause: {target: {pidfile: %(dummy)s/pid}}}", "sleep"),
 }
+# Run by each agent's wrapper under --fault pause, in its own mount
+# namespace: a private tmpfs on $0, a dummy whose pid goes to $0/pid, then
+# the agent (the dummy stays its child).
+DUMMY_WRAPPER = ('mount -t tmpfs -o size=64k fleet-dummy "$0" && '
+                 '{ sleep 1000000 & echo $! > "$0/pid"; } && exec "$@"')
 EXPERIMENT = """name: fleet %s
 method:
   - {id: fault, duration: %s, fault: %s}
@@ -69,11 +82,17 @@ MB_PER_AGENT = 8  # what one more agent needs at most (its RssAnon is ~2.5 MB)
 class Fleet:
     """The controller and the agents of one N, and chaosctl against them."""
 
-    def __init__(self, build, work, ctl_state, flags):
+    def __init__(self, build, work, ctl_state, flags, fault):
         self.bin = lambda name: os.path.join(build, "bin", name)
         self.work = work
+        self.fault = fault
+        self.dummy = os.path.join(work, "dummy")  # each agent's own tmpfs under pause
         self.ctl = self._start_controller(ctl_state, flags)
         self.agents = []
+
+    def experiment(self, name, duration):
+        spec = FAULTS[self.fault][0] % {"dummy": self.dummy}
+        return EXPERIMENT % (name, duration, spec)
 
     def _start_controller(self, state, flags):
         port = os.path.join(self.work, "ctl.port")
@@ -92,9 +111,14 @@ class Fleet:
 
     def start_agents(self, n):
         flags = ["--controller", self.address]
+        prefix = []
+        if self.fault == "pause":
+            os.makedirs(self.dummy, exist_ok=True)
+            prefix = ["unshare", "--mount", "--propagation", "private",
+                      "sh", "-c", DUMMY_WRAPPER, self.dummy]
         for i in range(n):
             proc, _ = spawn_agent(self.bin("chaos-agent"), os.path.join(self.work, "a%d" % i),
-                                  flags, process_group=self.ctl.pid)
+                                  flags, prefix, process_group=self.ctl.pid)
             self.agents.append(proc)
 
     def chaosctl(self, *args, check=True, timeout=600):
@@ -149,9 +173,10 @@ class Fleet:
             p.wait()
 
 
-def children_named(comm_wanted, agent_pids):
+def children_named(comm_wanted, agent_pids, state=None):
     """Pids of the processes named comm_wanted whose parent is one of
-    agent_pids, and the set of those parents (one pass over /proc)."""
+    agent_pids (and whose state is `state`, when given), and the set of
+    those parents (one pass over /proc)."""
     found, parents = [], set()
     for entry in os.listdir("/proc"):
         if not entry.isdigit():
@@ -162,22 +187,46 @@ def children_named(comm_wanted, agent_pids):
         except OSError:
             continue
         comm = stat[stat.find("(") + 1:stat.rfind(")")]
-        ppid = int(stat.rsplit(")", 1)[1].split()[1])
-        if comm == comm_wanted and ppid in agent_pids:
+        fields = stat.rsplit(")", 1)[1].split()
+        ppid = int(fields[1])
+        if comm == comm_wanted and ppid in agent_pids and state in (None, fields[0]):
             found.append(int(entry))
             parents.add(ppid)
     return found, parents
 
 
-def hold_everywhere(fleet, fault, n):
-    """Submits the held run and waits until each of the n agents has the
-    fault's process; the run id and those processes' pids."""
-    spec, comm = FAULTS[fault]
-    run_id = fleet.submit(EXPERIMENT % ("held", "10m", spec), "held")
-    agent_pids = {p.pid for p in fleet.agents}
+def holding(fleet):
+    """The processes that show the fault held, and the agents they belong
+    to: the fault's children, or the stopped dummies."""
+    comm = FAULTS[fleet.fault][1]
+    return children_named(comm, {p.pid for p in fleet.agents},
+                          "T" if fleet.fault == "pause" else None)
+
+
+def stopped(pid):
+    """Whether PID exists and is stopped (state T)."""
+    try:
+        with open("/proc/%d/stat" % pid) as f:
+            return f.read().rsplit(")", 1)[1].split()[0] == "T"
+    except OSError:
+        return False
+
+
+def released(fleet, pids):
+    """Whether none of `pids` shows the fault any more: the fault's children
+    are gone, the dummies run."""
+    if fleet.fault != "pause":
+        return not any(os.path.exists("/proc/%d" % p) for p in pids)
+    return not any(stopped(p) for p in pids)
+
+
+def hold_everywhere(fleet, n):
+    """Submits the held run and waits until each of the n agents holds the
+    fault; the run id and the pids that show it."""
+    run_id = fleet.submit(fleet.experiment("held", "10m"), "held")
     end = time.monotonic() + 120
     while True:
-        found, parents = children_named(comm, agent_pids)
+        found, parents = holding(fleet)
         if len(parents) == n:
             return run_id, found
         if time.monotonic() > end:
@@ -186,21 +235,17 @@ def hold_everywhere(fleet, fault, n):
         time.sleep(0.2)
 
 
-def all_gone(pids):
-    return not any(os.path.exists("/proc/%d" % p) for p in pids)
-
-
 def percentile(values, p):
     ordered = sorted(values)
     return ordered[max(0, math.ceil(p / 100.0 * len(ordered)) - 1)]
 
 
-def one_abort(fleet, fault, n):
-    run_id, pids = hold_everywhere(fleet, fault, n)
+def one_abort(fleet, n):
+    run_id, pids = hold_everywhere(fleet, n)
     start = time.monotonic()
     fleet.chaosctl("abort", run_id)
-    if not wait_for(lambda: all_gone(pids), 60, 0.005):
-        raise RuntimeError("run %s: fault processes left 60 s after the abort" % run_id)
+    if not wait_for(lambda: released(fleet, pids), 60, 0.005):
+        raise RuntimeError("run %s: faults held 60 s after the abort" % run_id)
     outside = (time.monotonic() - start) * 1000
     journal = fleet.wait_run(run_id)
     faults = journal["faults"]
@@ -211,15 +256,14 @@ def one_abort(fleet, fault, n):
     return outside, max(int(f["reverted_at_unix_ms"]) for f in faults) - int(abort)
 
 
-def one_halt(fleet, fault, n):
-    run_id, pids = hold_everywhere(fleet, fault, n)
+def one_halt(fleet, n):
+    run_id, pids = hold_everywhere(fleet, n)
     start = time.monotonic()
     answer = json.loads(fleet.chaosctl("halt", "-o", "json").stdout)
     took = (time.monotonic() - start) * 1000
-    left = [p for p in pids if os.path.exists("/proc/%d" % p)]
-    if len(answer.get("halted", [])) != n or answer.get("failed") or left:
-        raise RuntimeError("HaltAll: %d halted, failed %s, %d fault processes left" % (
-            len(answer.get("halted", [])), answer.get("failed"), len(left)))
+    if len(answer.get("halted", [])) != n or answer.get("failed") or not released(fleet, pids):
+        raise RuntimeError("HaltAll: %d halted, failed %s, faults still held: %s" % (
+            len(answer.get("halted", [])), answer.get("failed"), not released(fleet, pids)))
     fleet.wait_run(run_id)
     resumed = json.loads(fleet.chaosctl("resume", "-o", "json").stdout)
     if len(resumed.get("resumed", [])) != n:
@@ -286,7 +330,7 @@ def measure(args, n, work):
     ctl_state = os.path.join(work, "ctl")
     if args.controller_root:
         ctl_state = tempfile.mkdtemp(prefix="fleet-ctl-", dir=args.controller_root)
-    fleet = Fleet(args.build, work, ctl_state, args.controller_flag or [])
+    fleet = Fleet(args.build, work, ctl_state, args.controller_flag or [], args.fault)
     try:
         time.sleep(1)
         ctl_rss_before = int(status_fields(fleet.ctl.pid)["VmRSS"])
@@ -299,8 +343,7 @@ def measure(args, n, work):
         time.sleep(args.settle)
         r.update(idle(fleet, args.window, ctl_rss_before))
         log("N=%d: idle measured" % n)
-        journal = fleet.wait_run(fleet.submit(
-            EXPERIMENT % ("inject", "3s", FAULTS[args.fault][0]), "short"))
+        journal = fleet.wait_run(fleet.submit(fleet.experiment("inject", "3s"), "short"))
         injected = [int(f["injected_at_unix_ms"]) for f in journal["faults"]
                     if f.get("injected_at_unix_ms")]
         if len(injected) != n or journal["outcome"] != "passed":
@@ -308,10 +351,9 @@ def measure(args, n, work):
                 journal["outcome"], len(injected), n))
         r["inject"] = max(injected) - min(injected)
         log("N=%d: inject spread %d ms" % (n, r["inject"]))
-        r["abort"], r["abort_journal"] = zip(*[one_abort(fleet, args.fault, n)
-                                               for _ in range(args.repeats)])
+        r["abort"], r["abort_journal"] = zip(*[one_abort(fleet, n) for _ in range(args.repeats)])
         log("N=%d: aborts %s" % (n, [int(a) for a in r["abort"]]))
-        r["halt"] = [one_halt(fleet, args.fault, n) for _ in range(args.repeats)]
+        r["halt"] = [one_halt(fleet, n) for _ in range(args.repeats)]
         log("N=%d: halts %s" % (n, [int(h) for h in r["halt"]]))
         r["load_after"] = loadavg()
         return r
@@ -356,7 +398,8 @@ def main():
     ap.add_argument("--window", type=float, default=15, help="seconds of idle sampling")
     ap.add_argument("--settle", type=float, default=5, help="seconds before idle sampling")
     ap.add_argument("--fault", choices=sorted(FAULTS), default="memory",
-                    help="memory: 1 MiB held by a child that sleeps; burn: 1 worker at 1 %%")
+                    help="memory: 1 MiB held by a child that sleeps; burn: 1 worker at 1 %%; "
+                    "pause: each agent stops a dummy of its own (no process started)")
     ap.add_argument("--work-root", help="where the temporary directory of the agents' and the "
                     "controller's state goes (default: the system's, e.g. /tmp); /dev/shm "
                     "takes the shared disk's fsyncs out of the figures")
