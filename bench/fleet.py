@@ -130,7 +130,12 @@ class Fleet:
         return done
 
     def live_agents(self):
-        listed = json.loads(self.chaosctl("agents", "-o", "json").stdout or "{}")
+        """Agents the controller lists live; -1 when chaosctl cannot ask
+        (a controller busy with N registrations may not answer in time)."""
+        done = self.chaosctl("agents", "-o", "json", check=False)
+        if done.returncode != 0:
+            return -1
+        listed = json.loads(done.stdout or "{}")
         return sum(1 for a in listed.get("agents", []) if not a.get("lost"))
 
     def submit(self, text, name):
