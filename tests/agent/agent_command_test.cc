@@ -167,7 +167,8 @@ TEST_F(AgentCommandTest, ACommandThePolicyDoesNotAllowIsRefusedNamingTheRuleAndN
   // An agent whose policy lists no command runs none, and says how to allow one.
   auto plain = StartAgent("maxDuration: 10m\n");
   grpc::ClientContext ctx3;
-  s = AgentStub(plain->address())->RunCommand(&ctx3, Request("c3", {"/usr/bin/touch", "DIR/allowed-x"}), &resp);
+  s = AgentStub(plain->address())
+          ->RunCommand(&ctx3, Request("c3", {"/usr/bin/touch", "DIR/allowed-x"}), &resp);
   EXPECT_EQ(s.error_code(), grpc::StatusCode::PERMISSION_DENIED);
   EXPECT_THAT(s.error_message(), StartsWith("policy commands: this agent runs no command"));
   EXPECT_THAT(s.error_message(), HasSubstr("under commands: in the agent's --policy file"));

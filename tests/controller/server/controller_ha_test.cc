@@ -18,6 +18,7 @@
 #include <memory>
 #include <set>
 
+#include "absl/status/statusor.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
@@ -186,15 +187,14 @@ class ControllerHa : public ::testing::Test {
     return n;
   }
 
-  // The event types of `run_id`'s journal under `prefix`; empty when it
-  // cannot be read.
-  static std::set<std::string> JournalTypes(const std::string& prefix,
-                                            const std::string& run_id) {
-    std::set<std::string> types;
+  // The event types of `run_id`'s journal under `prefix`.
+  static absl::StatusOr<std::set<std::string>> JournalTypes(const std::string& prefix,
+                                                            const std::string& run_id) {
     auto history = EtcdHistoryStore::Open(Client(), prefix);
-    if (!history.ok()) return types;
+    if (!history.ok()) return history.status();
     auto events = (*history)->ListEvents(run_id);
-    if (!events.ok()) return types;
+    if (!events.ok()) return events.status();
+    std::set<std::string> types;
     for (const auto& e : *events) types.insert(e.type());
     return types;
   }
@@ -283,7 +283,8 @@ TEST_F(ControllerHa, AStandbyTakesOverFromAKilledLeaderAndRollsTheRunBack) {
   // The agent holds the fault before the leader has its answer and
   // journals it: the kill waits for the journaled inject.
   ASSERT_TRUE(WaitUntil([&] {
-    return JournalTypes("/takeover/", run.run_id()).count("inject") > 0;
+    auto types = JournalTypes("/takeover/", run.run_id());
+    return types.ok() && types->count("inject") > 0;
   }));
   EXPECT_EQ(ApiHealth(standby_address_), "NOT_SERVING");
 
@@ -307,9 +308,10 @@ TEST_F(ControllerHa, AStandbyTakesOverFromAKilledLeaderAndRollsTheRunBack) {
     return StateOn(b_address, next.run_id()) == chaos::v1::RUN_STATE_PASSED;
   })) << StandbyLog();
 
-  const std::set<std::string> types = JournalTypes("/takeover/", run.run_id());
+  const auto types = JournalTypes("/takeover/", run.run_id());
+  ASSERT_TRUE(types.ok()) << types.status();
   for (const char* t : {"inject", "revert", "verify"}) {
-    EXPECT_TRUE(types.count(t)) << t << " missing from the journal";
+    EXPECT_TRUE(types->count(t)) << t << " missing from the journal";
   }
   b->Signal(SIGTERM);
   EXPECT_EQ(b->Wait(), 0) << StandbyLog();
