@@ -186,18 +186,25 @@ def children_named(comm_wanted, agent_pids, state=None):
     for entry in os.listdir("/proc"):
         if not entry.isdigit():
             continue
-        try:
-            with open("/proc/%s/stat" % entry) as f:
-                stat = f.read()
-        except OSError:
+        comm, fields = proc_stat(int(entry))
+        if comm != comm_wanted or not fields or state not in (None, fields[0]):
             continue
-        comm = stat[stat.find("(") + 1:stat.rfind(")")]
-        fields = stat.rsplit(")", 1)[1].split()
         ppid = int(fields[1])
-        if comm == comm_wanted and ppid in agent_pids and state in (None, fields[0]):
+        if ppid in agent_pids:
             found.append(int(entry))
             parents.add(ppid)
     return found, parents
+
+
+def proc_stat(pid):
+    """The command name of PID and its /proc/PID/stat fields after it (the
+    state first); ("", []) when PID is gone."""
+    try:
+        with open("/proc/%d/stat" % pid) as f:
+            stat = f.read()
+    except OSError:
+        return "", []
+    return stat[stat.find("(") + 1:stat.rfind(")")], stat.rsplit(")", 1)[1].split()
 
 
 def holding(fleet):
@@ -208,21 +215,12 @@ def holding(fleet):
                           "T" if fleet.fault == "pause" else None)
 
 
-def stopped(pid):
-    """Whether PID exists and is stopped (state T)."""
-    try:
-        with open("/proc/%d/stat" % pid) as f:
-            return f.read().rsplit(")", 1)[1].split()[0] == "T"
-    except OSError:
-        return False
-
-
 def released(fleet, pids):
     """Whether none of `pids` shows the fault any more: the fault's children
     are gone, the dummies run."""
     if fleet.fault != "pause":
         return not any(os.path.exists("/proc/%d" % p) for p in pids)
-    return not any(stopped(p) for p in pids)
+    return not any(proc_stat(p)[1][:1] == ["T"] for p in pids)  # none stopped
 
 
 def hold_everywhere(fleet, n):
@@ -266,9 +264,10 @@ def one_halt(fleet, n):
     start = time.monotonic()
     answer = json.loads(fleet.chaosctl("halt", "-o", "json").stdout)
     took = (time.monotonic() - start) * 1000
-    if len(answer.get("halted", [])) != n or answer.get("failed") or not released(fleet, pids):
+    held = not released(fleet, pids)
+    if len(answer.get("halted", [])) != n or answer.get("failed") or held:
         raise RuntimeError("HaltAll: %d halted, failed %s, faults still held: %s" % (
-            len(answer.get("halted", [])), answer.get("failed"), not released(fleet, pids)))
+            len(answer.get("halted", [])), answer.get("failed"), held))
     fleet.wait_run(run_id)
     resumed = json.loads(fleet.chaosctl("resume", "-o", "json").stdout)
     if len(resumed.get("resumed", [])) != n:
