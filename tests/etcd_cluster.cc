@@ -1,35 +1,19 @@
 #include "tests/etcd_cluster.h"
 
-#include <arpa/inet.h>
-#include <netinet/in.h>
 #include <signal.h>
-#include <sys/socket.h>
 #include <unistd.h>
 
 #include <chrono>
+#include <filesystem>
 #include <memory>
 #include <stdexcept>
 #include <thread>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 
 namespace chaos::testing {
-
-int FreeLoopbackPort() {
-  int fd = socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  socklen_t len = sizeof(addr);
-  if (fd < 0 || bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0 ||
-      getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) != 0) {
-    if (fd >= 0) close(fd);
-    throw std::runtime_error("no free loopback port");
-  }
-  close(fd);
-  return ntohs(addr.sin_port);
-}
 
 EtcdCluster& SharedEtcdCluster(int members) {
   static std::unique_ptr<EtcdCluster> cluster;  // destroyed at exit
@@ -38,6 +22,28 @@ EtcdCluster& SharedEtcdCluster(int members) {
 }
 
 EtcdCluster::EtcdCluster(int members, std::optional<rpc::TlsFiles> tls) : tls_(std::move(tls)) {
+  // A probed port can still be taken before etcd binds it, by a server of
+  // another test process that probed the same one; the cluster then starts
+  // again, anew, on other ports.
+  for (int attempt = 1;; ++attempt) {
+    try {
+      Launch(members);
+      return;
+    } catch (const std::runtime_error& e) {
+      if (attempt == 3 || !absl::StrContains(e.what(), "address already in use")) throw;
+      StopAll();
+      for (const Member& m : members_) {
+        std::filesystem::remove_all(dir_.path() + "/" + m.name);
+        std::filesystem::remove(dir_.path() + "/" + m.name + ".log");
+      }
+      members_.clear();
+    }
+  }
+}
+
+EtcdCluster::~EtcdCluster() { StopAll(); }
+
+void EtcdCluster::Launch(int members) {
   token_ = absl::StrCat("chaos-test-", getpid(), "-", FreeLoopbackPort());
   std::vector<std::string> peers;
   for (int i = 0; i < members; ++i) {
@@ -49,14 +55,11 @@ EtcdCluster::EtcdCluster(int members, std::optional<rpc::TlsFiles> tls) : tls_(s
     members_.push_back(std::move(m));
   }
   initial_cluster_ = absl::StrJoin(peers, ",");
-  for (int i = 0; i < members; ++i) {
-    members_[i].process = std::make_unique<Subprocess>(Argv(i), dir_.path() + "/" +
-                                                                    members_[i].name + ".log");
-  }
+  for (int i = 0; i < members; ++i) Start(i);
   for (int i = 0; i < members; ++i) WaitServing(i);
 }
 
-EtcdCluster::~EtcdCluster() {
+void EtcdCluster::StopAll() {
   for (Member& m : members_) {
     if (m.process != nullptr) {
       m.process->Signal(SIGCONT);
@@ -101,7 +104,14 @@ void EtcdCluster::WaitServing(int i) {
   for (int tries = 0; tries < 600; ++tries) {
     CommandResult r = RunCommand(argv, 10);
     if (r.exit_code == 0) return;
-    if (!members_[i].process->running()) break;
+    // A member that exited (its port taken, say) never lets the cluster
+    // serve: say so now, with its log.
+    for (int j = 0; j < size(); ++j) {
+      if (!members_[j].process->running()) {
+        throw std::runtime_error(absl::StrCat("etcd member ", members_[j].name,
+                                              " exited: ", Log(j)));
+      }
+    }
     std::this_thread::sleep_for(std::chrono::milliseconds(100));
   }
   throw std::runtime_error(absl::StrCat("etcd member ", members_[i].name,

@@ -16,9 +16,6 @@
 
 namespace chaos::testing {
 
-// A TCP port on 127.0.0.1 that was free when probed.
-int FreeLoopbackPort();
-
 class EtcdCluster {
  public:
   // Starts `members` members and waits until each answers (throws with the
@@ -48,6 +45,10 @@ class EtcdCluster {
     int peer_port = 0;
     std::unique_ptr<Subprocess> process;
   };
+  // Probes ports for `members` members, starts them, and waits until each
+  // serves.
+  void Launch(int members);
+  void StopAll();
   std::vector<std::string> Argv(int i) const;
   void WaitServing(int i);
 

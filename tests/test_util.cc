@@ -1,8 +1,11 @@
 #include "tests/test_util.h"
 
+#include <arpa/inet.h>
 #include <dirent.h>
 #include <fcntl.h>
+#include <netinet/in.h>
 #include <signal.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -11,6 +14,9 @@
 #include <filesystem>
 #include <fstream>
 #include <memory>
+#include <mutex>
+#include <random>
+#include <set>
 #include <sstream>
 #include <stdexcept>
 #include <thread>
@@ -146,6 +152,53 @@ std::vector<pid_t> PidsNamed(const std::string& name) {
   }
   closedir(d);
   return pids;
+}
+
+namespace {
+
+// The lowest port of the kernel's ephemeral range (Linux's default when
+// unreadable).
+int EphemeralLow() {
+  std::istringstream range(ReadFileOrEmpty("/proc/sys/net/ipv4/ip_local_port_range"));
+  int low = 0;
+  return range >> low && low > 0 ? low : 32768;
+}
+
+bool BindsOnLoopback(int port) {
+  const int fd = socket(AF_INET, SOCK_STREAM, 0);
+  if (fd < 0) return false;
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(port);
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  const bool bound = bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == 0;
+  close(fd);
+  return bound;
+}
+
+}  // namespace
+
+int FreeLoopbackPort() {
+  constexpr int kLowest = 10000;
+  const int highest = EphemeralLow() - 1;
+  if (highest <= kLowest) {
+    throw std::runtime_error("the ephemeral port range leaves no port to probe below it");
+  }
+  // A port is handed out once per process: two servers of one test never
+  // share one.
+  static std::mutex mu;
+  static std::set<int> handed_out;
+  static std::mt19937 random(std::random_device{}());
+  std::lock_guard<std::mutex> lock(mu);
+  std::uniform_int_distribution<int> pick(kLowest, highest);
+  for (int tries = 0; tries < 1000; ++tries) {
+    const int port = pick(random);
+    if (!handed_out.contains(port) && BindsOnLoopback(port)) {
+      handed_out.insert(port);
+      return port;
+    }
+  }
+  throw std::runtime_error("no free loopback port below the ephemeral range");
 }
 
 int WaitForPortFile(Subprocess& p, const std::string& port_file, int hang_guard_s) {

@@ -98,6 +98,12 @@ std::string ReadFileOrEmpty(const std::string& path);
 // Pids of processes whose comm is exactly `name`.
 std::vector<pid_t> PidsNamed(const std::string& name);
 
+// A TCP port on 127.0.0.1 that was free when probed, for a server that must
+// be told its port in advance (etcd, PostgreSQL, Redis). It is drawn at
+// random from below the kernel's ephemeral range, so no outgoing connection
+// and no server bound to port 0 can take it between the probe and its use.
+int FreeLoopbackPort();
+
 // Waits until `p` has written its port to `port_file` (as --port-file
 // does); 0 when the process exits first or the hang guard of
 // `hang_guard_s` seconds passes.

@@ -1,10 +1,8 @@
 // The bundled experiments, each run for real by chaosctl against a real
 // chaos-agent and a real system under test that the test starts itself.
 #include <dirent.h>
-#include <netinet/in.h>
 #include <signal.h>
 #include <sys/mount.h>
-#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
 #include <unistd.h>
@@ -31,18 +29,6 @@ namespace chaos::testing {
 namespace {
 
 const std::string kExperiments = std::string(CHAOS_SOURCE_DIR) + "/experiments/examples";
-
-int FreePort() {
-  int fd = socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr));
-  socklen_t len = sizeof(addr);
-  getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
-  close(fd);
-  return ntohs(addr.sin_port);
-}
 
 // Runs chaosctl with extra environment; returns its result and parsed JSON report.
 struct RunResult {
@@ -100,7 +86,7 @@ TEST(ExamplesTest, EveryBundledExperimentValidates) {
 
 TEST(ExamplesTest, KillOneReplicaMeasuresTimeToRecover) {
   TempDir dir;
-  const int p1 = FreePort(), p2 = FreePort(), p3 = FreePort();
+  const int p1 = FreeLoopbackPort(), p2 = FreeLoopbackPort(), p3 = FreeLoopbackPort();
   Subprocess replicas({"/usr/bin/setsid", kExperiments + "/scripts/replicas.sh",
                        std::to_string(p1), std::to_string(p2), std::to_string(p3)},
                       dir.path() + "/replicas.log");
@@ -175,7 +161,7 @@ void WriteDrillPolicy(const std::string& dir, const std::vector<std::string>& ru
 class RedisDrill {
  public:
   RedisDrill()
-      : port_(std::to_string(FreePort())),
+      : port_(std::to_string(FreeLoopbackPort())),
         redis_dir_(dir_.path() + "/data/redis"),
         run_dir_(dir_.path() + "/run") {
     EXPECT_EQ(RunCommand({"/bin/mkdir", "-p", redis_dir_, run_dir_}).exit_code, 0);
@@ -209,7 +195,7 @@ class RedisDrill {
   }
   // The data directory's dump loads into a fresh server with every key.
   int KeysInDataDir() {
-    const std::string port = std::to_string(FreePort());
+    const std::string port = std::to_string(FreeLoopbackPort());
     RunCommand({"/usr/bin/redis-server", "--port", port, "--bind", "127.0.0.1", "--dir",
                 redis_dir_, "--daemonize", "yes", "--pidfile", run_dir_ + "/check.pid",
                 "--save", "", "--appendonly", "no", "--logfile", run_dir_ + "/check.log"});
@@ -438,7 +424,7 @@ TEST(ExamplesTest, RedisDrillSlowerThanItsRtoFailsWithTheMeasuredFigure) {
 // postgres-drill.yaml.
 class PostgresDrill {
  public:
-  PostgresDrill() : port_(std::to_string(FreePort())) {
+  PostgresDrill() : port_(std::to_string(FreeLoopbackPort())) {
     chmod(dir_.path().c_str(), 0755);  // the postgres user works below it
     for (const char* d : {"data", "archive", "run", "sock"}) {
       const std::string path = dir_.path() + "/" + d;
