@@ -94,13 +94,28 @@ std::string EtcdCluster::ClientUrl(int i) const {
                       members_[i].client_port);
 }
 
-void EtcdCluster::WaitServing(int i) {
+std::vector<std::string> EtcdCluster::Etcdctl(int i) const {
   std::vector<std::string> argv = {"/usr/bin/etcdctl", "--endpoints", ClientUrl(i),
-                                   "--command-timeout=2s", "endpoint", "health"};
+                                   "--command-timeout=2s"};
   if (tls_.has_value()) {
     // The member's own certificate serves as a client's too.
     argv.insert(argv.end(), {"--cacert", tls_->ca, "--cert", tls_->cert, "--key", tls_->key});
   }
+  return argv;
+}
+
+void EtcdCluster::Compact(int i, int64_t revision) {
+  std::vector<std::string> argv = Etcdctl(i);
+  argv.insert(argv.end(), {"compact", absl::StrCat(revision)});
+  CommandResult r = RunCommand(argv, 30);
+  if (r.exit_code != 0) {
+    throw std::runtime_error(absl::StrCat("etcdctl compact ", revision, ": ", r.output));
+  }
+}
+
+void EtcdCluster::WaitServing(int i) {
+  std::vector<std::string> argv = Etcdctl(i);
+  argv.insert(argv.end(), {"endpoint", "health"});
   for (int tries = 0; tries < 600; ++tries) {
     CommandResult r = RunCommand(argv, 10);
     if (r.exit_code == 0) return;

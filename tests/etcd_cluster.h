@@ -6,6 +6,7 @@
 #ifndef CHAOS_TESTS_ETCD_CLUSTER_H_
 #define CHAOS_TESTS_ETCD_CLUSTER_H_
 
+#include <cstdint>
 #include <memory>
 #include <optional>
 #include <string>
@@ -37,6 +38,10 @@ class EtcdCluster {
   void Pause(int i);
   void Resume(int i);
   std::string Log(int i) const;
+  // Compacts the cluster's history up to `revision`, through member i
+  // (etcdctl compact): a watch from an older revision is then refused.
+  // Throws with etcdctl's output when it fails.
+  void Compact(int i, int64_t revision);
 
  private:
   struct Member {
@@ -50,6 +55,8 @@ class EtcdCluster {
   void Launch(int members);
   void StopAll();
   std::vector<std::string> Argv(int i) const;
+  // etcdctl's argv up to its command, for member i.
+  std::vector<std::string> Etcdctl(int i) const;
   void WaitServing(int i);
 
   std::string ClientUrl(int i) const;

@@ -8,6 +8,7 @@
 #include <thread>
 
 #include "absl/cleanup/cleanup.h"
+#include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
 #include "etcd/election.h"
 #include "etcd/watch.h"
@@ -185,6 +186,30 @@ TEST_F(EtcdClientTest, AWatchDeliversEveryChangeInOrderAlsoWhenItsMemberIsLost) 
   EXPECT_TRUE(absl::IsCancelled(result)) << result;
   absl::MutexLock lock(&mu);
   EXPECT_THAT(seen, ElementsAre("+/w/0", "+/w/1", "+/w/2", "-/w/1"));
+}
+
+// A watch that needs revisions etcd compacted away is OUT_OF_RANGE, naming
+// the revision it needed and the oldest one kept, and delivers nothing.
+TEST_F(EtcdClientTest, AWatchFromACompactedRevisionIsOutOfRangeNamingTheOldestKept) {
+  auto client = Connect(cluster_.endpoints());
+  ASSERT_NE(client, nullptr);
+  auto first = client->Put("/c/1", "1");
+  ASSERT_TRUE(first.ok()) << first.status();
+  ASSERT_TRUE(client->Put("/c/2", "2").ok());
+  auto last = client->Put("/c/3", "3");
+  ASSERT_TRUE(last.ok()) << last.status();
+  cluster_.Compact(1, *last);
+
+  int delivered = 0;
+  Cancellation cancel;
+  absl::Status s = WatchPrefix(client.get(), "/c/", *first, &cancel,
+                               [&](const std::vector<Change>& changes) {
+                                 delivered += static_cast<int>(changes.size());
+                               });
+  EXPECT_TRUE(absl::IsOutOfRange(s)) << s;
+  EXPECT_THAT(s.message(), HasSubstr(absl::StrCat("revision ", *first, " is compacted (oldest "
+                                                  "kept: ", *last, ")")));
+  EXPECT_EQ(delivered, 0);
 }
 
 TEST_F(EtcdClientTest, OneCandidateLeadsAndTheNextLeadsOnlyOnceItResigns) {

@@ -2,9 +2,11 @@
 // both stores: SQLite in a temporary file, and etcd in a real cluster on
 // loopback (each test on a prefix of its own). Then what only the etcd
 // store has: a report bigger than an etcd request, fencing, two
-// controllers sharing one store, and a prefix holding foreign keys.
+// controllers sharing one store, the run feed (also past a compaction),
+// and a prefix holding foreign keys.
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "absl/synchronization/mutex.h"
 #include "controller/store/etcd_history_store.h"
@@ -12,21 +14,24 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "tests/etcd_cluster.h"
+#include "tests/test_util.h"
 
 namespace chaos::controller {
 namespace {
 
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
+using chaos::testing::WaitFor;
 
 enum class Kind { kSqlite, kEtcd };
 
 // One etcd for every test of the process, started on first use.
 testing::EtcdCluster* SharedEtcd() { return &testing::SharedEtcdCluster(1); }
 
-std::shared_ptr<etcd::Client> EtcdClient() {
+// A client of the shared cluster, or of the given members.
+std::shared_ptr<etcd::Client> EtcdClient(std::vector<std::string> endpoints = {}) {
   etcd::ClientOptions options;
-  options.endpoints = SharedEtcd()->endpoints();
+  options.endpoints = endpoints.empty() ? SharedEtcd()->endpoints() : std::move(endpoints);
   auto client = etcd::Client::Connect(options);
   EXPECT_TRUE(client.ok()) << client.status();
   return client.ok() ? std::shared_ptr<etcd::Client>(std::move(*client)) : nullptr;
@@ -519,6 +524,52 @@ TEST_F(EtcdHistoryStoreTest, TheRunFeedNamesEachRunAnotherControllerWrites) {
   mu.Unlock();
   feed->reset();  // ends its etcd watch: a feed that did not would hang here
   mu.Lock();
+}
+
+// A standby whose etcd member was lost while the leader wrote, and etcd
+// compacted those writes away meanwhile: its feed cannot name the run it
+// missed, so it says "every run" (an empty id) once, then follows on.
+TEST(EtcdRunFeedTest, AFeedThatMissedCompactedWritesSaysEveryRunThenFollowsOn) {
+  testing::EtcdCluster cluster(3);
+  const std::string prefix = UniquePrefix();
+  // The standby talks to member 0 only, the leader to members 1 and 2.
+  auto leader_client = EtcdClient({cluster.endpoint(1), cluster.endpoint(2)});
+  auto standby = EtcdHistoryStore::Open(EtcdClient({cluster.endpoint(0)}), prefix);
+  auto leader = EtcdHistoryStore::Open(leader_client, prefix);
+  ASSERT_TRUE(standby.ok() && leader.ok());
+  absl::Mutex mu;
+  std::vector<std::string> named;
+  auto feed = (*standby)->FollowRuns([&](const std::string& run_id) {
+    absl::MutexLock lock(&mu);
+    named.push_back(run_id);
+  });
+  ASSERT_TRUE(feed.ok()) << feed.status();
+  auto last_named = [&] {
+    absl::MutexLock lock(&mu);
+    return named.empty() ? std::string("(nothing)") : named.back();
+  };
+  auto insert = [&](const std::string& id) {  // retried: member 0 may have led raft
+    absl::Status s = (*leader)->InsertRun(MakeRun(id, 1, chaos::v1::RUN_STATE_PENDING), "");
+    return s.ok() || absl::IsAlreadyExists(s);
+  };
+  ASSERT_TRUE(insert("burn-1"));
+  ASSERT_TRUE(WaitFor([&] { return last_named() == "burn-1"; }, absl::Seconds(30)));
+
+  cluster.Kill(0);
+  ASSERT_TRUE(WaitFor([&] { return insert("burn-2"); }, absl::Seconds(30)));
+  absl::StatusOr<int64_t> revision;
+  ASSERT_TRUE(WaitFor([&] { return (revision = leader_client->Put("/mark", "")).ok(); },
+                      absl::Seconds(30)));
+  cluster.Compact(1, *revision);
+  cluster.Start(0);
+  // A restarted member that led raft was seen to take 15 s to serve again.
+  ASSERT_TRUE(WaitFor([&] { return last_named().empty(); }, absl::Seconds(120)))
+      << "the feed last named " << last_named();
+
+  ASSERT_TRUE(insert("burn-3"));
+  ASSERT_TRUE(WaitFor([&] { return last_named() == "burn-3"; }, absl::Seconds(30)));
+  feed->reset();
+  EXPECT_THAT(named, ElementsAre("burn-1", "", "burn-3"));
 }
 
 TEST_F(EtcdHistoryStoreTest, APrefixHoldingForeignKeysIsRefusedNamingOne) {
