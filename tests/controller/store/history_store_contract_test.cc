@@ -353,6 +353,31 @@ INSTANTIATE_TEST_SUITE_P(Stores, HistoryStoreContractTest,
                            return info.param == Kind::kSqlite ? "Sqlite" : "Etcd";
                          });
 
+// The run ids a store's feed names, in order.
+class FeedLog {
+ public:
+  absl::Status Follow(HistoryStore& store) {
+    auto feed = store.FollowRuns([this](const std::string& run_id) {
+      absl::MutexLock lock(&mu_);
+      named_.push_back(run_id);
+    });
+    if (!feed.ok()) return feed.status();
+    feed_ = std::move(*feed);
+    return absl::OkStatus();
+  }
+  // Ends the feed and its etcd watch: a feed that did not would hang here.
+  void Stop() { feed_.reset(); }
+  std::vector<std::string> named() const {
+    absl::MutexLock lock(&mu_);
+    return named_;
+  }
+
+ private:
+  mutable absl::Mutex mu_;
+  std::vector<std::string> named_;
+  std::unique_ptr<HistoryStore::RunFeed> feed_;  // destroyed first: it calls into named_
+};
+
 // What only the etcd store has.
 class EtcdHistoryStoreTest : public ::testing::Test {
  protected:
@@ -491,13 +516,8 @@ TEST_F(EtcdHistoryStoreTest, TheRunFeedNamesEachRunAnotherControllerWrites) {
   auto standby = EtcdHistoryStore::Open(client_, prefix_);
   auto leader = EtcdHistoryStore::Open(EtcdClient(), prefix_);
   ASSERT_TRUE(standby.ok() && leader.ok());
-  absl::Mutex mu;
-  std::vector<std::string> named;
-  auto feed = (*standby)->FollowRuns([&](const std::string& run_id) {
-    absl::MutexLock lock(&mu);
-    named.push_back(run_id);
-  });
-  ASSERT_TRUE(feed.ok()) << feed.status();
+  FeedLog feed;
+  ASSERT_EQ(feed.Follow(**standby), absl::OkStatus());
 
   ASSERT_TRUE((*leader)->SetHaltState({true, "ops", "test", 1}).ok());
   chaos::v1::AgentInfo agent;
@@ -515,15 +535,10 @@ TEST_F(EtcdHistoryStoreTest, TheRunFeedNamesEachRunAnotherControllerWrites) {
   ASSERT_TRUE((*leader)->InsertRun(MakeRun("kill-2", 2, chaos::v1::RUN_STATE_PENDING), "").ok());
 
   const std::vector<std::string> want = {"burn/1", "burn/1", "kill-2"};
-  auto all_named = [&] { return named.size() >= want.size(); };
-  absl::MutexLock lock(&mu);
-  ASSERT_TRUE(mu.AwaitWithTimeout(absl::Condition(&all_named), absl::Seconds(30)))
-      << "the feed named " << named.size() << " of " << want.size() << " writes";
-  EXPECT_EQ(named, want) << "the run's record, its journal, the next run; nothing else";
-
-  mu.Unlock();
-  feed->reset();  // ends its etcd watch: a feed that did not would hang here
-  mu.Lock();
+  ASSERT_TRUE(WaitFor([&] { return feed.named().size() >= want.size(); }, absl::Seconds(30)))
+      << "the feed named " << feed.named().size() << " of " << want.size() << " writes";
+  EXPECT_EQ(feed.named(), want) << "the run's record, its journal, the next run; nothing else";
+  feed.Stop();
 }
 
 // A standby whose etcd member was lost while the leader wrote, and etcd
@@ -537,15 +552,10 @@ TEST(EtcdRunFeedTest, AFeedThatMissedCompactedWritesSaysEveryRunThenFollowsOn) {
   auto standby = EtcdHistoryStore::Open(EtcdClient({cluster.endpoint(0)}), prefix);
   auto leader = EtcdHistoryStore::Open(leader_client, prefix);
   ASSERT_TRUE(standby.ok() && leader.ok());
-  absl::Mutex mu;
-  std::vector<std::string> named;
-  auto feed = (*standby)->FollowRuns([&](const std::string& run_id) {
-    absl::MutexLock lock(&mu);
-    named.push_back(run_id);
-  });
-  ASSERT_TRUE(feed.ok()) << feed.status();
+  FeedLog feed;
+  ASSERT_EQ(feed.Follow(**standby), absl::OkStatus());
   auto last_named = [&] {
-    absl::MutexLock lock(&mu);
+    const std::vector<std::string> named = feed.named();
     return named.empty() ? std::string("(nothing)") : named.back();
   };
   auto insert = [&](const std::string& id) {  // retried: member 0 may have led raft
@@ -568,8 +578,8 @@ TEST(EtcdRunFeedTest, AFeedThatMissedCompactedWritesSaysEveryRunThenFollowsOn) {
 
   ASSERT_TRUE(insert("burn-3"));
   ASSERT_TRUE(WaitFor([&] { return last_named() == "burn-3"; }, absl::Seconds(30)));
-  feed->reset();
-  EXPECT_THAT(named, ElementsAre("burn-1", "", "burn-3"));
+  feed.Stop();
+  EXPECT_THAT(feed.named(), ElementsAre("burn-1", "", "burn-3"));
 }
 
 TEST_F(EtcdHistoryStoreTest, APrefixHoldingForeignKeysIsRefusedNamingOne) {
