@@ -20,7 +20,9 @@ namespace chaos::testing {
 class EtcdCluster {
  public:
   // Starts `members` members and waits until each answers (throws with the
-  // logs when one does not within a minute). With `tls` (a certificate for
+  // logs when one does not within a minute). When another process took a
+  // probed port first, the cluster starts anew on other ports (3 times at
+  // most). With `tls` (a certificate for
   // 127.0.0.1, its key and the CA), clients must speak TLS and present a
   // certificate of that CA; members speak plaintext among themselves.
   explicit EtcdCluster(int members = 3, std::optional<rpc::TlsFiles> tls = std::nullopt);
