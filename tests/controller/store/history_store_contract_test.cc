@@ -571,6 +571,9 @@ TEST(EtcdRunFeedTest, AFeedThatMissedCompactedWritesSaysEveryRunThenFollowsOn) {
   ASSERT_TRUE(WaitFor([&] { return (revision = leader_client->Put("/mark", "")).ok(); },
                       absl::Seconds(30)));
   cluster.Compact(1, *revision);
+  // etcd serves a restarted member's clients only once the member has
+  // published itself through raft, after the compaction in its log: the
+  // feed's next watch always finds its revision compacted.
   cluster.Start(0);
   // A restarted member that led raft was seen to take 15 s to serve again.
   ASSERT_TRUE(WaitFor([&] { return last_named().empty(); }, absl::Seconds(120)))
