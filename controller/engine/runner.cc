@@ -1245,8 +1245,9 @@ void Runner::CheckLapsed(Agent* agent, const std::vector<size_t>& held,
   if (!Lose(agent, step, lapsed)) Abort(RunOutcome::kFailed, lapsed);
 }
 
-// Under `rollback: never` the faults are meant to outlast the run's
-// renewals: the lease there is no measure of them.
+// The run fails at the lapse, not at the step's end: the step no longer
+// holds what it declared. Under `rollback: never` the faults are meant to
+// outlast the run's renewals: the lease there is no measure of them.
 void Runner::LoseWhenLeaseLapsed(Agent* agent, const std::vector<size_t>& held,
                                  const grpc::Status& status) {
   if (held.empty() || experiment_.rollback == RollbackPolicy::kNever) return;
@@ -1258,10 +1259,11 @@ void Runner::LoseWhenLeaseLapsed(Agent* agent, const std::vector<size_t>& held,
     step = report_.faults[held.front()].step;
   }
   if (absl::Now() < from + options_.lease) return;
-  Lose(agent, step,
-       absl::StrCat("lease lapsed on ", agent->address, ": no keep-alive reached it for the ",
-                    absl::FormatDuration(options_.lease), " lease (last: ",
-                    rpc::StatusText(status), "); its own timer ends the run's faults there"));
+  const std::string why =
+      absl::StrCat("lease lapsed on ", agent->address, ": no keep-alive reached it for the ",
+                   absl::FormatDuration(options_.lease), " lease (last: ",
+                   rpc::StatusText(status), "); its own timer ends the run's faults there");
+  if (!Lose(agent, step, why)) Abort(RunOutcome::kFailed, why);
 }
 
 void Runner::RunStep(size_t index) {

@@ -30,8 +30,8 @@
 // cleanup to the agents; a renewal that finds a fault of this run ended
 // although the run did not revert it (and its duration has not elapsed)
 // fails the run with "lease lapsed on AGENT", and so does an agent no
-// renewal has reached for a whole lease, once it answers again; either
-// loses the agent instead when its groups allow it. Under `rollback: never` a
+// renewal has reached for a whole lease (at once, whether it answers again
+// or not); either loses the agent instead when its groups allow it. Under `rollback: never` a
 // renewal is never shorter than what remains of the agent's faults of this
 // run, so they last their full duration after the run. On every path that stops the run early
 // (an inject failing anywhere, Interrupt()) the faults still in place are
@@ -329,7 +329,8 @@ class Runner {
   void CheckLapsed(Agent* agent, const std::vector<size_t>& held, absl::Duration deadline);
   // After a keep-alive that did not reach `agent`: once no renewal or
   // inject of `held` has reached it for a whole lease, its own timer has
-  // ended them (or it is gone), and it is lost when its groups allow it.
+  // ended them (or it is gone): it is lost when its groups allow it, else
+  // the run fails.
   void LoseWhenLeaseLapsed(Agent* agent, const std::vector<size_t>& held,
                            const grpc::Status& status);
   void JournalKeepAliveReach(Agent* agent, const grpc::Status& status);

@@ -45,7 +45,10 @@ FOOTER = """
   the lease, so the measured time is at most the lease plus the agent's
   timer latency. The run's journal notes a failed keep-alive once its
   deadline has passed: the smaller of the RPC timeout and the interval
-  between keep-alives (a third of the lease).
+  between keep-alives (a third of the lease). The run fails once no
+  keep-alive has reached the agent for a whole lease, so at about the
+  instant the agent reverts; it ends later, when its revert and its check
+  of the cut-off agent have waited out their retries and timeouts.
 - The 10 000 cycles compare the agent after a warm-up of 1 000 cycles (which
   fills its table of ended faults, `--keep-ended 1000`) with the agent at
   the end. The allowed growth is small against what a leak per cycle would

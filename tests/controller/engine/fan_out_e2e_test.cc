@@ -712,6 +712,49 @@ TEST(LostAgentsE2eTest, AnAgentFrozenToTheEndIsLostAndItsFaultIsManualUndo) {
   EXPECT_FALSE(IsActive(ended->state()));
 }
 
+// Without the allowance the same frozen agent fails the run once no
+// renewal has reached it for a whole lease: the rest of the 60 s step is
+// not held on the other agent. The rollback reverts that one; the frozen
+// one answers neither its revert nor the check, so its fault is manual
+// undo, and once it runs again its own timer has ended the fault.
+TEST(LostAgentsE2eTest, WithoutTheAllowanceAnAgentNoRenewalReachesForALeaseFailsTheRun) {
+  TempDir d1, d2;
+  AgentProcess a1(d1.path()), a2(d2.path());
+  const RunOptions options = ShortLease(a1, a2);
+  Observer obs;
+  obs.hook = [&](const JournalEvent& e) {
+    if (e.type == "inject" && e.agent == a1.address()) a1.process().Signal(SIGSTOP);
+  };
+  Runner runner(Parse(R"(
+name: strict
+method:
+  - {id: burn, duration: 60s, fault: {cpuBurn: {loadPercent: 5}}}
+)"),
+                options, &obs);
+  const std::string id = runner.run_id() + ".burn";
+  RunReport r = runner.Run();
+  a1.process().Signal(SIGCONT);
+  EXPECT_EQ(r.outcome, RunOutcome::kRollbackIncomplete) << r.reason;
+  EXPECT_TRUE(absl::StrContains(r.reason, "lease lapsed on " + a1.address() +
+                                              ": no keep-alive reached it for the 2s lease"))
+      << r.reason;
+  EXPECT_TRUE(r.lost_agents.empty());
+  EXPECT_TRUE(obs.Saw("lease", a1.address()));  // "keep-alive to ... failed"
+  ASSERT_EQ(r.steps.size(), 1u);
+  const FaultRecord* held = FaultOf(r, a2.address());
+  ASSERT_NE(held, nullptr);
+  EXPECT_TRUE(held->reverted);
+  EXPECT_LT(held->reverted_at, r.steps[0].planned_end) << "the run held the step to its end";
+  EXPECT_FALSE(AnythingLeftOn(a2.address()));
+  const std::string undo = absl::StrJoin(r.manual_undo, "\n");
+  EXPECT_TRUE(absl::StrContains(undo, "chaosctl revert --agent " + a1.address() + " " + id))
+      << undo;
+  EXPECT_TRUE(WaitUntil([&] { return !AnythingLeftOn(a1.address()); }));
+  auto ended = FaultOn(a1.address(), id);
+  ASSERT_TRUE(ended.has_value());
+  EXPECT_FALSE(IsActive(ended->state()));
+}
+
 // In preflight, two dead addresses where the group may lose one: nothing
 // is injected and both are named, as without maxUnavailable.
 TEST(LostAgentsE2eTest, BeyondTheAllowanceInPreflightNothingIsInjected) {

@@ -611,20 +611,20 @@ TEST(RunnerTest, AHaltOfTheAgentFailsTheRunNamingTheHalt) {
       "halt: pager storm");
 }
 
-// The agent is frozen (SIGSTOP) longer than the run's lease: keep-alives
-// fail and the journal says so; once it runs again its timer reverts the
-// run's faults for the lapsed lease (a keep-alive arriving first cannot
-// revive it), and the run fails naming the lapse.
-TEST(RunnerTest, AnAgentUnreachablePastItsLeaseIsJournaledAndFailsTheRun) {
+// The agent is frozen (SIGSTOP) for less than the run's 6 s lease: a
+// keep-alive fails and the journal says so, the next one reaches it again
+// and says that too, and the run goes on to pass. (Frozen for a whole
+// lease, the run fails: LostAgentsE2eTest.WithoutTheAllowance...)
+TEST(RunnerTest, AnAgentUnreachableForLessThanALeaseIsJournaledAndTheRunGoesOn) {
   TempDir dir;
   testing::AgentProcess agent(dir.path());
   Experiment exp = Parse(R"(
 name: frozen
 method:
-  - {id: burn, duration: 60s, fault: {cpuBurn: {loadPercent: 5}}}
+  - {id: burn, duration: 8s, fault: {cpuBurn: {loadPercent: 5}}}
 )");
   RunOptions options = Opts(agent.address());
-  options.lease = absl::Seconds(2);
+  options.lease = absl::Seconds(6);  // renewed every 2 s
   options.rpc_timeout = absl::Milliseconds(500);
   Recorder rec;
   Runner runner(exp, options, &rec);
@@ -632,23 +632,19 @@ method:
   std::thread other([&] {
     ASSERT_TRUE(rec.WaitFor("inject", "worker", absl::Seconds(20)));
     agent.process().Signal(SIGSTOP);
+    // At most one round (2 s) and one deadline (500 ms) after the stop,
+    // well within the lease.
     EXPECT_TRUE(rec.WaitFor("lease", failed, absl::Seconds(30)));
-    // Frozen past the 2 s lease for sure: the last renewal came before the
-    // stop, and the failed keep-alive came at least one round after it.
-    absl::SleepFor(absl::Seconds(3));
     agent.process().Signal(SIGCONT);
   });
   RunReport r = runner.Run();
   other.join();
-  EXPECT_EQ(r.outcome, RunOutcome::kFailed) << r.reason;
-  const std::string lapse = "lease lapsed on " + agent.address() + ": " + runner.run_id() + ".burn";
-  EXPECT_NE(r.reason.find(lapse), std::string::npos) << r.reason;
-  EXPECT_NE(r.reason.find("lease expired"), std::string::npos) << r.reason;
+  EXPECT_EQ(r.outcome, RunOutcome::kPassed) << r.reason;
   EXPECT_TRUE(rec.Saw("lease", failed));
   EXPECT_TRUE(rec.Saw("lease", "keep-alive reaches " + agent.address() + " again"));
   auto fault = FaultOn(agent.address(), runner.run_id() + ".burn");
   ASSERT_TRUE(fault.has_value());
-  EXPECT_FALSE(IsActive(fault->state()));
+  EXPECT_EQ(fault->state(), chaos::v1::FAULT_STATE_REVERTED);
 }
 
 TEST(RunnerTest, RollbackNeverKeepsTheFaultForItsWholeDurationAfterTheRun) {
