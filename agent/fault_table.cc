@@ -8,7 +8,6 @@
 #include "google/protobuf/util/message_differencer.h"
 #include "proto/duration.h"
 #include "proto/fault_state.h"
-#include "spdlog/spdlog.h"
 
 namespace chaos::agent {
 
@@ -77,6 +76,11 @@ absl::Status FaultTable::Persist(Entry& entry, const std::function<void(LedgerRe
   return ledger_->Put(copy);
 }
 
+void FaultTable::Update(Entry& entry, const std::function<void(LedgerRecord&)>& edit) {
+  absl::MutexLock lock(&mu_);
+  edit(entry.record);
+}
+
 absl::Status FaultTable::Admit(const Ref& entry) {
   const std::string& id = entry->record.status().spec().fault_id();
   {
@@ -115,7 +119,7 @@ void FaultTable::MarkActive(Entry& entry, std::optional<absl::Time> ends_at,
   counters_->injections++;
   const absl::Time now = absl::Now();
   const faults::FaultStatus what = entry.fault->Status();
-  absl::Status persisted = Persist(entry, [&](LedgerRecord& r) {
+  Update(entry, [&](LedgerRecord& r) {
     FaultStatus* st = r.mutable_status();
     st->set_state(chaos::v1::FAULT_STATE_ACTIVE);
     st->set_summary(what.summary);
@@ -124,12 +128,6 @@ void FaultTable::MarkActive(Entry& entry, std::optional<absl::Time> ends_at,
     st->set_injected_at_unix_ms(absl::ToUnixMillis(now));
     st->set_expires_at_unix_ms(absl::ToUnixMillis(ends_at.value_or(now + duration)));
   });
-  if (!persisted.ok()) {
-    // The ledger holds the intent and the undo state, so recovery still
-    // works; the fault stays in place and its revert is journaled again.
-    spdlog::error("fault {}: ledger write failed after inject: {}",
-                  entry.record.status().spec().fault_id(), persisted.ToString());
-  }
 }
 
 absl::StatusOr<FaultStatus> FaultTable::Inject(const chaos::v1::FaultSpec& spec,
@@ -193,7 +191,7 @@ absl::StatusOr<FaultStatus> FaultTable::Revert(const Ref& entry, const std::stri
     }
     if (done || entry->fault == nullptr) return st;
   }
-  (void)Persist(*entry, [](LedgerRecord& r) {
+  Update(*entry, [](LedgerRecord& r) {
     r.mutable_status()->set_state(chaos::v1::FAULT_STATE_REVERTING);
   });
   const absl::Status s = entry->fault->Revert();

@@ -12,10 +12,15 @@
 // (RetryBackoff: `initial` after the first failure, doubling up to `cap`);
 // whoever drives the retries (the agent's timer) selects RetryDue records.
 //
-// Every transition is journaled in the FaultLedger. The INJECTING record
+// The FaultLedger holds what start-up recovery needs. The INJECTING record
 // (the intent) is durable before the fault touches the host, and each undo
 // state the fault reports is durable before the step it covers, so a crash
-// at any point leaves a record that start-up recovery can revert.
+// at any point leaves a record that start-up recovery can revert. ACTIVE
+// and REVERTING change the table only: recovery reverts a record with an
+// undo state whichever of INJECTING, ACTIVE or REVERTING it says, so
+// journaling them would cost two synchronous writes per fault and change
+// nothing a crash leaves. Every end (REVERTED, FAILED, abandoned) is
+// journaled, with the whole record.
 //
 // Revert is idempotent: a fault already reverted, one whose inject failed
 // and was undone, or one with nothing left to undo answers its final status
@@ -127,6 +132,8 @@ class FaultTable {
  private:
   // Applies `edit` to the record under mu_, then journals a copy.
   absl::Status Persist(Entry& entry, const std::function<void(chaos::v1::LedgerRecord&)>& edit);
+  // Applies `edit` to the record under mu_ only (see the ledger above).
+  void Update(Entry& entry, const std::function<void(chaos::v1::LedgerRecord&)>& edit);
   // Inserts the INJECTING entry and journals it; on error nothing is kept.
   absl::Status Admit(const Ref& entry);
   void MarkInjectFailed(Entry& entry, const absl::Status& why);

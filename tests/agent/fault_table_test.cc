@@ -23,6 +23,7 @@ struct Script {
   absl::Notification* block_inject = nullptr;  // waits for it in Inject
   absl::Notification* in_inject = nullptr;     // notified on entering Inject
   std::function<void()> before_touching_host;  // runs after the undo is recorded
+  std::function<void()> in_revert;             // runs as Revert starts
   int injects = 0;
   int reverts = 0;
 };
@@ -40,6 +41,7 @@ class FakeFault : public faults::Fault {
   }
   absl::Status Revert() override {
     ++script_->reverts;
+    if (script_->in_revert) script_->in_revert();
     return script_->revert;
   }
   absl::Status Adopt(const faults::UndoState&) override { return absl::OkStatus(); }
@@ -105,7 +107,10 @@ TEST_F(FaultTableTest, IntentAndUndoAreJournaledBeforeTheHostIsTouched) {
   EXPECT_EQ(status->state(), chaos::v1::FAULT_STATE_ACTIVE);
   EXPECT_EQ(status->summary(), "fake fault");
   EXPECT_EQ(status->expires_at_unix_ms() - status->injected_at_unix_ms(), 30'000);
-  EXPECT_EQ(Journaled("f1").status().state(), chaos::v1::FAULT_STATE_ACTIVE);
+  // ACTIVE is the table's: the ledger keeps the intent and its undo state,
+  // which recovery reverts all the same.
+  EXPECT_EQ(Journaled("f1").status().state(), chaos::v1::FAULT_STATE_INJECTING);
+  EXPECT_EQ(Journaled("f1").undo().at("token"), "42");
   EXPECT_EQ(Journaled("f1").lease_ms(), 15'000);
   EXPECT_EQ(counters_.injections, 1u);
 }
@@ -123,6 +128,8 @@ TEST_F(FaultTableTest, ActiveToRevertedAndRevertIsIdempotent) {
   const auto journaled = Journaled("f1");
   EXPECT_EQ(journaled.status().state(), chaos::v1::FAULT_STATE_REVERTED);
   EXPECT_TRUE(journaled.undo().empty());
+  EXPECT_EQ(journaled.status().summary(), "fake fault");  // the whole record
+  EXPECT_EQ(journaled.status().injected_at_unix_ms(), reverted->injected_at_unix_ms());
   // Again: the final status, and the host is not touched a second time.
   auto again = table_->Revert(fault, "test", "once more");
   ASSERT_TRUE(again.ok());
@@ -130,6 +137,18 @@ TEST_F(FaultTableTest, ActiveToRevertedAndRevertIsIdempotent) {
   EXPECT_EQ(script.reverts, 1);
   EXPECT_EQ(counters_.reverts, 1u);
   EXPECT_EQ(table_->Get("never-seen"), nullptr);
+}
+
+// A crash while a revert runs leaves a record that recovery reverts: the
+// ledger still holds the undo state then (REVERTING is the table's only).
+TEST_F(FaultTableTest, WhileARevertRunsTheLedgerStillHoldsTheUndoState) {
+  Script script;
+  chaos::v1::LedgerRecord during;
+  script.in_revert = [&] { during = Journaled("f1"); };
+  ASSERT_TRUE(Inject("f1", &script).ok());
+  ASSERT_TRUE(table_->Revert(table_->Get("f1"), "test", "because").ok());
+  EXPECT_TRUE(IsLive(during)) << during.ShortDebugString();
+  EXPECT_EQ(during.undo().at("token"), "42");
 }
 
 TEST_F(FaultTableTest, FailedInjectIsUndoneAndFinal) {
