@@ -677,27 +677,27 @@ TEST(LostAgentsE2eTest, AnAgentNoRenewalReachesForALeaseIsLostWithinTheAllowance
       << r.lost_agents[0].reason;
 }
 
-// The same agent frozen to the run's end: lost at its lapse, it answers
-// neither the step's revert nor the final check, so its fault is manual
-// undo (the run cannot tell a frozen agent from a partitioned one). Once
-// it runs again its own timer has ended the fault.
-TEST(LostAgentsE2eTest, AnAgentFrozenToTheEndIsLostAndItsFaultIsManualUndo) {
-  TempDir d1, d2;
-  AgentProcess a1(d1.path()), a2(d2.path());
-  const RunOptions options = ShortLease(a1, a2);
-  Observer obs;
-  obs.hook = [&](const JournalEvent& e) {
-    if (e.type == "inject" && e.agent == a1.address()) a1.process().Signal(SIGSTOP);
+// Runs `exp` on a1 and a2 under ShortLease, a1 frozen (SIGSTOP) from its
+// inject's answer to the run's end, and resumed then.
+RunReport RunWithA1Frozen(const Experiment& exp, AgentProcess& a1, AgentProcess& a2,
+                          Observer* obs, std::string* fault_id) {
+  obs->hook = [frozen = &a1](const JournalEvent& e) {
+    if (e.type == "inject" && e.agent == frozen->address()) frozen->process().Signal(SIGSTOP);
   };
-  Runner runner(OneStepFleet("4s"), options, &obs);
-  const std::string id = runner.run_id() + ".burn";
+  Runner runner(exp, ShortLease(a1, a2), obs);
+  *fault_id = runner.run_id() + ".burn";
   RunReport r = runner.Run();
   a1.process().Signal(SIGCONT);
+  return r;
+}
+
+// After RunWithA1Frozen: a1 answered neither the revert nor the final
+// check, so its fault is manual undo (the run cannot tell a frozen agent
+// from a partitioned one); a2's the run reverted; and once a1 runs again,
+// its lease having lapsed long ago, its own timer ends its fault.
+void ExpectA1ManualUndoAndEndedByItsOwnTimer(const RunReport& r, const AgentProcess& a1,
+                                             const AgentProcess& a2, const std::string& id) {
   EXPECT_EQ(r.outcome, RunOutcome::kRollbackIncomplete) << r.reason;
-  ASSERT_EQ(r.lost_agents.size(), 1u);
-  EXPECT_EQ(r.lost_agents[0].agent, a1.address());
-  EXPECT_TRUE(absl::StrContains(r.lost_agents[0].reason, "lease lapsed on " + a1.address()))
-      << r.lost_agents[0].reason;
   const std::string undo = absl::StrJoin(r.manual_undo, "\n");
   EXPECT_TRUE(absl::StrContains(undo, "chaosctl revert --agent " + a1.address() + " " + id))
       << undo;
@@ -705,36 +705,41 @@ TEST(LostAgentsE2eTest, AnAgentFrozenToTheEndIsLostAndItsFaultIsManualUndo) {
   ASSERT_NE(held, nullptr);
   EXPECT_TRUE(held->reverted);
   EXPECT_FALSE(AnythingLeftOn(a2.address()));
-  // Resumed: its lease lapsed long ago, so its own timer ends the fault.
   EXPECT_TRUE(WaitUntil([&] { return !AnythingLeftOn(a1.address()); }));
   auto ended = FaultOn(a1.address(), id);
   ASSERT_TRUE(ended.has_value());
   EXPECT_FALSE(IsActive(ended->state()));
 }
 
+// The same agent frozen to the run's end: lost at its lapse, and the run
+// goes on to the step's end.
+TEST(LostAgentsE2eTest, AnAgentFrozenToTheEndIsLostAndItsFaultIsManualUndo) {
+  TempDir d1, d2;
+  AgentProcess a1(d1.path()), a2(d2.path());
+  Observer obs;
+  std::string id;
+  const RunReport r = RunWithA1Frozen(OneStepFleet("4s"), a1, a2, &obs, &id);
+  ASSERT_EQ(r.lost_agents.size(), 1u);
+  EXPECT_EQ(r.lost_agents[0].agent, a1.address());
+  EXPECT_TRUE(absl::StrContains(r.lost_agents[0].reason, "lease lapsed on " + a1.address()))
+      << r.lost_agents[0].reason;
+  ExpectA1ManualUndoAndEndedByItsOwnTimer(r, a1, a2, id);
+}
+
 // Without the allowance the same frozen agent fails the run once no
 // renewal has reached it for a whole lease: the rest of the 60 s step is
-// not held on the other agent. The rollback reverts that one; the frozen
-// one answers neither its revert nor the check, so its fault is manual
-// undo, and once it runs again its own timer has ended the fault.
+// not held on the other agent, whose fault the rollback reverts then.
 TEST(LostAgentsE2eTest, WithoutTheAllowanceAnAgentNoRenewalReachesForALeaseFailsTheRun) {
   TempDir d1, d2;
   AgentProcess a1(d1.path()), a2(d2.path());
-  const RunOptions options = ShortLease(a1, a2);
   Observer obs;
-  obs.hook = [&](const JournalEvent& e) {
-    if (e.type == "inject" && e.agent == a1.address()) a1.process().Signal(SIGSTOP);
-  };
-  Runner runner(Parse(R"(
+  std::string id;
+  const RunReport r = RunWithA1Frozen(Parse(R"(
 name: strict
 method:
   - {id: burn, duration: 60s, fault: {cpuBurn: {loadPercent: 5}}}
 )"),
-                options, &obs);
-  const std::string id = runner.run_id() + ".burn";
-  RunReport r = runner.Run();
-  a1.process().Signal(SIGCONT);
-  EXPECT_EQ(r.outcome, RunOutcome::kRollbackIncomplete) << r.reason;
+                                      a1, a2, &obs, &id);
   EXPECT_TRUE(absl::StrContains(r.reason, "lease lapsed on " + a1.address() +
                                               ": no keep-alive reached it for the 2s lease"))
       << r.reason;
@@ -743,16 +748,8 @@ method:
   ASSERT_EQ(r.steps.size(), 1u);
   const FaultRecord* held = FaultOf(r, a2.address());
   ASSERT_NE(held, nullptr);
-  EXPECT_TRUE(held->reverted);
   EXPECT_LT(held->reverted_at, r.steps[0].planned_end) << "the run held the step to its end";
-  EXPECT_FALSE(AnythingLeftOn(a2.address()));
-  const std::string undo = absl::StrJoin(r.manual_undo, "\n");
-  EXPECT_TRUE(absl::StrContains(undo, "chaosctl revert --agent " + a1.address() + " " + id))
-      << undo;
-  EXPECT_TRUE(WaitUntil([&] { return !AnythingLeftOn(a1.address()); }));
-  auto ended = FaultOn(a1.address(), id);
-  ASSERT_TRUE(ended.has_value());
-  EXPECT_FALSE(IsActive(ended->state()));
+  ExpectA1ManualUndoAndEndedByItsOwnTimer(r, a1, a2, id);
 }
 
 // In preflight, two dead addresses where the group may lose one: nothing
