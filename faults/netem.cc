@@ -575,7 +575,7 @@ absl::Status NetemParams::Validate() const {
 }
 
 absl::Status NetemAvailable() {
-  for (const char* m : {"sch_netem", "sch_prio", "cls_u32", "sch_tbf"}) TryModprobe(m);
+  TryModprobe({"sch_netem", "sch_prio", "cls_u32", "sch_tbf"});
   return RunInThrowawayNetns([]() -> absl::Status {
     ASSIGN_OR_RETURN(NlSock sock, OpenRouteSocket());
     ASSIGN_OR_RETURN(LinkInfo lo, GetLink(sock.get(), 0, "lo"));

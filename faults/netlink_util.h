@@ -7,6 +7,7 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
@@ -28,9 +29,11 @@ absl::StatusOr<NlSock> OpenRouteSocket();
 // INTERNAL; the message is "<what>: <libnl message>".
 absl::Status NlError(int err, const std::string& what);
 
-// Runs `modprobe -q <module>` and waits; failures are ignored (the module may
-// be built in, or modprobe absent). Each module is tried once per process.
-void TryModprobe(const std::string& module);
+// Runs `modprobe -q MODULE` for each of `modules` not loaded yet (no
+// /sys/module/MODULE), all at once, and waits for them; failures are ignored
+// (the module may be built in, or modprobe absent). Each module is tried
+// once per process.
+void TryModprobe(const std::vector<std::string>& modules);
 
 // Runs fn on a fresh thread that has unshared its network namespace, so fn
 // can change qdiscs or nftables without touching the host. Returns fn's

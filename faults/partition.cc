@@ -104,7 +104,7 @@ absl::Status PartitionParams::Validate() const {
 }
 
 absl::Status PartitionAvailable() {
-  for (const char* m : {"nf_tables", "nft_chain_filter"}) TryModprobe(m);
+  TryModprobe({"nf_tables", "nft_chain_filter"});
   return RunInThrowawayNetns([]() -> absl::Status {
     ASSIGN_OR_RETURN(NftResult r, RunNft(
         "add table inet chaos_probe\n"
