@@ -66,14 +66,15 @@ absl::StatusOr<std::optional<FaultStatus>> FaultTable::Find(const chaos::v1::Fau
   return status;
 }
 
-absl::Status FaultTable::Persist(Entry& entry, const std::function<void(LedgerRecord&)>& edit) {
+absl::Status FaultTable::Persist(Entry& entry, const std::function<void(LedgerRecord&)>& edit,
+                                 base::Sync sync) {
   LedgerRecord copy;
   {
     absl::MutexLock lock(&mu_);
     edit(entry.record);
     copy = entry.record;
   }
-  return ledger_->Put(copy);
+  return ledger_->Put(copy, sync);
 }
 
 void FaultTable::Update(Entry& entry, const std::function<void(LedgerRecord&)>& edit) {
@@ -197,6 +198,7 @@ absl::StatusOr<FaultStatus> FaultTable::Revert(const Ref& entry, const std::stri
   const absl::Status s = entry->fault->Revert();
   if (s.ok()) {
     counters_->reverts++;
+    // The host holds nothing now: the ledger need not wait for the disk.
     (void)Persist(*entry, [&](LedgerRecord& r) {
       FaultStatus* st = r.mutable_status();
       st->set_state(chaos::v1::FAULT_STATE_REVERTED);
@@ -205,7 +207,7 @@ absl::StatusOr<FaultStatus> FaultTable::Revert(const Ref& entry, const std::stri
       st->clear_revert_error();
       st->clear_next_retry_unix_ms();
       r.clear_undo();
-    });
+    }, base::Sync::kLazy);
   } else {
     MarkRevertFailed(*entry, s);
   }

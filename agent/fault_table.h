@@ -20,7 +20,8 @@
 // undo state whichever of INJECTING, ACTIVE or REVERTING it says, so
 // journaling them would cost two synchronous writes per fault and change
 // nothing a crash leaves. Every end (REVERTED, FAILED, abandoned) is
-// journaled, with the whole record.
+// journaled, with the whole record; REVERTED without waiting for the disk,
+// since the host holds nothing by then (FaultLedger::Put, base::Sync::kLazy).
 //
 // Revert is idempotent: a fault already reverted, one whose inject failed
 // and was undone, or one with nothing left to undo answers its final status
@@ -131,7 +132,8 @@ class FaultTable {
 
  private:
   // Applies `edit` to the record under mu_, then journals a copy.
-  absl::Status Persist(Entry& entry, const std::function<void(chaos::v1::LedgerRecord&)>& edit);
+  absl::Status Persist(Entry& entry, const std::function<void(chaos::v1::LedgerRecord&)>& edit,
+                       base::Sync sync = base::Sync::kDurable);
   // Applies `edit` to the record under mu_ only (see the ledger above).
   void Update(Entry& entry, const std::function<void(chaos::v1::LedgerRecord&)>& edit);
   // Inserts the INJECTING entry and journals it; on error nothing is kept.

@@ -57,7 +57,7 @@ std::string FaultLedger::PathFor(const std::string& fault_id) const {
   return absl::StrCat(ledger_dir_, "/", fault_id, kSuffix);
 }
 
-absl::Status FaultLedger::Put(const chaos::v1::LedgerRecord& record) {
+absl::Status FaultLedger::Put(const chaos::v1::LedgerRecord& record, base::Sync sync) {
   const std::string& id = record.status().spec().fault_id();
   if (!base::IsValidId(id)) return absl::InvalidArgumentError(absl::StrCat("bad fault id \"", id, "\""));
   std::string payload;
@@ -65,7 +65,7 @@ absl::Status FaultLedger::Put(const chaos::v1::LedgerRecord& record) {
     return absl::InternalError("cannot serialize ledger record");
   }
   absl::MutexLock lock(&mu_);
-  return base::WriteFileAtomically(PathFor(id), FrameRecord(payload), 0600);
+  return base::WriteFileAtomically(PathFor(id), FrameRecord(payload), 0600, sync);
 }
 
 absl::Status FaultLedger::Remove(const std::string& fault_id) {
@@ -74,7 +74,7 @@ absl::Status FaultLedger::Remove(const std::string& fault_id) {
   if (unlink(PathFor(fault_id).c_str()) != 0 && errno != ENOENT) {
     return base::ErrnoToStatus(errno, absl::StrCat("unlink ", PathFor(fault_id)));
   }
-  return base::FsyncDir(ledger_dir_);
+  return absl::OkStatus();
 }
 
 absl::StatusOr<FaultLedger::Loaded> FaultLedger::Load() {

@@ -84,13 +84,16 @@ absl::Status FsyncDir(const std::string& dir) {
   return rc == 0 ? absl::OkStatus() : ErrnoToStatus(err, absl::StrCat("fsync ", dir));
 }
 
-absl::Status WriteFileAtomically(const std::string& path, absl::string_view data, int mode) {
+absl::Status WriteFileAtomically(const std::string& path, absl::string_view data, int mode,
+                                 Sync sync) {
   const std::string tmp = absl::StrCat(path, ".tmp.", getpid());
   const int fd = open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
   if (fd < 0) return ErrnoToStatus(errno, absl::StrCat("create ", tmp));
   absl::Cleanup remove_tmp = [&] { unlink(tmp.c_str()); };
   absl::Status s = WriteAll(fd, data, tmp);
-  if (s.ok() && fsync(fd) != 0) s = ErrnoToStatus(errno, absl::StrCat("fsync ", tmp));
+  if (s.ok() && sync == Sync::kDurable && fsync(fd) != 0) {
+    s = ErrnoToStatus(errno, absl::StrCat("fsync ", tmp));
+  }
   if (close(fd) != 0 && s.ok() && errno != EINTR) {
     s = ErrnoToStatus(errno, absl::StrCat("close ", tmp));
   }
@@ -99,6 +102,7 @@ absl::Status WriteFileAtomically(const std::string& path, absl::string_view data
     return ErrnoToStatus(errno, absl::StrCat("rename ", tmp, " to ", path));
   }
   std::move(remove_tmp).Cancel();
+  if (sync == Sync::kLazy) return absl::OkStatus();
   const size_t slash = path.rfind('/');
   return FsyncDir(slash == std::string::npos ? "." : slash == 0 ? "/" : path.substr(0, slash));
 }

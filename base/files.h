@@ -41,10 +41,22 @@ bool ReadTextFile(const std::string& path, std::string* out);
 // Flushes a directory's entries (after a rename or unlink inside it).
 [[nodiscard]] absl::Status FsyncDir(const std::string& dir);
 
+// How WriteFileAtomically waits for the disk.
+enum class Sync {
+  // The data is synced before the rename and the directory after it: on
+  // return the new content survives a crash of the host.
+  kDurable,
+  // Neither: readers see the old content or the new, and the kernel writes
+  // both out in its own time, so a crash of the host within seconds may
+  // leave the old content; where a file system does not write a renamed
+  // file's data before the rename (ext4 does, by default), an empty file.
+  kLazy,
+};
+
 // Replaces `path` with `data` through "<path>.tmp.<pid>" in the same
-// directory, synced before the rename. `mode` is the new file's mode.
+// directory. `mode` is the new file's mode.
 [[nodiscard]] absl::Status WriteFileAtomically(const std::string& path, absl::string_view data,
-                                               int mode = 0644);
+                                               int mode = 0644, Sync sync = Sync::kDurable);
 
 }  // namespace chaos::base
 

@@ -4,6 +4,7 @@
 
 #include <fstream>
 
+#include "base/files.h"
 #include "gtest/gtest.h"
 #include "tests/test_util.h"
 
@@ -38,6 +39,35 @@ TEST(LedgerTest, RecordsSurviveReopen) {
   EXPECT_EQ(loaded->records[0].status().spec().fault_id(), "a");
   EXPECT_EQ(loaded->records[0].undo().at("burners"), "123:456");
   EXPECT_TRUE(loaded->quarantined.empty());
+}
+
+// What a revert writes (base::Sync::kLazy) replaces the record whole, as a
+// durable write does; an empty file, what a crash of the host can leave of
+// it on some file systems, is quarantined and reported, never used.
+TEST(LedgerTest, ALazyWriteReplacesTheRecordWholeAndAnEmptyFileIsQuarantined) {
+  chaos::testing::TempDir dir;
+  {
+    auto ledger = FaultLedger::Open(dir.path());
+    ASSERT_TRUE(ledger.ok()) << ledger.status();
+    ASSERT_TRUE((*ledger)->Put(Record("a")).ok());
+    chaos::v1::LedgerRecord reverted = Record("a");
+    reverted.mutable_status()->set_state(chaos::v1::FAULT_STATE_REVERTED);
+    reverted.clear_undo();
+    ASSERT_TRUE((*ledger)->Put(reverted, base::Sync::kLazy).ok());
+  }
+  std::ofstream(dir.path() + "/ledger/empty.rec") << "";
+  auto ledger = FaultLedger::Open(dir.path());
+  ASSERT_TRUE(ledger.ok());
+  auto loaded = (*ledger)->Load();
+  ASSERT_TRUE(loaded.ok());
+  ASSERT_EQ(loaded->records.size(), 1u);
+  EXPECT_EQ(loaded->records[0].status().state(), chaos::v1::FAULT_STATE_REVERTED);
+  EXPECT_TRUE(loaded->records[0].undo().empty());
+  ASSERT_EQ(loaded->quarantined.size(), 1u);
+  EXPECT_NE(loaded->quarantined[0].find("empty.rec"), std::string::npos);
+  auto names = base::ListDirectory(dir.path() + "/ledger");
+  ASSERT_TRUE(names.ok());
+  EXPECT_EQ(*names, std::vector<std::string>{"a.rec"});  // no temporary file left
 }
 
 TEST(LedgerTest, CorruptRecordIsQuarantinedAndOthersStillLoad) {
