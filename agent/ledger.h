@@ -5,9 +5,10 @@
 // is fsync'ed, so a crash leaves either the old or the new record, never a
 // torn one. The record of a fault whose revert has held (Put, kLazy) and
 // the removal of an ended record are not waited for: what a crash of the
-// host undoes there leaves nothing on the host (see each). Each file carries a magic, the payload length and a CRC-32 of
-// the payload; a file that fails those checks or does not parse is moved
-// to <state_dir>/quarantine/ by Load() and reported, never silently used.
+// host undoes there leaves nothing on the host (see each). Each file
+// carries a magic, the payload length and a CRC-32 of the payload; a file
+// that fails those checks or does not parse is moved to
+// <state_dir>/quarantine/ by Load() and reported, never silently used.
 //
 // Thread-safe: Put/Remove/Load may be called concurrently (records of
 // different ids touch different files; the same id is serialized).
