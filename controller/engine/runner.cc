@@ -219,6 +219,10 @@ bool Runner::Lose(const Agent* agent, const std::string& step, const std::string
   return true;
 }
 
+void Runner::LoseOrFail(const Agent* agent, const std::string& step, const std::string& why) {
+  if (!Lose(agent, step, why)) Abort(RunOutcome::kFailed, why);
+}
+
 bool Runner::IsLost(const std::string& address) { return lost_.contains(address); }
 
 // The group's allowance, and never its last agent under `whenEmpty: fail`
@@ -1242,7 +1246,7 @@ void Runner::CheckLapsed(Agent* agent, const std::vector<size_t>& held,
   }
   if (lapsed.empty()) return;
   Emit(Event("lease", "", agent->address, lapsed));
-  if (!Lose(agent, step, lapsed)) Abort(RunOutcome::kFailed, lapsed);
+  LoseOrFail(agent, step, lapsed);
 }
 
 // The run fails at the lapse, not at the step's end: the step no longer
@@ -1263,7 +1267,7 @@ void Runner::LoseWhenLeaseLapsed(Agent* agent, const std::vector<size_t>& held,
       absl::StrCat("lease lapsed on ", agent->address, ": no keep-alive reached it for the ",
                    absl::FormatDuration(options_.lease), " lease (last: ",
                    rpc::StatusText(status), "); its own timer ends the run's faults there");
-  if (!Lose(agent, step, why)) Abort(RunOutcome::kFailed, why);
+  LoseOrFail(agent, step, why);
 }
 
 void Runner::RunStep(size_t index) {

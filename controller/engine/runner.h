@@ -189,6 +189,8 @@ class Runner {
   // every group that chose it may lose one more agent; false, recording
   // nothing, when one may not. Any thread.
   bool Lose(const Agent* agent, const std::string& step, const std::string& why);
+  // Lose(), or when the groups do not allow it, fails the run for `why`.
+  void LoseOrFail(const Agent* agent, const std::string& step, const std::string& why);
   bool IsLost(const std::string& address) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Whether group `name`, which chose `chosen` in ResolveTargets, may lose
   // one more agent than it has lost.

@@ -643,6 +643,43 @@ TEST(LostAgentsE2eTest, AnAgentWhoseFaultEndsEarlyIsLostWithinTheAllowance) {
       << r.lost_agents[0].reason;
 }
 
+// Another caller renews the run's lease on one agent with a 1 ms length
+// (a renewal may shorten a lease), so the agent's own timer ends the fault
+// although the run's renewals still reach it: the next renewal finds the
+// lease lapsed there, and that agent is lost instead of failing the run.
+TEST(LostAgentsE2eTest, AnAgentWhoseOwnLeaseLapsesIsLostWithinTheAllowance) {
+  TempDir d1, d2;
+  AgentProcess a1(d1.path()), a2(d2.path());
+  RunOptions options;
+  options.agents = {a1.address(), a2.address()};
+  options.lease = absl::Seconds(3);  // renewed every second
+  Observer obs;
+  Runner runner(OneStepFleet("8s"), options, &obs);
+  const std::string id = runner.run_id() + ".burn";
+  std::thread other([&] {
+    ASSERT_TRUE(WaitUntil([&] { return obs.Saw("inject", a1.address()); }));
+    // Again until it holds: a run's renewal in the same millisecond restores the length.
+    EXPECT_TRUE(WaitUntil([&] {
+      chaos::v1::KeepAliveRequest req;
+      req.set_experiment_id(runner.run_id());
+      req.mutable_lease()->set_nanos(1000000);
+      chaos::v1::KeepAliveResponse resp;
+      grpc::ClientContext ctx;
+      (void)AgentStub(a1.address())->KeepAlive(&ctx, req, &resp);
+      return WaitUntil([&] { return !ActiveOn(a1.address(), id); }, absl::Milliseconds(500));
+    }));
+  });
+  RunReport r = runner.Run();
+  other.join();
+  ExpectLostAtItsLapse(r, a1.address(), a2.address(), id);
+  ASSERT_EQ(r.lost_agents.size(), 1u);
+  EXPECT_TRUE(absl::StrContains(r.lost_agents[0].reason, "lease lapsed on " + a1.address() +
+                                                             ": " + id +
+                                                             " (step burn) is "
+                                                             "FAULT_STATE_REVERTED: lease expired"))
+      << r.lost_agents[0].reason;
+}
+
 // Two agents held under a 2 s lease, with calls that give up after 500 ms.
 RunOptions ShortLease(const AgentProcess& a1, const AgentProcess& a2) {
   RunOptions options;
