@@ -18,7 +18,7 @@ PACKAGES := cmake g++ make pkg-config \
   libnl-3-dev libnl-route-3-dev libnftables-dev libabsl-dev libspdlog-dev \
   libgtest-dev libgmock-dev googletest libyaml-cpp-dev libcli11-dev \
   libsqlite3-dev libcpp-httplib-dev libre2-dev zlib1g-dev nlohmann-json3-dev libssl-dev openssl \
-  iproute2 nftables kmod procps user-mode-linux stress-ng chromium e2fsprogs util-linux \
+  iproute2 nftables kmod procps user-mode-linux stress-ng chromium e2fsprogs util-linux strace \
   python3 zsh help2man man-db systemd dpkg-dev binutils redis-server redis-tools postgresql clang-14 libclang-rt-14-dev prometheus \
   etcd-server etcd-client
 # Node.js and npm run the Kubernetes manifests' check (tests/kubernetes) and
