@@ -285,19 +285,28 @@ void FaultTable::PruneEnded() {
   PruneEndedLocked();
 }
 
+// Past the limit every revert prunes about one fault: the walk copies no
+// id and the oldest are found by partition, not by sorting them all.
 void FaultTable::PruneEndedLocked() {
-  std::vector<std::pair<int64_t, std::string>> ended;
+  using Ended = std::pair<int64_t, const std::string*>;
+  std::vector<Ended> ended;
   for (const auto& [id, e] : faults_) {
     const FaultStatus& st = e->record.status();
     if (!IsActive(st.state()) && e->record.undo().empty()) {
-      ended.emplace_back(st.reverted_at_unix_ms(), id);
+      ended.emplace_back(st.reverted_at_unix_ms(), &id);
     }
   }
   if (ended.size() <= max_ended_) return;
-  std::sort(ended.begin(), ended.end());
-  for (size_t i = 0; i + max_ended_ < ended.size(); ++i) {
-    (void)ledger_->Remove(ended[i].second);
-    faults_.erase(ended[i].second);
+  const size_t excess = ended.size() - max_ended_;
+  std::nth_element(ended.begin(), ended.begin() + excess, ended.end(),
+                   [](const Ended& a, const Ended& b) {
+                     return a.first != b.first ? a.first < b.first : *a.second < *b.second;
+                   });
+  std::vector<std::string> oldest;
+  for (size_t i = 0; i < excess; ++i) oldest.push_back(*ended[i].second);
+  for (const std::string& id : oldest) {
+    (void)ledger_->Remove(id);
+    faults_.erase(id);
   }
 }
 
