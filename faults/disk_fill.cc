@@ -9,9 +9,9 @@
 #include <climits>
 #include <cmath>
 #include <cstdlib>
-#include <random>
 
 #include "absl/cleanup/cleanup.h"
+#include "absl/random/random.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
@@ -38,8 +38,7 @@ std::string Percent(const FsSpace& s) {
 }
 
 std::string RandomHex() {
-  std::random_device rd;
-  return absl::StrFormat("%08x%08x", rd(), rd());
+  return absl::StrFormat("%016x", absl::Uniform<uint64_t>(absl::BitGen()));
 }
 
 }  // namespace

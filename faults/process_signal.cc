@@ -6,6 +6,7 @@
 #include <memory>
 #include <set>
 
+#include "absl/random/random.h"
 #include "absl/strings/ascii.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
@@ -22,10 +23,7 @@ constexpr int kMaxSignal = 64;  // SIGRTMAX on Linux
 
 uint64_t ChooseSeed(uint64_t seed) {
   if (seed != 0) return seed;
-  std::random_device rd;
-  uint64_t s = 0;
-  while (s == 0) s = (uint64_t{rd()} << 32) ^ rd();
-  return s;
+  return absl::Uniform<uint64_t>(absl::BitGen(), 1, ~uint64_t{0});
 }
 
 std::string FormatHits(const std::vector<ProcessHit>& hits) {
