@@ -67,9 +67,9 @@ TEST(LedgerSyncTest, OnlyTheRecordOfARevertThatHeldSkipsTheSyncs) {
   const std::string trace = dir.path() + "/trace";
   Subprocess victim({"/bin/sleep", "600"});
   {
-    DaemonProcess agent(AgentBinary(), dir.path(), {}, "127.0.0.1:0",
-                        {{"/usr/bin/strace", "-f", "-qq", "-y", "-e", "trace=fsync,rename", "-o", trace},
-                         ""});
+    const std::vector<std::string> strace = {"/usr/bin/strace", "-f", "-qq", "-y", "-e",
+                                             "trace=fsync,rename", "-o", trace};
+    DaemonProcess agent(AgentBinary(), dir.path(), {}, "127.0.0.1:0", {strace, ""});
     const pid_t traced = TracedChild(agent.process().pid());
     ASSERT_GT(traced, 0) << "no agent under strace";
     // strace killed (the test failing) would leave its agent running.
