@@ -18,6 +18,7 @@
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
 #include "absl/strings/str_replace.h"
 #include "absl/time/clock.h"
 #include "chaos/v1/agent.grpc.pb.h"
@@ -510,7 +511,9 @@ TEST_F(ReliabilityTest, TenThousandInjectRevertCyclesLeakNothing) {
   const CommandResult nft = bed.InNamespace(0, {"/usr/sbin/nft", "list", "tables"});
   EXPECT_FALSE(absl::StrContains(nft.output, "chaos_")) << nft.output;
   result_.figure = absl::StrCat(
-      kCycles, " cycles in ", Ms(took), " (", Ms((absl::Now() - warm_at) / (kCycles - kWarmUp)),
+      kCycles, " cycles in ", Ms(took), " (",
+      absl::StrFormat("%.2f ms",
+                      absl::ToDoubleMilliseconds(absl::Now() - warm_at) / (kCycles - kWarmUp)),
       " a cycle after warm-up); fds ", warm.fds, " -> ", end.fds, ", children ", warm.children,
       " -> ", end.children, ", state files ", warm_files, " -> ", end_files, ", RssAnon ",
       warm.rss_anon_kb, " -> ", end.rss_anon_kb, " kB");
