@@ -612,35 +612,53 @@ void ExpectLostAtItsLapse(const RunReport& r, const std::string& lost, const std
   EXPECT_TRUE(r.manual_undo.empty()) << r.manual_undo[0];
 }
 
-// Another caller reverts the fault on one agent: the next renewal finds
-// it ended early, and that agent is lost instead of failing the run.
-TEST(LostAgentsE2eTest, AnAgentWhoseFaultEndsEarlyIsLostWithinTheAllowance) {
+struct LostAgent {
+  std::string address;
+  std::string run_id;
+  std::string fault_id;
+  std::string reason;  // "" when not exactly one agent was lost
+};
+
+// Runs an 8 s step on two agents under a 3 s lease (renewed every second).
+// Once the first agent has the fault, `interfere` runs on another thread
+// with that agent's address, the run and the fault. Checks that the first
+// agent alone is lost at its lapse (ExpectLostAtItsLapse) and returns that
+// agent with what it was lost for.
+LostAgent LoseTheFirstOfTwo(const std::function<void(const LostAgent&)>& interfere) {
   TempDir d1, d2;
   AgentProcess a1(d1.path()), a2(d2.path());
   RunOptions options;
   options.agents = {a1.address(), a2.address()};
-  options.lease = absl::Seconds(3);  // renewed every second
+  options.lease = absl::Seconds(3);
   Observer obs;
   Runner runner(OneStepFleet("8s"), options, &obs);
-  const std::string id = runner.run_id() + ".burn";
+  LostAgent lost{a1.address(), runner.run_id(), runner.run_id() + ".burn", ""};
   std::thread other([&] {
-    ASSERT_TRUE(WaitUntil([&] { return obs.Saw("inject", a1.address()); }));
-    chaos::v1::RevertRequest req;
-    req.set_fault_id(id);
-    req.set_caller("someone else");
-    chaos::v1::RevertResponse resp;
-    grpc::ClientContext ctx;
-    const grpc::Status reverted = AgentStub(a1.address())->Revert(&ctx, req, &resp);
-    EXPECT_TRUE(reverted.ok()) << reverted.error_message();
+    ASSERT_TRUE(WaitUntil([&] { return obs.Saw("inject", lost.address); }));
+    interfere(lost);
   });
   RunReport r = runner.Run();
   other.join();
-  ExpectLostAtItsLapse(r, a1.address(), a2.address(), id);
-  ASSERT_EQ(r.lost_agents.size(), 1u);
-  EXPECT_TRUE(absl::StrContains(r.lost_agents[0].reason, "fault ended early on " + a1.address()))
-      << r.lost_agents[0].reason;
-  EXPECT_TRUE(absl::StrContains(r.lost_agents[0].reason, "on behalf of someone else"))
-      << r.lost_agents[0].reason;
+  ExpectLostAtItsLapse(r, lost.address, a2.address(), lost.fault_id);
+  if (r.lost_agents.size() == 1) lost.reason = r.lost_agents[0].reason;
+  return lost;
+}
+
+// Another caller reverts the fault on one agent: the next renewal finds
+// it ended early, and that agent is lost instead of failing the run.
+TEST(LostAgentsE2eTest, AnAgentWhoseFaultEndsEarlyIsLostWithinTheAllowance) {
+  const LostAgent lost = LoseTheFirstOfTwo([](const LostAgent& target) {
+    chaos::v1::RevertRequest req;
+    req.set_fault_id(target.fault_id);
+    req.set_caller("someone else");
+    chaos::v1::RevertResponse resp;
+    grpc::ClientContext ctx;
+    const grpc::Status reverted = AgentStub(target.address)->Revert(&ctx, req, &resp);
+    EXPECT_TRUE(reverted.ok()) << reverted.error_message();
+  });
+  EXPECT_TRUE(absl::StrContains(lost.reason, "fault ended early on " + lost.address))
+      << lost.reason;
+  EXPECT_TRUE(absl::StrContains(lost.reason, "on behalf of someone else")) << lost.reason;
 }
 
 // Another caller renews the run's lease on one agent with a 1 ms length
@@ -648,36 +666,24 @@ TEST(LostAgentsE2eTest, AnAgentWhoseFaultEndsEarlyIsLostWithinTheAllowance) {
 // although the run's renewals still reach it: the next renewal finds the
 // lease lapsed there, and that agent is lost instead of failing the run.
 TEST(LostAgentsE2eTest, AnAgentWhoseOwnLeaseLapsesIsLostWithinTheAllowance) {
-  TempDir d1, d2;
-  AgentProcess a1(d1.path()), a2(d2.path());
-  RunOptions options;
-  options.agents = {a1.address(), a2.address()};
-  options.lease = absl::Seconds(3);  // renewed every second
-  Observer obs;
-  Runner runner(OneStepFleet("8s"), options, &obs);
-  const std::string id = runner.run_id() + ".burn";
-  std::thread other([&] {
-    ASSERT_TRUE(WaitUntil([&] { return obs.Saw("inject", a1.address()); }));
+  const LostAgent lost = LoseTheFirstOfTwo([](const LostAgent& target) {
     // Again until it holds: a run's renewal in the same millisecond restores the length.
     EXPECT_TRUE(WaitUntil([&] {
       chaos::v1::KeepAliveRequest req;
-      req.set_experiment_id(runner.run_id());
+      req.set_experiment_id(target.run_id);
       req.mutable_lease()->set_nanos(1000000);
       chaos::v1::KeepAliveResponse resp;
       grpc::ClientContext ctx;
-      (void)AgentStub(a1.address())->KeepAlive(&ctx, req, &resp);
-      return WaitUntil([&] { return !ActiveOn(a1.address(), id); }, absl::Milliseconds(500));
+      (void)AgentStub(target.address)->KeepAlive(&ctx, req, &resp);
+      return WaitUntil([&] { return !ActiveOn(target.address, target.fault_id); },
+                       absl::Milliseconds(500));
     }));
   });
-  RunReport r = runner.Run();
-  other.join();
-  ExpectLostAtItsLapse(r, a1.address(), a2.address(), id);
-  ASSERT_EQ(r.lost_agents.size(), 1u);
-  EXPECT_TRUE(absl::StrContains(r.lost_agents[0].reason, "lease lapsed on " + a1.address() +
-                                                             ": " + id +
-                                                             " (step burn) is "
-                                                             "FAULT_STATE_REVERTED: lease expired"))
-      << r.lost_agents[0].reason;
+  EXPECT_TRUE(absl::StrContains(lost.reason, "lease lapsed on " + lost.address + ": " +
+                                                 lost.fault_id +
+                                                 " (step burn) is FAULT_STATE_REVERTED: "
+                                                 "lease expired"))
+      << lost.reason;
 }
 
 // Two agents held under a 2 s lease, with calls that give up after 500 ms.
