@@ -35,6 +35,7 @@ class RealProcess final : public ProcessOs {
     return pids;
   }
   absl::StatusOr<ProcessInfo> ReadInfo(pid_t pid) override { return ReadProcessInfo(pid); }
+  absl::StatusOr<ProcessInfo> ReadStat(pid_t pid) override { return ReadProcessStat(pid); }
   absl::Status Signal(const ProcessId& id, int sig) override { return SignalProcess(id, sig); }
   absl::StatusOr<std::string> ReadSmallFile(const std::string& path) override {
     const int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY);

@@ -32,6 +32,8 @@ class ProcessOs {
   [[nodiscard]] virtual absl::StatusOr<std::vector<pid_t>> ListPids() = 0;
   // See ReadProcessInfo in process.h.
   [[nodiscard]] virtual absl::StatusOr<ProcessInfo> ReadInfo(pid_t pid) = 0;
+  // ReadInfo, where the cmdline may be left empty (see ReadProcessStat).
+  [[nodiscard]] virtual absl::StatusOr<ProcessInfo> ReadStat(pid_t pid) { return ReadInfo(pid); }
   // See SignalProcess in process.h: NOT_FOUND when `id` is gone.
   [[nodiscard]] virtual absl::Status Signal(const ProcessId& id, int sig) = 0;
   // Reads a small file (a pidfile).

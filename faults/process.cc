@@ -23,6 +23,7 @@
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
 #include "base/files.h"
+#include "base/status_macros.h"
 #include "base/errno.h"
 
 namespace chaos::faults {
@@ -38,7 +39,7 @@ int PidfdSendSignal(int pidfd, int sig) {
 
 }  // namespace
 
-absl::StatusOr<ProcessInfo> ReadProcessInfo(pid_t pid) {
+absl::StatusOr<ProcessInfo> ReadProcessStat(pid_t pid) {
   std::string stat;
   const std::string dir = absl::StrCat("/proc/", pid);
   if (pid <= 0 || !base::ReadTextFile(dir + "/stat", &stat) || stat.empty()) {
@@ -73,8 +74,13 @@ absl::StatusOr<ProcessInfo> ReadProcessInfo(pid_t pid) {
   info.cpu_ticks = utime + stime;
   constexpr uint64_t kPfKthread = 0x00200000;
   info.kernel_thread = (flags & kPfKthread) != 0;
+  return info;
+}
+
+absl::StatusOr<ProcessInfo> ReadProcessInfo(pid_t pid) {
+  ASSIGN_OR_RETURN(ProcessInfo info, ReadProcessStat(pid));
   std::string cmdline;
-  if (base::ReadTextFile(dir + "/cmdline", &cmdline)) {
+  if (base::ReadTextFile(absl::StrCat("/proc/", pid, "/cmdline"), &cmdline)) {
     while (!cmdline.empty() && cmdline.back() == '\0') cmdline.pop_back();
     for (char& c : cmdline) {
       if (c == '\0') c = ' ';
@@ -93,7 +99,7 @@ absl::Status SignalProcess(const ProcessId& id, int sig) {
     return base::ErrnoToStatus(errno, absl::StrCat("pidfd_open(", id.pid, ")"));
   }
   absl::Status result;
-  auto info = ReadProcessInfo(id.pid);
+  auto info = ReadProcessStat(id.pid);
   if (!info.ok() || info->id.start_ticks != id.start_ticks) {
     result = absl::NotFoundError(absl::StrCat(
         "process ", id.pid, " is gone (pid now belongs to another process)"));
@@ -107,7 +113,7 @@ absl::Status SignalProcess(const ProcessId& id, int sig) {
 }
 
 bool ProcessAlive(const ProcessId& id) {
-  auto info = ReadProcessInfo(id.pid);
+  auto info = ReadProcessStat(id.pid);
   return info.ok() && info->id.start_ticks == id.start_ticks && info->state != 'Z' &&
          info->state != 'X';
 }
@@ -240,7 +246,7 @@ class Launcher {
           cpu >= 0 ? absl::StrCat(" (cannot pin to CPU ", cpu, ")") : std::string()));
     }
     setpgid(pid, pid);  // also from the parent, so it holds on return
-    auto info = ReadProcessInfo(pid);
+    auto info = ReadProcessStat(pid);
     if (!info.ok()) {
       kill(pid, SIGKILL);
       waitpid(pid, nullptr, 0);

@@ -41,6 +41,9 @@ struct ProcessInfo {
 
 // Reads /proc/<pid>. NOT_FOUND when no such process exists.
 absl::StatusOr<ProcessInfo> ReadProcessInfo(pid_t pid);
+// ReadProcessInfo without the cmdline (left empty): /proc/<pid>/stat only,
+// for callers that need no more than its identity, parent and state.
+absl::StatusOr<ProcessInfo> ReadProcessStat(pid_t pid);
 
 // Sends `sig` to exactly the process `id`. NOT_FOUND when it is gone or the
 // pid now belongs to another process; never signals that other process.

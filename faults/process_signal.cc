@@ -52,7 +52,7 @@ std::set<pid_t> SelfAndAncestors(ProcessOs& os) {
   std::set<pid_t> out;
   pid_t pid = os.SelfPid();
   while (pid > 1 && out.insert(pid).second) {
-    auto info = os.ReadInfo(pid);
+    auto info = os.ReadStat(pid);
     if (!info.ok()) break;
     pid = info->ppid;
   }
