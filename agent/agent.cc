@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <utility>
 
+#include "absl/container/flat_hash_set.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "agent/audit.h"
@@ -40,6 +41,7 @@ Agent::Agent(AgentOptions options, std::unique_ptr<FaultLedger> ledger,
       ledger_(std::move(ledger)),
       journal_(std::move(journal)),
       faults_(ledger_.get(), options_.max_ended_faults, &counters_, options_.revert_retry),
+      starts_(options_.max_ended_faults),
       capabilities_(options_.probe_capabilities),
       commands_(options_.max_running_commands),
       timer_([this](absl::Time now) { return Expire(now); }) {}
@@ -82,26 +84,48 @@ size_t Agent::Sweep() {
 
 absl::Status Agent::CheckAdmission() {
   if (halted_) return absl::FailedPreconditionError("agent is halted: Resume before injecting");
-  const size_t active = faults_.Count(IsActiveRecord);
+  const size_t active =
+      faults_.Count(IsActiveRecord) + starts_.CountPending([](const auto&) { return true; });
   if (active >= options_.max_active_faults) {
-    return absl::ResourceExhaustedError(
-        absl::StrCat("the agent already runs ", active, " faults (max_active_faults)"));
+    return absl::ResourceExhaustedError(absl::StrCat(
+        "the agent already runs or has scheduled ", active, " faults (max_active_faults)"));
   }
   return absl::OkStatus();
 }
 
 absl::StatusOr<FaultStatus> Agent::Inject(const chaos::v1::InjectRequest& request,
                                           const std::string& caller) {
-  const absl::Time received = absl::Now();  // ends_in counts from here
+  const absl::Time received = absl::Now();  // ends_in and starts_in count from here
   const chaos::v1::FaultSpec& spec = request.spec();
   ASSIGN_OR_RETURN(const absl::Duration lease,
                    CheckInjectRequest(request, options_.default_lease));
-  const absl::Duration ends_in = FromProto(request.ends_in());
-  std::optional<absl::Time> ends_at;
-  if (ends_in > absl::ZeroDuration()) ends_at = received + ends_in;
   ASSIGN_OR_RETURN(std::optional<FaultStatus> existing, faults_.Find(spec));
   if (existing) return *std::move(existing);  // idempotent by fault id
+  ASSIGN_OR_RETURN(existing, starts_.Find(spec));
+  if (existing) return *std::move(existing);
   RETURN_IF_ERROR(CheckAdmission());
+  ASSIGN_OR_RETURN(std::unique_ptr<faults::Fault> fault, BuildAllowed(spec, caller));
+  const absl::Duration starts_in = FromProto(request.starts_in());
+  const absl::Duration ends_in = FromProto(request.ends_in());
+  if (starts_in > absl::ZeroDuration()) {
+    const absl::Time start_at = received + starts_in;
+    const absl::Time lease_deadline = leases_.Hold(spec.experiment_id(), lease, absl::Now());
+    ASSIGN_OR_RETURN(FaultStatus status,
+                     starts_.Add({request, caller, start_at,
+                                  start_at + (ends_in > absl::ZeroDuration()
+                                                  ? ends_in
+                                                  : FromProto(spec.duration()))}));
+    timer_.Schedule(std::min(lease_deadline, start_at));
+    AuditFault("schedule", status, caller, "ok: " + status.summary());
+    return status;
+  }
+  std::optional<absl::Time> ends_at;
+  if (ends_in > absl::ZeroDuration()) ends_at = received + ends_in;
+  return InjectNow(spec, std::move(fault), caller, lease, ends_at);
+}
+
+absl::StatusOr<std::unique_ptr<faults::Fault>> Agent::BuildAllowed(
+    const chaos::v1::FaultSpec& spec, const std::string& caller) {
   // The kind's parameters, then the host's policy, before anything is recorded.
   ASSIGN_OR_RETURN(std::unique_ptr<faults::Fault> fault, MakeFault(spec, factory_options()));
   absl::Status allowed = options_.policy.Check(spec);
@@ -115,12 +139,62 @@ absl::StatusOr<FaultStatus> Agent::Inject(const chaos::v1::InjectRequest& reques
     AuditRefusal(spec, caller, allowed);
     return allowed;
   }
+  return fault;
+}
+
+absl::StatusOr<FaultStatus> Agent::InjectNow(const chaos::v1::FaultSpec& spec,
+                                             std::unique_ptr<faults::Fault> fault,
+                                             const std::string& caller, absl::Duration lease,
+                                             std::optional<absl::Time> ends_at) {
   // Held before the fault turns active, so a lapsed lease of the same
   // experiment cannot revert it the moment it does.
   const absl::Time lease_deadline = leases_.Hold(spec.experiment_id(), lease, absl::Now());
   ASSIGN_OR_RETURN(FaultStatus status, faults_.Inject(spec, std::move(fault), caller, lease, ends_at));
   timer_.Schedule(std::min(lease_deadline, absl::FromUnixMillis(status.expires_at_unix_ms())));
   return status;
+}
+
+// A scheduled start, on the timer's thread: the checks again (the host may
+// have changed since the request), then the inject, ending at the planned
+// end whenever the timer woke. Its lease must still hold (a lapsed one
+// cancelled the start in Tick); the inject holds it again, as on receipt.
+absl::Status Agent::StartScheduled(const ScheduledStarts::Start& start, absl::Time now) {
+  const chaos::v1::FaultSpec& spec = start.request.spec();
+  const std::optional<absl::Time> lease = leases_.Deadline(spec.experiment_id());
+  if (!lease || *lease <= now) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("lease of experiment ", spec.experiment_id(), " lapsed before the start"));
+  }
+  if (start.ends_at <= now) {
+    return absl::DeadlineExceededError("the planned end passed before the agent could start it");
+  }
+  // Its slot under max_active_faults was taken when it was scheduled.
+  if (halted_) return absl::FailedPreconditionError("agent is halted");
+  ASSIGN_OR_RETURN(const absl::Duration length,
+                   CheckInjectRequest(start.request, options_.default_lease));
+  ASSIGN_OR_RETURN(std::unique_ptr<faults::Fault> fault, BuildAllowed(spec, start.caller));
+  return InjectNow(spec, std::move(fault), start.caller, length, start.ends_at).status();
+}
+
+void Agent::StartDue(absl::Time now) {
+  for (const ScheduledStarts::Start& start : starts_.TakeDue(now)) {
+    const absl::Status started = StartScheduled(start, now);
+    // The fault table audits what it tried; a start refused before is audited here.
+    if (!started.ok() && faults_.Get(start.request.spec().fault_id()) == nullptr) {
+      FaultStatus refused;
+      *refused.mutable_spec() = start.request.spec();
+      AuditFault("inject", refused, start.caller, "not started: " + started.ToString());
+    }
+    starts_.Finish(start, started);
+  }
+}
+
+std::vector<FaultStatus> Agent::CancelStarts(const ScheduledStarts::SpecPredicate& pred,
+                                             const std::string& caller,
+                                             const std::string& reason) {
+  std::vector<FaultStatus> cancelled = starts_.Cancel(pred, reason);
+  for (const FaultStatus& s : cancelled) AuditFault("cancel", s, caller, s.reason());
+  return cancelled;
 }
 
 absl::StatusOr<FaultStatus> Agent::RevertOne(const FaultTable::Ref& fault,
@@ -144,6 +218,10 @@ absl::Status NotFound(const std::string& fault_id) {
 
 absl::StatusOr<FaultStatus> Agent::Revert(const std::string& fault_id,
                                           const std::string& caller) {
+  std::vector<FaultStatus> cancelled = CancelStarts(
+      [&](const chaos::v1::FaultSpec& spec) { return spec.fault_id() == fault_id; }, caller,
+      absl::StrCat("reverted by ", caller));
+  if (!cancelled.empty()) return std::move(cancelled.front());
   FaultTable::Ref fault = faults_.Get(fault_id);
   if (fault == nullptr) return NotFound(fault_id);
   return RevertOne(fault, caller, absl::StrCat("reverted by ", caller));
@@ -186,6 +264,9 @@ absl::Status Agent::RevertExperiment(const std::string& experiment_id,
       [&](const RunningCommand& c) { return c.experiment_id == experiment_id; },
       absl::StrCat("experiment reverted by ", caller), kCommandStopWait);
   if (stopped_commands != nullptr) *stopped_commands = std::move(stopped);
+  *outcome = CancelStarts(
+      [&](const chaos::v1::FaultSpec& spec) { return spec.experiment_id() == experiment_id; },
+      caller, absl::StrCat("experiment reverted by ", caller));
   return RevertAll(
       [&](const LedgerRecord& r) {
         return r.status().spec().experiment_id() == experiment_id && IsLive(r);
@@ -201,6 +282,18 @@ std::vector<FaultStatus> Agent::List(const std::string& experiment_id, bool incl
        })) {
     out.push_back(faults_.RecordOf(fault).status());
   }
+  // A start the fault table already holds (starting now, or failed there)
+  // is listed once, as the table has it.
+  absl::flat_hash_set<std::string> listed;
+  for (const FaultStatus& s : out) listed.insert(s.spec().fault_id());
+  for (FaultStatus& s : starts_.List(
+           [&](const chaos::v1::FaultSpec& spec) {
+             return (experiment_id.empty() || spec.experiment_id() == experiment_id) &&
+                    !listed.contains(spec.fault_id());
+           },
+           include_ended)) {
+    out.push_back(std::move(s));
+  }
   return out;
 }
 
@@ -208,9 +301,12 @@ absl::StatusOr<chaos::v1::KeepAliveResponse> Agent::KeepAlive(
     const chaos::v1::KeepAliveRequest& request) {
   RETURN_IF_ERROR(CheckKeepAliveRequest(request));
   const std::string& experiment = request.experiment_id();
-  const size_t active = faults_.Count([&](const LedgerRecord& r) {
-    return r.status().spec().experiment_id() == experiment && IsActiveRecord(r);
-  });
+  const size_t active =
+      faults_.Count([&](const LedgerRecord& r) {
+        return r.status().spec().experiment_id() == experiment && IsActiveRecord(r);
+      }) +
+      starts_.CountPending(
+          [&](const chaos::v1::FaultSpec& spec) { return spec.experiment_id() == experiment; });
   const size_t commands = commands_.Count(experiment);
   const auto no_fault = absl::NotFoundError(absl::StrCat(
       "experiment ", experiment, " has no active fault and runs no command on this agent"));
@@ -253,6 +349,7 @@ absl::Status Agent::Halt(const std::string& caller, const std::string& reason,
       StopCommandsOf([](const RunningCommand&) { return true; },
                      absl::StrCat("halt by ", caller, ": ", reason), kCommandStopWait);
   if (stopped_commands != nullptr) *stopped_commands = std::move(stopped);
+  *outcome = CancelStarts([](const auto&) { return true; }, caller, absl::StrCat("halt: ", reason));
   return RevertAll(IsLive, caller, absl::StrCat("halt: ", reason), 2, outcome);
 }
 
@@ -266,7 +363,8 @@ void Agent::Resume(const std::string& caller) {
 void Agent::Shutdown() {
   StopCommands("agent shutting down");
   timer_.Stop();
-  std::vector<FaultStatus> outcome;
+  std::vector<FaultStatus> outcome =
+      CancelStarts([](const auto&) { return true; }, "agent", "agent shutting down");
   (void)RevertAll(IsLive, "agent", "agent shutting down", 1, &outcome);
 }
 
@@ -279,6 +377,9 @@ void Agent::Tick(absl::Time now) {
         [&](const RunningCommand& c) { return c.experiment_id == experiment; },
         absl::StrCat("lease expired: no keep-alive for experiment ", experiment),
         absl::ZeroDuration());
+    (void)CancelStarts(
+        [&](const chaos::v1::FaultSpec& spec) { return spec.experiment_id() == experiment; },
+        "agent", absl::StrCat("lease expired: no keep-alive for experiment ", experiment));
   }
   const auto due = faults_.Select([&](const LedgerRecord& r) {
     return r.status().state() == chaos::v1::FAULT_STATE_ACTIVE &&
@@ -304,6 +405,7 @@ void Agent::Tick(absl::Time now) {
     }
     (void)RevertOne(fault, "agent", reason);
   }
+  StartDue(now);
   if (halted_) return;  // a halted agent retries nothing until Resume
   for (const FaultTable::Ref& fault :
        faults_.Select([&](const LedgerRecord& r) { return RetryDue(r, now); })) {
@@ -312,8 +414,12 @@ void Agent::Tick(absl::Time now) {
 }
 
 absl::Time Agent::NextDeadline() {
-  absl::Time next = absl::InfiniteFuture();
-  for (const std::string& experiment : commands_.Experiments()) {
+  absl::Time next = starts_.NextStart();
+  std::vector<std::string> holders = commands_.Experiments();
+  for (const FaultStatus& pending : starts_.List([](const auto&) { return true; }, false)) {
+    holders.push_back(pending.spec().experiment_id());
+  }
+  for (const std::string& experiment : holders) {
     if (auto lease = leases_.Deadline(experiment)) next = std::min(next, *lease);
   }
   for (const FaultTable::Ref& fault : faults_.Select([](const LedgerRecord& r) {

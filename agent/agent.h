@@ -10,7 +10,10 @@
 //   start-up and on request, never per Describe;
 // - CommandTable (command_table.h): the commands RunCommand runs now, each
 //   holding its experiment's lease like a fault, and each journaled in the
-//   CommandJournal (command_journal.h) from before it starts until it ends.
+//   CommandJournal (command_journal.h) from before it starts until it ends;
+// - ScheduledStarts (scheduled_starts.h): injects held until their start
+//   (InjectRequest.starts_in), which the timer runs; Revert,
+//   RevertExperiment, Halt, Shutdown and a lapsed lease cancel them.
 // Faults end when their caller reverts them, when their duration elapses
 // (the agent's own timer, whatever the caller does), when their
 // experiment's lease lapses without a KeepAlive, on Halt, and on Shutdown;
@@ -31,6 +34,7 @@
 #include <atomic>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -46,6 +50,7 @@
 #include "agent/lease_table.h"
 #include "agent/ledger.h"
 #include "agent/policy.h"
+#include "agent/scheduled_starts.h"
 #include "chaos/v1/agent.pb.h"
 
 namespace chaos::agent {
@@ -141,8 +146,10 @@ class Agent {
   void Shutdown();
 
   // Runs the expiry checks once at `now` (the timer calls this): reverts
-  // active faults whose lease lapsed or whose duration elapsed, and retries
-  // the failed reverts that are due (not while halted).
+  // active faults whose lease lapsed or whose duration elapsed (and cancels
+  // the scheduled starts of a lapsed lease), injects the scheduled starts
+  // that are due, and retries the failed reverts that are due (not while
+  // halted).
   void Tick(absl::Time now);
 
   size_t active_faults();
@@ -156,8 +163,28 @@ class Agent {
   Agent(AgentOptions options, std::unique_ptr<FaultLedger> ledger,
         std::unique_ptr<CommandJournal> journal);
 
-  // Halt and the cap on active faults, checked before anything is built.
+  // Halt and the cap on active and scheduled faults, checked before
+  // anything is built.
   absl::Status CheckAdmission();
+  // The fault `spec` names, when its parameters and the host's policy
+  // allow it (a refusal is audited).
+  absl::StatusOr<std::unique_ptr<faults::Fault>> BuildAllowed(const chaos::v1::FaultSpec& spec,
+                                                              const std::string& caller);
+  // Holds the lease and injects through the fault table; schedules the timer.
+  absl::StatusOr<chaos::v1::FaultStatus> InjectNow(const chaos::v1::FaultSpec& spec,
+                                                   std::unique_ptr<faults::Fault> fault,
+                                                   const std::string& caller,
+                                                   absl::Duration lease,
+                                                   std::optional<absl::Time> ends_at);
+  // Injects the scheduled starts due at `now` (Tick), each one's outcome
+  // kept by the ScheduledStarts.
+  void StartDue(absl::Time now);
+  absl::Status StartScheduled(const ScheduledStarts::Start& start, absl::Time now);
+  // Cancels the scheduled starts `pred` selects (ScheduledStarts::Cancel),
+  // each audited as action=cancel.
+  std::vector<chaos::v1::FaultStatus> CancelStarts(const ScheduledStarts::SpecPredicate& pred,
+                                                   const std::string& caller,
+                                                   const std::string& reason);
   // Reverts one fault and schedules the timer for its retry when it fails.
   absl::StatusOr<chaos::v1::FaultStatus> RevertOne(const FaultTable::Ref& fault,
                                                    const std::string& caller,
@@ -187,6 +214,7 @@ class Agent {
   std::unique_ptr<CommandJournal> journal_;
   AgentCounters counters_;
   FaultTable faults_;
+  ScheduledStarts starts_;
   LeaseTable leases_;
   CapabilityCache capabilities_;
   CommandTable commands_;

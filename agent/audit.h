@@ -13,7 +13,8 @@
 
 namespace chaos::agent {
 
-// A fault changed state: action is inject, revert or recover (info level).
+// A fault changed state: action is inject, revert or recover, or schedule
+// and cancel for a scheduled start (info level).
 void AuditFault(const std::string& action, const chaos::v1::FaultStatus& status,
                 const std::string& caller, const std::string& result);
 

@@ -97,6 +97,12 @@ absl::StatusOr<absl::Duration> CheckInjectRequest(const chaos::v1::InjectRequest
         "ends_in: ", absl::FormatDuration(ends_in), " must not be negative nor longer than spec.duration (",
         absl::FormatDuration(FromProto(spec.duration())), ")"));
   }
+  const absl::Duration starts_in = FromProto(request.starts_in());
+  if (starts_in < absl::ZeroDuration() || starts_in > kMaxStartsIn) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("starts_in: ", absl::FormatDuration(starts_in),
+                     " must not be negative nor longer than ", absl::FormatDuration(kMaxStartsIn)));
+  }
   const absl::Duration lease = FromProto(request.lease());
   if (lease < absl::ZeroDuration()) {
     return absl::InvalidArgumentError("lease: must not be negative");

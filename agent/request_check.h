@@ -19,8 +19,12 @@
 
 namespace chaos::agent {
 
+// How far ahead an inject may be scheduled (InjectRequest.starts_in).
+inline constexpr absl::Duration kMaxStartsIn = absl::Minutes(5);
+
 // The durations, spec.fault_id and spec.experiment_id, a duration > 0, an
-// ends_in between 0 (unset) and the duration, and a lease >= 0. Returns the lease the fault gets: the request's, or
+// ends_in between 0 (unset) and the duration, a starts_in between 0
+// (unset) and kMaxStartsIn, and a lease >= 0. Returns the lease the fault gets: the request's, or
 // `default_lease` when the request leaves it 0. The spec's kind and its
 // parameters are MakeFault's to check (fault_factory.h), the host's rules
 // Policy::Check's (policy.h).

@@ -29,6 +29,7 @@ const char* StateName(chaos::v1::FaultState s) {
     case chaos::v1::FAULT_STATE_REVERTING: return "reverting";
     case chaos::v1::FAULT_STATE_REVERTED: return "reverted";
     case chaos::v1::FAULT_STATE_FAILED: return "failed";
+    case chaos::v1::FAULT_STATE_SCHEDULED: return "scheduled";
     default: return "?";
   }
 }
