@@ -26,8 +26,14 @@ std::optional<RunOptions> OptionsFrom(const LocalRunArgs& args) {
                  args.lease.c_str());
     return std::nullopt;
   }
+  auto start_lead = ParseStartLead(args.start_lead);
+  if (!start_lead.ok()) {
+    std::fprintf(stderr, "chaosctl: %s\n", std::string(start_lead.status().message()).c_str());
+    return std::nullopt;
+  }
   RunOptions options;
   options.agents = args.agents;
+  options.start_lead = *start_lead;
   if (!args.inventory.empty()) {
     experiments::Diagnostics diags;
     auto inventory = experiments::LoadInventory(args.inventory, &diags);

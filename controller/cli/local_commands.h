@@ -23,6 +23,7 @@ struct LocalRunArgs {
   uint64_t seed = 0;
   bool dry_run = false;
   size_t fan_out = 64;              // how many agents are called at once
+  std::string start_lead = "auto";  // see ParseStartLead (runner.h)
   rpc::TransportOptions transport;  // how agents are reached
 };
 

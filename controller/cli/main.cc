@@ -58,6 +58,10 @@ void DeclareLocal(CLI::App& app, Args& a, Commands& c) {
                     "without --controller: how many agents are called at once (preflight, "
                     "inject, keep-alive, revert, verify)")
       ->capture_default_str()->check(CLI::Range(1, 4096));
+  c.run->add_option("--start-lead", a.run.start_lead,
+                    "without --controller: how far ahead a fault step on several agents "
+                    "plans its one start (auto, off, or a duration up to 5m)")
+      ->capture_default_str();
   c.run->add_option("--run-id", a.run.run_id, "id for this run (default: generated)");
   c.run->add_option("--seed", a.run.seed,
                     "seed for random target choice (default: random, reported)");

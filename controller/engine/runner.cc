@@ -17,6 +17,7 @@
 #include "absl/strings/strip.h"
 #include "base/fan_out.h"
 #include "controller/engine/remote_command.h"
+#include "experiments/yaml_proto.h"
 #include "rpc/credentials.h"
 #include "google/protobuf/descriptor.h"
 #include "proto/duration.h"
@@ -176,8 +177,10 @@ bool Runner::Preflight() {
 
 std::vector<std::string> Runner::DescribeAll() {
   std::vector<std::string> problems(agents_.size());
+  const absl::Time began = absl::Now();
   base::FanOut(agents_.size(), options_.fan_out,
                [&](size_t i) { problems[i] = DescribeAgent(&agents_[i]); });
+  preflight_took_ = absl::Now() - began;
   return problems;
 }
 
@@ -526,9 +529,10 @@ void Runner::StopWatching() {
   if (watch_thread_.joinable()) watch_thread_.join();
 }
 
-// Injects on every target at once (options_.fan_out at a time), all ending
-// at one planned end fixed before the first send; holds; reverts them all
-// at once. An inject that fails loses its agent when its groups allow it
+// Injects on every target at once (options_.fan_out at a time), all
+// starting at one planned start and ending at one planned end, both fixed
+// before the first send (StartLead); holds; reverts them all at once. An
+// inject that fails loses its agent when its groups allow it
 // (the step goes on with the others); otherwise it aborts the run
 // (Rollback() reverts what the others injected), each failing agent named.
 void Runner::RunFaultStep(size_t index) {
@@ -541,16 +545,24 @@ void Runner::RunFaultStep(size_t index) {
   }
   const bool disaster = step.id == experiment_.drill.disaster;
   if (disaster) MarkDisaster();
-  const absl::Time planned_end = absl::Now() + FromProto(step.fault->duration());
+  const absl::Duration lead = StartLead(targets.size());
+  const absl::Time start = absl::Now() + lead;
+  const absl::Time planned_end = start + FromProto(step.fault->duration());
   {
     absl::MutexLock lock(&mu_);
+    if (lead > absl::ZeroDuration()) report_.steps[index].planned_start = start;
     report_.steps[index].planned_end = planned_end;
   }
   Emit(Event("window", step.id, "",
              absl::StrCat("sending to ", targets.size(), " agent(s), ",
                           std::min(targets.size(), std::max<size_t>(options_.fan_out, 1)),
-                          " at once; planned end ", Rfc3339(planned_end))));
-  const auto sent = SendInjects(targets, index, planned_end);
+                          " at once; ",
+                          lead > absl::ZeroDuration()
+                              ? absl::StrCat("planned start ", Rfc3339(start), ", ")
+                              : "",
+                          "planned end ", Rfc3339(planned_end))));
+  auto sent = SendInjects(targets, index, start, planned_end);
+  ConfirmStarts(targets, index, start, &sent);
   // Every fault sent, the failed ones too: one that timed out may have
   // landed, and a revert of one that did not is harmless.
   const std::vector<size_t> faults = JudgeInjects(targets, index, sent);
@@ -564,8 +576,9 @@ void Runner::RunFaultStep(size_t index) {
     window = report_.steps[index];
   }
   Emit(Event("window", step.id, "",
-             absl::StrFormat("acknowledged by %d agent(s) within %.1fms (first to last); "
+             absl::StrFormat("%s by %d agent(s) within %.1fms (first to last); "
                              "planned end %s",
+                             lead > absl::ZeroDuration() ? "started" : "acknowledged",
                              acked, absl::ToDoubleMilliseconds(window.InjectSpread()),
                              Rfc3339(planned_end))));
   MarkInjected(step.id);
@@ -578,14 +591,32 @@ void Runner::RunFaultStep(size_t index) {
   RevertAll(faults);
 }
 
+absl::StatusOr<absl::Duration> ParseStartLead(const std::string& text) {
+  if (text == "auto") return absl::ZeroDuration();
+  if (text == "off") return -absl::Nanoseconds(1);
+  absl::StatusOr<absl::Duration> lead = experiments::ParseDuration(text);
+  if (!lead.ok() || *lead < absl::Milliseconds(1) || *lead > absl::Minutes(5)) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "--start-lead ", text, ": must be auto, off or a duration from 1ms to 5m"));
+  }
+  return *lead;
+}
+
+absl::Duration Runner::StartLead(size_t targets) const {
+  if (targets < 2 || options_.start_lead < absl::ZeroDuration()) return absl::ZeroDuration();
+  if (options_.start_lead > absl::ZeroDuration()) return options_.start_lead;
+  const double share = static_cast<double>(targets) / std::max<size_t>(agents_.size(), 1);
+  return std::clamp(2 * share * preflight_took_, absl::Milliseconds(100), absl::Seconds(30));
+}
+
 std::vector<std::optional<Runner::InjectOutcome>> Runner::SendInjects(
-    const std::vector<Agent*>& targets, size_t index, absl::Time planned_end) {
+    const std::vector<Agent*>& targets, size_t index, absl::Time start, absl::Time planned_end) {
   std::vector<std::optional<InjectOutcome>> sent(targets.size());
   // The first fan-out calls always go out together; one queued behind them
   // is not sent once the run is aborting.
   base::FanOut(targets.size(), options_.fan_out, [&](size_t i) {
     if (i >= options_.fan_out && Aborted()) return;
-    if (Authorized(index)) sent[i] = InjectOn(targets[i], index, planned_end);
+    if (Authorized(index)) sent[i] = InjectOn(targets[i], index, start, planned_end);
   });
   return sent;
 }
@@ -630,7 +661,8 @@ std::vector<size_t> Runner::JudgeInjects(const std::vector<Agent*>& targets, siz
   return faults;
 }
 
-Runner::InjectOutcome Runner::InjectOn(Agent* agent, size_t index, absl::Time planned_end) {
+Runner::InjectOutcome Runner::InjectOn(Agent* agent, size_t index, absl::Time start,
+                                       absl::Time planned_end) {
   const Step& step = experiment_.method[index];
   chaos::v1::InjectRequest req;
   *req.mutable_spec() = *step.fault;
@@ -644,8 +676,14 @@ Runner::InjectOutcome Runner::InjectOn(Agent* agent, size_t index, absl::Time pl
   }
   ToProto(lease, req.mutable_lease());
   const absl::Time sent = absl::Now();
-  // What remains of the one planned end; at least 1ms (0 means unset).
-  ToProto(std::max(planned_end - sent, absl::Milliseconds(1)), req.mutable_ends_in());
+  if (start - sent >= absl::Milliseconds(1)) {
+    // What remains until the one planned start; the end counts from it.
+    ToProto(start - sent, req.mutable_starts_in());
+    ToProto(planned_end - start, req.mutable_ends_in());
+  } else {
+    // What remains of the one planned end; at least 1ms (0 means unset).
+    ToProto(std::max(planned_end - sent, absl::Milliseconds(1)), req.mutable_ends_in());
+  }
   size_t fault_index;
   {
     absl::MutexLock lock(&mu_);
@@ -666,37 +704,114 @@ Runner::InjectOutcome Runner::InjectOn(Agent* agent, size_t index, absl::Time pl
   if (options_.metrics) options_.metrics->ObserveInject(acked - sent);
   {
     absl::MutexLock lock(&mu_);
-    FaultRecord& rec = report_.faults[fault_index];
-    rec.acked_at = acked;
-    if (s.ok()) {
-      rec.summary = resp.status().summary();
-      rec.injected_at = absl::FromUnixMillis(resp.status().injected_at_unix_ms());
-      rec.expires_at = absl::FromUnixMillis(resp.status().expires_at_unix_ms());
-      // The latest the agent may end it (the planned end plus the call's
-      // round trip), and a second more: under `rollback: never` a renewal
-      // must not lapse at that very instant.
-      fault_ends_[fault_index] = planned_end + (acked - sent) + absl::Seconds(1);
-      StepRecord& st = report_.steps[index];
-      if (st.first_ack == absl::InfinitePast() || acked < st.first_ack) st.first_ack = acked;
-      if (st.last_ack == absl::InfinitePast() || acked > st.last_ack) st.last_ack = acked;
-    }
+    report_.faults[fault_index].acked_at = acked;
   }
   InjectOutcome out;
   out.fault = fault_index;
   if (!s.ok()) {
     out.error = rpc::StatusText(s);
-    Emit(Event("inject", step.id, agent->address, absl::StrCat("FAILED: ", out.error)));
-    out.lost = Lose(agent, step.id, absl::StrCat("inject failed: ", out.error));
-    // Stops the injects not yet sent; the reason names every failure later.
-    if (!out.lost) {
-      Abort(RunOutcome::kFailed, absl::StrCat("step ", step.id, ": inject failed on ",
-                                              agent->address, ": ", out.error));
-    }
+    out.lost = FailInject(agent, step.id, out.error);
     return out;
   }
-  MetricsHold(fault_index);
-  Emit(Event("inject", step.id, agent->address, resp.status().summary()));
+  // The latest the agent may end it (the planned end plus the call's round
+  // trip), and a second more: under `rollback: never` a renewal must not
+  // lapse at that very instant.
+  out.latest_end = planned_end + (acked - sent) + absl::Seconds(1);
+  if (resp.status().state() == chaos::v1::FAULT_STATE_SCHEDULED) {
+    out.scheduled = true;  // ConfirmStarts learns how the start went
+    return out;
+  }
+  AcceptInject(agent, index, fault_index, resp.status(), acked, out.latest_end);
   return out;
+}
+
+void Runner::AcceptInject(Agent* agent, size_t index, size_t fault_index,
+                          const chaos::v1::FaultStatus& status, absl::Time acked,
+                          absl::Time latest_end) {
+  {
+    absl::MutexLock lock(&mu_);
+    FaultRecord& rec = report_.faults[fault_index];
+    rec.summary = status.summary();
+    rec.injected_at = absl::FromUnixMillis(status.injected_at_unix_ms());
+    rec.expires_at = absl::FromUnixMillis(status.expires_at_unix_ms());
+    fault_ends_[fault_index] = latest_end;
+    StepRecord& st = report_.steps[index];
+    if (st.first_ack == absl::InfinitePast() || acked < st.first_ack) st.first_ack = acked;
+    if (st.last_ack == absl::InfinitePast() || acked > st.last_ack) st.last_ack = acked;
+  }
+  MetricsHold(fault_index);
+  Emit(Event("inject", experiment_.method[index].id, agent->address, status.summary()));
+}
+
+bool Runner::FailInject(Agent* agent, const std::string& step, const std::string& error) {
+  Emit(Event("inject", step, agent->address, absl::StrCat("FAILED: ", error)));
+  const bool lost = Lose(agent, step, absl::StrCat("inject failed: ", error));
+  // Stops the injects not yet sent; the reason names every failure later.
+  if (!lost) {
+    Abort(RunOutcome::kFailed,
+          absl::StrCat("step ", step, ": inject failed on ", agent->address, ": ", error));
+  }
+  return lost;
+}
+
+void Runner::ConfirmStarts(const std::vector<Agent*>& targets, size_t index, absl::Time start,
+                           std::vector<std::optional<InjectOutcome>>* sent) {
+  std::vector<size_t> scheduled;
+  for (size_t i = 0; i < sent->size(); ++i) {
+    if ((*sent)[i] && (*sent)[i]->scheduled) scheduled.push_back(i);
+  }
+  // An abort before the start: Rollback's reverts cancel the starts.
+  if (scheduled.empty() || !WaitFor(start - absl::Now())) return;
+  base::FanOut(scheduled.size(), options_.fan_out, [&](size_t k) {
+    const size_t i = scheduled[k];
+    ConfirmStart(targets[i], index, &*(*sent)[i]);
+  });
+}
+
+void Runner::ConfirmStart(Agent* agent, size_t index, InjectOutcome* out) {
+  std::string fault_id;
+  {
+    absl::MutexLock lock(&mu_);
+    fault_id = report_.faults[out->fault].fault_id;
+  }
+  const absl::Time deadline = absl::Now() + options_.rpc_timeout;
+  chaos::v1::ListFaultsRequest req;
+  req.set_experiment_id(options_.run_id);
+  req.set_include_ended(true);
+  for (;;) {
+    chaos::v1::ListFaultsResponse resp;
+    grpc::Status s = agent->stub->ListFaults(rpc::ContextWithTimeout(options_.rpc_timeout).get(),
+                                             req, &resp);
+    const absl::Time asked = absl::Now();
+    if (!s.ok()) {
+      out->error = absl::StrCat("asking how its scheduled start went: ", rpc::StatusText(s));
+      break;
+    }
+    auto it = std::find_if(resp.faults().begin(), resp.faults().end(),
+                           [&](const auto& f) { return f.spec().fault_id() == fault_id; });
+    if (it == resp.faults().end()) {
+      out->error = "the agent no longer knows the scheduled fault (restarted before its start?)";
+      break;
+    }
+    if (it->injected_at_unix_ms() > 0) {
+      // Started: the agent's own stamp is when (its clock, not ours).
+      AcceptInject(agent, index, out->fault, *it, absl::FromUnixMillis(it->injected_at_unix_ms()),
+                   out->latest_end);
+      return;
+    }
+    const bool waiting = it->state() == chaos::v1::FAULT_STATE_SCHEDULED ||
+                         it->state() == chaos::v1::FAULT_STATE_INJECTING;
+    if (!waiting) {
+      out->error = it->reason();  // "not started: …" or "cancelled before its start: …"
+      break;
+    }
+    if (asked >= deadline) {
+      out->error = "not started within the RPC timeout after its planned start";
+      break;
+    }
+    if (!WaitFor(absl::Milliseconds(20))) return;  // aborting: Rollback reverts it
+  }
+  out->lost = FailInject(agent, experiment_.method[index].id, out->error);
 }
 
 void Runner::RevertAll(const std::vector<size_t>& faults) {
@@ -856,9 +971,17 @@ bool Runner::RevertFault(size_t index) {
     if (s.ok() || unknown) {
       {
         absl::MutexLock lock(&mu_);
-        report_.faults[index].reverted = true;
-        report_.faults[index].reverted_at = absl::Now();
-        report_.faults[index].error.clear();
+        FaultRecord& f = report_.faults[index];
+        f.reverted = true;
+        f.reverted_at = absl::Now();
+        f.error.clear();
+        // A scheduled start the run did not confirm (it was aborting) may
+        // have started on the agent's own timer: the revert's answer says.
+        if (f.summary.empty() && resp.status().injected_at_unix_ms() > 0) {
+          f.summary = resp.status().summary();
+          f.injected_at = absl::FromUnixMillis(resp.status().injected_at_unix_ms());
+          f.expires_at = absl::FromUnixMillis(resp.status().expires_at_unix_ms());
+        }
       }
       MetricsRelease(index);
       Emit(Event("revert", rec.step, rec.agent,

@@ -57,6 +57,7 @@
 #include <vector>
 
 #include "absl/status/status.h"
+#include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "chaos/v1/agent.grpc.pb.h"
@@ -97,6 +98,11 @@ class RunObserver {
   virtual void OnEvent(const JournalEvent& event) = 0;
 };
 
+// The --start-lead flag of chaosctl run and chaos-controller: "auto" (0,
+// StartLead chooses), "off" (negative: inject on receipt) or a duration
+// from 1ms to 5m ("500ms", "2s"). INVALID_ARGUMENT naming the flag.
+absl::StatusOr<absl::Duration> ParseStartLead(const std::string& text);
+
 struct RunOptions {
   std::vector<std::string> agents;  // host:port
   // Labels per agent address from an inventory file; merged over (and
@@ -123,6 +129,11 @@ struct RunOptions {
   // chaosctl's --fan-out. 0 counts as 1. Each call has its own deadline, so
   // one slow or dead agent holds one of these, never the others' calls.
   size_t fan_out = 64;
+  // --start-lead: how far ahead of its sends a fault step on several
+  // agents plans the faults' one start (InjectRequest.starts_in), so that
+  // they start together however long the fan-out takes: 0 chooses it
+  // (StartLead), a negative value injects on receipt instead.
+  absl::Duration start_lead = absl::ZeroDuration();
   // How agents are reached: plaintext, or mutual TLS with this process's
   // certificate.
   rpc::TransportOptions transport;
@@ -223,11 +234,37 @@ class Runner {
     size_t fault = 0;  // index into report_.faults
     std::string error;
     bool lost = false;
+    bool scheduled = false;  // the agent holds it until the planned start
+    absl::Time latest_end;   // after which no renewal is needed
   };
+  // How far ahead of the sends a step with `targets` agents plans its
+  // faults' start: options_.start_lead, or by default twice the share of
+  // the preflight's fan-out these targets took, from 100 ms to 30 s;
+  // none (inject on receipt) for a single target or a negative start_lead.
+  absl::Duration StartLead(size_t targets) const;
   // Sends step `index`'s inject to every target at once (up to the
-  // fan-out); nullopt for one not sent because the run was aborting.
+  // fan-out), each to start at `start` (when still ahead) and end at
+  // `planned_end`; nullopt for one not sent because the run was aborting.
   std::vector<std::optional<InjectOutcome>> SendInjects(const std::vector<Agent*>& targets,
-                                                        size_t index, absl::Time planned_end);
+                                                        size_t index, absl::Time start,
+                                                        absl::Time planned_end);
+  // Once `start` has passed, asks each agent that scheduled its fault how
+  // the start went (ListFaults), fan-out at once, until it has started or
+  // failed or options_.rpc_timeout has passed; a start that failed is an
+  // inject that failed (FailInject). Returns at once when aborted.
+  void ConfirmStarts(const std::vector<Agent*>& targets, size_t index, absl::Time start,
+                     std::vector<std::optional<InjectOutcome>>* sent);
+  void ConfirmStart(Agent* agent, size_t index, InjectOutcome* out);
+  // Records an injected fault (its status from the agent; the step's
+  // window counts it at `acked`: when its inject was acknowledged, or for a
+  // scheduled one when the agent started it), holds it for the metrics and
+  // journals it.
+  void AcceptInject(Agent* agent, size_t index, size_t fault_index,
+                    const chaos::v1::FaultStatus& status, absl::Time acked,
+                    absl::Time latest_end);
+  // Journals an inject that failed and loses its agent when the groups
+  // allow it (true); otherwise aborts the run naming it (false).
+  bool FailInject(Agent* agent, const std::string& step, const std::string& error);
   // options_.authority before step `index` sends an inject or a command;
   // a refusal aborts the run (kFailed, naming the step).
   bool Authorized(size_t index);
@@ -236,7 +273,7 @@ class Runner {
   // step's detail. Returns the faults sent (to revert at the step's end).
   std::vector<size_t> JudgeInjects(const std::vector<Agent*>& targets, size_t index,
                                    const std::vector<std::optional<InjectOutcome>>& sent);
-  InjectOutcome InjectOn(Agent* agent, size_t index, absl::Time planned_end);
+  InjectOutcome InjectOn(Agent* agent, size_t index, absl::Time start, absl::Time planned_end);
   // Reverts `faults` (indexes into report_.faults), options_.fan_out at once.
   void RevertAll(const std::vector<size_t>& faults);
   void RunCommandStep(size_t index);
@@ -377,6 +414,8 @@ class Runner {
   std::set<size_t> metrics_held_ ABSL_GUARDED_BY(mu_);
   // When each injected fault ends at the latest, by this runner's clock.
   std::map<size_t, absl::Time> fault_ends_ ABSL_GUARDED_BY(mu_);
+  // How long the preflight's Describe of every agent took (StartLead).
+  absl::Duration preflight_took_ = absl::ZeroDuration();
   // Each agent's faults (index into report_.faults), and the agents lost:
   // a fleet's keep-alive round and revert never scan every fault.
   std::map<std::string, std::vector<size_t>> faults_on_ ABSL_GUARDED_BY(mu_);

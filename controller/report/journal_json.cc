@@ -64,6 +64,7 @@ Json StepJson(const StepRecord& s) {
   PutTime(j, "started_at", s.started_at);
   PutTime(j, "ended_at", s.ended_at);
   j["detail"] = Text(s.detail);
+  PutTime(j, "planned_start", s.planned_start);
   PutTime(j, "first_inject_ack", s.first_ack);
   PutTime(j, "last_inject_ack", s.last_ack);
   j["inject_spread_ms"] = Millis(s.InjectSpread());

@@ -187,6 +187,12 @@ std::string DrillSizeText(const DrillResult& d) {
 
 std::string WindowText(const StepRecord& s) {
   if (!Finite(s.planned_end) || !FiniteDuration(s.InjectSpread())) return "";
+  if (Finite(s.planned_start)) {
+    return absl::StrFormat("faults started within %.1fms (first to last), planned start %s, "
+                           "planned end %s",
+                           absl::ToDoubleMilliseconds(s.InjectSpread()),
+                           Rfc3339(s.planned_start), Rfc3339(s.planned_end));
+  }
   return absl::StrFormat("injects acknowledged within %.1fms (first to last), planned end %s",
                          absl::ToDoubleMilliseconds(s.InjectSpread()), Rfc3339(s.planned_end));
 }

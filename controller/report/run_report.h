@@ -128,6 +128,10 @@ struct StepRecord {
   // A fault step's window: its injects are sent together (up to the
   // fan-out), acknowledged between first_ack and last_ack (the spread), and
   // end at planned_end on every agent (fixed once, before the first send).
+  // On several agents they start at planned_start (also fixed before the
+  // first send; infinite past when the step injected on receipt), and then
+  // first_ack and last_ack are the agents' own start stamps.
+  absl::Time planned_start = absl::InfinitePast();
   absl::Time first_ack = absl::InfinitePast();
   absl::Time last_ack = absl::InfinitePast();
   absl::Time planned_end = absl::InfinitePast();

@@ -63,6 +63,7 @@ struct Flags {
   double lease_s = 15;
   size_t max_agents = 0;
   size_t fan_out = 64;
+  std::string start_lead = "auto";
   std::string command_policy;
   std::string http_listen;
   chaos::rpc::TransportFlags transport;
@@ -91,6 +92,10 @@ void DeclareFlags(CLI::App& app, Flags& f) {
   app.add_option("--fan-out", f.fan_out, "how many agents are called at once: a run's preflight, injects, keep-alives, "
                  "reverts and checks, halt and resume all, crash recovery")
       ->capture_default_str()->check(CLI::Range(1, 4096));
+  app.add_option("--start-lead", f.start_lead,
+                 "how far ahead a fault step on several agents plans its one start, so that "
+                 "they start together (auto, off, or a duration up to 5m)")
+      ->capture_default_str();
   app.add_option("--command-policy", f.command_policy,
                  "YAML allow-list of the commands submitted experiments may run here "
                  "(default: none may run)");
@@ -117,6 +122,7 @@ void DeclareFlags(CLI::App& app, Flags& f) {
 // line and exit code 2 on any mistake.
 struct Config {
   chaos::rpc::TransportOptions transport;
+  absl::Duration start_lead;
   CommandPolicy commands;  // none may run without --command-policy
   StoreTarget store;
 };
@@ -125,6 +131,7 @@ absl::StatusOr<Config> LoadConfig(const Flags& f) {
   Config config;
   ASSIGN_OR_RETURN(config.transport, chaos::rpc::TransportFromFlags(f.transport, chaos::rpc::Endpoint::kController));
   ASSIGN_OR_RETURN(config.store, ParseStoreTarget(f.store));
+  ASSIGN_OR_RETURN(config.start_lead, chaos::controller::ParseStartLead(f.start_lead));
   RETURN_IF_ERROR(chaos::rpc::CheckListen(f.listen, config.transport));
   if (!f.http_listen.empty() && !config.transport.tls()) {
     // Without TLS the dashboard has no identities: loopback only.
@@ -270,6 +277,7 @@ struct Controller {
     ro.lease = absl::Seconds(f.lease_s);
     ro.max_agents_per_run = f.max_agents;
     ro.fan_out = f.fan_out;
+    ro.start_lead = config.start_lead;
     ro.command_policy = config.commands;
     ro.transport = config.transport;
     ro.metrics = &metrics;

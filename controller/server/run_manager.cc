@@ -270,6 +270,7 @@ RunOptions RunManager::OptionsFor(const chaos::v1::Run& run) {
   ro.rpc_timeout = options_.rpc_timeout;
   ro.max_agents_per_run = options_.max_agents_per_run;
   ro.fan_out = options_.fan_out;
+  ro.start_lead = options_.start_lead;
   ro.transport = options_.transport;
   ro.metrics = options_.metrics;
   ro.authority = options_.authority;

@@ -72,6 +72,8 @@ struct RunManagerOptions {
   // --fan-out: how many agents are called at once: by a run (RunOptions),
   // HaltAll, ResumeAll and Recover().
   size_t fan_out = 64;
+  // --start-lead (RunOptions::start_lead).
+  absl::Duration start_lead = absl::ZeroDuration();
   // --command-policy: the commands a submitted experiment may run here.
   // Default: none.
   CommandPolicy command_policy;

@@ -165,30 +165,38 @@ TEST(FanOutE2eTest, AStoppedAgentDoesNotHoldBackTheOthersAndAllEndAtOnePlannedEn
   ASSERT_NE(step.planned_end, absl::InfinitePast());
   ASSERT_NE(step.first_ack, absl::InfinitePast());
   EXPECT_GE(step.InjectSpread(), absl::ZeroDuration());
+  ASSERT_NE(step.planned_start, absl::InfinitePast()) << "three agents start at one instant";
   const int64_t planned = absl::ToUnixMillis(step.planned_end);
+  const int64_t planned_start = absl::ToUnixMillis(step.planned_start);
   for (const std::string& a : options.agents) {
     const FaultRecord* f = FaultOf(r, a);
     ASSERT_NE(f, nullptr) << a;
     EXPECT_TRUE(f->reverted) << a;
-    // The agent got (planned end - send time) at receipt: its end lies
-    // between the planned end and the planned end plus the call's round
-    // trip (whole milliseconds on both sides).
+    // The agent got what remained until the planned start at receipt, and
+    // the rest of the window from there: it started no earlier than the
+    // planned start, and its end lies between the planned end and the
+    // planned end plus the inject call's time in flight (whole
+    // milliseconds on both sides; the stopped agent's call took as long as
+    // its stop).
+    EXPECT_GE(absl::ToUnixMillis(f->injected_at), planned_start) << a;
     const int64_t expires = absl::ToUnixMillis(f->expires_at);
-    const int64_t rtt = absl::ToInt64Milliseconds(f->acked_at - f->sent_at);
     EXPECT_GE(expires, planned) << a;
-    EXPECT_LE(expires, planned + rtt + 1) << a;
-    EXPECT_LE(f->acked_at, step.last_ack) << a;
-    EXPECT_GE(f->acked_at, step.first_ack) << a;
+    EXPECT_LE(expires, planned + absl::ToInt64Milliseconds(f->acked_at - f->sent_at) + 1) << a;
+    // The window counts the agents' own start stamps.
+    EXPECT_LE(f->injected_at, step.last_ack) << a;
+    EXPECT_GE(f->injected_at, step.first_ack) << a;
   }
-  // The stopped agent answered last: the spread spans its stop.
-  EXPECT_EQ(FaultOf(r, stopped.address())->acked_at, step.last_ack);
+  // The stopped agent started last: the spread spans its stop.
+  EXPECT_EQ(FaultOf(r, stopped.address())->injected_at, step.last_ack);
   const std::string json = ReportJson(r);
   EXPECT_TRUE(absl::StrContains(json, "\"inject_spread_ms\": ")) << json;
   EXPECT_FALSE(absl::StrContains(json, "\"inject_spread_ms\": null")) << json;
   EXPECT_TRUE(absl::StrContains(json, "\"planned_end_unix_ms\": " + std::to_string(planned)));
-  EXPECT_TRUE(absl::StrContains(ReportText(r), "window burn: injects acknowledged within "))
+  EXPECT_TRUE(
+      absl::StrContains(json, "\"planned_start_unix_ms\": " + std::to_string(planned_start)));
+  EXPECT_TRUE(absl::StrContains(ReportText(r), "window burn: faults started within "))
       << ReportText(r);
-  EXPECT_TRUE(absl::StrContains(ReportHtml(r), "class=\"step-window\">injects acknowledged"));
+  EXPECT_TRUE(absl::StrContains(ReportHtml(r), "class=\"step-window\">faults started within"));
   for (const std::string& a : options.agents) EXPECT_FALSE(AnythingLeftOn(a)) << a;
 }
 
@@ -331,13 +339,16 @@ TEST(FanOutE2eTest, SlowAndErroringAgentsAreNamedAndNothingStaysInjected) {
   RunOptions options;
   options.agents = {slow.address(), err1.address(), r1.address(), err2.address(), r2.address()};
   options.rpc_timeout = absl::Seconds(5);
+  options.start_lead = absl::Milliseconds(100);
   Observer obs;
   Runner runner(Parse(kBurn), options, &obs);
+  const std::string id = runner.run_id() + ".burn";
   std::thread watcher([&] {
-    // Every call is out and the real agents have answered; then the
-    // erroring agents answer, the slow one never does.
+    // Every call is out and the real agents have started their faults at
+    // the planned start; then the erroring agents answer, the slow one
+    // never does.
     EXPECT_TRUE(WaitUntil([&] {
-      return obs.Saw("inject", r1.address()) && obs.Saw("inject", r2.address()) &&
+      return ActiveOn(r1.address(), id) && ActiveOn(r2.address(), id) &&
              err1.injects_received() == 1 && err2.injects_received() == 1;
     }));
     err1.Release();
@@ -365,6 +376,66 @@ TEST(FanOutE2eTest, SlowAndErroringAgentsAreNamedAndNothingStaysInjected) {
   }
   EXPECT_TRUE(r.manual_undo.empty()) << r.manual_undo[0];
   EXPECT_EQ(r.rollback, RollbackState::kComplete);
+}
+
+// An agent that fails its inject before the step's planned start: the run
+// aborts, and the real agents' scheduled faults are cancelled before they
+// touch their hosts (no burner ever ran; the agents say so).
+TEST(FanOutE2eTest, AnAbortBeforeThePlannedStartCancelsTheScheduledFaults) {
+  TempDir d1, d2;
+  AgentProcess r1(d1.path()), r2(d2.path());
+  FakeAgent err(FakeAgent::Mode::kError);
+  err.Release();  // it answers INTERNAL at once
+  RunOptions options;
+  options.agents = {r1.address(), err.address(), r2.address()};
+  options.start_lead = absl::Seconds(30);
+  Runner runner(Parse(kBurn), options, nullptr);
+  const std::string id = runner.run_id() + ".burn";
+  RunReport r = runner.Run();
+  EXPECT_EQ(r.outcome, RunOutcome::kFailed) << r.reason;
+  EXPECT_TRUE(absl::StrContains(r.reason, err.address() + ": INTERNAL")) << r.reason;
+  ASSERT_NE(r.steps[0].planned_start, absl::InfinitePast());
+  EXPECT_GT(r.steps[0].planned_start, absl::Now()) << "the test needs the abort before the start";
+  for (const AgentProcess* a : {&r1, &r2}) {
+    auto f = FaultOn(a->address(), id);
+    ASSERT_TRUE(f.has_value()) << a->address() << " never got the inject";
+    EXPECT_EQ(f->state(), chaos::v1::FAULT_STATE_REVERTED) << a->address();
+    EXPECT_EQ(f->injected_at_unix_ms(), 0) << a->address();
+    EXPECT_TRUE(absl::StrContains(f->reason(), "cancelled before its start")) << f->reason();
+    const FaultRecord* rec = FaultOf(r, a->address());
+    ASSERT_NE(rec, nullptr);
+    EXPECT_TRUE(rec->reverted);
+    EXPECT_TRUE(rec->summary.empty()) << "reported as injected: " << rec->summary;
+    EXPECT_FALSE(AnythingLeftOn(a->address()));
+  }
+  EXPECT_EQ(r.rollback, RollbackState::kComplete);
+}
+
+// --start-lead off: the two agents inject on receipt, the window is the
+// injects' acknowledgements and has no planned start. And the flag's forms.
+TEST(FanOutE2eTest, StartLeadOffInjectsOnReceipt) {
+  EXPECT_EQ(*ParseStartLead("auto"), absl::ZeroDuration());
+  EXPECT_LT(*ParseStartLead("off"), absl::ZeroDuration());
+  EXPECT_EQ(*ParseStartLead("250ms"), absl::Milliseconds(250));
+  for (const char* bad : {"0s", "6m", "soon", ""}) {
+    auto lead = ParseStartLead(bad);
+    EXPECT_EQ(lead.status().code(), absl::StatusCode::kInvalidArgument) << bad;
+    EXPECT_TRUE(absl::StrContains(lead.status().message(), "--start-lead")) << lead.status();
+  }
+  TempDir d1, d2;
+  AgentProcess a1(d1.path()), a2(d2.path());
+  RunOptions options;
+  options.agents = {a1.address(), a2.address()};
+  options.start_lead = *ParseStartLead("off");
+  Runner runner(Parse(kShortBurn), options, nullptr);
+  RunReport r = runner.Run();
+  EXPECT_EQ(r.outcome, RunOutcome::kPassed) << r.reason;
+  EXPECT_EQ(r.steps[0].planned_start, absl::InfinitePast());
+  for (const FaultRecord& f : r.faults) {
+    EXPECT_LE(f.injected_at, f.acked_at) << f.agent << ": injected on receipt";
+  }
+  EXPECT_TRUE(absl::StrContains(ReportText(r), "window burn: injects acknowledged within "))
+      << ReportText(r);
 }
 
 // A fleet that may lose `max_unavailable` agents: one fault step, then a
