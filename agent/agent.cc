@@ -223,7 +223,14 @@ absl::StatusOr<FaultStatus> Agent::Revert(const std::string& fault_id,
       absl::StrCat("reverted by ", caller));
   if (!cancelled.empty()) return std::move(cancelled.front());
   FaultTable::Ref fault = faults_.Get(fault_id);
-  if (fault == nullptr) return NotFound(fault_id);
+  if (fault == nullptr) {
+    // Cancelled or failed before its start: already ended, as for a fault
+    // reverted before.
+    std::vector<FaultStatus> ended = starts_.List(
+        [&](const chaos::v1::FaultSpec& spec) { return spec.fault_id() == fault_id; }, true);
+    if (!ended.empty()) return std::move(ended.front());
+    return NotFound(fault_id);
+  }
   return RevertOne(fault, caller, absl::StrCat("reverted by ", caller));
 }
 

@@ -113,6 +113,10 @@ TEST_F(ScheduledStartTest, ARevertBeforeTheStartCancelsItForGood) {
   EXPECT_EQ(cancelled->state(), chaos::v1::FAULT_STATE_REVERTED);
   EXPECT_TRUE(absl::StrContains(cancelled->reason(), "cancelled before its start"))
       << cancelled->reason();
+  // A second revert answers the cancellation, as for a fault reverted before.
+  auto again = agent_->Revert("p2", "test");
+  ASSERT_TRUE(again.ok()) << again.status();
+  EXPECT_EQ(again->state(), chaos::v1::FAULT_STATE_REVERTED);
   agent_->Tick(start + absl::Milliseconds(1));
   EXPECT_EQ(ProcState(victim_), 'S');
   EXPECT_EQ(Listed("p2")->state(), chaos::v1::FAULT_STATE_REVERTED);
