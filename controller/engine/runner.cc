@@ -779,6 +779,7 @@ void Runner::ConfirmStart(Agent* agent, size_t index, InjectOutcome* out) {
   req.set_experiment_id(options_.run_id);
   req.set_include_ended(true);
   for (;;) {
+    if (Aborted()) return;  // Rollback reverts it; no call competes with its reverts
     chaos::v1::ListFaultsResponse resp;
     grpc::Status s = agent->stub->ListFaults(rpc::ContextWithTimeout(options_.rpc_timeout).get(),
                                              req, &resp);
@@ -809,7 +810,7 @@ void Runner::ConfirmStart(Agent* agent, size_t index, InjectOutcome* out) {
       out->error = "not started within the RPC timeout after its planned start";
       break;
     }
-    if (!WaitFor(absl::Milliseconds(20))) return;  // aborting: Rollback reverts it
+    (void)WaitFor(absl::Milliseconds(20));  // cut short by an abort
   }
   out->lost = FailInject(agent, experiment_.method[index].id, out->error);
 }
