@@ -775,6 +775,9 @@ void Runner::ConfirmStart(Agent* agent, size_t index, InjectOutcome* out) {
     fault_id = report_.faults[out->fault].fault_id;
   }
   const absl::Time deadline = absl::Now() + options_.rpc_timeout;
+  // 20 ms, doubling up to 320 ms: an agent that starts late (a host too
+  // busy to wake its timer) is not asked again and again meanwhile.
+  absl::Duration pause = absl::Milliseconds(20);
   chaos::v1::ListFaultsRequest req;
   req.set_experiment_id(options_.run_id);
   req.set_include_ended(true);
@@ -810,7 +813,8 @@ void Runner::ConfirmStart(Agent* agent, size_t index, InjectOutcome* out) {
       out->error = "not started within the RPC timeout after its planned start";
       break;
     }
-    (void)WaitFor(absl::Milliseconds(20));  // cut short by an abort
+    (void)WaitFor(pause);  // cut short by an abort
+    pause = std::min(2 * pause, absl::Milliseconds(320));
   }
   out->lost = FailInject(agent, experiment_.method[index].id, out->error);
 }

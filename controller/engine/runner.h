@@ -249,8 +249,9 @@ class Runner {
                                                         size_t index, absl::Time start,
                                                         absl::Time planned_end);
   // Once `start` has passed, asks each agent that scheduled its fault how
-  // the start went (ListFaults), fan-out at once, until it has started or
-  // failed or options_.rpc_timeout has passed; a start that failed is an
+  // the start went (ListFaults, again after 20 ms, doubling up to 320 ms),
+  // fan-out at once, until it has started or failed or
+  // options_.rpc_timeout has passed; a start that failed is an
   // inject that failed (FailInject). Returns at once when aborted.
   void ConfirmStarts(const std::vector<Agent*>& targets, size_t index, absl::Time start,
                      std::vector<std::optional<InjectOutcome>>* sent);
