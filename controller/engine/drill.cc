@@ -133,10 +133,10 @@ void Runner::AwaitFirstCanary() {
                      "method did not start: ", error));
 }
 
-void Runner::MarkDisaster() {
+void Runner::MarkDisaster(absl::Time at) {
   {
     absl::MutexLock lock(&mu_);
-    report_.drill.disaster_at = absl::Now();
+    report_.drill.disaster_at = at;
   }
   Emit(DrillEvent(absl::StrCat("disaster: ", experiment_.drill.disaster, " injects")));
 }

@@ -544,9 +544,9 @@ void Runner::RunFaultStep(size_t index) {
     return;
   }
   const bool disaster = step.id == experiment_.drill.disaster;
-  if (disaster) MarkDisaster();
   const absl::Duration lead = StartLead(targets.size());
   const absl::Time start = absl::Now() + lead;
+  if (disaster) MarkDisaster(start);
   const absl::Time planned_end = start + FromProto(step.fault->duration());
   {
     absl::MutexLock lock(&mu_);

@@ -317,7 +317,9 @@ class Runner {
   // Before the method: waits for the first canary write, and aborts the run
   // before any step when it was not acknowledged.
   void AwaitFirstCanary();
-  void MarkDisaster();      // just before the disaster's first inject
+  // Just before the disaster's first inject is sent; `at` is when its
+  // faults start (the planned start), from which the RTO counts.
+  void MarkDisaster(absl::Time at);
   void StartDrillClock();   // once the disaster has injected everywhere
   bool RestoreStarted();    // true outside a drill
   void NoteFirstProbeOk(absl::Time round);

@@ -438,6 +438,34 @@ TEST(FanOutE2eTest, StartLeadOffInjectsOnReceipt) {
       << ReportText(r);
 }
 
+// A drill's disaster on two agents: its RTO counts from the planned start,
+// when the faults start, not from the sends a start lead before it.
+TEST(FanOutE2eTest, ADrillsDisasterIsItsPlannedStart) {
+  TempDir d1, d2;
+  AgentProcess a1(d1.path()), a2(d2.path());
+  RunOptions options;
+  options.agents = {a1.address(), a2.address()};
+  options.start_lead = absl::Seconds(1);
+  Runner runner(Parse(R"(
+name: drill-lead
+probes:
+  up: {command: {run: ["true"]}, interval: 100ms}
+drill: {disaster: outage, restore: restore}
+recovery: {probes: [up], successes: 1, timeout: 30s}
+method:
+  - {id: outage, duration: 300ms, fault: {cpuBurn: {workers: 1, loadPercent: 5}}}
+  - {id: restore, after: [outage], command: {run: ["true"]}}
+)"),
+                options, nullptr);
+  RunReport r = runner.Run();
+  EXPECT_EQ(r.outcome, RunOutcome::kPassed) << r.reason;
+  ASSERT_NE(r.steps[0].planned_start, absl::InfinitePast());
+  EXPECT_EQ(r.drill.disaster_at, r.steps[0].planned_start);
+  for (const FaultRecord& f : r.faults) {
+    EXPECT_GE(absl::ToUnixMillis(f.injected_at), absl::ToUnixMillis(r.drill.disaster_at));
+  }
+}
+
 // A fleet that may lose `max_unavailable` agents: one fault step, then a
 // second once it ends.
 Experiment Tolerant(int max_unavailable) {
