@@ -111,7 +111,7 @@ absl::StatusOr<FaultStatus> Agent::Inject(const chaos::v1::InjectRequest& reques
     const absl::Time start_at = received + starts_in;
     const absl::Time lease_deadline = leases_.Hold(spec.experiment_id(), lease, absl::Now());
     ASSIGN_OR_RETURN(FaultStatus status,
-                     starts_.Add({request, caller, start_at,
+                     starts_.Add({request, caller, lease, start_at,
                                   start_at + (ends_in > absl::ZeroDuration()
                                                   ? ends_in
                                                   : FromProto(spec.duration()))}));
@@ -170,10 +170,8 @@ absl::Status Agent::StartScheduled(const ScheduledStarts::Start& start, absl::Ti
   }
   // Its slot under max_active_faults was taken when it was scheduled.
   if (halted_) return absl::FailedPreconditionError("agent is halted");
-  ASSIGN_OR_RETURN(const absl::Duration length,
-                   CheckInjectRequest(start.request, options_.default_lease));
   ASSIGN_OR_RETURN(std::unique_ptr<faults::Fault> fault, BuildAllowed(spec, start.caller));
-  return InjectNow(spec, std::move(fault), start.caller, length, start.ends_at).status();
+  return InjectNow(spec, std::move(fault), start.caller, start.lease, start.ends_at).status();
 }
 
 void Agent::StartDue(absl::Time now) {
@@ -423,9 +421,7 @@ void Agent::Tick(absl::Time now) {
 absl::Time Agent::NextDeadline() {
   absl::Time next = starts_.NextStart();
   std::vector<std::string> holders = commands_.Experiments();
-  for (const FaultStatus& pending : starts_.List([](const auto&) { return true; }, false)) {
-    holders.push_back(pending.spec().experiment_id());
-  }
+  for (std::string& experiment : starts_.Experiments()) holders.push_back(std::move(experiment));
   for (const std::string& experiment : holders) {
     if (auto lease = leases_.Deadline(experiment)) next = std::min(next, *lease);
   }

@@ -139,6 +139,15 @@ absl::Time ScheduledStarts::NextStart() {
   return next;
 }
 
+std::vector<std::string> ScheduledStarts::Experiments() {
+  absl::MutexLock lock(&mu_);
+  std::vector<std::string> ids;
+  for (const auto* starts : {&pending_, &starting_}) {
+    for (const auto& [id, start] : *starts) ids.push_back(start.request.spec().experiment_id());
+  }
+  return ids;
+}
+
 void ScheduledStarts::KeepEnded(FaultStatus status) {
   const std::string id = status.spec().fault_id();
   if (ended_.insert_or_assign(id, std::move(status)).second) ended_order_.push_back(id);

@@ -37,6 +37,7 @@ class ScheduledStarts {
   struct Start {
     chaos::v1::InjectRequest request;
     std::string caller;
+    absl::Duration lease;  // held again at the start, as on receipt
     absl::Time start_at;
     absl::Time ends_at;
   };
@@ -74,6 +75,9 @@ class ScheduledStarts {
 
   // The earliest pending start_at; absl::InfiniteFuture() when none.
   absl::Time NextStart();
+
+  // The experiment ids of the pending and starting starts (one per start).
+  std::vector<std::string> Experiments();
 
  private:
   static chaos::v1::FaultStatus Scheduled(const Start& start);
