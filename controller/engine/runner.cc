@@ -48,6 +48,15 @@ std::string EndedEarly(const std::string& address, const chaos::v1::FaultStatus&
              ? absl::StrCat("lease lapsed on ", address)
              : absl::StrCat("fault ended early on ", address);
 }
+
+// The fault `fault_id` among an agent's answer; nullptr when not there.
+const chaos::v1::FaultStatus* FindFault(const chaos::v1::ListFaultsResponse& resp,
+                                        const std::string& fault_id) {
+  for (const chaos::v1::FaultStatus& f : resp.faults()) {
+    if (f.spec().fault_id() == fault_id) return &f;
+  }
+  return nullptr;
+}
 }  // namespace
 
 JournalEvent Event(std::string type, std::string step, std::string agent, std::string message) {
@@ -778,35 +787,30 @@ void Runner::ConfirmStart(Agent* agent, size_t index, InjectOutcome* out) {
   // 20 ms, doubling up to 320 ms: an agent that starts late (a host too
   // busy to wake its timer) is not asked again and again meanwhile.
   absl::Duration pause = absl::Milliseconds(20);
-  chaos::v1::ListFaultsRequest req;
-  req.set_experiment_id(options_.run_id);
-  req.set_include_ended(true);
   for (;;) {
     if (Aborted()) return;  // Rollback reverts it; no call competes with its reverts
     chaos::v1::ListFaultsResponse resp;
-    grpc::Status s = agent->stub->ListFaults(rpc::ContextWithTimeout(options_.rpc_timeout).get(),
-                                             req, &resp);
+    grpc::Status s = ListRunFaults(agent, options_.rpc_timeout, &resp);
     const absl::Time asked = absl::Now();
     if (!s.ok()) {
       out->error = absl::StrCat("asking how its scheduled start went: ", rpc::StatusText(s));
       break;
     }
-    auto it = std::find_if(resp.faults().begin(), resp.faults().end(),
-                           [&](const auto& f) { return f.spec().fault_id() == fault_id; });
-    if (it == resp.faults().end()) {
+    const chaos::v1::FaultStatus* f = FindFault(resp, fault_id);
+    if (f == nullptr) {
       out->error = "the agent no longer knows the scheduled fault (restarted before its start?)";
       break;
     }
-    if (it->injected_at_unix_ms() > 0) {
+    if (f->injected_at_unix_ms() > 0) {
       // Started: the agent's own stamp is when (its clock, not ours).
-      AcceptInject(agent, index, out->fault, *it, absl::FromUnixMillis(it->injected_at_unix_ms()),
+      AcceptInject(agent, index, out->fault, *f, absl::FromUnixMillis(f->injected_at_unix_ms()),
                    out->latest_end);
       return;
     }
-    const bool waiting = it->state() == chaos::v1::FAULT_STATE_SCHEDULED ||
-                         it->state() == chaos::v1::FAULT_STATE_INJECTING;
+    const bool waiting = f->state() == chaos::v1::FAULT_STATE_SCHEDULED ||
+                         f->state() == chaos::v1::FAULT_STATE_INJECTING;
     if (!waiting) {
-      out->error = it->reason();  // "not started: …" or "cancelled before its start: …"
+      out->error = f->reason();  // "not started: …" or "cancelled before its start: …"
       break;
     }
     if (asked >= deadline) {
@@ -1344,14 +1348,18 @@ void Runner::JournalKeepAliveReach(Agent* agent, const grpc::Status& s) {
 // before its duration, and that the run has not started to revert since,
 // lapsed: the agent is lost when its groups allow it (Lose()), else the
 // run fails.
-void Runner::CheckLapsed(Agent* agent, const std::vector<size_t>& held,
-                         absl::Duration deadline) {
+grpc::Status Runner::ListRunFaults(Agent* agent, absl::Duration timeout,
+                                   chaos::v1::ListFaultsResponse* resp) {
   chaos::v1::ListFaultsRequest req;
   req.set_experiment_id(options_.run_id);
   req.set_include_ended(true);
+  return agent->stub->ListFaults(rpc::ContextWithTimeout(timeout).get(), req, resp);
+}
+
+void Runner::CheckLapsed(Agent* agent, const std::vector<size_t>& held,
+                         absl::Duration deadline) {
   chaos::v1::ListFaultsResponse resp;
-  auto ctx = rpc::ContextWithTimeout(deadline);
-  if (!agent->stub->ListFaults(ctx.get(), req, &resp).ok()) return;
+  if (!ListRunFaults(agent, deadline, &resp).ok()) return;
   std::string lapsed;
   std::string step;
   {
@@ -1359,16 +1367,16 @@ void Runner::CheckLapsed(Agent* agent, const std::vector<size_t>& held,
     for (size_t i : held) {
       const FaultRecord& rec = report_.faults[i];
       if (rec.reverted || reverting_.contains(i)) continue;
-      for (const chaos::v1::FaultStatus& f : resp.faults()) {
-        if (f.spec().fault_id() != rec.fault_id || IsActive(f.state())) continue;
-        const bool elapsed = f.expires_at_unix_ms() > 0 &&
-                             f.reverted_at_unix_ms() >= f.expires_at_unix_ms();
-        if (!elapsed && lapsed.empty()) {
-          lapsed = absl::StrCat(EndedEarly(agent->address, f), ": ", rec.fault_id, " (step ",
-                                rec.step, ") is ", chaos::v1::FaultState_Name(f.state()), ": ",
-                                f.reason());
-          step = rec.step;
-        }
+      const chaos::v1::FaultStatus* f = FindFault(resp, rec.fault_id);
+      if (f == nullptr || IsActive(f->state())) continue;
+      const bool elapsed =
+          f->expires_at_unix_ms() > 0 && f->reverted_at_unix_ms() >= f->expires_at_unix_ms();
+      if (!elapsed) {
+        lapsed = absl::StrCat(EndedEarly(agent->address, *f), ": ", rec.fault_id, " (step ",
+                              rec.step, ") is ", chaos::v1::FaultState_Name(f->state()), ": ",
+                              f->reason());
+        step = rec.step;
+        break;
       }
     }
   }

@@ -368,6 +368,9 @@ class Runner {
   std::string DescribeAgent(Agent* agent);
   // This run's faults on `agent` it injected and has not started to revert.
   std::vector<size_t> HeldFaults(const std::string& agent) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // The agent's faults of this run, the ended ones too.
+  grpc::Status ListRunFaults(Agent* agent, absl::Duration timeout,
+                             chaos::v1::ListFaultsResponse* resp);
   void CheckLapsed(Agent* agent, const std::vector<size_t>& held, absl::Duration deadline);
   // After a keep-alive that did not reach `agent`: once no renewal or
   // inject of `held` has reached it for a whole lease, its own timer has
