@@ -255,8 +255,16 @@ def one_abort(fleet, n):
     if len(faults) != n or not all(f["reverted"] for f in faults):
         raise RuntimeError("run %s: %d faults, %d reverted in the journal" % (
             run_id, len(faults), sum(1 for f in faults if f["reverted"])))
+    keep_journal(fleet, "abort", run_id, journal)
     abort = next(e["at_unix_ms"] for e in journal["events"] if e["type"] == "abort")
     return outside, max(int(f["reverted_at_unix_ms"]) for f in faults) - int(abort)
+
+
+def keep_journal(fleet, what, run_id, journal):
+    """Writes the run's journal under --journals, to read its events later."""
+    if fleet.journals:
+        with open(os.path.join(fleet.journals, "%s-%s.json" % (what, run_id)), "w") as f:
+            json.dump(journal, f)
 
 
 def one_halt(fleet, n):
@@ -335,6 +343,7 @@ def measure(args, n, work):
     if args.controller_root:
         ctl_state = tempfile.mkdtemp(prefix="fleet-ctl-", dir=args.controller_root)
     fleet = Fleet(args.build, work, ctl_state, args.controller_flag or [], args.fault)
+    fleet.journals = args.journals
     try:
         time.sleep(1)
         ctl_rss_before = int(status_fields(fleet.ctl.pid)["VmRSS"])
@@ -409,6 +418,7 @@ def main():
                     "takes the shared disk's fsyncs out of the figures")
     ap.add_argument("--controller-root", help="where the controller's state directory (its "
                     "SQLite history) goes instead, e.g. /dev/shm to take its fsyncs out")
+    ap.add_argument("--journals", help="a directory to keep each abort run's journal JSON in")
     ap.add_argument("--controller-flag", action="append",
                     help="an extra chaos-controller flag, e.g. --controller-flag=--fan-out=128")
     args = ap.parse_args()
