@@ -1,10 +1,12 @@
 // The engine's fan-out and fault windows against real agent processes:
 // one stopped (SIGSTOP) agent does not hold back the others' injects, every
 // agent ends a step's fault at its one planned end (also with the
-// controller killed), the report shows the spread; and the bad input of
-// the issue: an address that does not answer, an agent that answers slowly
-// and one that returns errors, with real agents for the others, without
-// and within a target group's maxUnavailable.
+// controller killed, also during the start lead), an agent killed before
+// its start leaves nothing on its host and fails its inject, the report
+// shows the spread; and the bad input of the issue: an address that does
+// not answer, an agent that answers slowly and one that returns errors,
+// with real agents for the others, without and within a target group's
+// maxUnavailable.
 #include <signal.h>
 #include <sys/socket.h>
 #include <netinet/in.h>
@@ -244,6 +246,109 @@ TEST(FanOutE2eTest, WithTheControllerKilledEachAgentEndsTheFaultAtThePlannedEnd)
     EXPECT_GE(f->reverted_at_unix_ms(), f->expires_at_unix_ms()) << a;
     EXPECT_FALSE(AnythingLeftOn(a)) << a;
   }
+}
+
+// chaosctl is killed during the start lead, once every agent has
+// scheduled the fault: each agent still starts it at the planned start
+// chaosctl printed (never before) and ends it at the planned end.
+TEST(FanOutE2eTest, WithTheControllerKilledDuringTheLeadEachAgentStartsAndEndsTheFault) {
+  TempDir d1, d2, work;
+  AgentProcess a1(d1.path()), a2(d2.path());
+  const std::vector<std::string> agents = {a1.address(), a2.address()};
+  const std::string file = work.path() + "/exp.yaml";
+  std::ofstream(file) << "name: killed in the lead\nmethod:\n"
+                         "  - {id: burn, duration: 2s, fault: {cpuBurn: {loadPercent: 5}}}\n";
+  const std::string log = work.path() + "/chaosctl.log";
+  chaos::testing::Subprocess ctl(
+      {chaos::testing::ChaosctlBinary(), "run", file, "--agent", agents[0], "--agent", agents[1],
+       "--lease", "5m", "--start-lead", "5s", "--run-id", "lead-killed"},
+      log);
+  const std::string id = "lead-killed.burn";
+  ASSERT_TRUE(WaitUntil([&] {
+    for (const std::string& a : agents) {
+      auto f = FaultOn(a, id);
+      if (!f || f->state() != chaos::v1::FAULT_STATE_SCHEDULED) return false;
+    }
+    return true;
+  })) << chaos::testing::ReadFileOrEmpty(log);
+  ctl.Signal(SIGKILL);
+  ctl.Wait();
+  const absl::Time killed = absl::Now();
+  std::smatch m;
+  const std::string out = chaos::testing::ReadFileOrEmpty(log);
+  ASSERT_TRUE(std::regex_search(out, m, std::regex("planned start (\\S+Z), planned end (\\S+Z)")))
+      << out;
+  absl::Time start, end;
+  std::string err;
+  ASSERT_TRUE(absl::ParseTime("%Y-%m-%d%ET%H:%M:%E3SZ", m[1].str(), &start, &err)) << err;
+  ASSERT_TRUE(absl::ParseTime("%Y-%m-%d%ET%H:%M:%E3SZ", m[2].str(), &end, &err)) << err;
+  ASSERT_LT(killed, start) << "the test needs chaosctl killed before the planned start";
+  for (const std::string& a : agents) {
+    ASSERT_TRUE(WaitUntil([&] {
+      auto f = FaultOn(a, id);
+      return f && f->injected_at_unix_ms() > 0 && !IsActive(f->state());
+    })) << a;
+    auto f = FaultOn(a, id);
+    ASSERT_TRUE(f.has_value()) << a;
+    EXPECT_EQ(f->state(), chaos::v1::FAULT_STATE_REVERTED) << a;
+    EXPECT_EQ(f->reason(), "duration elapsed") << a;
+    // Both late by the inject call's flight at most: the agent counts
+    // starts_in from its receipt.
+    EXPECT_GE(f->injected_at_unix_ms(), absl::ToUnixMillis(start)) << a;
+    EXPECT_GE(f->expires_at_unix_ms(), absl::ToUnixMillis(end)) << a;
+    EXPECT_FALSE(AnythingLeftOn(a)) << a;
+  }
+}
+
+// An agent killed (SIGKILL) after it scheduled the fault and restarted
+// before the planned start: nothing of the fault was on its host, the
+// restarted agent does not know it, and the run names the agent as a
+// failed inject and reverts the other agent's fault.
+TEST(FanOutE2eTest, AnAgentKilledBeforeItsStartIsAFailedInjectWithNothingOnItsHost) {
+  TempDir d1, d2;
+  AgentProcess a1(d1.path());
+  auto a2 = std::make_unique<chaos::testing::DaemonProcess>(
+      chaos::testing::AgentBinary(), d2.path(), std::vector<std::string>{});
+  const std::string killed = a2->address();
+  RunOptions options;
+  options.agents = {a1.address(), killed};
+  options.start_lead = absl::Seconds(10);
+  Runner runner(Parse(kBurn), options, nullptr);
+  const std::string id = runner.run_id() + ".burn";
+  absl::Time restarted = absl::InfiniteFuture();
+  std::thread killer([&] {
+    if (!WaitUntil([&] {
+          auto f = FaultOn(killed, id);
+          return f && f->state() == chaos::v1::FAULT_STATE_SCHEDULED;
+        })) {
+      return;
+    }
+    a2->process().Signal(SIGKILL);
+    a2->process().Wait();
+    a2 = std::make_unique<chaos::testing::DaemonProcess>(
+        chaos::testing::AgentBinary(), d2.path(), std::vector<std::string>{}, killed);
+    restarted = absl::Now();
+  });
+  RunReport r = runner.Run();
+  killer.join();
+  ASSERT_NE(r.steps[0].planned_start, absl::InfinitePast());
+  ASSERT_LT(restarted, r.steps[0].planned_start)
+      << "the test needs the agent restarted before the planned start";
+  EXPECT_EQ(r.outcome, RunOutcome::kFailed) << r.reason;
+  EXPECT_TRUE(absl::StrContains(r.reason, killed + ": the agent no longer knows the scheduled "
+                                                   "fault"))
+      << r.reason;
+  const FaultRecord* lost = FaultOf(r, killed);
+  ASSERT_NE(lost, nullptr);
+  EXPECT_TRUE(lost->summary.empty()) << "reported as injected: " << lost->summary;
+  EXPECT_FALSE(FaultOn(killed, id).has_value()) << "the restarted agent knows the fault";
+  EXPECT_FALSE(AnythingLeftOn(killed));
+  // Started and reverted, or cancelled if the revert came first.
+  auto other = FaultOn(a1.address(), id);
+  ASSERT_TRUE(other.has_value());
+  EXPECT_EQ(other->state(), chaos::v1::FAULT_STATE_REVERTED);
+  EXPECT_FALSE(AnythingLeftOn(a1.address()));
+  EXPECT_EQ(r.rollback, RollbackState::kComplete);
 }
 
 // A TCP port that accepts connections (the kernel's backlog) and never
