@@ -1,12 +1,12 @@
 // The engine's fan-out and fault windows against real agent processes:
 // one stopped (SIGSTOP) agent does not hold back the others' injects, every
 // agent ends a step's fault at its one planned end (also with the
-// controller killed, also during the start lead), an agent killed before
-// its start leaves nothing on its host and fails its inject, the report
-// shows the spread; and the bad input of the issue: an address that does
-// not answer, an agent that answers slowly and one that returns errors,
-// with real agents for the others, without and within a target group's
-// maxUnavailable.
+// controller killed, also during the start lead), Ctrl-C during the lead
+// cancels the starts, an agent killed before its start leaves nothing on
+// its host and fails its inject, the report shows the spread; and the bad
+// input of the issue: an address that does not answer, an agent that
+// answers slowly and one that returns errors, with real agents for the
+// others, without and within a target group's maxUnavailable.
 #include <signal.h>
 #include <sys/socket.h>
 #include <netinet/in.h>
@@ -296,6 +296,41 @@ TEST(FanOutE2eTest, WithTheControllerKilledDuringTheLeadEachAgentStartsAndEndsTh
     // starts_in from its receipt.
     EXPECT_GE(f->injected_at_unix_ms(), absl::ToUnixMillis(start)) << a;
     EXPECT_GE(f->expires_at_unix_ms(), absl::ToUnixMillis(end)) << a;
+    EXPECT_FALSE(AnythingLeftOn(a)) << a;
+  }
+}
+
+// Ctrl-C during the start lead, once every agent has scheduled the fault:
+// chaosctl exits 130 and each agent's start is cancelled, never started.
+TEST(FanOutE2eTest, CtrlCDuringTheLeadCancelsEveryScheduledStart) {
+  TempDir d1, d2, work;
+  AgentProcess a1(d1.path()), a2(d2.path());
+  const std::vector<std::string> agents = {a1.address(), a2.address()};
+  const std::string file = work.path() + "/exp.yaml";
+  std::ofstream(file) << "name: interrupted in the lead\nmethod:\n"
+                         "  - {id: burn, duration: 5m, fault: {cpuBurn: {loadPercent: 5}}}\n";
+  const std::string log = work.path() + "/chaosctl.log";
+  chaos::testing::Subprocess ctl(
+      {chaos::testing::ChaosctlBinary(), "run", file, "--agent", agents[0], "--agent", agents[1],
+       "--start-lead", "1m", "--run-id", "lead-interrupted"},
+      log);
+  const std::string id = "lead-interrupted.burn";
+  ASSERT_TRUE(WaitUntil([&] {
+    for (const std::string& a : agents) {
+      auto f = FaultOn(a, id);
+      if (!f || f->state() != chaos::v1::FAULT_STATE_SCHEDULED) return false;
+    }
+    return true;
+  })) << chaos::testing::ReadFileOrEmpty(log);
+  ctl.Signal(SIGINT);
+  EXPECT_EQ(ctl.Wait(), 130) << chaos::testing::ReadFileOrEmpty(log);
+  EXPECT_TRUE(absl::StrContains(chaos::testing::ReadFileOrEmpty(log), "interrupted"));
+  for (const std::string& a : agents) {
+    auto f = FaultOn(a, id);
+    ASSERT_TRUE(f.has_value()) << a;
+    EXPECT_EQ(f->state(), chaos::v1::FAULT_STATE_REVERTED) << a;
+    EXPECT_EQ(f->injected_at_unix_ms(), 0) << a;
+    EXPECT_TRUE(absl::StrContains(f->reason(), "cancelled before its start")) << f->reason();
     EXPECT_FALSE(AnythingLeftOn(a)) << a;
   }
 }
