@@ -141,6 +141,8 @@ void Runner::Abort(RunOutcome outcome, const std::string& reason) {
     aborted_ = true;
     report_.outcome = outcome;
     report_.reason = reason;
+    // The rollback waits for no confirmation still in flight.
+    for (grpc::ClientContext* ctx : confirming_) ctx->TryCancel();
   }
   stop_commands_.Cancel();
   Emit(Event("abort", "", "", reason));
@@ -788,10 +790,20 @@ void Runner::ConfirmStart(Agent* agent, size_t index, InjectOutcome* out) {
   // busy to wake its timer) is not asked again and again meanwhile.
   absl::Duration pause = absl::Milliseconds(20);
   for (;;) {
-    if (Aborted()) return;  // Rollback reverts it; no call competes with its reverts
+    auto ctx = rpc::ContextWithTimeout(options_.rpc_timeout);
+    {
+      absl::MutexLock lock(&mu_);
+      if (aborted_) return;  // Rollback reverts it; no call competes with its reverts
+      confirming_.insert(ctx.get());  // an abort cancels the call
+    }
     chaos::v1::ListFaultsResponse resp;
-    grpc::Status s = ListRunFaults(agent, options_.rpc_timeout, &resp);
+    grpc::Status s = ListRunFaults(agent, ctx.get(), &resp);
     const absl::Time asked = absl::Now();
+    {
+      absl::MutexLock lock(&mu_);
+      confirming_.erase(ctx.get());
+      if (aborted_) return;  // cancelled or not, nothing the agent did wrong
+    }
     if (!s.ok()) {
       out->error = absl::StrCat("asking how its scheduled start went: ", rpc::StatusText(s));
       break;
@@ -1348,18 +1360,18 @@ void Runner::JournalKeepAliveReach(Agent* agent, const grpc::Status& s) {
 // before its duration, and that the run has not started to revert since,
 // lapsed: the agent is lost when its groups allow it (Lose()), else the
 // run fails.
-grpc::Status Runner::ListRunFaults(Agent* agent, absl::Duration timeout,
+grpc::Status Runner::ListRunFaults(Agent* agent, grpc::ClientContext* ctx,
                                    chaos::v1::ListFaultsResponse* resp) {
   chaos::v1::ListFaultsRequest req;
   req.set_experiment_id(options_.run_id);
   req.set_include_ended(true);
-  return agent->stub->ListFaults(rpc::ContextWithTimeout(timeout).get(), req, resp);
+  return agent->stub->ListFaults(ctx, req, resp);
 }
 
 void Runner::CheckLapsed(Agent* agent, const std::vector<size_t>& held,
                          absl::Duration deadline) {
   chaos::v1::ListFaultsResponse resp;
-  if (!ListRunFaults(agent, deadline, &resp).ok()) return;
+  if (!ListRunFaults(agent, rpc::ContextWithTimeout(deadline).get(), &resp).ok()) return;
   std::string lapsed;
   std::string step;
   {

@@ -252,7 +252,8 @@ class Runner {
   // the start went (ListFaults, again after 20 ms, doubling up to 320 ms),
   // fan-out at once, until it has started or failed or
   // options_.rpc_timeout has passed; a start that failed is an
-  // inject that failed (FailInject). Returns at once when aborted.
+  // inject that failed (FailInject). An abort cancels the calls in flight
+  // and ends it at once.
   void ConfirmStarts(const std::vector<Agent*>& targets, size_t index, absl::Time start,
                      std::vector<std::optional<InjectOutcome>>* sent);
   void ConfirmStart(Agent* agent, size_t index, InjectOutcome* out);
@@ -369,7 +370,7 @@ class Runner {
   // This run's faults on `agent` it injected and has not started to revert.
   std::vector<size_t> HeldFaults(const std::string& agent) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // The agent's faults of this run, the ended ones too.
-  grpc::Status ListRunFaults(Agent* agent, absl::Duration timeout,
+  grpc::Status ListRunFaults(Agent* agent, grpc::ClientContext* ctx,
                              chaos::v1::ListFaultsResponse* resp);
   void CheckLapsed(Agent* agent, const std::vector<size_t>& held, absl::Duration deadline);
   // After a keep-alive that did not reach `agent`: once no renewal or
@@ -416,6 +417,8 @@ class Runner {
   std::set<std::string> injected_steps_ ABSL_GUARDED_BY(mu_);
   // Faults (index into report_.faults) whose revert the run has started.
   std::set<size_t> reverting_ ABSL_GUARDED_BY(mu_);
+  // ConfirmStart's calls in flight, which Abort() cancels.
+  std::set<grpc::ClientContext*> confirming_ ABSL_GUARDED_BY(mu_);
   // Faults counted as held in options_.metrics: injected, not yet reverted.
   std::set<size_t> metrics_held_ ABSL_GUARDED_BY(mu_);
   // When each injected fault ends at the latest, by this runner's clock.

@@ -13,6 +13,7 @@
 #include <poll.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <fstream>
 #include <functional>
 #include <regex>
@@ -298,6 +299,44 @@ TEST(FanOutE2eTest, WithTheControllerKilledDuringTheLeadEachAgentStartsAndEndsTh
     EXPECT_GE(f->expires_at_unix_ms(), absl::ToUnixMillis(end)) << a;
     EXPECT_FALSE(AnythingLeftOn(a)) << a;
   }
+}
+
+// An abort while the run asks a stopped agent how its start went: the
+// rollback does not wait for that call (its deadline is 2 minutes) but
+// cancels it, and starts while the agent is still stopped.
+TEST(FanOutE2eTest, AnAbortCancelsTheConfirmationCallsInFlight) {
+  TempDir d1, d2;
+  AgentProcess healthy(d1.path()), stopped(d2.path());
+  RunOptions options;
+  options.agents = {healthy.address(), stopped.address()};
+  options.start_lead = absl::Seconds(1);
+  options.rpc_timeout = absl::Minutes(2);
+  options.lease = absl::Minutes(5);
+  std::atomic<bool> rollback_seen = false;
+  Observer obs;
+  obs.hook = [&](const JournalEvent& e) {
+    if (e.type == "rollback") rollback_seen = true;
+  };
+  Runner runner(Parse(kBurn), options, &obs);
+  const std::string id = runner.run_id() + ".burn";
+  std::thread watcher([&] {
+    absl::Cleanup resume = [&] { stopped.process().Signal(SIGCONT); };
+    ASSERT_TRUE(WaitUntil([&] {
+      auto f = FaultOn(stopped.address(), id);
+      return f && f->state() == chaos::v1::FAULT_STATE_SCHEDULED;
+    }));
+    stopped.process().Signal(SIGSTOP);
+    // Confirmed on the healthy agent: the stopped one's call went out with it.
+    ASSERT_TRUE(WaitUntil([&] { return obs.Saw("inject", healthy.address()); }));
+    runner.Interrupt("test: abort while a confirmation hangs");
+    EXPECT_TRUE(WaitUntil([&] { return rollback_seen.load(); }))
+        << "the rollback waited for the stopped agent's confirmation";
+  });
+  RunReport r = runner.Run();
+  watcher.join();
+  EXPECT_EQ(r.outcome, RunOutcome::kInterrupted) << r.reason;
+  EXPECT_FALSE(absl::StrContains(r.reason, "CANCELLED")) << r.reason;
+  for (const std::string& a : options.agents) EXPECT_FALSE(AnythingLeftOn(a)) << a;
 }
 
 // Ctrl-C during the start lead, once every agent has scheduled the fault:
