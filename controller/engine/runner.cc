@@ -1356,10 +1356,6 @@ void Runner::JournalKeepAliveReach(Agent* agent, const grpc::Status& s) {
                                    rpc::StatusText(s), "; retrying each round")));
 }
 
-// Asks the agent for this run's faults; one of `held` that has ended
-// before its duration, and that the run has not started to revert since,
-// lapsed: the agent is lost when its groups allow it (Lose()), else the
-// run fails.
 grpc::Status Runner::ListRunFaults(Agent* agent, grpc::ClientContext* ctx,
                                    chaos::v1::ListFaultsResponse* resp) {
   chaos::v1::ListFaultsRequest req;
@@ -1368,6 +1364,10 @@ grpc::Status Runner::ListRunFaults(Agent* agent, grpc::ClientContext* ctx,
   return agent->stub->ListFaults(ctx, req, resp);
 }
 
+// Asks the agent for this run's faults; one of `held` that has ended
+// before its duration, and that the run has not started to revert since,
+// lapsed: the agent is lost when its groups allow it (Lose()), else the
+// run fails.
 void Runner::CheckLapsed(Agent* agent, const std::vector<size_t>& held,
                          absl::Duration deadline) {
   chaos::v1::ListFaultsResponse resp;

@@ -320,6 +320,8 @@ TEST(FanOutE2eTest, AnAbortCancelsTheConfirmationCallsInFlight) {
   Runner runner(Parse(kBurn), options, &obs);
   const std::string id = runner.run_id() + ".burn";
   std::thread watcher([&] {
+    // On a failed ASSERT too: the run does not hold its 5-minute fault.
+    absl::Cleanup stop = [&] { runner.Interrupt("test: the watcher ended"); };
     absl::Cleanup resume = [&] { stopped.process().Signal(SIGCONT); };
     ASSERT_TRUE(WaitUntil([&] {
       auto f = FaultOn(stopped.address(), id);
@@ -395,6 +397,7 @@ TEST(FanOutE2eTest, AnAgentKilledBeforeItsStartIsAFailedInjectWithNothingOnItsHo
           auto f = FaultOn(killed, id);
           return f && f->state() == chaos::v1::FAULT_STATE_SCHEDULED;
         })) {
+      runner.Interrupt("test: the fault was never scheduled");
       return;
     }
     a2->process().Signal(SIGKILL);
