@@ -249,34 +249,53 @@ TEST(FanOutE2eTest, WithTheControllerKilledEachAgentEndsTheFaultAtThePlannedEnd)
   }
 }
 
+// `chaosctl run` of a one-step experiment (`method`, its step `burn`) on
+// two new agents, with `flags`; once both agents have scheduled the
+// fault, chaosctl and the agents for the test to act on.
+struct ScheduledOnTwo {
+  ScheduledOnTwo(const std::string& method, const std::vector<std::string>& flags,
+                 const std::string& run_id)
+      : a1(d1.path()), a2(d2.path()), agents({a1.address(), a2.address()}),
+        id(run_id + ".burn"), log(work.path() + "/chaosctl.log") {
+    const std::string file = work.path() + "/exp.yaml";
+    std::ofstream(file) << "name: scheduled on two\nmethod:\n" << method << "\n";
+    std::vector<std::string> argv = {chaos::testing::ChaosctlBinary(), "run", file,
+                                     "--agent", agents[0], "--agent", agents[1],
+                                     "--run-id", run_id};
+    argv.insert(argv.end(), flags.begin(), flags.end());
+    ctl = std::make_unique<chaos::testing::Subprocess>(argv, log);
+  }
+  // Whether both agents show the fault SCHEDULED (false after the guard).
+  bool WaitScheduled() {
+    return WaitUntil([&] {
+      for (const std::string& a : agents) {
+        auto f = FaultOn(a, id);
+        if (!f || f->state() != chaos::v1::FAULT_STATE_SCHEDULED) return false;
+      }
+      return true;
+    });
+  }
+  std::string output() const { return chaos::testing::ReadFileOrEmpty(log); }
+
+  TempDir d1, d2, work;
+  AgentProcess a1, a2;
+  const std::vector<std::string> agents;
+  const std::string id, log;
+  std::unique_ptr<chaos::testing::Subprocess> ctl;
+};
+
 // chaosctl is killed during the start lead, once every agent has
 // scheduled the fault: each agent still starts it at the planned start
 // chaosctl printed (never before) and ends it at the planned end.
 TEST(FanOutE2eTest, WithTheControllerKilledDuringTheLeadEachAgentStartsAndEndsTheFault) {
-  TempDir d1, d2, work;
-  AgentProcess a1(d1.path()), a2(d2.path());
-  const std::vector<std::string> agents = {a1.address(), a2.address()};
-  const std::string file = work.path() + "/exp.yaml";
-  std::ofstream(file) << "name: killed in the lead\nmethod:\n"
-                         "  - {id: burn, duration: 2s, fault: {cpuBurn: {loadPercent: 5}}}\n";
-  const std::string log = work.path() + "/chaosctl.log";
-  chaos::testing::Subprocess ctl(
-      {chaos::testing::ChaosctlBinary(), "run", file, "--agent", agents[0], "--agent", agents[1],
-       "--lease", "5m", "--start-lead", "5s", "--run-id", "lead-killed"},
-      log);
-  const std::string id = "lead-killed.burn";
-  ASSERT_TRUE(WaitUntil([&] {
-    for (const std::string& a : agents) {
-      auto f = FaultOn(a, id);
-      if (!f || f->state() != chaos::v1::FAULT_STATE_SCHEDULED) return false;
-    }
-    return true;
-  })) << chaos::testing::ReadFileOrEmpty(log);
-  ctl.Signal(SIGKILL);
-  ctl.Wait();
+  ScheduledOnTwo t("  - {id: burn, duration: 2s, fault: {cpuBurn: {loadPercent: 5}}}",
+                   {"--lease", "5m", "--start-lead", "5s"}, "lead-killed");
+  ASSERT_TRUE(t.WaitScheduled()) << t.output();
+  t.ctl->Signal(SIGKILL);
+  t.ctl->Wait();
   const absl::Time killed = absl::Now();
   std::smatch m;
-  const std::string out = chaos::testing::ReadFileOrEmpty(log);
+  const std::string out = t.output();
   ASSERT_TRUE(std::regex_search(out, m, std::regex("planned start (\\S+Z), planned end (\\S+Z)")))
       << out;
   absl::Time start, end;
@@ -284,12 +303,12 @@ TEST(FanOutE2eTest, WithTheControllerKilledDuringTheLeadEachAgentStartsAndEndsTh
   ASSERT_TRUE(absl::ParseTime("%Y-%m-%d%ET%H:%M:%E3SZ", m[1].str(), &start, &err)) << err;
   ASSERT_TRUE(absl::ParseTime("%Y-%m-%d%ET%H:%M:%E3SZ", m[2].str(), &end, &err)) << err;
   ASSERT_LT(killed, start) << "the test needs chaosctl killed before the planned start";
-  for (const std::string& a : agents) {
+  for (const std::string& a : t.agents) {
     ASSERT_TRUE(WaitUntil([&] {
-      auto f = FaultOn(a, id);
+      auto f = FaultOn(a, t.id);
       return f && f->injected_at_unix_ms() > 0 && !IsActive(f->state());
     })) << a;
-    auto f = FaultOn(a, id);
+    auto f = FaultOn(a, t.id);
     ASSERT_TRUE(f.has_value()) << a;
     EXPECT_EQ(f->state(), chaos::v1::FAULT_STATE_REVERTED) << a;
     EXPECT_EQ(f->reason(), "duration elapsed") << a;
@@ -344,30 +363,14 @@ TEST(FanOutE2eTest, AnAbortCancelsTheConfirmationCallsInFlight) {
 // Ctrl-C during the start lead, once every agent has scheduled the fault:
 // chaosctl exits 130 and each agent's start is cancelled, never started.
 TEST(FanOutE2eTest, CtrlCDuringTheLeadCancelsEveryScheduledStart) {
-  TempDir d1, d2, work;
-  AgentProcess a1(d1.path()), a2(d2.path());
-  const std::vector<std::string> agents = {a1.address(), a2.address()};
-  const std::string file = work.path() + "/exp.yaml";
-  std::ofstream(file) << "name: interrupted in the lead\nmethod:\n"
-                         "  - {id: burn, duration: 5m, fault: {cpuBurn: {loadPercent: 5}}}\n";
-  const std::string log = work.path() + "/chaosctl.log";
-  chaos::testing::Subprocess ctl(
-      {chaos::testing::ChaosctlBinary(), "run", file, "--agent", agents[0], "--agent", agents[1],
-       "--start-lead", "1m", "--run-id", "lead-interrupted"},
-      log);
-  const std::string id = "lead-interrupted.burn";
-  ASSERT_TRUE(WaitUntil([&] {
-    for (const std::string& a : agents) {
-      auto f = FaultOn(a, id);
-      if (!f || f->state() != chaos::v1::FAULT_STATE_SCHEDULED) return false;
-    }
-    return true;
-  })) << chaos::testing::ReadFileOrEmpty(log);
-  ctl.Signal(SIGINT);
-  EXPECT_EQ(ctl.Wait(), 130) << chaos::testing::ReadFileOrEmpty(log);
-  EXPECT_TRUE(absl::StrContains(chaos::testing::ReadFileOrEmpty(log), "interrupted"));
-  for (const std::string& a : agents) {
-    auto f = FaultOn(a, id);
+  ScheduledOnTwo t("  - {id: burn, duration: 5m, fault: {cpuBurn: {loadPercent: 5}}}",
+                   {"--start-lead", "1m"}, "lead-interrupted");
+  ASSERT_TRUE(t.WaitScheduled()) << t.output();
+  t.ctl->Signal(SIGINT);
+  EXPECT_EQ(t.ctl->Wait(), 130) << t.output();
+  EXPECT_TRUE(absl::StrContains(t.output(), "interrupted"));
+  for (const std::string& a : t.agents) {
+    auto f = FaultOn(a, t.id);
     ASSERT_TRUE(f.has_value()) << a;
     EXPECT_EQ(f->state(), chaos::v1::FAULT_STATE_REVERTED) << a;
     EXPECT_EQ(f->injected_at_unix_ms(), 0) << a;
