@@ -1,5 +1,6 @@
 // What one unary call costs a gRPC server, callback API against the
-// synchronous one, both serving the Agent API's KeepAlive as an idle agent
+// synchronous one and the asynchronous one (threads blocking on its
+// completion queue), each serving the Agent API's KeepAlive as an idle agent
 // does (NOT_FOUND at once). bench/rpc_cost.py starts each server, drives
 // it with the `call` mode and reads the server's CPU time and task
 // switches from /proc. bench/cycle_cost.py drives a real agent with the
@@ -7,6 +8,7 @@
 //
 //   rpc_cost serve-callback PORT_FILE
 //   rpc_cost serve-sync PORT_FILE POLLERS
+//   rpc_cost serve-async PORT_FILE THREADS
 //   rpc_cost call ADDRESS CALLS CONCURRENCY
 //   rpc_cost pause-cycles ADDRESS CYCLES PID   (inject and revert a pause of
 //                                               PID on a real agent)
@@ -59,6 +61,52 @@ int Serve(grpc::Service* service, const std::string& port_file, int pollers) {
   if (server == nullptr || port == 0) return 1;
   std::ofstream(port_file) << port << "\n";
   server->Wait();
+  return 0;
+}
+
+// One KeepAlive call of the asynchronous server: requested, then answered.
+struct AsyncCall {
+  grpc::ServerContext ctx;
+  chaos::v1::KeepAliveRequest request;
+  grpc::ServerAsyncResponseWriter<chaos::v1::KeepAliveResponse> responder{&ctx};
+  bool answered = false;
+};
+
+void RequestKeepAlive(chaos::v1::Agent::AsyncService* service, grpc::ServerCompletionQueue* cq) {
+  auto* call = new AsyncCall;
+  service->RequestKeepAlive(&call->ctx, &call->request, &call->responder, cq, cq, call);
+}
+
+void AnswerKeepAlives(chaos::v1::Agent::AsyncService* service, grpc::ServerCompletionQueue* cq) {
+  void* tag = nullptr;
+  bool ok = false;
+  while (cq->Next(&tag, &ok)) {
+    auto* call = static_cast<AsyncCall*>(tag);
+    if (call->answered || !ok) {
+      delete call;
+      continue;
+    }
+    RequestKeepAlive(service, cq);
+    call->answered = true;
+    call->responder.FinishWithError(kNone, call);
+  }
+}
+
+int ServeAsync(const std::string& port_file, int threads) {
+  chaos::v1::Agent::AsyncService service;
+  grpc::ServerBuilder builder;
+  int port = 0;
+  builder.AddListeningPort("127.0.0.1:0", grpc::InsecureServerCredentials(), &port);
+  builder.RegisterService(&service);
+  std::unique_ptr<grpc::ServerCompletionQueue> cq = builder.AddCompletionQueue();
+  std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
+  if (server == nullptr || port == 0) return 1;
+  std::ofstream(port_file) << port << "\n";
+  RequestKeepAlive(&service, cq.get());
+  std::vector<std::thread> pool;
+  for (int i = 1; i < threads; ++i) pool.emplace_back(AnswerKeepAlives, &service, cq.get());
+  AnswerKeepAlives(&service, cq.get());
+  for (std::thread& t : pool) t.join();
   return 0;
 }
 
@@ -119,11 +167,12 @@ int main(int argc, char** argv) {
     SyncAgent service;
     return Serve(&service, argv[2], std::atoi(argv[3]));
   }
+  if (mode == "serve-async" && argc == 4) return ServeAsync(argv[2], std::atoi(argv[3]));
   if (mode == "call" && argc == 5) return Call(argv[2], std::atoi(argv[3]), std::atoi(argv[4]));
   if (mode == "pause-cycles" && argc == 5) {
     return PauseCycles(argv[2], std::atoi(argv[3]), std::atoi(argv[4]));
   }
   std::cerr << "usage: rpc_cost serve-callback PORT_FILE | serve-sync PORT_FILE POLLERS |"
-               " call ADDRESS CALLS CONCURRENCY | pause-cycles ADDRESS CYCLES PID\n";
+               " serve-async PORT_FILE THREADS | call ADDRESS CALLS CONCURRENCY | pause-cycles ADDRESS CYCLES PID\n";
   return 2;
 }

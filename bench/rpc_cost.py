@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
 """One unary call's cost to a gRPC server: the callback API (as chaos-agent
-serves today) against the synchronous server with a fixed poller pool.
+serves today) against the synchronous server with a fixed poller pool and
+the asynchronous server with threads blocking on its completion queue.
 
 Each round starts one server of each kind in turn (alternating, since
 these machines are noisy), sends it CALLS KeepAlive calls from CONCURRENCY
@@ -8,7 +9,7 @@ client threads, and reads from /proc the server's CPU time (utime+stime)
 and the task switches of its threads. Prints a Markdown table.
 
   python3 bench/rpc_cost.py --build build [--calls 20000] [--concurrency 4]
-      [--rounds 5] [--pollers 1 2]
+      [--rounds 5] [--pollers 1 2] [--async-threads 1 2]
 """
 import argparse
 import os
@@ -75,10 +76,12 @@ def main():
     parser.add_argument("--concurrency", type=int, default=4)
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--pollers", type=int, nargs="+", default=[1, 2])
+    parser.add_argument("--async-threads", type=int, nargs="+", default=[1, 2])
     args = parser.parse_args()
     binary = os.path.join(args.build, "bench", "rpc_cost")
     variants = [("callback", ["serve-callback"])] + [
-        ("sync, %d poller(s)" % p, ["serve-sync", str(p)]) for p in args.pollers]
+        ("sync, %d poller(s)" % p, ["serve-sync", str(p)]) for p in args.pollers] + [
+        ("async, %d thread(s)" % t, ["serve-async", str(t)]) for t in args.async_threads]
     results = {name: [] for name, _ in variants}
     for _ in range(args.rounds):
         for name, serve in variants:
