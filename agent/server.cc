@@ -28,12 +28,13 @@ absl::StatusOr<std::unique_ptr<AgentServer>> AgentServer::Start(
   s->service_ = std::make_unique<AgentService>(s->agent_.get());
   grpc::ServerBuilder builder;
   RETURN_IF_ERROR(rpc::AddListeningPort(builder, listen, transport, &s->port_));
-  builder.RegisterService(s->service_.get());
+  s->service_->Register(builder);
   builder.SetMaxReceiveMessageSize(rpc::kAgentMaxRequestBytes);
   s->server_ = builder.BuildAndStart();
   if (s->server_ == nullptr || s->port_ == 0) {
     return absl::UnavailableError(absl::StrCat("cannot listen on ", listen));
   }
+  s->service_->Start(s->server_.get());
   return s;
 }
 
@@ -41,7 +42,7 @@ AgentServer::~AgentServer() {
   // The server waits for every call to end, and a RunCommand ends when its
   // command does: kill the commands first.
   if (agent_) agent_->StopCommands("agent shutting down");
-  if (server_) server_->Shutdown();
+  if (service_) service_->Stop();  // shuts the server down
   if (agent_) agent_->Shutdown();
 }
 

@@ -1,55 +1,69 @@
-// AgentService: the chaos.v1.Agent gRPC service (callback API) over an
-// Agent. Handlers only convert and map absl::Status to grpc::Status; the
-// canonical codes are the same numbers.
+// AgentService: the chaos.v1.Agent gRPC service over an Agent, served with
+// gRPC's asynchronous API. Handlers only convert and map absl::Status to
+// grpc::Status; the canonical codes are the same numbers.
 //
-// RunCommand blocks for as long as its command runs, so it runs on a thread
-// of its own, never on gRPC's; its reactor flips the command's switch when
-// the call is cancelled (the caller cancelled it, its deadline passed, the
-// connection was lost), which kills the command's process group. The
-// server waits for every such call to finish when it shuts down: stop the
-// commands first (Agent::StopCommands).
+// One thread blocks on the server's completion queue, with no deadline, and
+// answers the calls there: an idle agent's serving thread never wakes, and a
+// call costs the agent about half the CPU of gRPC's callback API, whose
+// threads poll (docs/BENCHMARKS.md, "what one RPC costs the agent"). A
+// second thread on the same queue would give that saving back, so only the
+// calls that may take long leave it, for a pool of two threads:
+// - Inject (a memory-pressure fault answers once its memory is touched, a
+//   disk fill may write zeros), and the calls that end faults: Revert,
+//   RevertExperiment and Halt (each waits for an inject in flight of a
+//   fault it ends, then ends that one too);
+// - Describe with refresh_capabilities (it probes the host).
+// Keep-alives, listings, Describe and Resume run on the serving thread, so
+// they never wait behind an inject: a slow inject cannot make a lease lapse.
+// RunCommand blocks for as long as its command runs, on a thread of its
+// own; when the call is cancelled (by its caller, its deadline or a lost
+// connection) the command's switch is flipped, which kills the command's
+// process group.
+//
+// Life: Register() before the server is built, Start(server) once it is,
+// and Stop() to end: it shuts the server down (waiting for every call, so
+// stop the commands first: Agent::StopCommands), then the queue and the
+// threads. The destructor stops a started service that was not stopped.
 #ifndef CHAOS_AGENT_SERVICE_H_
 #define CHAOS_AGENT_SERVICE_H_
 
+#include <memory>
+#include <thread>
+
 #include "agent/agent.h"
+#include "agent/worker_pool.h"
 #include "chaos/v1/agent.grpc.pb.h"
+#include "grpcpp/server.h"
+#include "grpcpp/server_builder.h"
 
 namespace chaos::agent {
 
-class AgentService final : public chaos::v1::Agent::CallbackService {
+class AgentService {
  public:
-  explicit AgentService(Agent* agent) : agent_(agent) {}
+  explicit AgentService(Agent* agent);
+  ~AgentService();
+  AgentService(const AgentService&) = delete;
+  AgentService& operator=(const AgentService&) = delete;
 
-  grpc::ServerUnaryReactor* Inject(grpc::CallbackServerContext* ctx,
-                                   const chaos::v1::InjectRequest* request,
-                                   chaos::v1::InjectResponse* response) override;
-  grpc::ServerUnaryReactor* Revert(grpc::CallbackServerContext* ctx,
-                                   const chaos::v1::RevertRequest* request,
-                                   chaos::v1::RevertResponse* response) override;
-  grpc::ServerUnaryReactor* RevertExperiment(
-      grpc::CallbackServerContext* ctx, const chaos::v1::RevertExperimentRequest* request,
-      chaos::v1::RevertExperimentResponse* response) override;
-  grpc::ServerUnaryReactor* ListFaults(grpc::CallbackServerContext* ctx,
-                                       const chaos::v1::ListFaultsRequest* request,
-                                       chaos::v1::ListFaultsResponse* response) override;
-  grpc::ServerUnaryReactor* KeepAlive(grpc::CallbackServerContext* ctx,
-                                      const chaos::v1::KeepAliveRequest* request,
-                                      chaos::v1::KeepAliveResponse* response) override;
-  grpc::ServerUnaryReactor* Describe(grpc::CallbackServerContext* ctx,
-                                     const chaos::v1::DescribeRequest* request,
-                                     chaos::v1::DescribeResponse* response) override;
-  grpc::ServerUnaryReactor* Halt(grpc::CallbackServerContext* ctx,
-                                 const chaos::v1::HaltRequest* request,
-                                 chaos::v1::HaltResponse* response) override;
-  grpc::ServerUnaryReactor* Resume(grpc::CallbackServerContext* ctx,
-                                   const chaos::v1::ResumeRequest* request,
-                                   chaos::v1::ResumeResponse* response) override;
-  grpc::ServerUnaryReactor* RunCommand(grpc::CallbackServerContext* ctx,
-                                       const chaos::v1::RunCommandRequest* request,
-                                       chaos::v1::RunCommandResponse* response) override;
+  void Register(grpc::ServerBuilder& builder);
+  void Start(grpc::Server* server);
+  void Stop();
+
+  // For the calls (service.cc).
+  Agent& agent() { return *agent_; }
+  chaos::v1::Agent::AsyncService& async() { return async_; }
+  grpc::ServerCompletionQueue* queue() { return queue_.get(); }
+  WorkerPool& slow_calls() { return slow_calls_; }
 
  private:
+  void Serve();
+
   Agent* agent_;
+  chaos::v1::Agent::AsyncService async_;
+  std::unique_ptr<grpc::ServerCompletionQueue> queue_;
+  WorkerPool slow_calls_;
+  std::thread serving_;
+  grpc::Server* server_ = nullptr;  // set while started
 };
 
 }  // namespace chaos::agent

@@ -2,7 +2,12 @@
 // injecting real faults; effects checked from outside through /proc.
 #include <signal.h>
 
+#include <unistd.h>
+
+#include <atomic>
 #include <chrono>
+#include <filesystem>
+#include <optional>
 #include <thread>
 
 #include "absl/strings/numbers.h"
@@ -317,6 +322,102 @@ TEST(AgentCrashTest, KillNineThenRestartLeavesNothingAndLedgerSaysSo) {
   EXPECT_EQ(list.faults(0).state(), chaos::v1::FAULT_STATE_REVERTED);
   EXPECT_NE(list.faults(0).reason().find("recovery"), std::string::npos);
   EXPECT_NE(restarted.log().find("recovery: reverted 1 fault"), std::string::npos);
+}
+
+// The memory holder (chaos-mem) this process's agent started, once it exists.
+std::optional<faults::ProcessInfo> MemoryHolder() {
+  for (const auto& entry : std::filesystem::directory_iterator("/proc")) {
+    pid_t pid = 0;
+    if (!absl::SimpleAtoi(entry.path().filename().string(), &pid)) continue;
+    auto info = faults::ReadProcessStat(pid);
+    if (info.ok() && info->ppid == getpid() && info->comm == "chaos-mem") return *info;
+  }
+  return std::nullopt;
+}
+
+// An inject can take long (a memory holder touching its pages); here one is
+// held for as long as the test keeps its holder stopped. Meanwhile the
+// agent answers a listing, a keep-alive and a revert of another fault, and
+// still answers a listing while a halt waits for the held inject. Once the
+// inject ends, the halt ends its fault too, and the inject says so.
+TEST_F(AgentServiceTest, AHeldInjectDelaysNeitherARevertNorAKeepAlive) {
+  chaos::v1::InjectResponse burn;
+  ASSERT_TRUE(Inject(Burn("b1"), &burn).ok());
+  const auto burners = BurnersOf(burn.status());
+  ASSERT_EQ(burners.size(), 1u);
+
+  chaos::v1::InjectRequest memory;
+  memory.mutable_spec()->set_fault_id("m1");
+  memory.mutable_spec()->set_experiment_id("exp-2");
+  memory.mutable_spec()->mutable_duration()->set_seconds(60);
+  memory.mutable_spec()->mutable_memory_pressure()->set_bytes(uint64_t{2} << 30);
+  memory.set_caller("test");
+  std::atomic<bool> injected{false};
+  grpc::Status memory_status;
+  chaos::v1::InjectResponse memory_response;
+  std::thread inject([&] {
+    memory_status = Inject(memory, &memory_response);
+    injected = true;
+  });
+  std::optional<faults::ProcessInfo> holder;
+  WaitUntil([&] { return (holder = MemoryHolder()).has_value(); }, std::chrono::seconds(30));
+  if (!holder.has_value() || !faults::SignalProcess(holder->id, SIGSTOP).ok()) {
+    inject.join();
+    FAIL() << "the agent started no memory holder the test could stop";
+  }
+  auto list_answers = [&] {
+    grpc::ClientContext ctx;
+    ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(60));
+    chaos::v1::ListFaultsResponse list;
+    return stub_->ListFaults(&ctx, {}, &list).ok();
+  };
+  EXPECT_TRUE(list_answers());
+  {
+    grpc::ClientContext ctx;
+    chaos::v1::KeepAliveRequest req;
+    req.set_experiment_id("exp-1");
+    chaos::v1::KeepAliveResponse resp;
+    EXPECT_TRUE(stub_->KeepAlive(&ctx, req, &resp).ok());
+  }
+  chaos::v1::RevertResponse reverted;
+  EXPECT_TRUE(Revert("b1", &reverted).ok());
+  EXPECT_EQ(reverted.status().state(), chaos::v1::FAULT_STATE_REVERTED);
+  EXPECT_FALSE(faults::ProcessAlive(burners[0]));
+  EXPECT_FALSE(injected) << "precondition: the holder touched 2 GiB before it was stopped";
+
+  std::atomic<bool> halted{false};
+  grpc::Status halt_status;
+  std::thread halt([&] {
+    grpc::ClientContext ctx;
+    chaos::v1::HaltRequest req;
+    req.set_reason("test");
+    chaos::v1::HaltResponse resp;
+    halt_status = stub_->Halt(&ctx, req, &resp);
+    halted = true;
+  });
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));  // lets the halt arrive
+  EXPECT_TRUE(list_answers());
+  EXPECT_FALSE(injected) << "the inject was answered while its holder was stopped";
+
+  ASSERT_TRUE(faults::SignalProcess(holder->id, SIGCONT).ok());
+  inject.join();
+  halt.join();
+  EXPECT_TRUE(halt_status.ok()) << halt_status.error_message();
+  if (memory_status.ok()) {  // the inject ended before the halt began to end faults
+    EXPECT_EQ(memory_response.status().state(), chaos::v1::FAULT_STATE_ACTIVE);
+  } else {
+    EXPECT_EQ(memory_status.error_code(), grpc::StatusCode::FAILED_PRECONDITION);
+    EXPECT_NE(memory_status.error_message().find("halted while the fault was being injected"),
+              std::string::npos)
+        << memory_status.error_message();
+  }
+  EXPECT_FALSE(faults::ProcessAlive(holder->id)) << "the memory holder outlived the halt";
+  grpc::ClientContext ctx;
+  chaos::v1::ListFaultsResponse list;
+  ASSERT_TRUE(stub_->ListFaults(&ctx, {}, &list).ok());
+  for (const auto& f : list.faults()) {
+    EXPECT_NE(f.state(), chaos::v1::FAULT_STATE_ACTIVE) << f.spec().fault_id();
+  }
 }
 
 }  // namespace
