@@ -151,6 +151,16 @@ absl::StatusOr<FaultStatus> Agent::InjectNow(const chaos::v1::FaultSpec& spec,
   const absl::Time lease_deadline = leases_.Hold(spec.experiment_id(), lease, absl::Now());
   ASSIGN_OR_RETURN(FaultStatus status, faults_.Inject(spec, std::move(fault), caller, lease, ends_at));
   timer_.Schedule(std::min(lease_deadline, absl::FromUnixMillis(status.expires_at_unix_ms())));
+  // A halt that came while this fault was being injected did not see it
+  // active, so it did not revert it: that is done here.
+  if (halted_) {
+    const std::string reason = "halt: the agent was halted while the fault was being injected";
+    if (FaultTable::Ref ref = faults_.Get(spec.fault_id()); ref != nullptr) {
+      RETURN_IF_ERROR(RevertOne(ref, caller, reason).status());
+    }
+    return absl::FailedPreconditionError(
+        "agent was halted while the fault was being injected: the fault is reverted");
+  }
   return status;
 }
 
