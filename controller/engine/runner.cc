@@ -59,6 +59,14 @@ const chaos::v1::FaultStatus* FindFault(const chaos::v1::ListFaultsResponse& res
 }
 }  // namespace
 
+grpc::Status ListRunFaults(chaos::v1::Agent::Stub& stub, const std::string& run_id,
+                           grpc::ClientContext* ctx, chaos::v1::ListFaultsResponse* resp) {
+  chaos::v1::ListFaultsRequest req;
+  req.set_experiment_id(run_id);
+  req.set_include_ended(true);
+  return stub.ListFaults(ctx, req, resp);
+}
+
 JournalEvent Event(std::string type, std::string step, std::string agent, std::string message) {
   JournalEvent e;
   e.type = std::move(type);
@@ -797,7 +805,7 @@ void Runner::ConfirmStart(Agent* agent, size_t index, InjectOutcome* out) {
       confirming_.insert(ctx.get());  // an abort cancels the call
     }
     chaos::v1::ListFaultsResponse resp;
-    grpc::Status s = ListRunFaults(agent, ctx.get(), &resp);
+    grpc::Status s = ListRunFaults(*agent->stub, options_.run_id, ctx.get(), &resp);
     const absl::Time asked = absl::Now();
     {
       absl::MutexLock lock(&mu_);
@@ -1356,14 +1364,6 @@ void Runner::JournalKeepAliveReach(Agent* agent, const grpc::Status& s) {
                                    rpc::StatusText(s), "; retrying each round")));
 }
 
-grpc::Status Runner::ListRunFaults(Agent* agent, grpc::ClientContext* ctx,
-                                   chaos::v1::ListFaultsResponse* resp) {
-  chaos::v1::ListFaultsRequest req;
-  req.set_experiment_id(options_.run_id);
-  req.set_include_ended(true);
-  return agent->stub->ListFaults(ctx, req, resp);
-}
-
 // Asks the agent for this run's faults; one of `held` that has ended
 // before its duration, and that the run has not started to revert since,
 // lapsed: the agent is lost when its groups allow it (Lose()), else the
@@ -1371,7 +1371,8 @@ grpc::Status Runner::ListRunFaults(Agent* agent, grpc::ClientContext* ctx,
 void Runner::CheckLapsed(Agent* agent, const std::vector<size_t>& held,
                          absl::Duration deadline) {
   chaos::v1::ListFaultsResponse resp;
-  if (!ListRunFaults(agent, rpc::ContextWithTimeout(deadline).get(), &resp).ok()) return;
+  if (!ListRunFaults(*agent->stub, options_.run_id, rpc::ContextWithTimeout(deadline).get(),
+                     &resp).ok()) return;
   std::string lapsed;
   std::string step;
   {

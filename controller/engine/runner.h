@@ -91,6 +91,12 @@ JournalEvent Event(std::string type, std::string step, std::string agent, std::s
 // not start.
 std::string CommandDetail(const base::CommandOutcome& out, absl::Duration timeout);
 
+// Every fault of run `run_id` the agent behind `stub` knows, the ended ones
+// too: what a run's start confirmations, lapse checks and a recovery's
+// verify read.
+grpc::Status ListRunFaults(chaos::v1::Agent::Stub& stub, const std::string& run_id,
+                           grpc::ClientContext* ctx, chaos::v1::ListFaultsResponse* resp);
+
 // Receives events as they happen, on the runner's threads (serialized).
 class RunObserver {
  public:
@@ -369,9 +375,6 @@ class Runner {
   std::string DescribeAgent(Agent* agent);
   // This run's faults on `agent` it injected and has not started to revert.
   std::vector<size_t> HeldFaults(const std::string& agent) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  // The agent's faults of this run, the ended ones too.
-  grpc::Status ListRunFaults(Agent* agent, grpc::ClientContext* ctx,
-                             chaos::v1::ListFaultsResponse* resp);
   void CheckLapsed(Agent* agent, const std::vector<size_t>& held, absl::Duration deadline);
   // After a keep-alive that did not reach `agent`: once no renewal or
   // inject of `held` has reached it for a whole lease, its own timer has

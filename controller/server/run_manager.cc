@@ -569,11 +569,9 @@ std::string RunManager::RecoverRevert(chaos::v1::Run* run, int* seq, const std::
 std::vector<std::string> RunManager::RecoverVerify(chaos::v1::Run* run, int* seq,
                                                    const std::string& agent) {
   auto stub = chaos::v1::Agent::NewStub(rpc::OpenChannel(agent, options_.transport));
-  chaos::v1::ListFaultsRequest req;
-  req.set_experiment_id(run->run_id());
-  req.set_include_ended(true);
   chaos::v1::ListFaultsResponse resp;
-  grpc::Status s = stub->ListFaults(rpc::ContextWithTimeout(options_.rpc_timeout).get(), req, &resp);
+  grpc::Status s = ListRunFaults(*stub, run->run_id(),
+                                 rpc::ContextWithTimeout(options_.rpc_timeout).get(), &resp);
   if (!s.ok()) {
     Journal(run, seq, "verify", agent, absl::StrCat("cannot list faults: ", s.error_message()));
     return {absl::StrCat(agent, " (verify: ", s.error_message(), ")")};
