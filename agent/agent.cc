@@ -465,6 +465,8 @@ size_t Agent::active_faults() { return faults_.Count(IsActiveRecord); }
 
 size_t Agent::running_commands() { return commands_.Count(); }
 
+bool Agent::MayWait() { return faults_.injecting() > 0 || commands_.Count() > 0; }
+
 size_t Agent::revert_retries_pending() {
   // Also while a retry runs (REVERTING): only a revert that holds clears it.
   return faults_.Count([](const LedgerRecord& r) { return r.status().next_retry_unix_ms() > 0; });

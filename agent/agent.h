@@ -154,6 +154,9 @@ class Agent {
 
   size_t active_faults();
   size_t running_commands();
+  // An inject in progress or a command running: a call that ends faults
+  // (Revert, RevertExperiment, Halt) may have to wait for it.
+  bool MayWait();
   // Failed reverts the timer will retry (next_retry_unix_ms set).
   size_t revert_retries_pending();
   bool halted();

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <utility>
 
+#include "absl/cleanup/cleanup.h"
 #include "absl/strings/str_cat.h"
 #include "agent/audit.h"
 #include "google/protobuf/util/message_differencer.h"
@@ -135,6 +136,8 @@ absl::StatusOr<FaultStatus> FaultTable::Inject(const chaos::v1::FaultSpec& spec,
                                                std::unique_ptr<faults::Fault> fault,
                                                const std::string& caller, absl::Duration lease,
                                                std::optional<absl::Time> ends_at) {
+  ++injecting_;
+  absl::Cleanup injected_or_not = [this] { --injecting_; };
   auto entry = std::make_shared<Entry>();
   absl::MutexLock op_lock(&entry->op_mu);
   entry->fault = std::move(fault);

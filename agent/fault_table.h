@@ -35,6 +35,7 @@
 #ifndef CHAOS_AGENT_FAULT_TABLE_H_
 #define CHAOS_AGENT_FAULT_TABLE_H_
 
+#include <atomic>
 #include <functional>
 #include <memory>
 #include <optional>
@@ -126,6 +127,8 @@ class FaultTable {
   chaos::v1::LedgerRecord RecordOf(const Ref& fault);
 
   size_t Count(const Predicate& pred);
+  // Injects in progress now (Inject calls that have not returned).
+  int injecting() const { return injecting_.load(); }
 
   // Forgets the oldest ended faults beyond `max_ended`.
   void PruneEnded();
@@ -146,6 +149,7 @@ class FaultTable {
   FaultLedger* const ledger_;
   const size_t max_ended_;
   AgentCounters* const counters_;
+  std::atomic<int> injecting_{0};
   const RetryBackoff backoff_;
   absl::Mutex mu_;
   absl::flat_hash_map<std::string, Ref> faults_ ABSL_GUARDED_BY(mu_);

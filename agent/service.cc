@@ -7,6 +7,7 @@
 #include <utility>
 #include <vector>
 
+#include "proto/duration.h"
 #include "rpc/authz.h"
 #include "rpc/status.h"
 
@@ -35,7 +36,7 @@ struct Method {
                               grpc::ServerCompletionQueue*, void*);
   grpc::Status (*answer)(Agent& agent, grpc::ServerContext& ctx, const Request& request,
                          Response* response);
-  bool (*slow)(const Request& request);  // true: on the slow-call pool; nullptr: never
+  bool (*slow)(Agent& agent, const Request& request);  // true: on the pool; nullptr: never
 };
 
 // One call of a unary method: requested, then answered, then deleted once
@@ -56,7 +57,7 @@ class UnaryCall final : public Tag {
     }
     Await(service_, method_);  // the method's next call
     answering_ = true;
-    if (method_->slow != nullptr && method_->slow(request_)) {
+    if (method_->slow != nullptr && method_->slow(service_->agent(), request_)) {
       service_->slow_calls().Post([this] { Answer(); });
     } else {
       Answer();
@@ -241,20 +242,27 @@ grpc::Status Resume(Agent& agent, grpc::ServerContext& ctx,
   return grpc::Status::OK;
 }
 
-template <typename Request>
-bool Always(const Request&) {
-  return true;
+// A fault that starts now may take long to inject; a scheduled start only
+// checks the request and arms the timer.
+bool InjectsNow(Agent&, const chaos::v1::InjectRequest& request) {
+  return FromProto(request.starts_in()) <= absl::ZeroDuration();
 }
-bool Refreshes(const chaos::v1::DescribeRequest& request) {
+// A call that ends faults waits only for an inject in progress or a command
+// it stops; otherwise it is quick, and the hand-off would cost more than it.
+template <typename Request>
+bool WhenItMayWait(Agent& agent, const Request&) {
+  return agent.MayWait();
+}
+bool Refreshes(Agent&, const chaos::v1::DescribeRequest& request) {
   return request.refresh_capabilities();  // probes the host
 }
 
 const Method<chaos::v1::InjectRequest, chaos::v1::InjectResponse> kInject{
-    &AsyncAgent::RequestInject, &Inject, &Always};
+    &AsyncAgent::RequestInject, &Inject, &InjectsNow};
 const Method<chaos::v1::RevertRequest, chaos::v1::RevertResponse> kRevert{
-    &AsyncAgent::RequestRevert, &Revert, &Always};
+    &AsyncAgent::RequestRevert, &Revert, &WhenItMayWait};
 const Method<chaos::v1::RevertExperimentRequest, chaos::v1::RevertExperimentResponse>
-    kRevertExperiment{&AsyncAgent::RequestRevertExperiment, &RevertExperiment, &Always};
+    kRevertExperiment{&AsyncAgent::RequestRevertExperiment, &RevertExperiment, &WhenItMayWait};
 const Method<chaos::v1::ListFaultsRequest, chaos::v1::ListFaultsResponse> kListFaults{
     &AsyncAgent::RequestListFaults, &ListFaults, nullptr};
 const Method<chaos::v1::KeepAliveRequest, chaos::v1::KeepAliveResponse> kKeepAlive{
@@ -262,7 +270,7 @@ const Method<chaos::v1::KeepAliveRequest, chaos::v1::KeepAliveResponse> kKeepAli
 const Method<chaos::v1::DescribeRequest, chaos::v1::DescribeResponse> kDescribe{
     &AsyncAgent::RequestDescribe, &Describe, &Refreshes};
 const Method<chaos::v1::HaltRequest, chaos::v1::HaltResponse> kHalt{
-    &AsyncAgent::RequestHalt, &Halt, &Always};
+    &AsyncAgent::RequestHalt, &Halt, &WhenItMayWait};
 const Method<chaos::v1::ResumeRequest, chaos::v1::ResumeResponse> kResume{
     &AsyncAgent::RequestResume, &Resume, nullptr};
 

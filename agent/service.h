@@ -6,13 +6,16 @@
 // answers the calls there: an idle agent's serving thread never wakes, and a
 // call costs the agent about half the CPU of gRPC's callback API, whose
 // threads poll (docs/BENCHMARKS.md, "what one RPC costs the agent"). A
-// second thread on the same queue would give that saving back, so only the
-// calls that may take long leave it, for a pool of two threads:
-// - Inject (a memory-pressure fault answers once its memory is touched, a
-//   disk fill may write zeros), and the calls that end faults: Revert,
-//   RevertExperiment and Halt (each waits for an inject in flight of a
-//   fault it ends, then ends that one too);
-// - Describe with refresh_capabilities (it probes the host).
+// second thread on the same queue would give that saving back, and handing
+// a call to another thread costs more than the call (bench/cycle_cost.py).
+// So only the calls that may take long leave it, for a pool of two threads:
+// - Inject of a fault that starts now (a memory-pressure fault answers once
+//   its memory is touched, a disk fill may write zeros; a scheduled start
+//   only arms the timer) and Describe with refresh_capabilities (it probes
+//   the host);
+// - the calls that end faults (Revert, RevertExperiment, Halt) while an
+//   inject is in progress or a command runs (Agent::MayWait): they wait for
+//   an inject of a fault they end, and for the commands they stop.
 // Keep-alives, listings, Describe and Resume run on the serving thread, so
 // they never wait behind an inject: a slow inject cannot make a lease lapse.
 // RunCommand blocks for as long as its command runs, on a thread of its
