@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """One unary call's cost to a gRPC server: the callback API (as chaos-agent
-serves today) against the synchronous server with a fixed poller pool and
-the asynchronous server with threads blocking on its completion queue.
+served until 2026-12-04) against the synchronous server with a fixed poller
+pool and the asynchronous server with threads blocking on its completion
+queue (as chaos-agent serves now, with one thread).
 
 Each round starts one server of each kind in turn (alternating, since
 these machines are noisy), sends it CALLS KeepAlive calls from CONCURRENCY
