@@ -173,6 +173,7 @@ int main(int argc, char** argv) {
     return PauseCycles(argv[2], std::atoi(argv[3]), std::atoi(argv[4]));
   }
   std::cerr << "usage: rpc_cost serve-callback PORT_FILE | serve-sync PORT_FILE POLLERS |"
-               " serve-async PORT_FILE THREADS | call ADDRESS CALLS CONCURRENCY | pause-cycles ADDRESS CYCLES PID\n";
+               " serve-async PORT_FILE THREADS | call ADDRESS CALLS CONCURRENCY |"
+               " pause-cycles ADDRESS CYCLES PID\n";
   return 2;
 }

@@ -385,7 +385,6 @@ TEST_F(AgentServiceTest, AHeldInjectDelaysNeitherARevertNorAKeepAlive) {
   EXPECT_FALSE(faults::ProcessAlive(burners[0]));
   EXPECT_FALSE(injected) << "precondition: the holder touched 2 GiB before it was stopped";
 
-  std::atomic<bool> halted{false};
   grpc::Status halt_status;
   std::thread halt([&] {
     grpc::ClientContext ctx;
@@ -393,15 +392,15 @@ TEST_F(AgentServiceTest, AHeldInjectDelaysNeitherARevertNorAKeepAlive) {
     req.set_reason("test");
     chaos::v1::HaltResponse resp;
     halt_status = stub_->Halt(&ctx, req, &resp);
-    halted = true;
   });
   std::this_thread::sleep_for(std::chrono::milliseconds(200));  // lets the halt arrive
   EXPECT_TRUE(list_answers());
   EXPECT_FALSE(injected) << "the inject was answered while its holder was stopped";
 
-  ASSERT_TRUE(faults::SignalProcess(holder->id, SIGCONT).ok());
-  inject.join();
+  const bool resumed = faults::SignalProcess(holder->id, SIGCONT).ok();
+  inject.join();  // joined before any ASSERT: a joinable thread would end the test binary
   halt.join();
+  ASSERT_TRUE(resumed);
   EXPECT_TRUE(halt_status.ok()) << halt_status.error_message();
   if (memory_status.ok()) {  // the inject ended before the halt began to end faults
     EXPECT_EQ(memory_response.status().state(), chaos::v1::FAULT_STATE_ACTIVE);
