@@ -97,7 +97,9 @@ Runner::Runner(Experiment experiment, RunOptions options, RunObserver* observer)
   for (const std::string& address : options_.agents) {
     Agent a;
     a.address = address;
-    a.stub = chaos::v1::Agent::NewStub(rpc::OpenChannel(address, options_.transport));
+    a.stub = chaos::v1::Agent::NewStub(options_.channels != nullptr
+                                           ? options_.channels->Get(address)
+                                           : rpc::OpenChannel(address, options_.transport));
     agents_.push_back(std::move(a));
   }
   for (Agent& a : agents_) by_address_.emplace(a.address, &a);
@@ -261,7 +263,9 @@ bool Runner::GroupMayLose(const std::string& name, const std::vector<Agent*>& ch
 
 std::string Runner::DescribeAgent(Agent* agent) {
   chaos::v1::DescribeResponse d;
-  // The first call on the agent's channel.
+  // The run's first call to the agent: its channel may be new, or waiting
+  // to reconnect (a kept channel, rpc::ChannelCache); CallReconnecting
+  // waits for either.
   grpc::Status s = rpc::CallReconnecting(
       std::min(options_.rpc_timeout, absl::Seconds(5)),
       [&](grpc::ClientContext* ctx) { return agent->stub->Describe(ctx, {}, &d); });

@@ -66,6 +66,7 @@
 #include "controller/probes/probe.h"
 #include "controller/report/run_report.h"
 #include "experiments/experiment.h"
+#include "rpc/channel_cache.h"
 #include "rpc/credentials.h"
 
 namespace chaos::controller {
@@ -143,6 +144,10 @@ struct RunOptions {
   // How agents are reached: plaintext, or mutual TLS with this process's
   // certificate.
   rpc::TransportOptions transport;
+  // Where the channels to the agents come from (the controller's, kept
+  // across runs and shared with HaltAll); null: the run opens its own with
+  // `transport`.
+  rpc::ChannelCache* channels = nullptr;
   // The controller's metrics (its Inject and Revert RPCs, the faults its
   // runs hold, rollback failures); null for a local run.
   ControllerMetrics* metrics = nullptr;

@@ -99,7 +99,8 @@ RunManager::RunManager(HistoryStore* history, AgentRegistry* registry, RunManage
     : history_(history),
       registry_(registry),
       options_(options),
-      created_unix_ms_(absl::ToUnixMillis(absl::Now())) {}
+      created_unix_ms_(absl::ToUnixMillis(absl::Now())),
+      channels_(options_.transport) {}
 
 RunManager::~RunManager() {
   std::vector<std::shared_ptr<LiveRun>> live;
@@ -272,6 +273,7 @@ RunOptions RunManager::OptionsFor(const chaos::v1::Run& run) {
   ro.fan_out = options_.fan_out;
   ro.start_lead = options_.start_lead;
   ro.transport = options_.transport;
+  ro.channels = &channels_;
   ro.metrics = options_.metrics;
   ro.authority = options_.authority;
   ro.caller = run.caller().empty() ? "chaos-controller" : "chaos-controller for " + run.caller();
@@ -533,8 +535,7 @@ std::vector<std::pair<std::string, grpc::Status>> RunManager::CallEveryAgent(
   const std::vector<chaos::v1::AgentInfo> agents = registry_->List();
   std::vector<std::pair<std::string, grpc::Status>> out(agents.size());
   base::FanOut(agents.size(), options_.fan_out, [&](size_t i) {
-    auto stub =
-        chaos::v1::Agent::NewStub(rpc::OpenChannel(agents[i].address(), options_.transport));
+    auto stub = chaos::v1::Agent::NewStub(channels_.Get(agents[i].address()));
     out[i] = {agents[i].address(),
               rpc::CallReconnecting(timeout, [&](grpc::ClientContext* ctx) {
                 return call(*stub, i, ctx);
@@ -544,7 +545,7 @@ std::vector<std::pair<std::string, grpc::Status>> RunManager::CallEveryAgent(
 }
 
 std::string RunManager::RecoverRevert(chaos::v1::Run* run, int* seq, const std::string& agent) {
-  auto stub = chaos::v1::Agent::NewStub(rpc::OpenChannel(agent, options_.transport));
+  auto stub = chaos::v1::Agent::NewStub(channels_.Get(agent));
   grpc::Status s;
   chaos::v1::RevertExperimentResponse resp;
   for (int attempt = 1; attempt <= 3; ++attempt) {
@@ -568,7 +569,7 @@ std::string RunManager::RecoverRevert(chaos::v1::Run* run, int* seq, const std::
 
 std::vector<std::string> RunManager::RecoverVerify(chaos::v1::Run* run, int* seq,
                                                    const std::string& agent) {
-  auto stub = chaos::v1::Agent::NewStub(rpc::OpenChannel(agent, options_.transport));
+  auto stub = chaos::v1::Agent::NewStub(channels_.Get(agent));
   chaos::v1::ListFaultsResponse resp;
   grpc::Status s = ListRunFaults(*stub, run->run_id(),
                                  rpc::ContextWithTimeout(options_.rpc_timeout).get(), &resp);

@@ -47,6 +47,7 @@
 #include "controller/engine/runner.h"
 #include "controller/metrics/metrics.h"
 #include "controller/policy/command_policy.h"
+#include "rpc/channel_cache.h"
 #include "rpc/credentials.h"
 
 namespace chaos::controller {
@@ -192,8 +193,8 @@ class RunManager {
   std::string RecoverRevert(chaos::v1::Run* run, int* seq, const std::string& agent);
   std::vector<std::string> RecoverVerify(chaos::v1::Run* run, int* seq, const std::string& agent);
   std::vector<std::string> RecoverRollbackActions(chaos::v1::Run* run, int* seq);
-  // Makes `call` to every registered agent, options_.fan_out at once, on a
-  // new channel each, with a context of `timeout` (rpc::CallReconnecting);
+  // Makes `call` to every registered agent, options_.fan_out at once, on
+  // its kept channel (channels_), with a context of `timeout` (rpc::CallReconnecting);
   // returns each agent's address and status, in the registry's order (the
   // call's index is the agent's in that order).
   using AgentCall = std::function<grpc::Status(chaos::v1::Agent::Stub&, size_t index,
@@ -205,6 +206,9 @@ class RunManager {
   AgentRegistry* const registry_;
   const RunManagerOptions options_;
   const int64_t created_unix_ms_;
+  // One channel per agent for every run, HaltAll, ResumeAll and recovery:
+  // one connection (and TLS handshake) per agent, not one per call.
+  rpc::ChannelCache channels_;
   absl::Mutex mu_;
   // Serializes Journal(): the sequence number and the history's appends.
   absl::Mutex journal_mu_;

@@ -11,7 +11,10 @@
 #include <fstream>
 #include <functional>
 #include <memory>
+#include <set>
+#include <string>
 #include <thread>
+#include <vector>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
@@ -52,6 +55,30 @@ size_t Count(const std::string& text, const std::string& what) {
   size_t n = 0;
   for (size_t at = text.find(what); at != std::string::npos; at = text.find(what, at + 1)) ++n;
   return n;
+}
+
+// The ports of the other ends of the TCP connections to or from `port` on
+// 127.0.0.1 that the kernel still lists (/proc/net/tcp and tcp6, as gRPC
+// serves IPv4 on a dual-stack socket: established, and closed ones in
+// TIME_WAIT), listening sockets left out: one per connection made to a
+// server at `port` within the last minute.
+std::set<int> PeersOf(int port) {
+  std::set<int> peers;
+  const auto port_of = [](const std::string& address) {
+    return static_cast<int>(std::stoul(address.substr(address.find(':') + 1), nullptr, 16));
+  };
+  for (const char* path : {"/proc/net/tcp", "/proc/net/tcp6"}) {
+    std::ifstream table(path);
+    std::string line;
+    std::getline(table, line);  // the header
+    while (std::getline(table, line)) {
+      std::vector<std::string> cols = absl::StrSplit(line, ' ', absl::SkipEmpty());
+      if (cols.size() < 4 || cols[3] == "0A") continue;  // LISTEN
+      if (port_of(cols[1]) == port) peers.insert(port_of(cols[2]));
+      if (port_of(cols[2]) == port) peers.insert(port_of(cols[1]));
+    }
+  }
+  return peers;
 }
 
 // Lines of `chaosctl faults` output whose state column is `state`: a
@@ -223,6 +250,47 @@ TEST_F(MutualTls, EveryHopWorksEndToEnd) {
   CommandResult plain = RunCommand(
       {ChaosctlBinary(), "agents", "--controller", controller->address()}, kHangGuardS);
   EXPECT_EQ(plain.exit_code, 4) << plain.output;
+}
+
+// The controller keeps one channel per agent: three HaltAlls and three
+// ResumeAlls reach the agent over one TLS connection, not one each, as the
+// kernel's socket table shows (a closed connection stays listed in
+// TIME_WAIT for a minute).
+TEST_F(MutualTls, HaltAllAndResumeAllReuseOneConnectionPerAgent) {
+  const std::string authz = dir_->path() + "/authz-admin.yaml";
+  std::ofstream(authz) << "roles:\n"
+                          "  \"spiffe://chaos/operator/admin\": admin\n"
+                          "  \"spiffe://chaos/agent/*\": agent\n";
+  std::vector<std::string> controller_args = TlsArgs(pki_->Controller());
+  controller_args.insert(controller_args.end(), {"--authz", authz});
+  auto controller = StartController(controller_args);
+  std::vector<std::string> agent_args = TlsArgs(pki_->Agent("a1"));
+  agent_args.insert(agent_args.end(), {"--controller", controller->address()});
+  auto agent = StartAgent("a1", agent_args);
+  const std::vector<std::string> admin = TlsArgs(pki_->Operator());
+  auto chaosctl = [&](std::vector<std::string> args) {
+    args.insert(args.begin(), ChaosctlBinary());
+    args.insert(args.end(), {"--controller", controller->address()});
+    args.insert(args.end(), admin.begin(), admin.end());
+    return RunCommand(args, kHangGuardS);
+  };
+  ASSERT_TRUE(Await([&] {
+    CommandResult r = chaosctl({"agents"});
+    return r.exit_code == 0 && r.output.find(agent->address()) != std::string::npos;
+  })) << agent->log() << controller->log();
+  const int port = std::stoi(agent->address().substr(agent->address().rfind(':') + 1));
+  EXPECT_THAT(PeersOf(port), SizeIs(0));
+
+  for (int i = 0; i < 3; ++i) {
+    CommandResult halt = chaosctl({"halt", "--reason", "drill"});
+    ASSERT_EQ(halt.exit_code, 0) << halt.output << controller->log();
+    EXPECT_THAT(halt.output, HasSubstr(agent->address())) << halt.output;
+    CommandResult resume = chaosctl({"resume"});
+    ASSERT_EQ(resume.exit_code, 0) << resume.output << controller->log();
+    EXPECT_THAT(resume.output, HasSubstr(agent->address())) << resume.output;
+  }
+  EXPECT_THAT(PeersOf(port), SizeIs(1)) << agent->log();
+  EXPECT_THAT(agent->log(), HasSubstr("audit action=halt")) << agent->log();
 }
 
 // Roles over real TLS: the controller with an authz file, the agent with

@@ -1,0 +1,24 @@
+#include "rpc/channel_cache.h"
+
+#include <utility>
+
+#include "grpcpp/create_channel.h"
+#include "grpcpp/support/channel_arguments.h"
+
+namespace chaos::rpc {
+
+ChannelCache::ChannelCache(TransportOptions transport) : transport_(std::move(transport)) {}
+
+std::shared_ptr<grpc::Channel> ChannelCache::Get(const std::string& address) {
+  absl::MutexLock lock(&mu_);
+  std::shared_ptr<grpc::Channel>& channel = channels_[address];
+  if (channel == nullptr) {
+    grpc::ChannelArguments args;
+    args.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS,
+                static_cast<int>(absl::ToInt64Milliseconds(kMaxReconnectBackoff)));
+    channel = grpc::CreateCustomChannel(address, ChannelCredentials(transport_), args);
+  }
+  return channel;
+}
+
+}  // namespace chaos::rpc
