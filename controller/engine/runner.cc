@@ -684,6 +684,13 @@ std::vector<size_t> Runner::JudgeInjects(const std::vector<Agent*>& targets, siz
   return faults;
 }
 
+InjectWindow InjectWindowFor(absl::Time start, absl::Time planned_end, absl::Time sent) {
+  if (start - sent >= absl::Milliseconds(1)) return {start - sent, planned_end - start};
+  // Less than 1 ms before the start the remainder would exceed the window.
+  const absl::Duration left = std::min(planned_end - sent, planned_end - start);
+  return {absl::ZeroDuration(), std::max(left, absl::Milliseconds(1))};
+}
+
 Runner::InjectOutcome Runner::InjectOn(Agent* agent, size_t index, absl::Time start,
                                        absl::Time planned_end) {
   const Step& step = experiment_.method[index];
@@ -699,14 +706,9 @@ Runner::InjectOutcome Runner::InjectOn(Agent* agent, size_t index, absl::Time st
   }
   ToProto(lease, req.mutable_lease());
   const absl::Time sent = absl::Now();
-  if (start - sent >= absl::Milliseconds(1)) {
-    // What remains until the one planned start; the end counts from it.
-    ToProto(start - sent, req.mutable_starts_in());
-    ToProto(planned_end - start, req.mutable_ends_in());
-  } else {
-    // What remains of the one planned end; at least 1ms (0 means unset).
-    ToProto(std::max(planned_end - sent, absl::Milliseconds(1)), req.mutable_ends_in());
-  }
+  const InjectWindow window = InjectWindowFor(start, planned_end, sent);
+  if (window.starts_in > absl::ZeroDuration()) ToProto(window.starts_in, req.mutable_starts_in());
+  ToProto(window.ends_in, req.mutable_ends_in());
   size_t fault_index;
   {
     absl::MutexLock lock(&mu_);

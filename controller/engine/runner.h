@@ -92,6 +92,19 @@ JournalEvent Event(std::string type, std::string step, std::string agent, std::s
 // not start.
 std::string CommandDetail(const base::CommandOutcome& out, absl::Duration timeout);
 
+// The window an Inject sent at `sent` carries for a fault planned from
+// `start` to `planned_end`: starts_in (zero: start on receipt) and ends_in,
+// both counted from the agent's receipt. Sent 1 ms or more before the
+// start, the agent waits for it and holds the fault for the whole window;
+// sent later, the fault starts on receipt and ends at the planned end, and
+// never holds longer than planned_end - start (what an agent accepts) nor
+// less than 1 ms (0 means unset).
+struct InjectWindow {
+  absl::Duration starts_in;
+  absl::Duration ends_in;
+};
+InjectWindow InjectWindowFor(absl::Time start, absl::Time planned_end, absl::Time sent);
+
 // Every fault of run `run_id` the agent behind `stub` knows, the ended ones
 // too: what a run's start confirmations, lapse checks and a recovery's
 // verify read.

@@ -10,6 +10,7 @@
 #include <fstream>
 #include <set>
 #include <thread>
+#include <utility>
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
@@ -98,6 +99,25 @@ class Recorder : public RunObserver {
   absl::Mutex mu_;
   std::vector<JournalEvent> events_;
 };
+
+// The window an Inject carries never exceeds the planned one, which the
+// agent refuses (INVALID_ARGUMENT: ends_in ... longer than spec.duration),
+// also when the Inject leaves less than 1 ms before the planned start.
+TEST(InjectWindowTest, NeverLongerThanThePlannedWindow) {
+  const absl::Time start = absl::FromUnixSeconds(1000);
+  const absl::Time end = start + absl::Minutes(10);
+  const auto window = [&](absl::Duration sent_after_start) {
+    const InjectWindow w = InjectWindowFor(start, end, start + sent_after_start);
+    return std::make_pair(w.starts_in, w.ends_in);
+  };
+  EXPECT_EQ(window(-absl::Seconds(5)), std::make_pair(absl::Seconds(5), absl::Minutes(10)));
+  EXPECT_EQ(window(-absl::Microseconds(276)),
+            std::make_pair(absl::ZeroDuration(), absl::Minutes(10)));
+  EXPECT_EQ(window(absl::ZeroDuration()), std::make_pair(absl::ZeroDuration(), absl::Minutes(10)));
+  EXPECT_EQ(window(absl::Seconds(2)),
+            std::make_pair(absl::ZeroDuration(), absl::Minutes(10) - absl::Seconds(2)));
+  EXPECT_EQ(window(absl::Minutes(11)), std::make_pair(absl::ZeroDuration(), absl::Milliseconds(1)));
+}
 
 TEST(RunnerTest, SteadyStateThatDoesNotHoldInjectsNothing) {
   TempDir dir;
