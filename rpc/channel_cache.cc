@@ -1,13 +1,12 @@
 #include "rpc/channel_cache.h"
 
-#include <utility>
-
 #include "grpcpp/create_channel.h"
 #include "grpcpp/support/channel_arguments.h"
 
 namespace chaos::rpc {
 
-ChannelCache::ChannelCache(TransportOptions transport) : transport_(std::move(transport)) {}
+ChannelCache::ChannelCache(const TransportOptions& transport)
+    : credentials_(ChannelCredentials(transport)) {}
 
 std::shared_ptr<grpc::Channel> ChannelCache::Get(const std::string& address) {
   absl::MutexLock lock(&mu_);
@@ -16,7 +15,7 @@ std::shared_ptr<grpc::Channel> ChannelCache::Get(const std::string& address) {
     grpc::ChannelArguments args;
     args.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS,
                 static_cast<int>(absl::ToInt64Milliseconds(kMaxReconnectBackoff)));
-    channel = grpc::CreateCustomChannel(address, ChannelCredentials(transport_), args);
+    channel = grpc::CreateCustomChannel(address, credentials_, args);
   }
   return channel;
 }

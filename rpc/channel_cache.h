@@ -5,10 +5,10 @@
 // a handshake on both sides: for HaltAll across a fleet, one per agent per
 // call. gRPC lets a new channel reuse a connection only while another
 // channel to the same address, with equal credentials, still holds it;
-// keeping the channel keeps its connection. A channel
-// whose connection is lost reconnects on its next call; its reconnect
-// backoff is capped (kMaxReconnectBackoff) so that an agent back after a
-// long outage is reached within seconds, as a fresh channel would be.
+// keeping the channel keeps its connection. A channel whose connection is
+// lost reconnects on its next call; its reconnect backoff is capped
+// (kMaxReconnectBackoff) so that an agent back after a long outage is
+// reached within seconds, as a fresh channel would be.
 //
 // Entries are never removed: one channel per address the process ever
 // called, each closing its connection after gRPC's idle timeout (30 min).
@@ -25,6 +25,7 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "grpcpp/channel.h"
+#include "grpcpp/security/credentials.h"
 #include "rpc/credentials.h"
 
 namespace chaos::rpc {
@@ -33,7 +34,7 @@ class ChannelCache {
  public:
   static constexpr absl::Duration kMaxReconnectBackoff = absl::Seconds(2);
 
-  explicit ChannelCache(TransportOptions transport);
+  explicit ChannelCache(const TransportOptions& transport);
 
   ChannelCache(const ChannelCache&) = delete;
   ChannelCache& operator=(const ChannelCache&) = delete;
@@ -42,7 +43,7 @@ class ChannelCache {
   std::shared_ptr<grpc::Channel> Get(const std::string& address);
 
  private:
-  const TransportOptions transport_;
+  const std::shared_ptr<grpc::ChannelCredentials> credentials_;
   absl::Mutex mu_;
   absl::flat_hash_map<std::string, std::shared_ptr<grpc::Channel>> channels_ ABSL_GUARDED_BY(mu_);
 };

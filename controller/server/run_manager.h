@@ -194,9 +194,9 @@ class RunManager {
   std::vector<std::string> RecoverVerify(chaos::v1::Run* run, int* seq, const std::string& agent);
   std::vector<std::string> RecoverRollbackActions(chaos::v1::Run* run, int* seq);
   // Makes `call` to every registered agent, options_.fan_out at once, on
-  // its kept channel (channels_), with a context of `timeout` (rpc::CallReconnecting);
-  // returns each agent's address and status, in the registry's order (the
-  // call's index is the agent's in that order).
+  // its kept channel (channels_), with a context of `timeout`
+  // (rpc::CallReconnecting); returns each agent's address and status, in
+  // the registry's order (the call's index is the agent's in that order).
   using AgentCall = std::function<grpc::Status(chaos::v1::Agent::Stub&, size_t index,
                                                grpc::ClientContext*)>;
   std::vector<std::pair<std::string, grpc::Status>> CallEveryAgent(absl::Duration timeout,
