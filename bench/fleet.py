@@ -4,7 +4,7 @@
 Run from the repository root after building:
     python3 bench/fleet.py --build build --agents 100,300,1000 [--repeats 10] \
         [--window 15] [--fault memory|burn|pause] [--work-root DIR] [--controller-root DIR] \
-        [--controller-flag=--fan-out=64 ...]
+        [--controller-flag=--fan-out=64 ...] [--tls]
 
 For each N of --agents it starts one chaos-controller (SQLite history in a
 temporary directory, plaintext on 127.0.0.1) and N chaos-agents on
@@ -43,6 +43,11 @@ the maximum). Prints one Markdown row per N with the goals' verdicts (set
 for 1000 agents: inject spread < 250 ms, abort -> all reverted p99 < 1 s,
 HaltAll < 1 s) and the load average. An N whose agents would not fit in
 the available memory is skipped with a note.
+
+With --tls every hop is mutual TLS instead of plaintext: a development PKI
+(deploy/pki/make-dev-pki.sh) in the work directory, one certificate that
+every agent presents (spiffe://chaos/agent/fleet), the controller's, and
+an operator's that an authz file makes admin (HaltAll needs it).
 """
 import argparse
 import json
@@ -82,13 +87,25 @@ MB_PER_AGENT = 8  # what one more agent needs at most (its RssAnon is ~2.5 MB)
 class Fleet:
     """The controller and the agents of one N, and chaosctl against them."""
 
-    def __init__(self, build, work, ctl_state, flags, fault):
+    def __init__(self, build, work, ctl_state, flags, fault, tls):
         self.bin = lambda name: os.path.join(build, "bin", name)
         self.work = work
         self.fault = fault
         self.dummy = os.path.join(work, "dummy")  # each agent's own tmpfs under pause
-        self.ctl = self._start_controller(ctl_state, flags)
+        self.tls = make_pki(work) if tls else None
+        self.ctl = self._start_controller(ctl_state, flags + self.tls_flags("controller"))
         self.agents = []
+
+    def tls_flags(self, who):
+        """The TLS flags of `who` (controller, agent-fleet, operator-admin);
+        none in plaintext."""
+        if not self.tls:
+            return []
+        flags = ["--tls-cert", os.path.join(self.tls, who + ".crt"), "--tls-key",
+                 os.path.join(self.tls, who + ".key"), "--tls-ca", os.path.join(self.tls, "ca.crt")]
+        if who == "controller":
+            flags += ["--authz", os.path.join(self.tls, "authz.yaml")]
+        return flags
 
     def experiment(self, name, duration):
         spec = FAULTS[self.fault][0] % {"dummy": self.dummy}
@@ -110,7 +127,7 @@ class Fleet:
         return proc
 
     def start_agents(self, n):
-        flags = ["--controller", self.address]
+        flags = ["--controller", self.address] + self.tls_flags("agent-fleet")
         prefix = []
         if self.fault == "pause":
             os.makedirs(self.dummy, exist_ok=True)
@@ -122,7 +139,8 @@ class Fleet:
             self.agents.append(proc)
 
     def chaosctl(self, *args, check=True, timeout=600):
-        done = subprocess.run([self.bin("chaosctl")] + list(args) + ["--controller", self.address],
+        done = subprocess.run([self.bin("chaosctl")] + list(args) + ["--controller", self.address] +
+                              self.tls_flags("operator-admin"),
                               capture_output=True, text=True, timeout=timeout)
         if check and done.returncode != 0:
             raise RuntimeError("chaosctl %s exited %d: %s" % (
@@ -176,6 +194,19 @@ class Fleet:
             pass
         for p in procs:
             p.wait()
+
+
+def make_pki(work):
+    """A development PKI in work/pki for --tls, and an authz file there
+    that makes its operator admin; the directory."""
+    pki = os.path.join(work, "pki")
+    script = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "deploy", "pki",
+                          "make-dev-pki.sh")
+    subprocess.run([script, pki, "fleet"], check=True, capture_output=True)
+    with open(os.path.join(pki, "authz.yaml"), "w") as f:
+        f.write('roles:\n  "spiffe://chaos/operator/admin": admin\n'
+                '  "spiffe://chaos/agent/*": agent\n')
+    return pki
 
 
 def children_named(comm_wanted, agent_pids, state=None):
@@ -362,7 +393,7 @@ def measure(args, n, work):
     ctl_state = os.path.join(work, "ctl")
     if args.controller_root:
         ctl_state = tempfile.mkdtemp(prefix="fleet-ctl-", dir=args.controller_root)
-    fleet = Fleet(args.build, work, ctl_state, args.controller_flag or [], args.fault)
+    fleet = Fleet(args.build, work, ctl_state, args.controller_flag or [], args.fault, args.tls)
     fleet.journals = args.journals
     try:
         time.sleep(1)
@@ -438,6 +469,8 @@ def main():
                     "takes the shared disk's fsyncs out of the figures")
     ap.add_argument("--controller-root", help="where the controller's state directory (its "
                     "SQLite history) goes instead, e.g. /dev/shm to take its fsyncs out")
+    ap.add_argument("--tls", action="store_true",
+                    help="mutual TLS on every hop (a development PKI made in the work directory)")
     ap.add_argument("--journals", help="a directory to keep each abort run's journal JSON in")
     ap.add_argument("--controller-flag", action="append",
                     help="an extra chaos-controller flag, e.g. --controller-flag=--fan-out=128")
