@@ -14,6 +14,7 @@
 #include <set>
 #include <string>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
@@ -123,6 +124,19 @@ class MutualTls : public ::testing::Test {
   std::unique_ptr<DaemonProcess> StartController(std::vector<std::string> extra) {
     extra.insert(extra.end(), {"--heartbeat-interval-ms", "200"});
     return Start(ControllerBinary(), "controller", extra);
+  }
+  // A controller over mutual TLS with the authz file `roles`, written to
+  // `file` in the suite's directory, and agent a1 registering with it.
+  std::pair<std::unique_ptr<DaemonProcess>, std::unique_ptr<DaemonProcess>> StartWithRoles(
+      const std::string& file, const std::string& roles) {
+    const std::string authz = dir_->path() + "/" + file;
+    std::ofstream(authz) << roles;
+    std::vector<std::string> controller_args = TlsArgs(pki_->Controller());
+    controller_args.insert(controller_args.end(), {"--authz", authz});
+    auto controller = StartController(controller_args);
+    std::vector<std::string> agent_args = TlsArgs(pki_->Agent("a1"));
+    agent_args.insert(agent_args.end(), {"--controller", controller->address()});
+    return {std::move(controller), StartAgent("a1", agent_args)};
   }
 
   static TempDir* dir_;
@@ -257,16 +271,10 @@ TEST_F(MutualTls, EveryHopWorksEndToEnd) {
 // kernel's socket table shows (a closed connection stays listed in
 // TIME_WAIT for a minute).
 TEST_F(MutualTls, HaltAllAndResumeAllReuseOneConnectionPerAgent) {
-  const std::string authz = dir_->path() + "/authz-admin.yaml";
-  std::ofstream(authz) << "roles:\n"
-                          "  \"spiffe://chaos/operator/admin\": admin\n"
-                          "  \"spiffe://chaos/agent/*\": agent\n";
-  std::vector<std::string> controller_args = TlsArgs(pki_->Controller());
-  controller_args.insert(controller_args.end(), {"--authz", authz});
-  auto controller = StartController(controller_args);
-  std::vector<std::string> agent_args = TlsArgs(pki_->Agent("a1"));
-  agent_args.insert(agent_args.end(), {"--controller", controller->address()});
-  auto agent = StartAgent("a1", agent_args);
+  auto [controller, agent] = StartWithRoles("authz-admin.yaml",
+                                            "roles:\n"
+                                            "  \"spiffe://chaos/operator/admin\": admin\n"
+                                            "  \"spiffe://chaos/agent/*\": agent\n");
   const std::vector<std::string> admin = TlsArgs(pki_->Operator());
   auto chaosctl = [&](std::vector<std::string> args) {
     args.insert(args.begin(), ChaosctlBinary());
@@ -311,18 +319,12 @@ TEST_F(MutualTls, RolesDecideWhatEachIdentityMayCallAndAuditNamesIt) {
   const rpc::TlsFiles bob = pki_->Issue("bob", "bob", "URI:spiffe://chaos/operator/bob");
   const rpc::TlsFiles root = pki_->Issue("root", "root", "URI:spiffe://chaos/operator/root");
   const rpc::TlsFiles stranger = pki_->Issue("a9", "a9", "URI:spiffe://chaos/agent/a9");
-  const std::string authz = dir_->path() + "/authz.yaml";
-  std::ofstream(authz) << "roles:\n"
-                          "  \"spiffe://chaos/operator/alice\": operator\n"
-                          "  \"spiffe://chaos/operator/bob\": viewer\n"
-                          "  \"spiffe://chaos/operator/root\": admin\n"
-                          "  \"spiffe://chaos/agent/*\": agent\n";
-  std::vector<std::string> controller_args = TlsArgs(pki_->Controller());
-  controller_args.insert(controller_args.end(), {"--authz", authz});
-  auto controller = StartController(controller_args);
-  std::vector<std::string> agent_args = TlsArgs(pki_->Agent("a1"));
-  agent_args.insert(agent_args.end(), {"--controller", controller->address()});
-  auto agent = StartAgent("a1", agent_args);
+  auto [controller, agent] = StartWithRoles("authz.yaml",
+                                            "roles:\n"
+                                            "  \"spiffe://chaos/operator/alice\": operator\n"
+                                            "  \"spiffe://chaos/operator/bob\": viewer\n"
+                                            "  \"spiffe://chaos/operator/root\": admin\n"
+                                            "  \"spiffe://chaos/agent/*\": agent\n");
   auto stub = [&](const rpc::TlsFiles& who) {
     return chaos::v1::Controller::NewStub(
         FreshChannel(controller->address(), RawTlsCredentials(who)));
@@ -342,7 +344,8 @@ TEST_F(MutualTls, RolesDecideWhatEachIdentityMayCallAndAuditNamesIt) {
   EXPECT_EQ(s.error_code(), grpc::StatusCode::PERMISSION_DENIED);
   EXPECT_THAT(s.error_message(),
               HasSubstr("identity spiffe://chaos/operator/bob has role viewer; "
-                        "/chaos.v1.Controller/SubmitRun needs operator (" + authz + ")"));
+                        "/chaos.v1.Controller/SubmitRun needs operator (" + dir_->path() +
+                        "/authz.yaml)"));
   chaos::v1::ListRunsResponse runs;
   ASSERT_TRUE(stub(bob)->ListRuns(ctx().get(), {}, &runs).ok());
   EXPECT_EQ(runs.runs_size(), 0);
