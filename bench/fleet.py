@@ -8,7 +8,8 @@ Run from the repository root after building:
 
 For each N of --agents it starts one chaos-controller (SQLite history in a
 temporary directory, plaintext on 127.0.0.1) and N chaos-agents on
-127.0.0.1 with `--controller` (the default 5 s heartbeat), all in one
+127.0.0.1 with `--controller` (the controller's default heartbeats: every
+5 s, or 50 a second in all past 250 agents), all in one
 process group that is killed at the end, also on failure or Ctrl-C. The
 faults (--fault) `memory` and `burn` make each agent start one child
 process, which the script finds in /proc: `memory` (the default) holds 1

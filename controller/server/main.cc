@@ -59,6 +59,7 @@ struct Flags {
   std::string state_dir = "/var/lib/chaos-controller";
   int heartbeat_ms = 5000;
   int missed = 3;
+  double max_heartbeats = 50;
   int tick_ms = 1000;
   double lease_s = 15;
   size_t max_agents = 0;
@@ -82,6 +83,10 @@ void DeclareFlags(CLI::App& app, Flags& f) {
       ->capture_default_str()->check(CLI::Range(50, 3600000));
   app.add_option("--missed-heartbeats", f.missed, "an agent is lost after this many missed")
       ->capture_default_str()->check(CLI::Range(1, 100));
+  app.add_option("--max-heartbeats-per-second", f.max_heartbeats,
+                 "tell agents a longer interval when the registered ones would heartbeat more "
+                 "often than this together (0: never)")
+      ->capture_default_str()->check(CLI::Range(0.0, 100000.0));
   app.add_option("--lease", f.lease_s, "lease in seconds the agents hold between keep-alives")
       ->capture_default_str()->check(CLI::Range(1.0, 3600.0));
   app.add_option("--schedule-tick-ms", f.tick_ms, "how often schedules are checked")
@@ -260,7 +265,7 @@ struct Controller {
   Controller(const Flags& f, absl::StatusOr<std::unique_ptr<HistoryStore>> store)
       : history(std::move(store)),
         registry(RealClock::Get(), absl::Milliseconds(f.heartbeat_ms), f.missed, kMaxAgents,
-                 history.ok() ? history->get() : nullptr) {
+                 history.ok() ? history->get() : nullptr, f.max_heartbeats) {
     if (!history.ok()) {
       spdlog::error("{}; serving agents only, runs and schedules answer with this error",
                     history.status().ToString());

@@ -1,5 +1,6 @@
 #include "controller/server/registry.h"
 
+#include <algorithm>
 #include <set>
 
 #include "absl/strings/numbers.h"
@@ -13,12 +14,21 @@ namespace chaos::controller {
 using google::protobuf::util::MessageDifferencer;
 
 AgentRegistry::AgentRegistry(Clock* clock, absl::Duration heartbeat_interval, int missed,
-                             size_t capacity, HistoryStore* store)
+                             size_t capacity, HistoryStore* store,
+                             double max_heartbeats_per_second)
     : clock_(clock),
       store_(store),
       interval_(heartbeat_interval),
       missed_(missed),
-      capacity_(capacity) {}
+      capacity_(capacity),
+      max_per_second_(max_heartbeats_per_second) {}
+
+absl::Duration AgentRegistry::IntervalFor(size_t agents) const {
+  if (max_per_second_ <= 0) return interval_;
+  const absl::Duration spread = absl::Ceil(
+      absl::Seconds(static_cast<double>(agents) / max_per_second_), absl::Milliseconds(1));
+  return std::max(interval_, spread);
+}
 
 absl::Status AgentRegistry::Load() {
   if (store_ == nullptr) return absl::OkStatus();
@@ -29,6 +39,7 @@ absl::Status AgentRegistry::Load() {
     Entry& e = agents_[info.address()];
     e.info = std::move(info);
     e.last_seen = absl::UnixEpoch();  // not heard by this controller yet
+    e.told = interval_;
     e.stored = true;
   }
   return absl::OkStatus();
@@ -111,7 +122,8 @@ absl::Status AgentRegistry::MakeRoom(std::vector<std::string>* forgotten) {
       "address: the registry holds ", agents_.size(), " live agents, its limit; none is lost"));
 }
 
-absl::Status AgentRegistry::Register(const chaos::v1::RegisterAgentRequest& req) {
+absl::StatusOr<absl::Duration> AgentRegistry::Register(
+    const chaos::v1::RegisterAgentRequest& req) {
   const std::string& a = req.address();
   const size_t colon = a.rfind(':');
   int port = 0;
@@ -127,6 +139,7 @@ absl::Status AgentRegistry::Register(const chaos::v1::RegisterAgentRequest& req)
   std::vector<std::string> forgotten;
   bool keep = false;
   absl::Status room = absl::OkStatus();
+  absl::Duration told;
   {
     absl::MutexLock lock(&mu_);
     if (!agents_.contains(a)) room = MakeRoom(&forgotten);
@@ -137,12 +150,14 @@ absl::Status AgentRegistry::Register(const chaos::v1::RegisterAgentRequest& req)
         e.stored = false;
       }
       e.last_seen = clock_->Now();
+      e.told = told = IntervalFor(agents_.size());
       keep = store_ != nullptr && !e.stored;
     }
   }
   Forget(forgotten).IgnoreError();  // logged; the registry has room either way
   if (keep) Keep(info);
-  return room;
+  if (!room.ok()) return room;
+  return told;
 }
 
 std::vector<chaos::v1::AgentInfo> AgentRegistry::List() {

@@ -1,8 +1,12 @@
 // AgentRegistry: the agents that announced themselves to the controller.
 //
 // An agent registers (and heartbeats, by registering again) with its
-// address, hostname and labels. It is "lost" once no heartbeat arrived for
-// `missed_heartbeats` intervals; a lost agent that heartbeats again is
+// address, hostname and labels, and is told when to heartbeat next: the
+// configured interval, or longer when the registered agents would
+// otherwise send more than `max_heartbeats_per_second` together (0: no
+// cap), so the controller's heartbeat load stays flat as the fleet grows.
+// An agent is "lost" once no heartbeat arrived for `missed_heartbeats` of
+// the intervals it was last told; a lost agent that heartbeats again is
 // live again. It holds at most `capacity` agents (request_limits.h
 // kMaxAgents): a new agent beyond it makes the registry forget its lost
 // agents, and is refused RESOURCE_EXHAUSTED when none is lost.
@@ -51,14 +55,17 @@ class AgentRegistry {
  public:
   // `store` may be null: nothing kept.
   AgentRegistry(Clock* clock, absl::Duration heartbeat_interval, int missed_heartbeats = 3,
-                size_t capacity = kMaxAgents, HistoryStore* store = nullptr);
+                size_t capacity = kMaxAgents, HistoryStore* store = nullptr,
+                double max_heartbeats_per_second = 0);
 
   // Adds the store's agents this registry does not hold, as lost.
   [[nodiscard]] absl::Status Load();
 
-  // INVALID_ARGUMENT when the address is not host:port; RESOURCE_EXHAUSTED
-  // for a new agent when the registry is full of live ones.
-  [[nodiscard]] absl::Status Register(const chaos::v1::RegisterAgentRequest& request);
+  // The interval until the agent's next heartbeat. INVALID_ARGUMENT when
+  // the address is not host:port; RESOURCE_EXHAUSTED for a new agent when
+  // the registry is full of live ones.
+  [[nodiscard]] absl::StatusOr<absl::Duration> Register(
+      const chaos::v1::RegisterAgentRequest& request);
   // Sorted by address; `lost` and `last_seen_unix_ms` as of now.
   std::vector<chaos::v1::AgentInfo> List();
   // Addresses of agents that are not lost, sorted.
@@ -72,12 +79,11 @@ class AgentRegistry {
   // agent then stays, lost).
   [[nodiscard]] absl::Status ForgetLost(const std::string& address);
 
-  absl::Duration heartbeat_interval() const { return interval_; }
-
  private:
   struct Entry {
     chaos::v1::AgentInfo info;
     absl::Time last_seen;
+    absl::Duration told;  // the interval it was told at `last_seen`
     bool stored = false;  // the store holds `info`
   };
   // Writes `info` to the store; marks the entry stored if it still holds it.
@@ -86,14 +92,16 @@ class AgentRegistry {
   // logged).
   absl::Status Forget(const std::vector<std::string>& addresses) ABSL_LOCKS_EXCLUDED(mu_);
   bool Lost(const Entry& e, absl::Time now) const {
-    return now - e.last_seen > interval_ * missed_;
+    return now - e.last_seen > e.told * missed_;
   }
+  absl::Duration IntervalFor(size_t agents) const;
 
   Clock* const clock_;
   HistoryStore* const store_;
   const absl::Duration interval_;
   const int missed_;
   const size_t capacity_;
+  const double max_per_second_;
   absl::Mutex mu_;
   std::map<std::string, Entry> agents_ ABSL_GUARDED_BY(mu_);
   bool store_failing_ ABSL_GUARDED_BY(mu_) = false;  // logged once until a write succeeds

@@ -215,12 +215,13 @@ grpc::ServerUnaryReactor* ControllerService::AnswerGate(grpc::CallbackServerCont
 grpc::ServerUnaryReactor* ControllerService::RegisterAgent(
     grpc::CallbackServerContext* ctx, const chaos::v1::RegisterAgentRequest* req,
     chaos::v1::RegisterAgentResponse* resp) {
-  absl::Status s = CheckRequest(*req);
-  if (s.ok()) s = NeedLeader();
-  if (s.ok()) s = registry_->Register(*req);
-  resp->set_heartbeat_interval_ms(
-      static_cast<uint32_t>(absl::ToInt64Milliseconds(registry_->heartbeat_interval())));
-  return Done(ctx, s);
+  return Done(ctx, [&]() -> absl::Status {
+    RETURN_IF_ERROR(CheckRequest(*req));
+    RETURN_IF_ERROR(NeedLeader());
+    ASSIGN_OR_RETURN(const absl::Duration next, registry_->Register(*req));
+    resp->set_heartbeat_interval_ms(static_cast<uint32_t>(absl::ToInt64Milliseconds(next)));
+    return absl::OkStatus();
+  }());
 }
 
 grpc::ServerUnaryReactor* ControllerService::ListAgents(grpc::CallbackServerContext* ctx,

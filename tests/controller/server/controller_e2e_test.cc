@@ -324,6 +324,29 @@ TEST_P(ControllerE2E, ThreeAgentsRegisterAndAStoppedOneIsLost) {
   EXPECT_EQ(LiveAgents(), 2);
 }
 
+// --max-heartbeats-per-second 5 with 200 ms heartbeats: the third agent
+// registered is told 600 ms, and a real agent joining as the fourth
+// heartbeats every 800 ms, as it logs.
+TEST_P(ControllerE2E, AGrowingFleetIsToldToHeartbeatLessOften) {
+  StartController({"--max-heartbeats-per-second", "5"});
+  std::vector<uint32_t> told;
+  for (const char* a : {"127.0.0.1:1", "127.0.0.1:2", "127.0.0.1:3"}) {
+    chaos::v1::RegisterAgentRequest reg;
+    reg.set_address(a);
+    chaos::v1::RegisterAgentResponse resp;
+    grpc::Status s = stub_->RegisterAgent(Ctx().get(), reg, &resp);
+    ASSERT_TRUE(s.ok()) << s.error_message();
+    told.push_back(resp.heartbeat_interval_ms());
+  }
+  EXPECT_EQ(told, (std::vector<uint32_t>{200, 400, 600}));
+  StartAgent("a0");
+  const std::string log = dir_ + "/a0.log";
+  EXPECT_TRUE(WaitFor(
+      [&] { return ReadFile(log).find("(heartbeat every 800ms)") != std::string::npos; },
+      absl::Seconds(30)))
+      << ReadFile(log);
+}
+
 // HaltAll calls the agents at once: an agent that does not answer (stopped
 // with SIGSTOP, and first in the registry's order, so that calling one
 // agent after another would wait for it) holds only its own call, until

@@ -40,11 +40,35 @@ TEST(RegistryTest, AgentsGetLostAfterMissedHeartbeatsAndComeBack) {
   EXPECT_EQ(registry.LiveAddresses().size(), 2u);
 }
 
+// With a cap of 2 heartbeats a second, the interval each agent is told
+// grows with the registered agents once they would exceed it (3 agents:
+// 1.5 s), and each agent is lost after the missed intervals it was told.
+TEST(RegistryTest, TheIntervalGrowsWithTheFleetUnderTheHeartbeatCap) {
+  FakeClock clock(absl::FromUnixSeconds(1000));
+  AgentRegistry registry(&clock, absl::Seconds(1), 3, kMaxAgents, nullptr,
+                         /*max_heartbeats_per_second=*/2);
+  EXPECT_EQ(*registry.Register(Req("10.0.0.1:1")), absl::Seconds(1));
+  EXPECT_EQ(*registry.Register(Req("10.0.0.2:1")), absl::Seconds(1));
+  EXPECT_EQ(*registry.Register(Req("10.0.0.3:1")), absl::Milliseconds(1500));
+  EXPECT_EQ(*registry.Register(Req("10.0.0.4:1")), absl::Seconds(2));
+  EXPECT_EQ(*registry.Register(Req("10.0.0.4:1")), absl::Seconds(2));  // a heartbeat
+  clock.Advance(absl::Milliseconds(3001));  // past 3 x 1 s, within 3 x 1.5 s
+  EXPECT_EQ(registry.LiveAddresses(), (std::vector<std::string>{"10.0.0.3:1", "10.0.0.4:1"}));
+  clock.Advance(absl::Milliseconds(1500));  // 4.501 s: past 3 x 1.5 s, within 3 x 2 s
+  EXPECT_EQ(registry.LiveAddresses(), (std::vector<std::string>{"10.0.0.4:1"}));
+  EXPECT_EQ(*registry.Register(Req("10.0.0.1:1")), absl::Seconds(2));  // back, told 2 s
+
+  AgentRegistry uncapped(&clock, absl::Seconds(1));  // 0: the interval as configured
+  for (const char* a : {"10.0.0.1:1", "10.0.0.2:1", "10.0.0.3:1", "10.0.0.4:1"}) {
+    EXPECT_EQ(*uncapped.Register(Req(a)), absl::Seconds(1));
+  }
+}
+
 TEST(RegistryTest, BadAddressesAreInvalidArgument) {
   FakeClock clock(absl::FromUnixSeconds(1000));
   AgentRegistry registry(&clock, absl::Seconds(1));
   for (const char* bad : {"", "host", ":7070", "host:0", "host:70000", "host:x"}) {
-    absl::Status s = registry.Register(Req(bad));
+    absl::Status s = registry.Register(Req(bad)).status();
     EXPECT_EQ(s.code(), absl::StatusCode::kInvalidArgument) << bad;
     EXPECT_EQ(s.message().rfind("address: ", 0), 0u) << s.message();
   }
@@ -58,7 +82,7 @@ TEST(RegistryTest, AFullRegistryForgetsLostAgentsAndRefusesBeyondItsCapacity) {
   AgentRegistry registry(&clock, absl::Seconds(1), 3, /*capacity=*/2);
   ASSERT_TRUE(registry.Register(Req("10.0.0.1:1")).ok());
   ASSERT_TRUE(registry.Register(Req("10.0.0.2:1")).ok());
-  absl::Status full = registry.Register(Req("10.0.0.3:1"));
+  absl::Status full = registry.Register(Req("10.0.0.3:1")).status();
   EXPECT_EQ(full.code(), absl::StatusCode::kResourceExhausted);
   EXPECT_EQ(full.message(), "address: the registry holds 2 live agents, its limit; none is lost");
   EXPECT_TRUE(registry.Register(Req("10.0.0.2:1")).ok());  // a heartbeat of a known agent
