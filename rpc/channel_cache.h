@@ -10,8 +10,11 @@
 // (kMaxReconnectBackoff) so that an agent back after a long outage is
 // reached within seconds, as a fresh channel would be.
 //
-// Entries are never removed: one channel per address the process ever
-// called, each closing its connection after gRPC's idle timeout (30 min).
+// An entry stays until Forget(): one channel per address the process
+// called, each closing its connection after gRPC's idle timeout (30 min)
+// without calls. Forget an address that will not be called again (a
+// decommissioned agent): its channel closes once no call holds it, and a
+// channel to a dead address stops retrying its connection.
 //
 // Thread-safe.
 #ifndef CHAOS_RPC_CHANNEL_CACHE_H_
@@ -41,6 +44,8 @@ class ChannelCache {
 
   // The channel to host:port, opened at the first call for that address.
   std::shared_ptr<grpc::Channel> Get(const std::string& address);
+  // Drops the channel to `address`, if any; a later Get opens a new one.
+  void Forget(const std::string& address);
 
  private:
   const std::shared_ptr<grpc::ChannelCredentials> credentials_;

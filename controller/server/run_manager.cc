@@ -505,6 +505,12 @@ chaos::v1::HaltAllResponse RunManager::HaltAll(const std::string& caller,
   return resp;
 }
 
+absl::Status RunManager::ForgetAgent(const std::string& address) {
+  RETURN_IF_ERROR(registry_->ForgetLost(address));
+  channels_.Forget(address);
+  return absl::OkStatus();
+}
+
 absl::StatusOr<chaos::v1::ResumeAllResponse> RunManager::ResumeAll(const std::string& caller) {
   const absl::Status cleared =
       history_->SetHaltState({false, caller, "", absl::ToUnixMillis(absl::Now())});
