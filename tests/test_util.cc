@@ -201,6 +201,21 @@ int FreeLoopbackPort() {
   throw std::runtime_error("no free loopback port below the ephemeral range");
 }
 
+int ListenOnLoopback(int* port) {
+  const int fd = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t len = sizeof(addr);
+  if (fd < 0 || bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0 ||
+      listen(fd, 16) != 0 || getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) != 0) {
+    if (fd >= 0) close(fd);
+    throw std::runtime_error("cannot listen on 127.0.0.1");
+  }
+  *port = ntohs(addr.sin_port);
+  return fd;
+}
+
 int WaitForPortFile(Subprocess& p, const std::string& port_file, int hang_guard_s) {
   int port = 0;
   for (int i = 0; i < hang_guard_s * 40 && port == 0 && p.running(); ++i) {

@@ -104,6 +104,11 @@ std::vector<pid_t> PidsNamed(const std::string& name);
 // and no server bound to port 0 can take it between the probe and its use.
 int FreeLoopbackPort();
 
+// A TCP socket listening on 127.0.0.1 on a port the kernel chose (its
+// backlog completes connections whether or not anyone accepts them);
+// returns the socket and sets *port. Throws when it cannot listen.
+int ListenOnLoopback(int* port);
+
 // Waits until `p` has written its port to `port_file` (as --port-file
 // does); 0 when the process exits first or the hang guard of
 // `hang_guard_s` seconds passes.

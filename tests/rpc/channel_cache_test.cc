@@ -4,7 +4,6 @@
 // stops once the address is forgotten.
 #include "rpc/channel_cache.h"
 
-#include <netinet/in.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -22,16 +21,7 @@ namespace {
 // Counts the connections made to a loopback port, closing each at once.
 class ClosingListener {
  public:
-  ClosingListener() {
-    fd_ = socket(AF_INET, SOCK_STREAM, 0);
-    sockaddr_in addr{};
-    addr.sin_family = AF_INET;
-    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    socklen_t len = sizeof(addr);
-    EXPECT_EQ(bind(fd_, reinterpret_cast<sockaddr*>(&addr), len), 0);
-    EXPECT_EQ(listen(fd_, 16), 0);
-    EXPECT_EQ(getsockname(fd_, reinterpret_cast<sockaddr*>(&addr), &len), 0);
-    port_ = ntohs(addr.sin_port);
+  ClosingListener() : fd_(chaos::testing::ListenOnLoopback(&port_)) {
     thread_ = std::thread([this] {
       for (;;) {
         const int c = accept(fd_, nullptr, nullptr);
@@ -50,8 +40,8 @@ class ClosingListener {
   int accepted() const { return accepted_.load(); }
 
  private:
+  int port_ = 0;  // before fd_, which sets it
   int fd_ = -1;
-  int port_ = 0;
   std::atomic<int> accepted_{0};
   std::thread thread_;
 };

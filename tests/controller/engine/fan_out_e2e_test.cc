@@ -434,22 +434,11 @@ TEST(FanOutE2eTest, AnAgentKilledBeforeItsStartIsAFailedInjectWithNothingOnItsHo
 // A TCP port that accepts connections (the kernel's backlog) and never
 // says a word, and one where nothing listens.
 struct SilentPort {
-  SilentPort() {
-    fd = socket(AF_INET, SOCK_STREAM, 0);
-    sockaddr_in addr{};
-    addr.sin_family = AF_INET;
-    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    socklen_t len = sizeof(addr);
-    if (bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0 || listen(fd, 16) != 0 ||
-        getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) != 0) {
-      throw std::runtime_error("cannot listen");
-    }
-    port = ntohs(addr.sin_port);
-  }
+  SilentPort() : fd(testing::ListenOnLoopback(&port)) {}
   ~SilentPort() { close(fd); }
   std::string address() const { return absl::StrCat("127.0.0.1:", port); }
-  int fd = -1;
   int port = 0;
+  int fd = -1;
 };
 
 std::string ClosedPortAddress() {
