@@ -27,7 +27,9 @@ absl::Duration AgentRegistry::IntervalFor(size_t agents) const {
   if (max_per_second_ <= 0) return interval_;
   const absl::Duration spread = absl::Ceil(
       absl::Seconds(static_cast<double>(agents) / max_per_second_), absl::Milliseconds(1));
-  return std::max(interval_, spread);
+  // At most an hour, the longest --heartbeat-interval-ms: a tiny cap must
+  // not tell agents an interval that overflows the answer's uint32 ms.
+  return std::min(std::max(interval_, spread), absl::Hours(1));
 }
 
 absl::Status AgentRegistry::Load() {

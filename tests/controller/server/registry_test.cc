@@ -58,6 +58,10 @@ TEST(RegistryTest, TheIntervalGrowsWithTheFleetUnderTheHeartbeatCap) {
   EXPECT_EQ(registry.LiveAddresses(), (std::vector<std::string>{"10.0.0.4:1"}));
   EXPECT_EQ(*registry.Register(Req("10.0.0.1:1")), absl::Seconds(2));  // back, told 2 s
 
+  // 1 / 0.0001 = 10000 s, more than the hour an interval may be.
+  AgentRegistry tiny(&clock, absl::Seconds(1), 3, kMaxAgents, nullptr, 0.0001);
+  EXPECT_EQ(*tiny.Register(Req("10.0.0.1:1")), absl::Hours(1));
+
   AgentRegistry uncapped(&clock, absl::Seconds(1));  // 0: the interval as configured
   for (const char* a : {"10.0.0.1:1", "10.0.0.2:1", "10.0.0.3:1", "10.0.0.4:1"}) {
     EXPECT_EQ(*uncapped.Register(Req(a)), absl::Seconds(1));
