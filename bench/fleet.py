@@ -39,6 +39,9 @@ measures:
   HaltAll       --repeats times, with the same held run: `chaosctl halt
                 --controller` until it returns (every agent must be listed
                 halted and no fault held), then `chaosctl resume`
+Over each abort and HaltAll it also reads the CPU seconds (utime+stime)
+the controller and the agents used, and prints them in a second table
+beside what the agents use idle over as long: whose CPU the time went to.
 p50 and p99 are nearest-rank over the repeats (with 10 repeats the p99 is
 the maximum). Prints one Markdown row per N with the goals' verdicts (set
 for 1000 agents: inject spread < 250 ms, abort -> all reverted p99 < 1 s,
@@ -295,13 +298,30 @@ def percentile(values, p):
     return ordered[max(0, math.ceil(p / 100.0 * len(ordered)) - 1)]
 
 
+def cpu_seconds(fleet):
+    """CPU seconds (utime+stime, every thread) the controller and all the
+    agents have used so far: read before and after an abort or a HaltAll,
+    outside the time measured, to see whose CPU it took."""
+    return (cpu_ticks(fleet.ctl.pid) / TICKS,
+            sum(cpu_ticks(p.pid) for p in fleet.agents) / TICKS)
+
+
+def cpu_since(fleet, before):
+    return tuple(now - then for now, then in zip(cpu_seconds(fleet), before))
+
+
 def one_abort(fleet, n):
+    """The time from `chaosctl abort` to every fault released (outside), the
+    journal's abort event -> last reverted_at, and the controller's and the
+    agents' CPU seconds over the first."""
     run_id, pids = hold_everywhere(fleet, n)
+    cpu = cpu_seconds(fleet)
     start = time.monotonic()
     fleet.chaosctl("abort", run_id)
     if not wait_for(released_by_now(fleet, pids), 60, 0.005):
         raise RuntimeError("run %s: faults held 60 s after the abort" % run_id)
     outside = (time.monotonic() - start) * 1000
+    cpu = cpu_since(fleet, cpu)
     journal = fleet.wait_run(run_id)
     faults = journal["faults"]
     if len(faults) != n or not all(f["reverted"] for f in faults):
@@ -309,7 +329,7 @@ def one_abort(fleet, n):
             run_id, len(faults), sum(1 for f in faults if f["reverted"])))
     keep_journal(fleet, "abort", run_id, journal)
     abort = next(e["at_unix_ms"] for e in journal["events"] if e["type"] == "abort")
-    return outside, max(int(f["reverted_at_unix_ms"]) for f in faults) - int(abort)
+    return outside, max(int(f["reverted_at_unix_ms"]) for f in faults) - int(abort), cpu
 
 
 def keep_journal(fleet, what, run_id, journal):
@@ -320,10 +340,14 @@ def keep_journal(fleet, what, run_id, journal):
 
 
 def one_halt(fleet, n):
+    """The time `chaosctl halt` takes, and the controller's and the agents'
+    CPU seconds over it."""
     run_id, pids = hold_everywhere(fleet, n)
+    cpu = cpu_seconds(fleet)
     start = time.monotonic()
     answer = json.loads(fleet.chaosctl("halt", "-o", "json").stdout)
     took = (time.monotonic() - start) * 1000
+    cpu = cpu_since(fleet, cpu)
     held = not released(fleet, pids)
     if len(answer.get("halted", [])) != n or answer.get("failed") or held:
         raise RuntimeError("HaltAll: %d halted, failed %s, faults still held: %s" % (
@@ -332,7 +356,7 @@ def one_halt(fleet, n):
     resumed = json.loads(fleet.chaosctl("resume", "-o", "json").stdout)
     if len(resumed.get("resumed", [])) != n:
         raise RuntimeError("ResumeAll resumed %d of %d" % (len(resumed.get("resumed", [])), n))
-    return took
+    return took, cpu
 
 
 def idle(fleet, window, ctl_rss_before):
@@ -416,16 +440,28 @@ def measure(args, n, work):
                 journal["outcome"], len(injected), n))
         r["inject"] = max(injected) - min(injected)
         log("N=%d: inject spread %d ms" % (n, r["inject"]))
-        r["abort"], r["abort_journal"] = zip(*[one_abort(fleet, n) for _ in range(args.repeats)])
-        log("N=%d: aborts %s" % (n, [int(a) for a in r["abort"]]))
-        r["halt"] = [one_halt(fleet, n) for _ in range(args.repeats)]
-        log("N=%d: halts %s" % (n, [int(h) for h in r["halt"]]))
+        r["abort"], r["abort_journal"], r["abort_cpu"] = zip(
+            *[one_abort(fleet, n) for _ in range(args.repeats)])
+        log("N=%d: aborts %s, CPU s (controller, agents) %s" % (
+            n, [int(a) for a in r["abort"]], cpu_list(r["abort_cpu"])))
+        r["halt"], r["halt_cpu"] = zip(*[one_halt(fleet, n) for _ in range(args.repeats)])
+        log("N=%d: halts %s, CPU s (controller, agents) %s" % (
+            n, [int(h) for h in r["halt"]], cpu_list(r["halt_cpu"])))
         r["load_after"] = loadavg()
         return r
     finally:
         fleet.stop()
         if args.controller_root:
             remove_work(ctl_state)
+
+
+def cpu_list(pairs):
+    return ["%.2f/%.2f" % pair for pair in pairs]
+
+
+def median_cpu(pairs):
+    """The median controller and agents' CPU seconds of several repeats."""
+    return tuple(statistics.median(p[i] for p in pairs) for i in range(2))
 
 
 def verdict(value, goal):
@@ -453,6 +489,18 @@ def print_table(rows):
                   percentile(j, 50), percentile(j, 99),
                   percentile(h, 50), percentile(h, 99), verdict(percentile(h, 99), GOALS["halt"]),
                   r["load_before"], r["load_after"]))
+    print()
+    print("| agents | abort: CPU s, controller / agents (median) | agents' idle CPU s over as "
+          "long | HaltAll: CPU s, controller / agents (median) | agents' idle CPU s over as "
+          "long |")
+    print("|---|---|---|---|---|")
+    for r in rows:
+        if "skipped" in r:
+            continue
+        idle_s = lambda ms: r["agent_cpu"] / 100.0 * r["agents"] * statistics.median(ms) / 1000
+        print("| %d | %.2f / %.2f | %.2f | %.2f / %.2f | %.2f |" % (
+            (r["agents"],) + median_cpu(r["abort_cpu"]) + (idle_s(r["abort"]),) +
+            median_cpu(r["halt_cpu"]) + (idle_s(r["halt"]),)))
 
 
 def main():
