@@ -216,6 +216,25 @@ int ListenOnLoopback(int* port) {
   return fd;
 }
 
+ClosingListener::ClosingListener() : fd_(ListenOnLoopback(&port_)) {
+  thread_ = std::thread([this] {
+    for (;;) {
+      const int c = accept(fd_, nullptr, nullptr);
+      if (c < 0) return;  // shut down
+      ++accepted_;
+      close(c);
+    }
+  });
+}
+
+ClosingListener::~ClosingListener() {
+  shutdown(fd_, SHUT_RDWR);
+  thread_.join();
+  close(fd_);
+}
+
+std::string ClosingListener::address() const { return "127.0.0.1:" + std::to_string(port_); }
+
 int WaitForPortFile(Subprocess& p, const std::string& port_file, int hang_guard_s) {
   int port = 0;
   for (int i = 0; i < hang_guard_s * 40 && port == 0 && p.running(); ++i) {

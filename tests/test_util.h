@@ -5,10 +5,12 @@
 
 #include <sys/types.h>
 
+#include <atomic>
 #include <chrono>
 #include <functional>
 #include <memory>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "absl/time/time.h"
@@ -108,6 +110,23 @@ int FreeLoopbackPort();
 // backlog completes connections whether or not anyone accepts them);
 // returns the socket and sets *port. Throws when it cannot listen.
 int ListenOnLoopback(int* port);
+
+// An address where nothing answers: a listener on 127.0.0.1 (a port the
+// kernel chose) that accepts every connection, counts it and closes it at
+// once, on a thread of its own until destroyed.
+class ClosingListener {
+ public:
+  ClosingListener();
+  ~ClosingListener();
+  std::string address() const;
+  int accepted() const { return accepted_.load(); }
+
+ private:
+  int port_ = 0;  // before fd_, which sets it
+  int fd_ = -1;
+  std::atomic<int> accepted_{0};
+  std::thread thread_;
+};
 
 // Waits until `p` has written its port to `port_file` (as --port-file
 // does); 0 when the process exits first or the hang guard of

@@ -79,6 +79,18 @@ absl::Status AgentRegistry::Forget(const std::vector<std::string>& addresses) {
   return first;
 }
 
+void AgentRegistry::OnForgotten(std::function<void(const std::string&)> forgotten) {
+  absl::MutexLock lock(&forgotten_mu_);
+  forgotten_ = std::move(forgotten);
+}
+
+void AgentRegistry::Announce(const std::vector<std::string>& addresses) {
+  if (addresses.empty()) return;  // every heartbeat but a full registry's
+  absl::MutexLock lock(&forgotten_mu_);
+  if (!forgotten_) return;
+  for (const std::string& a : addresses) forgotten_(a);
+}
+
 absl::Status AgentRegistry::ForgetLost(const std::string& address) {
   if (address.empty()) {
     return absl::InvalidArgumentError("address: empty; name the agent (host:port)");
@@ -96,15 +108,19 @@ absl::Status AgentRegistry::ForgetLost(const std::string& address) {
     }
   }
   RETURN_IF_ERROR(Forget({address}));
-  absl::MutexLock lock(&mu_);
-  auto it = agents_.find(address);
-  if (it == agents_.end()) return absl::OkStatus();  // forgotten meanwhile (MakeRoom)
-  if (!Lost(it->second, clock_->Now())) {
-    it->second.stored = false;  // its next heartbeat keeps it in the store again
-    return absl::FailedPreconditionError(absl::StrCat(
-        "agent ", address, " heartbeated while it was being forgotten: it is live; stop it first"));
+  {
+    absl::MutexLock lock(&mu_);
+    auto it = agents_.find(address);
+    if (it == agents_.end()) return absl::OkStatus();  // forgotten meanwhile (MakeRoom)
+    if (!Lost(it->second, clock_->Now())) {
+      it->second.stored = false;  // its next heartbeat keeps it in the store again
+      return absl::FailedPreconditionError(absl::StrCat(
+          "agent ", address,
+          " heartbeated while it was being forgotten: it is live; stop it first"));
+    }
+    agents_.erase(it);
   }
-  agents_.erase(it);
+  Announce({address});
   return absl::OkStatus();
 }
 
@@ -157,6 +173,7 @@ absl::StatusOr<absl::Duration> AgentRegistry::Register(
     }
   }
   Forget(forgotten).IgnoreError();  // logged; the registry has room either way
+  Announce(forgotten);
   if (keep) Keep(info);
   if (!room.ok()) return room;
   return told;

@@ -22,7 +22,9 @@
 // An operator forgets a lost agent (a decommissioned one) with ForgetLost:
 // it leaves the registry and the store, so HaltAll no longer calls it and
 // no controller loads it again. A live agent is not forgotten: its next
-// heartbeat would register it again.
+// heartbeat would register it again. Whoever keeps something per agent
+// (the run manager's channels) learns of every agent that leaves, by
+// ForgetLost or to make room, through OnForgotten.
 //
 // ResolveTargets gives the agents a run may use: every live agent. The
 // experiment's own target groups (label selectors, count, percent) then
@@ -36,6 +38,7 @@
 #ifndef CHAOS_CONTROLLER_REGISTRY_H_
 #define CHAOS_CONTROLLER_REGISTRY_H_
 
+#include <functional>
 #include <map>
 #include <string>
 #include <vector>
@@ -79,6 +82,15 @@ class AgentRegistry {
   // agent then stays, lost).
   [[nodiscard]] absl::Status ForgetLost(const std::string& address);
 
+  // `forgotten` is called with the address of each agent that leaves the
+  // registry from now on (ForgetLost, or a lost agent forgotten to make
+  // room for a new one), after it has left, on the thread that forgot it,
+  // without the registry's own lock held; it must not call OnForgotten.
+  // Replaces the previous one (nullptr: none) once no call to it is in
+  // progress, so what the previous one used may go away after this returns.
+  void OnForgotten(std::function<void(const std::string&)> forgotten)
+      ABSL_LOCKS_EXCLUDED(forgotten_mu_);
+
  private:
   struct Entry {
     chaos::v1::AgentInfo info;
@@ -91,6 +103,9 @@ class AgentRegistry {
   // Deletes `addresses` from the store; the first failure (every one is
   // logged).
   absl::Status Forget(const std::vector<std::string>& addresses) ABSL_LOCKS_EXCLUDED(mu_);
+  // Calls the OnForgotten listener with each of `addresses`.
+  void Announce(const std::vector<std::string>& addresses)
+      ABSL_LOCKS_EXCLUDED(mu_, forgotten_mu_);
   bool Lost(const Entry& e, absl::Time now) const {
     return now - e.last_seen > e.told * missed_;
   }
@@ -105,6 +120,9 @@ class AgentRegistry {
   absl::Mutex mu_;
   std::map<std::string, Entry> agents_ ABSL_GUARDED_BY(mu_);
   bool store_failing_ ABSL_GUARDED_BY(mu_) = false;  // logged once until a write succeeds
+  // Held while the listener runs, apart from mu_, so that it may call back.
+  absl::Mutex forgotten_mu_;
+  std::function<void(const std::string&)> forgotten_ ABSL_GUARDED_BY(forgotten_mu_);
 
   // Room for one more agent: forgets the lost ones when full, adding their
   // addresses to `forgotten`.

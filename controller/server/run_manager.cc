@@ -100,9 +100,13 @@ RunManager::RunManager(HistoryStore* history, AgentRegistry* registry, RunManage
       registry_(registry),
       options_(options),
       created_unix_ms_(absl::ToUnixMillis(absl::Now())),
-      channels_(options_.transport) {}
+      channels_(options_.transport) {
+  // A forgotten agent's kept channel would go on reconnecting to it.
+  registry_->OnForgotten([this](const std::string& address) { channels_.Forget(address); });
+}
 
 RunManager::~RunManager() {
+  registry_->OnForgotten(nullptr);
   std::vector<std::shared_ptr<LiveRun>> live;
   {
     absl::MutexLock lock(&mu_);
@@ -503,12 +507,6 @@ chaos::v1::HaltAllResponse RunManager::HaltAll(const std::string& caller,
                                  s.ToString()));
   }
   return resp;
-}
-
-absl::Status RunManager::ForgetAgent(const std::string& address) {
-  RETURN_IF_ERROR(registry_->ForgetLost(address));
-  channels_.Forget(address);
-  return absl::OkStatus();
 }
 
 absl::StatusOr<chaos::v1::ResumeAllResponse> RunManager::ResumeAll(const std::string& caller) {

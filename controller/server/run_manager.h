@@ -164,10 +164,6 @@ class RunManager {
   // resumed then.
   [[nodiscard]] absl::StatusOr<chaos::v1::ResumeAllResponse> ResumeAll(const std::string& caller);
 
-  // AgentRegistry::ForgetLost, then closes the agent's kept channel, so
-  // that it no longer reconnects to a decommissioned host.
-  [[nodiscard]] absl::Status ForgetAgent(const std::string& address);
-
   // Completes the rollback of runs an earlier process left unfinished:
   // those recorded before this manager was created (runs started since are
   // this process's own, live or not). Blocks until done; returns how many

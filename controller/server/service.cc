@@ -245,9 +245,7 @@ grpc::ServerUnaryReactor* ControllerService::ForgetAgent(
   const absl::Status s = [&]() -> absl::Status {
     RETURN_IF_ERROR(CheckRequest(*req));
     RETURN_IF_ERROR(NeedLeader());
-    // Without a history there are no runs, nor their kept channels.
-    if (runs_ == nullptr) return registry_->ForgetLost(req->address());
-    return runs_->ForgetAgent(req->address());
+    return registry_->ForgetLost(req->address());
   }();
   return Audited(ctx, req->caller(), "forget_agent", req->address(), s);
 }

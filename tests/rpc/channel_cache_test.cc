@@ -4,12 +4,6 @@
 // stops once the address is forgotten.
 #include "rpc/channel_cache.h"
 
-#include <sys/socket.h>
-#include <unistd.h>
-
-#include <atomic>
-#include <thread>
-
 #include "chaos/v1/agent.grpc.pb.h"
 #include "gtest/gtest.h"
 #include "rpc/status.h"
@@ -17,34 +11,6 @@
 
 namespace chaos::rpc {
 namespace {
-
-// Counts the connections made to a loopback port, closing each at once.
-class ClosingListener {
- public:
-  ClosingListener() : fd_(chaos::testing::ListenOnLoopback(&port_)) {
-    thread_ = std::thread([this] {
-      for (;;) {
-        const int c = accept(fd_, nullptr, nullptr);
-        if (c < 0) return;  // shut down
-        ++accepted_;
-        close(c);
-      }
-    });
-  }
-  ~ClosingListener() {
-    shutdown(fd_, SHUT_RDWR);
-    thread_.join();
-    close(fd_);
-  }
-  std::string address() const { return "127.0.0.1:" + std::to_string(port_); }
-  int accepted() const { return accepted_.load(); }
-
- private:
-  int port_ = 0;  // before fd_, which sets it
-  int fd_ = -1;
-  std::atomic<int> accepted_{0};
-  std::thread thread_;
-};
 
 TEST(ChannelCache, OneChannelPerAddressUntilForgotten) {
   ChannelCache cache(TransportOptions{});
@@ -57,7 +23,7 @@ TEST(ChannelCache, OneChannelPerAddressUntilForgotten) {
 }
 
 TEST(ChannelCache, AForgottenAddressIsNoLongerReconnectedTo) {
-  ClosingListener dead;
+  chaos::testing::ClosingListener dead;
   ChannelCache cache(TransportOptions{});
   {
     auto stub = chaos::v1::Agent::NewStub(cache.Get(dead.address()));

@@ -96,6 +96,33 @@ TEST(RegistryTest, AFullRegistryForgetsLostAgentsAndRefusesBeyondItsCapacity) {
   EXPECT_EQ(registry.List().size(), 1u);
 }
 
+// Whoever keeps something per agent (the run manager's channels) hears of
+// each agent that leaves: forgotten by an admin, or to make room in a full
+// registry; not of one refused, nor after it stops listening.
+TEST(RegistryTest, EachAgentThatLeavesIsAnnouncedOnce) {
+  FakeClock clock(absl::FromUnixSeconds(1000));
+  AgentRegistry registry(&clock, absl::Seconds(1), 3, /*capacity=*/3);
+  std::vector<std::string> heard;
+  registry.OnForgotten([&](const std::string& address) { heard.push_back(address); });
+  ASSERT_TRUE(registry.Register(Req("10.0.0.1:1")).ok());
+  ASSERT_TRUE(registry.Register(Req("10.0.0.2:1")).ok());
+  ASSERT_TRUE(registry.Register(Req("10.0.0.3:1")).ok());
+  clock.Advance(absl::Seconds(3) + absl::Milliseconds(1));  // all three lost
+  ASSERT_TRUE(registry.Register(Req("10.0.0.3:1")).ok());   // 10.0.0.3:1 live again
+  EXPECT_EQ(registry.ForgetLost("10.0.0.3:1").code(), absl::StatusCode::kFailedPrecondition);
+  ASSERT_TRUE(registry.ForgetLost("10.0.0.1:1").ok());
+  EXPECT_EQ(heard, (std::vector<std::string>{"10.0.0.1:1"}));
+  ASSERT_TRUE(registry.Register(Req("10.0.0.4:1")).ok());  // room without forgetting
+  EXPECT_EQ(heard, (std::vector<std::string>{"10.0.0.1:1"}));
+  ASSERT_TRUE(registry.Register(Req("10.0.0.5:1")).ok());  // full: 10.0.0.2:1 goes
+  EXPECT_EQ(heard, (std::vector<std::string>{"10.0.0.1:1", "10.0.0.2:1"}));
+
+  registry.OnForgotten(nullptr);
+  clock.Advance(absl::Seconds(3) + absl::Milliseconds(1));
+  ASSERT_TRUE(registry.ForgetLost("10.0.0.4:1").ok());
+  EXPECT_EQ(heard.size(), 2u);
+}
+
 // A registry with a store keeps each agent's address, hostname and labels;
 // the next controller's registry loads them as lost (never heard by it),
 // and they are live again at their first heartbeat to it. Forgotten agents
