@@ -136,8 +136,12 @@ void Runner::Emit(JournalEvent event) {
     absl::MutexLock lock(&mu_);
     report_.events.push_back(event);
   }
-  absl::MutexLock lock(&emit_mu_);
-  if (observer_ != nullptr) observer_->OnEvent(event);
+  if (observer_ == nullptr) return;
+  {
+    absl::MutexLock lock(&emit_mu_);
+    observer_->OnEvent(event);
+  }
+  observer_->AfterEvent();
 }
 
 void Runner::Interrupt(const std::string& reason) {

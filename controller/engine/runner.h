@@ -111,11 +111,18 @@ InjectWindow InjectWindowFor(absl::Time start, absl::Time planned_end, absl::Tim
 grpc::Status ListRunFaults(chaos::v1::Agent::Stub& stub, const std::string& run_id,
                            grpc::ClientContext* ctx, chaos::v1::ListFaultsResponse* resp);
 
-// Receives events as they happen, on the runner's threads (serialized).
+// Receives events as they happen, on the runner's threads.
 class RunObserver {
  public:
   virtual ~RunObserver() = default;
+  // One call at a time, in the journal's order.
   virtual void OnEvent(const JournalEvent& event) = 0;
+  // Called after each OnEvent, on the same thread, once the next event's
+  // OnEvent may run: an observer that keeps events in batches (the
+  // controller's journal) waits here until this thread's event is kept,
+  // so that the runner's threads wait for their writes together, not one
+  // after the other. The runner goes on from the event when it returns.
+  virtual void AfterEvent() {}
 };
 
 // The --start-lead flag of chaosctl run and chaos-controller: "auto" (0,

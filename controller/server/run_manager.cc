@@ -92,15 +92,23 @@ struct RunManager::LiveRun final : RunObserver {
   bool operator_abort = false;
   bool done = false;
 
-  void OnEvent(const JournalEvent& event) override { manager->OnRunnerEvent(this, event); }
+  // The runner calls AfterEvent on the thread that called OnEvent, right
+  // after it: the ticket of the event that thread queued.
+  static thread_local uint64_t queued;
+  void OnEvent(const JournalEvent& event) override { queued = manager->QueueEvent(this, event); }
+  void AfterEvent() override { manager->journal_.Wait(queued); }
 };
+
+thread_local uint64_t RunManager::LiveRun::queued = 0;
 
 RunManager::RunManager(HistoryStore* history, AgentRegistry* registry, RunManagerOptions options)
     : history_(history),
       registry_(registry),
       options_(options),
       created_unix_ms_(absl::ToUnixMillis(absl::Now())),
-      channels_(options_.transport) {
+      channels_(options_.transport),
+      journal_(history, [this](const std::vector<chaos::v1::RunEvent>& events,
+                               const absl::Status& written) { Publish(events, written); }) {
   // A forgotten agent's kept channel would go on reconnecting to it.
   registry_->OnForgotten([this](const std::string& address) { channels_.Forget(address); });
 }
@@ -119,14 +127,25 @@ RunManager::~RunManager() {
   }
 }
 
-void RunManager::OnRunnerEvent(LiveRun* live, const JournalEvent& event) {
+uint64_t RunManager::QueueEvent(LiveRun* live, const JournalEvent& event) {
   absl::MutexLock lock(&mu_);
-  chaos::v1::RunEvent e = ToProto(live->run.run_id(), ++live->seq, event);
-  absl::Status s = history_->AppendEvent(e);
-  if (!s.ok()) spdlog::error("run {}: cannot journal event: {}", live->run.run_id(), s.ToString());
-  live->events.push_back(e);
-  for (RunWatcher* w : live->watchers) w->OnEvent(e);
-  for (RunsWatcher* w : all_watchers_) w->OnRunEvent(e);
+  return journal_.Queue(ToProto(live->run.run_id(), ++live->seq, event));
+}
+
+void RunManager::Publish(const std::vector<chaos::v1::RunEvent>& events,
+                         const absl::Status& written) {
+  absl::MutexLock lock(&mu_);
+  for (const chaos::v1::RunEvent& e : events) {
+    if (!written.ok()) {
+      spdlog::error("run {}: cannot journal event {} ({}): {}", e.run_id(), e.seq(), e.type(),
+                    written.ToString());
+    }
+    // The run is live: the thread that queued this event waits for it.
+    LiveRun* live = live_.at(e.run_id()).get();
+    live->events.push_back(e);
+    for (RunWatcher* w : live->watchers) w->OnEvent(e);
+    for (RunsWatcher* w : all_watchers_) w->OnRunEvent(e);
+  }
 }
 
 void RunManager::Journal(chaos::v1::Run* run, int* seq, const std::string& type,

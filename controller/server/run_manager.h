@@ -43,6 +43,7 @@
 #include "chaos/v1/agent.grpc.pb.h"
 #include "chaos/v1/controller.pb.h"
 #include "controller/store/history_store.h"
+#include "controller/store/journal_writer.h"
 #include "controller/server/registry.h"
 #include "controller/engine/runner.h"
 #include "controller/metrics/metrics.h"
@@ -172,7 +173,12 @@ class RunManager {
 
  private:
   struct LiveRun;
-  void OnRunnerEvent(LiveRun* live, const JournalEvent& event);
+  // Numbers the event and queues it in journal_; the ticket to wait for
+  // (LiveRun::AfterEvent) until it is kept and published.
+  uint64_t QueueEvent(LiveRun* live, const JournalEvent& event) ABSL_LOCKS_EXCLUDED(mu_);
+  // journal_'s publish: each event to its live run and the watchers.
+  void Publish(const std::vector<chaos::v1::RunEvent>& events, const absl::Status& written)
+      ABSL_LOCKS_EXCLUDED(mu_);
   void Finish(const std::shared_ptr<LiveRun>& live, const RunReport& report);
   void Reap() ABSL_LOCKS_EXCLUDED(mu_);
   absl::Status CheckAccepting() ABSL_LOCKS_EXCLUDED(mu_);
@@ -210,6 +216,8 @@ class RunManager {
   // one connection (and TLS handshake) per agent, not one per call.
   rpc::ChannelCache channels_;
   absl::Mutex mu_;
+  // The live runs' events, queued under mu_ in their order.
+  JournalWriter journal_;
   // Serializes Journal(): the sequence number and the history's appends.
   absl::Mutex journal_mu_;
   std::map<std::string, std::shared_ptr<LiveRun>> live_ ABSL_GUARDED_BY(mu_);

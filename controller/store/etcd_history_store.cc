@@ -391,9 +391,13 @@ absl::StatusOr<std::map<chaos::v1::RunState, int64_t>> EtcdHistoryStore::CountRu
   return out;
 }
 
-absl::Status EtcdHistoryStore::AppendEvent(const chaos::v1::RunEvent& event) {
+absl::Status EtcdHistoryStore::AppendEvents(const std::vector<chaos::v1::RunEvent>& events) {
+  RETURN_IF_ERROR(CheckEventsPerWrite(events.size()));
+  if (events.empty()) return absl::OkStatus();
   TxnRequest txn;
-  AddPut(txn.mutable_success(), EventKey(event.run_id(), event.seq()), event.SerializeAsString());
+  for (const chaos::v1::RunEvent& e : events) {
+    AddPut(txn.mutable_success(), EventKey(e.run_id(), e.seq()), e.SerializeAsString());
+  }
   return Write(std::move(txn), absl::InternalError("unreachable")).status();
 }
 

@@ -70,7 +70,17 @@ class HistoryStore {
   // are absent).
   [[nodiscard]] virtual absl::StatusOr<std::map<chaos::v1::RunState, int64_t>>
   CountRunsByState() = 0;
-  [[nodiscard]] virtual absl::Status AppendEvent(const chaos::v1::RunEvent& event) = 0;
+  // Journal events, appended in one write (one transaction: all of them
+  // or none), in the order given; at most kMaxEventsPerWrite
+  // (INVALID_ARGUMENT beyond: etcd refuses a transaction of more than 128
+  // operations by default). JournalWriter (journal_writer.h) gathers the
+  // events of many callers into such writes.
+  static constexpr size_t kMaxEventsPerWrite = 100;
+  [[nodiscard]] virtual absl::Status AppendEvents(
+      const std::vector<chaos::v1::RunEvent>& events) = 0;
+  [[nodiscard]] absl::Status AppendEvent(const chaos::v1::RunEvent& event) {
+    return AppendEvents({event});
+  }
   // In journal order (seq): those after `after_seq`, or all.
   [[nodiscard]] virtual absl::StatusOr<std::vector<chaos::v1::RunEvent>> ListEvents(
       const std::string& run_id, int64_t after_seq) = 0;
@@ -156,6 +166,14 @@ inline absl::Status ScheduleChanged(const std::string& name) {
   return absl::AbortedError(absl::StrCat("schedule \"", name,
                                          "\" changed since it was read: another controller "
                                          "handled its firing"));
+}
+
+// OK for 0 to HistoryStore::kMaxEventsPerWrite events; INVALID_ARGUMENT
+// naming the count beyond. For the stores' AppendEvents.
+inline absl::Status CheckEventsPerWrite(size_t events) {
+  if (events <= HistoryStore::kMaxEventsPerWrite) return absl::OkStatus();
+  return absl::InvalidArgumentError(absl::StrCat(
+      "events: ", events, " in one write, over its limit of ", HistoryStore::kMaxEventsPerWrite));
 }
 
 }  // namespace chaos::controller

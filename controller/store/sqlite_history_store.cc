@@ -454,24 +454,32 @@ absl::StatusOr<std::map<chaos::v1::RunState, int64_t>> SqliteHistoryStore::Count
   return out;
 }
 
-absl::Status SqliteHistoryStore::AppendEvent(const chaos::v1::RunEvent& e) {
+absl::Status SqliteHistoryStore::AppendEvents(const std::vector<chaos::v1::RunEvent>& events) {
+  RETURN_IF_ERROR(CheckEventsPerWrite(events.size()));
+  if (events.empty()) return absl::OkStatus();
   absl::MutexLock lock(&mu_);
+  RETURN_IF_ERROR(Exec("BEGIN IMMEDIATE"));
+  absl::Cleanup rollback = [this]() ABSL_NO_THREAD_SAFETY_ANALYSIS { (void)Exec("ROLLBACK"); };
   ASSIGN_OR_RETURN(sqlite3_stmt * s,
                    Prepare("INSERT INTO events (run_id, seq, at_ms, type, message, step, agent) "
                            "VALUES (?,?,?,?,?,?,?)"));
-  Reset reset{s};
-  Bind(s, 1, e.run_id());
-  Bind(s, 2, static_cast<int64_t>(e.seq()));
-  Bind(s, 3, e.at_unix_ms());
-  Bind(s, 4, e.type());
-  Bind(s, 5, e.message());
-  auto field = [&](const char* k) {
-    auto it = e.fields().find(k);
-    return it == e.fields().end() ? std::string() : it->second;
-  };
-  Bind(s, 6, field("step"));
-  Bind(s, 7, field("agent"));
-  if (sqlite3_step(s) != SQLITE_DONE) return Error("insert event");
+  for (const chaos::v1::RunEvent& e : events) {
+    Reset reset{s};
+    Bind(s, 1, e.run_id());
+    Bind(s, 2, static_cast<int64_t>(e.seq()));
+    Bind(s, 3, e.at_unix_ms());
+    Bind(s, 4, e.type());
+    Bind(s, 5, e.message());
+    auto field = [&](const char* k) {
+      auto it = e.fields().find(k);
+      return it == e.fields().end() ? std::string() : it->second;
+    };
+    Bind(s, 6, field("step"));
+    Bind(s, 7, field("agent"));
+    if (sqlite3_step(s) != SQLITE_DONE) return Error("insert event");
+  }
+  RETURN_IF_ERROR(Exec("COMMIT"));
+  std::move(rollback).Cancel();
   return absl::OkStatus();
 }
 

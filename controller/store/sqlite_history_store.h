@@ -41,7 +41,8 @@ class SqliteHistoryStore final : public HistoryStore {
   [[nodiscard]] absl::StatusOr<std::vector<chaos::v1::Run>> ListRuns(const RunFilter& filter) override;
   [[nodiscard]] absl::StatusOr<std::vector<chaos::v1::Run>> ListUnfinishedRuns() override;
   [[nodiscard]] absl::StatusOr<std::map<chaos::v1::RunState, int64_t>> CountRunsByState() override;
-  [[nodiscard]] absl::Status AppendEvent(const chaos::v1::RunEvent& event) override;
+  [[nodiscard]] absl::Status AppendEvents(
+      const std::vector<chaos::v1::RunEvent>& events) override;
   using HistoryStore::ListEvents;
   [[nodiscard]] absl::StatusOr<std::vector<chaos::v1::RunEvent>> ListEvents(
       const std::string& run_id, int64_t after_seq) override;

@@ -612,6 +612,61 @@ TEST(FanOutE2eTest, StartLeadOffInjectsOnReceipt) {
       << ReportText(r);
 }
 
+// The runner's threads wait for their events to be kept together: one
+// revert's AfterEvent (where the controller waits for its journal write)
+// does not hold back the other revert's OnEvent, so the controller's
+// journal can write both in one go (controller/store/journal_writer.h).
+// Holds each revert's thread in AfterEvent until another revert's thread
+// is there too (hang guard 30 s), until two have met; most() is the most
+// seen there at once.
+class RevertGate : public RunObserver {
+ public:
+  void OnEvent(const JournalEvent& e) override { revert_ = e.type == "revert"; }
+  void AfterEvent() override {
+    if (!revert_) return;
+    absl::MutexLock lock(&mu_);
+    if (most_ >= 2) return;
+    ++waiting_;
+    most_ = std::max(most_, waiting_);
+    auto met = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return most_ >= 2; };
+    mu_.AwaitWithTimeout(absl::Condition(&met), absl::Seconds(30));
+    --waiting_;
+  }
+  int most() {
+    absl::MutexLock lock(&mu_);
+    return most_;
+  }
+
+ private:
+  inline static thread_local bool revert_ = false;  // this thread's last event
+  absl::Mutex mu_;
+  int waiting_ ABSL_GUARDED_BY(mu_) = 0;
+  int most_ ABSL_GUARDED_BY(mu_) = 0;
+};
+
+TEST(FanOutE2eTest, RevertsOnSeveralAgentsWaitForTheirEventsTogether) {
+  FakeAgent a(FakeAgent::Mode::kSlow), b(FakeAgent::Mode::kSlow);
+  a.Release();  // they answer every inject at once
+  b.Release();
+  RunOptions options;
+  options.agents = {a.address(), b.address()};
+  options.start_lead = *ParseStartLead("off");
+  RevertGate gate;
+  Runner runner(Parse(kBurn), options, &gate);
+  std::thread aborter([&] {
+    ASSERT_TRUE(WaitUntil([&] { return a.injects_received() == 1 && b.injects_received() == 1; }));
+    ASSERT_TRUE(WaitUntil([&] { return runner.Snapshot().faults.size() == 2 &&
+                                       !runner.Snapshot().faults[0].summary.empty() &&
+                                       !runner.Snapshot().faults[1].summary.empty(); }));
+    runner.Interrupt("test: revert both");
+  });
+  RunReport r = runner.Run();
+  aborter.join();
+  EXPECT_EQ(r.outcome, RunOutcome::kInterrupted) << r.reason;
+  for (const FaultRecord& f : r.faults) EXPECT_TRUE(f.reverted) << f.agent;
+  EXPECT_EQ(gate.most(), 2) << "the second revert's event waited for the first's";
+}
+
 // A drill's disaster on two agents: its RTO counts from the planned start,
 // when the faults start, not from the sends a start lead before it.
 TEST(FanOutE2eTest, ADrillsDisasterIsItsPlannedStart) {

@@ -193,6 +193,32 @@ TEST_P(HistoryStoreContractTest, AJournalComesBackInOrderWithItsStepAndAgent) {
   EXPECT_TRUE(store_->ListEvents("burn-1", 10)->empty());
 }
 
+// Up to kMaxEventsPerWrite events go in one write (etcd: one transaction,
+// within etcd's default limit of 128 operations); more are refused whole,
+// naming the count.
+TEST_P(HistoryStoreContractTest, EventsGoInOneWriteUpToItsLimit) {
+  ASSERT_TRUE(store_->InsertRun(MakeRun("burn-1", 1000, chaos::v1::RUN_STATE_RUNNING), "").ok());
+  auto events = [](uint32_t from, size_t n) {
+    std::vector<chaos::v1::RunEvent> out(n);
+    for (size_t i = 0; i < n; ++i) {
+      out[i].set_run_id("burn-1");
+      out[i].set_seq(from + static_cast<uint32_t>(i));
+      out[i].set_type("revert");
+    }
+    return out;
+  };
+  EXPECT_TRUE(store_->AppendEvents({}).ok());
+  ASSERT_TRUE(store_->AppendEvents(events(1, HistoryStore::kMaxEventsPerWrite)).ok());
+  const absl::Status over =
+      store_->AppendEvents(events(1000, HistoryStore::kMaxEventsPerWrite + 1));
+  EXPECT_EQ(over.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(over.message(), "events: 101 in one write, over its limit of 100");
+  auto listed = store_->ListEvents("burn-1");
+  ASSERT_TRUE(listed.ok()) << listed.status();
+  ASSERT_EQ(listed->size(), HistoryStore::kMaxEventsPerWrite);
+  for (size_t i = 0; i < listed->size(); ++i) EXPECT_EQ((*listed)[i].seq(), i + 1);
+}
+
 TEST_P(HistoryStoreContractTest, SchedulesAreKeptByNameWithWhatTheyDid) {
   chaos::v1::Schedule s;
   s.set_name("nightly");
