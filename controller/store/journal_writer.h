@@ -18,9 +18,9 @@
 // Events are written, and published, in the order they were queued: a
 // caller that numbers a run's events under its own lock and queues them
 // under that lock gets them in that order. `publish` is called with each
-// batch and the write's status (an error means none of the batch was
-// written), on the writing thread, without this writer's lock held; it
-// must not call Queue or Wait.
+// batch and the write's status (an error: the batch may not have been
+// written, e.g. etcd unreachable), on the writing thread, without this
+// writer's lock held; it must not call Queue or Wait.
 // Thread safety: safe for concurrent use.
 #ifndef CHAOS_CONTROLLER_STORE_JOURNAL_WRITER_H_
 #define CHAOS_CONTROLLER_STORE_JOURNAL_WRITER_H_

@@ -612,10 +612,6 @@ TEST(FanOutE2eTest, StartLeadOffInjectsOnReceipt) {
       << ReportText(r);
 }
 
-// The runner's threads wait for their events to be kept together: one
-// revert's AfterEvent (where the controller waits for its journal write)
-// does not hold back the other revert's OnEvent, so the controller's
-// journal can write both in one go (controller/store/journal_writer.h).
 // Holds each revert's thread in AfterEvent until another revert's thread
 // is there too (hang guard 30 s), until two have met; most() is the most
 // seen there at once.
@@ -644,6 +640,10 @@ class RevertGate : public RunObserver {
   int most_ ABSL_GUARDED_BY(mu_) = 0;
 };
 
+// The runner's threads wait for their events to be kept together: one
+// revert's AfterEvent (where the controller waits for its journal write)
+// does not hold back the other revert's OnEvent, so the controller's
+// journal can write both in one go (controller/store/journal_writer.h).
 TEST(FanOutE2eTest, RevertsOnSeveralAgentsWaitForTheirEventsTogether) {
   FakeAgent a(FakeAgent::Mode::kSlow), b(FakeAgent::Mode::kSlow);
   a.Release();  // they answer every inject at once
