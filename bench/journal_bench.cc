@@ -15,12 +15,12 @@
 #include <iostream>
 #include <memory>
 #include <string>
-#include <thread>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
+#include "base/fan_out.h"
 #include "controller/store/etcd_history_store.h"
 #include "controller/store/journal_writer.h"
 #include "controller/store/sqlite_history_store.h"
@@ -51,21 +51,6 @@ chaos::v1::RunEvent Revert(const std::string& run_id, uint32_t seq) {
   return e;
 }
 
-// Calls `append` `events` times from `threads` threads; the wall time.
-template <typename Append>
-absl::Duration Journal(int events, int threads, Append append) {
-  std::atomic<int> next{0};
-  const absl::Time start = absl::Now();
-  std::vector<std::thread> pool;
-  for (int t = 0; t < threads; ++t) {
-    pool.emplace_back([&] {
-      while (next.fetch_add(1) < events) append();
-    });
-  }
-  for (std::thread& t : pool) t.join();
-  return absl::Now() - start;
-}
-
 int Run(const std::string& kind, const std::string& where, int events, int threads, int rounds) {
   auto store = OpenStore(kind, where);
   if (!store.ok()) {
@@ -78,13 +63,17 @@ int Run(const std::string& kind, const std::string& where, int events, int threa
     const bool group = round % 2 == 1;  // pairs: one by one, then group commit
     chaos::v1::Run run;
     run.set_run_id(absl::StrCat("bench-", round));
-    if (!history->InsertRun(run, "").ok()) return 1;
+    if (const absl::Status s = history->InsertRun(run, ""); !s.ok()) {
+      std::cerr << "journal_bench: " << s << "\n";
+      return 1;
+    }
     absl::Mutex mu;
     uint32_t seq = 0;
     std::atomic<int> failed{0};
     JournalWriter writer(history, [&](const std::vector<chaos::v1::RunEvent>&,
                                       const absl::Status& s) { failed += s.ok() ? 0 : 1; });
-    const absl::Duration took = Journal(events, threads, [&] {
+    const absl::Time start = absl::Now();
+    base::FanOut(events, threads, [&](size_t) {
       if (group) {
         uint64_t ticket;
         {
@@ -97,6 +86,7 @@ int Run(const std::string& kind, const std::string& where, int events, int threa
         failed += history->AppendEvent(Revert(run.run_id(), ++seq)).ok() ? 0 : 1;
       }
     });
+    const absl::Duration took = absl::Now() - start;
     if (failed > 0) {
       std::cerr << "journal_bench: " << failed << " write(s) failed\n";
       return 1;
